@@ -1,0 +1,29 @@
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import type { GatewayRef, RingMember } from '../../ring/index.js';
+
+/** The repository root, from this module's place in `dist/test/support/` or `test/support/`. */
+export const repoRoot = fileURLToPath(new URL(import.meta.url.includes('/dist/') ? '../../../' : '../../', import.meta.url));
+
+/** Reads a file of `test/fixtures/` as UTF-8 text. */
+export function fixtureText(name: string): string {
+  return readFileSync(`${repoRoot}test/fixtures/${name}`, 'utf8');
+}
+
+/** A gateway member as the operator would publish it, for gateway `gateway` in `namespace`. */
+export function newMember(name: string, overrides: Partial<RingMember> = {}): RingMember {
+  const gateway = name.replace(/-\d+$/, '');
+  return {
+    name,
+    host: `${name}.${gateway}-headless.chat.svc.cluster.local`,
+    ports: { ws: 10001, grpc: 10002 },
+    ...overrides,
+  };
+}
+
+/** Members `<gateway>-0` … `<gateway>-<count-1>`. */
+export function newMembers(count: number, gateway = 'im'): RingMember[] {
+  return Array.from({ length: count }, (_, i) => newMember(`${gateway}-${i}`));
+}
+
+export const sampleGateway: GatewayRef = { namespace: 'chat', name: 'im', uid: '6f1c0c1e-0000-4000-8000-000000000001' };
