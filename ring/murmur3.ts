@@ -2,8 +2,8 @@
  * MurmurHash3 x86 32-bit (Austin Appleby, public domain) over the UTF-8 bytes of a string,
  * as RING-SPEC.md section 1 requires.
  *
- * The string is encoded into a module-level scratch buffer instead of a fresh `Uint8Array`:
- * `Ring.owner()` is on every push and proxy request, and must not allocate.
+ * `Ring.owner()` is on every push and proxy request and must not allocate: ASCII keys are
+ * hashed straight from their code units, others encoded into a module-level scratch buffer.
  */
 
 const C1 = 0xcc9e2d51;
@@ -18,6 +18,37 @@ let scratch = new Uint8Array(256);
  * @returns an unsigned 32-bit integer.
  */
 export function murmur3(key: string, seed: number): number {
+  const h = murmur3Ascii(key, seed);
+  return h >= 0 ? h : murmur3Utf8(key, seed);
+}
+
+/**
+ * The hash of an ASCII key read straight from its code units (one pass, no copy: the common
+ * case of user IDs), or -1 at the first non-ASCII unit (a number, to keep the call monomorphic).
+ */
+function murmur3Ascii(key: string, seed: number): number {
+  const length = key.length;
+  let h = seed | 0;
+  const blockEnd = length & ~3;
+  for (let i = 0; i < blockEnd; i += 4) {
+    const c0 = key.charCodeAt(i);
+    const c1 = key.charCodeAt(i + 1);
+    const c2 = key.charCodeAt(i + 2);
+    const c3 = key.charCodeAt(i + 3);
+    if ((c0 | c1 | c2 | c3) > 0x7f) return -1;
+    h = mixBlock(h, c0 | (c1 << 8) | (c2 << 16) | (c3 << 24));
+  }
+  let tail = 0;
+  for (let i = length - 1; i >= blockEnd; i--) {
+    const c = key.charCodeAt(i);
+    if (c > 0x7f) return -1;
+    tail = (tail << 8) | c;
+  }
+  if (length & 3) h ^= scramble(tail);
+  return finalize(h, length);
+}
+
+function murmur3Utf8(key: string, seed: number): number {
   // A UTF-16 code unit encodes to at most 3 UTF-8 bytes (a surrogate pair: 2 units, 4 bytes).
   if (key.length * 3 > scratch.length) scratch = new Uint8Array(key.length * 3);
   return murmur3Bytes(scratch, encodeUtf8(key, scratch), seed);
@@ -31,10 +62,7 @@ export function murmur3Bytes(bytes: Uint8Array, length: number, seed: number): n
   let h = seed | 0;
   const blockEnd = length & ~3;
   for (let i = 0; i < blockEnd; i += 4) {
-    const k = (bytes[i]! | (bytes[i + 1]! << 8) | (bytes[i + 2]! << 16) | (bytes[i + 3]! << 24));
-    h ^= scramble(k);
-    h = (h << 13) | (h >>> 19);
-    h = (Math.imul(h, 5) + 0xe6546b64) | 0;
+    h = mixBlock(h, bytes[i]! | (bytes[i + 1]! << 8) | (bytes[i + 2]! << 16) | (bytes[i + 3]! << 24));
   }
   const rest = length & 3;
   if (rest !== 0) {
@@ -43,6 +71,16 @@ export function murmur3Bytes(bytes: Uint8Array, length: number, seed: number): n
     if (rest > 2) tail |= bytes[blockEnd + 2]! << 16;
     h ^= scramble(tail);
   }
+  return finalize(h, length);
+}
+
+function mixBlock(h: number, k: number): number {
+  h ^= scramble(k);
+  h = (h << 13) | (h >>> 19);
+  return (Math.imul(h, 5) + 0xe6546b64) | 0;
+}
+
+function finalize(h: number, length: number): number {
   h ^= length;
   h ^= h >>> 16;
   h = Math.imul(h, 0x85ebca6b);

@@ -30,6 +30,7 @@ export class Ring {
   readonly #table: MaglevTable | null;
   readonly #previousInit: RingInit | null;
   #previous: Ring | null | undefined;
+  #counts: readonly number[] | undefined;
 
   constructor(init: RingInit, document: RingDocument | null = null) {
     this.version = init.version ?? 0;
@@ -80,13 +81,14 @@ export class Ring {
     return this.members.find((m) => m.name === name);
   }
 
-  /** How many table entries each member holds, in member order. */
+  /** How many table entries each member holds, in member order (counted once, then kept). */
   entryCounts(): number[] {
-    const counts = new Array<number>(this.members.length).fill(0);
-    const table = this.#table;
-    if (table === null) return counts;
-    for (const index of table) counts[index]! += 1;
-    return counts;
+    if (this.#counts === undefined) {
+      const counts = new Array<number>(this.members.length).fill(0);
+      for (const index of this.#table ?? []) counts[index]! += 1;
+      this.#counts = counts;
+    }
+    return [...this.#counts];
   }
 
   /** The share of the table (and so of users, in expectation) `name` owns: 0 when absent. */
