@@ -115,7 +115,7 @@ export interface ResourceType {
   scale?: ScaleSubresource;
   /** The structural schema of a custom resource's version; built-ins are not validated by schema. */
   schema?: JSONSchemaProps;
-  /** Table columns besides Name (and Age, which every table gets last unless columns name it). */
+  /** A CRD version's additionalPrinterColumns (tables add Name first; Age only when there are none). */
   printerColumns: PrinterColumn[];
   /** True for kinds defined by a CRD (JSON merge and apply patches only, no strategic merge). */
   custom: boolean;

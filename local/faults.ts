@@ -1,0 +1,67 @@
+/** Fault injection for tests: failures, latency, dropped watches and expired history. */
+
+export interface FaultSettings {
+  /** Share of resource requests (0..1) answered with an error instead. Default 0. */
+  failureRate?: number;
+  /** Codes the failures use, drawn evenly: 500 (InternalError) and/or 429 (TooManyRequests with Retry-After). */
+  failureCodes?: readonly (500 | 429)[];
+  /** Extra latency per resource request, drawn evenly from [min, max] ms. Default none. */
+  latencyMs?: readonly [number, number];
+}
+
+/** The faults in force; the server consults it on every resource request. */
+export class Faults {
+  #settings: Required<FaultSettings> = { failureRate: 0, failureCodes: [500], latencyMs: [0, 0] };
+  readonly #random: () => number;
+  #dropWatches: () => void = () => undefined;
+  #expireHistory: () => void = () => undefined;
+
+  constructor(random: () => number = Math.random) {
+    this.#random = random;
+  }
+
+  /** Replaces the settings (omitted ones return to their defaults). */
+  set(settings: FaultSettings): void {
+    const failureRate = settings.failureRate ?? 0;
+    if (!(failureRate >= 0 && failureRate <= 1)) throw new RangeError(`failureRate must be within 0..1, got ${failureRate}`);
+    const [min, max] = settings.latencyMs ?? [0, 0];
+    if (!(min >= 0 && max >= min)) throw new RangeError(`latencyMs must be [min, max] with 0 <= min <= max, got [${min}, ${max}]`);
+    const failureCodes = settings.failureCodes ?? [500];
+    if (failureCodes.length === 0) throw new RangeError('failureCodes must name at least one code');
+    this.#settings = { failureRate, failureCodes, latencyMs: [min, max] };
+  }
+
+  /** Back to no faults. */
+  clear(): void {
+    this.set({});
+  }
+
+  /** Ends every open watch now (clients resume from their last resourceVersion). */
+  dropWatches(): void {
+    this.#dropWatches();
+  }
+
+  /** Forgets the change history, so every resuming watch gets 410 Gone and must relist. */
+  expireHistory(): void {
+    this.#expireHistory();
+  }
+
+  /** @internal The server connects the actions it owns. */
+  bind(actions: { dropWatches: () => void; expireHistory: () => void }): void {
+    this.#dropWatches = actions.dropWatches;
+    this.#expireHistory = actions.expireHistory;
+  }
+
+  /** The delay for this request, in ms (0 for none). */
+  latency(): number {
+    const [min, max] = this.#settings.latencyMs;
+    return max === 0 ? 0 : min + this.#random() * (max - min);
+  }
+
+  /** The failure code for this request, or undefined to serve it. */
+  failure(): 500 | 429 | undefined {
+    const { failureRate, failureCodes } = this.#settings;
+    if (failureRate === 0 || this.#random() >= failureRate) return undefined;
+    return failureCodes[Math.floor(this.#random() * failureCodes.length)];
+  }
+}

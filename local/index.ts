@@ -1,0 +1,6 @@
+/** The local control plane: an in-memory Kubernetes API server (generic; knows nothing of imring). */
+export { LocalApiServer, type LocalApiServerOptions, type RequestLogEntry } from './api-server.js';
+export { Faults, type FaultSettings } from './faults.js';
+export { kubeconfigYaml, type KubeconfigInit } from './kubeconfig.js';
+export { ApiError } from './errors.js';
+export type { KubeObject, ObjectMeta, ResourceType } from './types.js';

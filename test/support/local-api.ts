@@ -1,0 +1,109 @@
+import { request as httpsRequest } from 'node:https';
+import { KubeConfig } from '@kubernetes/client-node';
+import { LocalApiServer, type LocalApiServerOptions } from '../../local/index.js';
+
+/** A started local API server and a client-node KubeConfig for it. */
+export interface LocalApi {
+  server: LocalApiServer;
+  kc: KubeConfig;
+  close(): Promise<void>;
+}
+
+/** Starts a local API server on 127.0.0.1, port 0. The caller must `close()` it. */
+export async function startLocalApi(options: LocalApiServerOptions = {}): Promise<LocalApi> {
+  const server = new LocalApiServer(options);
+  await server.start();
+  const kc = new KubeConfig();
+  kc.loadFromString(server.kubeconfig());
+  return { server, kc, close: () => server.close() };
+}
+
+/** The HTTP code of a client-node ApiException, or rethrows anything else. */
+export async function codeOf(promise: Promise<unknown>): Promise<number> {
+  try {
+    await promise;
+    return 200;
+  } catch (error) {
+    const code = (error as { code?: unknown }).code;
+    if (typeof code === 'number') return code;
+    throw error;
+  }
+}
+
+/** Parsed `Status` body of a client-node ApiException. */
+export async function statusOf(promise: Promise<unknown>): Promise<{ code: number; reason: string; message: string; details?: { causes?: { field?: string; message: string }[] } }> {
+  try {
+    await promise;
+  } catch (error) {
+    const body = (error as { body?: unknown }).body;
+    return JSON.parse(typeof body === 'string' ? body : JSON.stringify(body)) as never;
+  }
+  throw new Error('expected the request to fail');
+}
+
+/** Resolves when `predicate` holds, polling the given condition each time `signal` fires. */
+export function until<T>(subscribe: (notify: () => void) => () => void, predicate: () => T | undefined, timeoutMs = 10_000): Promise<T> {
+  return new Promise((resolve, reject) => {
+    const check = (): boolean => {
+      const value = predicate();
+      if (value === undefined || value === false) return false;
+      cleanup();
+      resolve(value);
+      return true;
+    };
+    const timer = setTimeout(() => {
+      cleanup();
+      reject(new Error(`condition not met within ${timeoutMs} ms`));
+    }, timeoutMs);
+    const unsubscribe = subscribe(() => void check());
+    function cleanup(): void {
+      clearTimeout(timer);
+      unsubscribe();
+    }
+    check();
+  });
+}
+
+/** A raw HTTPS response of the local API server. */
+export interface RawResponse {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  text: string;
+  json<T = Record<string, unknown>>(): T;
+}
+
+/**
+ * One raw request to the local API server, trusting its certificate; sends the token unless
+ * `anonymous`. For what client-node's typed calls cannot say (odd content types, bad tokens).
+ */
+export function rawRequest(api: LocalApi, path: string, init: { method?: string; headers?: Record<string, string>; body?: string; anonymous?: boolean } = {}): Promise<RawResponse> {
+  return new Promise((resolve, reject) => {
+    const headers: Record<string, string> = { ...(init.anonymous ? {} : { authorization: `Bearer ${api.server.token}` }), ...init.headers };
+    const req = httpsRequest(`${api.server.url}${path}`, { method: init.method ?? 'GET', headers, ca: api.server.caCertificate }, (res) => {
+      let text = '';
+      res.setEncoding('utf8');
+      res.on('data', (chunk: string) => (text += chunk));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, text, json: <T>() => JSON.parse(text) as T }));
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+    req.end(init.body);
+  });
+}
+
+/**
+ * POSTs `object` as raw JSON. client-node's typed models drop JSON keys they spell otherwise
+ * (`default`, `enum`, `x-kubernetes-*` are `_default`, `_enum`, `xKubernetes…` there), so CRDs
+ * written as their YAML would be go through here.
+ */
+export async function postRaw(api: LocalApi, path: string, object: unknown): Promise<{ status: number; body: Record<string, unknown> }> {
+  const response = await rawRequest(api, path, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(object) });
+  return { status: response.status, body: response.json() };
+}
+
+/** {@link postRaw} that must create: anything but 201 throws. */
+export async function createRaw(api: LocalApi, path: string, object: unknown): Promise<Record<string, unknown>> {
+  const { status, body } = await postRaw(api, path, object);
+  if (status !== 201) throw new Error(`POST ${path}: ${status} ${JSON.stringify(body)}`);
+  return body;
+}
