@@ -4,7 +4,8 @@ import { patchObject, patchTypeOf } from './patch.js';
 import { apiVersionOf, getPath, setPath } from './paths.js';
 import { storageKey } from './registry.js';
 import type { ResourceRoute } from './router.js';
-import { labelSelectorToString, matchesFields, matchesLabels, parseFieldSelector, parseLabelSelector } from './selectors.js';
+import { matchesFields, parseFieldSelector } from './field-selectors.js';
+import { labelSelectorToString, matchesLabels, parseLabelSelector } from './selectors.js';
 import type { KubeObject, ResourceType } from './types.js';
 import { markDeleting, writeObject, type WriteContext, type WriteTarget } from './writes.js';
 

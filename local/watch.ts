@@ -3,7 +3,8 @@ import { ApiError, badRequest } from './errors.js';
 import { apiVersionOf } from './paths.js';
 import { storageKey } from './registry.js';
 import type { ResourceRoute } from './router.js';
-import { matchesFields, matchesLabels, parseFieldSelector, parseLabelSelector } from './selectors.js';
+import { matchesFields, parseFieldSelector } from './field-selectors.js';
+import { matchesLabels, parseLabelSelector } from './selectors.js';
 import type { ObjectStore, StoreEvent } from './store.js';
 import type { KubeObject } from './types.js';
 

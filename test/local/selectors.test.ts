@@ -1,14 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ApiError } from '../../local/errors.js';
-import {
-  fromLabelSelectorObject,
-  labelSelectorToString,
-  matchesFields,
-  matchesLabels,
-  parseFieldSelector,
-  parseLabelSelector,
-} from '../../local/selectors.js';
+import { matchesFields, parseFieldSelector } from '../../local/field-selectors.js';
+import { fromLabelSelectorObject, labelSelectorToString, matchesLabels, parseLabelSelector } from '../../local/selectors.js';
 import type { KubeObject } from '../../local/types.js';
 
 const NAME_PART_REGEX =
