@@ -141,3 +141,23 @@ test('a CRD with a bad name or no storage version is refused with 422', async ()
     await api.close();
   }
 });
+
+test('a cluster-scoped custom resource is served without a namespace', async () => {
+  const api = await startLocalApi();
+  try {
+    const crd = widgetCrd();
+    crd.metadata.name = 'gadgets.example.com';
+    crd.spec.scope = 'Cluster';
+    crd.spec.names = { plural: 'gadgets', singular: 'gadget', kind: 'Gadget', listKind: 'GadgetList' };
+    await createRaw(api, '/apis/apiextensions.k8s.io/v1/customresourcedefinitions', crd);
+    const custom = api.kc.makeApiClient(CustomObjectsApi);
+    const created = (await custom.createClusterCustomObject({ group, version: 'v1', plural: 'gadgets', body: { apiVersion: 'example.com/v1', kind: 'Gadget', metadata: { name: 'g' }, spec: { image: 'x' } } })) as { metadata: { namespace?: string } };
+    assert.equal(created.metadata.namespace, undefined);
+    const list = (await custom.listClusterCustomObject({ group, version: 'v1', plural: 'gadgets' })) as { items: unknown[] };
+    assert.equal(list.items.length, 1);
+    const namespaced = await rawRequest(api, '/apis/example.com/v1/namespaces/default/gadgets/g');
+    assert.equal(namespaced.status, 404);
+  } finally {
+    await api.close();
+  }
+});

@@ -127,3 +127,18 @@ test('an informer survives dropped watches and expired history without missing a
     await api.close();
   }
 });
+
+test('a watch ends by itself after timeoutSeconds', async () => {
+  const api = await startLocalApi();
+  const core = api.kc.makeApiClient(CoreV1Api);
+  try {
+    const watching = rawRequest(api, '/api/v1/namespaces/default/configmaps?watch=1&timeoutSeconds=1');
+    await core.createNamespacedConfigMap({ namespace: 'default', body: { metadata: { name: 'during' } } });
+    const response = await watching; // resolves only when the server ends the stream
+    assert.equal(response.status, 200);
+    const events = response.text.trim().split('\n').map((line) => JSON.parse(line) as { type: string; object: { metadata: { name: string } } });
+    assert.deepEqual(events.map((e) => `${e.type} ${e.object.metadata.name}`), ['ADDED during']);
+  } finally {
+    await api.close();
+  }
+});
