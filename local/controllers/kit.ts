@@ -1,0 +1,251 @@
+import { CoreV1Api, makeInformer, type KubeConfig, type KubernetesListObject, type KubernetesObject, type CoreV1Event } from '@kubernetes/client-node';
+
+/**
+ * The small controller kit of the local control plane's controllers (StatefulSet, garbage
+ * collector, DNS, pod runner): an informer that restarts itself, a keyed work queue, and an
+ * event recorder. Each is a client of the API server through client-node, like the real ones.
+ */
+
+/** Exponential backoff: `base * 2^attempt`, capped at `max` (ms). Pure, so tests assert sequences. */
+export function backoffMs(attempt: number, base: number, max: number): number {
+  return Math.min(max, base * 2 ** Math.max(0, attempt));
+}
+
+export interface InformerOptions<T extends KubernetesObject> {
+  readonly kc: KubeConfig;
+  /** The watch path, e.g. `/api/v1/pods`. */
+  readonly path: string;
+  readonly list: () => Promise<KubernetesListObject<T>>;
+  readonly labelSelector?: string;
+  /** Restart delays after errors: first and longest, in ms. Default 200 and 10,000. */
+  readonly retryBaseMs?: number;
+  readonly retryMaxMs?: number;
+  /** Told of each error before the restart (logging); never required. */
+  readonly onError?: (error: unknown) => void;
+}
+
+type Handler<T> = (object: T) => void;
+
+/**
+ * A client-node informer that survives errors. client-node's ListWatch stops for good on any
+ * watch or list error other than 410 (it only calls its error handlers); this one starts it
+ * again with backoff until closed, relisting so no change is missed.
+ */
+export class ResilientInformer<T extends KubernetesObject> {
+  readonly #options: InformerOptions<T>;
+  readonly #informer;
+  #closed = false;
+  #failed = false;
+  #attempt = 0;
+  #timer: NodeJS.Timeout | undefined;
+  #started: Promise<void> | undefined;
+
+  constructor(options: InformerOptions<T>) {
+    this.#options = options;
+    this.#informer = makeInformer<T>(options.kc, options.path, options.list, options.labelSelector);
+    this.#informer.on('error', (error: unknown) => this.#onError(error));
+  }
+
+  on(event: 'add' | 'update' | 'delete', handler: Handler<T>): void {
+    this.#informer.on(event, handler);
+  }
+
+  /** Cached objects (in `namespace`, or all). */
+  list(namespace?: string): readonly T[] {
+    return this.#informer.list(namespace);
+  }
+
+  get(name: string, namespace?: string): T | undefined {
+    return this.#informer.get(name, namespace);
+  }
+
+  /** Starts, and resolves once the first list has been loaded (retrying until it is). */
+  start(): Promise<void> {
+    this.#started ??= this.#startUntilSynced();
+    return this.#started;
+  }
+
+  /** Stops watching. Idempotent. */
+  async close(): Promise<void> {
+    this.#closed = true;
+    clearTimeout(this.#timer);
+    await this.#informer.stop();
+  }
+
+  async #startUntilSynced(): Promise<void> {
+    for (;;) {
+      if (this.#closed) return;
+      this.#failed = false;
+      await this.#informer.start();
+      if (!this.#failed) {
+        this.#attempt = 0;
+        return;
+      }
+      await new Promise<void>((resolve) => {
+        this.#timer = setTimeout(resolve, this.#delay());
+      });
+    }
+  }
+
+  #onError(error: unknown): void {
+    this.#failed = true;
+    this.#options.onError?.(error);
+    if (this.#closed || this.#started === undefined) return;
+    // Once synced, restarts happen here; before that, #startUntilSynced retries.
+    void this.#started.then(() => {
+      if (this.#closed || !this.#failed) return;
+      clearTimeout(this.#timer);
+      this.#timer = setTimeout(() => {
+        if (this.#closed) return;
+        this.#failed = false;
+        void this.#informer.start();
+      }, this.#delay());
+    });
+  }
+
+  #delay(): number {
+    return backoffMs(this.#attempt++, this.#options.retryBaseMs ?? 200, this.#options.retryMaxMs ?? 10_000);
+  }
+}
+
+export interface WorkQueueOptions {
+  /** Keys handled at once (each key by one worker at a time). Default 4. */
+  readonly concurrency?: number;
+  /** Per-key retry delays after a failure: first and longest, in ms. Default 5 and 300,000. */
+  readonly retryBaseMs?: number;
+  readonly retryMaxMs?: number;
+  /** Told of each failure (the key is retried). */
+  readonly onError?: (key: string, error: unknown) => void;
+}
+
+/**
+ * A keyed work queue: a key added while queued is handled once; a key added while being
+ * handled is handled again after; a failed key is retried with per-key exponential backoff.
+ */
+export class WorkQueue {
+  readonly #handle: (key: string) => Promise<void>;
+  readonly #options: Required<Omit<WorkQueueOptions, 'onError'>> & Pick<WorkQueueOptions, 'onError'>;
+  readonly #queued = new Set<string>();
+  readonly #active = new Set<string>();
+  readonly #dirty = new Set<string>();
+  readonly #failures = new Map<string, number>();
+  readonly #timers = new Map<string, NodeJS.Timeout>();
+  readonly #idle = new Set<() => void>();
+  #closed = false;
+
+  constructor(handle: (key: string) => Promise<void>, options: WorkQueueOptions = {}) {
+    this.#handle = handle;
+    this.#options = { concurrency: 4, retryBaseMs: 5, retryMaxMs: 300_000, ...options };
+    if (!Number.isInteger(this.#options.concurrency) || this.#options.concurrency < 1) {
+      throw new RangeError(`concurrency must be a positive integer, got ${this.#options.concurrency}`);
+    }
+  }
+
+  /** Queues `key` (now, or after `delayMs`). */
+  add(key: string, delayMs = 0): void {
+    if (this.#closed) return;
+    if (delayMs > 0) {
+      if (this.#timers.has(key)) return;
+      this.#timers.set(key, setTimeout(() => {
+        this.#timers.delete(key);
+        this.add(key);
+      }, delayMs));
+      return;
+    }
+    if (this.#active.has(key)) {
+      this.#dirty.add(key);
+      return;
+    }
+    this.#queued.add(key);
+    this.#pump();
+  }
+
+  /** Resolves when nothing is queued or being handled (timers aside). */
+  idle(): Promise<void> {
+    if (this.#queued.size === 0 && this.#active.size === 0) return Promise.resolve();
+    return new Promise((resolve) => this.#idle.add(resolve));
+  }
+
+  /** Stops taking keys, drops timers, and waits for the keys being handled. Idempotent. */
+  async close(): Promise<void> {
+    this.#closed = true;
+    this.#queued.clear();
+    for (const timer of this.#timers.values()) clearTimeout(timer);
+    this.#timers.clear();
+    await this.idle();
+  }
+
+  #pump(): void {
+    for (const key of this.#queued) {
+      if (this.#active.size >= this.#options.concurrency) return;
+      this.#queued.delete(key);
+      this.#active.add(key);
+      void this.#run(key);
+    }
+  }
+
+  async #run(key: string): Promise<void> {
+    try {
+      await this.#handle(key);
+      this.#failures.delete(key);
+    } catch (error) {
+      const failures = this.#failures.get(key) ?? 0;
+      this.#failures.set(key, failures + 1);
+      this.#options.onError?.(key, error);
+      this.add(key, backoffMs(failures, this.#options.retryBaseMs, this.#options.retryMaxMs));
+    } finally {
+      this.#active.delete(key);
+      if (this.#dirty.delete(key)) this.add(key);
+      this.#pump();
+      if (this.#queued.size === 0 && this.#active.size === 0) for (const resolve of this.#idle) resolve();
+      if (this.#queued.size === 0 && this.#active.size === 0) this.#idle.clear();
+    }
+  }
+}
+
+/** What an event is about. */
+export interface EventTarget {
+  readonly apiVersion: string;
+  readonly kind: string;
+  readonly metadata?: { name?: string; namespace?: string; uid?: string; resourceVersion?: string };
+}
+
+/**
+ * Records core/v1 Events, as the real controllers do, so `kubectl describe` shows them.
+ * Recording never throws: an event that cannot be written is reported to `onError`.
+ */
+export class EventRecorder {
+  readonly #core: CoreV1Api;
+  readonly #component: string;
+  readonly #onError: (error: unknown) => void;
+
+  constructor(kc: KubeConfig, component: string, onError: (error: unknown) => void = () => undefined) {
+    this.#core = kc.makeApiClient(CoreV1Api);
+    this.#component = component;
+    this.#onError = onError;
+  }
+
+  async record(target: EventTarget, type: 'Normal' | 'Warning', reason: string, message: string): Promise<void> {
+    const meta = target.metadata ?? {};
+    const namespace = meta.namespace ?? 'default';
+    const now = new Date();
+    const body: CoreV1Event = {
+      metadata: { generateName: `${meta.name ?? 'object'}.`, namespace },
+      involvedObject: { apiVersion: target.apiVersion, kind: target.kind, name: meta.name, namespace: meta.namespace, uid: meta.uid, resourceVersion: meta.resourceVersion },
+      reason,
+      message,
+      type,
+      count: 1,
+      firstTimestamp: now,
+      lastTimestamp: now,
+      source: { component: this.#component },
+      reportingComponent: this.#component,
+      reportingInstance: this.#component,
+    };
+    try {
+      await this.#core.createNamespacedEvent({ namespace, body });
+    } catch (error) {
+      this.#onError(error);
+    }
+  }
+}
