@@ -114,11 +114,10 @@ export class ObjectService {
     if (query.get('dryRun') === 'All') return live;
     const extra = propagationFinalizer(options.propagationPolicy ?? query.get('propagationPolicy'));
     if ((live.metadata?.finalizers ?? []).length > 0 || extra !== undefined) {
-      return markDeleting(this.#target, route.type, live, extra);
+      return markDeleting(this.#target, route.type, live, { ...(extra ? { finalizer: extra } : {}) });
     }
-    if (route.type.kind === 'Pod' && isGraceful(live, options, query)) {
-      return markDeleting(this.#target, route.type, live, undefined);
-    }
+    const grace = route.type.kind === 'Pod' ? podGraceSeconds(live, options, query) : 0;
+    if (grace > 0) return markDeleting(this.#target, route.type, live, { graceSeconds: grace });
     if (route.type.kind === 'Namespace') this.#emptyNamespace(live.metadata!.name!);
     if (route.type.kind === 'CustomResourceDefinition') this.#dropCrd(live);
     return this.#target.store.remove(storageKey(route.type), live.metadata?.namespace ?? '', live.metadata!.name!)!;
@@ -251,11 +250,13 @@ function checkPreconditions(type: ResourceType, live: KubeObject, options: Delet
   }
 }
 
-/** Pods bound to a node shut down gracefully (the kubelet finishes the delete); others go at once. */
-function isGraceful(pod: KubeObject, options: DeleteOptions, query: URLSearchParams): boolean {
+/** A bound pod's grace period (the kubelet finishes its delete); 0 for unbound pods, which go at once. */
+function podGraceSeconds(pod: KubeObject, options: DeleteOptions, query: URLSearchParams): number {
   const spec = (pod.spec ?? {}) as { nodeName?: string; terminationGracePeriodSeconds?: number };
-  const grace = options.gracePeriodSeconds ?? (query.has('gracePeriodSeconds') ? Number(query.get('gracePeriodSeconds')) : spec.terminationGracePeriodSeconds ?? 30);
-  return Boolean(spec.nodeName) && grace > 0;
+  if (!spec.nodeName) return 0;
+  const asked = options.gracePeriodSeconds ?? (query.has('gracePeriodSeconds') ? Number(query.get('gracePeriodSeconds')) : undefined);
+  const grace = asked ?? spec.terminationGracePeriodSeconds ?? 30;
+  return Number.isFinite(grace) && grace > 0 ? grace : 0;
 }
 
 /** The autoscaling/v1 Scale of an object with a scale subresource. */

@@ -61,8 +61,9 @@ function withGeneration(live: KubeObject | undefined, object: KubeObject): KubeO
 
 function persist(target: WriteTarget, type: ResourceType, live: KubeObject | undefined, object: KubeObject): KubeObject {
   const meta = live?.metadata;
-  if (meta?.deletionTimestamp && (object.metadata?.finalizers ?? []).length === 0) {
+  if (meta?.deletionTimestamp && (object.metadata?.finalizers ?? []).length === 0 && !(meta.deletionGracePeriodSeconds ?? 0)) {
     // The last finalizer is gone: the deletion the client asked for earlier completes now.
+    // (A pod in its grace period stays until the kubelet deletes it with grace 0.)
     return target.store.remove(storageKey(type), meta.namespace ?? '', meta.name!) ?? live!;
   }
   const stored = target.store.put(storageKey(type), object);
@@ -179,14 +180,24 @@ function establishCrd(target: WriteTarget, crd: KubeObject): KubeObject {
 }
 
 /** Marks an object deleted-in-progress (finalizers pending), or returns it unchanged if already. */
-export function markDeleting(target: WriteTarget, type: ResourceType, live: KubeObject, extraFinalizer: string | undefined): KubeObject {
+export function markDeleting(target: WriteTarget, type: ResourceType, live: KubeObject, mark: DeletionMark): KubeObject {
   const object = structuredClone(live);
   const meta = object.metadata!;
   const finalizers = new Set(meta.finalizers ?? []);
-  if (extraFinalizer) finalizers.add(extraFinalizer);
+  if (mark.finalizer) finalizers.add(mark.finalizer);
   if (meta.deletionTimestamp && finalizers.size === (meta.finalizers ?? []).length) return live;
   meta.finalizers = [...finalizers];
-  meta.deletionTimestamp ??= timestamp(target.now());
-  meta.deletionGracePeriodSeconds ??= 0;
+  const grace = mark.graceSeconds ?? 0;
+  // As the API server: the deletion is due at now + grace; the kubelet finishes it earlier.
+  meta.deletionTimestamp ??= timestamp(new Date(target.now().getTime() + grace * 1000));
+  meta.deletionGracePeriodSeconds ??= grace;
   return target.store.put(storageKey(type), object);
+}
+
+/** How an object is marked for deletion. */
+export interface DeletionMark {
+  /** A finalizer to add (foreground or orphan propagation). */
+  readonly finalizer?: string;
+  /** The grace period a bound pod's containers get, in seconds. Default 0. */
+  readonly graceSeconds?: number;
 }
