@@ -1,0 +1,110 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { open } from 'node:fs/promises';
+import { constants } from 'node:os';
+
+/**
+ * One run of a container: a local process in its own process group (its own session, like a
+ * container's PID namespace), stdin a pipe this process never writes (so a child that watches
+ * stdin exits with us), stdout and stderr appended to the log file. Signals go to the whole
+ * group; when the leader exits the group is SIGKILLed, as the kernel kills a PID namespace
+ * whose init exits, so no grandchild is left behind.
+ */
+
+/** How a run ended. */
+export interface ExitStatus {
+  /** The exit code, or 128 + the signal number when killed by a signal (as runtimes report it). */
+  readonly exitCode: number;
+  /** The signal number, when killed by one. */
+  readonly signal?: number;
+  readonly finishedAt: Date;
+}
+
+/** What to run. */
+export interface ContainerProcessOptions {
+  readonly argv: readonly string[];
+  /** The whole environment (nothing is inherited). */
+  readonly env: Readonly<Record<string, string>>;
+  /** Appended to; created when missing. */
+  readonly logFile: string;
+}
+
+/** A started container process. */
+export class ContainerProcess {
+  readonly pid: number;
+  readonly startedAt: Date;
+  /** Resolves once the process has exited (never rejects). */
+  readonly exited: Promise<ExitStatus>;
+  #status: ExitStatus | undefined;
+
+  private constructor(child: ChildProcess, pid: number) {
+    this.pid = pid;
+    this.startedAt = new Date();
+    this.exited = new Promise((resolve) => {
+      child.once('exit', (code, signal) => {
+        signalGroup(pid, 'SIGKILL');
+        child.stdin?.destroy();
+        const number = signal ? constants.signals[signal] : undefined;
+        this.#status = { exitCode: number !== undefined ? 128 + number : (code ?? 0), ...(number !== undefined ? { signal: number } : {}), finishedAt: new Date() };
+        resolve(this.#status);
+      });
+    });
+  }
+
+  /**
+   * Starts `argv`. @throws Error (with the spawn error as cause) when it cannot start, e.g. an
+   * executable that does not exist.
+   */
+  static async start(options: ContainerProcessOptions): Promise<ContainerProcess> {
+    const [command, ...args] = options.argv;
+    if (command === undefined) throw new TypeError('argv must not be empty');
+    const log = await open(options.logFile, 'a');
+    try {
+      const child = spawn(command, args, { env: { ...options.env }, stdio: ['pipe', log.fd, log.fd], detached: true });
+      // The pipe is never written; a write error (EPIPE after exit) is not ours to report.
+      child.stdin?.on('error', () => undefined);
+      if (child.pid === undefined) {
+        const [error] = (await once(child, 'error')) as [Error];
+        throw new Error(`failed to start ${command}: ${error.message}`, { cause: error });
+      }
+      return new ContainerProcess(child, child.pid);
+    } finally {
+      await log.close();
+    }
+  }
+
+  /** Whether the process is still running. */
+  get running(): boolean {
+    return this.#status === undefined;
+  }
+
+  /** Sends `signal` to the process group (no-op once exited). */
+  signal(signal: NodeJS.Signals): void {
+    if (this.#status === undefined) signalGroup(this.pid, signal);
+  }
+
+  /** SIGTERM, then SIGKILL after `graceMs` unless it has exited; resolves with how it ended. */
+  async stop(graceMs: number): Promise<ExitStatus> {
+    if (this.#status) return this.#status;
+    this.signal('SIGTERM');
+    let timer: NodeJS.Timeout | undefined;
+    const killed = new Promise<void>((resolve) => {
+      timer = setTimeout(() => {
+        this.signal('SIGKILL');
+        resolve();
+      }, Math.max(0, graceMs));
+    });
+    await Promise.race([this.exited, killed]);
+    clearTimeout(timer);
+    return this.exited;
+  }
+}
+
+function signalGroup(pid: number, signal: NodeJS.Signals): void {
+  try {
+    process.kill(-pid, signal);
+  } catch (error) {
+    // ESRCH: the group is already empty.
+    if ((error as NodeJS.ErrnoException).code !== 'ESRCH') throw error;
+  }
+}
