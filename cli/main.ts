@@ -3,12 +3,14 @@ import { EXIT_USAGE, UsageError, type CliIo, type Subcommand } from './io.js';
 const usage = `Usage: imring <command> [options]
 
 Commands:
+  local     run a local control plane (API server, controllers, pods as processes)
   route     which gateway owns each user, by a ring document
 
 Run "imring <command> --help" for a command's options.`;
 
 /** Subcommands, loaded on demand so that one command does not pay for another's imports. */
 const commands: Record<string, () => Promise<Subcommand>> = {
+  local: async () => (await import('./local.js')).local,
   route: async () => (await import('./route.js')).route,
 };
 

@@ -89,8 +89,10 @@ export class ResilientInformer<T extends KubernetesObject> {
 
   #onError(error: unknown): void {
     this.#failed = true;
+    // Closing aborts the watch, which client-node reports as an error: not one to report.
+    if (this.#closed) return;
     this.#options.onError?.(error);
-    if (this.#closed || this.#started === undefined) return;
+    if (this.#started === undefined) return;
     // Once synced, restarts happen here; before that, #startUntilSynced retries.
     void this.#started.then(() => {
       if (this.#closed || !this.#failed) return;

@@ -1,0 +1,124 @@
+import { mkdir } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { KubeConfig } from '@kubernetes/client-node';
+import { LocalApiServer } from './api-server.js';
+import { DnsController } from './controllers/dns.js';
+import { GarbageCollector } from './controllers/garbage-collector.js';
+import { StatefulSetController } from './controllers/statefulset.js';
+import { PodRunner } from './kubelet/pod-runner.js';
+
+/** Options of {@link LocalCluster}. */
+export interface LocalClusterOptions {
+  /** Where the kubeconfig, the hosts file and pod logs go. Created if missing. */
+  stateDir: string;
+  /** API server port. Default 0 (any free port; the kubeconfig names it). */
+  port?: number;
+  /** Image → command mappings beyond the defaults (see the pod runner). */
+  images?: Record<string, string[]>;
+  /** Where controller errors are reported (they are retried). Default: ignored. */
+  onError?: (component: string, error: unknown) => void;
+}
+
+/** Something started with the cluster and closed with it. */
+interface Part {
+  readonly name: string;
+  close(): Promise<void>;
+}
+
+/**
+ * The whole local control plane: the API server, the StatefulSet controller, the garbage
+ * collector, the DNS hosts file and the pod runner, each a client of the API server. Pods get
+ * `KUBECONFIG` (this cluster's) and `IMRING_HOSTS_FILE` in their environment, the way pods in a
+ * cluster get a service account and cluster DNS.
+ */
+export class LocalCluster {
+  readonly server: LocalApiServer;
+  readonly stateDir: string;
+  readonly kubeconfigPath: string;
+  readonly hostsFile: string;
+  readonly #options: LocalClusterOptions;
+  readonly #parts: Part[] = [];
+  #kc: KubeConfig | undefined;
+  #runner: PodRunner | undefined;
+  #closing: Promise<void> | undefined;
+
+  constructor(options: LocalClusterOptions) {
+    this.#options = options;
+    this.stateDir = resolve(options.stateDir);
+    this.kubeconfigPath = join(this.stateDir, 'kubeconfig');
+    this.hostsFile = join(this.stateDir, 'hosts');
+    this.server = new LocalApiServer({ ...(options.port === undefined ? {} : { port: options.port }) });
+  }
+
+  /** A client-node KubeConfig for this cluster, once started. */
+  get kc(): KubeConfig {
+    if (!this.#kc) throw new Error('LocalCluster: not started');
+    return this.#kc;
+  }
+
+  /** The pod runner's container pids (for leak checks), once started. */
+  pids(): number[] {
+    return this.#runner?.pids() ?? [];
+  }
+
+  /** Starts every part; on failure, closes what started and rethrows. */
+  async start(): Promise<void> {
+    await mkdir(join(this.stateDir, 'logs'), { recursive: true });
+    try {
+      await this.server.start();
+      this.#parts.push({ name: 'api-server', close: () => this.server.close() });
+      await this.server.writeKubeconfig(this.kubeconfigPath);
+      const kc = new KubeConfig();
+      kc.loadFromString(this.server.kubeconfig());
+      this.#kc = kc;
+      await this.#startControllers(kc);
+    } catch (error) {
+      await this.close();
+      throw new Error('while starting the local cluster', { cause: error });
+    }
+  }
+
+  /** Stops the pods' processes first, then the controllers, then the API server. Idempotent. */
+  close(): Promise<void> {
+    this.#closing ??= (async () => {
+      for (const part of [...this.#parts].reverse()) {
+        try {
+          await part.close();
+        } catch (error) {
+          this.#report(part.name, error);
+        }
+      }
+    })();
+    return this.#closing;
+  }
+
+  async #startControllers(kc: KubeConfig): Promise<void> {
+    const onError = (name: string) => (error: unknown) => this.#report(name, error);
+    const gc = new GarbageCollector({ kc, onError: onError('garbage-collector') });
+    await this.#add('garbage-collector', gc, gc.start());
+    const dns = new DnsController({ kc, hostsFile: this.hostsFile, onError: onError('dns') });
+    await this.#add('dns', dns, dns.start());
+    const statefulsets = new StatefulSetController({ kc, onError: onError('statefulset-controller') });
+    await this.#add('statefulset-controller', statefulsets, statefulsets.start());
+    const runner = new PodRunner({
+      kc,
+      logDir: join(this.stateDir, 'logs'),
+      ...(this.#options.images ? { images: this.#options.images } : {}),
+      env: { KUBECONFIG: this.kubeconfigPath, IMRING_HOSTS_FILE: this.hostsFile },
+      onError: onError('pod-runner'),
+    });
+    this.#runner = runner;
+    this.server.setPodLogSource(runner.podLogs);
+    await this.#add('pod-runner', runner, runner.start());
+  }
+
+  /** Registers `part` for closing before awaiting its start, so a failed start is cleaned up. */
+  async #add(name: string, part: { close(): Promise<void> }, started: Promise<void>): Promise<void> {
+    this.#parts.push({ name, close: () => part.close() });
+    await started;
+  }
+
+  #report(component: string, error: unknown): void {
+    this.#options.onError?.(component, error);
+  }
+}

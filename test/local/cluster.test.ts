@@ -1,0 +1,113 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { AppsV1Api, CoreV1Api, PatchStrategy, setHeaderOptions, type V1Pod, type V1StatefulSet } from '@kubernetes/client-node';
+import { LocalCluster } from '../../local/cluster.js';
+import { repoRoot } from '../support/fixtures.js';
+import { isGone, watchUntil } from '../support/wait.js';
+
+const TEST_IMAGE = 'imring-test/server:1';
+const images = { 'imring-test/server': [process.execPath, join(repoRoot, 'dist/test/fixtures/test-server.js')] };
+
+/** A StatefulSet of the test server with a readiness probe, and its headless service. */
+function webStatefulSet(replicas: number): V1StatefulSet {
+  return {
+    metadata: { name: 'web' },
+    spec: {
+      replicas,
+      serviceName: 'web',
+      podManagementPolicy: 'Parallel',
+      selector: { matchLabels: { app: 'web' } },
+      template: {
+        metadata: { labels: { app: 'web' } },
+        spec: {
+          terminationGracePeriodSeconds: 5,
+          containers: [
+            {
+              name: 'server',
+              image: TEST_IMAGE,
+              env: [{ name: 'PORT', value: '8080' }, { name: 'POD_IP', valueFrom: { fieldRef: { fieldPath: 'status.podIP' } } }],
+              ports: [{ name: 'http', containerPort: 8080 }],
+              readinessProbe: { httpGet: { path: '/ready', port: 'http' }, periodSeconds: 1 },
+            },
+          ],
+        },
+      },
+    },
+  };
+}
+
+async function withCluster(body: (cluster: LocalCluster) => Promise<void>): Promise<void> {
+  const stateDir = await mkdtemp(join(tmpdir(), 'imring-cluster-'));
+  const errors: string[] = [];
+  const cluster = new LocalCluster({ stateDir, images, onError: (c, e) => errors.push(`${c}: ${String(e)}`) });
+  try {
+    await cluster.start();
+    await body(cluster);
+  } finally {
+    const pids = cluster.pids();
+    await cluster.close();
+    await cluster.close();
+    assert.deepEqual(pids.filter((pid) => !isGone(pid)), [], 'no pod process outlives the cluster');
+    await rm(stateDir, { recursive: true, force: true });
+  }
+}
+
+/** Names of the Ready pods of app=web, sorted, once exactly `count` are Ready and no other exists. */
+function readyWebPods(cluster: LocalCluster, count: number): () => Promise<V1Pod[] | undefined> {
+  const core = cluster.kc.makeApiClient(CoreV1Api);
+  return async () => {
+    const pods = (await core.listNamespacedPod({ namespace: 'default', labelSelector: 'app=web' })).items;
+    const ready = pods.filter((p) => !p.metadata?.deletionTimestamp && p.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True'));
+    return ready.length === count && pods.length === count ? ready.sort((a, b) => a.metadata!.name!.localeCompare(b.metadata!.name!)) : undefined;
+  };
+}
+
+function pidOf(pod: V1Pod): number {
+  return Number(pod.status?.containerStatuses?.[0]?.containerID?.replace('local://', ''));
+}
+
+test('a StatefulSet of real processes scales 1 → 3 → 1, each pod serving on its own address', async () => {
+  await withCluster(async (cluster) => {
+    const apps = cluster.kc.makeApiClient(AppsV1Api);
+    const core = cluster.kc.makeApiClient(CoreV1Api);
+    await core.createNamespacedService({ namespace: 'default', body: { metadata: { name: 'web' }, spec: { clusterIP: 'None', selector: { app: 'web' }, ports: [{ port: 8080 }] } } });
+    await apps.createNamespacedStatefulSet({ namespace: 'default', body: webStatefulSet(1) });
+    const one = await watchUntil(cluster.kc, '/api/v1/namespaces/default/pods', readyWebPods(cluster, 1));
+    assert.deepEqual(one.map((p) => p.metadata?.name), ['web-0']);
+
+    await apps.patchNamespacedStatefulSetScale({ name: 'web', namespace: 'default', body: { spec: { replicas: 3 } } }, setHeaderOptions('Content-Type', PatchStrategy.MergePatch));
+    const three = await watchUntil(cluster.kc, '/api/v1/namespaces/default/pods', readyWebPods(cluster, 3));
+    assert.deepEqual(three.map((p) => p.metadata?.name), ['web-0', 'web-1', 'web-2']);
+    const ips = three.map((p) => p.status?.podIP);
+    assert.equal(new Set(ips).size, 3);
+    for (const ip of ips) {
+      assert.match(ip ?? '', /^127\.1\.\d+\.\d+$/);
+      const response = await fetch(`http://${ip}:8080/healthz`);
+      assert.equal(response.status, 200, `the pod at ${ip} serves`);
+    }
+    const hosts = await readFile(cluster.hostsFile, 'utf8');
+    for (const pod of three) assert.match(hosts, new RegExp(`^${pod.status!.podIP!.replaceAll('.', '\\.')}\\s+${pod.metadata!.name}\\.web\\.default\\.svc\\.cluster\\.local$`, 'm'));
+
+    const scale = await apps.readNamespacedStatefulSetScale({ name: 'web', namespace: 'default' });
+    await apps.replaceNamespacedStatefulSetScale({ name: 'web', namespace: 'default', body: { ...scale, spec: { replicas: 1 } } });
+    const back = await watchUntil(cluster.kc, '/api/v1/namespaces/default/pods', readyWebPods(cluster, 1));
+    assert.deepEqual(back.map((p) => p.metadata?.name), ['web-0']);
+    for (const removed of three.slice(1)) assert.ok(isGone(pidOf(removed)), `${removed.metadata?.name}'s process stopped`);
+    assert.ok(!isGone(pidOf(back[0]!)), 'web-0 keeps running');
+  });
+});
+
+test('deleting a StatefulSet takes its pods and their processes with it', async () => {
+  await withCluster(async (cluster) => {
+    const apps = cluster.kc.makeApiClient(AppsV1Api);
+    const core = cluster.kc.makeApiClient(CoreV1Api);
+    await apps.createNamespacedStatefulSet({ namespace: 'default', body: webStatefulSet(2) });
+    const pods = await watchUntil(cluster.kc, '/api/v1/namespaces/default/pods', readyWebPods(cluster, 2));
+    await apps.deleteNamespacedStatefulSet({ name: 'web', namespace: 'default' });
+    await watchUntil(cluster.kc, '/api/v1/namespaces/default/pods', async () => ((await core.listNamespacedPod({ namespace: 'default' })).items.length === 0 ? true : undefined));
+    for (const pod of pods) assert.ok(isGone(pidOf(pod)), `${pod.metadata?.name}'s process stopped`);
+  });
+});

@@ -1,0 +1,84 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { KubeConfig, CoreV1Api } from '@kubernetes/client-node';
+import { repoRoot } from '../support/fixtures.js';
+import { isGone, watchUntil } from '../support/wait.js';
+
+const run = promisify(execFile);
+
+const manifest = `apiVersion: apps/v1
+kind: StatefulSet
+metadata:
+  name: echo
+spec:
+  replicas: 1
+  serviceName: echo
+  podManagementPolicy: Parallel
+  selector:
+    matchLabels: { app: echo }
+  template:
+    metadata:
+      labels: { app: echo }
+    spec:
+      terminationGracePeriodSeconds: 5
+      containers:
+        - name: server
+          image: imring-test/server:1
+          env:
+            - { name: PORT, value: "8080" }
+            - name: POD_IP
+              valueFrom: { fieldRef: { fieldPath: status.podIP } }
+          readinessProbe:
+            httpGet: { path: /ready, port: 8080 }
+            periodSeconds: 1
+`;
+
+test('imring local serves kubectl, runs a StatefulSet as processes, scales it, and leaves nothing behind on SIGTERM', async () => {
+  const stateDir = await mkdtemp(join(tmpdir(), 'imring-local-'));
+  const child = spawn(process.execPath, [join(repoRoot, 'dist/cli/imring.js'), 'local', '--state-dir', stateDir], {
+    env: { ...process.env, IMRING_LOCAL_IMAGES: JSON.stringify({ 'imring-test/server': [process.execPath, join(repoRoot, 'dist/test/fixtures/test-server.js')] }) },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stderr = '';
+  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  const exited = once(child, 'exit') as Promise<[number | null, string | null]>;
+  const pids: number[] = [];
+  try {
+    const lines = createInterface({ input: child.stdout });
+    for await (const line of lines) if (line === 'imring local: ready') break;
+    const kubeconfig = join(stateDir, 'kubeconfig');
+    const kubectl = (...args: string[]): Promise<{ stdout: string }> =>
+      run('/usr/bin/kubectl', ['--kubeconfig', kubeconfig, '--cache-dir', join(stateDir, 'kubectl-cache'), ...args], { timeout: 30_000 });
+    await writeFile(join(stateDir, 'echo.yaml'), manifest);
+    await kubectl('apply', '-f', join(stateDir, 'echo.yaml'));
+    await kubectl('scale', 'sts/echo', '--replicas=3');
+    const kc = new KubeConfig();
+    kc.loadFromFile(kubeconfig);
+    const core = kc.makeApiClient(CoreV1Api);
+    const ready = await watchUntil(kc, '/api/v1/namespaces/default/pods', async () => {
+      const items = (await core.listNamespacedPod({ namespace: 'default' })).items;
+      const isReady = items.filter((p) => p.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True'));
+      return isReady.length === 3 ? isReady : undefined;
+    });
+    pids.push(...ready.map((p) => Number(p.status?.containerStatuses?.[0]?.containerID?.replace('local://', ''))));
+    const { stdout } = await kubectl('get', 'pods', '-o', 'wide');
+    assert.match(stdout, /echo-2\s+1\/1\s+Running/);
+    child.kill('SIGTERM');
+    const [code] = await exited;
+    assert.equal(code, 0, stderr);
+    assert.match(stderr, /imring local: stopped/);
+    for (const pid of pids) assert.ok(isGone(pid), `pod process ${pid} stopped`);
+  } finally {
+    if (child.exitCode === null) child.kill('SIGKILL');
+    await exited;
+    await rm(stateDir, { recursive: true, force: true });
+  }
+});

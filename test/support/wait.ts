@@ -1,0 +1,61 @@
+import { Watch, type KubeConfig } from '@kubernetes/client-node';
+
+/**
+ * Resolves with the first non-undefined result of `check`, evaluated now and after every watch
+ * event on `path` (e.g. `/api/v1/namespaces/default/pods`): waits on the API's own events,
+ * never on a timer. Rejects after `timeoutMs` (a bound for a broken build, not a delay).
+ */
+export async function watchUntil<T>(kc: KubeConfig, path: string, check: () => Promise<T | undefined>, timeoutMs = 60_000): Promise<T> {
+  let controller: AbortController | undefined;
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await new Promise<T>((resolve, reject) => {
+      let running = false;
+      let again = false;
+      const evaluate = async (): Promise<void> => {
+        if (running) {
+          again = true;
+          return;
+        }
+        running = true;
+        try {
+          do {
+            again = false;
+            const value = await check();
+            if (value !== undefined) return resolve(value);
+          } while (again);
+        } catch (error) {
+          reject(asError(error));
+        } finally {
+          running = false;
+        }
+      };
+      timer = setTimeout(() => reject(new Error(`watchUntil ${path}: not met within ${timeoutMs} ms`)), timeoutMs);
+      void new Watch(kc)
+        .watch(path, {}, () => void evaluate(), (error: unknown) => {
+          if (error) reject(asError(error));
+        })
+        .then((c) => {
+          controller = c;
+          void evaluate();
+        }, reject);
+    });
+  } finally {
+    clearTimeout(timer);
+    controller?.abort();
+  }
+}
+
+function asError(error: unknown): Error {
+  return error instanceof Error ? error : new Error(String(error));
+}
+
+/** True when no process has `pid` (it exited and was reaped). */
+export function isGone(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return false;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'ESRCH';
+  }
+}
