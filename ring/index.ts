@@ -9,3 +9,4 @@ export { buildRingDocument } from './build.js';
 export { parseRingDocument, validateRingDocument } from './parse.js';
 export { Ring, type RingInit } from './ring.js';
 export { movedKeys, movedEntries, tableShares, type MovedKey } from './compare.js';
+export * from './contract.js';

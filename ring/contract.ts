@@ -1,0 +1,58 @@
+/**
+ * What the operator and the runtimes must agree on besides the document itself (DESIGN.md
+ * sections 3 and 6): names, labels, annotations and close codes. The operator and the
+ * runtimes never import each other; both import this.
+ */
+
+/** The ConfigMap that holds gateway `<gateway>`'s ring document (data key `ring.json`). */
+export function ringConfigMapName(gateway: string): string {
+  return `${gateway}-ring`;
+}
+
+/** The runtime components that report on Leases. */
+export type RuntimeComponent = 'gateway' | 'proxy' | 'push';
+
+/** The Lease a runtime pod holds: `<gateway>-<component>-<pod>`. */
+export function runtimeLeaseName(gateway: string, component: RuntimeComponent, pod: string): string {
+  return `${gateway}-${component}-${pod}`;
+}
+
+export const Labels = {
+  /** On runtime Leases (and gateway pods): the IMGateway they serve. */
+  gateway: 'imring.dev/gateway',
+  /** On runtime Leases: `gateway`, `proxy` or `push`. */
+  component: 'imring.dev/component',
+} as const;
+
+export const Annotations = {
+  /** The ring version the runtime serves. */
+  ringVersion: 'imring.dev/ring-version',
+  /** `Prepared` or `Committed`: the state of the served ring. */
+  ringState: 'imring.dev/ring-state',
+  /** Gateways: open client connections. */
+  connections: 'imring.dev/connections',
+  /** Gateways: connections of users this gateway does not own in the served ring. */
+  misplaced: 'imring.dev/misplaced',
+  /** The last refused ring document's error (`<code>: <message>`), absent when none. */
+  ringError: 'imring.dev/ring-error',
+} as const;
+
+/** Renewal of runtime Leases: renewed every 5 s, live for 15 s (DESIGN.md section 6). */
+export const LEASE_RENEW_SECONDS = 5;
+export const LEASE_DURATION_SECONDS = 15;
+
+/** WebSocket close codes the gateway uses (DESIGN.md section 6, wire formats). */
+export const CloseCodes = {
+  /** Moved by a ring change: reconnect now (through the proxy). */
+  moved: 4001,
+  /** The gateway is shutting down: reconnect. */
+  shuttingDown: 4002,
+  /** Replaced by a newer connection of the same user and platform. */
+  replaced: 4003,
+  /** The client read too slowly; its send buffer overflowed. */
+  tooSlow: 4008,
+  /** Missing, invalid or expired token, or a token for another user. */
+  unauthorized: 4401,
+  /** A frame larger than the gateway accepts (RFC 6455 "message too big"). */
+  tooBig: 1009,
+} as const;
