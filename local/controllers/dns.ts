@@ -3,7 +3,7 @@ import { readFile, rename, unlink, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { CoreV1Api, type KubeConfig, type V1Pod, type V1Service } from '@kubernetes/client-node';
 import { DEFAULT_CLUSTER_DOMAIN, hostRecords, hostsFileText } from './dns-records.js';
-import { backoffMs, ResilientInformer } from './kit.js';
+import { backoffMs, ResilientInformer } from '../../kube/controller-kit.js';
 
 /** Options of {@link DnsController}. */
 export interface DnsControllerOptions {

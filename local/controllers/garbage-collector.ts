@@ -7,7 +7,7 @@ import {
   type V1CustomResourceDefinition,
   type V1OwnerReference,
 } from '@kubernetes/client-node';
-import { ResilientInformer, WorkQueue } from './kit.js';
+import { ResilientInformer, WorkQueue } from '../../kube/controller-kit.js';
 import {
   BUILTIN_RESOURCES,
   FOREGROUND_FINALIZER,

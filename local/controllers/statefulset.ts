@@ -1,5 +1,5 @@
 import { AppsV1Api, CoreV1Api, type KubeConfig, type V1Pod, type V1PodTemplateSpec, type V1StatefulSet } from '@kubernetes/client-node';
-import { EventRecorder, ResilientInformer, WorkQueue } from './kit.js';
+import { EventRecorder, ResilientInformer, WorkQueue } from '../../kube/controller-kit.js';
 import { hasStatusChanged, nextStatus, planActions, statusOf, type PodAction, type StatusFigures } from './statefulset-plan.js';
 import { isOwnedBy, ownerKeyOf, updateRevisionOf, type Revision } from './statefulset-pods.js';
 

@@ -1,7 +1,7 @@
 import type { Readable } from 'node:stream';
 import type { V1Container, V1Pod, V1Probe } from '@kubernetes/client-node';
 import type { PodLogOptions } from '../api-server.js';
-import { backoffMs } from '../controllers/kit.js';
+import { backoffMs } from '../../kube/controller-kit.js';
 import { ContainerProcess, type ExitStatus } from './container.js';
 import { expandArgv, resolveEnv, type EnvSources } from './env.js';
 import { containerArgv, type ImageTable } from './images.js';

@@ -1,6 +1,6 @@
 import { CoreV1Api, PatchStrategy, setHeaderOptions, type KubeConfig, type V1ConfigMap, type V1Pod, type V1Secret } from '@kubernetes/client-node';
 import type { PodLogSource } from '../api-server.js';
-import { EventRecorder, ResilientInformer, WorkQueue } from '../controllers/kit.js';
+import { EventRecorder, ResilientInformer, WorkQueue } from '../../kube/controller-kit.js';
 import { AddressPool } from './address-pool.js';
 import { referencedSources, type EnvSources } from './env.js';
 import { LOCAL_IMAGES_ENV, parseLocalImages, type ImageTable } from './images.js';

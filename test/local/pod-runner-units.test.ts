@@ -3,7 +3,7 @@ import { mkdtemp, open, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { backoffMs } from '../../local/controllers/kit.js';
+import { backoffMs } from '../../kube/controller-kit.js';
 import { AddressPool } from '../../local/kubelet/address-pool.js';
 import { shouldRestart } from '../../local/kubelet/container-runtime.js';
 import { expand, resolveEnv } from '../../local/kubelet/env.js';

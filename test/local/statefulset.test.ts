@@ -1,7 +1,7 @@
 import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { AppsV1Api, CoreV1Api, type CoreV1Event, type V1Pod, type V1StatefulSet } from '@kubernetes/client-node';
-import { ResilientInformer } from '../../local/controllers/kit.js';
+import { ResilientInformer } from '../../kube/controller-kit.js';
 import { StatefulSetController, type StatefulSetControllerOptions } from '../../local/controllers/statefulset.js';
 import { startLocalApi, until, type LocalApi } from '../support/local-api.js';
 

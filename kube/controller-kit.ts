@@ -1,9 +1,9 @@
 import { CoreV1Api, makeInformer, type KubeConfig, type KubernetesListObject, type KubernetesObject, type CoreV1Event } from '@kubernetes/client-node';
 
 /**
- * The small controller kit of the local control plane's controllers (StatefulSet, garbage
- * collector, DNS, pod runner): an informer that restarts itself, a keyed work queue, and an
- * event recorder. Each is a client of the API server through client-node, like the real ones.
+ * A small controller kit on client-node: an informer that restarts itself, a keyed work
+ * queue, and an event recorder. Shared by the local control plane's controllers, the
+ * runtimes and the operator (kube/ depends on nothing of imring's).
  */
 
 /** Exponential backoff: `base * 2^attempt`, capped at `max` (ms). Pure, so tests assert sequences. */

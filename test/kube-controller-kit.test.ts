@@ -1,8 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { CoreV1Api, type V1ConfigMap } from '@kubernetes/client-node';
-import { backoffMs, EventRecorder, ResilientInformer, WorkQueue } from '../../local/controllers/kit.js';
-import { startLocalApi, until } from '../support/local-api.js';
+import { backoffMs, EventRecorder, ResilientInformer, WorkQueue } from '../kube/controller-kit.js';
+import { startLocalApi, until } from './support/local-api.js';
 
 test('backoff doubles from the base up to the cap', () => {
   assert.deepEqual([0, 1, 2, 3, 4, 5].map((a) => backoffMs(a, 1000, 10_000)), [1000, 2000, 4000, 8000, 10_000, 10_000]);
