@@ -1,0 +1,35 @@
+import { collectDefaultMetrics, Counter, Gauge, Registry, type CounterConfiguration, type GaugeConfiguration } from 'prom-client';
+
+/**
+ * A component's Prometheus registry: every metric it exports carries the default label
+ * `component` (`gateway`, `proxy`, `push`), and the process metrics of prom-client
+ * (`process_cpu_seconds_total`, `process_resident_memory_bytes`, event loop lag, heap) are
+ * registered on it, so `/metrics` of one registry is the whole picture.
+ */
+export function createRegistry(component: string): Registry {
+  if (typeof component !== 'string' || component === '') throw new TypeError('component must be a non-empty string');
+  const registry = new Registry();
+  registry.setDefaultLabels({ component });
+  collectDefaultMetrics({ register: registry });
+  return registry;
+}
+
+/**
+ * The counter `config.name` of `registry`, created on first use. Several instances of one
+ * component (tests, two watchers in one process) share a registry without a duplicate-name
+ * error, and add to the same series.
+ */
+export function registryCounter<T extends string>(registry: Registry, config: Omit<CounterConfiguration<T>, 'registers'>): Counter<T> {
+  const existing = registry.getSingleMetric(config.name);
+  if (existing instanceof Counter) return existing;
+  if (existing !== undefined) throw new TypeError(`metric ${config.name} is registered, but not as a counter`);
+  return new Counter<T>({ ...config, registers: [registry] });
+}
+
+/** The gauge `config.name` of `registry`, created on first use (see {@link registryCounter}). */
+export function registryGauge<T extends string>(registry: Registry, config: Omit<GaugeConfiguration<T>, 'registers'>): Gauge<T> {
+  const existing = registry.getSingleMetric(config.name);
+  if (existing instanceof Gauge) return existing;
+  if (existing !== undefined) throw new TypeError(`metric ${config.name} is registered, but not as a gauge`);
+  return new Gauge<T>({ ...config, registers: [registry] });
+}

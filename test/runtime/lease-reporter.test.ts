@@ -1,0 +1,246 @@
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { EventEmitter } from 'node:events';
+import { CoordinationV1Api, type V1Lease } from '@kubernetes/client-node';
+import { pino, type Logger } from 'pino';
+import { Annotations, Labels, Ring, type RuntimeComponent } from '../../ring/index.js';
+import { LeaseReporter, leaseAnnotations } from '../../runtime/lease-reporter.js';
+import type { RingRefusal } from '../../runtime/ring-acceptance.js';
+import { newMembers } from '../support/fixtures.js';
+import { startLocalApi, type LocalApi } from '../support/local-api.js';
+import { watchUntil } from '../support/wait.js';
+
+const namespace = 'default';
+const leasesPath = `/apis/coordination.k8s.io/v1/namespaces/${namespace}/leases`;
+const MICRO_TIME = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$/;
+let api: LocalApi;
+let leases: CoordinationV1Api;
+
+before(async () => {
+  api = await startLocalApi();
+  leases = api.kc.makeApiClient(CoordinationV1Api);
+});
+after(() => api.close());
+
+/** A ring source set by hand, that also reports refusals (as the ring watcher does). */
+class FakeRingSource {
+  readonly #events = new EventEmitter();
+  #ring: Ring | undefined;
+  #error: RingRefusal | undefined;
+  current(): Ring | undefined {
+    return this.#ring;
+  }
+  lastError(): RingRefusal | undefined {
+    return this.#error;
+  }
+  onChange(listener: (ring: Ring) => void): () => void {
+    this.#events.on('ring', listener);
+    return () => this.#events.off('ring', listener);
+  }
+  onErrorChange(listener: () => void): () => void {
+    this.#events.on('error-change', listener);
+    return () => this.#events.off('error-change', listener);
+  }
+  set(version: number, state: 'Prepared' | 'Committed' = 'Committed'): void {
+    this.#ring = new Ring({ members: newMembers(3), version, state, tableSize: 251 });
+    this.#events.emit('ring', this.#ring);
+  }
+  setError(error: RingRefusal | undefined): void {
+    this.#error = error;
+    this.#events.emit('error-change');
+  }
+}
+
+/** A reporter for pod `pod` with fast timers, its source and a clock that ticks a second per read. */
+function newReporter(pod: string, options: { component?: RuntimeComponent; renewSeconds?: number; maxWritesPerSecond?: number; logger?: Logger; stats?: () => { connections: number; misplaced: number } } = {}): { reporter: LeaseReporter; source: FakeRingSource } {
+  const source = new FakeRingSource();
+  let clock = Date.parse('2030-01-01T00:00:00.000Z');
+  const component = options.component ?? 'gateway';
+  const reporter = new LeaseReporter({
+    kc: api.kc,
+    namespace,
+    gateway: 'im',
+    component,
+    pod,
+    ringSource: source,
+    stats: options.stats ?? (component === 'gateway' ? () => ({ connections: 7, misplaced: 2 }) : undefined),
+    renewSeconds: options.renewSeconds ?? 10,
+    durationSeconds: 15,
+    maxWritesPerSecond: options.maxWritesPerSecond ?? 1000,
+    now: () => (clock += 1000),
+    ...(options.logger ? { logger: options.logger } : {}),
+  });
+  return { reporter, source };
+}
+
+async function readLease(name: string): Promise<V1Lease | undefined> {
+  try {
+    return await leases.readNamespacedLease({ name, namespace });
+  } catch (error) {
+    if ((error as { code?: number }).code === 404) return undefined;
+    throw error;
+  }
+}
+
+/** Resolves with the Lease once `check` holds for it, waiting on the API's watch events. */
+function leaseWhen(name: string, check: (lease: V1Lease | undefined) => boolean): Promise<V1Lease | undefined> {
+  return watchUntil(api.kc, leasesPath, async () => {
+    const lease = await readLease(name);
+    return check(lease) ? { lease } : undefined;
+  }, 10_000).then((found) => found.lease);
+}
+
+function writesOf(name: string): number {
+  return api.server.requestLog.filter((e) => (e.method === 'PUT' || e.method === 'POST') && e.path.startsWith(leasesPath) && (e.path.endsWith(`/${name}`) || e.method === 'POST')).length;
+}
+
+test('the reported annotations name the ring, its error and, for gateways, the counts', () => {
+  const ring = new Ring({ members: newMembers(2), version: 4, state: 'Prepared', tableSize: 251 });
+  assert.deepEqual(leaseAnnotations(undefined, undefined, undefined), {});
+  assert.deepEqual(leaseAnnotations(ring, { code: 'IMRING_RING_STALE_VERSION', message: 'version: is 3' }, { connections: 5, misplaced: 1 }), {
+    [Annotations.ringVersion]: '4',
+    [Annotations.ringState]: 'Prepared',
+    [Annotations.connections]: '5',
+    [Annotations.misplaced]: '1',
+    [Annotations.ringError]: 'IMRING_RING_STALE_VERSION: version: is 3',
+  });
+});
+
+test('start creates the Lease with labels, annotations and a microsecond renewTime; close deletes it', async () => {
+  const { reporter, source } = newReporter('gw-0');
+  source.set(3, 'Prepared');
+  await reporter.start();
+  const lease = await readLease('im-gateway-gw-0');
+  assert.ok(lease);
+  assert.deepEqual(lease.metadata?.labels, { [Labels.gateway]: 'im', [Labels.component]: 'gateway' });
+  assert.deepEqual(lease.metadata?.annotations, {
+    [Annotations.ringVersion]: '3',
+    [Annotations.ringState]: 'Prepared',
+    [Annotations.connections]: '7',
+    [Annotations.misplaced]: '2',
+  });
+  assert.equal(lease.spec?.holderIdentity, 'gw-0');
+  assert.equal(lease.spec?.leaseDurationSeconds, 15);
+  assert.match(String(lease.spec?.renewTime), MICRO_TIME);
+  assert.match(String(lease.spec?.acquireTime), MICRO_TIME);
+  await reporter.close();
+  await reporter.close();
+  await reporter.close();
+  assert.equal(await readLease('im-gateway-gw-0'), undefined);
+});
+
+test('a proxy reports no connection counts, and a Lease without a ring has no ring annotations', async () => {
+  const { reporter } = newReporter('proxy-0', { component: 'proxy' });
+  try {
+    await reporter.start();
+    const lease = await readLease('im-proxy-proxy-0');
+    assert.deepEqual(lease?.metadata?.annotations ?? {}, {});
+    assert.equal(lease?.metadata?.labels?.[Labels.component], 'proxy');
+  } finally {
+    await reporter.close();
+  }
+});
+
+test('the Lease is renewed every renewSeconds, keeping its acquireTime', async () => {
+  const { reporter, source } = newReporter('gw-renew', { renewSeconds: 0.05 });
+  source.set(1);
+  try {
+    await reporter.start();
+    const first = await readLease('im-gateway-gw-renew');
+    const renewed = await leaseWhen('im-gateway-gw-renew', (lease) => Date.parse(String(lease?.spec?.renewTime)) >= Date.parse(String(first?.spec?.renewTime)) + 2000);
+    assert.equal(String(renewed?.spec?.acquireTime), String(first?.spec?.acquireTime));
+  } finally {
+    await reporter.close();
+  }
+});
+
+test('a ring change and a ring error are written at once, and the error annotation clears', async () => {
+  const { reporter, source } = newReporter('gw-change');
+  source.set(1);
+  try {
+    await reporter.start();
+    source.set(2, 'Prepared');
+    await leaseWhen('im-gateway-gw-change', (lease) => lease?.metadata?.annotations?.[Annotations.ringVersion] === '2');
+
+    source.setError({ code: 'IMRING_RING_CHECKSUM_MISMATCH', path: 'checksum', message: 'checksum: is "x"' });
+    let lease = await leaseWhen('im-gateway-gw-change', (l) => l?.metadata?.annotations?.[Annotations.ringError] !== undefined);
+    assert.equal(lease?.metadata?.annotations?.[Annotations.ringError], 'IMRING_RING_CHECKSUM_MISMATCH: checksum: is "x"');
+    assert.equal(lease?.metadata?.annotations?.[Annotations.ringVersion], '2');
+
+    source.setError(undefined);
+    lease = await leaseWhen('im-gateway-gw-change', (l) => l?.metadata?.annotations?.[Annotations.ringError] === undefined);
+    assert.equal(lease?.metadata?.annotations?.[Annotations.ringState], 'Prepared');
+  } finally {
+    await reporter.close();
+  }
+});
+
+test('a burst of changes is coalesced into one throttled write of the last state', async () => {
+  const name = 'im-gateway-gw-burst';
+  const { reporter, source } = newReporter('gw-burst', { maxWritesPerSecond: 5 });
+  source.set(1);
+  try {
+    await reporter.start();
+    for (const burst of [[2, 11], [12, 21]] as const) {
+      const before = writesOf(name);
+      for (let version = burst[0]; version <= burst[1]; version++) source.set(version);
+      await leaseWhen(name, (lease) => lease?.metadata?.annotations?.[Annotations.ringVersion] === String(burst[1]));
+      assert.equal(writesOf(name) - before, 1, 'one write for the whole burst');
+    }
+  } finally {
+    await reporter.close();
+  }
+});
+
+test('a deleted Lease is recreated, and a Lease written by someone else is re-read and kept', async () => {
+  const name = 'im-gateway-gw-lost';
+  const { reporter, source } = newReporter('gw-lost', { renewSeconds: 0.05 });
+  source.set(5);
+  try {
+    await reporter.start();
+    await leases.deleteNamespacedLease({ name, namespace });
+    await leaseWhen(name, (lease) => lease?.metadata?.annotations?.[Annotations.ringVersion] === '5');
+
+    // Another writer changes it: our cached resourceVersion is stale, the replace gets 409.
+    const current = await readLease(name);
+    await leases.replaceNamespacedLease({ name, namespace, body: { ...current!, metadata: { ...current!.metadata, annotations: { ...current!.metadata?.annotations, 'example.com/note': 'kept' } } } });
+    const conflicts = (): number => api.server.requestLog.filter((e) => e.method === 'PUT' && e.path.endsWith(`/${name}`) && e.status === 409).length;
+    const before = conflicts();
+    source.set(6);
+    const lease = await leaseWhen(name, (l) => l?.metadata?.annotations?.[Annotations.ringVersion] === '6');
+    assert.equal(lease?.metadata?.annotations?.['example.com/note'], 'kept');
+    assert.equal(conflicts() - before, 1);
+  } finally {
+    await reporter.close();
+  }
+});
+
+test('API errors are logged and the next renewal writes again', async () => {
+  const name = 'im-gateway-gw-errors';
+  const events = new EventEmitter();
+  const logger = pino({ level: 'warn' }, { write: (line: string) => void events.emit('line', JSON.parse(line)) });
+  const { reporter, source } = newReporter('gw-errors', { renewSeconds: 0.05, logger });
+  source.set(1);
+  try {
+    await reporter.start();
+    const failed = new Promise<void>((resolve) => events.on('line', (line: { msg: string }) => line.msg.startsWith('could not write the Lease') && resolve()));
+    api.server.faults.set({ failureRate: 1 });
+    await failed;
+    api.server.faults.clear();
+    source.set(2);
+    await leaseWhen(name, (lease) => lease?.metadata?.annotations?.[Annotations.ringVersion] === '2');
+  } finally {
+    api.server.faults.clear();
+    await reporter.close();
+  }
+});
+
+test('bad options throw naming the option', () => {
+  const source = new FakeRingSource();
+  const base = { kc: api.kc, namespace, gateway: 'im', component: 'push' as const, pod: 'p', ringSource: source };
+  assert.throws(() => new LeaseReporter({ ...base, component: 'gateway' }), /stats/);
+  assert.throws(() => new LeaseReporter({ ...base, renewSeconds: 20 }), /renewSeconds/);
+  assert.throws(() => new LeaseReporter({ ...base, durationSeconds: 1.5 }), /durationSeconds/);
+  assert.throws(() => new LeaseReporter({ ...base, maxWritesPerSecond: 0 }), /maxWritesPerSecond/);
+  assert.throws(() => new LeaseReporter({ ...base, pod: '' }), /pod/);
+});
