@@ -1,0 +1,107 @@
+import { pino, type Logger } from 'pino';
+import { Registry } from 'prom-client';
+import type { RingSource } from '../ring-source.js';
+
+/** Timer functions the migration runner schedules with (injected by tests to assert pacing). */
+export interface Timers {
+  setTimeout(callback: () => void, delayMs: number): unknown;
+  clearTimeout(handle: unknown): void;
+}
+
+/** Options of {@link startGateway}. */
+export interface GatewayOptions {
+  /** Address the ws and gRPC servers bind (tests: 127.0.0.1). */
+  host: string;
+  /** ws port (`GET /ws` upgrades) and gRPC port; 0 picks a free one. The http/ops port is the CLI's. */
+  ports: { ws: number; grpc: number };
+  /** This gateway's member name in the ring (its pod name), e.g. `im-3`. */
+  self: string;
+  ringSource: RingSource;
+  /** HS256 key of client tokens (bytes, or a string taken as its UTF-8 bytes). Required, not empty. */
+  tokenSecret: Uint8Array | string;
+  /** Largest client frame in bytes; a bigger one closes the connection with 1009. Default 64 KiB. */
+  maxPayloadBytes?: number;
+  /** Per-connection send buffer limit in bytes; above it the connection is closed with 4008. Default 1 MiB. */
+  maxSendBufferBytes?: number;
+  /** Ping period in ms; a connection that has not answered by the next ping is terminated. Default 30 000. */
+  pingIntervalMs?: number;
+  /** Open connections per process; beyond it upgrades are refused with 503. Default 50 000. */
+  maxConnections?: number;
+  /** Closes per second with 4002 while draining. Default 1000. */
+  shutdownCloseRatePerSecond?: number;
+  /** How long a closing handshake may take before the socket is destroyed, in ms. Default 10 000. */
+  closeTimeoutMs?: number;
+  logger?: Logger;
+  registry?: Registry;
+  /** Clock in ms since the epoch (handoff windows). Default `Date.now`. */
+  now?: () => number;
+  /** Uniform [0, 1) source for migration jitter. Default `Math.random`. */
+  random?: () => number;
+  /** Timers of the migration and drain pacing. Default the global ones. */
+  timers?: Timers;
+}
+
+/** Defaults of {@link GatewayOptions}; each limit named with its unit. */
+export const DEFAULTS = Object.freeze({
+  maxPayloadBytes: 64 * 1024,
+  maxSendBufferBytes: 1024 * 1024,
+  pingIntervalMs: 30_000,
+  maxConnections: 50_000,
+  shutdownCloseRatePerSecond: 1000,
+  closeTimeoutMs: 10_000,
+});
+
+export type ResolvedGatewayOptions = Required<Omit<GatewayOptions, 'tokenSecret'>> & { tokenKey: Uint8Array };
+
+const realTimers: Timers = {
+  setTimeout: (callback, delayMs) => setTimeout(callback, delayMs),
+  clearTimeout: (handle) => clearTimeout(handle as NodeJS.Timeout),
+};
+
+const LIMITS = ['maxPayloadBytes', 'maxSendBufferBytes', 'pingIntervalMs', 'maxConnections', 'shutdownCloseRatePerSecond', 'closeTimeoutMs'] as const;
+
+/**
+ * Fills defaults and validates every option at once.
+ * @throws {TypeError | RangeError} naming the first bad option.
+ */
+export function resolveGatewayOptions(options: GatewayOptions): ResolvedGatewayOptions {
+  checkPlacement(options);
+  const limits: Record<(typeof LIMITS)[number], number> = { ...DEFAULTS };
+  for (const name of LIMITS) {
+    const value = options[name] ?? DEFAULTS[name];
+    if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) throw new RangeError(`startGateway: options.${name} must be a positive number`);
+    limits[name] = value;
+  }
+  for (const name of ['now', 'random'] as const) {
+    if (options[name] !== undefined && typeof options[name] !== 'function') throw new TypeError(`startGateway: options.${name} must be a function`);
+  }
+  return {
+    host: options.host,
+    ports: { ws: options.ports.ws, grpc: options.ports.grpc },
+    self: options.self,
+    ringSource: options.ringSource,
+    tokenKey: tokenKeyOf(options.tokenSecret),
+    ...limits,
+    logger: options.logger ?? pino({ level: 'silent' }),
+    registry: options.registry ?? new Registry(),
+    now: options.now ?? Date.now,
+    random: options.random ?? Math.random,
+    timers: options.timers ?? realTimers,
+  };
+}
+
+function checkPlacement(options: GatewayOptions): void {
+  if (typeof options.host !== 'string' || options.host === '') throw new TypeError('startGateway: options.host must be a non-empty string');
+  for (const name of ['ws', 'grpc'] as const) {
+    const port = options.ports?.[name];
+    if (!Number.isInteger(port) || port < 0 || port > 65535) throw new RangeError(`startGateway: options.ports.${name} must be an integer in 0..65535`);
+  }
+  if (typeof options.self !== 'string' || options.self === '') throw new TypeError('startGateway: options.self must be a non-empty string');
+  if (typeof options.ringSource?.current !== 'function') throw new TypeError('startGateway: options.ringSource must be a RingSource');
+}
+
+function tokenKeyOf(secret: Uint8Array | string): Uint8Array {
+  const key = typeof secret === 'string' ? new TextEncoder().encode(secret) : secret;
+  if (!(key instanceof Uint8Array) || key.length === 0) throw new TypeError('startGateway: options.tokenSecret must be a non-empty string or Uint8Array');
+  return key;
+}

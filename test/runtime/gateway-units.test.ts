@@ -1,0 +1,160 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { parseUpgradeRequest, verifyClientToken } from '../../runtime/gateway/auth.js';
+import { ConnectionRegistry, type ClientConnection } from '../../runtime/gateway/connections.js';
+import { deliverBatch, encodeMessageFrame } from '../../runtime/gateway/deliver.js';
+import { pace, PacedCloser, usersToMigrate } from '../../runtime/gateway/migration.js';
+import { resolveGatewayOptions } from '../../runtime/gateway/options.js';
+import { StaticRingSource } from '../../runtime/ring-source.js';
+import { FakeClock, newRing, SECRET, sign, usersWhere } from './gateway-fixture.js';
+
+/** A connection that records frames and closes; `accepts` false makes it act like a reader cut off at this send. */
+function fakeConnection(registry: ConnectionRegistry, init: { userID: string; platform: string; accepts?: boolean }) {
+  const connection = {
+    userID: init.userID,
+    platform: init.platform,
+    frames: [] as Buffer[],
+    closes: [] as number[],
+    send(frame: Buffer): boolean {
+      if (init.accepts === false) {
+        connection.close(4008, 'too slow');
+        return false;
+      }
+      connection.frames.push(frame);
+      return true;
+    },
+    close(code: number, _reason?: string): void {
+      connection.closes.push(code);
+      registry.remove(connection);
+    },
+  } satisfies ClientConnection & Record<string, unknown>;
+  return connection;
+}
+
+const key = new TextEncoder().encode(SECRET);
+
+test('upgrade targets parse into user, platform and token, or a status to refuse with', () => {
+  const cases: [string, Record<string, string>, unknown][] = [
+    ['/ws?userID=u1&platform=web&token=t', {}, { ok: true, userID: 'u1', platform: 'web', token: 't' }],
+    ['/ws?userID=u1&platform=ios', { authorization: 'Bearer abc' }, { ok: true, userID: 'u1', platform: 'ios', token: 'abc' }],
+    ['/ws?userID=%20U1&platform=ios', {}, { ok: true, userID: ' U1', platform: 'ios', token: undefined }],
+    ['/ws?platform=web', {}, { ok: false, status: 400, reason: 'missing or too long userID' }],
+    ['/ws?userID=u1', {}, { ok: false, status: 400, reason: 'missing or too long platform' }],
+    [`/ws?userID=${'x'.repeat(257)}&platform=web`, {}, { ok: false, status: 400, reason: 'missing or too long userID' }],
+    ['/other?userID=u1&platform=web', {}, { ok: false, status: 404, reason: 'not found' }],
+  ];
+  for (const [target, headers, expected] of cases) assert.deepEqual(parseUpgradeRequest(target, headers), expected, target);
+});
+
+test('tokens are accepted only when signed with the key, unexpired and for the same user', async () => {
+  assert.equal(await verifyClientToken(await sign('u1'), 'u1', key), undefined);
+  assert.equal(await verifyClientToken(await sign('u1', { expiresInSeconds: -60 }), 'u1', key), 'expired');
+  assert.equal(await verifyClientToken(await sign('u1', { secret: 'another-secret' }), 'u1', key), 'invalid');
+  assert.equal(await verifyClientToken(await sign('u2'), 'u1', key), 'other_user');
+  assert.equal(await verifyClientToken(undefined, 'u1', key), 'missing');
+  assert.equal(await verifyClientToken('not.a.jwt', 'u1', key), 'invalid');
+});
+
+test('a second connection on the same platform replaces the first; misplaced follows the ring', () => {
+  const ring2 = newRing({ version: 1, members: 2 });
+  const ring3 = newRing({ version: 2, members: 3, previousMembers: 2 });
+  const [moving] = usersWhere(1, (u) => ring2.owner(u)?.name === 'im-0' && ring3.owner(u)?.name === 'im-2');
+  const registry = new ConnectionRegistry('im-0', ring2);
+  const web = fakeConnection(registry, { userID: moving!, platform: 'web' });
+  const ios = fakeConnection(registry, { userID: moving!, platform: 'ios' });
+  const web2 = fakeConnection(registry, { userID: moving!, platform: 'web' });
+  assert.equal(registry.add(web), undefined);
+  assert.equal(registry.add(ios), undefined);
+  assert.equal(registry.add(web2), web);
+  assert.equal(registry.size, 2);
+  assert.equal(registry.remove(web), false, 'a replaced connection is no longer registered');
+  assert.equal(registry.misplaced, 0);
+  registry.setRing(ring3);
+  assert.equal(registry.misplaced, 2);
+  assert.equal(registry.closeUser(moving!, 4001, 'moved'), 2);
+  assert.deepEqual([web2.closes, ios.closes], [[4001], [4001]]);
+  assert.deepEqual([registry.size, registry.misplaced, [...registry.userIDs()]], [0, 0, []]);
+});
+
+test('migrated users are remembered for the handoff window, then pruned', () => {
+  const registry = new ConnectionRegistry('im-0');
+  registry.markMigrated('a', 1000);
+  registry.markMigrated('b', 1500);
+  assert.equal(registry.wasMigrated('a', 2999, 2000), true);
+  assert.equal(registry.wasMigrated('a', 3000, 2000), false);
+  assert.equal(registry.wasMigrated('c', 1000, 2000), false);
+  assert.equal(registry.pruneMigrated(3200, 2000), 1, 'a is forgotten, b kept');
+  assert.equal(registry.wasMigrated('b', 3200, 2000), true);
+});
+
+test('a batch answers per (message, user) in request order, encoding each frame once', () => {
+  const registry = new ConnectionRegistry('im-0');
+  const a1 = fakeConnection(registry, { userID: 'a', platform: 'web' });
+  const a2 = fakeConnection(registry, { userID: 'a', platform: 'ios' });
+  const slow = fakeConnection(registry, { userID: 's', platform: 'web', accepts: false });
+  for (const c of [a1, a2, slow]) registry.add(c);
+  registry.markMigrated('m', 100);
+  const tally = { delivered: 0, notHere: 0, migrated: 0 };
+  const response = deliverBatch(
+    { batchId: 7, ringVersion: 3, messages: [{ msgId: 'm1', userIds: ['a', 'x', 'm', 's'], payload: 'hi "there"' }, { msgId: 'm2', userIds: ['x'], payload: '' }] },
+    { registry, nowMs: 200, handoffWindowMs: 2000, ringVersion: 4, tally },
+  );
+  assert.deepEqual(response, {
+    batchId: 7,
+    ringVersion: 4,
+    results: [
+      { msgId: 'm1', userId: 'a', status: 'DELIVERED', connections: 2 },
+      { msgId: 'm1', userId: 'x', status: 'NOT_HERE', connections: 0 },
+      { msgId: 'm1', userId: 'm', status: 'MIGRATED', connections: 0 },
+      { msgId: 'm1', userId: 's', status: 'NOT_HERE', connections: 0 },
+      { msgId: 'm2', userId: 'x', status: 'NOT_HERE', connections: 0 },
+    ],
+  });
+  assert.deepEqual(tally, { delivered: 1, notHere: 3, migrated: 1 });
+  assert.equal(a1.frames[0], a2.frames[0], 'the same Buffer went to both connections');
+  assert.deepEqual(JSON.parse(a1.frames[0]!.toString()), { type: 'message', msgID: 'm1', payload: 'hi "there"' });
+  assert.deepEqual(slow.closes, [4008]);
+  assert.equal(registry.size, 2);
+  assert.deepEqual(encodeMessageFrame('x', 'y').toString(), '{"type":"message","msgID":"x","payload":"y"}');
+});
+
+test('the pace turns a rate into batches about every 100 ms', () => {
+  const cases: [number, { batch: number; intervalMs: number }][] = [
+    [500, { batch: 50, intervalMs: 100 }],
+    [1000, { batch: 100, intervalMs: 100 }],
+    [25, { batch: 2, intervalMs: 80 }],
+    [2, { batch: 1, intervalMs: 500 }],
+    [0.5, { batch: 1, intervalMs: 2000 }],
+  ];
+  for (const [rate, expected] of cases) assert.deepEqual(pace(rate), expected, `rate ${rate}`);
+  assert.deepEqual(usersToMigrate(['a', 'b', 'c'], (u) => u === 'b'), ['a', 'c']);
+});
+
+test('the paced closer closes at the rate, with jitter only stretching gaps, and drops replaced users', () => {
+  const clock = new FakeClock();
+  const randoms = [0.5, 1, 0, 0];
+  const closedAt: [string, number][] = [];
+  const closer = new PacedCloser({ timers: clock.timers, now: clock.now, random: () => randoms.shift() ?? 0, close: (u) => (closedAt.push([u, clock.nowMs]), 1) });
+  const t0 = clock.nowMs;
+  closer.replace(['a', 'b', 'c', 'd', 'e'], 20); // 2 per 100 ms
+  assert.deepEqual(clock.pending(), [50], 'the first batch waits a random part of one interval');
+  clock.advance(50);
+  assert.deepEqual(clock.pending(), [110], 'then a full interval stretched by up to 10 %');
+  clock.advance(110);
+  closer.replace(['e', 'f'], 20);
+  clock.advance(1000);
+  assert.deepEqual(closedAt.map(([u, at]) => [u, at - t0]), [['a', 50], ['b', 50], ['c', 160], ['d', 160], ['e', 260], ['f', 260]]);
+  closer.add('g');
+  assert.deepEqual(clock.pending(), [0], 'after an idle gap the next batch may start at once');
+  closer.clear();
+  assert.deepEqual([clock.pending(), closer.pending], [[], 0]);
+});
+
+test('bad options are refused naming the option', () => {
+  const base = { host: '127.0.0.1', ports: { ws: 0, grpc: 0 }, self: 'im-0', ringSource: new StaticRingSource(), tokenSecret: 's' };
+  assert.throws(() => resolveGatewayOptions({ ...base, tokenSecret: '' }), /options\.tokenSecret/);
+  assert.throws(() => resolveGatewayOptions({ ...base, ports: { ws: 70000, grpc: 0 } }), RangeError);
+  assert.throws(() => resolveGatewayOptions({ ...base, maxSendBufferBytes: 0 }), /options\.maxSendBufferBytes/);
+  assert.throws(() => resolveGatewayOptions({ ...base, self: '' }), /options\.self/);
+  assert.equal(resolveGatewayOptions(base).maxPayloadBytes, 64 * 1024);
+});
