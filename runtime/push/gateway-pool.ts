@@ -1,0 +1,302 @@
+import { credentials, type Client, type ClientDuplexStream } from '@grpc/grpc-js';
+import type { RingMember } from '../../ring/index.js';
+import { gatewayService, type DeliverRequest, type DeliverResponse, type GatewayMessage, type UserResult } from '../protos.js';
+import type { Resolver } from '../resolver.js';
+
+/** Limits of a {@link GatewayPool}; see PushOptions for their meaning and defaults. */
+export interface GatewayPoolOptions {
+  readonly resolver: Resolver;
+  /** Per batch, from the moment it is queued to its response, in ms. */
+  readonly timeoutMs: number;
+  /** How long a batch waits for more messages before it is sent, in ms (0: the next turn of the event loop). */
+  readonly coalesceMs: number;
+  /** Batches sent and not yet answered, per gateway. */
+  readonly maxInFlight: number;
+  /** Batches queued behind them, per gateway; beyond, deliver() rejects at once. */
+  readonly maxQueued: number;
+  /** Estimated size at which a batch is closed and a new one started, in bytes. */
+  readonly maxBatchBytes: number;
+  /** Told of each failed batch (for counting); `firstOfIncident` is true once per run of failures. */
+  readonly onError: (gateway: string, error: Error, firstOfIncident: boolean) => void;
+  /** Told when a gateway answers again after failures. */
+  readonly onRecovered: (gateway: string) => void;
+  /** Told of each batch sent: its number of (message, user) pairs. */
+  readonly onBatch: (pairs: number) => void;
+}
+
+/**
+ * One gRPC client and one long-lived `DeliverStream` per gateway member. Concurrent deliveries
+ * to one gateway within `coalesceMs` share one DeliverRequest; responses are correlated by
+ * `batchId` and split back to their callers by position (the gateway answers "one per
+ * (message, user) of the request, in request order").
+ */
+export class GatewayPool {
+  readonly #options: GatewayPoolOptions;
+  readonly #links = new Map<string, GatewayLink>();
+  #closed = false;
+
+  constructor(options: GatewayPoolOptions) {
+    this.#options = options;
+  }
+
+  /**
+   * Delivers `messages` at `member`; resolves with one result per (message, user), in order,
+   * or rejects (unreachable, timeout, broken stream, overloaded, closed).
+   */
+  deliver(member: RingMember, messages: GatewayMessage[], ringVersion: number): Promise<UserResult[]> {
+    if (this.#closed) return Promise.reject(new Error('push is closing'));
+    // Keyed by name and address: a member that moved gets a new client, and while both
+    // rings name it (at two addresses), both are kept rather than rebuilt at every batch.
+    const key = `${member.name}@${member.host}:${member.ports.grpc}`;
+    let link = this.#links.get(key);
+    if (link === undefined) {
+      link = new GatewayLink(member, this.#options);
+      this.#links.set(key, link);
+    }
+    return link.enqueue(messages, ringVersion);
+  }
+
+  /** Closes the links to gateways (`name@host:port`) in neither the current nor the previous ring. */
+  retain(keys: ReadonlySet<string>): void {
+    for (const [key, link] of this.#links) {
+      if (keys.has(key)) continue;
+      link.close();
+      this.#links.delete(key);
+    }
+  }
+
+  /** Batches queued or in flight, over all gateways (for tests and metrics). */
+  pendingBatches(): number {
+    let total = 0;
+    for (const link of this.#links.values()) total += link.pendingBatches();
+    return total;
+  }
+
+  /** Fails everything pending and closes every client. Idempotent. */
+  close(): void {
+    this.#closed = true;
+    for (const link of this.#links.values()) link.close();
+    this.#links.clear();
+  }
+}
+
+interface Caller {
+  readonly messages: GatewayMessage[];
+  readonly pairs: number;
+  resolve(results: UserResult[]): void;
+  reject(error: Error): void;
+}
+
+interface Batch {
+  readonly id: number;
+  readonly callers: Caller[];
+  readonly messages: GatewayMessage[];
+  readonly ringVersion: number;
+  pairs: number;
+  bytes: number;
+  timer: NodeJS.Timeout | undefined;
+  stream: DeliverStream | undefined;
+}
+
+type DeliverStream = ClientDuplexStream<DeliverRequest, DeliverResponse>;
+type GatewayClient = Client & { DeliverStream(): DeliverStream };
+
+/** Messages overhead estimate per message and per user ID, in bytes (protobuf tags and lengths). */
+const MESSAGE_OVERHEAD_BYTES = 16;
+const USER_OVERHEAD_BYTES = 4;
+/** Reconnect backoff of an idle channel: grpc-js's default grows to 120 s, far longer than a pod restart. */
+const CHANNEL_OPTIONS = { 'grpc.initial_reconnect_backoff_ms': 100, 'grpc.max_reconnect_backoff_ms': 2000 };
+
+class GatewayLink {
+  readonly name: string;
+  readonly #host: string;
+  readonly #port: number;
+  readonly #options: GatewayPoolOptions;
+  /** Batches not sent yet, oldest first; the last one may still take callers. */
+  readonly #queue: Batch[] = [];
+  readonly #inFlight = new Map<number, Batch>();
+  #flushTimer: NodeJS.Immediate | NodeJS.Timeout | undefined;
+  #nextId = 1;
+  #client: { ip: string; client: GatewayClient } | undefined;
+  #stream: DeliverStream | undefined;
+  #connecting: Promise<DeliverStream> | undefined;
+  #failing = false;
+  #closed = false;
+
+  constructor(member: RingMember, options: GatewayPoolOptions) {
+    this.name = member.name;
+    this.#host = member.host;
+    this.#port = member.ports.grpc;
+    this.#options = options;
+  }
+
+  pendingBatches(): number {
+    return this.#queue.length + this.#inFlight.size;
+  }
+
+  enqueue(messages: GatewayMessage[], ringVersion: number): Promise<UserResult[]> {
+    const pairs = messages.reduce((sum, m) => sum + m.userIds.length, 0);
+    const bytes = messages.reduce((sum, m) => sum + estimateBytes(m), 0);
+    return new Promise<UserResult[]>((resolve, reject) => {
+      const caller: Caller = { messages, pairs, resolve, reject };
+      let batch = this.#queue.at(-1);
+      const fits = batch !== undefined && batch.ringVersion === ringVersion && batch.bytes + bytes <= this.#options.maxBatchBytes;
+      if (!fits) {
+        if (this.#queue.length >= this.#options.maxQueued) {
+          const error = new Error(`gateway ${this.name}: overloaded, ${this.#queue.length} batches already wait behind ${this.#inFlight.size} in flight`);
+          this.#options.onError(this.name, error, !this.#failing);
+          this.#failing = true;
+          reject(error);
+          return;
+        }
+        batch = this.#newBatch(ringVersion);
+      }
+      batch!.callers.push(caller);
+      batch!.messages.push(...messages);
+      batch!.pairs += pairs;
+      batch!.bytes += bytes;
+      this.#scheduleFlush();
+    });
+  }
+
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    clearTimeout(this.#flushTimer as NodeJS.Timeout);
+    clearImmediate(this.#flushTimer as NodeJS.Immediate);
+    const error = new Error(`gateway ${this.name}: link closed`);
+    for (const batch of [...this.#queue, ...this.#inFlight.values()]) this.#fail(batch, error);
+    this.#stream?.cancel();
+    this.#client?.client.close();
+  }
+
+  #newBatch(ringVersion: number): Batch {
+    const batch: Batch = { id: this.#nextId++, callers: [], messages: [], ringVersion, pairs: 0, bytes: 0, timer: undefined, stream: undefined };
+    // The timeout covers the wait for a slot and the call, so no caller waits unbounded.
+    batch.timer = setTimeout(() => this.#timeout(batch), this.#options.timeoutMs);
+    this.#queue.push(batch);
+    return batch;
+  }
+
+  #scheduleFlush(): void {
+    if (this.#flushTimer !== undefined) return;
+    const flush = (): void => {
+      this.#flushTimer = undefined;
+      this.#flush();
+    };
+    this.#flushTimer = this.#options.coalesceMs > 0 ? setTimeout(flush, this.#options.coalesceMs) : setImmediate(flush);
+  }
+
+  /** Sends queued batches while slots are free; the rest go when responses free slots. */
+  #flush(): void {
+    while (!this.#closed && this.#queue.length > 0 && this.#inFlight.size < this.#options.maxInFlight) {
+      const batch = this.#queue.shift()!;
+      this.#inFlight.set(batch.id, batch);
+      this.#options.onBatch(batch.pairs);
+      this.#send(batch).catch((error: unknown) => this.#fail(batch, asError(error), true));
+    }
+  }
+
+  async #send(batch: Batch): Promise<void> {
+    const stream = await this.#openStream();
+    if (!this.#inFlight.has(batch.id)) return; // timed out or closed while connecting
+    batch.stream = stream;
+    stream.write({ ringVersion: batch.ringVersion, messages: batch.messages, batchId: batch.id });
+  }
+
+  #openStream(): Promise<DeliverStream> {
+    if (this.#stream !== undefined) return Promise.resolve(this.#stream);
+    this.#connecting ??= this.#connect().finally(() => (this.#connecting = undefined));
+    return this.#connecting;
+  }
+
+  async #connect(): Promise<DeliverStream> {
+    // Re-resolved at every (re)connect: a restarted pod keeps its name but may change address.
+    const ip = await this.#options.resolver.resolve(this.#host);
+    if (this.#closed) throw new Error(`gateway ${this.name}: link closed`);
+    if (this.#client !== undefined && this.#client.ip !== ip) {
+      this.#client.client.close();
+      this.#client = undefined;
+    }
+    if (this.#client === undefined) {
+      const Constructor = gatewayService();
+      const target = ip.includes(':') ? `[${ip}]:${this.#port}` : `${ip}:${this.#port}`;
+      this.#client = { ip, client: new Constructor(target, credentials.createInsecure(), CHANNEL_OPTIONS) as unknown as GatewayClient };
+    }
+    const stream = this.#client.client.DeliverStream();
+    this.#stream = stream;
+    stream.on('data', (response: DeliverResponse) => this.#answer(response));
+    stream.on('error', (error: Error) => this.#broken(stream, error));
+    stream.on('end', () => this.#broken(stream, new Error(`gateway ${this.name}: stream ended`)));
+    return stream;
+  }
+
+  #answer(response: DeliverResponse): void {
+    const batch = this.#inFlight.get(response.batchId);
+    if (batch === undefined) return; // timed out already: its callers have their answer
+    this.#settle(batch);
+    if (response.results.length !== batch.pairs) {
+      this.#fail(batch, new Error(`gateway ${this.name}: ${response.results.length} results for ${batch.pairs} deliveries`), true);
+      return;
+    }
+    if (this.#failing) {
+      this.#failing = false;
+      this.#options.onRecovered(this.name);
+    }
+    let offset = 0;
+    for (const caller of batch.callers) {
+      caller.resolve(response.results.slice(offset, offset + caller.pairs));
+      offset += caller.pairs;
+    }
+    this.#flush();
+  }
+
+  #broken(stream: DeliverStream, error: Error): void {
+    if (this.#stream !== stream) return;
+    this.#stream = undefined;
+    stream.cancel();
+    // A fresh channel for the next batch: grpc-js would otherwise wait out its own reconnect
+    // backoff, and the member's address is resolved again.
+    this.#client?.client.close();
+    this.#client = undefined;
+    // Only the batches written to this stream are lost; those connecting wait for a new one.
+    for (const batch of [...this.#inFlight.values()]) if (batch.stream === stream) this.#fail(batch, error, true);
+  }
+
+  #timeout(batch: Batch): void {
+    const error = new Error(`gateway ${this.name}: no answer within ${this.#options.timeoutMs} ms`);
+    // An unanswered stream is presumed dead (e.g. a half-open connection): start a fresh one.
+    if (batch.stream !== undefined) this.#broken(batch.stream, error);
+    this.#fail(batch, error, true);
+  }
+
+  #fail(batch: Batch, error: Error, count = false): void {
+    if (!this.#settle(batch)) return;
+    if (count && !this.#closed) {
+      this.#options.onError(this.name, error, !this.#failing);
+      this.#failing = true;
+    }
+    for (const caller of batch.callers) caller.reject(error);
+    this.#flush();
+  }
+
+  /** Removes `batch` from the queues and stops its timer; false when it was settled before. */
+  #settle(batch: Batch): boolean {
+    clearTimeout(batch.timer);
+    if (this.#inFlight.delete(batch.id)) return true;
+    const index = this.#queue.indexOf(batch);
+    if (index < 0) return false;
+    this.#queue.splice(index, 1);
+    return true;
+  }
+}
+
+function estimateBytes(message: GatewayMessage): number {
+  let bytes = MESSAGE_OVERHEAD_BYTES + Buffer.byteLength(message.msgId) + Buffer.byteLength(message.payload);
+  for (const userId of message.userIds) bytes += USER_OVERHEAD_BYTES + userId.length * 3;
+  return bytes;
+}
+
+function asError(error: unknown): Error {
+  return error instanceof Error ? error : new Error(String(error));
+}

@@ -1,0 +1,41 @@
+import { status, type sendUnaryData, type ServerUnaryCall, type UntypedServiceImplementation } from '@grpc/grpc-js';
+import type { Logger } from 'pino';
+import type { Counter } from 'prom-client';
+import type { PushMessage, PushRequest, PushResponse, PushResult } from '../protos.js';
+import { checkMessages, type RequestLimits } from './validate.js';
+
+/** What the gRPC service needs from push. */
+export interface GrpcServiceOptions {
+  readonly limits: RequestLimits;
+  readonly push: (messages: PushMessage[]) => Promise<PushResult[]>;
+  readonly requests: Counter<'api' | 'code'>;
+  readonly logger: Logger;
+}
+
+/**
+ * The `imring.push.v1.Push` implementation: the same checks as `POST /v1/push`, an invalid
+ * request is INVALID_ARGUMENT, an oversized one RESOURCE_EXHAUSTED.
+ */
+export function pushImplementation(options: GrpcServiceOptions): UntypedServiceImplementation {
+  return {
+    Push(call: ServerUnaryCall<PushRequest, PushResponse>, callback: sendUnaryData<PushResponse>): void {
+      const answer = (code: status, outcome: { details?: string; response?: PushResponse }): void => {
+        options.requests.inc({ api: 'grpc', code: status[code] });
+        if (outcome.response !== undefined) callback(null, outcome.response);
+        else callback({ code, details: outcome.details ?? '' });
+      };
+      const checked = checkMessages(call.request.messages ?? [], options.limits, 'grpc');
+      if (!checked.ok) {
+        answer(checked.error.kind === 'invalid' ? status.INVALID_ARGUMENT : status.RESOURCE_EXHAUSTED, { details: checked.error.message });
+        return;
+      }
+      options.push(checked.messages).then(
+        (results) => answer(status.OK, { response: { results } }),
+        (error: unknown) => {
+          options.logger.error({ err: error }, 'push gRPC request failed');
+          answer(status.INTERNAL, { details: 'internal error' });
+        },
+      );
+    },
+  };
+}

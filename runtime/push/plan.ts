@@ -1,0 +1,169 @@
+import type { Ring, RingMember } from '../../ring/index.js';
+import type { DeliveryStatus, GatewayMessage, PushMessage, PushResult, UserResult } from '../protos.js';
+
+/**
+ * The pure half of push (DESIGN.md section 6): which gateway to ask about whom, and how the
+ * answers become one result per (message, recipient). No I/O, no clock.
+ */
+
+/** One (message, user) pair to deliver. Duplicate recipients of one message share one unit. */
+export interface Unit {
+  /** Index of the message in the push request. */
+  readonly message: number;
+  readonly userId: string;
+}
+
+/** Where a unit is asked next: its owner in the current ring, in `previous`, or (handoff) current again. */
+export type Stage = 'current' | 'previous' | 'handoff';
+
+/** The final answer for a unit. */
+export type Outcome =
+  | { readonly status: 'realtime'; readonly via: 'current' | 'previous' | 'handoff'; readonly connections: number }
+  | { readonly status: 'offline'; readonly reason: 'not_connected' | 'gateway_error' | 'no_ring' };
+
+/** Units bound for one gateway, with the gateway messages that carry them (in unit order). */
+export interface GatewayGroup {
+  readonly member: RingMember;
+  readonly units: Unit[];
+}
+
+/**
+ * The distinct (message, user) pairs of a request, in request order. A user listed twice in
+ * one message is delivered once; {@link orderedResults} answers every occurrence.
+ */
+export function uniqueUnits(messages: readonly PushMessage[]): Unit[] {
+  const units: Unit[] = [];
+  messages.forEach((message, index) => {
+    const seen = new Set<string>();
+    for (const userId of message.toUserIds) {
+      if (seen.has(userId)) continue;
+      seen.add(userId);
+      units.push({ message: index, userId });
+    }
+  });
+  return units;
+}
+
+/**
+ * Groups units by their owner in `ring` (member name → group, in first-seen order); units
+ * whose ring has no owner (no members) come back in `unowned`.
+ */
+export function groupByOwner(units: readonly Unit[], ring: Ring): { groups: GatewayGroup[]; unowned: Unit[] } {
+  const byName = new Map<string, GatewayGroup>();
+  const unowned: Unit[] = [];
+  for (const unit of units) {
+    const member = ring.owner(unit.userId);
+    if (member === undefined) {
+      unowned.push(unit);
+      continue;
+    }
+    let group = byName.get(member.name);
+    if (group === undefined) {
+      group = { member, units: [] };
+      byName.set(member.name, group);
+    }
+    group.units.push(unit);
+  }
+  return { groups: [...byName.values()], unowned };
+}
+
+/**
+ * The gateway messages for `units`: one per push message, carrying that message's users, in
+ * unit order (so the gateway's results, "one per (message, user) in request order", line up).
+ */
+export function gatewayMessages(units: readonly Unit[], messages: readonly PushMessage[]): GatewayMessage[] {
+  const byMessage = new Map<number, GatewayMessage>();
+  for (const unit of units) {
+    let out = byMessage.get(unit.message);
+    if (out === undefined) {
+      const source = messages[unit.message]!;
+      out = { msgId: source.msgId, userIds: [], payload: source.payload };
+      byMessage.set(unit.message, out);
+    }
+    out.userIds.push(unit.userId);
+  }
+  return [...byMessage.values()];
+}
+
+/**
+ * The status of each of `units` (sent as {@link gatewayMessages}) in `results`. Results are
+ * matched by (msgId, userId), each result used once, so a gateway that reorders them is still
+ * understood; a unit without a result is `undefined` (the caller treats it as a gateway error).
+ */
+export function matchResults(units: readonly Unit[], messages: readonly PushMessage[], results: readonly UserResult[]): (UserResult | undefined)[] {
+  const byKey = new Map<string, UserResult[]>();
+  for (const result of results) {
+    const key = unitKey(result.msgId, result.userId);
+    const list = byKey.get(key);
+    if (list === undefined) byKey.set(key, [result]);
+    else list.push(result);
+  }
+  // Units are matched in the order gatewayMessages() wrote them: grouped by message.
+  const matched = new Map<Unit, UserResult | undefined>();
+  for (const unit of sentOrder(units)) matched.set(unit, byKey.get(unitKey(messages[unit.message]!.msgId, unit.userId))?.shift());
+  return units.map((unit) => matched.get(unit));
+}
+
+/** What happens to a unit after `status` from the gateway asked at `stage`. */
+export type Next = { readonly done: Outcome } | { readonly retry: Stage };
+
+/**
+ * The push algorithm's step (DESIGN.md section 6): DELIVERED is final; NOT_HERE at the current
+ * owner goes to the previous owner when it differs; MIGRATED goes (again) to the current
+ * owner while the handoff window lasts; anything else is `not_connected`.
+ */
+export function nextStep(input: { stage: Stage; status: DeliveryStatus; connections: number; hasDistinctPrevious: boolean; handoffOpen: boolean }): Next {
+  const { stage, status } = input;
+  if (status === 'DELIVERED') return { done: { status: 'realtime', via: stage, connections: input.connections } };
+  if (status === 'NOT_HERE' && stage === 'current' && input.hasDistinctPrevious) return { retry: 'previous' };
+  const migrating = status === 'MIGRATED' || (status === 'NOT_HERE' && stage === 'handoff');
+  if (migrating && input.handoffOpen) return { retry: 'handoff' };
+  return { done: { status: 'offline', reason: 'not_connected' } };
+}
+
+/**
+ * One result per (message, recipient) of the request, in request order; duplicate recipients
+ * of a message all get the outcome of their one delivery.
+ */
+export function orderedResults(messages: readonly PushMessage[], outcomes: ReadonlyMap<string, Outcome>): PushResult[] {
+  const results: PushResult[] = [];
+  messages.forEach((message, index) => {
+    for (const userId of message.toUserIds) {
+      const outcome = outcomes.get(outcomeKey(index, userId)) ?? { status: 'offline', reason: 'gateway_error' };
+      results.push(toResult(message.msgId, userId, outcome));
+    }
+  });
+  return results;
+}
+
+/** The key of a unit in an outcome map. */
+export function outcomeKey(message: number, userId: string): string {
+  return `${message}\u0000${userId}`;
+}
+
+/** A wire result (the gRPC shape; the HTTP API drops the empty fields). */
+export function toResult(msgId: string, userId: string, outcome: Outcome): PushResult {
+  return outcome.status === 'realtime'
+    ? { msgId, userId, status: 'realtime', via: outcome.via, reason: '', connections: outcome.connections }
+    : { msgId, userId, status: 'offline', via: '', reason: outcome.reason, connections: 0 };
+}
+
+/** The deliveries counter's label for an outcome. */
+export function outcomeLabel(outcome: Outcome): string {
+  if (outcome.status === 'realtime') return `realtime_${outcome.via}`;
+  return outcome.reason === 'gateway_error' ? 'error' : 'offline';
+}
+
+function unitKey(msgId: string, userId: string): string {
+  return `${msgId}\u0000${userId}`;
+}
+
+function sentOrder(units: readonly Unit[]): Unit[] {
+  const order = new Map<number, Unit[]>();
+  for (const unit of units) {
+    const list = order.get(unit.message);
+    if (list === undefined) order.set(unit.message, [unit]);
+    else list.push(unit);
+  }
+  return [...order.values()].flat();
+}

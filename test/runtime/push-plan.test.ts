@@ -1,0 +1,76 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import type { DeliveryStatus } from '../../runtime/protos.js';
+import { gatewayMessages, groupByOwner, matchResults, nextStep, orderedResults, outcomeKey, uniqueUnits, type Stage } from '../../runtime/push/plan.js';
+import { memberAt, ringOf, usersWhere } from './fake-gateway.js';
+
+const messages = [
+  { msgId: 'm1', toUserIds: ['a', 'b', 'a'], payload: 'one' },
+  { msgId: 'm1', toUserIds: ['b'], payload: 'two' },
+];
+
+test('units are the distinct (message, user) pairs, in request order', () => {
+  assert.deepEqual(uniqueUnits(messages), [
+    { message: 0, userId: 'a' },
+    { message: 0, userId: 'b' },
+    { message: 1, userId: 'b' },
+  ]);
+});
+
+test('units are grouped by their owner, and an empty ring owns nobody', () => {
+  const ring = ringOf([memberAt('im-0', { port: 1 }), memberAt('im-1', { port: 2 })]);
+  const users = usersWhere(6, () => true);
+  const { groups, unowned } = groupByOwner(users.map((userId) => ({ message: 0, userId })), ring);
+  assert.deepEqual(unowned, []);
+  for (const group of groups) for (const unit of group.units) assert.equal(ring.owner(unit.userId)!.name, group.member.name);
+  assert.equal(groups.flatMap((g) => g.units).length, 6);
+});
+
+test('gateway results are matched per (msgId, user), even reordered and with a msgId used twice', () => {
+  const units = uniqueUnits(messages);
+  const sent = gatewayMessages(units, messages);
+  assert.deepEqual(sent, [
+    { msgId: 'm1', userIds: ['a', 'b'], payload: 'one' },
+    { msgId: 'm1', userIds: ['b'], payload: 'two' },
+  ]);
+  const result = (userId: string, status: DeliveryStatus, connections = 0) => ({ msgId: 'm1', userId, status, connections });
+  const matched = matchResults(units, messages, [result('b', 'DELIVERED', 1), result('a', 'NOT_HERE'), result('b', 'MIGRATED')]);
+  assert.deepEqual(matched.map((r) => r?.status), ['NOT_HERE', 'DELIVERED', 'MIGRATED']);
+  assert.deepEqual(matchResults(units, messages, [result('a', 'NOT_HERE')]).map((r) => r?.status), ['NOT_HERE', undefined, undefined]);
+});
+
+const STEPS: [Stage, DeliveryStatus, { hasDistinctPrevious: boolean; handoffOpen: boolean }, string][] = [
+  ['current', 'DELIVERED', { hasDistinctPrevious: true, handoffOpen: true }, 'realtime current'],
+  ['current', 'NOT_HERE', { hasDistinctPrevious: true, handoffOpen: true }, 'retry previous'],
+  ['current', 'NOT_HERE', { hasDistinctPrevious: false, handoffOpen: true }, 'offline not_connected'],
+  ['current', 'MIGRATED', { hasDistinctPrevious: true, handoffOpen: true }, 'retry handoff'],
+  ['current', 'MIGRATED', { hasDistinctPrevious: true, handoffOpen: false }, 'offline not_connected'],
+  ['previous', 'DELIVERED', { hasDistinctPrevious: false, handoffOpen: true }, 'realtime previous'],
+  ['previous', 'NOT_HERE', { hasDistinctPrevious: false, handoffOpen: true }, 'offline not_connected'],
+  ['previous', 'MIGRATED', { hasDistinctPrevious: false, handoffOpen: true }, 'retry handoff'],
+  ['handoff', 'DELIVERED', { hasDistinctPrevious: false, handoffOpen: false }, 'realtime handoff'],
+  ['handoff', 'NOT_HERE', { hasDistinctPrevious: false, handoffOpen: true }, 'retry handoff'],
+  ['handoff', 'NOT_HERE', { hasDistinctPrevious: false, handoffOpen: false }, 'offline not_connected'],
+  ['handoff', 'DELIVERY_STATUS_UNSPECIFIED', { hasDistinctPrevious: false, handoffOpen: true }, 'offline not_connected'],
+];
+
+test('each gateway answer leads to the next step of the push algorithm', () => {
+  for (const [stage, status, flags, expected] of STEPS) {
+    const step = nextStep({ stage, status, connections: 1, ...flags });
+    const got = 'retry' in step ? `retry ${step.retry}` : step.done.status === 'realtime' ? `realtime ${step.done.via}` : `offline ${step.done.reason}`;
+    assert.equal(got, expected, `${stage} ${status} ${JSON.stringify(flags)}`);
+  }
+});
+
+test('results answer every occurrence of a recipient, in request order', () => {
+  const outcomes = new Map([
+    [outcomeKey(0, 'a'), { status: 'realtime' as const, via: 'current' as const, connections: 2 }],
+    [outcomeKey(0, 'b'), { status: 'offline' as const, reason: 'not_connected' as const }],
+  ]);
+  assert.deepEqual(orderedResults(messages, outcomes).map((r) => [r.userId, r.status, r.via || r.reason]), [
+    ['a', 'realtime', 'current'],
+    ['b', 'offline', 'not_connected'],
+    ['a', 'realtime', 'current'],
+    ['b', 'offline', 'gateway_error'], // no outcome: never silently "delivered"
+  ]);
+});
