@@ -1,0 +1,208 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Duplex } from 'node:stream';
+import type { Logger } from 'pino';
+import { forwardedHead } from './http-text.js';
+import { createProxyMetrics, type ProxyMetrics } from './metrics.js';
+import { resolveProxyOptions, type ProxyOptions, type ResolvedProxyOptions } from './options.js';
+import { decideRoute, Rejections } from './routing.js';
+import { checkToken } from './token.js';
+import { rejectSocket, Tunnel } from './tunnel.js';
+
+export { DEFAULTS, type ProxyOptions } from './options.js';
+
+/** A running proxy. */
+export interface Proxy {
+  /** The bound port. */
+  readonly port: number;
+  /** Whether a ring with members is loaded (and the proxy is not closing): `/readyz`. */
+  ready(): boolean;
+  /** Upgrades being routed, dialled or piped now. */
+  connections(): number;
+  /** Stops accepting, destroys every connection, closes the resolver it created. Idempotent. */
+  close(): Promise<void>;
+}
+
+/**
+ * Starts the proxy (DESIGN.md section 6): each `/ws` upgrade is routed to the gateway that
+ * owns its `userID` in the current ring and piped there byte for byte. No ring: 503 with
+ * `Retry-After`; gateway unreachable or silent for `connectTimeoutMs`: 502.
+ */
+export async function startProxy(options: ProxyOptions): Promise<Proxy> {
+  const resolved = resolveProxyOptions(options);
+  const proxy = new ProxyServer(resolved);
+  try {
+    await proxy.listen();
+  } catch (error) {
+    await proxy.close();
+    throw new Error(`while binding the proxy to ${resolved.host}:${resolved.port}`, { cause: error });
+  }
+  return proxy;
+}
+
+class ProxyServer implements Proxy {
+  readonly #options: ResolvedProxyOptions;
+  readonly #log: Logger;
+  readonly #server: Server;
+  readonly #tunnels = new Set<Tunnel>();
+  readonly #metrics: ProxyMetrics;
+  /** Bytes of live tunnels already added to the counters, per tunnel. */
+  readonly #counted = new Map<Tunnel, { written: number; read: number }>();
+  #closing: Promise<void> | undefined;
+
+  constructor(options: ResolvedProxyOptions) {
+    this.#options = options;
+    this.#log = options.logger.child({ component: 'proxy' });
+    this.#metrics = createProxyMetrics(options.registry, { connections: () => this.#tunnels.size, flushBytes: () => this.#flushBytes() });
+    this.#server = createServer({ maxHeaderSize: options.maxHeaderBytes }, (request, response) => void this.#onRequest(request, response));
+    this.#server.on('upgrade', (request: IncomingMessage, socket: Duplex, head: Buffer) => this.#onUpgrade(request, socket, head));
+    this.#server.on('clientError', (error: Error & { code?: string }, socket: Duplex) => {
+      // Node answers 431 itself for heads over maxHeaderSize when we do not; keep its answers.
+      this.#log.debug({ err: error }, 'bad client request');
+      if (!socket.destroyed) socket.end(`HTTP/1.1 ${error.code === 'HPE_HEADER_OVERFLOW' ? '431 Request Header Fields Too Large' : '400 Bad Request'}\r\nConnection: close\r\n\r\n`);
+    });
+  }
+
+  get port(): number {
+    return (this.#server.address() as AddressInfo | null)?.port ?? 0;
+  }
+
+  listen(): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.#server.once('error', reject);
+      this.#server.listen(this.#options.port, this.#options.host, () => {
+        this.#server.off('error', reject);
+        resolve();
+      });
+    });
+  }
+
+  ready(): boolean {
+    return this.#closing === undefined && (this.#options.ringSource.current()?.members.length ?? 0) > 0;
+  }
+
+  connections(): number {
+    return this.#tunnels.size;
+  }
+
+  close(): Promise<void> {
+    this.#closing ??= this.#shutdown();
+    return this.#closing;
+  }
+
+  async #shutdown(): Promise<void> {
+    const stopped = new Promise<void>((resolve) => this.#server.close(() => resolve()));
+    this.#server.closeAllConnections();
+    const tunnels = [...this.#tunnels];
+    for (const tunnel of tunnels) tunnel.destroy();
+    await Promise.all(tunnels.map((t) => t.closed));
+    await stopped;
+    if (this.#options.ownsResolver) this.#options.resolver.close();
+  }
+
+  #onUpgrade(request: IncomingMessage, socket: Duplex, head: Buffer): void {
+    socket.on('error', (error) => this.#log.debug({ err: error }, 'client socket error'));
+    if (this.#closing !== undefined) {
+      socket.destroy();
+      return;
+    }
+    if (this.#tunnels.size >= this.#options.maxConnections) {
+      this.#metrics.route('overloaded', '');
+      rejectSocket(socket, Rejections.overloaded, this.#options.rejectLingerMs);
+      return;
+    }
+    const tunnel = new Tunnel(socket, this.#options);
+    this.#tunnels.add(tunnel);
+    void tunnel.closed.then(() => {
+      this.#countBytes(tunnel);
+      this.#counted.delete(tunnel);
+      this.#tunnels.delete(tunnel);
+    });
+    this.#route(tunnel, request, head).catch((error: unknown) => {
+      // A bug, not a peer error: this connection goes, the proxy stays.
+      this.#log.error({ err: error }, 'routing an upgrade failed');
+      tunnel.destroy();
+    });
+  }
+
+  /** The upgrade pipeline: decide (pure), check the token, dial, pipe; one metric per upgrade. */
+  async #route(tunnel: Tunnel, request: IncomingMessage, head: Buffer): Promise<void> {
+    const decision = decideRoute(request, this.#options.ringSource.current());
+    if (!decision.ok) {
+      this.#metrics.route(decision.rejection.result, '');
+      tunnel.reject(decision.rejection);
+      return;
+    }
+    const owner = decision.member.name;
+    if (this.#options.tokenKey !== undefined) {
+      const refusal = await checkToken(decision.token, decision.userID, this.#options.tokenKey);
+      if (refusal !== undefined) {
+        this.#metrics.route(refusal.result, owner);
+        tunnel.reject(refusal);
+        return;
+      }
+    }
+    if (tunnel.clientGone) {
+      this.#metrics.route('aborted', owner);
+      return;
+    }
+    const { host, ports } = decision.member;
+    const requestHead = forwardedHead({
+      method: request.method ?? 'GET',
+      url: request.url ?? '/',
+      httpVersion: request.httpVersion,
+      rawHeaders: request.rawHeaders,
+      remoteAddress: request.socket.remoteAddress,
+    });
+    const outcome = await tunnel.dial({
+      address: () => this.#options.resolver.resolve(host),
+      port: ports.ws,
+      head: head.length === 0 ? Buffer.from(requestHead, 'latin1') : Buffer.concat([Buffer.from(requestHead, 'latin1'), head]),
+    });
+    if (outcome.kind === 'piped') {
+      this.#metrics.route('ok', owner);
+    } else if (outcome.kind === 'aborted') {
+      this.#metrics.route('aborted', owner);
+    } else {
+      this.#metrics.route('unreachable', owner);
+      this.#log.warn({ owner, host, port: ports.ws, err: outcome.error }, 'gateway unreachable');
+      tunnel.reject(Rejections.unreachable);
+    }
+  }
+
+  #onRequest(request: IncomingMessage, response: ServerResponse): Promise<void> {
+    const path = (request.url ?? '/').split('?', 1)[0];
+    if (request.method !== 'GET' && request.method !== 'HEAD') return Promise.resolve(plain(response, 405, 'method not allowed'));
+    if (path === '/healthz') return Promise.resolve(plain(response, 200, 'ok'));
+    if (path === '/readyz') return Promise.resolve(this.ready() ? plain(response, 200, 'ready') : plain(response, 503, 'no ring with members loaded'));
+    if (path === '/metrics') return this.#metricsResponse(response);
+    return Promise.resolve(plain(response, 404, 'not found'));
+  }
+
+  async #metricsResponse(response: ServerResponse): Promise<void> {
+    try {
+      const text = await this.#options.registry.metrics();
+      response.writeHead(200, { 'Content-Type': this.#options.registry.contentType }).end(text);
+    } catch (error) {
+      this.#log.error({ err: error }, 'collecting metrics failed');
+      plain(response, 500, 'collecting metrics failed');
+    }
+  }
+
+  #flushBytes(): void {
+    for (const tunnel of this.#tunnels) this.#countBytes(tunnel);
+  }
+
+  /** Adds what `tunnel` forwarded since it was last counted. */
+  #countBytes(tunnel: Tunnel): void {
+    const now = tunnel.upstreamBytes;
+    const before = this.#counted.get(tunnel) ?? { written: 0, read: 0 };
+    this.#metrics.bytes('upstream', now.written - before.written);
+    this.#metrics.bytes('downstream', now.read - before.read);
+    this.#counted.set(tunnel, now);
+  }
+}
+
+function plain(response: ServerResponse, status: number, body: string): void {
+  response.writeHead(status, { 'Content-Type': 'text/plain; charset=utf-8' }).end(`${body}\n`);
+}
