@@ -119,11 +119,12 @@ class HostsFile {
   }
 
   async lookup(name: string): Promise<string | undefined> {
-    if (this.#init.now() - this.#checkedAt >= this.#init.checkIntervalMs) {
-      // Concurrent lookups share one check.
-      this.#checking ??= this.#refresh().finally(() => (this.#checking = undefined));
-      await this.#checking;
+    if (this.#checking === undefined && this.#init.now() - this.#checkedAt >= this.#init.checkIntervalMs) {
+      this.#checking = this.#refresh().finally(() => (this.#checking = undefined));
     }
+    // Concurrent lookups share one check, and every lookup that arrives during it waits for
+    // it: answering from the entries it is replacing (empty at first) would miss names.
+    if (this.#checking !== undefined) await this.#checking;
     return this.#entries.get(name);
   }
 

@@ -139,3 +139,17 @@ test('without a hosts file it uses IMRING_HOSTS_FILE, else lookup alone; bad opt
     await f.close();
   }
 });
+
+test('lookups made while the hosts file is first being read all wait for it', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'imring-resolver-race-'));
+  const file = join(dir, 'hosts');
+  await writeFile(file, '127.1.0.9 gw-0.example.test\n');
+  const resolver = createResolver({ hostsFile: file, lookup: (host) => Promise.reject(new Error(`no DNS for ${host}`)) });
+  try {
+    const answers = await Promise.all(Array.from({ length: 20 }, () => resolver.resolve('gw-0.example.test')));
+    assert.deepEqual(new Set(answers), new Set(['127.1.0.9']));
+  } finally {
+    resolver.close();
+    await rm(dir, { recursive: true, force: true });
+  }
+});
