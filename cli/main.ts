@@ -3,6 +3,9 @@ import { EXIT_USAGE, UsageError, type CliIo, type Subcommand } from './io.js';
 const usage = `Usage: imring <command> [options]
 
 Commands:
+  gateway   a gateway: holds client websockets, delivers messages (gRPC)
+  proxy     routes client websockets to the gateway that owns the user
+  push      delivers messages to users through their gateways (gRPC and HTTP)
   local     run a local control plane (API server, controllers, pods as processes)
   route     which gateway owns each user, by a ring document
 
@@ -10,6 +13,9 @@ Run "imring <command> --help" for a command's options.`;
 
 /** Subcommands, loaded on demand so that one command does not pay for another's imports. */
 const commands: Record<string, () => Promise<Subcommand>> = {
+  gateway: async () => (await import('./gateway.js')).gateway,
+  proxy: async () => (await import('./proxy.js')).proxy,
+  push: async () => (await import('./push.js')).push,
   local: async () => (await import('./local.js')).local,
   route: async () => (await import('./route.js')).route,
 };
