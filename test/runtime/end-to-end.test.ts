@@ -3,10 +3,9 @@ import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { CoordinationV1Api, CoreV1Api } from '@kubernetes/client-node';
 import { WebSocket } from 'ws';
-import type { Ring } from '../../ring/index.js';
-import { Annotations } from '../../ring/index.js';
+import { Annotations, Ring } from '../../ring/index.js';
 import { ImringClient } from '../../runtime/client/index.js';
-import { GATEWAY, ImSystem, tokenFor } from '../support/im-system.js';
+import { GATEWAY, ImSystem, member, tokenFor } from '../support/im-system.js';
 import { watchUntil } from '../support/wait.js';
 
 /**
@@ -19,10 +18,25 @@ const clients = new Map<string, ImringClient>();
 const received = new Map<string, string[]>();
 const USERS = Array.from({ length: 24 }, (_, i) => `user-${i}`);
 
+/** A user whose owner moves from v1 (2 gateways) to v2 (3): kept on a raw socket, no SDK. */
+const HANDOFF_USER = (() => {
+  const v1 = new Ring({ members: [member(0), member(1)] });
+  const v2 = new Ring({ members: [member(0), member(1), member(2)] });
+  for (let i = 0; ; i++) if (v1.owner(`handoff-${i}`)?.name !== v2.owner(`handoff-${i}`)?.name) return `handoff-${i}`;
+})();
+let handoffSocket: WebSocket;
+
 before(async () => {
   system = await ImSystem.start(2);
   await Promise.all(USERS.map((user) => connect(user)));
+  handoffSocket = await rawSocket(HANDOFF_USER);
 });
+
+async function rawSocket(user: string): Promise<WebSocket> {
+  const ws = new WebSocket(`${system.proxyUrl}?userID=${user}&platform=web&token=${await tokenFor(user)}`);
+  await once(ws, 'open');
+  return ws;
+}
 
 after(async () => {
   for (const client of clients.values()) await client.close();
@@ -98,8 +112,20 @@ test('committing the ring moves connections to their owners, and nothing is lost
   const ring = system.watchers[1]!.current()!;
   const moved = USERS.filter((u) => ring.owner(u)?.name !== ring.previous?.owner(u)?.name);
   const reopened = moved.map((u) => once(clients.get(u)!, 'open'));
+  const handoffClosed = once(handoffSocket, 'close') as Promise<[number]>;
   await system.writeRing({ version: 2, state: 'Committed', members: 3, previousMembers: 2 });
   await Promise.all(reopened);
+
+  // The raw socket does not reconnect by itself: a push to it now finds the user at neither
+  // gateway (MIGRATED at the old one) and retries until it reconnects to its new owner.
+  assert.equal((await handoffClosed)[0], 4001);
+  const pushed = system.pushHttp([{ msgID: 'm-handoff', toUserIDs: [HANDOFF_USER], payload: 'handoff' }]);
+  const again = await rawSocket(HANDOFF_USER);
+  const frame = once(again, 'message') as Promise<[Buffer]>;
+  const { body: handoff } = await pushed;
+  assert.deepEqual(handoff.results.map((r) => `${r.status}/${r.via}`), ['realtime/handoff']);
+  assert.equal((JSON.parse((await frame)[0].toString()) as { msgID: string }).msgID, 'm-handoff');
+  again.close();
   const coordination = system.cluster.kc.makeApiClient(CoordinationV1Api);
   await watchUntil(system.cluster.kc, `/apis/coordination.k8s.io/v1/namespaces/${GATEWAY.namespace}/leases`, async () => {
     const leases = (await coordination.listNamespacedLease({ namespace: GATEWAY.namespace, labelSelector: 'imring.dev/component=gateway' })).items;
@@ -170,6 +196,26 @@ test('a frame over the gateway limit is closed with 1009', async () => {
   ws.send('x'.repeat(70 * 1024));
   const [code] = await closed;
   assert.equal(code, 1009);
+});
+
+test('a reader that stops reading is cut off with 4008 while others keep receiving', async () => {
+  const slow = await rawSocket('slow-reader');
+  slow.pause(); // stops reading its socket: the proxy, then the gateway, buffer its frames
+  const steady = USERS[0]!;
+  const payload = 'x'.repeat(60 * 1024);
+  let sent = 0;
+  // Bounded: 1,000 frames of 60 KiB (60 MiB) is far more than every buffer on the way holds.
+  for (; sent < 1000; sent++) {
+    const { body } = await system.pushHttp([{ msgID: `slow-${sent}`, toUserIDs: ['slow-reader', steady], payload }]);
+    const [toSlow, toSteady] = body.results;
+    assert.equal(toSteady?.status, 'realtime', `message ${sent} reached the steady reader`);
+    if (toSlow?.status !== 'realtime') break;
+  }
+  assert.ok(sent < 1000, 'the slow reader was cut off');
+  const closed = once(slow, 'close') as Promise<[number]>;
+  slow.resume();
+  assert.equal((await closed)[0], 4008);
+  await allReceived([steady], `slow-${sent}`);
 });
 
 test('a gateway pod deleted gracefully drains its clients with 4002', async () => {
