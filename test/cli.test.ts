@@ -103,3 +103,23 @@ test('the imring executable routes from a file and exits 2 on an invalid documen
     assert.match(failed.stderr, /^imring route: invalid ring document ".*": version: is missing, want a positive integer\n$/);
   });
 });
+
+test('runtime commands refuse a missing gateway or token key before starting anything', async () => {
+  const saved = { gateway: process.env.IMRING_GATEWAY, secret: process.env.IMRING_TOKEN_SECRET };
+  delete process.env.IMRING_GATEWAY;
+  delete process.env.IMRING_TOKEN_SECRET;
+  try {
+    const noGateway = await runCli(['push']);
+    assert.deepEqual([noGateway.code, noGateway.stderr], [2, 'imring push: --gateway (or IMRING_GATEWAY) is required\n']);
+    const noKey = await runCli(['gateway', '--gateway', 'im']);
+    assert.deepEqual([noKey.code, noKey.stderr], [2, 'imring gateway: --token-secret (or IMRING_TOKEN_SECRET) is required\n']);
+    const badPort = await runCli(['proxy', '--gateway', 'im', '--port', '70000']);
+    assert.match(badPort.stderr, /--port must be a port from 0 to 65535, got "70000"/);
+    const help = await runCli(['gateway', '--help']);
+    assert.equal(help.code, 0);
+    assert.match(help.stdout, /--token-secret\s+HS256 key of client tokens .*\(env IMRING_TOKEN_SECRET\)/);
+  } finally {
+    if (saved.gateway !== undefined) process.env.IMRING_GATEWAY = saved.gateway;
+    if (saved.secret !== undefined) process.env.IMRING_TOKEN_SECRET = saved.secret;
+  }
+});

@@ -1,0 +1,73 @@
+import type { KubeConfig } from '@kubernetes/client-node';
+import type { Logger } from 'pino';
+import type { Registry } from 'prom-client';
+import type { RuntimeComponent } from '../ring/index.js';
+import { loadKubeConfig, podIdentity } from '../runtime/kube-config.js';
+import { LeaseReporter } from '../runtime/lease-reporter.js';
+import { createLogger } from '../runtime/logger.js';
+import { createRegistry } from '../runtime/metrics.js';
+import { RingWatcher } from '../runtime/ring-watcher.js';
+import { write, type CliIo } from './io.js';
+import { parseRuntimeArgs, runtimeHelp, type RuntimeFlag, type RuntimeValues } from './runtime-args.js';
+import { runUntilSignal, type Stoppable } from './runtime-lifecycle.js';
+
+/** What a runtime command's component gets to start with. */
+export interface RuntimeContext {
+  readonly values: RuntimeValues;
+  readonly namespace: string;
+  readonly pod: string;
+  readonly kc: KubeConfig;
+  readonly logger: Logger;
+  readonly registry: Registry;
+  readonly watcher: RingWatcher;
+  /** Registers something to stop on shutdown (stopped in reverse order). */
+  readonly parts: Stoppable[];
+}
+
+/** A runtime command: its flags, its help, and how to start its component. */
+export interface RuntimeCommand {
+  readonly component: RuntimeComponent;
+  readonly usage: string;
+  readonly summary: string;
+  readonly flags: readonly RuntimeFlag[];
+  /** Refuses bad flag combinations (UsageError) before anything starts. */
+  check?(values: RuntimeValues): void;
+  /** Starts the component; returns what the Lease reports (gateways: connection stats). */
+  start(context: RuntimeContext): Promise<{ stats?: () => { connections: number; misplaced: number }; afterLease?: Stoppable; describe: Record<string, unknown> }>;
+}
+
+/** The --help text of a runtime command. */
+export function commandHelp(command: RuntimeCommand): string {
+  return runtimeHelp(command.usage, command.summary, command.flags);
+}
+
+/**
+ * Runs a runtime command: flags and env, logger and metrics, the ring watcher, the component,
+ * the Lease, until SIGINT/SIGTERM; then stops them in reverse (`afterLease` first).
+ */
+export async function runRuntimeCommand(command: RuntimeCommand, args: string[], io: CliIo): Promise<number> {
+  const values = parseRuntimeArgs(args, command.flags);
+  if (values.help) {
+    await write(io.stdout, commandHelp(command));
+    return 0;
+  }
+  command.check?.(values);
+  const identity = podIdentity();
+  const namespace = values.namespace ?? identity.namespace;
+  const pod = values.pod ?? identity.pod;
+  const gateway = values.gateway!;
+  const logger = createLogger({ component: command.component });
+  const registry = createRegistry(command.component);
+  const kc = loadKubeConfig();
+  return runUntilSignal(logger, async (parts) => {
+    const watcher = new RingWatcher({ kc, namespace, gateway, logger, registry });
+    parts.push({ name: 'ring-watcher', stop: () => watcher.close() });
+    await watcher.start();
+    const started = await command.start({ values, namespace, pod, kc, logger, registry, watcher, parts });
+    const lease = new LeaseReporter({ kc, namespace, gateway, component: command.component, pod, ringSource: watcher, logger, ...(started.stats ? { stats: started.stats } : {}) });
+    parts.push({ name: 'lease', stop: () => lease.close() });
+    await lease.start();
+    if (started.afterLease) parts.push(started.afterLease);
+    logger.info({ ...started.describe, ring: watcher.current()?.version ?? null }, `${command.component} ready`);
+  });
+}
