@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
-import type { Counter, Registry } from 'prom-client';
+import type { Counter } from 'prom-client';
 import type { PushMessage, PushResult } from '../protos.js';
 import { jsonResult, parsePushBody, type RequestError, type RequestLimits } from './validate.js';
 
@@ -10,42 +10,25 @@ export interface HttpApiOptions {
   /** Largest request body read, in bytes; beyond: 413 without reading further. */
   readonly maxBodyBytes: number;
   readonly push: (messages: PushMessage[]) => Promise<PushResult[]>;
-  readonly ready: () => boolean;
-  readonly registry: Registry;
   readonly requests: Counter<'api' | 'code'>;
   readonly logger: Logger;
 }
 
 /**
- * The node:http request listener: `POST /v1/push` (JSON, DESIGN.md section 6), `/healthz`,
- * `/readyz` (200 once a ring is loaded) and `/metrics`. Errors are JSON
- * `{"error":{"code","message"}}`: 400 invalid, 413 too large, 405 wrong method, 404.
+ * Push's route on the runtime ops server (which serves `/healthz`, `/readyz`, `/metrics`):
+ * `POST /v1/push` (JSON, DESIGN.md section 6). Errors are JSON `{"error":{"code","message"}}`:
+ * 400 invalid, 413 too large, 405 wrong method.
+ * @returns the ops server's `routes` function (true when it took the request).
  */
-export function httpHandler(options: HttpApiOptions): (req: IncomingMessage, res: ServerResponse) => void {
+export function pushRoutes(options: HttpApiOptions): (req: IncomingMessage, res: ServerResponse) => boolean {
   return (req, res) => {
-    route(options, req, res).catch((error: unknown) => {
+    if ((req.url ?? '/').split('?', 1)[0] !== '/v1/push') return false;
+    pushRoute(options, req, res).catch((error: unknown) => {
       options.logger.error({ err: error }, 'push HTTP request failed');
       send(res, 500, errorBody('internal', 'internal error'));
     });
+    return true;
   };
-}
-
-const TEXT = { type: 'text/plain; charset=utf-8' };
-
-async function route(options: HttpApiOptions, req: IncomingMessage, res: ServerResponse): Promise<void> {
-  const path = (req.url ?? '/').split('?', 1)[0];
-  switch (path) {
-    case '/v1/push':
-      return pushRoute(options, req, res);
-    case '/healthz':
-      return send(res, 200, 'ok\n', TEXT);
-    case '/readyz':
-      return options.ready() ? send(res, 200, 'ok\n', TEXT) : send(res, 503, 'no ring loaded\n', TEXT);
-    case '/metrics':
-      return send(res, 200, await options.registry.metrics(), { type: options.registry.contentType });
-    default:
-      return send(res, 404, errorBody('not_found', `no route for ${path}`));
-  }
 }
 
 async function pushRoute(options: HttpApiOptions, req: IncomingMessage, res: ServerResponse): Promise<void> {

@@ -1,5 +1,3 @@
-import { createServer, type Server as HttpServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { Server as GrpcServer, ServerCredentials } from '@grpc/grpc-js';
 import { pino, type Logger } from 'pino';
 import { Counter, Histogram, Registry } from 'prom-client';
@@ -9,7 +7,8 @@ import { createResolver, type Resolver } from '../resolver.js';
 import { deliverMessages } from './deliver.js';
 import { GatewayPool } from './gateway-pool.js';
 import { pushImplementation } from './grpc-service.js';
-import { httpHandler } from './http-api.js';
+import { pushRoutes } from './http-api.js';
+import { startOpsServer, type OpsServer } from '../ops-server.js';
 import { createOfflineSink, type OfflineSink } from './offline-sink.js';
 import { uniqueUnits } from './plan.js';
 import { checkMessages, type RequestLimits } from './validate.js';
@@ -159,14 +158,16 @@ export async function startPush(options: PushOptions): Promise<Push> {
       isClosing: () => closing,
     });
   const ready = (): boolean => o.ringSource.current() !== undefined;
-  const http = createServer(httpHandler({ limits, maxBodyBytes: o.maxBodyBytes, push: core, ready, registry: o.registry, requests: metrics.requests, logger: log }));
+  const routes = pushRoutes({ limits, maxBodyBytes: o.maxBodyBytes, push: core, requests: metrics.requests, logger: log });
+  let http: OpsServer | undefined;
   const grpc = new GrpcServer({ 'grpc.max_receive_message_length': o.maxBodyBytes });
   grpc.addService(pushService().service, pushImplementation({ limits, push: core, requests: metrics.requests, logger: log }));
   let ports: { grpc: number; http: number };
   try {
-    ports = { http: await listenHttp(http, o.host, o.ports.http), grpc: await bindGrpc(grpc, o.host, o.ports.grpc) };
+    http = await startOpsServer({ host: o.host, port: o.ports.http, ready, registry: o.registry, logger: log, routes });
+    ports = { http: http.port, grpc: await bindGrpc(grpc, o.host, o.ports.grpc) };
   } catch (error) {
-    http.close();
+    await http?.close();
     grpc.forceShutdown();
     pool.close();
     unsubscribe();
@@ -174,6 +175,7 @@ export async function startPush(options: PushOptions): Promise<Push> {
     throw new Error(`while starting push on ${o.host}`, { cause: error });
   }
   log.info({ ports }, 'push listening');
+  const opsServer = http;
   let closed: Promise<void> | undefined;
   return {
     ports,
@@ -188,8 +190,7 @@ export async function startPush(options: PushOptions): Promise<Push> {
         closing = true;
         unsubscribe();
         pool.close();
-        http.closeAllConnections();
-        await Promise.all([new Promise<void>((resolve) => http.close(() => resolve())), shutdownGrpc(grpc), sink.close()]);
+        await Promise.all([opsServer.close(), shutdownGrpc(grpc), sink.close()]);
         if (o.resolver === undefined) resolver.close();
       })();
       return closed;
@@ -247,16 +248,6 @@ function pushMetrics(registry: Registry): {
     requests: new Counter({ name: 'imring_push_requests_total', help: 'Push API requests by api (http, grpc) and code (HTTP status or gRPC code).', labelNames: ['api', 'code'], registers }),
     offline: new Counter({ name: 'imring_push_offline_results_total', help: 'Offline results by outcome: delivered to the sink, or dropped (queue_full, webhook_failed, shutdown).', labelNames: ['outcome'], registers }),
   };
-}
-
-function listenHttp(server: HttpServer, host: string, port: number): Promise<number> {
-  return new Promise((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, host, () => {
-      server.off('error', reject);
-      resolve((server.address() as AddressInfo).port);
-    });
-  });
 }
 
 function bindGrpc(server: GrpcServer, host: string, port: number): Promise<number> {
