@@ -1,0 +1,160 @@
+/**
+ * Measurement windows of the push benchmark: a closed-loop throughput window and a steady-rate
+ * latency window, each reporting delivered messages/s and CPU per delivered message of every
+ * component process (deltas of user + system CPU over the same window as the frame count).
+ */
+import { performance } from 'node:perf_hooks';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { PushMessage } from '../../runtime/protos.js';
+import { seededRandom } from '../../test/support/random.js';
+import type { Component } from './children.js';
+import { closedLoop, steadyRate, type Drive, type DriveTarget, type DriveTotals } from './push-driver.js';
+import type { Receipts } from './ws-clients.js';
+import { median, progress } from './measure.js';
+
+/** The processes of one configuration, by the role their CPU is reported under. */
+export interface Deployment {
+  /** push, or the broadcast pusher: where the driver sends. */
+  readonly push: Component;
+  readonly gateways: readonly Component[];
+  readonly proxy: Component | undefined;
+}
+
+/** CPU µs per delivered message, by role; `bench` is this process (clients + driver). */
+export interface CpuPerMessage {
+  readonly push: number;
+  readonly gateways: number;
+  readonly proxy: number | null;
+  readonly bench: number;
+}
+
+/** One measured window. */
+export interface WindowFigures {
+  readonly label: string;
+  readonly mode: 'throughput' | 'steady';
+  /** Recipients per push call (one message each). */
+  readonly recipients: number;
+  readonly deliveredPerSecond: number;
+  readonly cpuUsPerMessage: CpuPerMessage;
+  /** Both cores' worth: all measured processes' CPU over wall time (2.0 = both cores busy). */
+  readonly coresBusy: number;
+  readonly p50Ms: number | null;
+  readonly p99Ms: number | null;
+  readonly totals: DriveTotals;
+  readonly closes: Readonly<Record<string, number>>;
+}
+
+/** Timings of the windows, in ms. */
+export interface WindowTiming {
+  readonly warmupMs: number;
+  readonly windowMs: number;
+}
+
+/** What one window drives and measures. */
+export interface WindowPlan {
+  readonly label: string;
+  readonly deployment: Deployment;
+  readonly receipts: Receipts;
+  readonly timing: WindowTiming;
+}
+
+interface Snapshot {
+  readonly atMs: number;
+  readonly frames: number;
+  readonly push: number;
+  readonly gateways: number;
+  readonly proxy: number;
+  readonly bench: number;
+}
+
+async function snapshot(deployment: Deployment, receipts: Receipts): Promise<Snapshot> {
+  const [push, proxy, ...gateways] = await Promise.all([deployment.push.stats(), deployment.proxy?.stats(), ...deployment.gateways.map((g) => g.stats())]);
+  const own = process.cpuUsage();
+  return {
+    atMs: performance.now(),
+    frames: receipts.frames,
+    push: push.cpuUs,
+    gateways: gateways.reduce((sum, s) => sum + (s?.cpuUs ?? 0), 0),
+    proxy: proxy?.cpuUs ?? 0,
+    bench: own.user + own.system,
+  };
+}
+
+/** Messages of call `i`: `recipients` users each, drawn (seeded) from `users` once, in a cycle of 4096. */
+export function recipientCycle(users: readonly string[], recipients: number, seed: number): (i: number, sentAtMs: number) => PushMessage[] {
+  const random = seededRandom(seed);
+  const lists = Array.from({ length: 4096 }, () => {
+    const picked = new Set<string>();
+    while (picked.size < recipients) picked.add(users[Math.floor(random() * users.length)]!);
+    return [...picked];
+  });
+  return (i, sentAtMs) => [{ msgId: `m${i}`, toUserIds: lists[i % lists.length]!, payload: String(sentAtMs) }];
+}
+
+async function measureWindow(plan: WindowPlan, drive: Drive, mode: WindowFigures['mode']): Promise<WindowFigures> {
+  const { deployment, receipts, timing } = plan;
+  try {
+    await sleep(timing.warmupMs);
+    receipts.latenciesMs = [];
+    receipts.closes.clear();
+    const before = await snapshot(deployment, receipts);
+    await sleep(timing.windowMs);
+    const after = await snapshot(deployment, receipts);
+    const latencies = receipts.latenciesMs;
+    receipts.latenciesMs = [];
+    const totals = await drive.stop();
+    return figures({ label: plan.label, mode, before, after, latencies, totals, closes: Object.fromEntries(receipts.closes), hasProxy: deployment.proxy !== undefined });
+  } finally {
+    await drive.stop();
+  }
+}
+
+function figures(init: { label: string; mode: WindowFigures['mode']; before: Snapshot; after: Snapshot; latencies: number[]; totals: DriveTotals; closes: Record<string, number>; hasProxy: boolean }): WindowFigures {
+  const { before, after } = init;
+  const frames = Math.max(1, after.frames - before.frames);
+  const per = (key: 'push' | 'gateways' | 'proxy' | 'bench'): number => (after[key] - before[key]) / frames;
+  const seconds = (after.atMs - before.atMs) / 1000;
+  const cpuSeconds = (['push', 'gateways', 'proxy', 'bench'] as const).reduce((sum, key) => sum + (after[key] - before[key]), 0) / 1e6;
+  const sorted = init.latencies.sort((a, b) => a - b);
+  const measured = sorted.length > 0;
+  return {
+    label: init.label,
+    mode: init.mode,
+    recipients: 0,
+    deliveredPerSecond: (after.frames - before.frames) / seconds,
+    cpuUsPerMessage: { push: per('push'), gateways: per('gateways'), proxy: init.hasProxy ? per('proxy') : null, bench: per('bench') },
+    coresBusy: cpuSeconds / seconds,
+    p50Ms: measured ? median(sorted) : null,
+    p99Ms: measured ? sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * 0.99))]! : null,
+    totals: init.totals,
+    closes: init.closes,
+  };
+}
+
+/** Closed loop: `concurrency` push calls in flight, each carrying `target.messagesOf`. */
+export async function throughputWindow(plan: WindowPlan, target: DriveTarget, concurrency: number): Promise<WindowFigures> {
+  progress(`${plan.label}: throughput, ${concurrency} calls in flight`);
+  plan.receipts.timing = false;
+  const result = { ...(await measureWindow(plan, closedLoop(target, concurrency), 'throughput')), recipients: target.messagesOf(0, 0)[0]?.toUserIds.length ?? 0 };
+  progress(`  ${Math.round(result.deliveredPerSecond)} delivered/s`);
+  return result;
+}
+
+/** The open-loop load: calls per second, and recipients per call (one message each). */
+export interface SteadyLoad {
+  readonly callsPerSecond: number;
+  readonly recipients: number;
+}
+
+/** Open loop at `load.callsPerSecond`, frames timed by the clients (payload = send time). */
+export async function steadyWindow(plan: WindowPlan, target: DriveTarget, load: SteadyLoad): Promise<WindowFigures> {
+  progress(`${plan.label}: steady ${load.callsPerSecond} calls/s x ${load.recipients} recipients, latency`);
+  plan.receipts.timing = true;
+  try {
+    const result = { ...(await measureWindow(plan, steadyRate(target, load.callsPerSecond), 'steady')), recipients: load.recipients };
+    progress(`  p50 ${result.p50Ms?.toFixed(2)} ms, p99 ${result.p99Ms?.toFixed(2)} ms`);
+    return result;
+  } finally {
+    plan.receipts.timing = false;
+  }
+}
