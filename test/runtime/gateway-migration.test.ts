@@ -42,7 +42,9 @@ test('a Committed ring migrates lost users with 4001 at the paced rate; MIGRATED
   const t = await startTestGateway({ ring: v1 });
   const rpc = grpcClient(t.gw);
   try {
-    const clients = await Promise.all(moving.map((userID) => connectClient(t.gw, { userID })));
+    // One after another: migration goes in connection order, and the test names who is first.
+    const clients = [];
+    for (const userID of moving) clients.push(await connectClient(t.gw, { userID }));
     const stay = await connectClient(t.gw, { userID: staying! });
     t.source.set(v2Prepared);
     t.source.set(v2);
