@@ -18,7 +18,7 @@ const EXIT_TIMEOUT_MS = 3_000;
 const live = new Set<ChildProcess>();
 
 /** Extra node flags for every child (e.g. `--cpu-prof`); set once before spawning. */
-export const childFlags: string[] = [];
+export const childFlags: string[] = (process.env.BENCH_CHILD_FLAGS ?? '').split(' ').filter(Boolean);
 
 /** One component in its own process. */
 export class Component {
@@ -49,7 +49,7 @@ export class Component {
   async stats(gc = false): Promise<ProcessStats> {
     const answer = await this.#request({ type: 'stats', gc });
     if (answer.type !== 'stats') throw new Error(`${this.name}: unexpected ${answer.type}`);
-    return { cpuUs: answer.cpuUs, rss: answer.rss };
+    return { cpuUs: answer.cpuUs, rss: answer.rss, loopMaxMs: answer.loopMaxMs };
   }
 
   async setRing(ring: RingDocument): Promise<void> {

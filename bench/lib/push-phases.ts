@@ -3,7 +3,7 @@
  * latency window, each reporting delivered messages/s and CPU per delivered message of every
  * component process (deltas of user + system CPU over the same window as the frame count).
  */
-import { performance } from 'node:perf_hooks';
+import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { PushMessage } from '../../runtime/protos.js';
 import { seededRandom } from '../../test/support/random.js';
@@ -42,6 +42,8 @@ export interface WindowFigures {
   readonly p99Ms: number | null;
   readonly totals: DriveTotals;
   readonly closes: Readonly<Record<string, number>>;
+  /** Longest event-loop stall per process during the window, ms (bench, push, gateways, proxy). */
+  readonly loopMaxMs: Readonly<Record<string, number>>;
 }
 
 /** Timings of the windows, in ms. */
@@ -65,12 +67,21 @@ interface Snapshot {
   readonly gateways: number;
   readonly proxy: number;
   readonly bench: number;
+  /** Longest event-loop stall per process since the previous snapshot, ms (diagnostic). */
+  readonly loopMaxMs: Readonly<Record<string, number>>;
 }
+
+const benchLoop = monitorEventLoopDelay({ resolution: 5 });
+benchLoop.enable();
 
 async function snapshot(deployment: Deployment, receipts: Receipts): Promise<Snapshot> {
   const [push, proxy, ...gateways] = await Promise.all([deployment.push.stats(), deployment.proxy?.stats(), ...deployment.gateways.map((g) => g.stats())]);
   const own = process.cpuUsage();
+  const loopMaxMs: Record<string, number> = { bench: benchLoop.max / 1e6, push: push.loopMaxMs, gateways: Math.max(...gateways.map((g) => g?.loopMaxMs ?? 0)) };
+  if (proxy) loopMaxMs.proxy = proxy.loopMaxMs;
+  benchLoop.reset();
   return {
+    loopMaxMs,
     atMs: performance.now(),
     frames: receipts.frames,
     push: push.cpuUs,
@@ -128,6 +139,7 @@ function figures(init: { label: string; mode: WindowFigures['mode']; before: Sna
     p99Ms: measured ? sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * 0.99))]! : null,
     totals: init.totals,
     closes: init.closes,
+    loopMaxMs: after.loopMaxMs,
   };
 }
 
@@ -152,7 +164,7 @@ export async function steadyWindow(plan: WindowPlan, target: DriveTarget, load: 
   plan.receipts.timing = true;
   try {
     const result = { ...(await measureWindow(plan, steadyRate(target, load.callsPerSecond), 'steady')), recipients: load.recipients };
-    progress(`  p50 ${result.p50Ms?.toFixed(2)} ms, p99 ${result.p99Ms?.toFixed(2)} ms`);
+    progress(`  p50 ${result.p50Ms?.toFixed(2)} ms, p99 ${result.p99Ms?.toFixed(2)} ms; longest event-loop stall: ${Object.entries(result.loopMaxMs).map(([k, v]) => `${k} ${v.toFixed(1)} ms`).join(', ')}`);
     return result;
   } finally {
     plan.receipts.timing = false;

@@ -14,6 +14,7 @@ import { startProxy } from '../../runtime/proxy/proxy.js';
 import { startPush } from '../../runtime/push/push.js';
 import { StaticRingSource } from '../../runtime/ring-source.js';
 import { startBroadcastPush } from './broadcast-push.js';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 
 /** What one child runs. Ports are always 0 (any free one); the bound ones come back in `ready`. */
 export type ComponentConfig =
@@ -31,6 +32,8 @@ export type ParentMessage =
 export interface ProcessStats {
   readonly cpuUs: number;
   readonly rss: number;
+  /** The longest event-loop stall since the previous stats request, in ms (a latency tail's suspect). */
+  readonly loopMaxMs: number;
 }
 
 /** Messages a child sends the bench. */
@@ -94,9 +97,14 @@ function send(message: ChildMessage): void {
   process.send?.(message);
 }
 
+const loop = monitorEventLoopDelay({ resolution: 5 });
+loop.enable();
+
 function statsNow(): ProcessStats {
   const cpu = process.cpuUsage();
-  return { cpuUs: cpu.user + cpu.system, rss: process.memoryUsage().rss };
+  const loopMaxMs = loop.max / 1e6;
+  loop.reset();
+  return { cpuUs: cpu.user + cpu.system, rss: process.memoryUsage().rss, loopMaxMs };
 }
 
 async function main(): Promise<void> {
