@@ -19,6 +19,8 @@ export interface Proxy {
   ready(): boolean;
   /** Upgrades being routed, dialled or piped now. */
   connections(): number;
+  /** Resolves once no upgrade is being routed, dialled or piped (both sockets of each closed). */
+  idle(): Promise<void>;
   /** Stops accepting, destroys every connection, closes the resolver it created. Idempotent. */
   close(): Promise<void>;
 }
@@ -45,6 +47,7 @@ class ProxyServer implements Proxy {
   readonly #log: Logger;
   readonly #server: Server;
   readonly #tunnels = new Set<Tunnel>();
+  #idleWaiters: (() => void)[] = [];
   readonly #metrics: ProxyMetrics;
   /** Bytes of live tunnels already added to the counters, per tunnel. */
   readonly #counted = new Map<Tunnel, { written: number; read: number }>();
@@ -85,6 +88,11 @@ class ProxyServer implements Proxy {
     return this.#tunnels.size;
   }
 
+  idle(): Promise<void> {
+    if (this.#tunnels.size === 0) return Promise.resolve();
+    return new Promise((resolve) => this.#idleWaiters.push(resolve));
+  }
+
   close(): Promise<void> {
     this.#closing ??= this.#shutdown();
     return this.#closing;
@@ -117,6 +125,10 @@ class ProxyServer implements Proxy {
       this.#countBytes(tunnel);
       this.#counted.delete(tunnel);
       this.#tunnels.delete(tunnel);
+      if (this.#tunnels.size > 0) return;
+      const waiters = this.#idleWaiters;
+      this.#idleWaiters = [];
+      for (const resolve of waiters) resolve();
     });
     this.#route(tunnel, request, head).catch((error: unknown) => {
       // A bug, not a peer error: this connection goes, the proxy stays.

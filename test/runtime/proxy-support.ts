@@ -131,14 +131,3 @@ export async function silentServer(): Promise<{ port: number; close(): Promise<v
   };
 }
 
-/**
- * Resolves once `predicate` holds. For state only the proxy's own sockets show (they close a
- * moment after the peers' close events): checked every 5 ms, bounded by `timeoutMs`.
- */
-export async function until(predicate: () => boolean, timeoutMs = 5_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!predicate()) {
-    if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms`);
-    await new Promise((resolve) => setTimeout(resolve, 5));
-  }
-}

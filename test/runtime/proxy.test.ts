@@ -6,7 +6,7 @@ import { SignJWT } from 'jose';
 import { Ring } from '../../ring/index.js';
 import { startProxy } from '../../runtime/proxy/index.js';
 import { StaticRingSource } from '../../runtime/ring-source.js';
-import { httpGet, localMember, nextFrame, openClient, refusedUpgrade, refusingPort, silentServer, startProxyFixture, until, userOwnedBy } from './proxy-support.js';
+import { httpGet, localMember, nextFrame, openClient, refusedUpgrade, refusingPort, silentServer, startProxyFixture, userOwnedBy } from './proxy-support.js';
 
 const SECRET = 'proxy-test-secret';
 
@@ -61,7 +61,7 @@ test('frames flow both ways unchanged, and a gateway close code reaches the clie
     const [code, reason] = (await closed) as [number, Buffer];
     assert.equal(code, 4001);
     assert.equal(reason.toString(), 'moved');
-    await until(() => f.proxy.connections() === 0);
+    await f.proxy.idle();
   } finally {
     await f.close();
   }
@@ -122,7 +122,7 @@ test('an owner whose port refuses, or that never answers, gets the client a 502'
     source.set(new Ring({ members: [localMember('im-0', hung.port)], version: 2 }));
     const silent = await refusedUpgrade(proxy.port, '/ws?userID=u1');
     assert.equal(silent.status, 502, 'no first byte within connectTimeoutMs');
-    await until(() => proxy.connections() === 0);
+    await proxy.idle();
   } finally {
     await proxy.close();
     await hung.close();
@@ -192,7 +192,7 @@ test('after a ring change new connections follow the new ring while piped ones s
     assert.equal(f.proxy.connections(), 2);
     old.close();
     fresh.close();
-    await until(() => f.proxy.connections() === 0);
+    await f.proxy.idle();
   } finally {
     await f.close();
   }
@@ -211,7 +211,7 @@ test('connections are counted while piped and released once both sides close', a
     f.gateways[1]!.connections[0]!.socket.close(4002, 'shutting down');
     clients[2]!.terminate();
     await Promise.all([...f.gateways.map((g) => g.connections[0]!.closed), gatewayClosed]);
-    await until(() => f.proxy.connections() === 0);
+    await f.proxy.idle();
     const metrics = (await httpGet(f.proxy.port, '/metrics')).body;
     assert.match(metrics, /imring_proxy_connections 0/);
     for (const m of f.members) assert.match(metrics, new RegExp(`imring_proxy_routes_total\\{result="ok",owner="${m.name}"\\} 1`));
@@ -232,7 +232,7 @@ test('beyond maxConnections upgrades get 503 with Retry-After until a connection
     assert.equal(refusal.status, 503);
     assert.equal(refusal.headers['retry-after'], '1');
     first.close();
-    await until(() => f.proxy.connections() === 0);
+    await f.proxy.idle();
     const second = await openClient(f.url({ userID: 'u2' }));
     second.close();
     await once(second, 'close');
