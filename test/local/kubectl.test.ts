@@ -1,7 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { parse as parseYaml } from 'yaml';
-import { configMap, eventAbout, isProcessAlive, liveKubectlPids, statefulSet, widget, withKubectl, type KubectlSession, type KubectlWatch } from '../support/kubectl.js';
+import { configMap, eventAbout, liveKubectlPids, statefulSet, widget, withKubectl, type KubectlSession, type KubectlWatch } from '../support/kubectl.js';
+import { isAlive } from '../support/wait.js';
 import { createRaw, rawRequest } from '../support/local-api.js';
 import { widgetCrd } from '../support/sample-crd.js';
 
@@ -140,7 +141,7 @@ test('kubectl get wd -w prints a change made through the API after it started, a
     assert.equal(patched.status, 200);
     await watch.line(/^w1\s+9\s/);
     assert.ok(endedBySigterm(await watch.stop()));
-    assert.equal(isProcessAlive(watch.child.pid!), false);
+    assert.equal(isAlive(watch.child.pid!), false);
   });
 });
 
@@ -150,13 +151,13 @@ test('no kubectl outlives its test: a watch left running by a failing test is st
     withKubectl(async (k) => {
       watch = k.watch(['get', 'ns', '-w']);
       await watch.line(/^default\s+Active/);
-      assert.ok(isProcessAlive(watch.child.pid!));
+      assert.ok(isAlive(watch.child.pid!));
       throw new Error('the test body failed');
     }),
     /the test body failed/,
   );
   assert.ok(watch && endedBySigterm({ code: watch.child.exitCode, signal: watch.child.signalCode }));
-  assert.equal(isProcessAlive(watch.child.pid!), false);
+  assert.equal(isAlive(watch.child.pid!), false);
   assert.deepEqual(liveKubectlPids(), [], 'every kubectl started in this file so far has exited');
 });
 

@@ -8,6 +8,9 @@ import { fileURLToPath } from 'node:url';
 import { CoreV1Api, type V1Container, type V1Pod } from '@kubernetes/client-node';
 import { PodRunner, type PodRunnerOptions } from '../../local/kubelet/pod-runner.js';
 import { startLocalApi, until, type LocalApi } from '../support/local-api.js';
+import { isAlive } from '../support/wait.js';
+
+export { isAlive };
 
 /** The test server's image, mapped to `node dist/test/fixtures/test-server.js`. */
 export const TEST_IMAGE = 'imring-test/server';
@@ -143,16 +146,6 @@ export function http(url: string, method = 'GET'): Promise<{ status: number; bod
   });
 }
 
-/** Whether a process exists. */
-export function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ESRCH') return false;
-    throw error;
-  }
-}
 
 /** Resolves when `pid` has exited (checked every 20 ms: an unrelated process cannot be waited on). */
 export function exited(pid: number, timeoutMs = 10_000): Promise<true> {

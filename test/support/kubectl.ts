@@ -33,16 +33,6 @@ export function liveKubectlPids(): number[] {
   return [...live].map((child) => child.pid ?? -1);
 }
 
-/** Whether a process with this pid exists (signal 0 probes without signalling). */
-export function isProcessAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ESRCH') return false;
-    throw error;
-  }
-}
 
 /**
  * A local API server and a kubectl pointed at it through its own kubeconfig and a fresh

@@ -52,10 +52,16 @@ function asError(error: unknown): Error {
 
 /** True when no process has `pid` (it exited and was reaped). */
 export function isGone(pid: number): boolean {
+  return !isAlive(pid);
+}
+
+/** Whether a process with this pid exists (signal 0 probes without signalling). */
+export function isAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
-    return false;
+    return true;
   } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'ESRCH';
+    if ((error as NodeJS.ErrnoException).code === 'ESRCH') return false;
+    throw error;
   }
 }
