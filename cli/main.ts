@@ -6,6 +6,7 @@ Commands:
   gateway   a gateway: holds client websockets, delivers messages (gRPC)
   proxy     routes client websockets to the gateway that owns the user
   push      delivers messages to users through their gateways (gRPC and HTTP)
+  operator  the IMGateway operator: StatefulSets, the ring ConfigMap, the transition protocol
   local     run a local control plane (API server, controllers, pods as processes)
   route     which gateway owns each user, by a ring document
 
@@ -16,6 +17,7 @@ const commands: Record<string, () => Promise<Subcommand>> = {
   gateway: async () => (await import('./gateway.js')).gateway,
   proxy: async () => (await import('./proxy.js')).proxy,
   push: async () => (await import('./push.js')).push,
+  operator: async () => (await import('./operator.js')).operator,
   local: async () => (await import('./local.js')).local,
   route: async () => (await import('./route.js')).route,
 };

@@ -9,18 +9,25 @@ export interface Stoppable {
 /**
  * Runs until SIGINT or SIGTERM, then stops `parts` in reverse order (logging, never
  * throwing, for each). Handlers are attached before start-up finishes, so a signal during
- * start-up still stops whatever had started.
- * @returns the exit code: 0.
+ * start-up still stops whatever had started. `start` may also call `stop(reason, code)` (a
+ * leader that lost its Lease must stop reconciling at once).
+ * @returns the exit code: 0 after a signal, else the code given to `stop`.
  */
-export async function runUntilSignal(logger: Logger, start: (parts: Stoppable[]) => Promise<void>): Promise<number> {
+export async function runUntilSignal(logger: Logger, start: (parts: Stoppable[], stop: (reason: string, code: number) => void) => Promise<void>): Promise<number> {
   const parts: Stoppable[] = [];
-  const signalled = new Promise<string>((resolve) => {
-    process.once('SIGINT', () => resolve('SIGINT'));
-    process.once('SIGTERM', () => resolve('SIGTERM'));
+  let exitCode = 0;
+  let stop: (reason: string, code: number) => void = () => undefined;
+  const stopped = new Promise<string>((resolve) => {
+    stop = (reason, code) => {
+      exitCode = Math.max(exitCode, code);
+      resolve(reason);
+    };
+    process.once('SIGINT', () => stop('SIGINT', 0));
+    process.once('SIGTERM', () => stop('SIGTERM', 0));
   });
   try {
-    await Promise.race([start(parts), signalled]);
-    logger.info({ signal: await signalled }, 'stopping');
+    await Promise.race([start(parts, stop), stopped]);
+    logger.info({ reason: await stopped }, 'stopping');
   } finally {
     for (const part of [...parts].reverse()) {
       try {
@@ -31,5 +38,5 @@ export async function runUntilSignal(logger: Logger, start: (parts: Stoppable[])
     }
   }
   logger.info('stopped');
-  return 0;
+  return exitCode;
 }

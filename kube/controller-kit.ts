@@ -131,7 +131,7 @@ export class WorkQueue {
   readonly #active = new Set<string>();
   readonly #dirty = new Set<string>();
   readonly #failures = new Map<string, number>();
-  readonly #timers = new Map<string, NodeJS.Timeout>();
+  readonly #timers = new Map<string, { readonly timer: NodeJS.Timeout; readonly dueMs: number }>();
   readonly #idle = new Set<() => void>();
   #closed = false;
 
@@ -143,15 +143,19 @@ export class WorkQueue {
     }
   }
 
-  /** Queues `key` (now, or after `delayMs`). */
+  /** Queues `key` (now, or after `delayMs`; of two delayed adds of a key, the earlier wins). */
   add(key: string, delayMs = 0): void {
     if (this.#closed) return;
     if (delayMs > 0) {
-      if (this.#timers.has(key)) return;
-      this.#timers.set(key, setTimeout(() => {
+      const dueMs = performance.now() + delayMs;
+      const pending = this.#timers.get(key);
+      if (pending !== undefined && pending.dueMs <= dueMs) return;
+      if (pending !== undefined) clearTimeout(pending.timer);
+      const timer = setTimeout(() => {
         this.#timers.delete(key);
         this.add(key);
-      }, delayMs));
+      }, delayMs);
+      this.#timers.set(key, { timer, dueMs });
       return;
     }
     if (this.#active.has(key)) {
@@ -160,6 +164,11 @@ export class WorkQueue {
     }
     this.#queued.add(key);
     this.#pump();
+  }
+
+  /** Keys waiting to be handled now (delayed keys aside): the queue depth. */
+  get depth(): number {
+    return this.#queued.size;
   }
 
   /** Resolves when nothing is queued or being handled (timers aside). */
@@ -172,7 +181,7 @@ export class WorkQueue {
   async close(): Promise<void> {
     this.#closed = true;
     this.#queued.clear();
-    for (const timer of this.#timers.values()) clearTimeout(timer);
+    for (const pending of this.#timers.values()) clearTimeout(pending.timer);
     this.#timers.clear();
     await this.idle();
   }

@@ -64,14 +64,7 @@ export class KubectlSession {
 
   /** Runs one kubectl command to its end; a non-zero exit is a result, a timeout throws. */
   run(args: readonly string[]): Promise<KubectlResult> {
-    return new Promise((resolve, reject) => {
-      const child = execFile(KUBECTL, this.#argv(args), { env: this.#env(), timeout: COMMAND_TIMEOUT_MS, maxBuffer: MAX_OUTPUT_BYTES, encoding: 'utf8' }, (error, stdout, stderr) => {
-        const code = error ? (error as { code?: unknown }).code : 0;
-        if (typeof code === 'number') resolve({ code, stdout, stderr });
-        else reject(new Error(`kubectl ${args.join(' ')} did not finish: ${stderr}`, { cause: error }));
-      });
-      track(child);
-    });
+    return runKubectl(join(this.dir, 'kubeconfig'), this.dir, args);
   }
 
   /** {@link run} that must succeed: resolves to stdout, throws with stderr otherwise. */
@@ -114,6 +107,22 @@ export class KubectlSession {
   #env(): NodeJS.ProcessEnv {
     return { PATH: process.env.PATH, HOME: this.dir };
   }
+}
+
+/**
+ * Runs one kubectl command against `kubeconfig` to its end (HOME and --cache-dir in `dir`, so
+ * no user configuration leaks in); a non-zero exit is a result, a timeout throws.
+ */
+export function runKubectl(kubeconfig: string, dir: string, args: readonly string[]): Promise<KubectlResult> {
+  return new Promise((resolve, reject) => {
+    const argv = ['--kubeconfig', kubeconfig, '--cache-dir', join(dir, 'cache'), ...args];
+    const child = execFile(KUBECTL, argv, { env: { PATH: process.env.PATH, HOME: dir }, timeout: COMMAND_TIMEOUT_MS, maxBuffer: MAX_OUTPUT_BYTES, encoding: 'utf8' }, (error, stdout, stderr) => {
+      const code = error ? (error as { code?: unknown }).code : 0;
+      if (typeof code === 'number') resolve({ code, stdout, stderr });
+      else reject(new Error(`kubectl ${args.join(' ')} did not finish: ${stderr}`, { cause: error }));
+    });
+    track(child);
+  });
 }
 
 /** Runs `body` with a fresh {@link KubectlSession}, closed afterwards even if `body` throws. */

@@ -1,0 +1,128 @@
+/**
+ * Plan and apply: compare each desired object with the cached one and write only what
+ * differs, with optimistic concurrency (the cached resourceVersion; a 409 means the cache was
+ * stale and the reconcile is requeued). Server-set defaults never count as a difference:
+ * desired objects carry only the fields the operator manages.
+ */
+import { isDeepStrictEqual } from 'node:util';
+import { AppsV1Api, CoreV1Api, CustomObjectsApi, PolicyV1Api, type KubeConfig, type KubernetesObject } from '@kubernetes/client-node';
+import { IMGATEWAY, type IMGatewayStatus } from './api.js';
+
+/** The kinds the operator writes. */
+export type OwnedKind = 'StatefulSet' | 'Service' | 'ConfigMap' | 'PodDisruptionBudget';
+
+/** What applying one desired object did. */
+export type ApplyResult = 'created' | 'updated' | 'unchanged';
+
+/** One write the plan calls for. */
+export interface PlannedWrite<T extends KubernetesObject> {
+  readonly kind: OwnedKind;
+  readonly verb: 'create' | 'update';
+  readonly object: T;
+}
+
+/**
+ * True when every field of `desired` equals the field of `observed` (objects recursively;
+ * arrays element by element with equal length; an empty desired object or array matches an
+ * absent field). Pure.
+ */
+export function isSubset(desired: unknown, observed: unknown): boolean {
+  if (Array.isArray(desired)) {
+    if (desired.length === 0 && (observed === undefined || observed === null)) return true;
+    return Array.isArray(observed) && observed.length === desired.length && desired.every((d, i) => isSubset(d, observed[i]));
+  }
+  if (desired !== null && typeof desired === 'object') {
+    const entries = Object.entries(desired);
+    if (entries.length === 0 && (observed === undefined || observed === null)) return true;
+    if (observed === null || typeof observed !== 'object' || Array.isArray(observed)) return false;
+    const other = observed as Record<string, unknown>;
+    return entries.every(([k, v]) => v === undefined || isSubset(v, other[k]));
+  }
+  return isDeepStrictEqual(desired, observed);
+}
+
+/**
+ * The write that makes `observed` match `desired`, or undefined when none is needed. Updates
+ * start from a copy of the cached object (never the object itself) carrying its
+ * resourceVersion, with the desired labels, owner references, annotations and body.
+ */
+export function planWrite<T extends KubernetesObject & { spec?: unknown; data?: unknown }>(kind: OwnedKind, desired: T, observed: T | undefined): PlannedWrite<T> | undefined {
+  if (observed === undefined) return { kind, verb: 'create', object: desired };
+  const body = kind === 'ConfigMap' ? 'data' : 'spec';
+  const same =
+    isSubset(desired.metadata?.labels ?? {}, observed.metadata?.labels ?? {}) &&
+    isSubset(desired.metadata?.annotations ?? {}, observed.metadata?.annotations ?? {}) &&
+    isSubset(desired.metadata?.ownerReferences ?? [], observed.metadata?.ownerReferences ?? []) &&
+    // ConfigMap data is compared exactly: a stray key in the ring ConfigMap is not ours to keep.
+    (body === 'data' ? isDeepStrictEqual(desired.data ?? {}, observed.data ?? {}) : isSubset(desired.spec, observed.spec));
+  if (same) return undefined;
+  const copy = structuredClone(observed);
+  copy.metadata = {
+    ...copy.metadata,
+    labels: { ...copy.metadata?.labels, ...desired.metadata?.labels },
+    annotations: { ...copy.metadata?.annotations, ...desired.metadata?.annotations },
+    ownerReferences: desired.metadata?.ownerReferences,
+  };
+  if (body === 'data') copy.data = desired.data;
+  else copy.spec = desired.spec;
+  return { kind, verb: 'update', object: copy };
+}
+
+/** Executes planned writes and status updates through client-node. */
+export class Applier {
+  readonly #apps: AppsV1Api;
+  readonly #core: CoreV1Api;
+  readonly #policy: PolicyV1Api;
+  readonly #custom: CustomObjectsApi;
+  readonly #onWrite: (kind: string, verb: string) => void;
+
+  /** `onWrite` is told of each write sent (metrics). */
+  constructor(kc: KubeConfig, onWrite: (kind: string, verb: string) => void = () => undefined) {
+    this.#apps = kc.makeApiClient(AppsV1Api);
+    this.#core = kc.makeApiClient(CoreV1Api);
+    this.#policy = kc.makeApiClient(PolicyV1Api);
+    this.#custom = kc.makeApiClient(CustomObjectsApi);
+    this.#onWrite = onWrite;
+  }
+
+  /** Sends one planned write. Errors (409 included) propagate: the caller requeues. */
+  async write(planned: PlannedWrite<KubernetesObject>): Promise<void> {
+    const namespace = planned.object.metadata!.namespace!;
+    const name = planned.object.metadata!.name!;
+    const body = planned.object as never;
+    this.#onWrite(planned.kind, planned.verb);
+    const create = planned.verb === 'create';
+    switch (planned.kind) {
+      case 'StatefulSet':
+        await (create ? this.#apps.createNamespacedStatefulSet({ namespace, body }) : this.#apps.replaceNamespacedStatefulSet({ namespace, name, body }));
+        return;
+      case 'Service':
+        await (create ? this.#core.createNamespacedService({ namespace, body }) : this.#core.replaceNamespacedService({ namespace, name, body }));
+        return;
+      case 'ConfigMap':
+        await (create ? this.#core.createNamespacedConfigMap({ namespace, body }) : this.#core.replaceNamespacedConfigMap({ namespace, name, body }));
+        return;
+      case 'PodDisruptionBudget':
+        await (create ? this.#policy.createNamespacedPodDisruptionBudget({ namespace, body }) : this.#policy.replaceNamespacedPodDisruptionBudget({ namespace, name, body }));
+        return;
+    }
+  }
+
+  /** Replaces the status of the IMGateway, guarded by the resourceVersion it was computed from. */
+  async writeStatus(gateway: { namespace: string; name: string; resourceVersion: string | undefined }, status: IMGatewayStatus): Promise<void> {
+    this.#onWrite('IMGateway', 'updateStatus');
+    const body = {
+      apiVersion: `${IMGATEWAY.group}/${IMGATEWAY.version}`,
+      kind: IMGATEWAY.kind,
+      metadata: { name: gateway.name, namespace: gateway.namespace, resourceVersion: gateway.resourceVersion },
+      status,
+    };
+    await this.#custom.replaceNamespacedCustomObjectStatus({ group: IMGATEWAY.group, version: IMGATEWAY.version, namespace: gateway.namespace, plural: IMGATEWAY.plural, name: gateway.name, body });
+  }
+}
+
+/** The HTTP status of a client-node error, if it has one. */
+export function statusCodeOf(error: unknown): number | undefined {
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === 'number' ? code : undefined;
+}

@@ -1,0 +1,210 @@
+/**
+ * The operator's controller: informers on IMGateways and what they own (StatefulSets,
+ * Services, ConfigMaps, PDBs, gateway pods, runtime Leases) feed `namespace/name` keys into a
+ * keyed work queue (de-duplicated, one worker per key, per-key backoff 5 ms → 5 min, a global
+ * rate limit) that runs the reconciler; every key is resynced periodically.
+ */
+import {
+  AppsV1Api,
+  CoordinationV1Api,
+  CoreV1Api,
+  CustomObjectsApi,
+  PolicyV1Api,
+  type KubeConfig,
+  type KubernetesListObject,
+  type KubernetesObject,
+} from '@kubernetes/client-node';
+import type { Logger } from 'pino';
+import { EventRecorder, ResilientInformer, WorkQueue } from '../kube/controller-kit.js';
+import { Labels } from '../ring/index.js';
+import { IMGATEWAY, type IMGateway } from './api.js';
+import { Applier, statusCodeOf } from './apply.js';
+import type { OperatorMetrics } from './metrics.js';
+import { DEFAULT_CLUSTER_DOMAIN, keyOf, parseKey } from './names.js';
+import { Reconciler, type Caches } from './reconciler.js';
+
+export interface ControllerOptions {
+  readonly kc: KubeConfig;
+  /** Namespace to watch; undefined: all namespaces. */
+  readonly namespace?: string;
+  /** Default `cluster.local`. */
+  readonly clusterDomain?: string;
+  readonly logger: Logger;
+  readonly metrics: OperatorMetrics;
+  /** Every key is reconciled again this often, ms. Default 60,000. */
+  readonly resyncMs?: number;
+  /** Reconciles started per second across all keys (burst the same). Default 50. */
+  readonly reconcilesPerSecond?: number;
+  /** Wall clock, ms since the epoch. Default Date.now. */
+  readonly now?: () => number;
+}
+
+export const CONTROLLER_DEFAULTS = { clusterDomain: DEFAULT_CLUSTER_DOMAIN, resyncMs: 60_000, reconcilesPerSecond: 50 } as const;
+
+/** Runs the reconcile loop until closed. */
+export class Controller {
+  readonly #options: ControllerOptions;
+  readonly #informers: ResilientInformer<KubernetesObject>[] = [];
+  readonly #queue: WorkQueue;
+  readonly #reconciler: Reconciler;
+  readonly #bucket: TokenBucket;
+  #gateways!: ResilientInformer<IMGateway>;
+  #resync: NodeJS.Timeout | undefined;
+  #closing: Promise<void> | undefined;
+
+  constructor(options: ControllerOptions) {
+    const resolved = { ...CONTROLLER_DEFAULTS, ...options };
+    if (!(resolved.resyncMs >= 1000)) throw new RangeError(`resyncMs must be at least 1000, got ${resolved.resyncMs}`);
+    if (!(resolved.reconcilesPerSecond > 0)) throw new RangeError(`reconcilesPerSecond must be positive, got ${resolved.reconcilesPerSecond}`);
+    this.#options = resolved;
+    this.#bucket = new TokenBucket(resolved.reconcilesPerSecond);
+    const caches = this.#makeInformers();
+    const applier = new Applier(options.kc, (kind, verb) => options.metrics.apiWrites.inc({ kind, verb }));
+    const recorder = new EventRecorder(options.kc, 'imring-operator', (error) => options.logger.warn({ err: error }, 'event not recorded'));
+    this.#reconciler = new Reconciler({
+      caches,
+      applier,
+      recorder,
+      logger: options.logger,
+      clusterDomain: resolved.clusterDomain,
+      now: resolved.now ?? Date.now,
+      onStep: (step, decision) => options.metrics.observeStep(step, decision),
+    });
+    this.#queue = new WorkQueue((key) => this.#handle(key), {
+      onError: (key, error) => {
+        options.metrics.reconciles.inc({ result: 'error' });
+        options.logger.warn({ err: error, key }, 'reconcile failed; retrying with backoff');
+      },
+    });
+  }
+
+  /** Starts the informers; resolves once every cache has its first list, then reconciles everything. */
+  async start(): Promise<void> {
+    await Promise.all([this.#gateways, ...this.#informers].map((i) => i.start()));
+    for (const gateway of this.#gateways.list()) this.#queue.add(keyOf(gatewayKeyOf(gateway)));
+    this.#resync = setInterval(() => {
+      for (const gateway of this.#gateways.list()) this.#queue.add(keyOf(gatewayKeyOf(gateway)));
+    }, this.#options.resyncMs!);
+    this.#resync.unref();
+  }
+
+  /** Resolves when no key is queued or being reconciled (delayed requeues aside). */
+  idle(): Promise<void> {
+    return this.#queue.idle();
+  }
+
+  /** Stops informers and the queue (waiting for reconciles in progress). Idempotent. */
+  close(): Promise<void> {
+    this.#closing ??= (async () => {
+      clearInterval(this.#resync);
+      await this.#queue.close();
+      await Promise.all([this.#gateways, ...this.#informers].map((i) => i.close()));
+    })();
+    return this.#closing;
+  }
+
+  async #handle(key: string): Promise<void> {
+    await this.#bucket.take();
+    const { namespace, name } = parseKey(key);
+    const stop = this.#options.metrics.reconcileSeconds.startTimer();
+    try {
+      const result = await this.#reconciler.reconcile(namespace, name);
+      this.#options.metrics.reconciles.inc({ result: 'ok' });
+      if (result.requeueAfterMs !== undefined) this.#queue.add(key, result.requeueAfterMs);
+    } catch (error) {
+      if (statusCodeOf(error) !== 409) throw error;
+      // The cache was stale: the watch brings the newer object, and with it another reconcile.
+      this.#options.metrics.reconciles.inc({ result: 'conflict' });
+      this.#queue.add(key, 50);
+    } finally {
+      stop();
+      this.#options.metrics.queueDepth.set(this.#queue.depth);
+    }
+  }
+
+  #makeInformers(): Caches {
+    const { kc, namespace } = this.#options;
+    const scope = namespace === undefined ? '' : `/namespaces/${namespace}`;
+    const custom = kc.makeApiClient(CustomObjectsApi);
+    const { group, version, plural } = IMGATEWAY;
+    this.#gateways = new ResilientInformer<IMGateway>({
+      kc,
+      path: `/apis/${group}/${version}${scope}/${plural}`,
+      list: async () =>
+        (namespace === undefined
+          ? await custom.listClusterCustomObject({ group, version, plural })
+          : await custom.listNamespacedCustomObject({ group, version, namespace, plural })) as KubernetesListObject<IMGateway>,
+      onError: (error) => this.#options.logger.warn({ err: error }, 'IMGateway watch failed; restarting'),
+    });
+    const enqueueGateway = (g: IMGateway): void => this.#queue.add(keyOf(gatewayKeyOf(g)));
+    for (const event of ['add', 'update', 'delete'] as const) this.#gateways.on(event, enqueueGateway);
+    const apps = kc.makeApiClient(AppsV1Api);
+    const core = kc.makeApiClient(CoreV1Api);
+    const policy = kc.makeApiClient(PolicyV1Api);
+    const coordination = kc.makeApiClient(CoordinationV1Api);
+    const labelSelector = Labels.gateway;
+    const ns = namespace ?? '';
+    const owned = <T extends KubernetesObject>(path: string, list: () => Promise<KubernetesListObject<T>>): ResilientInformer<T> => {
+      const informer = new ResilientInformer<T>({ kc, path: `${path.replace('{scope}', scope)}`, list, labelSelector, onError: (error) => this.#options.logger.warn({ err: error, path }, 'watch failed; restarting') });
+      const enqueue = (o: T): void => {
+        const gateway = o.metadata?.labels?.[Labels.gateway];
+        if (gateway !== undefined && o.metadata?.namespace !== undefined) this.#queue.add(keyOf({ namespace: o.metadata.namespace, name: gateway }));
+      };
+      for (const event of ['add', 'update', 'delete'] as const) informer.on(event, enqueue);
+      this.#informers.push(informer as unknown as ResilientInformer<KubernetesObject>);
+      return informer;
+    };
+    const all = namespace === undefined;
+    const sets = owned('/apis/apps/v1{scope}/statefulsets', () => (all ? apps.listStatefulSetForAllNamespaces({ labelSelector }) : apps.listNamespacedStatefulSet({ namespace: ns, labelSelector })));
+    const services = owned('/api/v1{scope}/services', () => (all ? core.listServiceForAllNamespaces({ labelSelector }) : core.listNamespacedService({ namespace: ns, labelSelector })));
+    const configMaps = owned('/api/v1{scope}/configmaps', () => (all ? core.listConfigMapForAllNamespaces({ labelSelector }) : core.listNamespacedConfigMap({ namespace: ns, labelSelector })));
+    const budgets = owned('/apis/policy/v1{scope}/poddisruptionbudgets', () => (all ? policy.listPodDisruptionBudgetForAllNamespaces({ labelSelector }) : policy.listNamespacedPodDisruptionBudget({ namespace: ns, labelSelector })));
+    const pods = owned('/api/v1{scope}/pods', () => (all ? core.listPodForAllNamespaces({ labelSelector }) : core.listNamespacedPod({ namespace: ns, labelSelector })));
+    const leases = owned('/apis/coordination.k8s.io/v1{scope}/leases', () => (all ? coordination.listLeaseForAllNamespaces({ labelSelector }) : coordination.listNamespacedLease({ namespace: ns, labelSelector })));
+    const byGateway = <T extends KubernetesObject>(informer: ResilientInformer<T>, namespace: string, gateway: string): T[] =>
+      informer.list(namespace).filter((o) => o.metadata?.labels?.[Labels.gateway] === gateway);
+    return {
+      gateway: (namespace, name) => this.#gateways.get(name, namespace),
+      statefulSet: (namespace, name) => sets.get(name, namespace),
+      service: (namespace, name) => services.get(name, namespace),
+      podDisruptionBudget: (namespace, name) => budgets.get(name, namespace),
+      configMap: (namespace, name) => configMaps.get(name, namespace),
+      pods: (namespace, gateway) => byGateway(pods, namespace, gateway),
+      leases: (namespace, gateway) => byGateway(leases, namespace, gateway),
+    };
+  }
+}
+
+function gatewayKeyOf(gateway: IMGateway): { namespace: string; name: string } {
+  return { namespace: gateway.metadata.namespace ?? 'default', name: gateway.metadata.name ?? '' };
+}
+
+/** A token bucket: `perSecond` tokens a second, at most `perSecond` stored. */
+class TokenBucket {
+  readonly #perSecond: number;
+  #tokens: number;
+  #lastMs = performance.now();
+  #tail: Promise<void> = Promise.resolve();
+
+  constructor(perSecond: number) {
+    this.#perSecond = perSecond;
+    this.#tokens = perSecond;
+  }
+
+  /** Resolves when a token is available (callers are served in order). */
+  take(): Promise<void> {
+    this.#tail = this.#tail.then(async () => {
+      const now = performance.now();
+      this.#tokens = Math.min(this.#perSecond, this.#tokens + ((now - this.#lastMs) / 1000) * this.#perSecond);
+      this.#lastMs = now;
+      if (this.#tokens < 1) {
+        const waitMs = ((1 - this.#tokens) / this.#perSecond) * 1000;
+        await new Promise((resolve) => setTimeout(resolve, waitMs));
+        this.#tokens = 1;
+        this.#lastMs = performance.now();
+      }
+      this.#tokens -= 1;
+    });
+    return this.#tail;
+  }
+}

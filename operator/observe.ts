@@ -1,0 +1,146 @@
+/**
+ * Reads one IMGateway's world from the informer caches and turns it into the protocol's
+ * views. Pure functions of cached objects (which are never mutated) and the clock.
+ */
+import type { V1ConfigMap, V1Lease, V1Pod, V1PodDisruptionBudget, V1Service, V1StatefulSet } from '@kubernetes/client-node';
+import { Annotations, buildRingDocument, Labels, parseRingDocument, RING_DATA_KEY, type RingDocument, type RingMember, type RingState, type RuntimeComponent } from '../ring/index.js';
+import type { IMGateway, RingStatus } from './api.js';
+import type { Owner } from './desired.js';
+import { canonicalMember, ordinalOf, TRANSITION_TIME_ANNOTATION } from './names.js';
+import type { ResolvedSpec } from './spec.js';
+import type { LeaseView, PodView, RingView } from './transition.js';
+
+/** The objects of one IMGateway, from the caches. */
+export interface Observed {
+  readonly gateway: IMGateway;
+  readonly statefulSet: V1StatefulSet | undefined;
+  readonly service: V1Service | undefined;
+  readonly podDisruptionBudget: V1PodDisruptionBudget | undefined;
+  readonly configMap: V1ConfigMap | undefined;
+  readonly pods: readonly V1Pod[];
+  readonly leases: readonly V1Lease[];
+}
+
+/** Milliseconds since the epoch of an API timestamp (client-node gives Dates from lists, strings from watches). */
+export function timeOf(value: Date | string | undefined | null): number | undefined {
+  if (value === undefined || value === null) return undefined;
+  const ms = new Date(value).getTime();
+  return Number.isNaN(ms) ? undefined : ms;
+}
+
+/** Gateway pods of `owner` by ordinal; terminating pods are not Ready. */
+export function podViews(owner: Owner, pods: readonly V1Pod[]): PodView[] {
+  const views: PodView[] = [];
+  for (const pod of pods) {
+    const ordinal = ordinalOf(owner, pod.metadata?.name ?? '');
+    if (ordinal === undefined) continue;
+    const condition = pod.status?.conditions?.find((c) => c.type === 'Ready');
+    const ready = condition?.status === 'True' && !pod.metadata?.deletionTimestamp;
+    const sinceMs = timeOf(condition?.lastTransitionTime) ?? timeOf(pod.metadata?.creationTimestamp) ?? 0;
+    views.push({ ordinal, ready, sinceMs });
+  }
+  return views;
+}
+
+/** The runtimes' Leases of `owner`: live when renewed within their duration. */
+export function leaseViews(owner: Owner, leases: readonly V1Lease[], nowMs: number): LeaseView[] {
+  const views: LeaseView[] = [];
+  for (const lease of leases) {
+    const labels = lease.metadata?.labels ?? {};
+    const component = labels[Labels.component];
+    if (labels[Labels.gateway] !== owner.name || (component !== 'gateway' && component !== 'proxy' && component !== 'push')) continue;
+    const annotations = lease.metadata?.annotations ?? {};
+    const renewed = timeOf(lease.spec?.renewTime) ?? timeOf(lease.spec?.acquireTime) ?? 0;
+    const durationMs = (lease.spec?.leaseDurationSeconds ?? 0) * 1000;
+    const state = annotations[Annotations.ringState];
+    views.push({
+      component: component as RuntimeComponent,
+      pod: lease.spec?.holderIdentity ?? podOfLease(owner, component, lease.metadata?.name ?? ''),
+      live: !lease.metadata?.deletionTimestamp && renewed + durationMs > nowMs,
+      version: count(annotations[Annotations.ringVersion]),
+      state: state === 'Prepared' || state === 'Committed' ? (state as RingState) : undefined,
+      connections: count(annotations[Annotations.connections]) ?? 0,
+      misplaced: count(annotations[Annotations.misplaced]) ?? 0,
+    });
+  }
+  return views;
+}
+
+/** `component/pod: error` for each live Lease that reports a refused ring document. */
+export function ringErrorsOf(owner: Owner, leases: readonly V1Lease[], nowMs: number): string[] {
+  const live = new Set(leaseViews(owner, leases, nowMs).filter((l) => l.live).map((l) => l.pod));
+  return leases
+    .filter((l) => l.metadata?.annotations?.[Annotations.ringError] !== undefined && live.has(l.spec?.holderIdentity ?? ''))
+    .map((l) => `${l.metadata?.labels?.[Labels.component]}/${l.spec?.holderIdentity}: ${l.metadata!.annotations![Annotations.ringError]}`)
+    .sort();
+}
+
+function podOfLease(owner: Owner, component: string, name: string): string {
+  const prefix = `${owner.name}-${component}-`;
+  return name.startsWith(prefix) ? name.slice(prefix.length) : name;
+}
+
+function count(value: string | undefined): number | undefined {
+  if (value === undefined || !/^\d{1,15}$/.test(value)) return undefined;
+  return Number(value);
+}
+
+/** Where the published ring comes from, and why it was not taken from the ConfigMap. */
+export interface CurrentRing {
+  readonly ring: RingView | undefined;
+  /** Set when the ConfigMap's document was refused: it is rewritten from the status. */
+  readonly refused: string | undefined;
+}
+
+/**
+ * The ring the protocol continues from. The ConfigMap is the source of truth while it holds a
+ * valid document of this IMGateway at least as new as the status records; otherwise (edited
+ * by hand, corrupt, deleted) the document is rebuilt from `status.ring`, which the operator
+ * writes after every ring write, and published again.
+ */
+export function currentRing(init: { owner: Owner; spec: ResolvedSpec; clusterDomain: string; configMap: V1ConfigMap | undefined; status: RingStatus | undefined; nowMs: number }): CurrentRing {
+  const { configMap, status } = init;
+  const recorded = status?.version;
+  let refused: string | undefined;
+  if (configMap !== undefined) {
+    const text = configMap.data?.[RING_DATA_KEY];
+    const parsed = text === undefined ? undefined : parseRingDocument(text);
+    if (parsed === undefined) refused = `no ${RING_DATA_KEY} key`;
+    else if (!parsed.ok) refused = `${parsed.error.code}: ${parsed.error.message}`;
+    else if (parsed.document.gateway.uid !== init.owner.uid || parsed.document.gateway.name !== init.owner.name) refused = `the document belongs to another IMGateway (uid ${parsed.document.gateway.uid})`;
+    else if (recorded !== undefined && parsed.document.version < recorded) refused = `version ${parsed.document.version} is older than the recorded ${recorded}`;
+    else {
+      const at = timeOf(configMap.metadata?.annotations?.[TRANSITION_TIME_ANNOTATION]) ?? timeOf(status?.lastTransitionTime) ?? init.nowMs;
+      return { ring: { document: parsed.document, transitionAtMs: at }, refused: undefined };
+    }
+  } else if (recorded !== undefined) {
+    refused = 'the ConfigMap is missing';
+  }
+  const restored = status ? ringFromStatus(init, status) : undefined;
+  return { ring: restored ? { document: restored, transitionAtMs: timeOf(status?.lastTransitionTime) ?? init.nowMs } : undefined, refused };
+}
+
+function ringFromStatus(init: { owner: Owner; spec: ResolvedSpec; clusterDomain: string }, status: RingStatus): RingDocument | undefined {
+  if (status.version === undefined || status.state === undefined || status.members === undefined) return undefined;
+  const members = (names: readonly string[]): RingMember[] | undefined => {
+    const ordinals = names.map((n) => ordinalOf(init.owner, n));
+    if (ordinals.some((o) => o === undefined)) return undefined;
+    return ordinals.map((o) => canonicalMember(init.owner, o!, { ports: init.spec.ports, clusterDomain: init.clusterDomain }));
+  };
+  const current = members(status.members);
+  const previous = status.previous ? members(status.previous.members) : null;
+  if (current === undefined || previous === undefined) return undefined;
+  try {
+    return buildRingDocument({
+      gateway: { namespace: init.owner.namespace, name: init.owner.name, uid: init.owner.uid },
+      version: status.version,
+      state: status.state,
+      tableSize: init.spec.ring.tableSize,
+      members: current,
+      previous: previous && status.previous ? { version: status.previous.version, members: previous } : null,
+      policy: { migrateRatePerSecond: init.spec.drain.migrateRatePerSecond, handoffWindowMs: init.spec.drain.handoffWindowMs },
+    });
+  } catch {
+    return undefined; // a status that cannot make a valid document: start over from the pods
+  }
+}

@@ -1,0 +1,210 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createWriteStream } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import { CoreV1Api, CustomObjectsApi, Watch, type CoreV1Event, type V1ConfigMap, type V1Pod } from '@kubernetes/client-node';
+import { LocalCluster } from '../../local/cluster.js';
+import { IMGATEWAY, type IMGateway } from '../../operator/api.js';
+import { parseRingDocument, RING_DATA_KEY, type RingDocument } from '../../ring/index.js';
+import { runKubectl, type KubectlResult } from './kubectl.js';
+import { watchUntil } from './wait.js';
+
+export const NAMESPACE = 'default';
+export const TOKEN_SECRET = 'operator-test-token-secret-0123456789';
+const CLI = fileURLToPath(new URL('../../cli/imring.js', import.meta.url));
+/** The CRD the operator serves (the public API). */
+export const CRD_FILE = fileURLToPath(new URL('../../../crds/imgateway.yaml', import.meta.url));
+
+/** An operator process and where its metrics are served. */
+export interface OperatorProcess {
+  readonly identity: string;
+  readonly child: ChildProcess;
+  readonly metricsPort: number;
+  /** Resolves with the exit code (or signal) when the process ends. */
+  readonly exited: Promise<number | string>;
+}
+
+/**
+ * A local cluster with the IMGateway CRD, operator processes (`imring operator`), and proxy
+ * and push as pods (`imring proxy`/`imring push` through the pod runner, with their Leases),
+ * observed through the API: the ring ConfigMap's history, Events, and the IMGateway status.
+ */
+export class OperatorSystem {
+  readonly cluster: LocalCluster;
+  readonly dir: string;
+  /** Every (version, state) the ring ConfigMap went through, in order, as `v2 Prepared`. */
+  readonly ringHistory: string[] = [];
+  readonly #operators = new Map<string, OperatorProcess>();
+  #historyWatch: AbortController | undefined;
+
+  private constructor(dir: string) {
+    this.dir = dir;
+    this.cluster = new LocalCluster({ stateDir: join(dir, 'cluster') });
+  }
+
+  /** Starts the cluster, applies the CRD and the token Secret, and starts watching the ring. */
+  static async start(): Promise<OperatorSystem> {
+    const system = new OperatorSystem(await mkdtemp(join(tmpdir(), 'imring-op-')));
+    try {
+      await system.cluster.start();
+      await system.kubectlOk(['apply', '-f', CRD_FILE]);
+      await system.core.createNamespacedSecret({ namespace: NAMESPACE, body: { metadata: { name: 'im-token' }, stringData: { key: TOKEN_SECRET } } });
+      await system.#watchRing();
+    } catch (error) {
+      await system.close();
+      throw error;
+    }
+    return system;
+  }
+
+  get core(): CoreV1Api {
+    return this.cluster.kc.makeApiClient(CoreV1Api);
+  }
+
+  kubectl(args: readonly string[]): Promise<KubectlResult> {
+    return runKubectl(this.cluster.kubeconfigPath, this.dir, args);
+  }
+
+  async kubectlOk(args: readonly string[]): Promise<string> {
+    const result = await this.kubectl(args);
+    if (result.code !== 0) throw new Error(`kubectl ${args.join(' ')} exited ${result.code}: ${result.stderr}`);
+    return result.stdout;
+  }
+
+  /** Starts `imring operator` (leader election on); resolves once its metrics server listens. */
+  async startOperator(identity: string, extra: readonly string[] = []): Promise<OperatorProcess> {
+    const log = createWriteStream(join(this.dir, `operator-${identity}.log`), { flags: 'a' });
+    const child = spawn(process.execPath, [CLI, 'operator', '--namespace', NAMESPACE, '--host', '127.0.0.1', '--metrics-port', '0', '--identity', identity, '--leader-election-namespace', NAMESPACE, ...extra], {
+      env: { PATH: process.env.PATH, KUBECONFIG: this.cluster.kubeconfigPath, LOG_LEVEL: 'info' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    child.stderr!.pipe(log);
+    const exited = new Promise<number | string>((resolve) => child.once('exit', (code, signal) => resolve(code ?? signal ?? -1)));
+    const metricsPort = await new Promise<number>((resolve, reject) => {
+      const lines = createInterface({ input: child.stdout! });
+      lines.on('line', (line) => {
+        log.write(`${line}\n`);
+        const record = JSON.parse(line) as { msg?: string; port?: number };
+        if (record.msg === 'operator started' && record.port !== undefined) resolve(record.port);
+      });
+      void exited.then((code) => reject(new Error(`operator ${identity} exited (${code}) before it started`)));
+    });
+    const operator = { identity, child, metricsPort, exited };
+    this.#operators.set(identity, operator);
+    return operator;
+  }
+
+  /** Sends `signal` to operator `identity` and waits for it to exit. */
+  async stopOperator(identity: string, signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {
+    const operator = this.#operators.get(identity);
+    if (!operator) return;
+    this.#operators.delete(identity);
+    operator.child.kill(signal);
+    await operator.exited;
+  }
+
+  /** A counter's sum over its series from an operator's /metrics (0 when absent). */
+  async metric(identity: string, name: string): Promise<number> {
+    const operator = this.#operators.get(identity);
+    if (!operator) throw new Error(`no operator ${identity}`);
+    const text = await (await fetch(`http://127.0.0.1:${operator.metricsPort}/metrics`)).text();
+    return text
+      .split('\n')
+      .filter((l) => l.startsWith(`${name}{`) || l.startsWith(`${name} `))
+      .reduce((sum, l) => sum + Number(l.slice(l.lastIndexOf(' ') + 1)), 0);
+  }
+
+  /** Runs proxy and push as pods of the cluster (they hold Leases, so they take part in the barrier). */
+  async startRuntimes(gateway: string): Promise<{ proxy: V1Pod; push: V1Pod }> {
+    for (const component of ['proxy', 'push'] as const) {
+      await this.core.createNamespacedPod({ namespace: NAMESPACE, body: runtimePod(gateway, component) });
+    }
+    const ready = await watchUntil(this.cluster.kc, `/api/v1/namespaces/${NAMESPACE}/pods`, async () => {
+      const pods = (await this.core.listNamespacedPod({ namespace: NAMESPACE, labelSelector: 'app=imring-runtime' })).items;
+      const running = pods.filter((p) => p.status?.podIP && p.status.conditions?.some((c) => c.type === 'Ready' && c.status === 'True'));
+      return running.length === 2 ? running : undefined;
+    }, 60_000);
+    return { proxy: ready.find((p) => p.metadata?.name === `${gateway}-proxy`)!, push: ready.find((p) => p.metadata?.name === `${gateway}-push`)! };
+  }
+
+  async gateway(name: string): Promise<IMGateway> {
+    const custom = this.cluster.kc.makeApiClient(CustomObjectsApi);
+    return (await custom.getNamespacedCustomObject({ group: IMGATEWAY.group, version: IMGATEWAY.version, namespace: NAMESPACE, plural: IMGATEWAY.plural, name })) as IMGateway;
+  }
+
+  /** Resolves with the IMGateway once `check` accepts it (evaluated on every change). */
+  untilGateway(name: string, check: (gateway: IMGateway) => boolean, timeoutMs = 90_000): Promise<IMGateway> {
+    return watchUntil(this.cluster.kc, `/apis/${IMGATEWAY.group}/${IMGATEWAY.version}/namespaces/${NAMESPACE}/${IMGATEWAY.plural}`, async () => {
+      const gateway = await this.gateway(name).catch(() => undefined);
+      return gateway && check(gateway) ? gateway : undefined;
+    }, timeoutMs);
+  }
+
+  /** The ring document in the ConfigMap now. */
+  async ring(name: string): Promise<RingDocument | undefined> {
+    const configMap = await this.core.readNamespacedConfigMap({ namespace: NAMESPACE, name: `${name}-ring` }).catch(() => undefined);
+    const parsed = parseRingDocument(configMap?.data?.[RING_DATA_KEY] ?? '');
+    return parsed.ok ? parsed.document : undefined;
+  }
+
+  /** Events about IMGateway `name`, oldest first. */
+  async events(name: string): Promise<CoreV1Event[]> {
+    const events = (await this.core.listNamespacedEvent({ namespace: NAMESPACE })).items.filter((e) => e.involvedObject.kind === IMGATEWAY.kind && e.involvedObject.name === name);
+    return events.sort((a, b) => new Date(a.firstTimestamp ?? 0).getTime() - new Date(b.firstTimestamp ?? 0).getTime());
+  }
+
+  /** Stops operators, the watch and the cluster (every pod process); removes the temp dir. */
+  async close(): Promise<void> {
+    this.#historyWatch?.abort();
+    for (const identity of [...this.#operators.keys()]) await this.stopOperator(identity);
+    await this.cluster.close();
+    await rm(this.dir, { recursive: true, force: true });
+  }
+
+  async #watchRing(): Promise<void> {
+    this.#historyWatch = await new Watch(this.cluster.kc).watch(`/api/v1/namespaces/${NAMESPACE}/configmaps`, {}, (_type: string, object: V1ConfigMap) => {
+      if (!object.metadata?.name?.endsWith('-ring')) return;
+      const parsed = parseRingDocument(object.data?.[RING_DATA_KEY] ?? '');
+      const entry = parsed.ok ? `v${parsed.document.version} ${parsed.document.state}` : 'invalid';
+      if (this.ringHistory.at(-1) !== entry) this.ringHistory.push(entry);
+    }, () => undefined);
+  }
+}
+
+/** An IMGateway manifest with test-friendly timings. */
+export function imGateway(name: string, spec: Record<string, unknown> = {}): IMGateway {
+  return {
+    apiVersion: `${IMGATEWAY.group}/${IMGATEWAY.version}`,
+    kind: IMGATEWAY.kind,
+    metadata: { name, namespace: NAMESPACE },
+    spec: { replicas: 1, image: 'imring:dev', auth: { secretName: 'im-token' }, unreadyGraceSeconds: 3, ring: { ackTimeoutSeconds: 10 }, drain: { timeoutSeconds: 20 }, logLevel: 'warn', ...spec },
+  };
+}
+
+function runtimePod(gateway: string, component: 'proxy' | 'push'): V1Pod {
+  const field = (fieldPath: string) => ({ valueFrom: { fieldRef: { fieldPath } } });
+  return {
+    metadata: { name: `${gateway}-${component}`, labels: { app: 'imring-runtime', component } },
+    spec: {
+      containers: [
+        {
+          name: component,
+          image: 'imring:dev',
+          args: [component],
+          env: [
+            { name: 'IMRING_GATEWAY', value: gateway },
+            { name: 'POD_NAME', ...field('metadata.name') },
+            { name: 'POD_NAMESPACE', ...field('metadata.namespace') },
+            { name: 'POD_IP', ...field('status.podIP') },
+            { name: 'IMRING_TOKEN_SECRET', value: TOKEN_SECRET },
+            { name: 'LOG_LEVEL', value: 'warn' },
+          ],
+          readinessProbe: { tcpSocket: { port: component === 'proxy' ? 10080 : 10091 }, periodSeconds: 1 },
+        },
+      ],
+    },
+  };
+}
