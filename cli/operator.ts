@@ -42,9 +42,26 @@ interface OperatorFlags {
 
 /** Reads flags, then environment, then defaults. @throws {UsageError} on bad flags. */
 export function parseOperatorArgs(args: string[], env: NodeJS.ProcessEnv = process.env): OperatorFlags | 'help' {
-  let values: Record<string, string | boolean | undefined>;
+  const values = readOperatorFlags(args);
+  if (values.help) return 'help';
+  const text = (name: string): string | undefined => nonEmpty(values[name]);
+  const kubeconfig = text('kubeconfig');
+  if (kubeconfig) env.KUBECONFIG = kubeconfig;
+  return {
+    namespace: text('namespace') ?? nonEmpty(env.IMRING_WATCH_NAMESPACE),
+    clusterDomain: checked(text('cluster-domain') ?? DEFAULT_CLUSTER_DOMAIN, (v) => DNS_NAME.test(v), '--cluster-domain must be a DNS name'),
+    host: text('host') ?? nonEmpty(env.POD_IP) ?? '0.0.0.0',
+    metricsPort: Number(checked(text('metrics-port') ?? '8080', isPort, '--metrics-port must be a port from 0 to 65535')),
+    leaderElect: checked(text('leader-elect') ?? 'true', (v) => v === 'true' || v === 'false', '--leader-elect must be true or false') === 'true',
+    leaseNamespace: text('leader-election-namespace') ?? nonEmpty(env.POD_NAMESPACE) ?? 'default',
+    leaseName: text('leader-election-id') ?? 'imring-operator',
+    identity: text('identity') ?? nonEmpty(env.POD_NAME) ?? `${hostname()}-${process.pid}`,
+  };
+}
+
+function readOperatorFlags(args: string[]): Record<string, string | boolean | undefined> {
   try {
-    values = parseArgs({
+    return parseArgs({
       args,
       strict: true,
       options: {
@@ -63,25 +80,23 @@ export function parseOperatorArgs(args: string[], env: NodeJS.ProcessEnv = proce
   } catch (error) {
     throw new UsageError((error as Error).message, { cause: error });
   }
-  if (values.help) return 'help';
-  const text = (name: string): string | undefined => (typeof values[name] === 'string' && values[name] !== '' ? (values[name] as string) : undefined);
-  if (text('kubeconfig')) env.KUBECONFIG = text('kubeconfig');
-  const port = Number(text('metrics-port') ?? '8080');
-  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError(`--metrics-port must be a port from 0 to 65535, got "${text('metrics-port')}"`);
-  const elect = text('leader-elect') ?? 'true';
-  if (elect !== 'true' && elect !== 'false') throw new UsageError(`--leader-elect must be true or false, got "${elect}"`);
-  const clusterDomain = text('cluster-domain') ?? DEFAULT_CLUSTER_DOMAIN;
-  if (!/^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/.test(clusterDomain)) throw new UsageError(`--cluster-domain must be a DNS name, got "${clusterDomain}"`);
-  return {
-    namespace: text('namespace') ?? (env.IMRING_WATCH_NAMESPACE || undefined),
-    clusterDomain,
-    host: text('host') ?? (env.POD_IP || '0.0.0.0'),
-    metricsPort: port,
-    leaderElect: elect === 'true',
-    leaseNamespace: text('leader-election-namespace') ?? (env.POD_NAMESPACE || 'default'),
-    leaseName: text('leader-election-id') ?? 'imring-operator',
-    identity: text('identity') ?? (env.POD_NAME || `${hostname()}-${process.pid}`),
-  };
+}
+
+function nonEmpty(value: string | boolean | undefined): string | undefined {
+  return typeof value === 'string' && value !== '' ? value : undefined;
+}
+
+const DNS_NAME = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+
+function isPort(value: string): boolean {
+  const port = Number(value);
+  return /^\d+$/.test(value) && port >= 0 && port <= 65535;
+}
+
+/** `value` when `valid`, else a UsageError `<message>, got "<value>"`. */
+function checked(value: string, valid: (v: string) => boolean, message: string): string {
+  if (!valid(value)) throw new UsageError(`${message}, got "${value}"`);
+  return value;
 }
 
 /** `imring operator`: runs the controller (as the elected leader) until SIGTERM. */

@@ -48,24 +48,22 @@ export function isSubset(desired: unknown, observed: unknown): boolean {
  */
 export function planWrite<T extends KubernetesObject & { spec?: unknown; data?: unknown }>(kind: OwnedKind, desired: T, observed: T | undefined): PlannedWrite<T> | undefined {
   if (observed === undefined) return { kind, verb: 'create', object: desired };
-  const body = kind === 'ConfigMap' ? 'data' : 'spec';
-  const same =
-    isSubset(desired.metadata?.labels ?? {}, observed.metadata?.labels ?? {}) &&
-    isSubset(desired.metadata?.annotations ?? {}, observed.metadata?.annotations ?? {}) &&
-    isSubset(desired.metadata?.ownerReferences ?? [], observed.metadata?.ownerReferences ?? []) &&
-    // ConfigMap data is compared exactly: a stray key in the ring ConfigMap is not ours to keep.
-    (body === 'data' ? isDeepStrictEqual(desired.data ?? {}, observed.data ?? {}) : isSubset(desired.spec, observed.spec));
-  if (same) return undefined;
+  if (isUpToDate(kind, desired, observed)) return undefined;
   const copy = structuredClone(observed);
-  copy.metadata = {
-    ...copy.metadata,
-    labels: { ...copy.metadata?.labels, ...desired.metadata?.labels },
-    annotations: { ...copy.metadata?.annotations, ...desired.metadata?.annotations },
-    ownerReferences: desired.metadata?.ownerReferences,
-  };
-  if (body === 'data') copy.data = desired.data;
+  const meta = copy.metadata ?? {};
+  copy.metadata = { ...meta, labels: { ...meta.labels, ...desired.metadata?.labels }, annotations: { ...meta.annotations, ...desired.metadata?.annotations }, ownerReferences: desired.metadata?.ownerReferences };
+  if (kind === 'ConfigMap') copy.data = desired.data;
   else copy.spec = desired.spec;
   return { kind, verb: 'update', object: copy };
+}
+
+function isUpToDate<T extends KubernetesObject & { spec?: unknown; data?: unknown }>(kind: OwnedKind, desired: T, observed: T): boolean {
+  const want = desired.metadata ?? {};
+  const have = observed.metadata ?? {};
+  const body =
+    // ConfigMap data is compared exactly: a stray key in the ring ConfigMap is not ours to keep.
+    kind === 'ConfigMap' ? isDeepStrictEqual(desired.data ?? {}, observed.data ?? {}) : isSubset(desired.spec, observed.spec);
+  return body && isSubset(want.labels ?? {}, have.labels ?? {}) && isSubset(want.annotations ?? {}, have.annotations ?? {}) && isSubset(want.ownerReferences ?? [], have.ownerReferences ?? []);
 }
 
 /** Executes planned writes and status updates through client-node. */

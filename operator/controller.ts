@@ -84,7 +84,7 @@ export class Controller {
     for (const gateway of this.#gateways.list()) this.#queue.add(keyOf(gatewayKeyOf(gateway)));
     this.#resync = setInterval(() => {
       for (const gateway of this.#gateways.list()) this.#queue.add(keyOf(gatewayKeyOf(gateway)));
-    }, this.#options.resyncMs!);
+    }, this.#options.resyncMs);
     this.#resync.unref();
   }
 
@@ -151,7 +151,7 @@ export class Controller {
         if (gateway !== undefined && o.metadata?.namespace !== undefined) this.#queue.add(keyOf({ namespace: o.metadata.namespace, name: gateway }));
       };
       for (const event of ['add', 'update', 'delete'] as const) informer.on(event, enqueue);
-      this.#informers.push(informer as unknown as ResilientInformer<KubernetesObject>);
+      this.#informers.push(informer);
       return informer;
     };
     const all = namespace === undefined;

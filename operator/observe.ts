@@ -3,7 +3,7 @@
  * views. Pure functions of cached objects (which are never mutated) and the clock.
  */
 import type { V1ConfigMap, V1Lease, V1Pod, V1PodDisruptionBudget, V1Service, V1StatefulSet } from '@kubernetes/client-node';
-import { Annotations, buildRingDocument, Labels, parseRingDocument, RING_DATA_KEY, type RingDocument, type RingMember, type RingState, type RuntimeComponent } from '../ring/index.js';
+import { Annotations, buildRingDocument, Labels, parseRingDocument, RING_DATA_KEY, type RingDocument, type RingMember, type RuntimeComponent } from '../ring/index.js';
 import type { IMGateway, RingStatus } from './api.js';
 import type { Owner } from './desired.js';
 import { canonicalMember, ordinalOf, TRANSITION_TIME_ANNOTATION } from './names.js';
@@ -44,26 +44,35 @@ export function podViews(owner: Owner, pods: readonly V1Pod[]): PodView[] {
 
 /** The runtimes' Leases of `owner`: live when renewed within their duration. */
 export function leaseViews(owner: Owner, leases: readonly V1Lease[], nowMs: number): LeaseView[] {
-  const views: LeaseView[] = [];
-  for (const lease of leases) {
-    const labels = lease.metadata?.labels ?? {};
-    const component = labels[Labels.component];
-    if (labels[Labels.gateway] !== owner.name || (component !== 'gateway' && component !== 'proxy' && component !== 'push')) continue;
-    const annotations = lease.metadata?.annotations ?? {};
-    const renewed = timeOf(lease.spec?.renewTime) ?? timeOf(lease.spec?.acquireTime) ?? 0;
-    const durationMs = (lease.spec?.leaseDurationSeconds ?? 0) * 1000;
-    const state = annotations[Annotations.ringState];
-    views.push({
-      component: component as RuntimeComponent,
-      pod: lease.spec?.holderIdentity ?? podOfLease(owner, component, lease.metadata?.name ?? ''),
-      live: !lease.metadata?.deletionTimestamp && renewed + durationMs > nowMs,
-      version: count(annotations[Annotations.ringVersion]),
-      state: state === 'Prepared' || state === 'Committed' ? (state as RingState) : undefined,
-      connections: count(annotations[Annotations.connections]) ?? 0,
-      misplaced: count(annotations[Annotations.misplaced]) ?? 0,
-    });
-  }
-  return views;
+  return leases.map((lease) => leaseView(owner, lease, nowMs)).filter((v): v is LeaseView => v !== undefined);
+}
+
+function leaseView(owner: Owner, lease: V1Lease, nowMs: number): LeaseView | undefined {
+  const labels = lease.metadata?.labels ?? {};
+  const component = labels[Labels.component];
+  if (labels[Labels.gateway] !== owner.name || !isComponent(component)) return undefined;
+  const annotations = lease.metadata?.annotations ?? {};
+  const state = annotations[Annotations.ringState];
+  return {
+    component,
+    pod: lease.spec?.holderIdentity ?? podOfLease(owner, component, lease.metadata?.name ?? ''),
+    live: isLive(lease, nowMs),
+    version: count(annotations[Annotations.ringVersion]),
+    state: state === 'Prepared' || state === 'Committed' ? state : undefined,
+    connections: count(annotations[Annotations.connections]) ?? 0,
+    misplaced: count(annotations[Annotations.misplaced]) ?? 0,
+  };
+}
+
+/** Renewed within its duration, and not being deleted. */
+function isLive(lease: V1Lease, nowMs: number): boolean {
+  const spec = lease.spec ?? {};
+  const renewed = timeOf(spec.renewTime) ?? timeOf(spec.acquireTime) ?? 0;
+  return !lease.metadata?.deletionTimestamp && renewed + (spec.leaseDurationSeconds ?? 0) * 1000 > nowMs;
+}
+
+function isComponent(value: string | undefined): value is RuntimeComponent {
+  return value === 'gateway' || value === 'proxy' || value === 'push';
 }
 
 /** `component/pod: error` for each live Lease that reports a refused ring document. */
@@ -100,24 +109,31 @@ export interface CurrentRing {
  */
 export function currentRing(init: { owner: Owner; spec: ResolvedSpec; clusterDomain: string; configMap: V1ConfigMap | undefined; status: RingStatus | undefined; nowMs: number }): CurrentRing {
   const { configMap, status } = init;
-  const recorded = status?.version;
   let refused: string | undefined;
   if (configMap !== undefined) {
-    const text = configMap.data?.[RING_DATA_KEY];
-    const parsed = text === undefined ? undefined : parseRingDocument(text);
-    if (parsed === undefined) refused = `no ${RING_DATA_KEY} key`;
-    else if (!parsed.ok) refused = `${parsed.error.code}: ${parsed.error.message}`;
-    else if (parsed.document.gateway.uid !== init.owner.uid || parsed.document.gateway.name !== init.owner.name) refused = `the document belongs to another IMGateway (uid ${parsed.document.gateway.uid})`;
-    else if (recorded !== undefined && parsed.document.version < recorded) refused = `version ${parsed.document.version} is older than the recorded ${recorded}`;
-    else {
+    const judged = judgeConfigMap(configMap, init.owner, status?.version);
+    if (judged.document !== undefined) {
       const at = timeOf(configMap.metadata?.annotations?.[TRANSITION_TIME_ANNOTATION]) ?? timeOf(status?.lastTransitionTime) ?? init.nowMs;
-      return { ring: { document: parsed.document, transitionAtMs: at }, refused: undefined };
+      return { ring: { document: judged.document, transitionAtMs: at }, refused: undefined };
     }
-  } else if (recorded !== undefined) {
+    refused = judged.refused;
+  } else if (status?.version !== undefined) {
     refused = 'the ConfigMap is missing';
   }
   const restored = status ? ringFromStatus(init, status) : undefined;
   return { ring: restored ? { document: restored, transitionAtMs: timeOf(status?.lastTransitionTime) ?? init.nowMs } : undefined, refused };
+}
+
+/** The ConfigMap's document if it is valid, ours, and not older than the status records; else why not. */
+function judgeConfigMap(configMap: V1ConfigMap, owner: Owner, recorded: number | undefined): { document?: RingDocument; refused?: string } {
+  const text = configMap.data?.[RING_DATA_KEY];
+  if (text === undefined) return { refused: `no ${RING_DATA_KEY} key` };
+  const parsed = parseRingDocument(text);
+  if (!parsed.ok) return { refused: `${parsed.error.code}: ${parsed.error.message}` };
+  const { document } = parsed;
+  if (document.gateway.uid !== owner.uid || document.gateway.name !== owner.name) return { refused: `the document belongs to another IMGateway (uid ${document.gateway.uid})` };
+  if (recorded !== undefined && document.version < recorded) return { refused: `version ${document.version} is older than the recorded ${recorded}` };
+  return { document };
 }
 
 function ringFromStatus(init: { owner: Owner; spec: ResolvedSpec; clusterDomain: string }, status: RingStatus): RingDocument | undefined {

@@ -6,14 +6,14 @@
 import type { KubernetesObject, V1ConfigMap, V1Lease, V1Pod, V1PodDisruptionBudget, V1Service, V1StatefulSet } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import type { EventRecorder } from '../kube/controller-kit.js';
-import { IMGATEWAY, type IMGateway } from './api.js';
+import { IMGATEWAY, type IMGateway, type IMGatewayStatus } from './api.js';
 import { planWrite, type Applier, type PlannedWrite } from './apply.js';
 import { desiredHeadlessService, desiredPodDisruptionBudget, desiredRingConfigMap, desiredStatefulSet, type Owner } from './desired.js';
 import { ringName, selectorString, headlessServiceName, statefulSetName, memberName, ordinalOf } from './names.js';
 import { currentRing, leaseViews, podViews, ringErrorsOf, type Observed } from './observe.js';
-import { resolveSpec } from './spec.js';
+import { resolveSpec, type SpecProblem } from './spec.js';
 import { computeStatus, invalidSpecStatus, isSameStatus } from './status.js';
-import { decideTransition, type TransitionDecision } from './transition.js';
+import { decideTransition, type PodView, type RingView, type TransitionDecision } from './transition.js';
 
 /** Read access to the informer caches the reconciler needs. */
 export interface Caches {
@@ -40,6 +40,11 @@ export interface ReconcilerOptions {
   readonly onStep?: (step: string, decision: TransitionDecision) => void;
 }
 
+/** Retry delay while a cache has not shown our last write yet, ms. */
+const STALE_CACHE_RETRY_MS = 100;
+/** Longest an expected write is waited for before the cache is trusted again, ms. */
+const EXPECTATION_TTL_MS = 10_000;
+
 /** What a reconcile asks of the queue. */
 export interface ReconcileResult {
   /** Reconcile again after this many ms even if nothing changes. */
@@ -49,6 +54,14 @@ export interface ReconcileResult {
 /** Reconciles IMGateways; stateless between calls (everything it needs is in the caches). */
 export class Reconciler {
   readonly #o: ReconcilerOptions;
+  /**
+   * Writes the caches have not shown yet: `kind/namespace/name` → the resourceVersion the cache
+   * must move past ('' = the object must appear). Acting on a cache older than our own last
+   * write would repeat a step (and its Event); the watch brings the object within milliseconds.
+   */
+  readonly #expected = new Map<string, { readonly resourceVersion: string; readonly atMs: number }>();
+  /** When each missing gateway pod was first seen missing (`namespace/name/ordinal`): a timer, not protocol state. */
+  readonly #missingSince = new Map<string, number>();
 
   constructor(options: ReconcilerOptions) {
     this.#o = options;
@@ -61,52 +74,112 @@ export class Reconciler {
     if (gateway === undefined || gateway.metadata.deletionTimestamp) return { requeueAfterMs: undefined };
     const owner: Owner = { namespace, name, uid: gateway.metadata.uid ?? '' };
     const nowMs = this.#o.now();
+    if (this.#isCacheBehind(gateway, owner, nowMs)) return { requeueAfterMs: STALE_CACHE_RETRY_MS };
     const resolved = resolveSpec(gateway);
-    if (!resolved.ok) {
-      const problems = resolved.problems.map((p) => `${p.field}: ${p.message}`);
-      const status = invalidSpecStatus({ previous: gateway.status, generation: gateway.metadata.generation, now: new Date(nowMs) }, problems);
-      if (!isSameStatus(gateway.status, status)) {
-        await this.#event(gateway, 'Warning', 'InvalidSpec', problems.join('; '));
-        await this.#o.applier.writeStatus({ namespace, name, resourceVersion: gateway.metadata.resourceVersion }, status);
-      }
-      return { requeueAfterMs: undefined };
-    }
+    if (!resolved.ok) return this.#reportInvalid(gateway, resolved.problems, nowMs);
     const { spec, warnings } = resolved;
     const observed = this.#observe(gateway, owner);
     const current = currentRing({ owner, spec, clusterDomain: this.#o.clusterDomain, configMap: observed.configMap, status: gateway.status?.ring, nowMs });
     const leases = leaseViews(owner, observed.leases, nowMs);
-    const pods = podViews(owner, observed.pods);
+    const pods = this.#withMissing(owner, podViews(owner, observed.pods), Math.max(spec.replicas, highestOrdinal(owner, current.ring) + 1), nowMs);
     const decision = decideTransition({ owner, spec, clusterDomain: this.#o.clusterDomain, ring: current.ring, convergedVersion: gateway.status?.ring?.convergedVersion, pods, leases, nowMs });
     if (current.refused !== undefined && current.ring !== undefined) {
       await this.#event(gateway, 'Warning', 'RingRestored', `ConfigMap ${ringName(owner)} refused (${current.refused}); publishing ring version ${current.ring.document.version} again`);
     }
-    const writes = [
+    await this.#apply(owner, [
       planWrite('Service', desiredHeadlessService(owner, spec), observed.service),
       planWrite('PodDisruptionBudget', desiredPodDisruptionBudget(owner), observed.podDisruptionBudget),
       planWrite('ConfigMap', desiredRingConfigMap(owner, decision.ring.document, new Date(decision.ring.transitionAtMs).toISOString()), observed.configMap),
       planWrite('StatefulSet', desiredStatefulSet(owner, spec, decision.statefulSetReplicas), observed.statefulSet),
-    ].filter((w): w is PlannedWrite<KubernetesObject> => w !== undefined);
-    for (const write of writes) await this.#o.applier.write(write);
+    ], nowMs);
     await this.#stepEvents(gateway, decision, observed.statefulSet);
-    const unreadyMembers = unreadyPastGrace(owner, decision, pods, spec.replicas);
     const status = computeStatus(
       {
         previous: gateway.status,
         generation: gateway.metadata.generation,
         selector: selectorString(owner),
         desiredReplicas: spec.replicas,
-        replicas: observed.statefulSet?.status?.replicas ?? 0,
-        readyReplicas: observed.statefulSet?.status?.readyReplicas ?? 0,
+        ...statefulSetCounts(observed.statefulSet),
         configMap: ringName(owner),
-        unreadyMembers,
+        unreadyMembers: unreadyPastGrace(owner, decision, pods, spec.replicas),
         ringErrors: ringErrorsOf(owner, observed.leases, nowMs),
         now: new Date(nowMs),
       },
       decision,
       warnings,
     );
-    if (!isSameStatus(gateway.status, status)) await this.#o.applier.writeStatus({ namespace, name, resourceVersion: gateway.metadata.resourceVersion }, status);
+    if (!isSameStatus(gateway.status, status)) await this.#writeStatus(gateway, status, nowMs);
     return { requeueAfterMs: decision.requeueAfterMs };
+  }
+
+  /** Sends the planned writes in order, remembering each so a stale cache is not acted on. */
+  async #apply(owner: Owner, planned: readonly (PlannedWrite<KubernetesObject> | undefined)[], nowMs: number): Promise<void> {
+    for (const write of planned) {
+      if (write === undefined) continue;
+      await this.#o.applier.write(write);
+      this.#expect(`${write.kind}/${owner.namespace}/${write.object.metadata?.name}`, write.verb === 'create' ? '' : (write.object.metadata?.resourceVersion ?? ''), nowMs);
+    }
+  }
+
+  /** InvalidSpec: condition True with the problems, one Warning; the ring and the StatefulSet are not touched, and no requeue (the next spec change brings one). */
+  async #reportInvalid(gateway: IMGateway, found: readonly SpecProblem[], nowMs: number): Promise<ReconcileResult> {
+    const problems = found.map((p) => `${p.field}: ${p.message}`);
+    const status = invalidSpecStatus({ previous: gateway.status, generation: gateway.metadata.generation, now: new Date(nowMs) }, problems);
+    if (!isSameStatus(gateway.status, status)) {
+      await this.#event(gateway, 'Warning', 'InvalidSpec', problems.join('; '));
+      await this.#writeStatus(gateway, status, nowMs);
+    }
+    return { requeueAfterMs: undefined };
+  }
+
+  async #writeStatus(gateway: IMGateway, status: IMGatewayStatus, nowMs: number): Promise<void> {
+    const { namespace, name, resourceVersion } = gateway.metadata;
+    await this.#o.applier.writeStatus({ namespace: namespace!, name: name!, resourceVersion }, status);
+    this.#expect(`IMGateway/${namespace}/${name}`, resourceVersion ?? '', nowMs);
+  }
+
+  #expect(key: string, resourceVersion: string, nowMs: number): void {
+    this.#expected.set(key, { resourceVersion, atMs: nowMs });
+  }
+
+  /** True while a cache still shows an object as it was before one of our writes. */
+  #isCacheBehind(gateway: IMGateway, owner: Owner, nowMs: number): boolean {
+    const { caches } = this.#o;
+    const { namespace } = owner;
+    const objects: [string, string, KubernetesObject | undefined][] = [
+      ['IMGateway', owner.name, gateway],
+      ['StatefulSet', statefulSetName(owner), caches.statefulSet(namespace, statefulSetName(owner))],
+      ['Service', headlessServiceName(owner), caches.service(namespace, headlessServiceName(owner))],
+      ['PodDisruptionBudget', statefulSetName(owner), caches.podDisruptionBudget(namespace, statefulSetName(owner))],
+      ['ConfigMap', ringName(owner), caches.configMap(namespace, ringName(owner))],
+    ];
+    let behind = false;
+    for (const [kind, name, object] of objects) {
+      const key = `${kind}/${namespace}/${name}`;
+      const expected = this.#expected.get(key);
+      if (expected === undefined) continue;
+      const seen = object?.metadata?.resourceVersion ?? '';
+      // A lost watch event must not stall the key for ever: the informer's relist catches up well within this.
+      if (seen !== expected.resourceVersion || nowMs - expected.atMs > EXPECTATION_TTL_MS) this.#expected.delete(key);
+      else behind = true;
+    }
+    return behind;
+  }
+
+  /** Adds a never-Ready view for each missing pod below `ordinals`, unready since it was first seen missing. */
+  #withMissing(owner: Owner, pods: PodView[], ordinals: number, nowMs: number): PodView[] {
+    const present = new Set(pods.map((p) => p.ordinal));
+    const views = [...pods];
+    for (let ordinal = 0; ordinal < ordinals; ordinal++) {
+      const key = `${owner.namespace}/${owner.name}/${ordinal}`;
+      if (present.has(ordinal)) {
+        this.#missingSince.delete(key);
+        continue;
+      }
+      if (!this.#missingSince.has(key)) this.#missingSince.set(key, nowMs);
+      views.push({ ordinal, ready: false, sinceMs: this.#missingSince.get(key)! });
+    }
+    return views;
   }
 
   #observe(gateway: IMGateway, owner: Owner): Observed {
@@ -145,8 +218,17 @@ function owned<T extends KubernetesObject>(object: T | undefined, owner: Owner):
   return controller === undefined || controller.uid === owner.uid ? object : undefined;
 }
 
+function statefulSetCounts(set: V1StatefulSet | undefined): { replicas: number; readyReplicas: number } {
+  return { replicas: set?.status?.replicas ?? 0, readyReplicas: set?.status?.readyReplicas ?? 0 };
+}
+
+/** The highest ordinal among the ring's members (-1 without any). */
+function highestOrdinal(owner: Owner, ring: RingView | undefined): number {
+  return Math.max(-1, ...(ring?.document.members ?? []).map((m) => ordinalOf(owner, m.name) ?? -1));
+}
+
 /** Ordinals below `replicas` that are neither in the ring nor waiting to join: unready past their grace period. */
-function unreadyPastGrace(owner: Owner, decision: TransitionDecision, pods: ReturnType<typeof podViews>, replicas: number): string[] {
+function unreadyPastGrace(owner: Owner, decision: TransitionDecision, pods: readonly PodView[], replicas: number): string[] {
   const inRing = new Set(decision.ring.document.members.map((m) => ordinalOf(owner, m.name)));
   const waiting = new Set(decision.adding);
   const names: string[] = [];

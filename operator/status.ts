@@ -5,18 +5,8 @@
  */
 import { isDeepStrictEqual } from 'node:util';
 import type { RuntimeComponent } from '../ring/index.js';
-import type { Condition, IMGatewayStatus, RingStatus } from './api.js';
+import { ConditionTypes, type Condition, type IMGatewayStatus, type Phase, type RingStatus } from './api.js';
 import type { TransitionDecision } from './transition.js';
-
-export const ConditionTypes = {
-  ready: 'Ready',
-  progressing: 'Progressing',
-  ringConverged: 'RingConverged',
-  degraded: 'Degraded',
-  invalidSpec: 'InvalidSpec',
-} as const;
-
-export type Phase = NonNullable<IMGatewayStatus['phase']>;
 
 /** What the status is computed from. */
 export interface StatusInput {

@@ -81,10 +81,10 @@ export class OperatorSystem {
       env: { PATH: process.env.PATH, KUBECONFIG: this.cluster.kubeconfigPath, LOG_LEVEL: 'info' },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
-    child.stderr!.pipe(log);
+    child.stderr.pipe(log);
     const exited = new Promise<number | string>((resolve) => child.once('exit', (code, signal) => resolve(code ?? signal ?? -1)));
     const metricsPort = await new Promise<number>((resolve, reject) => {
-      const lines = createInterface({ input: child.stdout! });
+      const lines = createInterface({ input: child.stdout });
       lines.on('line', (line) => {
         log.write(`${line}\n`);
         const record = JSON.parse(line) as { msg?: string; port?: number };
@@ -180,7 +180,7 @@ export function imGateway(name: string, spec: Record<string, unknown> = {}): IMG
     apiVersion: `${IMGATEWAY.group}/${IMGATEWAY.version}`,
     kind: IMGATEWAY.kind,
     metadata: { name, namespace: NAMESPACE },
-    spec: { replicas: 1, image: 'imring:dev', auth: { secretName: 'im-token' }, unreadyGraceSeconds: 3, ring: { ackTimeoutSeconds: 10 }, drain: { timeoutSeconds: 20 }, logLevel: 'warn', ...spec },
+    spec: { replicas: 1, image: 'imring:dev', auth: { secretName: 'im-token' }, unreadyGraceSeconds: 20, ring: { ackTimeoutSeconds: 10 }, drain: { timeoutSeconds: 20 }, logLevel: 'warn', ...spec },
   };
 }
 
