@@ -1,4 +1,8 @@
 import type { Readable, Writable } from 'node:stream';
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+
+/** The `options` of `parseArgs` (not exported by @types/node). */
+type ParseArgsOptionsConfig = NonNullable<ParseArgsConfig['options']>;
 
 /** The streams a subcommand talks to; tests pass their own. */
 export interface CliIo {
@@ -15,6 +19,28 @@ export const EXIT_USAGE = 2;
 
 /** Thrown by subcommands for errors the user can fix; printed as one line, exit code 2. */
 export class UsageError extends Error {}
+
+/** Exit code when what was asked for is not there (no such gateway, no ring) or cannot be read. */
+export const EXIT_NOT_FOUND = 1;
+
+/**
+ * Thrown by subcommands when the command line is right but the cluster cannot answer it: the
+ * object does not exist, or the API server refused or could not be reached. Printed as one
+ * line, exit code 1.
+ */
+export class NotFoundError extends Error {}
+
+/** The options and positionals of a command line, as `parseArgs` types them. */
+export type ParsedCommandArgs<T extends ParseArgsOptionsConfig> = ReturnType<typeof parseArgs<{ args: string[]; options: T; strict: true; allowPositionals: true }>>;
+
+/** `parseArgs`, strict, positionals allowed; an unknown or malformed option is a {@link UsageError}. */
+export function parseCommandArgs<const T extends ParseArgsOptionsConfig>(args: string[], options: T): ParsedCommandArgs<T> {
+  try {
+    return parseArgs({ args, options, strict: true, allowPositionals: true });
+  } catch (error) {
+    throw new UsageError((error as Error).message, { cause: error });
+  }
+}
 
 /** Writes `text`, waiting for `drain` when the stream's buffer is full (backpressure). */
 export function write(stream: Writable, text: string): Promise<void> {

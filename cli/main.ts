@@ -1,4 +1,4 @@
-import { EXIT_USAGE, UsageError, type CliIo, type Subcommand } from './io.js';
+import { EXIT_NOT_FOUND, EXIT_USAGE, NotFoundError, UsageError, type CliIo, type Subcommand } from './io.js';
 
 const usage = `Usage: imring <command> [options]
 
@@ -8,7 +8,8 @@ Commands:
   push      delivers messages to users through their gateways (gRPC and HTTP)
   operator  the IMGateway operator: StatefulSets, the ring ConfigMap, the transition protocol
   local     run a local control plane (API server, controllers, pods as processes)
-  route     which gateway owns each user, by a ring document
+  status    a gateway's ring: members, version, acknowledgements, misplaced connections
+  route     which gateway owns each user, by the live ring or a ring document
 
 Run "imring <command> --help" for a command's options.`;
 
@@ -19,12 +20,14 @@ const commands: Record<string, () => Promise<Subcommand>> = {
   push: async () => (await import('./push.js')).push,
   operator: async () => (await import('./operator.js')).operator,
   local: async () => (await import('./local.js')).local,
+  status: async () => (await import('./status.js')).status,
   route: async () => (await import('./route.js')).route,
 };
 
 /**
  * Runs the `imring` command line. Usage errors print one line, `imring <command>: <reason>`,
- * and return 2; anything unexpected propagates.
+ * and return 2; not-found errors print one line the same way and return 1; anything
+ * unexpected propagates.
  */
 export async function main(argv: string[], io: CliIo): Promise<number> {
   const [name, ...args] = argv;
@@ -40,8 +43,8 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
   try {
     return await (await load())(args, io);
   } catch (error) {
-    if (!(error instanceof UsageError)) throw error;
+    if (!(error instanceof UsageError) && !(error instanceof NotFoundError)) throw error;
     io.stderr.write(`imring ${name}: ${error.message}\n`);
-    return EXIT_USAGE;
+    return error instanceof UsageError ? EXIT_USAGE : EXIT_NOT_FOUND;
   }
 }

@@ -1,66 +1,83 @@
 import { readFile } from 'node:fs/promises';
-import { parseArgs } from 'node:util';
 import { parseRingDocument, Ring } from '../ring/index.js';
-import { lines, readAll, UsageError, write, type CliIo } from './io.js';
+import { CLUSTER_HELP, CLUSTER_OPTIONS, connect } from './cluster.js';
+import { lines, NotFoundError, parseCommandArgs, readAll, UsageError, write, type CliIo } from './io.js';
+import { observeRing } from './status-view.js';
 
-export const routeHelp = `Usage: imring route --ring FILE [--stats] [userID...]
+export const routeHelp = `Usage: imring route --gateway NAME [-n NS] [--kubeconfig FILE] [--stats] [userID...]
+       imring route --ring FILE [--stats] [userID...]
 
-Prints the gateway that owns each user in a ring document, one line per user:
-  <userID><TAB><owner>        (owner "-" when the ring has no members)
-User IDs come from the arguments or, when none are given, one per line on stdin
-(empty lines are skipped). Keys are used exactly as given: no trimming, no case folding.
+Prints the gateway that owns each user, one line per user. With --gateway, by the live ring
+(the ConfigMap <NAME>-ring, read through the Kubernetes API):
+  <userID><TAB><owner><TAB><host>:<ws port>[<TAB>(previous: <owner in previous>)]
+the last field when the ring has a previous version (during a transition). With --ring, by a
+ring document:
+  <userID><TAB><owner>
+The owner is "-" when the ring has no members. User IDs come from the arguments or, when
+none are given, one per line on stdin (empty lines are skipped). Keys are used exactly as
+given: no trimming, no case folding.
 
 Options:
-  --ring FILE   the ring document (the "ring.json" of a <gateway>-ring ConfigMap); "-" for stdin
-  --stats       print each member's share of the table instead: <member><TAB><entries><TAB><share>
-  -h, --help    show this help
+  --gateway NAME        the IMGateway whose live ring to read
+${CLUSTER_HELP}
+  --ring FILE           a ring document instead (the "ring.json" of a <gateway>-ring ConfigMap);
+                        "-" for stdin
+  --stats               print each member's share of the table instead:
+                        <member><TAB><entries><TAB><share>
+  -h, --help            show this help
 
-Exit status: 0 on success, 2 on bad usage, an unreadable file or an invalid document.`;
+Exit status: 0 on success; 1 when the live ring ConfigMap is not found, holds an invalid
+document, or the cluster cannot be read; 2 on bad usage, an unreadable file or an invalid
+document file.`;
 
 /** User IDs answered per write: large enough to amortise the write, small enough to stream. */
 const IDS_PER_WRITE = 4096;
 
-/** `imring route`: who owns each user, by a ring document. */
+/** How one user's line reads: `<userID><TAB><owner>…`, without the newline. */
+type OwnerLine = (ring: Ring, id: string) => string;
+
+/** `imring route`: who owns each user, by the live ring or a ring document. */
 export async function route(args: string[], io: CliIo): Promise<number> {
   const { values, positionals } = parseRouteArgs(args);
   if (values.help) {
     await write(io.stdout, `${routeHelp}\n`);
     return 0;
   }
-  if (values.ring === undefined) {
-    throw new UsageError('--ring FILE is required (reading the live ring from a cluster arrives with the operator)');
-  }
-  const ring = await loadRing(values.ring, io);
+  const source = ringSource(values);
+  const ring = source.live ? await loadLiveRing(values) : await loadRing(source.file, io);
+  const line = source.live ? liveOwnerLine : fileOwnerLine;
   if (values.stats) {
     await printStats(ring, io);
   } else if (positionals.length > 0) {
-    await write(io.stdout, ownerLines(ring, positionals));
-  } else if (values.ring === '-') {
+    await write(io.stdout, ownerLines(ring, positionals, line));
+  } else if (!source.live && source.file === '-') {
     throw new UsageError('user IDs must come from the arguments when the ring is read from stdin');
   } else {
-    for await (const batch of lines(io.stdin)) await writeOwners(ring, batch, io);
+    for await (const batch of lines(io.stdin)) await writeOwners(ring, batch, { io, line });
   }
   return 0;
 }
 
-function parseRouteArgs(args: string[]): ReturnType<typeof parseArgsStrict> {
-  try {
-    return parseArgsStrict(args);
-  } catch (error) {
-    throw new UsageError((error as Error).message, { cause: error });
+type RouteValues = ReturnType<typeof parseRouteArgs>['values'];
+
+/** Which ring to read: exactly one of --gateway and --ring; cluster flags only with --gateway. */
+function ringSource(values: RouteValues): { live: true } | { live: false; file: string } {
+  if (values.gateway !== undefined && values.ring !== undefined) throw new UsageError('--gateway and --ring exclude each other');
+  if (values.ring !== undefined) {
+    if (values.kubeconfig !== undefined || values.namespace !== undefined) throw new UsageError('--kubeconfig and --namespace need --gateway');
+    return { live: false, file: values.ring };
   }
+  if (!values.gateway) throw new UsageError('--gateway NAME (the live ring) or --ring FILE is required');
+  return { live: true };
 }
 
-function parseArgsStrict(args: string[]) {
-  return parseArgs({
-    args,
-    allowPositionals: true,
-    strict: true,
-    options: {
-      ring: { type: 'string' },
-      stats: { type: 'boolean', default: false },
-      help: { type: 'boolean', short: 'h', default: false },
-    },
+function parseRouteArgs(args: string[]) {
+  return parseCommandArgs(args, {
+    ...CLUSTER_OPTIONS,
+    gateway: { type: 'string' },
+    ring: { type: 'string' },
+    stats: { type: 'boolean', default: false },
+    help: { type: 'boolean', short: 'h', default: false },
   });
 }
 
@@ -76,19 +93,44 @@ async function loadRing(file: string, io: CliIo): Promise<Ring> {
   return Ring.fromDocument(parsed.document);
 }
 
-async function writeOwners(ring: Ring, ids: readonly string[], io: CliIo): Promise<void> {
+/** Reads the ring ConfigMap of `--gateway` through the Kubernetes API. */
+async function loadLiveRing(values: RouteValues): Promise<Ring> {
+  const reader = connect(values);
+  const gateway = values.gateway!;
+  const configMap = await reader.ringConfigMap(gateway);
+  const where = `namespace "${reader.namespace}"`;
+  if (!configMap) throw new NotFoundError(`ring ConfigMap "${gateway}-ring" not found in ${where}`);
+  const observed = observeRing(configMap.name, configMap.data);
+  if (observed.kind === 'refused') {
+    throw new NotFoundError(`ring ConfigMap "${configMap.name}" in ${where} holds no valid document: ${observed.error.code}: ${observed.error.message}`);
+  }
+  return Ring.fromDocument(observed.document);
+}
+
+async function writeOwners(ring: Ring, ids: readonly string[], out: { io: CliIo; line: OwnerLine }): Promise<void> {
   const nonEmpty = ids.filter((id) => id !== '');
   for (let start = 0; start < nonEmpty.length; start += IDS_PER_WRITE) {
-    await write(io.stdout, ownerLines(ring, nonEmpty.slice(start, start + IDS_PER_WRITE)));
+    await write(out.io.stdout, ownerLines(ring, nonEmpty.slice(start, start + IDS_PER_WRITE), out.line));
   }
 }
 
-function ownerLines(ring: Ring, ids: readonly string[]): string {
+function ownerLines(ring: Ring, ids: readonly string[], line: OwnerLine): string {
   let out = '';
-  for (const id of ids) {
-    out += `${id}\t${ring.owner(id)?.name ?? '-'}\n`;
-  }
+  for (const id of ids) out += `${line(ring, id)}\n`;
   return out;
+}
+
+/** `--ring FILE`: `<userID><TAB><owner>`, as it always was. */
+function fileOwnerLine(ring: Ring, id: string): string {
+  return `${id}\t${ring.owner(id)?.name ?? '-'}`;
+}
+
+/** `--gateway NAME`: the owner, where to dial it, and its owner in `previous` when there is one. */
+function liveOwnerLine(ring: Ring, id: string): string {
+  const owner = ring.owner(id);
+  const line = `${id}\t${owner ? `${owner.name}\t${owner.host}:${owner.ports.ws}` : '-\t-'}`;
+  const previous = ring.previous;
+  return previous ? `${line}\t(previous: ${previous.owner(id)?.name ?? '-'})` : line;
 }
 
 async function printStats(ring: Ring, io: CliIo): Promise<void> {

@@ -65,7 +65,7 @@ test('route --stats prints each member with its table entries and share', async 
 });
 
 const failures: [string, string[], string, RegExp][] = [
-  ['no --ring', ['route', 'u1'], '', /^imring route: --ring FILE is required/],
+  ['neither --gateway nor --ring', ['route', 'u1'], '', /^imring route: --gateway NAME \(the live ring\) or --ring FILE is required/],
   ['an unreadable file', ['route', '--ring', '/nonexistent/ring.json', 'u1'], '', /^imring route: cannot read ring file "\/nonexistent\/ring.json": ENOENT/],
   ['invalid JSON', ['route', '--ring', '-', 'u1'], '{', /^imring route: invalid ring document "-": not valid JSON/],
   ['a wrong checksum', ['route', '--ring', '-', 'u1'], serializeRingDocument({ ...document, checksum: 'sha256:00' }), /invalid ring document "-": checksum: is "sha256:00", computed sha256:/],
@@ -86,7 +86,7 @@ for (const [what, argv, stdin, message] of failures) {
 test('help is printed on request and exits 0', async () => {
   const result = await runCli(['route', '--help']);
   assert.equal(result.code, 0);
-  assert.match(result.stdout, /^Usage: imring route --ring FILE/);
+  assert.match(result.stdout, /^Usage: imring route --gateway NAME .*\n {7}imring route --ring FILE/);
   assert.equal((await runCli(['--help'])).code, 0);
   assert.equal((await runCli([])).code, 2);
 });
