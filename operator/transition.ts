@@ -163,7 +163,8 @@ function bootstrap(input: TransitionInput): TransitionDecision {
   const members = [...readyOrdinals(input)].map((o) => member(input, o));
   // Above any version a runtime still serves (a ring lost with its status): readers refuse older versions.
   const version = Math.max(0, ...input.leases.map((l) => l.version ?? 0)) + 1;
-  const document = ringDocument(input, { version, state: 'Committed', members, previous: null });
+  // RING-SPEC: every version after 1 names the one it replaces; a lost one is replaced by nobody.
+  const document = ringDocument(input, { version, state: 'Committed', members, previous: version === 1 ? null : { version: version - 1, members: [] } });
   const d = draft(input, { document, transitionAtMs: input.nowMs }, 'Bootstrap');
   d.changed = true;
   d.convergedVersion = version;

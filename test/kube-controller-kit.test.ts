@@ -124,3 +124,18 @@ test('the event recorder writes an Event about an object and never throws', asyn
     await api.close();
   }
 });
+
+test('WorkQueue: of two delayed adds of one key, the earlier wins', { timeout: 10_000 }, async () => {
+  const handled: string[] = [];
+  let resolveHandled!: () => void;
+  const done = new Promise<void>((resolve) => (resolveHandled = resolve));
+  const queue = new WorkQueue(async (key) => {
+    handled.push(key);
+    resolveHandled();
+  });
+  queue.add('k', 60_000);
+  queue.add('k', 5);
+  await done;
+  assert.deepEqual(handled, ['k']);
+  await queue.close();
+});
