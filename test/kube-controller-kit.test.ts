@@ -129,9 +129,10 @@ test('WorkQueue: of two delayed adds of one key, the earlier wins', { timeout: 1
   const handled: string[] = [];
   let resolveHandled!: () => void;
   const done = new Promise<void>((resolve) => (resolveHandled = resolve));
-  const queue = new WorkQueue(async (key) => {
+  const queue = new WorkQueue((key) => {
     handled.push(key);
     resolveHandled();
+    return Promise.resolve();
   });
   queue.add('k', 60_000);
   queue.add('k', 5);
