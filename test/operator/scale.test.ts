@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { AppsV1Api } from '@kubernetes/client-node';
 import type { IMGateway } from '../../operator/api.js';
+import { buildRingDocument, serializeRingDocument } from '../../ring/index.js';
 import { imGateway, NAMESPACE, OperatorSystem } from '../support/operator-system.js';
 import { watchUntil } from '../support/wait.js';
 
@@ -99,3 +100,19 @@ async function writeManifest(gateway: IMGateway): Promise<string> {
   await writeFile(path, JSON.stringify(gateway));
   return path;
 }
+
+test('a ring ConfigMap edited by hand (invalid JSON, then an older version) is published again from the status', async () => {
+  const version = (await system.gateway('im')).status!.ring!.version!;
+  const restoredTo = async (): Promise<number | undefined> => (await system.ring('im'))?.version;
+  await system.kubectlOk(['patch', 'configmap', 'im-ring', '--type', 'merge', '-p', JSON.stringify({ data: { 'ring.json': '{not json' } })]);
+  assert.equal(await watchUntil(system.cluster.kc, `/api/v1/namespaces/${NAMESPACE}/configmaps`, async () => ((await restoredTo()) === version ? version : undefined)), version);
+  const older = buildRingDocument({ gateway: { namespace: NAMESPACE, name: 'im', uid: (await system.gateway('im')).metadata.uid! }, version: version - 1, state: 'Committed', members: [], previous: { version: version - 2, members: [] } });
+  await system.kubectlOk(['patch', 'configmap', 'im-ring', '--type', 'merge', '-p', JSON.stringify({ data: { 'ring.json': serializeRingDocument(older) } })]);
+  await watchUntil(system.cluster.kc, `/api/v1/namespaces/${NAMESPACE}/configmaps`, async () => ((await restoredTo()) === version ? true : undefined));
+  const restored = (await system.events('im')).filter((e) => e.reason === 'RingRestored').map((e) => e.message);
+  assert.equal(restored.length, 2);
+  assert.match(restored[0]!, /IMRING_RING_INVALID_JSON/);
+  assert.match(restored[1]!, new RegExp(`version ${version - 1} is older than the recorded ${version}`));
+  const gateway = await system.gateway('im');
+  assert.equal(gateway.status?.ring?.version, version, 'no transition: the same version is published again');
+});
