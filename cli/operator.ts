@@ -109,9 +109,10 @@ export async function operator(args: string[], io: CliIo): Promise<number> {
   const logger = createLogger({ component: 'operator' });
   const metrics = createOperatorMetrics();
   const kc = loadKubeConfig();
-  let controller: Controller | undefined;
+  // Ready once standing by or leading with synced caches: a standby must not stall a rollout.
+  let ready = false;
   return runUntilSignal(logger, async (parts, stop) => {
-    const ops = await startOpsServer({ host: flags.host, port: flags.metricsPort, ready: () => controller !== undefined, registry: metrics.registry, logger });
+    const ops = await startOpsServer({ host: flags.host, port: flags.metricsPort, ready: () => ready, registry: metrics.registry, logger });
     parts.push({ name: 'ops-server', stop: () => ops.close() });
     logger.info({ port: ops.port, namespace: flags.namespace ?? '(all)', identity: flags.identity }, 'operator started');
     if (flags.leaderElect) {
@@ -124,14 +125,16 @@ export async function operator(args: string[], io: CliIo): Promise<number> {
         stop('leadership lost', 1);
       });
       elector.start();
+      ready = true;
       await elector.whenLeader();
+      ready = false;
       logger.info({ lease: `${flags.leaseNamespace}/${flags.leaseName}` }, 'elected leader');
     }
     metrics.leader.set(1);
     const started = new Controller({ kc, ...(flags.namespace ? { namespace: flags.namespace } : {}), clusterDomain: flags.clusterDomain, logger, metrics });
     parts.push({ name: 'controller', stop: () => started.close() });
     await started.start();
-    controller = started;
+    ready = true;
     logger.info('controller running');
   });
 }

@@ -18,6 +18,9 @@ export interface Owner extends GatewayKey {
 /** Seconds a gateway pod gets to drain its connections (4002 at a bounded rate) on SIGTERM. */
 export const GATEWAY_TERMINATION_GRACE_SECONDS = 30;
 
+/** The gateways' ServiceAccount unless `podTemplate.serviceAccountName` says otherwise (config/ creates it with its Role). */
+export const DEFAULT_GATEWAY_SERVICE_ACCOUNT = 'imring-runtime';
+
 /** The gateway container's name in the StatefulSet's pod template. */
 export const GATEWAY_CONTAINER = 'gateway';
 
@@ -49,6 +52,7 @@ export function desiredStatefulSet(owner: Owner, spec: ResolvedSpec, replicas: n
       template: {
         metadata: { labels: { ...spec.podTemplate.labels, ...selector }, annotations: { ...spec.podTemplate.annotations } },
         spec: {
+          serviceAccountName: spec.podTemplate.serviceAccountName ?? DEFAULT_GATEWAY_SERVICE_ACCOUNT,
           terminationGracePeriodSeconds: GATEWAY_TERMINATION_GRACE_SECONDS,
           nodeSelector: { ...spec.podTemplate.nodeSelector },
           tolerations: spec.podTemplate.tolerations.map((t) => ({ ...t })),

@@ -32,6 +32,8 @@ export interface ResolvedSpec {
     /** core/v1 Tolerations, as written. */
     readonly tolerations: readonly object[];
     readonly env: readonly { readonly name: string; readonly value: string }[];
+    /** The gateways' ServiceAccount (read the ring ConfigMap, write Leases); absent: the operator's default. */
+    readonly serviceAccountName?: string;
   };
   /** `tableSize`: Maglev table size, prime. `ackTimeoutSeconds`: barrier limit, in s. */
   readonly ring: { readonly tableSize: number; readonly ackTimeoutSeconds: number };
@@ -156,7 +158,7 @@ function quantity(value: unknown): string | { problem: string } {
   return { problem: 'must be an integer or a string' };
 }
 
-const POD_TEMPLATE_FIELDS = ['labels', 'annotations', 'nodeSelector', 'tolerations', 'env'];
+const POD_TEMPLATE_FIELDS = ['labels', 'annotations', 'nodeSelector', 'tolerations', 'env', 'serviceAccountName'];
 
 function resolvePodTemplate(raw: unknown, check: Check): ResolvedSpec['podTemplate'] {
   const template = section(raw, 'spec.podTemplate', POD_TEMPLATE_FIELDS, check) ?? {};
@@ -167,6 +169,9 @@ function resolvePodTemplate(raw: unknown, check: Check): ResolvedSpec['podTempla
     nodeSelector: strings('nodeSelector'),
     tolerations: resolveTolerations(template.tolerations, check),
     env: resolveEnv(template.env, check),
+    ...(template.serviceAccountName === undefined || template.serviceAccountName === null
+      ? {}
+      : { serviceAccountName: readString(template, { path: 'spec.podTemplate.serviceAccountName', maxLength: 253, pattern: Patterns.dns1123Subdomain, what: 'a DNS-1123 subdomain', fallback: '' }, check) }),
   };
 }
 
