@@ -67,7 +67,7 @@ async function showAll(reader: ClusterReader, format: Format, io: CliIo): Promis
   return 0;
 }
 
-async function observe(reader: ClusterReader, name: string, imGateway: IMGatewayObject | undefined): Promise<StatusView> {
+export async function observe(reader: ClusterReader, name: string, imGateway: IMGatewayObject | undefined): Promise<StatusView> {
   const [configMap, leases] = await Promise.all([reader.ringConfigMap(name), reader.leases(name)]);
   const configMapName = ringConfigMapName(name);
   const ring = configMap ? observeRing(configMapName, configMap.data) : { kind: 'missing' as const, configMap: configMapName };

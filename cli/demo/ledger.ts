@@ -1,0 +1,162 @@
+/**
+ * Accounts for every (message, user) pair of demo traffic: received by the client, reported
+ * realtime or offline by push, or neither. Pure (no I/O, no clock of its own): the traffic
+ * driver tells it what happened and when.
+ *
+ * - misrouted: push reported the user offline while the user's client was connected, on the
+ *   same connection, from before the push call until after its answer (not reconnecting);
+ * - lost: after the settle time, the client has not received it and push did not report it
+ *   offline (a realtime report without a receipt is lost too);
+ * - duplicate: a client received the same message more than once.
+ */
+
+/** Push's answer for one (message, user). */
+export type Outcome = { readonly status: 'realtime'; readonly via: string } | { readonly status: 'offline'; readonly reason: string };
+
+interface UserState {
+  connected: boolean;
+  /** Incremented on every open: a changed epoch means the user reconnected in between. */
+  epoch: number;
+  /** When the current connection opened, or when it closed; ms. */
+  sinceMs: number;
+}
+
+interface Pending {
+  readonly atMs: number;
+  /** The user's epoch at send time when connected then, else -1. */
+  readonly epochAtSend: number;
+  outcome: Outcome | undefined;
+  /** The user was connected on the send-time connection when the answer came. */
+  connectedThrough: boolean;
+  receipts: number;
+}
+
+/** Totals over settled pairs (and receipts), by kind. */
+export interface LedgerTotals {
+  /** (message, user) pairs settled. */
+  pairs: number;
+  received: number;
+  realtime: number;
+  offline: number;
+  offlineByReason: Record<string, number>;
+  realtimeByVia: Record<string, number>;
+  misrouted: number;
+  lost: number;
+  duplicates: number;
+  /** Offline for a user that was connected at send time but reconnecting by the answer: expected, not a misroute. */
+  offlineWhileReconnecting: number;
+  /** Reconnect windows of migrated users (close → open), ms. */
+  reconnectWindowsMs: number[];
+}
+
+export class Ledger {
+  readonly #users = new Map<string, UserState>();
+  readonly #pending = new Map<string, Pending>();
+  readonly #misrouteSamples: string[] = [];
+  readonly totals: LedgerTotals = { pairs: 0, received: 0, realtime: 0, offline: 0, offlineByReason: {}, realtimeByVia: {}, misrouted: 0, lost: 0, duplicates: 0, offlineWhileReconnecting: 0, reconnectWindowsMs: [] };
+
+  /** A user's client opened a connection at `atMs`. */
+  opened(user: string, atMs: number): void {
+    const state = this.#users.get(user) ?? { connected: false, epoch: 0, sinceMs: atMs };
+    if (!state.connected && state.epoch > 0) this.totals.reconnectWindowsMs.push(atMs - state.sinceMs);
+    state.connected = true;
+    state.epoch++;
+    state.sinceMs = atMs;
+    this.#users.set(user, state);
+  }
+
+  /** A user's connection closed at `atMs`. */
+  closed(user: string, atMs: number): void {
+    const state = this.#users.get(user);
+    if (!state) return;
+    state.connected = false;
+    state.sinceMs = atMs;
+  }
+
+  /** Whether `user` is connected now. */
+  isConnected(user: string): boolean {
+    return this.#users.get(user)?.connected ?? false;
+  }
+
+  /** Message `msgID` was handed to push for `users` at `atMs`. */
+  sent(msgID: string, users: readonly string[], atMs: number): void {
+    for (const user of users) {
+      const state = this.#users.get(user);
+      this.#pending.set(key(msgID, user), { atMs, epochAtSend: state?.connected ? state.epoch : -1, outcome: undefined, connectedThrough: false, receipts: 0 });
+    }
+  }
+
+  /** Push answered for (`msgID`, `user`). */
+  answered(msgID: string, user: string, outcome: Outcome): void {
+    const entry = this.#pending.get(key(msgID, user));
+    if (!entry || entry.outcome) return;
+    entry.outcome = outcome;
+    const state = this.#users.get(user);
+    entry.connectedThrough = entry.epochAtSend >= 0 && state !== undefined && state.connected && state.epoch === entry.epochAtSend;
+  }
+
+  /** The push call for these users failed as a whole (push unreachable): reported offline. */
+  failed(msgID: string, users: readonly string[], reason: string): void {
+    for (const user of users) this.answered(msgID, user, { status: 'offline', reason });
+  }
+
+  /** A client received `msgID`. */
+  received(msgID: string, user: string): void {
+    const entry = this.#pending.get(key(msgID, user));
+    if (entry) entry.receipts++;
+    else this.totals.duplicates++; // already settled as received: a late duplicate
+  }
+
+  /** Settles every pair sent before `beforeMs`, adding it to the totals. Returns how many were settled. */
+  settle(beforeMs: number): number {
+    let settled = 0;
+    for (const [pair, entry] of this.#pending) {
+      if (entry.atMs >= beforeMs) continue;
+      this.#pending.delete(pair);
+      this.#count(pair, entry);
+      settled++;
+    }
+    return settled;
+  }
+
+  /** Up to 10 pairs that were misrouted (`msgID/user`), for the report. */
+  get misrouteSamples(): readonly string[] {
+    return this.#misrouteSamples;
+  }
+
+  /** Pairs not settled yet. */
+  get pending(): number {
+    return this.#pending.size;
+  }
+
+  #count(pair: string, entry: Pending): void {
+    const t = this.totals;
+    t.pairs++;
+    if (entry.receipts > 0) t.received++;
+    if (entry.receipts > 1) t.duplicates += entry.receipts - 1;
+    const outcome = entry.outcome;
+    if (outcome?.status === 'realtime') {
+      t.realtime++;
+      t.realtimeByVia[outcome.via] = (t.realtimeByVia[outcome.via] ?? 0) + 1;
+      if (entry.receipts === 0) t.lost++;
+      return;
+    }
+    if (outcome?.status === 'offline') {
+      t.offline++;
+      t.offlineByReason[outcome.reason] = (t.offlineByReason[outcome.reason] ?? 0) + 1;
+      if (entry.receipts > 0) return; // delivered and also reported offline: counted, not harmful
+      if (entry.connectedThrough) {
+        t.misrouted++;
+        if (this.#misrouteSamples.length < 10) this.#misrouteSamples.push(pair);
+      } else if (entry.epochAtSend >= 0) {
+        t.offlineWhileReconnecting++;
+      }
+      return;
+    }
+    if (entry.receipts === 0) t.lost++;
+  }
+}
+
+function key(msgID: string, user: string): string {
+  return `${msgID}/${user}`;
+}

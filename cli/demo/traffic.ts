@@ -1,0 +1,206 @@
+/**
+ * Demo traffic: simulated users connected through the proxy with the client SDK, and a steady
+ * stream of messages pushed through push's HTTP API (single messages and batches, direct and
+ * group fan-out), every (message, user) accounted for by a {@link Ledger}. Used by
+ * `imring local` and by the end-to-end scenario test.
+ */
+import { SignJWT } from 'jose';
+import { ImringClient } from '../../runtime/client/index.js';
+import { Ledger, type Outcome } from './ledger.js';
+
+export interface TrafficOptions {
+  /** The proxy's ws URL, e.g. `ws://127.1.0.5:10080/ws`. */
+  readonly proxyUrl: string;
+  /** Push's HTTP base URL, e.g. `http://127.1.0.6:10091`. */
+  readonly pushUrl: string;
+  /** HS256 key of client tokens. */
+  readonly tokenSecret: string;
+  /** Users that connect (one client each). Default 200. */
+  readonly users?: number;
+  /** Users that never connect: messages to them end offline (`not_connected`), as they should. Default users / 20. */
+  readonly offlineUsers?: number;
+  /** Messages pushed per second. Default 100. */
+  readonly messagesPerSecond?: number;
+  /** Share of messages sent to a group of `groupSize` users instead of one. Default 0.2, size 10. */
+  readonly groupShare?: number;
+  readonly groupSize?: number;
+  /** Messages per push call in batched calls (every other call carries one message). Default 10. */
+  readonly batch?: number;
+  /** Seed of the recipients' choice. Default 1. */
+  readonly seed?: number;
+  /** Wall clock, ms. Default Date.now. */
+  readonly now?: () => number;
+}
+
+export const TRAFFIC_DEFAULTS = { users: 200, messagesPerSecond: 100, groupShare: 0.2, groupSize: 10, batch: 10, seed: 1 } as const;
+
+/** Period of the push loop, ms: each tick sends the messages that are due. */
+const TICK_MS = 20;
+/** Users connecting at once. */
+const CONNECT_CONCURRENCY = 100;
+
+type Resolved = Required<TrafficOptions>;
+
+/** Per-second rates of push's answers, over the last full second. */
+export interface Rates {
+  readonly realtimePerSecond: number;
+  readonly offlinePerSecond: number;
+}
+
+export class DemoTraffic {
+  readonly ledger = new Ledger();
+  readonly #o: Resolved;
+  readonly #clients = new Map<string, ImringClient>();
+  readonly #offline: string[];
+  readonly #online: string[];
+  readonly #random: () => number;
+  readonly #inFlight = new Set<Promise<void>>();
+  #timer: NodeJS.Timeout | undefined;
+  #sent = 0;
+  #pushErrors = 0;
+  #window = { startMs: 0, realtime: 0, offline: 0 };
+  #rates: Rates = { realtimePerSecond: 0, offlinePerSecond: 0 };
+
+  constructor(options: TrafficOptions) {
+    const users = options.users ?? TRAFFIC_DEFAULTS.users;
+    if (!Number.isInteger(users) || users < 1) throw new RangeError(`users must be a positive integer, got ${users}`);
+    const rate = options.messagesPerSecond ?? TRAFFIC_DEFAULTS.messagesPerSecond;
+    if (!(rate > 0)) throw new RangeError(`messagesPerSecond must be positive, got ${rate}`);
+    this.#o = { ...TRAFFIC_DEFAULTS, offlineUsers: Math.ceil(users / 20), now: Date.now, ...options, users, messagesPerSecond: rate } as Resolved;
+    this.#online = Array.from({ length: users }, (_, i) => `user-${String(i).padStart(5, '0')}`);
+    this.#offline = Array.from({ length: this.#o.offlineUsers }, (_, i) => `away-${String(i).padStart(4, '0')}`);
+    this.#random = mulberry32(this.#o.seed);
+  }
+
+  /** Messages pushed, and push calls that failed as a whole. */
+  get counts(): { readonly messages: number; readonly pushErrors: number; readonly connected: number } {
+    return { messages: this.#sent, pushErrors: this.#pushErrors, connected: this.#online.filter((u) => this.ledger.isConnected(u)).length };
+  }
+
+  get rates(): Rates {
+    return this.#rates;
+  }
+
+  /** Connects every online user through the proxy; resolves once all are open. */
+  async connect(): Promise<void> {
+    const key = new TextEncoder().encode(this.#o.tokenSecret);
+    const queue = [...this.#online];
+    const worker = async (): Promise<void> => {
+      for (let user = queue.shift(); user !== undefined; user = queue.shift()) {
+        const token = await new SignJWT({}).setProtectedHeader({ alg: 'HS256' }).setSubject(user).setExpirationTime('24h').sign(key);
+        await this.#open(user, token);
+      }
+    };
+    await Promise.all(Array.from({ length: CONNECT_CONCURRENCY }, worker));
+  }
+
+  /** Starts pushing `messagesPerSecond`. */
+  start(): void {
+    if (this.#timer) return;
+    const startedMs = this.#o.now();
+    this.#window = { startMs: startedMs, realtime: 0, offline: 0 };
+    const tick = (): void => {
+      const due = Math.floor(((this.#o.now() - startedMs) / 1000) * this.#o.messagesPerSecond);
+      const messages: Message[] = [];
+      while (this.#sent < due) messages.push(this.#message(this.#sent++));
+      for (let i = 0; i < messages.length; ) {
+        const size = i % 2 === 0 ? 1 : this.#o.batch;
+        this.#push(messages.slice(i, i + size));
+        i += size;
+      }
+      this.#roll();
+      this.#timer = setTimeout(tick, TICK_MS);
+    };
+    tick();
+  }
+
+  /** Stops pushing; resolves when every push call has been answered. */
+  async stop(): Promise<void> {
+    clearTimeout(this.#timer);
+    this.#timer = undefined;
+    await Promise.all(this.#inFlight);
+  }
+
+  /** Stops pushing and closes every client. Idempotent. */
+  async close(): Promise<void> {
+    await this.stop();
+    await Promise.all([...this.#clients.values()].map((c) => c.close()));
+    this.#clients.clear();
+  }
+
+  #open(user: string, token: string): Promise<void> {
+    const client = new ImringClient({ url: this.#o.proxyUrl, userID: user, platform: 'demo', token });
+    this.#clients.set(user, client);
+    client.on('message', (message: { msgID: string }) => this.ledger.received(message.msgID, user));
+    client.on('close', () => this.ledger.closed(user, this.#o.now()));
+    client.on('error', () => undefined); // reconnects on its own; closes are accounted above
+    return new Promise((resolve) => {
+      client.on('open', () => {
+        this.ledger.opened(user, this.#o.now());
+        resolve();
+      });
+      client.connect();
+    });
+  }
+
+  #message(n: number): Message {
+    const group = this.#random() < this.#o.groupShare;
+    const size = group ? Math.min(this.#o.groupSize, this.#online.length) : 1;
+    const recipients = new Set<string>();
+    while (recipients.size < size) recipients.add(this.#online[Math.floor(this.#random() * this.#online.length)]!);
+    // One message in 20 also goes to a user who is not connected: offline, correctly.
+    if (this.#offline.length > 0 && this.#random() < 0.05) recipients.add(this.#offline[Math.floor(this.#random() * this.#offline.length)]!);
+    return { msgID: `m${n}`, toUserIDs: [...recipients], payload: `demo message ${n}` };
+  }
+
+  #push(messages: Message[]): void {
+    const atMs = this.#o.now();
+    for (const m of messages) this.ledger.sent(m.msgID, m.toUserIDs, atMs);
+    const call = this.#call(messages);
+    this.#inFlight.add(call);
+    void call.finally(() => this.#inFlight.delete(call));
+  }
+
+  async #call(messages: Message[]): Promise<void> {
+    try {
+      const response = await fetch(`${this.#o.pushUrl}/v1/push`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ messages }) });
+      if (!response.ok) throw new Error(`push answered ${response.status}`);
+      const body = (await response.json()) as { results: { msgID: string; userID: string; status: string; via?: string; reason?: string }[] };
+      for (const r of body.results) {
+        const outcome: Outcome = r.status === 'realtime' ? { status: 'realtime', via: r.via ?? 'current' } : { status: 'offline', reason: r.reason ?? 'unknown' };
+        if (outcome.status === 'realtime') this.#window.realtime++;
+        else this.#window.offline++;
+        this.ledger.answered(r.msgID, r.userID, outcome);
+      }
+    } catch {
+      this.#pushErrors++;
+      for (const m of messages) this.ledger.failed(m.msgID, m.toUserIDs, 'push_unreachable');
+    }
+  }
+
+  #roll(): void {
+    const now = this.#o.now();
+    if (now - this.#window.startMs < 1000) return;
+    const seconds = (now - this.#window.startMs) / 1000;
+    this.#rates = { realtimePerSecond: this.#window.realtime / seconds, offlinePerSecond: this.#window.offline / seconds };
+    this.#window = { startMs: now, realtime: 0, offline: 0 };
+  }
+}
+
+interface Message {
+  readonly msgID: string;
+  readonly toUserIDs: string[];
+  readonly payload: string;
+}
+
+/** A small seeded PRNG (mulberry32): the demo's recipients are reproducible. */
+function mulberry32(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
