@@ -5,7 +5,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { readFile, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ApiextensionsV1Api, CoreV1Api, CustomObjectsApi, type KubeConfig, type V1CustomResourceDefinition, type V1Pod } from '@kubernetes/client-node';
 import { parse as parseYaml } from 'yaml';
@@ -58,7 +58,7 @@ export async function writeEnvFile(cluster: LocalCluster, endpoints: Endpoints):
   const path = join(cluster.stateDir, 'env');
   const lines = [
     '# imring local: source this file (`. .imring/env`) to reach the local system.',
-    `export KUBECONFIG='${cluster.kubeconfigPath}'`,
+    `export KUBECONFIG='${resolve(cluster.kubeconfigPath)}'`,
     `export IMRING_PROXY_URL='${endpoints.proxyUrl}'`,
     `export IMRING_PUSH_URL='${endpoints.pushUrl}'`,
     `export IMRING_TOKEN_SECRET='${endpoints.tokenSecret}'`,

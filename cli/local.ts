@@ -1,18 +1,27 @@
 import { parseArgs } from 'node:util';
 import { LocalCluster } from '../local/cluster.js';
 import { UsageError, write, type CliIo } from './io.js';
+import { runDemo } from './local-demo.js';
 
-export const localHelp = `Usage: imring local [--state-dir DIR] [--port N]
+export const localHelp = `Usage: imring local [--state-dir DIR] [--port N] [--no-demo | --bare] [--users N] [--rate N]
 
-Runs a local control plane on this machine: an in-memory Kubernetes API server (HTTPS on
-127.0.0.1), the StatefulSet controller, the garbage collector, a DNS hosts file and a pod
-runner that starts each pod as a local process on its own loopback address. kubectl works
-against it through DIR/kubeconfig. Prints "imring local: ready" once everything is up; stops
-everything, and every pod process, on SIGINT or SIGTERM.
+Runs imring on this machine, on a local control plane: an in-memory Kubernetes API server
+(HTTPS on 127.0.0.1), the StatefulSet controller, the garbage collector, a DNS hosts file and
+a pod runner that starts each pod as a local process on its own loopback address. On it: the
+IMGateway CRD, the operator, a proxy and a push (pods), and the sample IMGateway "demo" (3
+gateways), with demo traffic (simulated users and messages) and a live view refreshed every
+second. kubectl works against it through DIR/kubeconfig; DIR/env holds KUBECONFIG,
+IMRING_PROXY_URL, IMRING_PUSH_URL and IMRING_TOKEN_SECRET for any other client. Prints
+"imring local: ready" once the control plane is up; stops everything, and every pod process,
+on SIGINT or SIGTERM.
 
 Options:
-  --state-dir DIR   kubeconfig, hosts file and pod logs (default .imring)
+  --state-dir DIR   kubeconfig, env, hosts file and pod logs (default .imring)
   --port N          API server port (default 0: any free port)
+  --no-demo         everything but the traffic (the sample IMGateway is still applied)
+  --bare            the control plane only: no imring, no sample, no traffic
+  --users N         simulated users (default 200)
+  --rate N          messages pushed per second (default 100)
   -h, --help        show this help
 
 Environment:
@@ -40,7 +49,8 @@ export async function local(args: string[], io: CliIo): Promise<number> {
   try {
     await cluster.start();
     await write(io.stdout, readyText(cluster));
-    io.stderr.write(`imring local: ${await stopped}: stopping\n`);
+    if (options.mode === 'bare') io.stderr.write(`imring local: ${await stopped}: stopping\n`);
+    else await runDemo({ cluster, io, stopped, traffic: options.mode === 'demo' ? { users: options.users, messagesPerSecond: options.rate } : undefined });
   } finally {
     await cluster.close();
   }
@@ -48,7 +58,16 @@ export async function local(args: string[], io: CliIo): Promise<number> {
   return 0;
 }
 
-function parseLocalArgs(args: string[]): { stateDir: string; port: number; help: boolean } {
+interface LocalOptions {
+  readonly stateDir: string;
+  readonly port: number;
+  readonly help: boolean;
+  readonly mode: 'demo' | 'no-demo' | 'bare';
+  readonly users: number;
+  readonly rate: number;
+}
+
+function parseLocalArgs(args: string[]): LocalOptions {
   let values;
   try {
     ({ values } = parseArgs({
@@ -57,6 +76,10 @@ function parseLocalArgs(args: string[]): { stateDir: string; port: number; help:
       options: {
         'state-dir': { type: 'string', default: '.imring' },
         port: { type: 'string', default: '0' },
+        'no-demo': { type: 'boolean', default: false },
+        bare: { type: 'boolean', default: false },
+        users: { type: 'string', default: '200' },
+        rate: { type: 'string', default: '100' },
         help: { type: 'boolean', short: 'h', default: false },
       },
     }));
@@ -65,7 +88,17 @@ function parseLocalArgs(args: string[]): { stateDir: string; port: number; help:
   }
   const port = Number(values.port);
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError(`--port must be an integer from 0 to 65535, got "${values.port}"`);
-  return { stateDir: values['state-dir'], port, help: values.help };
+  if (values['no-demo'] && values.bare) throw new UsageError('--no-demo and --bare exclude each other');
+  const users = positiveInteger('--users', values.users, 20_000);
+  const rate = positiveInteger('--rate', values.rate, 20_000);
+  const mode = values.bare ? 'bare' : values['no-demo'] ? 'no-demo' : 'demo';
+  return { stateDir: values['state-dir'], port, help: values.help, mode, users, rate };
+}
+
+function positiveInteger(flag: string, value: string, max: number): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1 || n > max) throw new UsageError(`${flag} must be an integer from 1 to ${max}, got "${value}"`);
+  return n;
 }
 
 function readyText(cluster: LocalCluster): string {

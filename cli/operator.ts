@@ -117,8 +117,16 @@ export async function operator(args: string[], io: CliIo): Promise<number> {
     logger.info({ port: ops.port, namespace: flags.namespace ?? '(all)', identity: flags.identity }, 'operator started');
     if (flags.leaderElect) {
       const elector = new LeaderElector({ kc, namespace: flags.leaseNamespace, name: flags.leaseName, identity: flags.identity, logger });
-      parts.push({ name: 'leader-election', stop: () => elector.close() });
+      let closing = false;
+      parts.push({
+        name: 'leader-election',
+        stop: () => {
+          closing = true;
+          return elector.close();
+        },
+      });
       elector.on('stopped', () => {
+        if (closing) return; // our own shutdown releases the Lease: not a loss
         metrics.leader.set(0);
         // client-go's way: a replica that lost its Lease exits rather than race the new leader.
         logger.error('leadership lost; exiting');

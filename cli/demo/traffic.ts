@@ -66,7 +66,7 @@ export class DemoTraffic {
     if (!Number.isInteger(users) || users < 1) throw new RangeError(`users must be a positive integer, got ${users}`);
     const rate = options.messagesPerSecond ?? TRAFFIC_DEFAULTS.messagesPerSecond;
     if (!(rate > 0)) throw new RangeError(`messagesPerSecond must be positive, got ${rate}`);
-    this.#o = { ...TRAFFIC_DEFAULTS, offlineUsers: Math.ceil(users / 20), now: Date.now, ...options, users, messagesPerSecond: rate } as Resolved;
+    this.#o = { ...TRAFFIC_DEFAULTS, offlineUsers: Math.ceil(users / 20), now: Date.now, ...options, users, messagesPerSecond: rate };
     this.#online = Array.from({ length: users }, (_, i) => `user-${String(i).padStart(5, '0')}`);
     this.#offline = Array.from({ length: this.#o.offlineUsers }, (_, i) => `away-${String(i).padStart(4, '0')}`);
     this.#random = mulberry32(this.#o.seed);

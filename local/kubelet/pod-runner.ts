@@ -23,7 +23,7 @@ export interface PodRunnerOptions {
   env?: Record<string, string>;
   /** This node's name; pods with no node are bound to it. Default `local`. */
   nodeName?: string;
-  /** The first pod address; pods get the next free one after it. Default `127.1.0.1`. */
+  /** The first pod address; pods get the next free one after it. Default: a random one (see {@link randomFirstPodAddress}). */
   firstPodAddress?: string;
   /**
    * Restart backoff, first and longest delay in ms. Default 1,000 and 30,000: shorter than the
@@ -35,7 +35,16 @@ export interface PodRunnerOptions {
   onError?: (error: unknown) => void;
 }
 
-const DEFAULTS = { nodeName: 'local', firstPodAddress: '127.1.0.1', restartBackoffBaseMs: 1_000, restartBackoffMaxMs: 30_000 };
+const DEFAULTS = { nodeName: 'local', restartBackoffBaseMs: 1_000, restartBackoffMaxMs: 30_000 };
+
+/**
+ * A first pod address in a random /16 of 127.16.0.0–127.239.255.255: two local clusters on one
+ * machine (a demo and a test run) must not hand the same address, and so the same ports, to
+ * two pods. (A fixed 127.1.0.1 did exactly that.)
+ */
+export function randomFirstPodAddress(random: () => number = Math.random): string {
+  return `127.${16 + Math.floor(random() * 224)}.${Math.floor(random() * 256)}.1`;
+}
 
 /** The node's address, every pod's `status.hostIP`. */
 const HOST_IP = '127.0.0.1';
@@ -260,7 +269,7 @@ function resolveOptions(options: PodRunnerOptions): ResolvedOptions {
   }
   if (resolved.restartBackoffMaxMs < resolved.restartBackoffBaseMs) throw new RangeError('restartBackoffMaxMs must not be less than restartBackoffBaseMs');
   const images = { ...parseLocalImages(process.env[LOCAL_IMAGES_ENV]), ...parseLocalImages(JSON.stringify(options.images ?? {})) };
-  return { ...resolved, images, env: { ...options.env } };
+  return { ...resolved, firstPodAddress: options.firstPodAddress ?? randomFirstPodAddress(), images, env: { ...options.env } };
 }
 
 /** `deletionGracePeriodSeconds` when set (and not 0), else `spec.terminationGracePeriodSeconds`, else 30 s; in ms. */

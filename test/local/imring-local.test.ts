@@ -41,9 +41,9 @@ spec:
             periodSeconds: 1
 `;
 
-test('imring local serves kubectl, runs a StatefulSet as processes, scales it, and leaves nothing behind on SIGTERM', async () => {
+test('imring local --bare serves kubectl, runs a StatefulSet as processes, scales it, and leaves nothing behind on SIGTERM', async () => {
   const stateDir = await mkdtemp(join(tmpdir(), 'imring-local-'));
-  const child = spawn(process.execPath, [join(repoRoot, 'dist/cli/imring.js'), 'local', '--state-dir', stateDir], {
+  const child = spawn(process.execPath, [join(repoRoot, 'dist/cli/imring.js'), 'local', '--bare', '--state-dir', stateDir], {
     env: { ...process.env, IMRING_LOCAL_IMAGES: JSON.stringify({ 'imring-test/server': [process.execPath, join(repoRoot, 'dist/test/fixtures/test-server.js')] }) },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

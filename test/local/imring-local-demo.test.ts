@@ -1,0 +1,64 @@
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { test } from 'node:test';
+import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
+import { repoRoot } from '../support/fixtures.js';
+import { runKubectl } from '../support/kubectl.js';
+import { isGone } from '../support/wait.js';
+
+/** The summary line `imring local` prints every 5 s when stdout is not a terminal. */
+const SUMMARY = /^imring local: (\d+)\/(\d+) connected, \d+ realtime\/s, \d+ offline\/s, settled (\d+), misrouted (\d+), lost (\d+)$/;
+
+test('imring local runs the operator, proxy, push and the sample with demo traffic, writes the env file, follows kubectl scale, and stops cleanly', async () => {
+  const stateDir = await mkdtemp(join(tmpdir(), 'imring-local-demo-'));
+  const child = spawn(process.execPath, [join(repoRoot, 'dist/cli/imring.js'), 'local', '--state-dir', stateDir, '--users', '40', '--rate', '40'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let stderr = '';
+  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  const exited = once(child, 'exit') as Promise<[number | null, string | null]>;
+  const kubeconfig = join(stateDir, 'kubeconfig');
+  const kubectl = (...args: string[]) => runKubectl(kubeconfig, stateDir, args);
+  try {
+    const lines = createInterface({ input: child.stdout })[Symbol.asyncIterator]();
+    const nextSummary = async (): Promise<RegExpMatchArray> => {
+      for (let line = await lines.next(); !line.done; line = await lines.next()) {
+        const match = SUMMARY.exec(line.value);
+        if (match) return match;
+      }
+      throw new Error(`imring local ended: ${stderr}`);
+    };
+    // Traffic flows: pairs settle, all 40 users connected, nothing misrouted or lost.
+    let summary = await nextSummary();
+    while (Number(summary[3]) === 0) summary = await nextSummary();
+    assert.deepEqual([summary[1], summary[2], summary[4], summary[5]], ['40', '40', '0', '0']);
+    const env = await readFile(join(stateDir, 'env'), 'utf8');
+    for (const name of ['KUBECONFIG', 'IMRING_PROXY_URL', 'IMRING_PUSH_URL', 'IMRING_TOKEN_SECRET']) assert.match(env, new RegExp(`^export ${name}='[^']+'$`, 'm'));
+    assert.match((await kubectl('get', 'imgw', 'demo')).stdout, /^demo\s+3\s+3\s+\d+\s+Stable\s+True/m);
+    // kubectl scale is followed live, and the traffic goes on without a misroute.
+    assert.equal((await kubectl('scale', 'imgw/demo', '--replicas=4')).code, 0);
+    for (;;) {
+      const row = (await kubectl('get', 'imgw', 'demo', '--no-headers')).stdout;
+      if (/^demo\s+4\s+4\s+\d+\s+Stable\s+True/.test(row)) break;
+      summary = await nextSummary(); // one line every 5 s: the wait is paced by the process under test
+    }
+    summary = await nextSummary();
+    assert.deepEqual([summary[4], summary[5]], ['0', '0'], 'no misroute, nothing lost through the scale');
+    const kc = new KubeConfig();
+    kc.loadFromFile(kubeconfig);
+    const pods = (await kc.makeApiClient(CoreV1Api).listNamespacedPod({ namespace: 'default' })).items;
+    assert.deepEqual(pods.map((p) => p.metadata?.name).sort(), ['demo-0', 'demo-1', 'demo-2', 'demo-3', 'demo-proxy', 'demo-push', 'imring-operator']);
+    const pids = pods.map((p) => Number(p.status?.containerStatuses?.[0]?.containerID?.replace('local://', '')));
+    child.kill('SIGINT');
+    const [code] = await exited;
+    assert.equal(code, 0, stderr);
+    assert.match(stderr, /demo totals: \d+ \(message, user\) pairs, \d+ received, \d+ offline, 0 misrouted, 0 lost/);
+    for (const pid of pids) assert.ok(isGone(pid), `pod process ${pid} stopped`);
+  } finally {
+    if (child.exitCode === null) child.kill('SIGKILL');
+    await rm(stateDir, { recursive: true, force: true });
+  }
+});
