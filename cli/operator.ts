@@ -116,9 +116,18 @@ export async function operator(args: string[], io: CliIo): Promise<number> {
     logger.info({ port: ops.port, namespace: flags.namespace ?? '(all)', identity: flags.identity }, 'operator started');
     if (flags.leaderElect) {
       const elector = new LeaderElector({ kc, namespace: flags.leaseNamespace, name: flags.leaseName, identity: flags.identity, logger });
-      parts.push({ name: 'leader-election', stop: () => elector.close() });
+      let closing = false;
+      parts.push({
+        name: 'leader-election',
+        stop: () => {
+          closing = true;
+          return elector.close();
+        },
+      });
       elector.on('stopped', () => {
         metrics.leader.set(0);
+        // Closing on SIGTERM stops leading too: that is a clean exit (the Lease is released), not a loss.
+        if (closing) return;
         // client-go's way: a replica that lost its Lease exits rather than race the new leader.
         logger.error('leadership lost; exiting');
         stop('leadership lost', 1);

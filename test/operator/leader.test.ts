@@ -4,7 +4,7 @@ import { after, before, test } from 'node:test';
 import { CoordinationV1Api, CustomObjectsApi } from '@kubernetes/client-node';
 import { IMGATEWAY, type IMGateway } from '../../operator/api.js';
 import { repoRoot } from '../support/fixtures.js';
-import { imGateway, NAMESPACE, OperatorSystem } from '../support/operator-system.js';
+import { imGateway, NAMESPACE, OperatorSystem, type OperatorProcess } from '../support/operator-system.js';
 import { watchUntil } from '../support/wait.js';
 
 /** Until the leader branch is merged, operator/leader-election.ts is a stub that makes every replica lead. */
@@ -17,12 +17,12 @@ const convergedAt = (replicas: number) => (g: IMGateway): boolean =>
   g.status?.conditions?.some((c) => c.type === 'RingConverged' && c.status === 'True') === true && g.status?.ring?.members?.length === replicas && g.status.readyReplicas === replicas && g.status.observedGeneration === g.metadata.generation;
 
 let system: OperatorSystem;
+const processes = new Map<string, OperatorProcess>();
 
 before(async () => {
   if (PENDING) return;
   system = await OperatorSystem.start();
-  await system.startOperator('op-a');
-  await system.startOperator('op-b');
+  for (const identity of ['op-a', 'op-b']) processes.set(identity, await system.startOperator(identity));
   await system.startRuntimes('im');
 });
 
@@ -64,4 +64,14 @@ test('Two operators: only the leader writes, and when it is killed the standby t
   const gateway = await system.gateway('im');
   assert.deepEqual(gateway.status?.ring?.members, ['im-0', 'im-1', 'im-2']);
   assert.ok((await system.metric(standby, 'imring_operator_api_writes_total')) > 0, 'the new leader writes');
+});
+
+test('SIGTERM stops a standby and a leader with exit code 0, and the leader gives its Lease up', { skip: PENDING && 'waits for the leader branch' }, async () => {
+  const leader = (await holder())!;
+  const standby = await system.startOperator('op-c');
+  await system.stopOperator('op-c', 'SIGTERM');
+  assert.equal(await standby.exited, 0, 'a standby stops cleanly while it waits for leadership');
+  await system.stopOperator(leader, 'SIGTERM');
+  assert.equal(await processes.get(leader)!.exited, 0, 'a leader stopped on purpose has not lost its leadership');
+  assert.equal((await holder()) ?? '', '', 'released: a standby takes over at once');
 });
