@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { after, before, test } from 'node:test';
-import { CoordinationV1Api, CustomObjectsApi } from '@kubernetes/client-node';
+import { CoordinationV1Api, CustomObjectsApi, V1MicroTime } from '@kubernetes/client-node';
 import { IMGATEWAY, type IMGateway } from '../../operator/api.js';
 import { repoRoot } from '../support/fixtures.js';
 import { imGateway, NAMESPACE, OperatorSystem, type OperatorProcess } from '../support/operator-system.js';
@@ -74,4 +74,24 @@ test('SIGTERM stops a standby and a leader with exit code 0, and the leader give
   await system.stopOperator(leader, 'SIGTERM');
   assert.equal(await processes.get(leader)!.exited, 0, 'a leader stopped on purpose has not lost its leadership');
   assert.equal((await holder()) ?? '', '', 'released: a standby takes over at once');
+});
+
+test('a leader that finds its Lease taken by another exits 1 rather than race the new holder', { skip: PENDING && 'waits for the leader branch' }, async () => {
+  const leader = await system.startOperator('op-f');
+  await watchUntil(system.cluster.kc, `/apis/coordination.k8s.io/v1/namespaces/${NAMESPACE}/leases`, async () => ((await holder()) === 'op-f' ? true : undefined), LEASE_DURATION_MS + RETRY_MS + 2_000);
+  const coordination = system.cluster.kc.makeApiClient(CoordinationV1Api);
+  // Read-modify-write: a renewal in between makes it 409, and it is tried again.
+  for (let taken = false; !taken; ) {
+    const lease = await coordination.readNamespacedLease({ namespace: NAMESPACE, name: 'imring-operator' });
+    lease.spec = { ...lease.spec, holderIdentity: 'intruder', renewTime: new V1MicroTime() };
+    taken = await coordination.replaceNamespacedLease({ namespace: NAMESPACE, name: 'imring-operator', body: lease }).then(
+      () => true,
+      (error: unknown) => {
+        if ((error as { code?: number }).code === 409) return false;
+        throw error;
+      },
+    );
+  }
+  assert.equal(await leader.exited, 1);
+  assert.equal(await holder(), 'intruder', 'the operator did not take the Lease back');
 });
