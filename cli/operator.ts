@@ -128,6 +128,8 @@ export async function operator(args: string[], io: CliIo): Promise<number> {
       elector.on('stopped', () => {
         if (closing) return; // our own shutdown releases the Lease: not a loss
         metrics.leader.set(0);
+        // Closing on SIGTERM stops leading too: that is a clean exit (the Lease is released), not a loss.
+        if (closing) return;
         // client-go's way: a replica that lost its Lease exits rather than race the new leader.
         logger.error('leadership lost; exiting');
         stop('leadership lost', 1);

@@ -50,6 +50,8 @@ export class Controller {
   readonly #bucket: TokenBucket;
   #gateways!: ResilientInformer<IMGateway>;
   #resync: NodeJS.Timeout | undefined;
+  /** False until every cache has its first list: a reconcile on a partial cache would see owned objects as missing. */
+  #synced = false;
   #closing: Promise<void> | undefined;
 
   constructor(options: ControllerOptions) {
@@ -81,6 +83,7 @@ export class Controller {
   /** Starts the informers; resolves once every cache has its first list, then reconciles everything. */
   async start(): Promise<void> {
     await Promise.all([this.#gateways, ...this.#informers].map((i) => i.start()));
+    this.#synced = true;
     for (const gateway of this.#gateways.list()) this.#queue.add(keyOf(gatewayKeyOf(gateway)));
     this.#resync = setInterval(() => {
       for (const gateway of this.#gateways.list()) this.#queue.add(keyOf(gatewayKeyOf(gateway)));
@@ -136,7 +139,9 @@ export class Controller {
           : await custom.listNamespacedCustomObject({ group, version, namespace, plural })) as KubernetesListObject<IMGateway>,
       onError: (error) => this.#options.logger.warn({ err: error }, 'IMGateway watch failed; restarting'),
     });
-    const enqueueGateway = (g: IMGateway): void => this.#queue.add(keyOf(gatewayKeyOf(g)));
+    const enqueueGateway = (g: IMGateway): void => {
+      if (this.#synced) this.#queue.add(keyOf(gatewayKeyOf(g)));
+    };
     for (const event of ['add', 'update', 'delete'] as const) this.#gateways.on(event, enqueueGateway);
     const apps = kc.makeApiClient(AppsV1Api);
     const core = kc.makeApiClient(CoreV1Api);
@@ -148,7 +153,7 @@ export class Controller {
       const informer = new ResilientInformer<T>({ kc, path: `${path.replace('{scope}', scope)}`, list, labelSelector, onError: (error) => this.#options.logger.warn({ err: error, path }, 'watch failed; restarting') });
       const enqueue = (o: T): void => {
         const gateway = o.metadata?.labels?.[Labels.gateway];
-        if (gateway !== undefined && o.metadata?.namespace !== undefined) this.#queue.add(keyOf({ namespace: o.metadata.namespace, name: gateway }));
+        if (this.#synced && gateway !== undefined && o.metadata?.namespace !== undefined) this.#queue.add(keyOf({ namespace: o.metadata.namespace, name: gateway }));
       };
       for (const event of ['add', 'update', 'delete'] as const) informer.on(event, enqueue);
       this.#informers.push(informer);

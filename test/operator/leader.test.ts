@@ -1,0 +1,97 @@
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { after, before, test } from 'node:test';
+import { CoordinationV1Api, CustomObjectsApi, V1MicroTime } from '@kubernetes/client-node';
+import { IMGATEWAY, type IMGateway } from '../../operator/api.js';
+import { repoRoot } from '../support/fixtures.js';
+import { imGateway, NAMESPACE, OperatorSystem, type OperatorProcess } from '../support/operator-system.js';
+import { watchUntil } from '../support/wait.js';
+
+/** Until the leader branch is merged, operator/leader-election.ts is a stub that makes every replica lead. */
+const PENDING = readFileSync(`${repoRoot}operator/leader-election.ts`, 'utf8').startsWith('// STUB');
+/** client-go's defaults the operator uses: a Lease not renewed for 15 s may be taken; candidates retry every 2 s × (1 + up to 1.2 jitter). */
+const LEASE_DURATION_MS = 15_000;
+const RETRY_MS = 2_000 * 2.2;
+
+const convergedAt = (replicas: number) => (g: IMGateway): boolean =>
+  g.status?.conditions?.some((c) => c.type === 'RingConverged' && c.status === 'True') === true && g.status?.ring?.members?.length === replicas && g.status.readyReplicas === replicas && g.status.observedGeneration === g.metadata.generation;
+
+let system: OperatorSystem;
+const processes = new Map<string, OperatorProcess>();
+
+before(async () => {
+  if (PENDING) return;
+  system = await OperatorSystem.start();
+  for (const identity of ['op-a', 'op-b']) processes.set(identity, await system.startOperator(identity));
+  await system.startRuntimes('im');
+});
+
+after(async () => {
+  await system?.close();
+});
+
+async function holder(): Promise<string | undefined> {
+  const lease = await system.cluster.kc.makeApiClient(CoordinationV1Api).readNamespacedLease({ namespace: NAMESPACE, name: 'imring-operator' }).catch(() => undefined);
+  return lease?.spec?.holderIdentity ?? undefined;
+}
+
+async function scaleTo(replicas: number): Promise<void> {
+  await system.kubectlOk(['scale', 'imgw/im', `--replicas=${replicas}`]);
+  await system.untilGateway('im', convergedAt(replicas));
+}
+
+test('Two operators: only the leader writes, and when it is killed the standby takes over within the lease duration and finishes a scale', { skip: PENDING && 'waits for the leader branch (operator/leader-election.ts is still the stub)' }, async () => {
+  const custom = system.cluster.kc.makeApiClient(CustomObjectsApi);
+  await custom.createNamespacedCustomObject({ group: IMGATEWAY.group, version: IMGATEWAY.version, namespace: NAMESPACE, plural: IMGATEWAY.plural, body: imGateway('im', { replicas: 1 }) });
+  await system.untilGateway('im', convergedAt(1));
+  const leader = (await holder())!;
+  assert.ok(leader === 'op-a' || leader === 'op-b', `the Lease names a leader: ${leader}`);
+  const standby = leader === 'op-a' ? 'op-b' : 'op-a';
+  assert.equal(await system.metric(leader, 'imring_operator_leader'), 1);
+  assert.equal(await system.metric(standby, 'imring_operator_leader'), 0);
+
+  const writesBefore = await system.metric(leader, 'imring_operator_api_writes_total');
+  assert.ok(writesBefore > 0, 'the leader created the StatefulSet, Service, PDB and ring');
+  await scaleTo(2);
+  assert.ok((await system.metric(leader, 'imring_operator_api_writes_total')) > writesBefore, 'the leader took the scale through');
+  assert.equal(await system.metric(standby, 'imring_operator_api_writes_total'), 0, 'the standby wrote nothing');
+
+  await system.stopOperator(leader, 'SIGKILL');
+  // Bound, not delay: a killed leader does not release its Lease, so the standby waits out its duration.
+  await watchUntil(system.cluster.kc, `/apis/coordination.k8s.io/v1/namespaces/${NAMESPACE}/leases`, async () => ((await holder()) === standby ? true : undefined), LEASE_DURATION_MS + RETRY_MS + 2_000);
+  await watchUntil(system.cluster.kc, `/apis/coordination.k8s.io/v1/namespaces/${NAMESPACE}/leases`, async () => ((await system.metric(standby, 'imring_operator_leader')) === 1 ? true : undefined), 10_000);
+  await scaleTo(3);
+  const gateway = await system.gateway('im');
+  assert.deepEqual(gateway.status?.ring?.members, ['im-0', 'im-1', 'im-2']);
+  assert.ok((await system.metric(standby, 'imring_operator_api_writes_total')) > 0, 'the new leader writes');
+});
+
+test('SIGTERM stops a standby and a leader with exit code 0, and the leader gives its Lease up', { skip: PENDING && 'waits for the leader branch' }, async () => {
+  const leader = (await holder())!;
+  const standby = await system.startOperator('op-c');
+  await system.stopOperator('op-c', 'SIGTERM');
+  assert.equal(await standby.exited, 0, 'a standby stops cleanly while it waits for leadership');
+  await system.stopOperator(leader, 'SIGTERM');
+  assert.equal(await processes.get(leader)!.exited, 0, 'a leader stopped on purpose has not lost its leadership');
+  assert.equal((await holder()) ?? '', '', 'released: a standby takes over at once');
+});
+
+test('a leader that finds its Lease taken by another exits 1 rather than race the new holder', { skip: PENDING && 'waits for the leader branch' }, async () => {
+  const leader = await system.startOperator('op-f');
+  await watchUntil(system.cluster.kc, `/apis/coordination.k8s.io/v1/namespaces/${NAMESPACE}/leases`, async () => ((await holder()) === 'op-f' ? true : undefined), LEASE_DURATION_MS + RETRY_MS + 2_000);
+  const coordination = system.cluster.kc.makeApiClient(CoordinationV1Api);
+  // Read-modify-write: a renewal in between makes it 409, and it is tried again.
+  for (let taken = false; !taken; ) {
+    const lease = await coordination.readNamespacedLease({ namespace: NAMESPACE, name: 'imring-operator' });
+    lease.spec = { ...lease.spec, holderIdentity: 'intruder', renewTime: new V1MicroTime() };
+    taken = await coordination.replaceNamespacedLease({ namespace: NAMESPACE, name: 'imring-operator', body: lease }).then(
+      () => true,
+      (error: unknown) => {
+        if ((error as { code?: number }).code === 409) return false;
+        throw error;
+      },
+    );
+  }
+  assert.equal(await leader.exited, 1);
+  assert.equal(await holder(), 'intruder', 'the operator did not take the Lease back');
+});
