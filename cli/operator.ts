@@ -126,7 +126,6 @@ export async function operator(args: string[], io: CliIo): Promise<number> {
         },
       });
       elector.on('stopped', () => {
-        if (closing) return; // our own shutdown releases the Lease: not a loss
         metrics.leader.set(0);
         // Closing on SIGTERM stops leading too: that is a clean exit (the Lease is released), not a loss.
         if (closing) return;
