@@ -17,7 +17,7 @@ import { buildRingDocument, type RingDocument, type RingMember } from '../ring/i
 import { randomUserIds } from '../test/support/random.js';
 import { childFlags, closeAll, Component, killChildrenOnExit } from './lib/children.js';
 import { progress } from './lib/measure.js';
-import { recipientCycle, steadyWindow, throughputWindow, type Deployment, type WindowFigures, type WindowPlan } from './lib/push-phases.js';
+import { steadyWindow, throughputWindow, type Deployment, type WindowFigures, type WindowPlan } from './lib/push-phases.js';
 import { checksOf, reportOf, type Connects, type IdleMemory, type Results } from './lib/push-report.js';
 import { openClients, Receipts, signTokens, type ClientSet } from './lib/ws-clients.js';
 
@@ -82,8 +82,8 @@ async function singleGateway(users: readonly string[], tokens: ReadonlyMap<strin
   try {
     push = await Component.start('push', { role: 'push', host: CONFIG.host, ring });
     proxy = await Component.start('proxy', { role: 'proxy', host: CONFIG.host, ring });
-    const batch = { port: push.ports.grpc!, messagesOf: recipientCycle(users, CONFIG.batch, CONFIG.seed + 1) };
-    const single = { port: push.ports.grpc!, messagesOf: recipientCycle(users, 1, CONFIG.seed + 2) };
+    const batch = { port: push.ports.grpc!, users, recipients: CONFIG.batch, seed: CONFIG.seed + 1 };
+    const single = { port: push.ports.grpc!, users, recipients: 1, seed: CONFIG.seed + 2 };
     const windows: WindowFigures[] = [];
     for (const via of [proxy, undefined]) {
       const clients = await connectAll(wsUrl(via ?? gateways[0]!), users, tokens);
@@ -148,14 +148,14 @@ async function fiveGateways(users: readonly string[], tokens: ReadonlyMap<string
       for (let round = 1; round <= CONFIG.comparisonRounds; round++) {
         for (const [name, pusher] of designs) {
           const label = `${name}, N=${CONFIG.gateways}, via proxy (round ${round})`;
-          windows.push(await throughputWindow(plan(label, { push: pusher, gateways, proxy }, clients, CONFIG.throughput), { port: pusher.ports.grpc!, messagesOf: recipientCycle(users, CONFIG.batch, CONFIG.seed + 1) }, CONFIG.concurrency));
+          windows.push(await throughputWindow(plan(label, { push: pusher, gateways, proxy }, clients, CONFIG.throughput), { port: pusher.ports.grpc!, users, recipients: CONFIG.batch, seed: CONFIG.seed + 1 }, CONFIG.concurrency));
         }
       }
       // No steady window for OpenIM's broadcast: at 2k calls/s it falls behind without bound
       // (measured: 639 delivered/s, p99 5.4 s), and its backlog starves the stats channel.
       for (const [name, pusher] of designs.filter(([design]) => design !== 'openim broadcast')) {
         const label = `${name}, N=${CONFIG.gateways}, via proxy`;
-        const target = { port: pusher.ports.grpc!, messagesOf: recipientCycle(users, 1, CONFIG.seed + 2) };
+        const target = { port: pusher.ports.grpc!, users, recipients: 1, seed: CONFIG.seed + 2 };
         windows.push(await steadyWindow(plan(label, { push: pusher, gateways, proxy }, clients, CONFIG.steady), target, { callsPerSecond: CONFIG.steadyPerSecond, recipients: 1 }));
       }
     } finally {
