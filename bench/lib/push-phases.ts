@@ -2,13 +2,14 @@
  * Measurement windows of the push benchmark: a closed-loop throughput window and a steady-rate
  * latency window, each reporting delivered messages/s and CPU per delivered message of every
  * component process (deltas of user + system CPU over the same window as the frame count).
- * Each window's gRPC load comes from a driver process of its own (bench/lib/push-driver.ts).
+ * The gRPC load comes from the driver process (bench/lib/push-driver.ts), one for the whole run,
+ * so its code is as warm in the last window as in the first.
  */
 import { readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Component } from './children.js';
+import type { Component } from './children.js';
 import type { DriveLoad, DriveTarget, DriveTotals } from './push-driver.js';
 import type { Receipts } from './ws-clients.js';
 import { median, progress } from './measure.js';
@@ -19,6 +20,8 @@ export interface Deployment {
   readonly push: Component;
   readonly gateways: readonly Component[];
   readonly proxy: Component | undefined;
+  /** The gRPC load driver (role `driver`). */
+  readonly driver: Component;
 }
 
 /** CPU µs per delivered message, by role; `bench` is this process (the clients) + the driver process. */
@@ -79,8 +82,8 @@ interface Snapshot {
 const benchLoop = monitorEventLoopDelay({ resolution: 5 });
 benchLoop.enable();
 
-async function snapshot(deployment: Deployment, driver: Component, receipts: Receipts): Promise<Snapshot> {
-  const [push, proxy, drive, ...gateways] = await Promise.all([deployment.push.stats(), deployment.proxy?.stats(), driver.stats(), ...deployment.gateways.map((g) => g.stats())]);
+async function snapshot(deployment: Deployment, receipts: Receipts): Promise<Snapshot> {
+  const [push, proxy, drive, ...gateways] = await Promise.all([deployment.push.stats(), deployment.proxy?.stats(), deployment.driver.stats(), ...deployment.gateways.map((g) => g.stats())]);
   const own = process.cpuUsage();
   const loopMaxMs: Record<string, number> = { bench: benchLoop.max / 1e6, driver: drive.loopMaxMs, push: push.loopMaxMs, gateways: Math.max(...gateways.map((g) => g?.loopMaxMs ?? 0)) };
   if (proxy) loopMaxMs.proxy = proxy.loopMaxMs;
@@ -111,22 +114,22 @@ function machineTicks(): Snapshot['machine'] {
 
 async function measureWindow(plan: WindowPlan, target: DriveTarget, load: DriveLoad): Promise<WindowFigures> {
   const { deployment, receipts, timing } = plan;
-  const driver = await Component.start('driver', { role: 'driver', host: '127.0.0.1' });
+  const { driver } = deployment;
   try {
     await driver.drive(target, load);
     await sleep(timing.warmupMs);
     receipts.latenciesMs = [];
     receipts.closes.clear();
-    const before = await snapshot(deployment, driver, receipts);
+    const before = await snapshot(deployment, receipts);
     await sleep(timing.windowMs);
-    const after = await snapshot(deployment, driver, receipts);
+    const after = await snapshot(deployment, receipts);
     const latencies = receipts.latenciesMs;
     receipts.latenciesMs = [];
     const totals = await driver.stopDriving();
     const mode = load.kind === 'closed' ? 'throughput' : 'steady';
     return figures({ label: plan.label, mode, before, after, latencies, totals, closes: Object.fromEntries(receipts.closes), hasProxy: deployment.proxy !== undefined });
   } finally {
-    await driver.close();
+    await driver.stopDriving();
   }
 }
 
