@@ -106,6 +106,8 @@ class ClientSocketServer implements WsServer {
   /** Upgraded sockets → their connection (undefined while being refused with 4401). */
   readonly #live = new Map<WebSocket, WsConnection | undefined>();
   readonly #ping: NodeJS.Timeout;
+  /** Ping ticks per interval: PING_SLICES, fewer for intervals under 30 ms (timers fire at most every 1 ms). */
+  readonly #slices: number;
   /** Where the ping sweep is in `#live`; a Map iterator survives entries added and deleted meanwhile. */
   #sweep: MapIterator<[WebSocket, WsConnection | undefined]> | undefined;
   #closed = false;
@@ -123,7 +125,8 @@ class ClientSocketServer implements WsServer {
       if (this.#closed) return void socket.destroy();
       void this.#upgrade({ request, socket, head });
     });
-    this.#ping = setInterval(() => this.#pingSlice(), options.pingIntervalMs / PING_SLICES);
+    this.#slices = Math.max(1, Math.min(PING_SLICES, Math.floor(options.pingIntervalMs)));
+    this.#ping = setInterval(() => this.#pingSlice(), options.pingIntervalMs / this.#slices);
     this.#ping.unref();
   }
 
@@ -206,9 +209,9 @@ class ClientSocketServer implements WsServer {
     });
   }
 
-  /** Pings the next `1 / PING_SLICES` of the connections, so each is pinged once per interval. */
+  /** Pings the next `1 / #slices` of the connections, so each is pinged once per interval. */
   #pingSlice(): void {
-    for (let budget = Math.ceil(this.#live.size / PING_SLICES); budget > 0; budget--) {
+    for (let budget = Math.ceil(this.#live.size / this.#slices); budget > 0; budget--) {
       this.#sweep ??= this.#live.entries();
       const next = this.#sweep.next();
       if (next.done === true) {
