@@ -17,7 +17,7 @@ import { buildRingDocument, type RingDocument, type RingMember } from '../ring/i
 import { randomUserIds } from '../test/support/random.js';
 import { childFlags, closeAll, Component, killChildrenOnExit } from './lib/children.js';
 import { progress } from './lib/measure.js';
-import { recipientCycle, steadyWindow, throughputWindow, type Deployment, type WindowFigures, type WindowPlan } from './lib/push-phases.js';
+import { steadyWindow, throughputWindow, type Deployment, type WindowFigures, type WindowPlan } from './lib/push-phases.js';
 import { checksOf, reportOf, type Connects, type IdleMemory, type Results } from './lib/push-report.js';
 import { openClients, Receipts, signTokens, type ClientSet } from './lib/ws-clients.js';
 
@@ -74,7 +74,7 @@ function plan(label: string, deployment: Deployment, clients: ClientSet, timing:
 }
 
 /** One gateway: through the proxy and direct (throughput + latency), then connects/s. */
-async function singleGateway(users: readonly string[], tokens: ReadonlyMap<string, string>): Promise<{ windows: WindowFigures[]; connects: Connects }> {
+async function singleGateway(users: readonly string[], tokens: ReadonlyMap<string, string>, driver: Component): Promise<{ windows: WindowFigures[]; connects: Connects }> {
   progress('1 gateway: starting gateway, push, proxy');
   const { gateways, ring } = await startGateways(1);
   let push: Component | undefined;
@@ -82,13 +82,13 @@ async function singleGateway(users: readonly string[], tokens: ReadonlyMap<strin
   try {
     push = await Component.start('push', { role: 'push', host: CONFIG.host, ring });
     proxy = await Component.start('proxy', { role: 'proxy', host: CONFIG.host, ring });
-    const batch = { port: push.ports.grpc!, messagesOf: recipientCycle(users, CONFIG.batch, CONFIG.seed + 1) };
-    const single = { port: push.ports.grpc!, messagesOf: recipientCycle(users, 1, CONFIG.seed + 2) };
+    const batch = { port: push.ports.grpc!, users, recipients: CONFIG.batch, seed: CONFIG.seed + 1 };
+    const single = { port: push.ports.grpc!, users, recipients: 1, seed: CONFIG.seed + 2 };
     const windows: WindowFigures[] = [];
     for (const via of [proxy, undefined]) {
       const clients = await connectAll(wsUrl(via ?? gateways[0]!), users, tokens);
       try {
-        const deployment = { push, gateways, proxy: via };
+        const deployment = { push, gateways, proxy: via, driver };
         const name = via ? 'imring, 1 gateway, via proxy' : 'imring, 1 gateway, direct (no proxy)';
         // Two closed-loop rounds: on this 2-core box one round can lose 10 % to noise; both are reported.
         for (let round = 1; round <= (via ? 2 : 1); round++) {
@@ -128,7 +128,7 @@ async function connectRates(targets: { proxy: Component; gateway: Component }): 
 }
 
 /** N = 5 gateways: imring's routed push against the broadcast pusher, same clients, same messages. */
-async function fiveGateways(users: readonly string[], tokens: ReadonlyMap<string, string>): Promise<WindowFigures[]> {
+async function fiveGateways(users: readonly string[], tokens: ReadonlyMap<string, string>, driver: Component): Promise<WindowFigures[]> {
   progress(`N=${CONFIG.gateways}: starting gateways, push, broadcast pusher, proxy`);
   const { gateways, ring } = await startGateways(CONFIG.gateways);
   const started: Component[] = [];
@@ -148,15 +148,15 @@ async function fiveGateways(users: readonly string[], tokens: ReadonlyMap<string
       for (let round = 1; round <= CONFIG.comparisonRounds; round++) {
         for (const [name, pusher] of designs) {
           const label = `${name}, N=${CONFIG.gateways}, via proxy (round ${round})`;
-          windows.push(await throughputWindow(plan(label, { push: pusher, gateways, proxy }, clients, CONFIG.throughput), { port: pusher.ports.grpc!, messagesOf: recipientCycle(users, CONFIG.batch, CONFIG.seed + 1) }, CONFIG.concurrency));
+          windows.push(await throughputWindow(plan(label, { push: pusher, gateways, proxy, driver }, clients, CONFIG.throughput), { port: pusher.ports.grpc!, users, recipients: CONFIG.batch, seed: CONFIG.seed + 1 }, CONFIG.concurrency));
         }
       }
       // No steady window for OpenIM's broadcast: at 2k calls/s it falls behind without bound
       // (measured: 639 delivered/s, p99 5.4 s), and its backlog starves the stats channel.
       for (const [name, pusher] of designs.filter(([design]) => design !== 'openim broadcast')) {
         const label = `${name}, N=${CONFIG.gateways}, via proxy`;
-        const target = { port: pusher.ports.grpc!, messagesOf: recipientCycle(users, 1, CONFIG.seed + 2) };
-        windows.push(await steadyWindow(plan(label, { push: pusher, gateways, proxy }, clients, CONFIG.steady), target, { callsPerSecond: CONFIG.steadyPerSecond, recipients: 1 }));
+        const target = { port: pusher.ports.grpc!, users, recipients: 1, seed: CONFIG.seed + 2 };
+        windows.push(await steadyWindow(plan(label, { push: pusher, gateways, proxy, driver }, clients, CONFIG.steady), target, { callsPerSecond: CONFIG.steadyPerSecond, recipients: 1 }));
       }
     } finally {
       await clients.close();
@@ -198,10 +198,13 @@ async function main(): Promise<void> {
   progress(`signing ${users.length + idleUsers.length} tokens`);
   const tokens = await signTokens(users, CONFIG.secret);
   const idleTokens = await signTokens(idleUsers, CONFIG.secret);
-  const single = await singleGateway(users, tokens);
+  // One gRPC load driver for the whole run (bench/lib/push-driver.ts): warm in every window.
+  const driver = await Component.start('driver', { role: 'driver', host: CONFIG.host });
+  const single = await singleGateway(users, tokens, driver);
   // Let the sockets of the connects/s rounds finish closing before timing anything else.
   await sleep(1000);
-  const five = await fiveGateways(users, tokens);
+  const five = await fiveGateways(users, tokens, driver);
+  await driver.close();
   const memory = [await idleRss('gateway', idleTokens), await idleRss('ws-baseline', idleTokens)];
   const results: Results = { windows: [...single.windows, ...five], connects: single.connects, memory };
   const checks = checksOf(results);

@@ -6,6 +6,7 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import type { RingDocument } from '../../ring/index.js';
+import type { DriveLoad, DriveTarget, DriveTotals } from './push-driver.js';
 import type { ChildMessage, ComponentConfig, ParentMessage, ProcessStats } from './runtime-process.js';
 
 const ENTRY = fileURLToPath(new URL('./runtime-process.js', import.meta.url));
@@ -54,6 +55,18 @@ export class Component {
 
   async setRing(ring: RingDocument): Promise<void> {
     await this.#request({ type: 'ring', ring });
+  }
+
+  /** A `driver` child: starts driving `target` with `load`. */
+  async drive(target: DriveTarget, load: DriveLoad): Promise<void> {
+    await this.#request({ type: 'drive', target, load });
+  }
+
+  /** A `driver` child: stops issuing calls; resolves with the totals once the last call is answered. */
+  async stopDriving(): Promise<DriveTotals> {
+    const answer = await this.#request({ type: 'stop' });
+    if (answer.type !== 'stopped') throw new Error(`${this.name}: unexpected ${answer.type}`);
+    return answer.totals;
   }
 
   /** Asks the child to close and exit; kills it if it does not. Idempotent. */

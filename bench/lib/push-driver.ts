@@ -1,11 +1,15 @@
 /**
  * Drives pushes through the push gRPC API (`imring.push.v1.Push/Push`): closed loop with a
  * bounded number of calls in flight (throughput), or open loop at a steady rate (latency: each
- * message's payload is its `performance.now()` send time, read back by the clients).
+ * message's payload is its {@link monotonicMs} send time, read back by the clients).
+ *
+ * The driver runs in a child process of its own (bench/lib/runtime-process.ts, role `driver`),
+ * as an application server calling push would: grpc-js allocates tens of KiB per call, and in
+ * the clients' process its collections delayed the frames being timed.
  */
-import { performance } from 'node:perf_hooks';
 import { credentials, type Client, type ServiceError } from '@grpc/grpc-js';
 import { pushService, type PushMessage, type PushRequest, type PushResponse } from '../../runtime/protos.js';
+import { seededRandom } from '../../test/support/random.js';
 
 type PushClient = Client & {
   Push(request: PushRequest, callback: (error: ServiceError | null, response?: PushResponse) => void): void;
@@ -26,11 +30,44 @@ export interface Drive {
   stop(): Promise<DriveTotals>;
 }
 
-/** The push (or broadcast) gRPC endpoint and what every call carries. */
+/** The push (or broadcast) gRPC endpoint and what every call carries (plain data: sent over IPC). */
 export interface DriveTarget {
   readonly port: number;
-  /** The messages of call number `i`, given the send time (ms, `performance.now()`). */
-  readonly messagesOf: (i: number, sentAtMs: number) => PushMessage[];
+  /** Users the recipients are drawn from. */
+  readonly users: readonly string[];
+  /** Recipients per call (one message each), drawn with `seed`. */
+  readonly recipients: number;
+  readonly seed: number;
+}
+
+/** How a driver drives: calls in flight (closed loop) or calls per second (open loop). */
+export type DriveLoad = { readonly kind: 'closed'; readonly concurrency: number } | { readonly kind: 'steady'; readonly callsPerSecond: number };
+
+/**
+ * Milliseconds of CLOCK_MONOTONIC, the clock `process.hrtime` reads: one clock for every
+ * process on the machine, so a send time stamped by the driver is comparable in the clients'.
+ */
+export function monotonicMs(): number {
+  return Number(process.hrtime.bigint()) / 1e6;
+}
+
+/** Starts driving `target` with `load` (in the driver process). */
+export function drive(target: DriveTarget, load: DriveLoad): Drive {
+  const messagesOf = recipientCycle(target.users, target.recipients, target.seed);
+  return load.kind === 'closed' ? closedLoop(target.port, messagesOf, load.concurrency) : steadyRate(target.port, messagesOf, load.callsPerSecond);
+}
+
+type MessagesOf = (i: number, sentAtMs: number) => PushMessage[];
+
+/** Messages of call `i`: `recipients` users each, drawn (seeded) from `users` once, in a cycle of 4096. */
+export function recipientCycle(users: readonly string[], recipients: number, seed: number): MessagesOf {
+  const random = seededRandom(seed);
+  const lists = Array.from({ length: 4096 }, () => {
+    const picked = new Set<string>();
+    while (picked.size < recipients) picked.add(users[Math.floor(random() * users.length)]!);
+    return [...picked];
+  });
+  return (i, sentAtMs) => [{ msgId: `m${i}`, toUserIds: lists[i % lists.length]!, payload: String(sentAtMs) }];
 }
 
 /** A gRPC client of the push API on 127.0.0.1:`port`. */
@@ -60,13 +97,13 @@ function newTotals(): DriveTotals {
 }
 
 /** Keeps `concurrency` calls in flight until stopped. */
-export function closedLoop(target: DriveTarget, concurrency: number): Drive {
-  const client = pushClient(target.port);
+function closedLoop(port: number, messagesOf: MessagesOf, concurrency: number): Drive {
+  const client = pushClient(port);
   const totals = newTotals();
   let stopped = false;
   let issued = 0;
   const worker = async (): Promise<void> => {
-    while (!stopped) await call(client, target.messagesOf(issued++, performance.now()), totals);
+    while (!stopped) await call(client, messagesOf(issued++, monotonicMs()), totals);
   };
   const workers = Promise.all(Array.from({ length: concurrency }, worker));
   let stopping: Promise<DriveTotals> | undefined;
@@ -87,18 +124,18 @@ export function closedLoop(target: DriveTarget, concurrency: number): Drive {
 const TICK_MS = 1;
 
 /** Issues `callsPerSecond` calls, spread evenly (per 1 ms tick), until stopped. */
-export function steadyRate(target: DriveTarget, callsPerSecond: number): Drive {
-  const client = pushClient(target.port);
+function steadyRate(port: number, messagesOf: MessagesOf, callsPerSecond: number): Drive {
+  const client = pushClient(port);
   const totals = newTotals();
   const inFlight = new Set<Promise<void>>();
-  const started = performance.now();
+  const started = monotonicMs();
   let issued = 0;
   let timer: NodeJS.Timeout | undefined;
   let stopping: Promise<DriveTotals> | undefined;
   const tick = (): void => {
-    const due = Math.floor(((performance.now() - started) / 1000) * callsPerSecond);
+    const due = Math.floor(((monotonicMs() - started) / 1000) * callsPerSecond);
     while (issued < due) {
-      const pending = call(client, target.messagesOf(issued++, performance.now()), totals);
+      const pending = call(client, messagesOf(issued++, monotonicMs()), totals);
       inFlight.add(pending);
       void pending.then(() => inFlight.delete(pending));
     }

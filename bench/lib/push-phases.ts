@@ -2,13 +2,15 @@
  * Measurement windows of the push benchmark: a closed-loop throughput window and a steady-rate
  * latency window, each reporting delivered messages/s and CPU per delivered message of every
  * component process (deltas of user + system CPU over the same window as the frame count).
+ * The gRPC load comes from the driver process (bench/lib/push-driver.ts), one for the whole run,
+ * so its code is as warm in the last window as in the first.
  */
+import { readFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { PushMessage } from '../../runtime/protos.js';
-import { seededRandom } from '../../test/support/random.js';
 import type { Component } from './children.js';
-import { closedLoop, steadyRate, type Drive, type DriveTarget, type DriveTotals } from './push-driver.js';
+import type { DriveLoad, DriveTarget, DriveTotals } from './push-driver.js';
 import type { Receipts } from './ws-clients.js';
 import { median, progress } from './measure.js';
 
@@ -18,9 +20,11 @@ export interface Deployment {
   readonly push: Component;
   readonly gateways: readonly Component[];
   readonly proxy: Component | undefined;
+  /** The gRPC load driver (role `driver`). */
+  readonly driver: Component;
 }
 
-/** CPU µs per delivered message, by role; `bench` is this process (clients + driver). */
+/** CPU µs per delivered message, by role; `bench` is this process (the clients) + the driver process. */
 export interface CpuPerMessage {
   readonly push: number;
   readonly gateways: number;
@@ -38,6 +42,8 @@ export interface WindowFigures {
   readonly cpuUsPerMessage: CpuPerMessage;
   /** Both cores' worth: all measured processes' CPU over wall time (2.0 = both cores busy). */
   readonly coresBusy: number;
+  /** The whole machine's busy cores over the window (/proc/stat; ours and anyone else's), null off Linux. */
+  readonly machineCoresBusy: number | null;
   readonly p50Ms: number | null;
   readonly p99Ms: number | null;
   readonly totals: DriveTotals;
@@ -67,6 +73,8 @@ interface Snapshot {
   readonly gateways: number;
   readonly proxy: number;
   readonly bench: number;
+  /** Machine-wide CPU ticks (/proc/stat), undefined off Linux. */
+  readonly machine: { readonly busy: number; readonly total: number } | undefined;
   /** Longest event-loop stall per process since the previous snapshot, ms (diagnostic). */
   readonly loopMaxMs: Readonly<Record<string, number>>;
 }
@@ -75,9 +83,9 @@ const benchLoop = monitorEventLoopDelay({ resolution: 5 });
 benchLoop.enable();
 
 async function snapshot(deployment: Deployment, receipts: Receipts): Promise<Snapshot> {
-  const [push, proxy, ...gateways] = await Promise.all([deployment.push.stats(), deployment.proxy?.stats(), ...deployment.gateways.map((g) => g.stats())]);
+  const [push, proxy, drive, ...gateways] = await Promise.all([deployment.push.stats(), deployment.proxy?.stats(), deployment.driver.stats(), ...deployment.gateways.map((g) => g.stats())]);
   const own = process.cpuUsage();
-  const loopMaxMs: Record<string, number> = { bench: benchLoop.max / 1e6, push: push.loopMaxMs, gateways: Math.max(...gateways.map((g) => g?.loopMaxMs ?? 0)) };
+  const loopMaxMs: Record<string, number> = { bench: benchLoop.max / 1e6, driver: drive.loopMaxMs, push: push.loopMaxMs, gateways: Math.max(...gateways.map((g) => g?.loopMaxMs ?? 0)) };
   if (proxy) loopMaxMs.proxy = proxy.loopMaxMs;
   benchLoop.reset();
   return {
@@ -87,24 +95,28 @@ async function snapshot(deployment: Deployment, receipts: Receipts): Promise<Sna
     push: push.cpuUs,
     gateways: gateways.reduce((sum, s) => sum + (s?.cpuUs ?? 0), 0),
     proxy: proxy?.cpuUs ?? 0,
-    bench: own.user + own.system,
+    bench: own.user + own.system + drive.cpuUs,
+    machine: machineTicks(),
   };
 }
 
-/** Messages of call `i`: `recipients` users each, drawn (seeded) from `users` once, in a cycle of 4096. */
-export function recipientCycle(users: readonly string[], recipients: number, seed: number): (i: number, sentAtMs: number) => PushMessage[] {
-  const random = seededRandom(seed);
-  const lists = Array.from({ length: 4096 }, () => {
-    const picked = new Set<string>();
-    while (picked.size < recipients) picked.add(users[Math.floor(random() * users.length)]!);
-    return [...picked];
-  });
-  return (i, sentAtMs) => [{ msgId: `m${i}`, toUserIds: lists[i % lists.length]!, payload: String(sentAtMs) }];
+/** Busy and total CPU ticks of the whole machine since boot (first line of /proc/stat), undefined off Linux. */
+function machineTicks(): Snapshot['machine'] {
+  try {
+    // user nice system idle iowait irq softirq steal: idle and iowait are the not-busy ones.
+    const ticks = readFileSync('/proc/stat', 'utf8').split('\n', 1)[0]!.trim().split(/\s+/).slice(1, 9).map(Number);
+    const total = ticks.reduce((sum, t) => sum + t, 0);
+    return { busy: total - ticks[3]! - ticks[4]!, total };
+  } catch {
+    return undefined;
+  }
 }
 
-async function measureWindow(plan: WindowPlan, drive: Drive, mode: WindowFigures['mode']): Promise<WindowFigures> {
+async function measureWindow(plan: WindowPlan, target: DriveTarget, load: DriveLoad): Promise<WindowFigures> {
   const { deployment, receipts, timing } = plan;
+  const { driver } = deployment;
   try {
+    await driver.drive(target, load);
     await sleep(timing.warmupMs);
     receipts.latenciesMs = [];
     receipts.closes.clear();
@@ -113,10 +125,11 @@ async function measureWindow(plan: WindowPlan, drive: Drive, mode: WindowFigures
     const after = await snapshot(deployment, receipts);
     const latencies = receipts.latenciesMs;
     receipts.latenciesMs = [];
-    const totals = await drive.stop();
+    const totals = await driver.stopDriving();
+    const mode = load.kind === 'closed' ? 'throughput' : 'steady';
     return figures({ label: plan.label, mode, before, after, latencies, totals, closes: Object.fromEntries(receipts.closes), hasProxy: deployment.proxy !== undefined });
   } finally {
-    await drive.stop();
+    await driver.stopDriving();
   }
 }
 
@@ -135,6 +148,7 @@ function figures(init: { label: string; mode: WindowFigures['mode']; before: Sna
     deliveredPerSecond: (after.frames - before.frames) / seconds,
     cpuUsPerMessage: { push: per('push'), gateways: per('gateways'), proxy: init.hasProxy ? per('proxy') : null, bench: per('bench') },
     coresBusy: cpuSeconds / seconds,
+    machineCoresBusy: before.machine && after.machine ? ((after.machine.busy - before.machine.busy) / (after.machine.total - before.machine.total)) * availableParallelism() : null,
     p50Ms: measured ? median(sorted) : null,
     p99Ms: measured ? sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * 0.99))]! : null,
     totals: init.totals,
@@ -143,11 +157,11 @@ function figures(init: { label: string; mode: WindowFigures['mode']; before: Sna
   };
 }
 
-/** Closed loop: `concurrency` push calls in flight, each carrying `target.messagesOf`. */
+/** Closed loop: `concurrency` push calls in flight, each carrying `target.recipients` recipients. */
 export async function throughputWindow(plan: WindowPlan, target: DriveTarget, concurrency: number): Promise<WindowFigures> {
   progress(`${plan.label}: throughput, ${concurrency} calls in flight`);
   plan.receipts.timing = false;
-  const result = { ...(await measureWindow(plan, closedLoop(target, concurrency), 'throughput')), recipients: target.messagesOf(0, 0)[0]?.toUserIds.length ?? 0 };
+  const result = { ...(await measureWindow(plan, target, { kind: 'closed', concurrency })), recipients: target.recipients };
   progress(`  ${Math.round(result.deliveredPerSecond)} delivered/s`);
   return result;
 }
@@ -163,8 +177,8 @@ export async function steadyWindow(plan: WindowPlan, target: DriveTarget, load: 
   progress(`${plan.label}: steady ${load.callsPerSecond} calls/s x ${load.recipients} recipients, latency`);
   plan.receipts.timing = true;
   try {
-    const result = { ...(await measureWindow(plan, steadyRate(target, load.callsPerSecond), 'steady')), recipients: load.recipients };
-    progress(`  p50 ${result.p50Ms?.toFixed(2)} ms, p99 ${result.p99Ms?.toFixed(2)} ms; longest event-loop stall: ${Object.entries(result.loopMaxMs).map(([k, v]) => `${k} ${v.toFixed(1)} ms`).join(', ')}`);
+    const result = { ...(await measureWindow(plan, target, { kind: 'steady', callsPerSecond: load.callsPerSecond })), recipients: load.recipients };
+    progress(`  p50 ${result.p50Ms?.toFixed(2)} ms, p99 ${result.p99Ms?.toFixed(2)} ms; cores busy: ours ${result.coresBusy.toFixed(2)}, machine ${result.machineCoresBusy?.toFixed(2)}; longest event-loop stall: ${Object.entries(result.loopMaxMs).map(([k, v]) => `${k} ${v.toFixed(1)} ms`).join(', ')}`);
     return result;
   } finally {
     plan.receipts.timing = false;

@@ -1,6 +1,6 @@
 /**
  * Child-process entry of the push benchmark: starts one component (gateway, proxy, push, the
- * bench-only broadcast pusher, or a plain `ws` server) on 127.0.0.1 with a {@link StaticRingSource}
+ * bench-only broadcast pusher, a plain `ws` server, or the gRPC load driver) on 127.0.0.1 with a {@link StaticRingSource}
  * (never the Kubernetes API), so CPU and RSS can be measured per component.
  *
  * Usage (by bench/lib/children.ts): `node dist/bench/lib/runtime-process.js '<ComponentConfig JSON>'`
@@ -15,17 +15,20 @@ import { startPush } from '../../runtime/push/push.js';
 import { StaticRingSource } from '../../runtime/ring-source.js';
 import { startBroadcastPush } from './broadcast-push.js';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { drive, type Drive, type DriveLoad, type DriveTarget, type DriveTotals } from './push-driver.js';
 
 /** What one child runs. Ports are always 0 (any free one); the bound ones come back in `ready`. */
 export type ComponentConfig =
   | { readonly role: 'gateway'; readonly host: string; readonly self: string; readonly tokenSecret: string }
   | { readonly role: 'proxy' | 'push' | 'broadcast-unary' | 'broadcast-batched'; readonly host: string; readonly ring: RingDocument }
-  | { readonly role: 'ws-baseline'; readonly host: string };
+  | { readonly role: 'ws-baseline' | 'driver'; readonly host: string };
 
-/** Messages the bench sends a child. `gc`: collect garbage (twice) before reading RSS. */
+/** Messages the bench sends a child. `gc`: collect garbage (twice) before reading RSS. `drive`, `stop`: the driver's. */
 export type ParentMessage =
   | { readonly type: 'stats'; readonly gc?: boolean }
   | { readonly type: 'ring'; readonly ring: RingDocument }
+  | { readonly type: 'drive'; readonly target: DriveTarget; readonly load: DriveLoad }
+  | { readonly type: 'stop' }
   | { readonly type: 'close' };
 
 /** CPU (user + system, µs since the process started) and resident set size (bytes). */
@@ -41,6 +44,8 @@ export type ChildMessage =
   | { readonly type: 'ready'; readonly ports: Readonly<Record<string, number>> }
   | ({ readonly type: 'stats' } & ProcessStats)
   | { readonly type: 'ring-set' }
+  | { readonly type: 'driving' }
+  | { readonly type: 'stopped'; readonly totals: DriveTotals }
   | { readonly type: 'failed'; readonly error: string };
 
 interface Running {
@@ -73,6 +78,8 @@ async function start(config: ComponentConfig): Promise<Running> {
     }
     case 'ws-baseline':
       return startWsBaseline(config.host);
+    case 'driver':
+      return { ports: {}, close: () => Promise.resolve() };
   }
 }
 
@@ -107,6 +114,11 @@ function statsNow(): ProcessStats {
   return { cpuUs: cpu.user + cpu.system, rss: process.memoryUsage().rss, loopMaxMs };
 }
 
+/** Stops `driving` and waits for its last answer; a driver never told to drive made no calls. */
+async function stopDriving(driving: Drive | undefined): Promise<DriveTotals> {
+  return (await driving?.stop()) ?? { calls: 0, realtime: 0, offline: 0, errors: 0 };
+}
+
 async function main(): Promise<void> {
   const config = JSON.parse(process.argv[2] ?? '{}') as ComponentConfig;
   let running: Running;
@@ -123,17 +135,26 @@ async function main(): Promise<void> {
     await running.close();
     process.exit(0);
   };
+  let driving: Drive | undefined;
   process.on('message', (message: ParentMessage) => {
-    if (message.type === 'stats') {
-      if (message.gc === true && typeof globalThis.gc === 'function') {
-        globalThis.gc();
-        globalThis.gc();
-      }
-      send({ type: 'stats', ...statsNow() });
-    } else if (message.type === 'ring') {
-      running.ringSource?.set(Ring.fromDocument(message.ring));
-      send({ type: 'ring-set' });
-    } else void stop();
+    switch (message.type) {
+      case 'stats':
+        if (message.gc === true && typeof globalThis.gc === 'function') {
+          globalThis.gc();
+          globalThis.gc();
+        }
+        return send({ type: 'stats', ...statsNow() });
+      case 'ring':
+        running.ringSource?.set(Ring.fromDocument(message.ring));
+        return send({ type: 'ring-set' });
+      case 'drive':
+        driving = drive(message.target, message.load);
+        return send({ type: 'driving' });
+      case 'stop':
+        return void stopDriving(driving).then((totals) => send({ type: 'stopped', totals }));
+      case 'close':
+        return void stop();
+    }
   });
   // The bench went away (crash, SIGKILL): do not outlive it.
   process.on('disconnect', () => void stop());

@@ -6,13 +6,14 @@
 import { performance } from 'node:perf_hooks';
 import { SignJWT } from 'jose';
 import { WebSocket } from 'ws';
+import { monotonicMs } from './push-driver.js';
 
 /** Frames received and latencies, shared by every client of a set. */
 export class Receipts {
   frames = 0;
   /** Closes the server started (4008 too slow, 4001 moved, …), counted by code. */
   readonly closes = new Map<number, number>();
-  /** When true, each frame's payload is parsed as a `performance.now()` send time (ms). */
+  /** When true, each frame's payload is parsed as a {@link monotonicMs} send time (stamped by the driver process). */
   timing = false;
   latenciesMs: number[] = [];
 
@@ -20,7 +21,7 @@ export class Receipts {
     this.frames++;
     if (!this.timing) return;
     const frame = JSON.parse(data.toString('utf8')) as { payload: string };
-    this.latenciesMs.push(performance.now() - Number(frame.payload));
+    this.latenciesMs.push(monotonicMs() - Number(frame.payload));
   }
 }
 

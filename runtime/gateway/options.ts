@@ -23,7 +23,7 @@ export interface GatewayOptions {
   maxPayloadBytes?: number;
   /** Per-connection send buffer limit in bytes; above it the connection is closed with 4008. Default 1 MiB. */
   maxSendBufferBytes?: number;
-  /** Ping period in ms; a connection that has not answered by the next ping is terminated. Default 30 000. */
+  /** Ping period in ms (each connection is pinged once per period; the pings are spread over it); a connection that has not answered by its next ping is terminated. Default 30 000. */
   pingIntervalMs?: number;
   /** Open connections per process; beyond it upgrades are refused with 503. Default 50 000. */
   maxConnections?: number;

@@ -39,6 +39,13 @@ export interface WsServer {
 
 const TEXT = Object.freeze({ binary: false });
 
+/**
+ * Pings go out in this many slices per `pingIntervalMs`, not all at once: pinging every
+ * connection in one turn (and reading every pong back in the next) blocked the gateway, the
+ * proxy and the clients for 50–80 ms every 30 s at 2,000 connections (bench/push p99).
+ */
+const PING_SLICES = 30;
+
 /** Errors ws raises on bad client frames, by the close code ws sends for them (RFC 6455 §7.4.1). */
 const ERROR_CLOSE_CODES: Readonly<Record<string, number>> = {
   WS_ERR_UNSUPPORTED_MESSAGE_LENGTH: CloseCodes.tooBig,
@@ -99,6 +106,10 @@ class ClientSocketServer implements WsServer {
   /** Upgraded sockets → their connection (undefined while being refused with 4401). */
   readonly #live = new Map<WebSocket, WsConnection | undefined>();
   readonly #ping: NodeJS.Timeout;
+  /** Ping ticks per interval: PING_SLICES, fewer for intervals under 30 ms (timers fire at most every 1 ms). */
+  readonly #slices: number;
+  /** Where the ping sweep is in `#live`; a Map iterator survives entries added and deleted meanwhile. */
+  #sweep: MapIterator<[WebSocket, WsConnection | undefined]> | undefined;
   #closed = false;
   #closing: Promise<void> | undefined;
 
@@ -114,7 +125,8 @@ class ClientSocketServer implements WsServer {
       if (this.#closed) return void socket.destroy();
       void this.#upgrade({ request, socket, head });
     });
-    this.#ping = setInterval(() => this.#pingAll(), options.pingIntervalMs);
+    this.#slices = Math.max(1, Math.min(PING_SLICES, Math.floor(options.pingIntervalMs)));
+    this.#ping = setInterval(() => this.#pingSlice(), options.pingIntervalMs / this.#slices);
     this.#ping.unref();
   }
 
@@ -197,18 +209,29 @@ class ClientSocketServer implements WsServer {
     });
   }
 
-  #pingAll(): void {
-    for (const [ws, connection] of this.#live) {
-      if (connection === undefined) continue;
-      if (!connection.alive) {
-        this.#options.registry.remove(connection);
-        this.#options.onClose(1006);
-        ws.terminate();
-        continue;
+  /** Pings the next `1 / #slices` of the connections, so each is pinged once per interval. */
+  #pingSlice(): void {
+    for (let budget = Math.ceil(this.#live.size / this.#slices); budget > 0; budget--) {
+      this.#sweep ??= this.#live.entries();
+      const next = this.#sweep.next();
+      if (next.done === true) {
+        this.#sweep = undefined;
+        return;
       }
-      connection.alive = false;
-      ws.ping();
+      const [ws, connection] = next.value;
+      if (connection !== undefined) this.#pingOne(ws, connection);
     }
+  }
+
+  #pingOne(ws: WebSocket, connection: WsConnection): void {
+    if (!connection.alive) {
+      this.#options.registry.remove(connection);
+      this.#options.onClose(1006);
+      ws.terminate();
+      return;
+    }
+    connection.alive = false;
+    ws.ping();
   }
 }
 
