@@ -129,6 +129,13 @@ export class Ledger {
     return this.#pending.size;
   }
 
+  /** Pairs push answered realtime whose frame has not been received yet. */
+  get awaitingReceipt(): number {
+    let n = 0;
+    for (const entry of this.#pending.values()) if (entry.outcome?.status === 'realtime' && entry.receipts === 0) n++;
+    return n;
+  }
+
   #count(pair: string, entry: Pending): void {
     const t = this.totals;
     t.pairs++;

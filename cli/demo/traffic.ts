@@ -36,6 +36,8 @@ export const TRAFFIC_DEFAULTS = { users: 200, messagesPerSecond: 100, groupShare
 
 /** Period of the push loop, ms: each tick sends the messages that are due. */
 const TICK_MS = 20;
+/** Longest wait for frames push reported delivered, ms. */
+const RECEIPT_TIMEOUT_MS = 10_000;
 /** Users connecting at once. */
 const CONNECT_CONCURRENCY = 100;
 
@@ -119,6 +121,27 @@ export class DemoTraffic {
     clearTimeout(this.#timer);
     this.#timer = undefined;
     await Promise.all(this.#inFlight);
+  }
+
+  /**
+   * Resolves once every message push answered realtime has reached its client (checked at
+   * each receipt), or after `timeoutMs`: what is still missing then is lost, and the ledger says so.
+   */
+  async receipts(timeoutMs = RECEIPT_TIMEOUT_MS): Promise<void> {
+    if (this.ledger.awaitingReceipt === 0) return;
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(done, timeoutMs);
+      const check = (): void => {
+        if (this.ledger.awaitingReceipt === 0) done();
+      };
+      function done(): void {
+        clearTimeout(timer);
+        for (const client of clients) client.off('message', check);
+        resolve();
+      }
+      const clients = [...this.#clients.values()];
+      for (const client of clients) client.on('message', check);
+    });
   }
 
   /** Stops pushing and closes every client. Idempotent. */
