@@ -40,7 +40,7 @@ test('a gateway pod that stops being Ready leaves the ring after the grace perio
   try {
     await untilPodReady('im-1', false);
     const degraded = await system.untilGateway('im', (g) => isConverged(g) && membersOf(g) === 'im-0,im-2' && g.status?.phase === 'Degraded');
-    assert.equal(degraded.status?.ring?.version, start + 1);
+    assert.equal(degraded.status?.ring?.version, start + 1, system.ringHistory.join(', '));
     assert.equal(conditionOf(degraded, 'Degraded')?.status, 'True');
     assert.equal(conditionOf(degraded, 'Degraded')?.reason, 'MembersUnready');
     assert.match(conditionOf(degraded, 'Degraded')?.message ?? '', /unready past the grace period: im-1/);
