@@ -15,6 +15,11 @@ export interface LocalClusterOptions {
   port?: number;
   /** Image → command mappings beyond the defaults (see the pod runner). */
   images?: Record<string, string[]>;
+  /**
+   * The first pod address (127.0.0.0/8). Default `127.1.0.1`. Clusters running at the same time
+   * on one machine need different ranges: pods bind their ports on their address.
+   */
+  firstPodAddress?: string;
   /** Where controller errors are reported (they are retried). Default: ignored. */
   onError?: (component: string, error: unknown) => void;
 }
@@ -104,6 +109,7 @@ export class LocalCluster {
       kc,
       logDir: join(this.stateDir, 'logs'),
       ...(this.#options.images ? { images: this.#options.images } : {}),
+      ...(this.#options.firstPodAddress ? { firstPodAddress: this.#options.firstPodAddress } : {}),
       env: { KUBECONFIG: this.kubeconfigPath, IMRING_HOSTS_FILE: this.hostsFile },
       onError: onError('pod-runner'),
     });

@@ -57,6 +57,7 @@ function leaseView(owner: Owner, lease: V1Lease, nowMs: number): LeaseView | und
     component,
     pod: lease.spec?.holderIdentity ?? podOfLease(owner, component, lease.metadata?.name ?? ''),
     live: isLive(lease, nowMs),
+    expiresAtMs: expiryOf(lease),
     version: count(annotations[Annotations.ringVersion]),
     state: state === 'Prepared' || state === 'Committed' ? state : undefined,
     connections: count(annotations[Annotations.connections]) ?? 0,
@@ -66,9 +67,14 @@ function leaseView(owner: Owner, lease: V1Lease, nowMs: number): LeaseView | und
 
 /** Renewed within its duration, and not being deleted. */
 function isLive(lease: V1Lease, nowMs: number): boolean {
+  return !lease.metadata?.deletionTimestamp && expiryOf(lease) > nowMs;
+}
+
+/** Its last renewal (or acquisition) plus its duration, ms since the epoch. */
+function expiryOf(lease: V1Lease): number {
   const spec = lease.spec ?? {};
   const renewed = timeOf(spec.renewTime) ?? timeOf(spec.acquireTime) ?? 0;
-  return !lease.metadata?.deletionTimestamp && renewed + (spec.leaseDurationSeconds ?? 0) * 1000 > nowMs;
+  return renewed + (spec.leaseDurationSeconds ?? 0) * 1000;
 }
 
 function isComponent(value: string | undefined): value is RuntimeComponent {

@@ -24,6 +24,8 @@ export interface LeaseView {
   /** The pod that holds it. */
   readonly pod: string;
   readonly live: boolean;
+  /** When it stops being live unless renewed (its renew time plus duration), ms since the epoch. */
+  readonly expiresAtMs: number;
   readonly version: number | undefined;
   readonly state: RingState | undefined;
   readonly connections: number;
@@ -177,11 +179,12 @@ function bootstrap(input: TransitionInput): TransitionDecision {
 function barrier(input: TransitionInput, ring: RingView): TransitionDecision {
   const { document } = ring;
   const d = draft(input, ring, 'Barrier');
-  const laggards = input.leases.filter((l) => l.live && (l.version ?? 0) < document.version).map((l) => `${l.component}/${l.pod}`).sort();
+  const lagging = input.leases.filter((l) => l.live && (l.version ?? 0) < document.version);
+  const laggards = lagging.map((l) => `${l.component}/${l.pod}`).sort();
   const waitedMs = input.nowMs - ring.transitionAtMs;
   const timeoutMs = input.spec.ring.ackTimeoutSeconds * 1000;
   if (laggards.length > 0 && waitedMs < timeoutMs) {
-    d.requeueAfterMs = timeoutMs - waitedMs;
+    d.requeueAfterMs = untilFirst(input, timeoutMs - waitedMs, lagging);
     d.message = `Waiting for ${laggards.length} runtime(s) to serve ring version ${document.version}: ${list(laggards)}`;
     return finish(d);
   }
@@ -205,17 +208,18 @@ function drain(input: TransitionInput, ring: RingView): TransitionDecision {
   const d = draft(input, ring, 'Draining');
   const members = new Set(document.members.map((m) => m.name));
   const pending: string[] = [];
+  const waitingOn: LeaseView[] = [];
   for (const lease of input.leases) {
-    if (!lease.live || lease.component !== 'gateway') continue;
-    if (!members.has(lease.pod) && lease.connections > 0) pending.push(`${lease.pod} (${lease.connections} connections)`);
-    else if (lease.version !== document.version || lease.state !== 'Committed') pending.push(`${lease.pod} (serves ${lease.version ?? 'no'} ${lease.state ?? 'ring'})`);
-    else if (lease.misplaced > 0) pending.push(`${lease.pod} (${lease.misplaced} misplaced)`);
+    const why = lease.live && lease.component === 'gateway' ? undrained(lease, members.has(lease.pod), document.version) : undefined;
+    if (why === undefined) continue;
+    pending.push(`${lease.pod} (${why})`);
+    waitingOn.push(lease);
   }
   pending.sort();
   const waitedMs = input.nowMs - ring.transitionAtMs;
   const timeoutMs = input.spec.drain.timeoutSeconds * 1000;
   if (pending.length > 0 && waitedMs < timeoutMs) {
-    d.requeueAfterMs = timeoutMs - waitedMs;
+    d.requeueAfterMs = untilFirst(input, timeoutMs - waitedMs, waitingOn);
     d.message = `Draining ring version ${document.version}: ${list(pending)}`;
     return finish(d);
   }
@@ -227,6 +231,26 @@ function drain(input: TransitionInput, ring: RingView): TransitionDecision {
   d.events.push({ type: 'Normal', reason: 'RingConverged', message: `Ring version ${document.version} converged in ${(waitedMs / 1000).toFixed(1)}s after commit` });
   // Step 6 (shrinking the StatefulSet) follows from statefulSetReplicas() now that it is drained.
   return nextTransition(input, ring, d);
+}
+
+/**
+ * Why a live gateway is not drained yet, or undefined. A removed member only has to have no
+ * connections: the ring version it serves does not matter once nobody is connected to it (an
+ * unready member that left the ring may not load new versions at all).
+ */
+function undrained(lease: LeaseView, isMember: boolean, version: number): string | undefined {
+  if (!isMember) return lease.connections > 0 ? `${lease.connections} connections` : undefined;
+  if (lease.version !== version || lease.state !== 'Committed') return `serves ${lease.version ?? 'no'} ${lease.state ?? 'ring'}`;
+  return lease.misplaced > 0 ? `${lease.misplaced} misplaced` : undefined;
+}
+
+/**
+ * Ms until the timeout, or until the first of `waitingOn` expires if sooner: a Lease that
+ * stops being renewed changes nothing in the API, so nothing else would wake the reconcile
+ * that no longer has to wait for it.
+ */
+function untilFirst(input: TransitionInput, timeoutMs: number, waitingOn: readonly LeaseView[]): number {
+  return Math.max(1, Math.min(timeoutMs, ...waitingOn.map((l) => l.expiresAtMs - input.nowMs)));
 }
 
 /** From a converged ring: start the next transition (step 2) once additions are Ready, or stay. */

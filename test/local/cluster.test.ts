@@ -39,10 +39,10 @@ function webStatefulSet(replicas: number): V1StatefulSet {
   };
 }
 
-async function withCluster(body: (cluster: LocalCluster) => Promise<void>): Promise<void> {
+async function withCluster(body: (cluster: LocalCluster) => Promise<void>, options: { firstPodAddress?: string } = {}): Promise<void> {
   const stateDir = await mkdtemp(join(tmpdir(), 'imring-cluster-'));
   const errors: string[] = [];
-  const cluster = new LocalCluster({ stateDir, images, onError: (c, e) => errors.push(`${c}: ${String(e)}`) });
+  const cluster = new LocalCluster({ stateDir, images, ...options, onError: (c, e) => errors.push(`${c}: ${String(e)}`) });
   try {
     await cluster.start();
     await body(cluster);
@@ -98,6 +98,16 @@ test('a StatefulSet of real processes scales 1 → 3 → 1, each pod serving on 
     for (const removed of three.slice(1)) assert.ok(isGone(pidOf(removed)), `${removed.metadata?.name}'s process stopped`);
     assert.ok(!isGone(pidOf(back[0]!)), 'web-0 keeps running');
   });
+});
+
+test('a cluster given firstPodAddress hands its pods addresses from there, so two clusters need not share ports', async () => {
+  await withCluster(async (cluster) => {
+    const apps = cluster.kc.makeApiClient(AppsV1Api);
+    await apps.createNamespacedStatefulSet({ namespace: 'default', body: webStatefulSet(1) });
+    const [pod] = await watchUntil(cluster.kc, '/api/v1/namespaces/default/pods', readyWebPods(cluster, 1));
+    assert.equal(pod?.status?.podIP, '127.42.7.1');
+    assert.equal((await fetch('http://127.42.7.1:8080/healthz')).status, 200);
+  }, { firstPodAddress: '127.42.7.1' });
 });
 
 test('deleting a StatefulSet takes its pods and their processes with it', async () => {

@@ -32,7 +32,7 @@ const ready = (...ordinals: number[]): PodView[] => ordinals.map((ordinal) => ({
 const unready = (ordinal: number, sinceMs: number): PodView => ({ ordinal, ready: false, sinceMs });
 
 function lease(component: LeaseView['component'], pod: string, version: number, extra: Partial<LeaseView> = {}): LeaseView {
-  return { component, pod, live: true, version, state: 'Committed', connections: 0, misplaced: 0, ...extra };
+  return { component, pod, live: true, expiresAtMs: NOW + 15_000, version, state: 'Committed', connections: 0, misplaced: 0, ...extra };
 }
 
 function input(overrides: Partial<TransitionInput>): TransitionInput {
@@ -80,7 +80,7 @@ test('once the new pods are Ready, version v+1 is Prepared with previous = v', (
 
 test('the barrier holds while a live runtime serves an older version, and ignores dead Leases', () => {
   const prepared = ring({ version: 2, state: 'Prepared', members: [0, 1], previous: [0], atMs: NOW - 5000 });
-  const leases = [lease('proxy', 'proxy-a', 2), lease('push', 'push-a', 1), lease('gateway', 'im-0', 1, { live: false })];
+  const leases = [lease('proxy', 'proxy-a', 2), lease('push', 'push-a', 1, { expiresAtMs: NOW + 60_000 }), lease('gateway', 'im-0', 1, { live: false })];
   const decision = decideTransition(input({ spec: spec({ replicas: 2 }), ring: prepared, convergedVersion: 1, pods: ready(0, 1), leases }));
   assert.equal(decision.changed, false);
   assert.equal(decision.step, 'Barrier');
@@ -178,4 +178,44 @@ test('the same input gives the same decision (pure)', () => {
   const current = ring({ version: 3, state: 'Committed', members: [0, 1], previous: [0, 1, 2], atMs: NOW - 2000 });
   const make = () => input({ spec: spec({ replicas: 2 }), ring: current, convergedVersion: 2, pods: ready(0, 1, 2), leases: [lease('gateway', 'im-2', 3, { connections: 1 })] });
   assert.deepEqual(decideTransition(make()), decideTransition(make()));
+});
+
+// An unready member (a frozen process) left the ring at version 3: its Lease stays live until it expires, at version 2.
+test('a removed member with no connections counts as drained whatever ring version it still serves', () => {
+  const committed = ring({ version: 3, state: 'Committed', members: [0, 2], previous: [0, 1, 2], atMs: NOW - 1000 });
+  const leases = [lease('gateway', 'im-0', 3), lease('gateway', 'im-1', 2), lease('gateway', 'im-2', 3)];
+  const decision = decideTransition(input({ spec: spec({ replicas: 3 }), ring: committed, convergedVersion: 2, pods: [...ready(0, 2), unready(1, NOW - 40_000)], leases }));
+  assert.equal(decision.convergedVersion, 3, decision.message);
+  assert.deepEqual(decision.events.map((e) => e.reason), ['RingConverged']);
+});
+
+test('a removed member that still has connections holds the drain whatever version it serves', () => {
+  const committed = ring({ version: 3, state: 'Committed', members: [0, 2], previous: [0, 1, 2], atMs: NOW - 1000 });
+  const leases = [lease('gateway', 'im-0', 3), lease('gateway', 'im-1', 2, { connections: 3 }), lease('gateway', 'im-2', 3)];
+  const decision = decideTransition(input({ spec: spec({ replicas: 3 }), ring: committed, convergedVersion: 2, pods: [...ready(0, 2), unready(1, NOW - 40_000)], leases }));
+  assert.equal(decision.step, 'Draining');
+  assert.match(decision.message, /im-1 \(3 connections\)/);
+});
+
+test('the barrier wakes when a laggard Lease expires, before the ack timeout', () => {
+  const prepared = ring({ version: 3, state: 'Prepared', members: [0, 2], previous: [0, 1, 2], atMs: NOW - 1000 });
+  const leases = [lease('gateway', 'im-0', 3), lease('gateway', 'im-1', 2, { expiresAtMs: NOW + 4000 })];
+  const decision = decideTransition(input({ spec: spec({ replicas: 3 }), ring: prepared, convergedVersion: 2, pods: ready(0, 2), leases }));
+  assert.equal(decision.step, 'Barrier');
+  assert.equal(decision.changed, false);
+  assert.equal(decision.requeueAfterMs, 4000);
+});
+
+test('the barrier wakes at the ack timeout when that comes before any laggard Lease expires', () => {
+  const prepared = ring({ version: 3, state: 'Prepared', members: [0, 2], previous: [0, 1, 2], atMs: NOW - 1000 });
+  const decision = decideTransition(input({ spec: spec({ replicas: 3 }), ring: prepared, convergedVersion: 2, pods: ready(0, 2), leases: [lease('proxy', 'proxy-a', 2, { expiresAtMs: NOW + 60_000 })] }));
+  assert.equal(decision.requeueAfterMs, 29_000);
+});
+
+test('the drain wakes when a Lease it waits for expires, before the drain timeout', () => {
+  const committed = ring({ version: 3, state: 'Committed', members: [0, 2], previous: [0, 1, 2], atMs: NOW - 1000 });
+  const leases = [lease('gateway', 'im-0', 3, { misplaced: 2, expiresAtMs: NOW + 7000 }), lease('gateway', 'im-2', 3)];
+  const decision = decideTransition(input({ spec: spec({ replicas: 3 }), ring: committed, convergedVersion: 2, pods: ready(0, 2), leases }));
+  assert.equal(decision.step, 'Draining');
+  assert.equal(decision.requeueAfterMs, 7000);
 });

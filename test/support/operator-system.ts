@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { randomInt } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -42,7 +43,8 @@ export class OperatorSystem {
 
   private constructor(dir: string) {
     this.dir = dir;
-    this.cluster = new LocalCluster({ stateDir: join(dir, 'cluster') });
+    // Its own pod address range: operator tests of other runs on this machine bind the same gateway ports.
+    this.cluster = new LocalCluster({ stateDir: join(dir, 'cluster'), firstPodAddress: `127.${2 + randomInt(250)}.${randomInt(256)}.1` });
   }
 
   /** Starts the cluster, applies the CRD and the token Secret, and starts watching the ring. */
