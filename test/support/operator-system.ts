@@ -1,5 +1,4 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { randomInt } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -43,8 +42,8 @@ export class OperatorSystem {
 
   private constructor(dir: string) {
     this.dir = dir;
-    // Its own pod address range: operator tests of other runs on this machine bind the same gateway ports.
-    this.cluster = new LocalCluster({ stateDir: join(dir, 'cluster'), firstPodAddress: `127.${2 + randomInt(250)}.${randomInt(256)}.1` });
+    // Pod addresses come from a random /16 per cluster (local/kubelet/pod-runner.ts), so test runs side by side do not collide.
+    this.cluster = new LocalCluster({ stateDir: join(dir, 'cluster') });
   }
 
   /** Starts the cluster, applies the CRD and the token Secret, and starts watching the ring. */
