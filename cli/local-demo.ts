@@ -30,7 +30,7 @@ const SETTLE_MS = 5000;
 export async function runDemo(options: DemoOptions): Promise<void> {
   const { cluster, io } = options;
   const progress = (line: string): void => void io.stderr.write(`imring local: ${line}\n`);
-  const installed = await Promise.race([installImring(cluster, progress), options.stopped.then(() => undefined)]);
+  const installed = await Promise.race([installImring(cluster, { onProgress: progress }), options.stopped.then(() => undefined)]);
   if (installed === undefined) return;
   const envFile = await writeEnvFile(cluster, installed);
   progress(`imring is up; ${envFile} has KUBECONFIG, IMRING_PROXY_URL, IMRING_PUSH_URL, IMRING_TOKEN_SECRET`);

@@ -34,7 +34,9 @@ const IMAGE = 'ghcr.io/imring/imring:0.1.0';
  * Installs imring into `cluster` and applies the sample IMGateway; resolves once the proxy and
  * push pods are Ready. The token key is kept in the state dir, so a restart keeps clients' tokens valid.
  */
-export async function installImring(cluster: LocalCluster, onProgress: (line: string) => void = () => undefined): Promise<Endpoints> {
+export async function installImring(cluster: LocalCluster, options: { replicas?: number; onProgress?: (line: string) => void } = {}): Promise<Endpoints> {
+  const onProgress = options.onProgress ?? (() => undefined);
+  const replicas = options.replicas ?? SAMPLE.replicas;
   const kc = cluster.kc;
   onProgress('applying the IMGateway CRD');
   await applyCrd(kc);
@@ -45,9 +47,9 @@ export async function installImring(cluster: LocalCluster, onProgress: (line: st
   for (const pod of [operatorPod(), runtimePod('proxy'), runtimePod('push')]) {
     await createOrKeep(() => core.createNamespacedPod({ namespace: SAMPLE.namespace, body: pod }));
   }
-  onProgress(`applying IMGateway ${SAMPLE.name} (${SAMPLE.replicas} replicas)`);
+  onProgress(`applying IMGateway ${SAMPLE.name} (${replicas} replicas)`);
   const custom = kc.makeApiClient(CustomObjectsApi);
-  const gateway = { apiVersion: `${IMGATEWAY.group}/${IMGATEWAY.version}`, kind: IMGATEWAY.kind, metadata: { name: SAMPLE.name, namespace: SAMPLE.namespace }, spec: { replicas: SAMPLE.replicas, image: IMAGE, auth: { secretName: SAMPLE.secret }, unreadyGraceSeconds: 10, logLevel: 'warn' } };
+  const gateway = { apiVersion: `${IMGATEWAY.group}/${IMGATEWAY.version}`, kind: IMGATEWAY.kind, metadata: { name: SAMPLE.name, namespace: SAMPLE.namespace }, spec: { replicas, image: IMAGE, auth: { secretName: SAMPLE.secret }, unreadyGraceSeconds: 10, logLevel: 'warn' } };
   await createOrKeep(() => custom.createNamespacedCustomObject({ group: IMGATEWAY.group, version: IMGATEWAY.version, namespace: SAMPLE.namespace, plural: IMGATEWAY.plural, body: gateway }));
   const [proxy, push] = await Promise.all([podIp(core, `${SAMPLE.name}-proxy`), podIp(core, `${SAMPLE.name}-push`)]);
   return { proxyUrl: `ws://${proxy}:10080/ws`, pushUrl: `http://${push}:10091`, tokenSecret };
