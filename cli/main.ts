@@ -7,7 +7,7 @@ Commands:
   proxy     routes client websockets to the gateway that owns the user
   push      delivers messages to users through their gateways (gRPC and HTTP)
   operator  the IMGateway operator: StatefulSets, the ring ConfigMap, the transition protocol
-  local     run a local control plane (API server, controllers, pods as processes)
+  local     imring on a local control plane (pods as processes), with demo traffic
   status    a gateway's ring: members, version, acknowledgements, misplaced connections
   route     which gateway owns each user, by the live ring or a ring document
 
