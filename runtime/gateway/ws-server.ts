@@ -123,7 +123,11 @@ class ClientSocketServer implements WsServer {
     this.#wss = new WebSocketServer(serverOptions);
     this.#http.on('upgrade', (request: IncomingMessage, socket: Duplex, head: Buffer) => {
       if (this.#closed) return void socket.destroy();
-      void this.#upgrade({ request, socket, head });
+      this.#upgrade({ request, socket, head }).catch((error: unknown) => {
+        // A bug, not a peer error: this socket goes, the gateway stays (an unhandled rejection would end the process).
+        options.logger.error({ err: error }, 'handling an upgrade failed');
+        socket.destroy();
+      });
     });
     this.#slices = Math.max(1, Math.min(PING_SLICES, Math.floor(options.pingIntervalMs)));
     this.#ping = setInterval(() => this.#pingSlice(), options.pingIntervalMs / this.#slices);
