@@ -181,10 +181,11 @@ test('abusers are cut off with their documented codes while well-behaved clients
   assert.deepEqual(new Set(stalled), new Set([CloseCodes.tooSlow]));
   // A client that never answers a ping is terminated (no closing handshake: 1006 on both sides).
   assert.deepEqual(new Set(silent), new Set([1006]));
-  // Every upgrade of the flood was answered: upgraded while there was room, else 503; nothing reset.
+  // Every upgrade of the flood was answered: upgraded while there was room, else 503; nothing
+  // reset. (Flood sockets answer pings, but one late under this load may be terminated and free
+  // its slot: the counts are not exact.)
   assert.deepEqual([...floodResult.statuses.keys()].sort(), [101, 503]);
   assert.equal(floodResult.statuses.get(101)! + floodResult.statuses.get(503)!, FLOOD);
-  // Upgraded flood sockets never answer a ping either: those terminated made room for later ones.
   assert.ok(stack.gateway.stats().connections <= LIMITS.gateway.maxConnections);
   await destroyAll(floodResult.upgraded);
 

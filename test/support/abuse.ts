@@ -94,7 +94,7 @@ export interface FloodResult {
   readonly upgraded: Socket[];
 }
 
-/** Opens one raw upgrade per target at once (no pacing, no waiting between them); upgraded sockets stay open. */
+/** Opens one raw upgrade per target at once (no pacing, no waiting between them); upgraded sockets stay open, answering pings. */
 export async function flood(port: number, targets: readonly string[]): Promise<FloodResult> {
   const statuses = new Map<number, number>();
   const upgraded: Socket[] = [];
@@ -110,12 +110,27 @@ export async function flood(port: number, targets: readonly string[]): Promise<F
       const status = Number(/^HTTP\/1\.1 (\d{3})/.exec(first?.toString('latin1') ?? '')?.[1] ?? 0);
       statuses.set(status, (statuses.get(status) ?? 0) + 1);
       if (status === 101) {
-        socket.on('data', () => undefined);
+        const head = first!.indexOf('\r\n\r\n') + 4;
+        if (head < first!.length) answerPings(socket, first!.subarray(head));
+        socket.on('data', (chunk: Buffer) => answerPings(socket, chunk));
         upgraded.push(socket);
       } else socket.destroy();
     }),
   );
   return { statuses, upgraded };
+}
+
+/**
+ * Answers each ping frame in `chunk` with a pong (RFC 6455 section 5.5.2; client frames are
+ * masked, here with a zero key), so flood connections stay alive and keep their slots. Assumes
+ * the gateway sends nothing but short pings to them, each chunk holding whole frames.
+ */
+function answerPings(socket: Socket, chunk: Buffer): void {
+  for (let i = 0; i + 1 < chunk.length; ) {
+    const length = chunk[i + 1]! & 0x7f;
+    if ((chunk[i]! & 0x0f) === 0x9 && length < 126) socket.write(Buffer.concat([Buffer.from([0x8a, 0x80 | length, 0, 0, 0, 0]), chunk.subarray(i + 2, i + 2 + length)]));
+    i += 2 + length;
+  }
 }
 
 /** Destroys `sockets` and waits until each is closed. */
