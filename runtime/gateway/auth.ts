@@ -15,13 +15,29 @@ export const MAX_ID_LENGTH = 256;
  * The userID is kept exactly as sent (the ring hashes it as is).
  */
 export function parseUpgradeRequest(target: string | undefined, headers: IncomingHttpHeaders): UpgradeRequest {
-  const url = new URL(target ?? '/', 'http://gateway.invalid');
+  const url = originFormTarget(target ?? '/');
+  if (url === undefined) return { ok: false, status: 400, reason: 'malformed request target' };
   if (url.pathname !== '/ws') return { ok: false, status: 404, reason: 'not found' };
   const userID = url.searchParams.get('userID');
   const platform = url.searchParams.get('platform');
   if (!userID || userID.length > MAX_ID_LENGTH) return { ok: false, status: 400, reason: 'missing or too long userID' };
   if (!platform || platform.length > MAX_ID_LENGTH) return { ok: false, status: 400, reason: 'missing or too long platform' };
   return { ok: true, userID, platform, token: bearerToken(headers.authorization) ?? url.searchParams.get('token') ?? undefined };
+}
+
+/**
+ * The path and query of an origin-form target (RFC 9112 section 3.2.1), or undefined: `new URL`
+ * throws on targets like `//` and `http://[::1`, and a throw here would escape the upgrade
+ * handler and take the whole gateway down.
+ */
+function originFormTarget(target: string): URL | undefined {
+  if (!target.startsWith('/') || target.startsWith('//')) return undefined;
+  try {
+    // The base only anchors the target; it is never dialled.
+    return new URL(target, 'http://gateway.invalid');
+  } catch {
+    return undefined;
+  }
 }
 
 function bearerToken(authorization: string | undefined): string | undefined {

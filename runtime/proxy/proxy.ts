@@ -5,7 +5,8 @@ import type { Logger } from 'pino';
 import { forwardedHead } from './http-text.js';
 import { createProxyMetrics, type ProxyMetrics } from './metrics.js';
 import { resolveProxyOptions, type ProxyOptions, type ResolvedProxyOptions } from './options.js';
-import { decideRoute, Rejections } from './routing.js';
+import { decideRoute, Rejections, WS_PATH } from './routing.js';
+import { LISTEN_BACKLOG } from '../gateway/ws-server.js';
 import { checkToken } from './token.js';
 import { rejectSocket, Tunnel } from './tunnel.js';
 
@@ -73,7 +74,8 @@ class ProxyServer implements Proxy {
   listen(): Promise<void> {
     return new Promise((resolve, reject) => {
       this.#server.once('error', reject);
-      this.#server.listen(this.#options.port, this.#options.host, () => {
+      // Reconnect bursts: see the gateway's LISTEN_BACKLOG.
+      this.#server.listen(this.#options.port, this.#options.host, LISTEN_BACKLOG, () => {
         this.#server.off('error', reject);
         resolve();
       });
@@ -188,6 +190,8 @@ class ProxyServer implements Proxy {
     if (path === '/healthz') return Promise.resolve(plain(response, 200, 'ok'));
     if (path === '/readyz') return Promise.resolve(this.ready() ? plain(response, 200, 'ready') : plain(response, 503, 'no ring with members loaded'));
     if (path === '/metrics') return this.#metricsResponse(response);
+    // RFC 9110 section 15.5.22: /ws speaks only websocket; say so, as the gateway does.
+    if (path === WS_PATH) return Promise.resolve(void response.writeHead(426, { Upgrade: 'websocket', Connection: 'close', 'Content-Type': 'text/plain; charset=utf-8' }).end('upgrade to websocket\n'));
     return Promise.resolve(plain(response, 404, 'not found'));
   }
 

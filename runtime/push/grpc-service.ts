@@ -2,11 +2,14 @@ import { status, type sendUnaryData, type ServerUnaryCall, type UntypedServiceIm
 import type { Logger } from 'pino';
 import type { Counter } from 'prom-client';
 import type { PushMessage, PushRequest, PushResponse, PushResult } from '../protos.js';
+import type { RequestGate } from './request-gate.js';
 import { checkMessages, type RequestLimits } from './validate.js';
 
 /** What the gRPC service needs from push. */
 export interface GrpcServiceOptions {
   readonly limits: RequestLimits;
+  /** Requests served at once, shared with the HTTP API; beyond: UNAVAILABLE (retry). */
+  readonly gate: RequestGate;
   readonly push: (messages: PushMessage[]) => Promise<PushResult[]>;
   readonly requests: Counter<'api' | 'code'>;
   readonly logger: Logger;
@@ -14,7 +17,8 @@ export interface GrpcServiceOptions {
 
 /**
  * The `imring.push.v1.Push` implementation: the same checks as `POST /v1/push`, an invalid
- * request is INVALID_ARGUMENT, an oversized one RESOURCE_EXHAUSTED.
+ * request is INVALID_ARGUMENT, an oversized one RESOURCE_EXHAUSTED, one beyond
+ * `maxConcurrentRequests` UNAVAILABLE.
  */
 export function pushImplementation(options: GrpcServiceOptions): UntypedServiceImplementation {
   return {
@@ -24,14 +28,24 @@ export function pushImplementation(options: GrpcServiceOptions): UntypedServiceI
         if (outcome.response !== undefined) callback(null, outcome.response);
         else callback({ code, details: outcome.details ?? '' });
       };
+      const release = options.gate.enter();
+      if (release === undefined) {
+        answer(status.UNAVAILABLE, { details: `more than ${options.gate.limit} push requests at once; retry` });
+        return;
+      }
       const checked = checkMessages(call.request.messages ?? [], options.limits, 'grpc');
       if (!checked.ok) {
+        release();
         answer(checked.error.kind === 'invalid' ? status.INVALID_ARGUMENT : status.RESOURCE_EXHAUSTED, { details: checked.error.message });
         return;
       }
       options.push(checked.messages).then(
-        (results) => answer(status.OK, { response: { results } }),
+        (results) => {
+          release();
+          answer(status.OK, { response: { results } });
+        },
         (error: unknown) => {
+          release();
           options.logger.error({ err: error }, 'push gRPC request failed');
           answer(status.INTERNAL, { details: 'internal error' });
         },

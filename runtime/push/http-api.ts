@@ -2,6 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import type { Counter } from 'prom-client';
 import type { PushMessage, PushResult } from '../protos.js';
+import type { RequestGate } from './request-gate.js';
 import { jsonResult, parsePushBody, type RequestError, type RequestLimits } from './validate.js';
 
 /** What the HTTP server needs from push. */
@@ -9,6 +10,8 @@ export interface HttpApiOptions {
   readonly limits: RequestLimits;
   /** Largest request body read, in bytes; beyond: 413 without reading further. */
   readonly maxBodyBytes: number;
+  /** Requests served at once, shared with the gRPC API; beyond: 503 with Retry-After, the body not read. */
+  readonly gate: RequestGate;
   readonly push: (messages: PushMessage[]) => Promise<PushResult[]>;
   readonly requests: Counter<'api' | 'code'>;
   readonly logger: Logger;
@@ -17,7 +20,7 @@ export interface HttpApiOptions {
 /**
  * Push's route on the runtime ops server (which serves `/healthz`, `/readyz`, `/metrics`):
  * `POST /v1/push` (JSON, DESIGN.md section 6). Errors are JSON `{"error":{"code","message"}}`:
- * 400 invalid, 413 too large, 405 wrong method.
+ * 400 invalid, 413 too large, 405 wrong method, 503 too many requests at once.
  * @returns the ops server's `routes` function (true when it took the request).
  */
 export function pushRoutes(options: HttpApiOptions): (req: IncomingMessage, res: ServerResponse) => boolean {
@@ -37,6 +40,20 @@ async function pushRoute(options: HttpApiOptions, req: IncomingMessage, res: Ser
     send(res, code, body, { headers });
   };
   if (req.method !== 'POST') return answer(405, errorBody('method_not_allowed', 'use POST'), { allow: 'POST' });
+  const release = options.gate.enter();
+  if (release === undefined) {
+    req.resume();
+    // Retry-After in seconds (RFC 9110 section 10.2.3).
+    return answer(503, errorBody('overloaded', `more than ${options.gate.limit} push requests at once; retry`), { 'retry-after': '1', connection: 'close' });
+  }
+  try {
+    await admitted(options, req, answer);
+  } finally {
+    release();
+  }
+}
+
+async function admitted(options: HttpApiOptions, req: IncomingMessage, answer: (code: number, body: string, headers?: Record<string, string>) => void): Promise<void> {
   const body = await readBody(req, options.maxBodyBytes);
   if (body === undefined) {
     answer(413, errorBody('too_large', `body is larger than ${options.maxBodyBytes} bytes`), { connection: 'close' });

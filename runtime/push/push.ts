@@ -11,6 +11,7 @@ import { pushRoutes } from './http-api.js';
 import { startOpsServer, type OpsServer } from '../ops-server.js';
 import { createOfflineSink, type OfflineSink } from './offline-sink.js';
 import { uniqueUnits } from './plan.js';
+import { RequestGate } from './request-gate.js';
 import { checkMessages, type RequestLimits } from './validate.js';
 
 /** Options of {@link startPush}. Every limit has a default; all are validated at once. */
@@ -32,6 +33,12 @@ export interface PushOptions {
   maxPayloadBytes?: number;
   /** HTTP body, and gRPC request message, in bytes; beyond: 413 / RESOURCE_EXHAUSTED. Default 8 MiB. */
   maxBodyBytes?: number;
+  /**
+   * Push requests (HTTP and gRPC together) read, checked and delivered at once; beyond: 503
+   * with Retry-After / UNAVAILABLE at once, never queued. Bounds request memory to this many
+   * times `maxBodyBytes`. Default 256.
+   */
+  maxConcurrentRequests?: number;
   /** Per batch to a gateway, queueing included, in ms; then its users are `gateway_error`. Default 2000. */
   gatewayTimeoutMs?: number;
   /** How long a batch to one gateway waits for more messages, in ms; 0: the next turn of the event loop. Default 0. */
@@ -73,6 +80,7 @@ export const DEFAULTS = Object.freeze({
   maxRecipientsPerRequest: 10_000,
   maxPayloadBytes: 64 * 1024,
   maxBodyBytes: 8 * 1024 * 1024,
+  maxConcurrentRequests: 256,
   gatewayTimeoutMs: 2000,
   coalesceMs: 0,
   maxInFlightBatchesPerGateway: 64,
@@ -120,7 +128,7 @@ function checkPlaces(options: PushOptions): void {
   }
 }
 
-const NUMERIC = ['maxMessagesPerRequest', 'maxRecipientsPerRequest', 'maxPayloadBytes', 'maxBodyBytes', 'gatewayTimeoutMs', 'coalesceMs', 'maxInFlightBatchesPerGateway', 'maxBatchBytes', 'offlineQueueLimit', 'handoffRetryMs'] as const;
+const NUMERIC = ['maxMessagesPerRequest', 'maxRecipientsPerRequest', 'maxPayloadBytes', 'maxBodyBytes', 'maxConcurrentRequests', 'gatewayTimeoutMs', 'coalesceMs', 'maxInFlightBatchesPerGateway', 'maxBatchBytes', 'offlineQueueLimit', 'handoffRetryMs'] as const;
 
 function checkNumbers(options: PushOptions): Record<(typeof NUMERIC)[number], number> {
   const numbers = {} as Record<(typeof NUMERIC)[number], number>;
@@ -158,10 +166,11 @@ export async function startPush(options: PushOptions): Promise<Push> {
       isClosing: () => closing,
     });
   const ready = (): boolean => o.ringSource.current() !== undefined;
-  const routes = pushRoutes({ limits, maxBodyBytes: o.maxBodyBytes, push: core, requests: metrics.requests, logger: log });
+  const gate = new RequestGate(o.maxConcurrentRequests);
+  const routes = pushRoutes({ limits, maxBodyBytes: o.maxBodyBytes, gate, push: core, requests: metrics.requests, logger: log });
   let http: OpsServer | undefined;
   const grpc = new GrpcServer({ 'grpc.max_receive_message_length': o.maxBodyBytes });
-  grpc.addService(pushService().service, pushImplementation({ limits, push: core, requests: metrics.requests, logger: log }));
+  grpc.addService(pushService().service, pushImplementation({ limits, gate, push: core, requests: metrics.requests, logger: log }));
   let ports: { grpc: number; http: number };
   try {
     http = await startOpsServer({ host: o.host, port: o.ports.http, ready, registry: o.registry, logger: log, routes });

@@ -42,6 +42,10 @@ test('upgrade targets parse into user, platform and token, or a status to refuse
     ['/ws?userID=u1', {}, { ok: false, status: 400, reason: 'missing or too long platform' }],
     [`/ws?userID=${'x'.repeat(257)}&platform=web`, {}, { ok: false, status: 400, reason: 'missing or too long userID' }],
     ['/other?userID=u1&platform=web', {}, { ok: false, status: 404, reason: 'not found' }],
+    // `new URL` throws on these; the throw once escaped the upgrade handler and ended the gateway.
+    ['//', {}, { ok: false, status: 400, reason: 'malformed request target' }],
+    ['http://[::1/ws?userID=u1&platform=web', {}, { ok: false, status: 400, reason: 'malformed request target' }],
+    ['*', {}, { ok: false, status: 400, reason: 'malformed request target' }],
   ];
   for (const [target, headers, expected] of cases) assert.deepEqual(parseUpgradeRequest(target, headers), expected, target);
 });

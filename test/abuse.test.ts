@@ -1,0 +1,284 @@
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { once } from 'node:events';
+import { connect } from 'node:net';
+import { credentials, status, type Client, type ServiceError } from '@grpc/grpc-js';
+import { SignJWT, UnsecuredJWT } from 'jose';
+import { CloseCodes } from '../ring/index.js';
+import { pushService, type PushRequest, type PushResponse } from '../runtime/protos.js';
+import { DEFAULTS as PUSH_DEFAULTS } from '../runtime/push/push.js';
+import { metricValue } from './runtime/gateway-fixture.js';
+import { startHarness, usersWhere } from './runtime/fake-gateway.js';
+import {
+  ABUSE_SECRET,
+  clientToken,
+  destroyAll,
+  flood,
+  goodQuery,
+  openReceiver,
+  oversizeFrame,
+  pushHttp,
+  pushTo,
+  rawStatus,
+  refusedToken,
+  silentClient,
+  stalledReader,
+  startAbuseStack,
+  UPGRADE_HEADERS,
+  type AbuseStack,
+  type StalledReader,
+} from './support/abuse.js';
+
+/**
+ * Issue 8, "Bad input", for the runtimes: every kind of bad client and bad push request is
+ * refused or cut off with its documented answer (DESIGN.md section 6: 1009, 4008, 4401; 400,
+ * 413, 426, 431, 503), nothing crashes, and well-behaved clients keep receiving every message.
+ * Completeness is asserted, never timing: the latency figure is bench/abuse.ts's.
+ */
+const LIMITS = {
+  gateway: { maxPayloadBytes: 4096, maxSendBufferBytes: 64 * 1024, pingIntervalMs: 2000, maxConnections: 3000 },
+  // Room for the 1 MiB frames that fill the stalled readers' buffers quickly.
+  push: { maxPayloadBytes: 1024 * 1024 },
+};
+/** Connections opened at once: two file descriptors each in this process (client and gateway side), 10,000 of the 20,000 allowed. */
+const FLOOD = 5000;
+const RECEIVERS = Array.from({ length: 20 }, (_, i) => `steady-${i}`);
+
+let stack: AbuseStack;
+
+before(async () => {
+  stack = await startAbuseStack(LIMITS);
+});
+
+after(async () => {
+  await stack?.close();
+});
+
+const upgrade = (target: string, headers = UPGRADE_HEADERS): string => `GET ${target} HTTP/1.1\r\nHost: 127.0.0.1\r\n${headers}\r\n`;
+
+/** [what, bytes sent, status from the gateway, status from the proxy]. */
+const MALFORMED: [string, string | Buffer, number, number][] = [
+  ['no userID', upgrade('/ws?platform=web'), 400, 400],
+  ['an empty userID', upgrade('/ws?userID=&platform=web'), 400, 400],
+  ['no platform', upgrade('/ws?userID=u1'), 400, 400],
+  ['a userID of 300 characters', upgrade(`/ws?userID=${'x'.repeat(300)}&platform=web`), 400, 400],
+  ['a target of two slashes', upgrade('//'), 400, 404],
+  ['an absolute-form target', upgrade('http://127.0.0.1/ws?userID=u1&platform=web'), 400, 404],
+  ['another path', upgrade('/chat?userID=u1&platform=web'), 404, 404],
+  ['a GET without Upgrade', 'GET /ws?userID=u1&platform=web HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n', 426, 426],
+  ['a POST upgrade', upgrade('/ws?userID=u1&platform=web').replace(/^GET/, 'POST'), 405, 400],
+  ['Upgrade: h2c', upgrade('/ws?userID=u1&platform=web', UPGRADE_HEADERS.replace('Upgrade: websocket', 'Upgrade: h2c')), 400, 400],
+  ['no Sec-WebSocket-Key', upgrade('/ws?userID=u1&platform=web', UPGRADE_HEADERS.replace(/Sec-WebSocket-Key: .*\r\n/, '')), 400, 400],
+  ['a head over 16 KiB', upgrade('/ws?userID=u1&platform=web', `${UPGRADE_HEADERS}X-Pad: ${'p'.repeat(17 * 1024)}\r\n`), 431, 431],
+  ['garbage bytes', Buffer.from(Array.from({ length: 512 }, (_, i) => (i * 151 + 7) % 256)), 400, 400],
+  ['a TLS ClientHello', Buffer.from('16030100a5010000a10303', 'hex'), 400, 400],
+];
+
+test('malformed upgrade requests get a 4xx from the gateway and the proxy, and both keep serving', async () => {
+  for (const [what, bytes, fromGateway, fromProxy] of MALFORMED) {
+    assert.equal(await rawStatus(stack.gateway.ports.ws, bytes), fromGateway, `gateway: ${what}`);
+    assert.equal(await rawStatus(stack.proxy.port, bytes), fromProxy, `proxy: ${what}`);
+  }
+  const receiver = await openReceiver(stack.url(await goodQuery('after-malformed')), 'after-malformed');
+  assert.deepEqual(await pushTo(stack.push.ports.http, { msgID: 'after-malformed', toUserIDs: ['after-malformed'], payload: 'still here' }), ['realtime']);
+  await receiver.receivedAll(['after-malformed']);
+  receiver.ws.close();
+});
+
+test('garbage after the upgrade (an unmasked frame) is closed with 1002, through the proxy too', async () => {
+  for (const port of [stack.gateway.ports.ws, stack.proxy.port]) {
+    const socket = connect(port, '127.0.0.1');
+    await once(socket, 'connect');
+    socket.write(upgrade(`/ws?${new URLSearchParams(await goodQuery('garbler')).toString()}`));
+    const chunks: Buffer[] = [];
+    socket.on('data', (chunk: Buffer) => {
+      chunks.push(chunk);
+      // RFC 6455 section 5.1: a client frame must be masked; this one is not.
+      if (chunks.length === 1) socket.write(Buffer.from([0x81, 0x05, ...Buffer.from('hello')]));
+    });
+    await once(socket, 'close');
+    const received = Buffer.concat(chunks);
+    const frame = received.subarray(received.indexOf('\r\n\r\n') + 4);
+    assert.match(received.toString('latin1'), /^HTTP\/1\.1 101 /);
+    assert.deepEqual([frame[0], frame.readUInt16BE(2)], [0x88, 1002], `port ${port}`);
+  }
+});
+
+test('missing, expired, forged, unsigned and other users\' tokens are closed with 4401', async () => {
+  const user = 'mallory';
+  const key = new TextEncoder().encode(ABUSE_SECRET);
+  const tokens: [string, string | undefined][] = [
+    ['missing', undefined],
+    ['empty', ''],
+    ['expired', await clientToken(user, { expiresInSeconds: -60 })],
+    ['forged (another key)', await clientToken(user, { secret: 'not-the-secret' })],
+    ['unsigned (alg none)', new UnsecuredJWT({}).setSubject(user).setExpirationTime('10m').encode()],
+    ['without exp', await new SignJWT({}).setProtectedHeader({ alg: 'HS256' }).setSubject(user).sign(key)],
+    ['for another user', await clientToken('alice')],
+    ['not a JWT', 'not.a.jwt'],
+  ];
+  const before = await metricValue(stack.registries.gateway, 'imring_gateway_closes_total', { code: '4401' });
+  for (const [what, token] of tokens) {
+    const query: Record<string, string> = { userID: user, platform: 'web', ...(token === undefined ? {} : { token }) };
+    assert.equal(await refusedToken(stack.url(query)), CloseCodes.unauthorized, what);
+  }
+  assert.equal(await metricValue(stack.registries.gateway, 'imring_gateway_closes_total', { code: '4401' }), before + tokens.length);
+  assert.equal(stack.gateway.stats().connections, 0);
+});
+
+/** Pushes 1 MiB frames to `readers` until the gateway reports every one of them gone; bounded. */
+async function fillUntilCutOff(readers: readonly StalledReader[]): Promise<void> {
+  const payload = 'f'.repeat(1024 * 1024);
+  const toUserIDs = readers.map((r) => r.userID);
+  // Bounded: 400 MiB per reader is far more than every buffer on the way holds.
+  for (let i = 0; i < 400; i++) {
+    const statuses = await pushTo(stack.push.ports.http, { msgID: `fill-${i}`, toUserIDs, payload });
+    if (statuses.every((s) => s === 'offline')) return;
+  }
+  throw new Error('the stalled readers were never cut off');
+}
+
+test('abusers are cut off with their documented codes while well-behaved clients receive every message', async () => {
+  const receivers = await Promise.all(RECEIVERS.map(async (user) => openReceiver(stack.url(await goodQuery(user)), user)));
+  const gateway = stack.registries.gateway;
+  const before = {
+    1006: await metricValue(gateway, 'imring_gateway_closes_total', { code: '1006' }),
+    1009: await metricValue(gateway, 'imring_gateway_closes_total', { code: '1009' }),
+    4008: await metricValue(gateway, 'imring_gateway_closes_total', { code: '4008' }),
+  };
+  const floodTargets = await Promise.all(Array.from({ length: FLOOD }, async (_, i) => `/ws?${new URLSearchParams(await goodQuery(`flood-${i}`)).toString()}`));
+
+  // Well-behaved traffic: one message to every receiver after another, for as long as the abuse lasts.
+  const sent: string[] = [];
+  let abusing = true;
+  const steady = (async () => {
+    for (let i = 0; abusing || i < 10; i++) {
+      const msgID = `steady-${i}`;
+      sent.push(msgID);
+      const statuses = await pushTo(stack.push.ports.http, { msgID, toUserIDs: RECEIVERS, payload: `message ${i}` });
+      assert.deepEqual(new Set(statuses), new Set(['realtime']), `${msgID} reached every receiver in real time`);
+    }
+  })();
+
+  // Stalled readers first: a reader that never reads never answers a ping either, and must be
+  // cut off by its send buffer (4008) well before the ping deadline (1006) of 2–4 s.
+  const readers = await Promise.all(['stalled-0', 'stalled-1', 'stalled-2'].map(async (user) => stalledReader(stack.url(await goodQuery(user)), user)));
+  const [oversize, stalled] = await Promise.all([
+    Promise.all(Array.from({ length: 10 }, async (_, i) => oversizeFrame(stack.url(await goodQuery(`big-${i}`)), 4097))),
+    // Read again at once: the 4008 close frame waits behind the backlog, and a socket still not
+    // read by the next ping deadline is terminated (1006) like any silent one.
+    fillUntilCutOff(readers).then(() => Promise.all(readers.map((r) => r.resume()))),
+  ]);
+  // Connected before the flood: while it lasts, new connections through the proxy may get 502
+  // (the gateway's accept queue is full and the proxy's connectTimeoutMs passes).
+  const silentClients = await Promise.all(Array.from({ length: 10 }, async (_, i) => silentClient(stack.url(await goodQuery(`silent-${i}`)))));
+  const [silent, floodResult] = await Promise.all([Promise.all(silentClients.map((c) => c.closed)), flood(stack.gateway.ports.ws, floodTargets)]);
+  abusing = false;
+  await steady;
+  await Promise.all(receivers.map((r) => r.receivedAll(sent)));
+
+  assert.deepEqual(new Set(oversize), new Set([CloseCodes.tooBig]));
+  assert.deepEqual(new Set(stalled), new Set([CloseCodes.tooSlow]));
+  // A client that never answers a ping is terminated (no closing handshake: 1006 on both sides).
+  assert.deepEqual(new Set(silent), new Set([1006]));
+  // Every upgrade of the flood was answered: upgraded while there was room, else 503; nothing
+  // reset. (Flood sockets answer pings, but one late under this load may be terminated and free
+  // its slot: the counts are not exact.)
+  assert.deepEqual([...floodResult.statuses.keys()].sort(), [101, 503]);
+  assert.equal(floodResult.statuses.get(101)! + floodResult.statuses.get(503)!, FLOOD);
+  assert.ok(stack.gateway.stats().connections <= LIMITS.gateway.maxConnections);
+  await destroyAll(floodResult.upgraded);
+
+  assert.equal(await metricValue(gateway, 'imring_gateway_closes_total', { code: '1009' }), before[1009] + 10);
+  assert.equal(await metricValue(gateway, 'imring_gateway_closes_total', { code: '4008' }), before[4008] + 3);
+  assert.ok((await metricValue(gateway, 'imring_gateway_closes_total', { code: '1006' })) >= before[1006] + 10);
+  for (const r of receivers) assert.deepEqual([r.userID, r.closes, r.msgIDs.size], [r.userID, [], sent.length]);
+  assert.ok(sent.length >= 10);
+  for (const r of receivers) r.ws.close();
+});
+
+type PushClient = Client & { Push(request: PushRequest, callback: (error: ServiceError | null, response?: PushResponse) => void): void };
+
+function grpcPush(port: number, request: PushRequest): Promise<PushResponse> {
+  const Constructor = pushService();
+  const client = new Constructor(`127.0.0.1:${port}`, credentials.createInsecure()) as unknown as PushClient;
+  return new Promise<PushResponse>((resolve, reject) => client.Push(request, (error, response) => (error ? reject(error) : resolve(response!)))).finally(() => client.close());
+}
+
+async function grpcRefusal(port: number, request: PushRequest): Promise<{ code: status; details: string }> {
+  try {
+    await grpcPush(port, request);
+  } catch (error) {
+    const { code, details } = error as ServiceError;
+    return { code, details };
+  }
+  throw new Error('the request was accepted');
+}
+
+const recipients = (count: number): string[] => Array.from({ length: count }, (_, i) => `r${i}`);
+
+test('push refuses 100k recipients, oversized and malformed requests at its default limits, before any delivery', async (t) => {
+  const h = await startHarness(1);
+  t.after(() => h.close());
+  const { http, grpc } = h.push.ports;
+  const json = (messages: unknown): string => JSON.stringify({ messages });
+  const cases: [string, string | Buffer, number, RegExp][] = [
+    ['100k recipients in one message', json([{ msgID: 'm', toUserIDs: recipients(100_000), payload: '' }]), 413, /at most 10000 recipients/],
+    ['100k recipients over 20 messages', json(Array.from({ length: 20 }, (_, i) => ({ msgID: `m${i}`, toUserIDs: recipients(5000), payload: '' }))), 413, /at most 10000 recipients/],
+    ['1,001 messages', json(Array.from({ length: 1001 }, (_, i) => ({ msgID: `m${i}`, toUserIDs: ['u'], payload: '' }))), 400, /at most 1000 messages/],
+    ['a payload of 64 KiB + 1', json([{ msgID: 'm', toUserIDs: ['u'], payload: 'x'.repeat(64 * 1024 + 1) }]), 413, /payload is larger than 65536 bytes/],
+    ['a body of 8 MiB + 1', json([{ msgID: 'm', toUserIDs: ['u'], payload: 'x'.repeat(8 * 1024 * 1024) }]), 413, /body is larger than 8388608 bytes/],
+    ['truncated JSON', '{"messages":[{"msgID":"m"', 400, /not valid JSON/],
+    ['null', 'null', 400, /JSON object/],
+    ['a number for messages', '{"messages":7}', 400, /messages must be an array/],
+    ['a number for msgID', json([{ msgID: 7, toUserIDs: ['u'], payload: '' }]), 400, /messages\[0\]\.msgID must be a non-empty string/],
+    ['objects for user IDs', json([{ msgID: 'm', toUserIDs: [{ id: 'u' }], payload: '' }]), 400, /messages\[0\]\.toUserIDs\[0\] must be a non-empty string/],
+    ['a missing toUserIDs', json([{ msgID: 'm', payload: '' }]), 400, /toUserIDs must be an array/],
+    ['100,000 nested arrays', `{"messages":${'['.repeat(100_000)}${']'.repeat(100_000)}}`, 400, /messages\[0\] must be an object/],
+    ['bytes that are not UTF-8 JSON', Buffer.from([0xff, 0xfe, 0x7b, 0x00]), 400, /not valid JSON/],
+  ];
+  for (const [what, body, code, message] of cases) {
+    const answer = await pushHttp(http, body);
+    assert.equal(answer.status, code, what);
+    assert.match(answer.json.error.message, message, what);
+  }
+  const refusals: [string, PushRequest, status, RegExp][] = [
+    ['100k recipients', { messages: [{ msgId: 'm', toUserIds: recipients(100_000), payload: '' }] }, status.RESOURCE_EXHAUSTED, /at most 10000 recipients/],
+    ['an empty msgId', { messages: [{ msgId: '', toUserIds: ['u'], payload: '' }] }, status.INVALID_ARGUMENT, /msgId must be a non-empty string/],
+    ['a message over maxBodyBytes', { messages: [{ msgId: 'm', toUserIds: ['u'], payload: 'x'.repeat(PUSH_DEFAULTS.maxBodyBytes) }] }, status.RESOURCE_EXHAUSTED, /larger than max/],
+  ];
+  for (const [what, request, code, details] of refusals) {
+    const refusal = await grpcRefusal(grpc, request);
+    assert.equal(refusal.code, code, what);
+    assert.match(refusal.details, details, what);
+  }
+  assert.equal(h.gateways[0]!.requests.length, 0, 'no refused request reached a gateway');
+  const [user] = usersWhere(1, () => true);
+  h.gateways[0]!.script(user!, { status: 'DELIVERED', connections: 1 });
+  assert.deepEqual((await pushHttp(http, json([{ msgID: 'ok', toUserIDs: [user], payload: 'p' }]))).json.results[0]!.status, 'realtime');
+});
+
+test('push requests beyond maxConcurrentRequests are refused at once with 503 / UNAVAILABLE, not queued', async (t) => {
+  const h = await startHarness(1, { maxConcurrentRequests: 2 });
+  t.after(() => h.close());
+  const { http, grpc } = h.push.ports;
+  const [user] = usersWhere(1, () => true);
+  h.gateways[0]!.script(user!, { status: 'DELIVERED', connections: 1 });
+  const body = (msgID: string): string => JSON.stringify({ messages: [{ msgID, toUserIDs: [user], payload: 'p' }] });
+  h.gateways[0]!.hold();
+  const held = [pushHttp(http, body('held-1')), grpcPush(grpc, { messages: [{ msgId: 'held-2', toUserIds: [user!], payload: 'p' }] })];
+  const arrived = (): Set<string> => new Set(h.gateways[0]!.requests.flatMap((r) => r.messages.map((m) => m.msgId)));
+  for (let n = 1; arrived().size < 2; n++) await h.gateways[0]!.waitForRequests(n);
+  const refused = await pushHttp(http, body('refused'));
+  assert.equal(refused.status, 503);
+  assert.equal(refused.headers['retry-after'], '1');
+  assert.match(refused.json.error.message, /more than 2 push requests at once/);
+  const refusal = await grpcRefusal(grpc, { messages: [{ msgId: 'refused', toUserIds: [user!], payload: 'p' }] });
+  assert.equal(refusal.code, status.UNAVAILABLE);
+  h.gateways[0]!.release();
+  const [first, second] = await Promise.all(held);
+  assert.equal((first as { status: number }).status, 200);
+  assert.equal((second as PushResponse).results[0]!.status, 'realtime');
+  assert.equal((await pushHttp(http, body('after'))).status, 200, 'a slot is free again once a request is answered');
+  assert.equal(await h.metric('imring_push_requests_total', { api: 'http', code: '503' }), 1);
+});
