@@ -3,6 +3,7 @@ import { Labels, RING_DATA_KEY, ringConfigMapName } from '../ring/index.js';
 import { loadKubeConfig } from '../runtime/kube-config.js';
 import { NotFoundError, UsageError } from './io.js';
 import type { IMGatewayObject } from './status-view.js';
+import { apiStatusCode, apiErrorMessage } from '../kube/api-errors.js';
 
 /** `parseArgs` options of the commands that read a cluster: `--kubeconfig`, `-n/--namespace`. */
 export const CLUSTER_OPTIONS = {
@@ -79,8 +80,8 @@ export class ClusterReader {
     try {
       return await request;
     } catch (error) {
-      if (codeOf(error) === 404) return undefined;
-      throw new NotFoundError(`cannot read ${what} in namespace "${this.namespace}": ${messageOf(error)}`, { cause: error });
+      if (apiStatusCode(error) === 404) return undefined;
+      throw new NotFoundError(`cannot read ${what} in namespace "${this.namespace}": ${apiErrorMessage(error)}`, { cause: error });
     }
   }
 }
@@ -97,27 +98,9 @@ export function connect(values: { kubeconfig?: string | undefined; namespace?: s
   try {
     kc = loadKubeConfig({ env: values.kubeconfig === undefined ? env : { ...env, KUBECONFIG: values.kubeconfig } });
   } catch (error) {
-    throw new UsageError(`cannot load the kubeconfig: ${messageOf(error)}`, { cause: error });
+    throw new UsageError(`cannot load the kubeconfig: ${apiErrorMessage(error)}`, { cause: error });
   }
   const namespace = values.namespace ?? (kc.getContextObject(kc.getCurrentContext())?.namespace || 'default');
   return new ClusterReader(kc, namespace);
 }
 
-function codeOf(error: unknown): number | undefined {
-  const code = (error as { code?: unknown } | null)?.code;
-  return typeof code === 'number' ? code : undefined;
-}
-
-/** The API server's `Status.message` when there is one, else the error's first line. */
-function messageOf(error: unknown): string {
-  const body = (error as { body?: unknown } | null)?.body;
-  if (typeof body === 'string') {
-    try {
-      const status = JSON.parse(body) as { message?: unknown };
-      if (typeof status.message === 'string') return status.message;
-    } catch {
-      // Not a Status: fall back to the error's own message.
-    }
-  }
-  return String((error as Error | null)?.message ?? error).split('\n')[0]!;
-}

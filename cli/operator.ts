@@ -108,7 +108,7 @@ export async function operator(args: string[], io: CliIo): Promise<number> {
   }
   const logger = createLogger({ component: 'operator' });
   const metrics = createOperatorMetrics();
-  const kc = loadKubeConfig();
+  const kc = loadKubeConfig({ userAgent: 'imring-operator' });
   // Ready once standing by or leading with synced caches: a standby must not stall a rollout.
   let ready = false;
   return runUntilSignal(logger, async (parts, stop) => {

@@ -58,7 +58,7 @@ export async function runRuntimeCommand(command: RuntimeCommand, args: string[],
   const gateway = values.gateway!;
   const logger = createLogger({ component: command.component });
   const registry = createRegistry(command.component);
-  const kc = loadKubeConfig();
+  const kc = loadKubeConfig({ userAgent: `imring-${command.component}` });
   return runUntilSignal(logger, async (parts) => {
     const watcher = new RingWatcher({ kc, namespace, gateway, logger, registry });
     parts.push({ name: 'ring-watcher', stop: () => watcher.close() });

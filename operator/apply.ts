@@ -118,9 +118,3 @@ export class Applier {
     await this.#custom.replaceNamespacedCustomObjectStatus({ group: IMGATEWAY.group, version: IMGATEWAY.version, namespace: gateway.namespace, plural: IMGATEWAY.plural, name: gateway.name, body });
   }
 }
-
-/** The HTTP status of a client-node error, if it has one. */
-export function statusCodeOf(error: unknown): number | undefined {
-  const code = (error as { code?: unknown } | null)?.code;
-  return typeof code === 'number' ? code : undefined;
-}

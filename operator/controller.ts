@@ -18,7 +18,8 @@ import type { Logger } from 'pino';
 import { EventRecorder, ResilientInformer, WorkQueue } from '../kube/controller-kit.js';
 import { Labels } from '../ring/index.js';
 import { IMGATEWAY, type IMGateway } from './api.js';
-import { Applier, statusCodeOf } from './apply.js';
+import { apiStatusCode } from '../kube/api-errors.js';
+import { Applier } from './apply.js';
 import type { OperatorMetrics } from './metrics.js';
 import { DEFAULT_CLUSTER_DOMAIN, keyOf, parseKey } from './names.js';
 import { Reconciler, type Caches } from './reconciler.js';
@@ -115,7 +116,7 @@ export class Controller {
       this.#options.metrics.reconciles.inc({ result: 'ok' });
       if (result.requeueAfterMs !== undefined) this.#queue.add(key, result.requeueAfterMs);
     } catch (error) {
-      if (statusCodeOf(error) !== 409) throw error;
+      if (apiStatusCode(error) !== 409) throw error;
       // The cache was stale: the watch brings the newer object, and with it another reconcile.
       this.#options.metrics.reconciles.inc({ result: 'conflict' });
       this.#queue.add(key, 50);

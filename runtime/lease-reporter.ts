@@ -11,6 +11,7 @@ import {
   type RuntimeComponent,
 } from '../ring/index.js';
 import type { RingRefusal } from './ring-acceptance.js';
+import { apiStatusCode } from '../kube/api-errors.js';
 
 /** What the reporter reads: a {@link RingWatcher} (or any source that also reports refusals). */
 export interface ReportedRingSource {
@@ -190,7 +191,7 @@ export class LeaseReporter {
     try {
       await this.#api.deleteNamespacedLease({ name: this.#name, namespace: this.#options.namespace });
     } catch (error) {
-      if (statusCode(error) !== 404) this.#log.warn({ err: error }, 'could not delete the Lease');
+      if (apiStatusCode(error) !== 404) this.#log.warn({ err: error }, 'could not delete the Lease');
     }
   }
 
@@ -246,7 +247,7 @@ export class LeaseReporter {
         return;
       } catch (error) {
         // 409: someone wrote since we read (or created it first); 404: deleted. Re-read and retry.
-        const code = statusCode(error);
+        const code = apiStatusCode(error);
         if ((code !== 409 && code !== 404) || attempt >= MAX_ATTEMPTS_PER_WRITE) throw error;
         this.#lease = undefined;
       }
@@ -257,7 +258,7 @@ export class LeaseReporter {
     try {
       return await this.#api.readNamespacedLease({ name: this.#name, namespace: this.#options.namespace });
     } catch (error) {
-      if (statusCode(error) === 404) return undefined;
+      if (apiStatusCode(error) === 404) return undefined;
       throw error;
     }
   }
@@ -292,7 +293,3 @@ export class LeaseReporter {
   }
 }
 
-function statusCode(error: unknown): number | undefined {
-  const code = (error as { code?: unknown } | null)?.code;
-  return typeof code === 'number' ? code : undefined;
-}

@@ -164,7 +164,7 @@ function gateway(name: string, spec: Record<string, unknown>): Record<string, un
 }
 
 /** Each case: what is wrong, the spec, and what kubectl's error must say. */
-const invalidGateways: { what: string; spec: Record<string, unknown>; error: RegExp; flags?: string[] }[] = [
+const invalidGateways: { what: string; name?: string; spec: Record<string, unknown>; error: RegExp; flags?: string[] }[] = [
   { what: 'replicas of type string', spec: { replicas: 'three' }, error: /spec\.replicas: Invalid value: "string": spec\.replicas in body must be of type integer: "string"/ },
   { what: 'replicas -1', spec: { replicas: -1 }, error: /spec\.replicas: Invalid value: -1: spec\.replicas in body should be greater than or equal to 0/ },
   { what: 'replicas 1001', spec: { replicas: 1001 }, error: /spec\.replicas: Invalid value: 1001: spec\.replicas in body should be less than or equal to 1000/ },
@@ -187,6 +187,13 @@ const invalidGateways: { what: string; spec: Record<string, unknown>; error: Reg
   { what: 'a cpu limit that is a boolean', spec: { resources: { limits: { cpu: true } } }, error: /spec\.resources\.limits\.cpu: Invalid value: "boolean": spec\.resources\.limits\.cpu in body must be of type integer,string: "boolean"/ },
   { what: 'ring of type string', spec: { ring: 'big' }, error: /spec\.ring: Invalid value: "string": spec\.ring in body must be of type object: "string"/ },
   { what: 'a label value that is a number', spec: { podTemplate: { labels: { tier: 1 } } }, error: /spec\.podTemplate\.labels\.tier: Invalid value: "integer"/ },
+  { what: 'replicas not whole', spec: { replicas: 1.5 }, error: /spec\.replicas: Invalid value: "number": spec\.replicas in body must be of type integer: "number"/ },
+  { what: 'an image that is a number', spec: { image: 5 }, error: /spec\.image: Invalid value: "integer": spec\.image in body must be of type string: "integer"/ },
+  { what: 'an image with a short digest', spec: { image: 'imring@sha256:abc' }, error: /spec\.image: Invalid value: "imring@sha256:abc"/ },
+  { what: 'drain.handoffWindowMs 60001', spec: { drain: { handoffWindowMs: 60001 } }, error: /spec\.drain\.handoffWindowMs: Invalid value: 60001: spec\.drain\.handoffWindowMs in body should be less than or equal to 60000/ },
+  { what: 'tableSize above 10000019', spec: { ring: { tableSize: 10000020 } }, error: /spec\.ring\.tableSize: Invalid value: 10000020/ },
+  { what: 'a nested unknown field under --validate=strict', spec: { ports: { ws: 9000, admin: 9001 } }, flags: ['--validate=strict'], error: /strict decoding error: unknown field "spec\.ports\.admin"/ },
+  { what: 'a name with upper case and an underscore', name: 'Bad_Gateway', spec: {}, error: /metadata\.name: Invalid value: "Bad_Gateway": a lowercase RFC 1123 subdomain/ },
 ];
 
 test(`kubectl apply refuses ${invalidGateways.length} kinds of invalid IMGateway, naming the field`, async (t) => {
@@ -194,7 +201,7 @@ test(`kubectl apply refuses ${invalidGateways.length} kinds of invalid IMGateway
     await k.ok(['apply', '-f', CRD_FILE]);
     for (const [i, c] of invalidGateways.entries()) {
       await t.test(c.what, async () => {
-        const name = `bad-${i}`;
+        const name = c.name ?? `bad-${i}`;
         const result = await k.run(['apply', ...(c.flags ?? []), '-f', await k.write(`${name}.yaml`, [gateway(name, c.spec)])]);
         assert.notEqual(result.code, 0);
         assert.equal(result.stdout, '');

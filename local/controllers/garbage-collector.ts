@@ -28,6 +28,7 @@ import {
   type OwnerState,
   type WatchedResource,
 } from './garbage-collector-plan.js';
+import { apiStatusCode } from '../../kube/api-errors.js';
 
 /** Options of {@link GarbageCollector}. */
 export interface GarbageCollectorOptions {
@@ -311,7 +312,7 @@ export class GarbageCollector {
       const live = await this.#objects.read({ apiVersion: ref.apiVersion, kind: ref.kind, metadata: { name: ref.name, ...(namespace ? { namespace } : {}) } });
       return ownerStateOf(ref, live);
     } catch (error) {
-      if (codeOf(error) === 404) return 'dangling';
+      if (apiStatusCode(error) === 404) return 'dangling';
       throw new Error(`while looking up owner ${ref.kind} ${namespace ? `${namespace}/` : ''}${ref.name}`, { cause: error });
     }
   }
@@ -326,7 +327,7 @@ export class GarbageCollector {
     try {
       await write;
     } catch (error) {
-      const code = codeOf(error);
+      const code = apiStatusCode(error);
       if (code === 404) return;
       if (code === 409) return this.#queue.add(uid, CONFLICT_RETRY_MS);
       throw error;
@@ -350,12 +351,7 @@ function headerOf(resource: WatchedResource, object: KubernetesObject): { apiVer
   return { apiVersion: apiVersionOf(resource), kind: resource.kind, metadata: { name: object.metadata!.name!, ...(namespace ? { namespace } : {}) } };
 }
 
-function codeOf(error: unknown): number | undefined {
-  const code = (error as { code?: unknown } | null)?.code;
-  return typeof code === 'number' ? code : undefined;
-}
-
 function ignoreNotFound(error: unknown): undefined {
-  if (codeOf(error) === 404) return undefined;
+  if (apiStatusCode(error) === 404) return undefined;
   throw error;
 }

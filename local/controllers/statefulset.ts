@@ -2,6 +2,7 @@ import { AppsV1Api, CoreV1Api, type KubeConfig, type V1Pod, type V1PodTemplateSp
 import { EventRecorder, ResilientInformer, WorkQueue } from '../../kube/controller-kit.js';
 import { hasStatusChanged, nextStatus, planActions, statusOf, type PodAction, type StatusFigures } from './statefulset-plan.js';
 import { isOwnedBy, ownerKeyOf, updateRevisionOf, type Revision } from './statefulset-pods.js';
+import { apiStatusCode, apiErrorMessage } from '../../kube/api-errors.js';
 
 /** Options of {@link StatefulSetController}. */
 export interface StatefulSetControllerOptions {
@@ -189,11 +190,11 @@ export class StatefulSetController {
       if (action.kind === 'create') await this.#core.createNamespacedPod({ namespace, body: action.pod });
       else await this.#core.deleteNamespacedPod({ namespace, name: podName, body: { preconditions: { uid: action.pod.metadata?.uid } } });
     } catch (error) {
-      const code = codeOf(error);
+      const code = apiStatusCode(error);
       if (code === 409) return false;
       // Already gone (delete) or namespace gone (create): the informers will tell.
       if (code === 404) return true;
-      await this.#record(set, { type: 'Warning', reason: verb === 'create' ? 'FailedCreate' : 'FailedDelete', message: `${verb} Pod ${podName} in StatefulSet ${set.metadata?.name} failed error: ${messageOf(error)}` });
+      await this.#record(set, { type: 'Warning', reason: verb === 'create' ? 'FailedCreate' : 'FailedDelete', message: `${verb} Pod ${podName} in StatefulSet ${set.metadata?.name} failed error: ${apiErrorMessage(error)}` });
       throw new Error(`while trying to ${verb} pod ${namespace}/${podName}`, { cause: error });
     }
     await this.#record(set, { type: 'Normal', reason: verb === 'create' ? 'SuccessfulCreate' : 'SuccessfulDelete', message: `${verb} Pod ${podName} in StatefulSet ${set.metadata?.name} successful` });
@@ -225,7 +226,7 @@ export class StatefulSetController {
       const resourceVersion = saved.metadata?.resourceVersion;
       if (resourceVersion) this.#written.set(key, { figures, resourceVersion });
     } catch (error) {
-      if (codeOf(error) === 404) return;
+      if (apiStatusCode(error) === 404) return;
       throw new Error(`while writing the status of statefulset ${namespace}/${name}`, { cause: error });
     }
   }
@@ -268,20 +269,3 @@ function keyOf(set: V1StatefulSet): string {
   return `${set.metadata?.namespace ?? ''}/${set.metadata?.name ?? ''}`;
 }
 
-function codeOf(error: unknown): number | undefined {
-  const code = (error as { code?: unknown } | null)?.code;
-  return typeof code === 'number' ? code : undefined;
-}
-
-function messageOf(error: unknown): string {
-  const body = (error as { body?: unknown } | null)?.body;
-  if (typeof body === 'string') {
-    try {
-      const parsed = JSON.parse(body) as { message?: unknown };
-      if (typeof parsed.message === 'string') return parsed.message;
-    } catch {
-      // not a Status body: fall through to the error's own message
-    }
-  }
-  return error instanceof Error ? error.message : String(error);
-}

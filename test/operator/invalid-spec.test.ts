@@ -28,6 +28,7 @@ const CASES: { name: string; why: string; spec: Record<string, unknown>; field: 
   { name: 'not-prime', why: 'a table size that is not prime', spec: { ring: { tableSize: 65536 } }, field: /spec\.ring\.tableSize: must be a prime number, got 65536/ },
   { name: 'small-table', why: 'a table size not greater than replicas', spec: { replicas: 5, ring: { tableSize: 5 } }, field: /spec\.ring\.tableSize: must be greater than spec\.replicas \(5\), got 5/ },
   { name: 'same-ports', why: 'equal ports (a CEL rule the local API server does not run)', spec: { ports: { ws: 9000, grpc: 9000 } }, field: /spec\.ports: ports\.ws, ports\.grpc and ports\.http must differ/ },
+  { name: 'port-clash', why: 'ports.http equal to the default ports.ws (conflicting ports)', spec: { ports: { http: 10001 } }, field: /spec\.ports: ports\.ws, ports\.grpc and ports\.http must differ/ },
   { name: 'a'.repeat(53), why: 'a name longer than 52 characters', spec: {}, field: /metadata\.name: must be no more than 52 characters, got 53/ },
 ];
 
