@@ -19,9 +19,11 @@ function settled(ledger: Ledger): Ledger['totals'] {
 }
 
 test('an offline answer for a user connected from before the push until after its answer is a misroute', () => {
-  const totals = settled(offlineWhileConnected());
+  const ledger = offlineWhileConnected();
+  const totals = settled(ledger);
   assert.equal(totals.misrouted, 1);
   assert.equal(totals.offlineOnDeadConnection, 0);
+  assert.deepEqual(ledger.misrouteSamples, ['m1/u1 (not_connected, still open)']);
 });
 
 test('an offline answer for a connection that then ends abnormally (1006) within the window was a dead connection, not a misroute', () => {
@@ -36,6 +38,7 @@ test('a clean close right after an offline answer (4001 moved, 4002 shutting dow
     const ledger = offlineWhileConnected();
     ledger.closed('u1', 160, code);
     assert.equal(settled(ledger).misrouted, 1, `close code ${code}`);
+    assert.deepEqual(ledger.misrouteSamples, [`m1/u1 (not_connected, closed ${code} 10 ms after the answer)`]);
   }
 });
 

@@ -34,8 +34,8 @@ interface UserState {
   epoch: number;
   /** When the current connection opened, or when it closed; ms. */
   sinceMs: number;
-  /** Epoch → when that connection ended abnormally (1006), ms. */
-  readonly abnormalCloses: Map<number, number>;
+  /** Epoch → how that connection ended: when (ms) and with which close code. */
+  readonly closes: Map<number, { readonly atMs: number; readonly code: number }>;
 }
 
 interface Pending {
@@ -83,7 +83,7 @@ export class Ledger {
 
   /** A user's client opened a connection at `atMs`. */
   opened(user: string, atMs: number): void {
-    const state = this.#users.get(user) ?? { connected: false, epoch: 0, sinceMs: atMs, abnormalCloses: new Map<number, number>() };
+    const state = this.#users.get(user) ?? { connected: false, epoch: 0, sinceMs: atMs, closes: new Map() };
     if (!state.connected && state.epoch > 0) this.totals.reconnectWindowsMs.push(atMs - state.sinceMs);
     state.connected = true;
     state.epoch++;
@@ -95,7 +95,7 @@ export class Ledger {
   closed(user: string, atMs: number, code = 1000): void {
     const state = this.#users.get(user);
     if (!state) return;
-    if (state.connected && code === ABNORMAL_CLOSURE) state.abnormalCloses.set(state.epoch, atMs);
+    if (state.connected) state.closes.set(state.epoch, { atMs, code });
     state.connected = false;
     state.sinceMs = atMs;
   }
@@ -148,7 +148,7 @@ export class Ledger {
     return settled;
   }
 
-  /** Up to 10 pairs that were misrouted (`msgID/user`), for the report. */
+  /** Up to 10 pairs that were misrouted (`msgID/user (reason, how the connection ended)`), for the report. */
   get misrouteSamples(): readonly string[] {
     return this.#misrouteSamples;
   }
@@ -194,7 +194,7 @@ export class Ledger {
       t.offlineOnDeadConnection++;
     } else if (entry.connectedThrough) {
       t.misrouted++;
-      if (this.#misrouteSamples.length < 10) this.#misrouteSamples.push(pair);
+      if (this.#misrouteSamples.length < 10) this.#misrouteSamples.push(`${pair} (${reason}${this.#closeAfterAnswer(entry)})`);
     } else if (entry.epochAtSend >= 0) {
       t.offlineWhileReconnecting++;
     }
@@ -202,9 +202,16 @@ export class Ledger {
 
   /** Whether the user's connection `epoch` ended abnormally within the window after the answer. */
   #diedAfterAnswer(entry: Pending, epoch: number): boolean {
-    const closedAtMs = this.#users.get(entry.user)?.abnormalCloses.get(epoch);
-    if (closedAtMs === undefined || entry.answeredAtMs === undefined) return false;
-    return closedAtMs - entry.answeredAtMs <= DEAD_CONNECTION_WINDOW_MS;
+    const close = this.#users.get(entry.user)?.closes.get(epoch);
+    if (close?.code !== ABNORMAL_CLOSURE || entry.answeredAtMs === undefined) return false;
+    return close.atMs - entry.answeredAtMs <= DEAD_CONNECTION_WINDOW_MS;
+  }
+
+  /** `, closed <code> <n> ms after the answer`: how the send-time connection ended, for a misroute's sample. */
+  #closeAfterAnswer(entry: Pending): string {
+    const close = this.#users.get(entry.user)?.closes.get(entry.epochAtSend);
+    if (close === undefined) return ', still open';
+    return `, closed ${close.code} ${entry.answeredAtMs === undefined ? '' : `${close.atMs - entry.answeredAtMs} ms `}after the answer`;
   }
 }
 
