@@ -81,3 +81,12 @@ test('a realtime answer without a receipt on a connection that ends abnormally w
   const totals = settled(ledger);
   assert.deepEqual([totals.lostOnKilledConnection, totals.lost], [1, 1], 'u1 killed under the frame; u2 closed cleanly, so its frame is lost');
 });
+
+test('a push call that failed as a whole (push unreachable) is reported offline, never a misroute, even for a connected user', () => {
+  const ledger = new Ledger();
+  ledger.opened('u1', 0);
+  ledger.sent('m1', ['u1'], 100);
+  ledger.failed('m1', ['u1'], 'push_unreachable', 150);
+  const totals = settled(ledger);
+  assert.deepEqual([totals.misrouted, totals.offlineWhileReconnecting, totals.lost, totals.offlineByReason.push_unreachable], [0, 0, 0, 1]);
+});

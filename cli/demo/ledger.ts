@@ -50,6 +50,8 @@ interface Pending {
   connectedThrough: boolean;
   /** The user's epoch when the answer came, when connected then, else -1. */
   epochAtAnswer: number;
+  /** The push call failed as a whole: push answered nothing for this pair. */
+  callFailed: boolean;
   receipts: number;
 }
 
@@ -109,7 +111,7 @@ export class Ledger {
   sent(msgID: string, users: readonly string[], atMs: number): void {
     for (const user of users) {
       const state = this.#users.get(user);
-      this.#pending.set(key(msgID, user), { user, atMs, answeredAtMs: undefined, epochAtSend: state?.connected ? state.epoch : -1, outcome: undefined, connectedThrough: false, epochAtAnswer: -1, receipts: 0 });
+      this.#pending.set(key(msgID, user), { user, atMs, answeredAtMs: undefined, epochAtSend: state?.connected ? state.epoch : -1, outcome: undefined, connectedThrough: false, epochAtAnswer: -1, callFailed: false, receipts: 0 });
     }
   }
 
@@ -124,9 +126,16 @@ export class Ledger {
     entry.connectedThrough = entry.epochAtSend >= 0 && state !== undefined && state.connected && state.epoch === entry.epochAtSend;
   }
 
-  /** The push call for these users failed as a whole (push unreachable): reported offline. */
+  /**
+   * The push call for these users failed as a whole (push unreachable): reported offline to the
+   * sender, and never a misroute, since push routed nothing.
+   */
   failed(msgID: string, users: readonly string[], reason: string, atMs?: number): void {
-    for (const user of users) this.answered(msgID, user, { status: 'offline', reason }, atMs);
+    for (const user of users) {
+      this.answered(msgID, user, { status: 'offline', reason }, atMs);
+      const entry = this.#pending.get(key(msgID, user));
+      if (entry) entry.callFailed = true;
+    }
   }
 
   /** A client received `msgID`. */
@@ -189,7 +198,8 @@ export class Ledger {
     const t = this.totals;
     t.offline++;
     t.offlineByReason[reason] = (t.offlineByReason[reason] ?? 0) + 1;
-    if (entry.receipts > 0) return; // delivered and also reported offline: counted, not harmful
+    // Delivered and also reported offline: counted, not harmful. A failed call routed nothing.
+    if (entry.receipts > 0 || entry.callFailed) return;
     if (entry.connectedThrough && this.#diedAfterAnswer(entry, entry.epochAtSend)) {
       t.offlineOnDeadConnection++;
     } else if (entry.connectedThrough) {
