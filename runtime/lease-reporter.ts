@@ -127,6 +127,12 @@ export class LeaseReporter {
   #lastWriteAt = -Infinity;
   #writing: Promise<void> | undefined;
   #again = false;
+  /**
+   * A refusal not written yet. It is written even when a good document replaced the refused
+   * one before the (throttled) write: the operator restores a corrupted ring within
+   * milliseconds, and a refusal no Lease ever showed would be a refusal nobody saw.
+   */
+  #unreported: Pick<RingRefusal, 'code' | 'message'> | undefined;
   #started = false;
   #closing: Promise<void> | undefined;
 
@@ -149,7 +155,7 @@ export class LeaseReporter {
     this.#started = true;
     const source = this.#options.ringSource;
     this.#unsubscribe.push(source.onChange(() => this.update()));
-    if (source.onErrorChange) this.#unsubscribe.push(source.onErrorChange(() => this.update()));
+    if (source.onErrorChange) this.#unsubscribe.push(source.onErrorChange(() => this.#onErrorChange()));
     this.#writing = this.#write();
     return this.#writing;
   }
@@ -163,6 +169,12 @@ export class LeaseReporter {
     }
     const gapMs = 1000 / this.#options.maxWritesPerSecond;
     this.#arm(Math.max(0, this.#lastWriteAt + gapMs - performance.now()));
+  }
+
+  #onErrorChange(): void {
+    const error = this.#options.ringSource.lastError();
+    if (error !== undefined) this.#unreported = error;
+    this.update();
   }
 
   /** Stops renewing and deletes the Lease (a clean shutdown, not a lapse). Idempotent; never rejects. */
@@ -223,10 +235,15 @@ export class LeaseReporter {
     for (let attempt = 1; ; attempt++) {
       try {
         const current = this.#lease ?? (await this.#read());
-        const body = this.#desired(current);
+        const latest = this.#options.ringSource.lastError();
+        const error = latest ?? this.#unreported;
+        const body = this.#desired(current, error);
         this.#lease = current === undefined
           ? await this.#api.createNamespacedLease({ namespace, body })
           : await this.#api.replaceNamespacedLease({ name: this.#name, namespace, body });
+        if (error !== undefined) this.#unreported = undefined;
+        // A refusal written after its document was replaced: write the cleared state next.
+        if (error !== latest) this.#again = true;
         return;
       } catch (error) {
         // 409: someone wrote since we read (or created it first); 404: deleted. Re-read and retry.
@@ -247,13 +264,13 @@ export class LeaseReporter {
   }
 
   /** The Lease to write over `current` (never mutated): our labels, annotations and spec. */
-  #desired(current: V1Lease | undefined): V1Lease {
+  #desired(current: V1Lease | undefined, error: Pick<RingRefusal, 'code' | 'message'> | undefined): V1Lease {
     const { namespace, gateway, component, pod, durationSeconds, ringSource, stats } = this.#options;
     const now = new V1MicroTime(this.#options.now());
     const metadata = current?.metadata ?? {};
     const spec = current?.spec ?? {};
     const kept = Object.entries(metadata.annotations ?? {}).filter(([key]) => !OWN_ANNOTATIONS.includes(key));
-    const reported = leaseAnnotations(ringSource.current(), ringSource.lastError(), component === 'gateway' ? stats?.() : undefined);
+    const reported = leaseAnnotations(ringSource.current(), error, component === 'gateway' ? stats?.() : undefined);
     return {
       apiVersion: 'coordination.k8s.io/v1',
       kind: 'Lease',

@@ -8,7 +8,22 @@
  * - lost: after the settle time, the client has not received it and push did not report it
  *   offline (a realtime report without a receipt is lost too);
  * - duplicate: a client received the same message more than once.
+ *
+ * An offline answer for a user whose connection was already dead (its gateway or the proxy
+ * killed: the connection ends abnormally, 1006, without a close frame) is not a misroute: push
+ * answered before the client noticed. It is counted as `offlineOnDeadConnection` when that
+ * connection ended abnormally within {@link DEAD_CONNECTION_WINDOW_MS} of the answer. A clean
+ * close (4001 moved, 4002 shutting down) never excuses an offline answer. Likewise a realtime
+ * answer without a receipt whose connection ended abnormally within that window was written to
+ * a connection killed under it (frames in flight die with the process that holds them): counted
+ * as `lostOnKilledConnection`, apart from `lost`, which stays the unexplained losses.
  */
+
+/** How long after an offline answer an abnormal close still shows the connection was dead at the answer, ms. */
+export const DEAD_CONNECTION_WINDOW_MS = 2000;
+
+/** RFC 6455 close code of a connection that ended without a close frame. */
+const ABNORMAL_CLOSURE = 1006;
 
 /** Push's answer for one (message, user). */
 export type Outcome = { readonly status: 'realtime'; readonly via: string } | { readonly status: 'offline'; readonly reason: string };
@@ -19,15 +34,24 @@ interface UserState {
   epoch: number;
   /** When the current connection opened, or when it closed; ms. */
   sinceMs: number;
+  /** Epoch → how that connection ended: when (ms) and with which close code. */
+  readonly closes: Map<number, { readonly atMs: number; readonly code: number }>;
 }
 
 interface Pending {
+  readonly user: string;
   readonly atMs: number;
+  /** When push answered, ms (undefined when the caller did not say). */
+  answeredAtMs: number | undefined;
   /** The user's epoch at send time when connected then, else -1. */
   readonly epochAtSend: number;
   outcome: Outcome | undefined;
   /** The user was connected on the send-time connection when the answer came. */
   connectedThrough: boolean;
+  /** The user's epoch when the answer came, when connected then, else -1. */
+  epochAtAnswer: number;
+  /** The push call failed as a whole: push answered nothing for this pair. */
+  callFailed: boolean;
   receipts: number;
 }
 
@@ -45,6 +69,10 @@ export interface LedgerTotals {
   duplicates: number;
   /** Offline for a user that was connected at send time but reconnecting by the answer: expected, not a misroute. */
   offlineWhileReconnecting: number;
+  /** Offline for a user whose connection was dead (it ended abnormally right after the answer): not a misroute. */
+  offlineOnDeadConnection: number;
+  /** Realtime without a receipt, on a connection that ended abnormally right after the answer: in flight when it was killed. */
+  lostOnKilledConnection: number;
   /** Reconnect windows of migrated users (close → open), ms. */
   reconnectWindowsMs: number[];
 }
@@ -53,11 +81,11 @@ export class Ledger {
   readonly #users = new Map<string, UserState>();
   readonly #pending = new Map<string, Pending>();
   readonly #misrouteSamples: string[] = [];
-  readonly totals: LedgerTotals = { pairs: 0, received: 0, realtime: 0, offline: 0, offlineByReason: {}, realtimeByVia: {}, misrouted: 0, lost: 0, duplicates: 0, offlineWhileReconnecting: 0, reconnectWindowsMs: [] };
+  readonly totals: LedgerTotals = { pairs: 0, received: 0, realtime: 0, offline: 0, offlineByReason: {}, realtimeByVia: {}, misrouted: 0, lost: 0, duplicates: 0, offlineWhileReconnecting: 0, offlineOnDeadConnection: 0, lostOnKilledConnection: 0, reconnectWindowsMs: [] };
 
   /** A user's client opened a connection at `atMs`. */
   opened(user: string, atMs: number): void {
-    const state = this.#users.get(user) ?? { connected: false, epoch: 0, sinceMs: atMs };
+    const state = this.#users.get(user) ?? { connected: false, epoch: 0, sinceMs: atMs, closes: new Map() };
     if (!state.connected && state.epoch > 0) this.totals.reconnectWindowsMs.push(atMs - state.sinceMs);
     state.connected = true;
     state.epoch++;
@@ -65,10 +93,11 @@ export class Ledger {
     this.#users.set(user, state);
   }
 
-  /** A user's connection closed at `atMs`. */
-  closed(user: string, atMs: number): void {
+  /** A user's connection closed at `atMs`, with WebSocket close `code` (default 1000). */
+  closed(user: string, atMs: number, code = 1000): void {
     const state = this.#users.get(user);
     if (!state) return;
+    if (state.connected) state.closes.set(state.epoch, { atMs, code });
     state.connected = false;
     state.sinceMs = atMs;
   }
@@ -82,22 +111,31 @@ export class Ledger {
   sent(msgID: string, users: readonly string[], atMs: number): void {
     for (const user of users) {
       const state = this.#users.get(user);
-      this.#pending.set(key(msgID, user), { atMs, epochAtSend: state?.connected ? state.epoch : -1, outcome: undefined, connectedThrough: false, receipts: 0 });
+      this.#pending.set(key(msgID, user), { user, atMs, answeredAtMs: undefined, epochAtSend: state?.connected ? state.epoch : -1, outcome: undefined, connectedThrough: false, epochAtAnswer: -1, callFailed: false, receipts: 0 });
     }
   }
 
-  /** Push answered for (`msgID`, `user`). */
-  answered(msgID: string, user: string, outcome: Outcome): void {
+  /** Push answered for (`msgID`, `user`) at `atMs`. */
+  answered(msgID: string, user: string, outcome: Outcome, atMs?: number): void {
     const entry = this.#pending.get(key(msgID, user));
     if (!entry || entry.outcome) return;
     entry.outcome = outcome;
+    entry.answeredAtMs = atMs;
     const state = this.#users.get(user);
+    entry.epochAtAnswer = state?.connected ? state.epoch : -1;
     entry.connectedThrough = entry.epochAtSend >= 0 && state !== undefined && state.connected && state.epoch === entry.epochAtSend;
   }
 
-  /** The push call for these users failed as a whole (push unreachable): reported offline. */
-  failed(msgID: string, users: readonly string[], reason: string): void {
-    for (const user of users) this.answered(msgID, user, { status: 'offline', reason });
+  /**
+   * The push call for these users failed as a whole (push unreachable): reported offline to the
+   * sender, and never a misroute, since push routed nothing.
+   */
+  failed(msgID: string, users: readonly string[], reason: string, atMs?: number): void {
+    for (const user of users) {
+      this.answered(msgID, user, { status: 'offline', reason }, atMs);
+      const entry = this.#pending.get(key(msgID, user));
+      if (entry) entry.callFailed = true;
+    }
   }
 
   /** A client received `msgID`. */
@@ -119,7 +157,7 @@ export class Ledger {
     return settled;
   }
 
-  /** Up to 10 pairs that were misrouted (`msgID/user`), for the report. */
+  /** Up to 10 pairs that were misrouted (`msgID/user (reason, how the connection ended)`), for the report. */
   get misrouteSamples(): readonly string[] {
     return this.#misrouteSamples;
   }
@@ -142,25 +180,48 @@ export class Ledger {
     if (entry.receipts > 0) t.received++;
     if (entry.receipts > 1) t.duplicates += entry.receipts - 1;
     const outcome = entry.outcome;
-    if (outcome?.status === 'realtime') {
-      t.realtime++;
-      t.realtimeByVia[outcome.via] = (t.realtimeByVia[outcome.via] ?? 0) + 1;
-      if (entry.receipts === 0) t.lost++;
-      return;
+    if (outcome?.status === 'realtime') this.#countRealtime(entry, outcome.via);
+    else if (outcome?.status === 'offline') this.#countOffline(pair, entry, outcome.reason);
+    else if (entry.receipts === 0) t.lost++;
+  }
+
+  #countRealtime(entry: Pending, via: string): void {
+    const t = this.totals;
+    t.realtime++;
+    t.realtimeByVia[via] = (t.realtimeByVia[via] ?? 0) + 1;
+    if (entry.receipts > 0) return;
+    if (this.#diedAfterAnswer(entry, entry.epochAtAnswer)) t.lostOnKilledConnection++;
+    else t.lost++;
+  }
+
+  #countOffline(pair: string, entry: Pending, reason: string): void {
+    const t = this.totals;
+    t.offline++;
+    t.offlineByReason[reason] = (t.offlineByReason[reason] ?? 0) + 1;
+    // Delivered and also reported offline: counted, not harmful. A failed call routed nothing.
+    if (entry.receipts > 0 || entry.callFailed) return;
+    if (entry.connectedThrough && this.#diedAfterAnswer(entry, entry.epochAtSend)) {
+      t.offlineOnDeadConnection++;
+    } else if (entry.connectedThrough) {
+      t.misrouted++;
+      if (this.#misrouteSamples.length < 10) this.#misrouteSamples.push(`${pair} (${reason}${this.#closeAfterAnswer(entry)})`);
+    } else if (entry.epochAtSend >= 0) {
+      t.offlineWhileReconnecting++;
     }
-    if (outcome?.status === 'offline') {
-      t.offline++;
-      t.offlineByReason[outcome.reason] = (t.offlineByReason[outcome.reason] ?? 0) + 1;
-      if (entry.receipts > 0) return; // delivered and also reported offline: counted, not harmful
-      if (entry.connectedThrough) {
-        t.misrouted++;
-        if (this.#misrouteSamples.length < 10) this.#misrouteSamples.push(pair);
-      } else if (entry.epochAtSend >= 0) {
-        t.offlineWhileReconnecting++;
-      }
-      return;
-    }
-    if (entry.receipts === 0) t.lost++;
+  }
+
+  /** Whether the user's connection `epoch` ended abnormally within the window after the answer. */
+  #diedAfterAnswer(entry: Pending, epoch: number): boolean {
+    const close = this.#users.get(entry.user)?.closes.get(epoch);
+    if (close?.code !== ABNORMAL_CLOSURE || entry.answeredAtMs === undefined) return false;
+    return close.atMs - entry.answeredAtMs <= DEAD_CONNECTION_WINDOW_MS;
+  }
+
+  /** `, closed <code> <n> ms after the answer`: how the send-time connection ended, for a misroute's sample. */
+  #closeAfterAnswer(entry: Pending): string {
+    const close = this.#users.get(entry.user)?.closes.get(entry.epochAtSend);
+    if (close === undefined) return ', still open';
+    return `, closed ${close.code} ${entry.answeredAtMs === undefined ? '' : `${close.atMs - entry.answeredAtMs} ms `}after the answer`;
   }
 }
 

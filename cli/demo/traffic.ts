@@ -144,6 +144,28 @@ export class DemoTraffic {
     });
   }
 
+  /**
+   * Resolves true once every online user is connected (checked at each open), or false after
+   * `timeoutMs`: after a gateway, proxy or ring fault, whether every user found its way back.
+   */
+  async allConnected(timeoutMs = RECEIPT_TIMEOUT_MS): Promise<boolean> {
+    const isDone = (): boolean => this.counts.connected === this.#online.length;
+    if (isDone()) return true;
+    return new Promise<boolean>((resolve) => {
+      const clients = [...this.#clients.values()];
+      const finish = (value: boolean): void => {
+        clearTimeout(timer);
+        for (const client of clients) client.off('open', check);
+        resolve(value);
+      };
+      const check = (): void => {
+        if (isDone()) finish(true);
+      };
+      const timer = setTimeout(() => finish(false), timeoutMs);
+      for (const client of clients) client.on('open', check);
+    });
+  }
+
   /** Stops pushing and closes every client. Idempotent. */
   async close(): Promise<void> {
     await this.stop();
@@ -155,7 +177,7 @@ export class DemoTraffic {
     const client = new ImringClient({ url: this.#o.proxyUrl, userID: user, platform: 'demo', token });
     this.#clients.set(user, client);
     client.on('message', (message: { msgID: string }) => this.ledger.received(message.msgID, user));
-    client.on('close', () => this.ledger.closed(user, this.#o.now()));
+    client.on('close', (event: { code: number }) => this.ledger.closed(user, this.#o.now(), event.code));
     client.on('error', () => undefined); // reconnects on its own; closes are accounted above
     return new Promise((resolve) => {
       client.on('open', () => {
@@ -193,11 +215,11 @@ export class DemoTraffic {
         const outcome: Outcome = r.status === 'realtime' ? { status: 'realtime', via: r.via ?? 'current' } : { status: 'offline', reason: r.reason ?? 'unknown' };
         if (outcome.status === 'realtime') this.#window.realtime++;
         else this.#window.offline++;
-        this.ledger.answered(r.msgID, r.userID, outcome);
+        this.ledger.answered(r.msgID, r.userID, outcome, this.#o.now());
       }
     } catch {
       this.#pushErrors++;
-      for (const m of messages) this.ledger.failed(m.msgID, m.toUserIDs, 'push_unreachable');
+      for (const m of messages) this.ledger.failed(m.msgID, m.toUserIDs, 'push_unreachable', this.#o.now());
     }
   }
 

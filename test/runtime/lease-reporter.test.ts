@@ -175,6 +175,24 @@ test('a ring change and a ring error are written at once, and the error annotati
   }
 });
 
+test('a refusal replaced by a good document before the throttled write is still written, then cleared', async () => {
+  const name = 'im-gateway-gw-flash';
+  const { reporter, source } = newReporter('gw-flash', { maxWritesPerSecond: 1 });
+  source.set(4);
+  try {
+    await reporter.start();
+    // Within the throttle gap of the first write: the operator restored the document already.
+    source.setError({ code: 'IMRING_RING_INVALID_JSON', path: '', message: 'not valid JSON' });
+    source.setError(undefined);
+    const flagged = await leaseWhen(name, (lease) => lease?.metadata?.annotations?.[Annotations.ringError] !== undefined);
+    assert.equal(flagged?.metadata?.annotations?.[Annotations.ringError], 'IMRING_RING_INVALID_JSON: not valid JSON');
+    assert.equal(flagged?.metadata?.annotations?.[Annotations.ringVersion], '4', 'the last good ring is still the one reported');
+    await leaseWhen(name, (lease) => lease !== undefined && lease.metadata?.annotations?.[Annotations.ringError] === undefined);
+  } finally {
+    await reporter.close();
+  }
+});
+
 test('a burst of changes is coalesced into one throttled write of the last state', async () => {
   const name = 'im-gateway-gw-burst';
   const { reporter, source } = newReporter('gw-burst', { maxWritesPerSecond: 5 });

@@ -10,26 +10,7 @@ export async function watchUntil<T>(kc: KubeConfig, path: string, check: () => P
   let timer: NodeJS.Timeout | undefined;
   try {
     return await new Promise<T>((resolve, reject) => {
-      let running = false;
-      let again = false;
-      const evaluate = async (): Promise<void> => {
-        if (running) {
-          again = true;
-          return;
-        }
-        running = true;
-        try {
-          do {
-            again = false;
-            const value = await check();
-            if (value !== undefined) return resolve(value);
-          } while (again);
-        } catch (error) {
-          reject(asError(error));
-        } finally {
-          running = false;
-        }
-      };
+      const evaluate = serialEvaluation(check, resolve, (error) => reject(asError(error)));
       timer = setTimeout(() => reject(new Error(`watchUntil ${path}: not met within ${timeoutMs} ms`)), timeoutMs);
       void new Watch(kc)
         .watch(path, {}, () => void evaluate(), (error: unknown) => {
@@ -44,6 +25,33 @@ export async function watchUntil<T>(kc: KubeConfig, path: string, check: () => P
     clearTimeout(timer);
     controller?.abort();
   }
+}
+
+/**
+ * Runs `check` one call at a time: a call asked for while one runs makes that one run again
+ * when done. `found` gets the first non-undefined result, `failed` any error.
+ */
+export function serialEvaluation<T>(check: () => Promise<T | undefined>, found: (value: T) => void, failed: (error: unknown) => void): () => Promise<void> {
+  let running = false;
+  let again = false;
+  return async () => {
+    if (running) {
+      again = true;
+      return;
+    }
+    running = true;
+    try {
+      do {
+        again = false;
+        const value = await check();
+        if (value !== undefined) return found(value);
+      } while (again);
+    } catch (error) {
+      failed(error);
+    } finally {
+      running = false;
+    }
+  };
 }
 
 function asError(error: unknown): Error {

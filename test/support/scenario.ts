@@ -1,0 +1,230 @@
+/**
+ * The end-to-end scenario's parts (issue 7), shared by test/scenario.test.ts and the chaos
+ * suite: imring installed on a {@link LocalCluster} (operator, proxy, push and gateways as pod
+ * processes), {@link DemoTraffic} through the proxy, waits on the IMGateway's convergence that
+ * survive API faults, pod kills, and the final accounting of every (message, user) pair.
+ */
+import assert from 'node:assert/strict';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { CoreV1Api, CustomObjectsApi, Watch, type KubeConfig, type V1Pod } from '@kubernetes/client-node';
+import { DemoTraffic, type TrafficOptions } from '../../cli/demo/traffic.js';
+import type { LedgerTotals } from '../../cli/demo/ledger.js';
+import { installImring, SAMPLE, type Endpoints } from '../../cli/local-system.js';
+import { LocalCluster } from '../../local/cluster.js';
+import { IMGATEWAY, type IMGateway } from '../../operator/api.js';
+import { parseRingDocument, RING_DATA_KEY, ringConfigMapName, type RingDocument } from '../../ring/index.js';
+import { runKubectl } from './kubectl.js';
+import { serialEvaluation } from './wait.js';
+
+/** imring on a local cluster, with what a test needs to reach it. */
+export interface ScenarioSystem {
+  readonly cluster: LocalCluster;
+  /** Scratch directory (the cluster's state, kubectl's working dir); removed on close. */
+  readonly dir: string;
+  readonly endpoints: Endpoints;
+  /** Stops every pod process, the cluster, and removes `dir`. Idempotent. */
+  close(): Promise<void>;
+}
+
+/** Longest wait for a convergence, ms: a bound for a broken build, not a delay. */
+export const CONVERGE_TIMEOUT_MS = 180_000;
+
+/** Starts a cluster, installs imring with the sample IMGateway at `replicas`, and waits for its ring to converge. */
+export async function startSystem(options: { replicas: number; prefix?: string }): Promise<ScenarioSystem> {
+  const dir = await mkdtemp(join(tmpdir(), options.prefix ?? 'imring-scenario-'));
+  const cluster = new LocalCluster({ stateDir: join(dir, 'cluster') });
+  let closing: Promise<void> | undefined;
+  const close = (): Promise<void> =>
+    (closing ??= (async () => {
+      await cluster.close();
+      await rm(dir, { recursive: true, force: true });
+    })());
+  try {
+    await cluster.start();
+    const endpoints = await installImring(cluster, { replicas: options.replicas });
+    await converged(cluster, options.replicas);
+    return { cluster, dir, endpoints, close };
+  } catch (error) {
+    await close();
+    throw error;
+  }
+}
+
+/** `kubectl scale imgw/demo --replicas=<replicas>`; asserts it succeeded. */
+export async function scale(system: ScenarioSystem, replicas: number): Promise<void> {
+  const scaled = await runKubectl(system.cluster.kubeconfigPath, system.dir, ['scale', `imgw/${SAMPLE.name}`, `--replicas=${replicas}`]);
+  assert.equal(scaled.code, 0, scaled.stderr);
+}
+
+/** The sample IMGateway as the API server has it now. */
+export async function sampleGateway(kc: KubeConfig): Promise<IMGateway> {
+  const custom = kc.makeApiClient(CustomObjectsApi);
+  return (await custom.getNamespacedCustomObject({ group: IMGATEWAY.group, version: IMGATEWAY.version, namespace: SAMPLE.namespace, plural: IMGATEWAY.plural, name: SAMPLE.name })) as IMGateway;
+}
+
+/** Whether `gateway`'s ring has converged at `replicas` Ready members for its current generation. */
+export function isConverged(gateway: IMGateway, replicas: number): boolean {
+  const status = gateway.status;
+  return (
+    status?.conditions?.some((c) => c.type === 'RingConverged' && c.status === 'True') === true &&
+    status.ring?.members?.length === replicas &&
+    status.replicas === replicas &&
+    status.readyReplicas === replicas &&
+    status.observedGeneration === gateway.metadata.generation
+  );
+}
+
+export const GATEWAYS_PATH = `/apis/${IMGATEWAY.group}/${IMGATEWAY.version}/namespaces/${SAMPLE.namespace}/${IMGATEWAY.plural}`;
+export const CONFIGMAPS_PATH = `/api/v1/namespaces/${SAMPLE.namespace}/configmaps`;
+export const PODS_PATH = `/api/v1/namespaces/${SAMPLE.namespace}/pods`;
+export const LEASES_PATH = `/apis/coordination.k8s.io/v1/namespaces/${SAMPLE.namespace}/leases`;
+
+/** Resolves when the sample gateway's ring has converged at `replicas` Ready members. */
+export function converged(cluster: LocalCluster, replicas: number, timeoutMs = CONVERGE_TIMEOUT_MS): Promise<IMGateway> {
+  const kc = cluster.kc;
+  return until(kc, GATEWAYS_PATH, async () => {
+    const gateway = await sampleGateway(kc);
+    return isConverged(gateway, replicas) ? gateway : undefined;
+  }, timeoutMs);
+}
+
+/** The sample's ring document as the ConfigMap holds it now (undefined when missing or refused by the parser). */
+export async function ringDocument(kc: KubeConfig): Promise<RingDocument | undefined> {
+  const core = kc.makeApiClient(CoreV1Api);
+  const configMap = await core.readNamespacedConfigMap({ name: ringConfigMapName(SAMPLE.name), namespace: SAMPLE.namespace });
+  const parsed = parseRingDocument(configMap.data?.[RING_DATA_KEY] ?? '');
+  return parsed.ok ? parsed.document : undefined;
+}
+
+/** Delay before a watch that ended or failed is opened again, or a failed check runs again, ms. */
+const REWATCH_MS = 100;
+
+/**
+ * Like `watchUntil` (test/support/wait.ts), for an API server that fails requests and drops
+ * watches: resolves with the first non-undefined result of `check`, evaluated now and after
+ * every watch event on `path`; a watch that ends is opened again, and a check that fails
+ * (e.g. an injected 500) runs again. Rejects after `timeoutMs`, with the last error.
+ */
+export function until<T>(kc: KubeConfig, path: string, check: () => Promise<T | undefined>, timeoutMs = CONVERGE_TIMEOUT_MS): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    let finished = false;
+    let lastError: unknown;
+    let controller: AbortController | undefined;
+    const timers = new Set<NodeJS.Timeout>();
+    const later = (fn: () => void): void => {
+      const timer = setTimeout(() => {
+        timers.delete(timer);
+        fn();
+      }, REWATCH_MS);
+      timers.add(timer);
+    };
+    const finish = (outcome: { value: T } | { error: Error }): void => {
+      if (finished) return;
+      finished = true;
+      clearTimeout(deadline);
+      for (const timer of timers) clearTimeout(timer);
+      controller?.abort();
+      if ('value' in outcome) resolve(outcome.value);
+      else reject(outcome.error);
+    };
+    const evaluate = serialEvaluation(check, (value) => finish({ value }), (error) => {
+      lastError = error;
+      if (!finished) later(() => void evaluate());
+    });
+    const open = (): void => {
+      if (finished) return;
+      const ended = (): void => {
+        if (!finished) later(open);
+      };
+      new Watch(kc).watch(path, {}, () => void evaluate(), ended).then((c) => {
+        controller = c;
+        if (finished) c.abort();
+        void evaluate();
+      }, ended);
+    };
+    const deadline = setTimeout(() => finish({ error: new Error(`until ${path}: not met within ${timeoutMs} ms`, { cause: lastError }) }), timeoutMs);
+    open();
+  });
+}
+
+/** The pid of pod `name`'s running container (`local://<pid>`), once it runs one other than `not`. */
+export function runningPid(kc: KubeConfig, name: string, not?: number): Promise<number> {
+  const core = kc.makeApiClient(CoreV1Api);
+  return until(kc, PODS_PATH, async () => {
+    const pod: V1Pod = await core.readNamespacedPod({ name, namespace: SAMPLE.namespace });
+    const status = pod.status?.containerStatuses?.[0];
+    const pid = Number(/^local:\/\/(\d+)$/.exec(status?.containerID ?? '')?.[1]);
+    return status?.state?.running && pid > 0 && pid !== not ? pid : undefined;
+  });
+}
+
+/** SIGKILLs pod `name`'s container (its process group) once it runs a process other than `not`; returns the pid killed. */
+export async function killPod(kc: KubeConfig, name: string, not?: number): Promise<number> {
+  const pid = await runningPid(kc, name, not);
+  try {
+    process.kill(-pid, 'SIGKILL');
+  } catch {
+    process.kill(pid, 'SIGKILL');
+  }
+  return pid;
+}
+
+/** Scenario traffic: `users` connected through the proxy, then pushing `messagesPerSecond`. */
+export async function startTraffic(endpoints: Endpoints, options: Omit<TrafficOptions, keyof Endpoints>): Promise<DemoTraffic> {
+  const traffic = new DemoTraffic({ ...endpoints, ...options });
+  try {
+    await traffic.connect();
+  } catch (error) {
+    await traffic.close();
+    throw error;
+  }
+  traffic.start();
+  return traffic;
+}
+
+/** The final accounting of a traffic run. */
+export interface Accounting {
+  readonly messages: number;
+  readonly pushErrors: number;
+  readonly totals: LedgerTotals;
+  /** Share of pairs received in real time, %. */
+  readonly realtimeShare: number;
+  /** 99th percentile of reconnect windows (close → open), ms; 0 without reconnects. */
+  readonly p99ReconnectMs: number;
+  /** One-line summaries for `t.diagnostic`. */
+  readonly lines: readonly string[];
+}
+
+/** Stops pushing, waits for the receipts of realtime answers, and settles every pair. */
+export async function account(traffic: DemoTraffic): Promise<Accounting> {
+  await traffic.stop();
+  await traffic.receipts();
+  traffic.ledger.settle(Number.POSITIVE_INFINITY);
+  const totals = traffic.ledger.totals;
+  const windows = [...totals.reconnectWindowsMs].sort((a, b) => a - b);
+  const p99ReconnectMs = windows.length > 0 ? windows[Math.min(windows.length - 1, Math.floor(windows.length * 0.99))]! : 0;
+  const realtimeShare = totals.pairs === 0 ? 0 : (100 * totals.received) / totals.pairs;
+  const { messages, pushErrors } = traffic.counts;
+  const lines = [
+    `${messages} messages, ${totals.pairs} (message, user) pairs: ${totals.received} received (${realtimeShare.toFixed(2)} % in real time), offline ${JSON.stringify(totals.offlineByReason)}, realtime via ${JSON.stringify(totals.realtimeByVia)}`,
+    `reconnects: ${windows.length}, p99 window ${p99ReconnectMs} ms; duplicates ${totals.duplicates}; offline while reconnecting ${totals.offlineWhileReconnecting}; offline on a dead connection ${totals.offlineOnDeadConnection}; lost on a killed connection ${totals.lostOnKilledConnection}; push calls failed ${pushErrors}`,
+  ];
+  return { messages, pushErrors, totals, realtimeShare, p99ReconnectMs, lines };
+}
+
+/**
+ * The guarantee of every run: traffic flowed, and every pair was received or reported offline,
+ * none misrouted. Frames in flight on a connection whose gateway or proxy process was killed
+ * die with it (`lostOnKilledConnection`): allowed only where a test kills one.
+ */
+export function assertAccounted(traffic: DemoTraffic, accounting: Accounting, options: { minMessages: number; killsConnections?: boolean }): void {
+  const { totals } = accounting;
+  assert.ok(accounting.messages >= options.minMessages, `traffic flowed: ${accounting.messages} messages`);
+  assert.equal(totals.misrouted, 0, `misrouted: ${traffic.ledger.misrouteSamples.join(', ')}`);
+  assert.equal(totals.lost, 0, 'lost: neither received nor reported offline');
+  if (options.killsConnections !== true) {
+    assert.equal(totals.lostOnKilledConnection + totals.offlineOnDeadConnection, 0, 'no connection was killed, so none died under a message');
+  }
+}
