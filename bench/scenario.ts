@@ -14,15 +14,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
-import { CustomObjectsApi } from '@kubernetes/client-node';
 import { DemoTraffic } from '../cli/demo/traffic.js';
 import type { LedgerTotals } from '../cli/demo/ledger.js';
 import { installImring, SAMPLE } from '../cli/local-system.js';
 import { LocalCluster } from '../local/cluster.js';
-import { IMGATEWAY, type IMGateway } from '../operator/api.js';
 import { runKubectl } from '../test/support/kubectl.js';
 import { seededRandom } from '../test/support/random.js';
-import { watchUntil } from '../test/support/wait.js';
+import { converged } from '../test/support/scenario.js';
 import { progress } from './lib/measure.js';
 
 const CONFIG = { users: 1000, messagesPerSecond: 400, maxReplicas: 8 } as const;
@@ -86,17 +84,6 @@ async function run(init: { cluster: LocalCluster; dir: string; endpoints: Awaite
   } finally {
     await traffic.close();
   }
-}
-
-function converged(cluster: LocalCluster, replicas: number): Promise<IMGateway> {
-  const custom = cluster.kc.makeApiClient(CustomObjectsApi);
-  const { group, version, plural } = IMGATEWAY;
-  return watchUntil(cluster.kc, `/apis/${group}/${version}/namespaces/${SAMPLE.namespace}/${plural}`, async () => {
-    const gateway = (await custom.getNamespacedCustomObject({ group, version, namespace: SAMPLE.namespace, plural, name: SAMPLE.name })) as IMGateway;
-    const s = gateway.status;
-    const done = s?.conditions?.some((c) => c.type === 'RingConverged' && c.status === 'True') && s.ring?.members?.length === replicas && s.readyReplicas === replicas && s.replicas === replicas && s.observedGeneration === gateway.metadata.generation;
-    return done ? gateway : undefined;
-  }, 300_000);
 }
 
 function percentile(values: readonly number[], p: number): number {
