@@ -12,6 +12,12 @@ const PENDING = readFileSync(`${repoRoot}operator/leader-election.ts`, 'utf8').s
 /** client-go's defaults the operator uses: a Lease not renewed for 15 s may be taken; candidates retry every 2 s × (1 + up to 1.2 jitter). */
 const LEASE_DURATION_MS = 15_000;
 const RETRY_MS = 2_000 * 2.2;
+/**
+ * Longest takeover: a standby sees the leader's last renewal at its next poll (up to RETRY_MS
+ * later), waits LEASE_DURATION_MS from that observation (observed time, as client-go), and
+ * acquires at the poll after (up to RETRY_MS more); plus a margin for a loaded machine.
+ */
+const TAKEOVER_BOUND_MS = LEASE_DURATION_MS + 2 * RETRY_MS + 5_000;
 
 const convergedAt = (replicas: number) => (g: IMGateway): boolean =>
   g.status?.conditions?.some((c) => c.type === 'RingConverged' && c.status === 'True') === true && g.status?.ring?.members?.length === replicas && g.status.readyReplicas === replicas && g.status.observedGeneration === g.metadata.generation;
@@ -58,7 +64,7 @@ test('Two operators: only the leader writes, and when it is killed the standby t
 
   await system.stopOperator(leader, 'SIGKILL');
   // Bound, not delay: a killed leader does not release its Lease, so the standby waits out its duration.
-  await watchUntil(system.cluster.kc, `/apis/coordination.k8s.io/v1/namespaces/${NAMESPACE}/leases`, async () => ((await holder()) === standby ? true : undefined), LEASE_DURATION_MS + RETRY_MS + 2_000);
+  await watchUntil(system.cluster.kc, `/apis/coordination.k8s.io/v1/namespaces/${NAMESPACE}/leases`, async () => ((await holder()) === standby ? true : undefined), TAKEOVER_BOUND_MS);
   await watchUntil(system.cluster.kc, `/apis/coordination.k8s.io/v1/namespaces/${NAMESPACE}/leases`, async () => ((await system.metric(standby, 'imring_operator_leader')) === 1 ? true : undefined), 10_000);
   await scaleTo(3);
   const gateway = await system.gateway('im');
@@ -78,7 +84,7 @@ test('SIGTERM stops a standby and a leader with exit code 0, and the leader give
 
 test('a leader that finds its Lease taken by another exits 1 rather than race the new holder', { skip: PENDING && 'waits for the leader branch' }, async () => {
   const leader = await system.startOperator('op-f');
-  await watchUntil(system.cluster.kc, `/apis/coordination.k8s.io/v1/namespaces/${NAMESPACE}/leases`, async () => ((await holder()) === 'op-f' ? true : undefined), LEASE_DURATION_MS + RETRY_MS + 2_000);
+  await watchUntil(system.cluster.kc, `/apis/coordination.k8s.io/v1/namespaces/${NAMESPACE}/leases`, async () => ((await holder()) === 'op-f' ? true : undefined), TAKEOVER_BOUND_MS);
   const coordination = system.cluster.kc.makeApiClient(CoordinationV1Api);
   // Read-modify-write: a renewal in between makes it 409, and it is tried again.
   for (let taken = false; !taken; ) {
