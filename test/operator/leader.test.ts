@@ -46,7 +46,7 @@ async function scaleTo(replicas: number): Promise<void> {
   await system.untilGateway('im', convergedAt(replicas));
 }
 
-test('Two operators: only the leader writes, and when it is killed the standby takes over within the lease duration and finishes a scale', { skip: PENDING && 'waits for the leader branch (operator/leader-election.ts is still the stub)' }, async () => {
+test('Two operators: only the leader writes, and when it is killed the standby takes over once the Lease runs out and finishes a scale', { skip: PENDING && 'waits for the leader branch (operator/leader-election.ts is still the stub)' }, async () => {
   const custom = system.cluster.kc.makeApiClient(CustomObjectsApi);
   await custom.createNamespacedCustomObject({ group: IMGATEWAY.group, version: IMGATEWAY.version, namespace: NAMESPACE, plural: IMGATEWAY.plural, body: imGateway('im', { replicas: 1 }) });
   await system.untilGateway('im', convergedAt(1));
