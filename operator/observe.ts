@@ -51,17 +51,25 @@ function leaseView(owner: Owner, lease: V1Lease, nowMs: number): LeaseView | und
   const labels = lease.metadata?.labels ?? {};
   const component = labels[Labels.component];
   if (labels[Labels.gateway] !== owner.name || !isComponent(component)) return undefined;
-  const annotations = lease.metadata?.annotations ?? {};
-  const state = annotations[Annotations.ringState];
   return {
     component,
     pod: lease.spec?.holderIdentity ?? podOfLease(owner, component, lease.metadata?.name ?? ''),
     live: isLive(lease, nowMs),
     expiresAtMs: expiryOf(lease),
+    ...reported(lease.metadata?.annotations ?? {}),
+  };
+}
+
+/** What a runtime reports in its Lease's annotations (DESIGN.md section 6). */
+function reported(annotations: Readonly<Record<string, string>>): Pick<LeaseView, 'version' | 'state' | 'connections' | 'misplaced' | 'ringError'> {
+  const state = annotations[Annotations.ringState];
+  const ringError = annotations[Annotations.ringError];
+  return {
     version: count(annotations[Annotations.ringVersion]),
     state: state === 'Prepared' || state === 'Committed' ? state : undefined,
     connections: count(annotations[Annotations.connections]) ?? 0,
     misplaced: count(annotations[Annotations.misplaced]) ?? 0,
+    ...(ringError !== undefined ? { ringError } : {}),
   };
 }
 
@@ -82,11 +90,10 @@ function isComponent(value: string | undefined): value is RuntimeComponent {
 }
 
 /** `component/pod: error` for each live Lease that reports a refused ring document. */
-export function ringErrorsOf(owner: Owner, leases: readonly V1Lease[], nowMs: number): string[] {
-  const live = new Set(leaseViews(owner, leases, nowMs).filter((l) => l.live).map((l) => l.pod));
+export function ringErrorsOf(leases: readonly LeaseView[]): string[] {
   return leases
-    .filter((l) => l.metadata?.annotations?.[Annotations.ringError] !== undefined && live.has(l.spec?.holderIdentity ?? ''))
-    .map((l) => `${l.metadata?.labels?.[Labels.component]}/${l.spec?.holderIdentity}: ${l.metadata!.annotations![Annotations.ringError]}`)
+    .filter((l) => l.live && l.ringError !== undefined)
+    .map((l) => `${l.component}/${l.pod}: ${l.ringError}`)
     .sort();
 }
 

@@ -102,7 +102,7 @@ export class Reconciler {
         ...statefulSetCounts(observed.statefulSet),
         configMap: ringName(owner),
         unreadyMembers: unreadyPastGrace(owner, decision, pods, spec.replicas),
-        ringErrors: ringErrorsOf(owner, observed.leases, nowMs),
+        ringErrors: ringErrorsOf(leases),
         now: new Date(nowMs),
       },
       decision,

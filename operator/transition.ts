@@ -30,6 +30,8 @@ export interface LeaseView {
   readonly state: RingState | undefined;
   readonly connections: number;
   readonly misplaced: number;
+  /** The last refused ring document's error (`<code>: <message>`), when the runtime reports one. */
+  readonly ringError?: string;
 }
 
 /** The published ring and when its state was reached (ms since the epoch). */
