@@ -44,7 +44,9 @@ export async function installImring(cluster: LocalCluster, options: { replicas?:
   const core = kc.makeApiClient(CoreV1Api);
   await createOrKeep(() => core.createNamespacedSecret({ namespace: SAMPLE.namespace, body: { metadata: { name: SAMPLE.secret }, stringData: { key: tokenSecret } } }));
   onProgress('starting the operator, proxy and push pods');
-  for (const pod of [operatorPod(), runtimePod('proxy'), runtimePod('push')]) {
+    // Ready once they serve a ring: the sample's ring exists within seconds of the operator's start.
+  const runtime = (component: 'proxy' | 'push'): V1Pod => runtimePod({ gateway: SAMPLE.name, component, tokenSecretName: SAMPLE.secret, readiness: 'ring' });
+  for (const pod of [operatorPod(), runtime('proxy'), runtime('push')]) {
     await createOrKeep(() => core.createNamespacedPod({ namespace: SAMPLE.namespace, body: pod }));
   }
   onProgress(`applying IMGateway ${SAMPLE.name} (${replicas} replicas)`);
@@ -114,9 +116,19 @@ function operatorPod(): V1Pod {
   };
 }
 
-function runtimePod(component: 'proxy' | 'push'): V1Pod {
+/** A proxy or push pod serving IMGateway `init.gateway` (the tests run theirs with this too). */
+export function runtimePod(init: {
+  readonly gateway: string;
+  readonly component: 'proxy' | 'push';
+  /** The Secret (key `key`) of the proxy's optional early token check. */
+  readonly tokenSecretName: string;
+  /** `ring`: Ready once it serves a ring (/readyz); `listening`: once its port accepts (for pods started before any ring exists). */
+  readonly readiness: 'ring' | 'listening';
+}): V1Pod {
+  const { component } = init;
+  const port = component === 'proxy' ? 10080 : 10091;
   return {
-    metadata: { name: `${SAMPLE.name}-${component}`, labels: { 'app.kubernetes.io/name': `imring-${component}` } },
+    metadata: { name: `${init.gateway}-${component}`, labels: { 'app.kubernetes.io/name': `imring-${component}`, 'app.kubernetes.io/part-of': 'imring' } },
     spec: {
       containers: [
         {
@@ -124,16 +136,15 @@ function runtimePod(component: 'proxy' | 'push'): V1Pod {
           image: IMAGE,
           args: [component],
           env: [
-            { name: 'IMRING_GATEWAY', value: SAMPLE.name },
+            { name: 'IMRING_GATEWAY', value: init.gateway },
             downward('POD_NAME', 'metadata.name'),
             downward('POD_NAMESPACE', 'metadata.namespace'),
             downward('POD_IP', 'status.podIP'),
-            // Secrets only by reference: the optional early token check reads the sample's Secret.
-            ...(component === 'proxy' ? [{ name: 'IMRING_TOKEN_SECRET', valueFrom: { secretKeyRef: { name: SAMPLE.secret, key: 'key' } } }] : []),
+            // Secrets only by reference: the optional early token check reads the gateway's Secret.
+            ...(component === 'proxy' ? [{ name: 'IMRING_TOKEN_SECRET', valueFrom: { secretKeyRef: { name: init.tokenSecretName, key: 'key' } } }] : []),
             { name: 'LOG_LEVEL', value: 'warn' },
           ],
-          // Ready once it serves a ring: the sample's ring exists within seconds of the operator's start.
-          readinessProbe: { httpGet: { path: '/readyz', port: component === 'proxy' ? 10080 : 10091 }, periodSeconds: 1 },
+          readinessProbe: init.readiness === 'ring' ? { httpGet: { path: '/readyz', port }, periodSeconds: 1 } : { tcpSocket: { port }, periodSeconds: 1 },
         },
       ],
     },

@@ -5,9 +5,8 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe as suite, test } from 'node:test';
 import { CoreV1Api, Watch } from '@kubernetes/client-node';
-import type { IMGateway } from '../operator/api.js';
 import { loadKubeConfig } from '../runtime/kube-config.js';
-import { imGateway, NAMESPACE, OperatorSystem } from './support/operator-system.js';
+import { convergedAt, imGateway, NAMESPACE, OperatorSystem, RUNTIME_PODS } from './support/operator-system.js';
 import { describe, isAllowed, readGrants, requestAttributes, ruleAllows, unusedPermissions, type Grant, type RequestAttributes } from './support/rbac.js';
 import { startLocalApi } from './support/local-api.js';
 import { watchUntil } from './support/wait.js';
@@ -79,9 +78,6 @@ suite('the RBAC evaluator', () => {
   });
 });
 
-const conditionOf = (g: IMGateway, type: string): string | undefined => g.status?.conditions?.find((c) => c.type === type)?.status;
-const convergedAt = (replicas: number) => (g: IMGateway): boolean =>
-  conditionOf(g, 'RingConverged') === 'True' && g.status?.ring?.members?.length === replicas && g.status.readyReplicas === replicas && g.status.observedGeneration === g.metadata.generation;
 
 suite('RBAC review: the manifests grant what the components use, and nothing more', () => {
   let system: OperatorSystem;
@@ -118,7 +114,7 @@ suite('RBAC review: the manifests grant what the components use, and nothing mor
     // The runtimes stop cleanly (their Leases go), then the operator.
     for (const component of ['proxy', 'push']) await system.core.deleteNamespacedPod({ name: `${GATEWAY}-${component}`, namespace: NAMESPACE });
     await watchUntil(system.cluster.kc, `/api/v1/namespaces/${NAMESPACE}/pods`, async () => {
-      const pods = (await system.core.listNamespacedPod({ namespace: NAMESPACE, labelSelector: 'app=imring-runtime' })).items;
+      const pods = (await system.core.listNamespacedPod({ namespace: NAMESPACE, labelSelector: RUNTIME_PODS })).items;
       return pods.length === 0 ? true : undefined;
     });
     await system.stopOperator('op-a', 'SIGTERM');

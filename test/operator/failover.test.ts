@@ -3,11 +3,9 @@ import { after, before, describe, test } from 'node:test';
 import { CustomObjectsApi, Watch, type V1ConfigMap, type V1StatefulSet } from '@kubernetes/client-node';
 import { IMGATEWAY, type IMGateway } from '../../operator/api.js';
 import { parseRingDocument, RING_DATA_KEY, type RingDocument } from '../../ring/index.js';
-import { imGateway, NAMESPACE, OperatorSystem } from '../support/operator-system.js';
+import { convergedAt, imGateway, NAMESPACE, OperatorSystem } from '../support/operator-system.js';
 
 const conditionOf = (g: IMGateway, type: string): { status?: string; reason?: string } | undefined => g.status?.conditions?.find((c) => c.type === type);
-const convergedAt = (replicas: number) => (g: IMGateway): boolean =>
-  conditionOf(g, 'RingConverged')?.status === 'True' && g.status?.ring?.members?.length === replicas && g.status.readyReplicas === replicas && g.status.replicas === replicas && g.status.observedGeneration === g.metadata.generation;
 const ordinal = (member: string): number => Number(member.slice(member.lastIndexOf('-') + 1));
 const names = (n: number): string[] => Array.from({ length: n }, (_, i) => `im-${i}`);
 

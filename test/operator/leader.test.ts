@@ -2,9 +2,9 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { after, before, test } from 'node:test';
 import { CoordinationV1Api, CustomObjectsApi, V1MicroTime } from '@kubernetes/client-node';
-import { IMGATEWAY, type IMGateway } from '../../operator/api.js';
+import { IMGATEWAY } from '../../operator/api.js';
 import { repoRoot } from '../support/fixtures.js';
-import { imGateway, NAMESPACE, OperatorSystem, type OperatorProcess } from '../support/operator-system.js';
+import { convergedAt, imGateway, NAMESPACE, OperatorSystem, type OperatorProcess } from '../support/operator-system.js';
 import { watchUntil } from '../support/wait.js';
 
 /** Until the leader branch is merged, operator/leader-election.ts is a stub that makes every replica lead. */
@@ -19,8 +19,6 @@ const RETRY_MS = 2_000 * 2.2;
  */
 const TAKEOVER_BOUND_MS = LEASE_DURATION_MS + 2 * RETRY_MS + 5_000;
 
-const convergedAt = (replicas: number) => (g: IMGateway): boolean =>
-  g.status?.conditions?.some((c) => c.type === 'RingConverged' && c.status === 'True') === true && g.status?.ring?.members?.length === replicas && g.status.readyReplicas === replicas && g.status.observedGeneration === g.metadata.generation;
 
 let system: OperatorSystem;
 const processes = new Map<string, OperatorProcess>();

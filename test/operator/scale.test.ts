@@ -5,12 +5,9 @@ import { after, before, test } from 'node:test';
 import { AppsV1Api } from '@kubernetes/client-node';
 import type { IMGateway } from '../../operator/api.js';
 import { buildRingDocument, serializeRingDocument } from '../../ring/index.js';
-import { imGateway, NAMESPACE, OperatorSystem } from '../support/operator-system.js';
+import { convergedAt, imGateway, NAMESPACE, OperatorSystem } from '../support/operator-system.js';
 import { watchUntil } from '../support/wait.js';
 
-const conditionOf = (g: IMGateway, type: string): string | undefined => g.status?.conditions?.find((c) => c.type === type)?.status;
-const convergedAt = (replicas: number) => (g: IMGateway): boolean =>
-  conditionOf(g, 'RingConverged') === 'True' && g.status?.ring?.members?.length === replicas && g.status.readyReplicas === replicas && g.status.replicas === replicas && g.status.observedGeneration === g.metadata.generation;
 
 let system: OperatorSystem;
 

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { CoreV1Api, CustomObjectsApi, Watch, type CoreV1Event, type V1ConfigMap, type V1Pod } from '@kubernetes/client-node';
+import { runtimePod } from '../../cli/local-system.js';
 import { LocalCluster } from '../../local/cluster.js';
 import { IMGATEWAY, type IMGateway } from '../../operator/api.js';
 import { parseRingDocument, RING_DATA_KEY, type RingDocument } from '../../ring/index.js';
@@ -14,6 +15,8 @@ import { watchUntil } from './wait.js';
 
 export const NAMESPACE = 'default';
 export const TOKEN_SECRET = 'operator-test-token-secret-0123456789';
+/** The label selector of the proxy and push pods (cli/local-system.ts runtimePod). */
+export const RUNTIME_PODS = 'app.kubernetes.io/name in (imring-proxy,imring-push)';
 const CLI = fileURLToPath(new URL('../../cli/imring.js', import.meta.url));
 /** The CRD the operator serves (the public API). */
 export const CRD_FILE = fileURLToPath(new URL('../../../crds/imgateway.yaml', import.meta.url));
@@ -121,10 +124,11 @@ export class OperatorSystem {
   /** Runs proxy and push as pods of the cluster (they hold Leases, so they take part in the barrier). */
   async startRuntimes(gateway: string): Promise<{ proxy: V1Pod; push: V1Pod }> {
     for (const component of ['proxy', 'push'] as const) {
-      await this.core.createNamespacedPod({ namespace: NAMESPACE, body: runtimePod(gateway, component) });
+      // Ready once listening: they start before the IMGateway, so no ring exists yet.
+      await this.core.createNamespacedPod({ namespace: NAMESPACE, body: runtimePod({ gateway, component, tokenSecretName: 'im-token', readiness: 'listening' }) });
     }
     const ready = await watchUntil(this.cluster.kc, `/api/v1/namespaces/${NAMESPACE}/pods`, async () => {
-      const pods = (await this.core.listNamespacedPod({ namespace: NAMESPACE, labelSelector: 'app=imring-runtime' })).items;
+      const pods = (await this.core.listNamespacedPod({ namespace: NAMESPACE, labelSelector: RUNTIME_PODS })).items;
       const running = pods.filter((p) => p.status?.podIP && p.status.conditions?.some((c) => c.type === 'Ready' && c.status === 'True'));
       return running.length === 2 ? running : undefined;
     }, 60_000);
@@ -175,6 +179,21 @@ export class OperatorSystem {
   }
 }
 
+/** Whether `gateway`'s ring has converged at `replicas` Ready members for its current generation. */
+export function isConverged(gateway: IMGateway, replicas: number): boolean {
+  const status = gateway.status;
+  return (
+    status?.conditions?.some((c) => c.type === 'RingConverged' && c.status === 'True') === true &&
+    status.ring?.members?.length === replicas &&
+    status.replicas === replicas &&
+    status.readyReplicas === replicas &&
+    status.observedGeneration === gateway.metadata.generation
+  );
+}
+
+/** {@link isConverged} as a predicate for {@link OperatorSystem.untilGateway}. */
+export const convergedAt = (replicas: number) => (gateway: IMGateway): boolean => isConverged(gateway, replicas);
+
 /** An IMGateway manifest with test-friendly timings. */
 export function imGateway(name: string, spec: Record<string, unknown> = {}): IMGateway {
   return {
@@ -182,30 +201,5 @@ export function imGateway(name: string, spec: Record<string, unknown> = {}): IMG
     kind: IMGATEWAY.kind,
     metadata: { name, namespace: NAMESPACE },
     spec: { replicas: 1, image: 'imring:dev', auth: { secretName: 'im-token' }, unreadyGraceSeconds: 20, ring: { ackTimeoutSeconds: 10 }, drain: { timeoutSeconds: 20 }, logLevel: 'warn', ...spec },
-  };
-}
-
-function runtimePod(gateway: string, component: 'proxy' | 'push'): V1Pod {
-  const field = (fieldPath: string) => ({ valueFrom: { fieldRef: { fieldPath } } });
-  return {
-    metadata: { name: `${gateway}-${component}`, labels: { app: 'imring-runtime', component } },
-    spec: {
-      containers: [
-        {
-          name: component,
-          image: 'imring:dev',
-          args: [component],
-          env: [
-            { name: 'IMRING_GATEWAY', value: gateway },
-            { name: 'POD_NAME', ...field('metadata.name') },
-            { name: 'POD_NAMESPACE', ...field('metadata.namespace') },
-            { name: 'POD_IP', ...field('status.podIP') },
-            { name: 'IMRING_TOKEN_SECRET', value: TOKEN_SECRET },
-            { name: 'LOG_LEVEL', value: 'warn' },
-          ],
-          readinessProbe: { tcpSocket: { port: component === 'proxy' ? 10080 : 10091 }, periodSeconds: 1 },
-        },
-      ],
-    },
   };
 }

@@ -16,6 +16,7 @@ import { LocalCluster } from '../../local/cluster.js';
 import { IMGATEWAY, type IMGateway } from '../../operator/api.js';
 import { parseRingDocument, RING_DATA_KEY, ringConfigMapName, type RingDocument } from '../../ring/index.js';
 import { runKubectl } from './kubectl.js';
+import { isConverged } from './operator-system.js';
 import { serialEvaluation } from './wait.js';
 
 /** imring on a local cluster, with what a test needs to reach it. */
@@ -62,18 +63,6 @@ export async function scale(system: ScenarioSystem, replicas: number): Promise<v
 export async function sampleGateway(kc: KubeConfig): Promise<IMGateway> {
   const custom = kc.makeApiClient(CustomObjectsApi);
   return (await custom.getNamespacedCustomObject({ group: IMGATEWAY.group, version: IMGATEWAY.version, namespace: SAMPLE.namespace, plural: IMGATEWAY.plural, name: SAMPLE.name })) as IMGateway;
-}
-
-/** Whether `gateway`'s ring has converged at `replicas` Ready members for its current generation. */
-export function isConverged(gateway: IMGateway, replicas: number): boolean {
-  const status = gateway.status;
-  return (
-    status?.conditions?.some((c) => c.type === 'RingConverged' && c.status === 'True') === true &&
-    status.ring?.members?.length === replicas &&
-    status.replicas === replicas &&
-    status.readyReplicas === replicas &&
-    status.observedGeneration === gateway.metadata.generation
-  );
 }
 
 export const GATEWAYS_PATH = `/apis/${IMGATEWAY.group}/${IMGATEWAY.version}/namespaces/${SAMPLE.namespace}/${IMGATEWAY.plural}`;
