@@ -90,3 +90,39 @@ test('a push call that failed as a whole (push unreachable) is reported offline,
   const totals = settled(ledger);
   assert.deepEqual([totals.misrouted, totals.offlineWhileReconnecting, totals.lost, totals.offlineByReason.push_unreachable], [0, 0, 0, 1]);
 });
+
+test('a realtime answer that comes after the client saw its connection killed, or after it reconnected, was written to the killed connection', () => {
+  const ledger = new Ledger();
+  for (const user of ['u1', 'u2']) ledger.opened(user, 0);
+  ledger.sent('m1', ['u1', 'u2'], 100);
+  ledger.closed('u1', 110, 1006);
+  ledger.closed('u2', 110, 1006);
+  ledger.opened('u2', 140);
+  ledger.answered('m1', 'u1', { status: 'realtime', via: 'current' }, 150);
+  ledger.answered('m1', 'u2', { status: 'realtime', via: 'current' }, 150);
+  const totals = settled(ledger);
+  assert.deepEqual([totals.lostOnKilledConnection, totals.lost], [2, 0]);
+});
+
+test('a connection killed just before the send excuses a realtime answer (the gateway learns of it later); one killed long before does not', () => {
+  const ledger = new Ledger();
+  for (const user of ['u1', 'u2']) ledger.opened(user, 0);
+  ledger.closed('u1', 5000 - DEAD_CONNECTION_WINDOW_MS, 1006);
+  ledger.closed('u2', 4999 - DEAD_CONNECTION_WINDOW_MS, 1006);
+  ledger.sent('m1', ['u1', 'u2'], 5000);
+  ledger.answered('m1', 'u1', { status: 'realtime', via: 'current' }, 5010);
+  ledger.answered('m1', 'u2', { status: 'realtime', via: 'current' }, 5010);
+  const totals = settled(ledger);
+  assert.deepEqual([totals.lostOnKilledConnection, totals.lost], [1, 1]);
+  assert.deepEqual(ledger.lostSamples, [`m1/u2 (realtime via current 10 ms after the send; connection 1 closed 1006 at send -${DEAD_CONNECTION_WINDOW_MS + 1} ms)`]);
+});
+
+test('lost pairs are sampled with what push answered and how the connections ended', () => {
+  const ledger = new Ledger();
+  ledger.opened('u1', 0);
+  ledger.sent('m1', ['u1', 'u9'], 100);
+  ledger.answered('m1', 'u1', { status: 'realtime', via: 'previous' }, 130);
+  const totals = settled(ledger);
+  assert.equal(totals.lost, 2);
+  assert.deepEqual(ledger.lostSamples, ['m1/u1 (realtime via previous 30 ms after the send; connection 1 still open)', 'm1/u9 (no answer; never connected)']);
+});

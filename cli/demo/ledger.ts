@@ -45,11 +45,15 @@ interface Pending {
   answeredAtMs: number | undefined;
   /** The user's epoch at send time when connected then, else -1. */
   readonly epochAtSend: number;
+  /** The user's latest epoch at send time, connected or not (0: never connected). */
+  readonly lastEpochAtSend: number;
   outcome: Outcome | undefined;
   /** The user was connected on the send-time connection when the answer came. */
   connectedThrough: boolean;
   /** The user's epoch when the answer came, when connected then, else -1. */
   epochAtAnswer: number;
+  /** The user's latest epoch when the answer came, connected or not. */
+  lastEpochAtAnswer: number;
   /** The push call failed as a whole: push answered nothing for this pair. */
   callFailed: boolean;
   receipts: number;
@@ -81,6 +85,7 @@ export class Ledger {
   readonly #users = new Map<string, UserState>();
   readonly #pending = new Map<string, Pending>();
   readonly #misrouteSamples: string[] = [];
+  readonly #lostSamples: string[] = [];
   readonly totals: LedgerTotals = { pairs: 0, received: 0, realtime: 0, offline: 0, offlineByReason: {}, realtimeByVia: {}, misrouted: 0, lost: 0, duplicates: 0, offlineWhileReconnecting: 0, offlineOnDeadConnection: 0, lostOnKilledConnection: 0, reconnectWindowsMs: [] };
 
   /** A user's client opened a connection at `atMs`. */
@@ -111,7 +116,8 @@ export class Ledger {
   sent(msgID: string, users: readonly string[], atMs: number): void {
     for (const user of users) {
       const state = this.#users.get(user);
-      this.#pending.set(key(msgID, user), { user, atMs, answeredAtMs: undefined, epochAtSend: state?.connected ? state.epoch : -1, outcome: undefined, connectedThrough: false, epochAtAnswer: -1, callFailed: false, receipts: 0 });
+      const epoch = state?.epoch ?? 0;
+      this.#pending.set(key(msgID, user), { user, atMs, answeredAtMs: undefined, epochAtSend: state?.connected ? epoch : -1, lastEpochAtSend: epoch, outcome: undefined, connectedThrough: false, epochAtAnswer: -1, lastEpochAtAnswer: epoch, callFailed: false, receipts: 0 });
     }
   }
 
@@ -123,6 +129,7 @@ export class Ledger {
     entry.answeredAtMs = atMs;
     const state = this.#users.get(user);
     entry.epochAtAnswer = state?.connected ? state.epoch : -1;
+    entry.lastEpochAtAnswer = state?.epoch ?? 0;
     entry.connectedThrough = entry.epochAtSend >= 0 && state !== undefined && state.connected && state.epoch === entry.epochAtSend;
   }
 
@@ -162,6 +169,11 @@ export class Ledger {
     return this.#misrouteSamples;
   }
 
+  /** Up to 10 pairs that were lost (`msgID/user (what push answered, how the user's connections ended)`), for the report. */
+  get lostSamples(): readonly string[] {
+    return this.#lostSamples;
+  }
+
   /** Pairs not settled yet. */
   get pending(): number {
     return this.#pending.size;
@@ -180,18 +192,47 @@ export class Ledger {
     if (entry.receipts > 0) t.received++;
     if (entry.receipts > 1) t.duplicates += entry.receipts - 1;
     const outcome = entry.outcome;
-    if (outcome?.status === 'realtime') this.#countRealtime(entry, outcome.via);
+    if (outcome?.status === 'realtime') this.#countRealtime(pair, entry, outcome.via);
     else if (outcome?.status === 'offline') this.#countOffline(pair, entry, outcome.reason);
-    else if (entry.receipts === 0) t.lost++;
+    else if (entry.receipts === 0) this.#lost(pair, entry, 'no answer');
   }
 
-  #countRealtime(entry: Pending, via: string): void {
+  #countRealtime(pair: string, entry: Pending, via: string): void {
     const t = this.totals;
     t.realtime++;
     t.realtimeByVia[via] = (t.realtimeByVia[via] ?? 0) + 1;
     if (entry.receipts > 0) return;
-    if (this.#diedAfterAnswer(entry, entry.epochAtAnswer)) t.lostOnKilledConnection++;
-    else t.lost++;
+    if (this.#killedUnder(entry)) t.lostOnKilledConnection++;
+    else this.#lost(pair, entry, `realtime via ${via}`);
+  }
+
+  #lost(pair: string, entry: Pending, what: string): void {
+    this.totals.lost++;
+    if (this.#lostSamples.length >= 10) return;
+    const answered = entry.answeredAtMs === undefined ? '' : ` ${entry.answeredAtMs - entry.atMs} ms after the send`;
+    const closes: string[] = [];
+    const state = this.#users.get(entry.user);
+    for (let epoch = entry.lastEpochAtSend; epoch <= entry.lastEpochAtAnswer; epoch++) {
+      const close = state?.closes.get(epoch);
+      if (close) closes.push(`connection ${epoch} closed ${close.code} at send ${signed(close.atMs - entry.atMs)} ms`);
+      else if (epoch > 0) closes.push(`connection ${epoch} still open`);
+    }
+    this.#lostSamples.push(`${pair} (${what}${answered}; ${closes.join(', ') || 'never connected'})`);
+  }
+
+  /**
+   * Whether a connection the user held between the send and the answer, or the one that ended
+   * last before the send, ended abnormally no earlier than the window before the send and no
+   * later than the window after the answer: a frame written to it died with the killed process.
+   */
+  #killedUnder(entry: Pending): boolean {
+    if (entry.answeredAtMs === undefined) return false;
+    const closes = this.#users.get(entry.user)?.closes;
+    for (let epoch = entry.lastEpochAtSend; epoch <= entry.lastEpochAtAnswer; epoch++) {
+      const close = closes?.get(epoch);
+      if (close?.code === ABNORMAL_CLOSURE && close.atMs >= entry.atMs - DEAD_CONNECTION_WINDOW_MS && close.atMs <= entry.answeredAtMs + DEAD_CONNECTION_WINDOW_MS) return true;
+    }
+    return false;
   }
 
   #countOffline(pair: string, entry: Pending, reason: string): void {
@@ -223,6 +264,10 @@ export class Ledger {
     if (close === undefined) return ', still open';
     return `, closed ${close.code} ${entry.answeredAtMs === undefined ? '' : `${close.atMs - entry.answeredAtMs} ms `}after the answer`;
   }
+}
+
+function signed(n: number): string {
+  return n >= 0 ? `+${n}` : String(n);
 }
 
 function key(msgID: string, user: string): string {

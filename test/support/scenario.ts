@@ -212,7 +212,7 @@ export function assertAccounted(traffic: DemoTraffic, accounting: Accounting, op
   const { totals } = accounting;
   assert.ok(accounting.messages >= options.minMessages, `traffic flowed: ${accounting.messages} messages`);
   assert.equal(totals.misrouted, 0, `misrouted: ${traffic.ledger.misrouteSamples.join(', ')}`);
-  assert.equal(totals.lost, 0, 'lost: neither received nor reported offline');
+  assert.equal(totals.lost, 0, `lost: neither received nor reported offline: ${traffic.ledger.lostSamples.join(', ')}`);
   if (options.killsConnections !== true) {
     assert.equal(totals.lostOnKilledConnection + totals.offlineOnDeadConnection, 0, 'no connection was killed, so none died under a message');
   }
