@@ -7,7 +7,7 @@ import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { aggregatedDiscovery, apiGroup, apiGroupList, apiResourceList, legacyApiVersions, negotiateDiscovery } from './discovery.js';
 import { ApiError, badRequest, notFound } from './errors.js';
-import { Faults } from './faults.js';
+import { Faults, type FaultedRequest } from './faults.js';
 import { kubeconfigYaml } from './kubeconfig.js';
 import { timestamp } from './metadata.js';
 import { openApiV3GroupVersion, openApiV3Root } from './openapi.js';
@@ -210,7 +210,7 @@ export class LocalApiServer {
         throw new ApiError(401, 'Unauthorized', 'Unauthorized');
       }
       if (route.kind === 'resource') {
-        await this.#injectFaults(res);
+        await this.#injectFaults(res, { method: req.method ?? 'GET', path: url.pathname, userAgent: req.headers['user-agent'] ?? '' });
         await this.#serveResource(route, req, res, url);
       } else {
         this.#serveInfo(route, req, res);
@@ -324,10 +324,10 @@ export class LocalApiServer {
     return given.length === expected.length && timingSafeEqual(given, expected);
   }
 
-  async #injectFaults(res: ServerResponse): Promise<void> {
-    const delay = this.faults.latency();
+  async #injectFaults(res: ServerResponse, request: FaultedRequest): Promise<void> {
+    const delay = this.faults.latency(request);
     if (delay > 0) await new Promise((resolve) => setTimeout(resolve, delay));
-    const failure = this.faults.failure();
+    const failure = this.faults.failure(request);
     if (failure === 429) {
       res.setHeader('Retry-After', '1');
       throw new ApiError(429, 'TooManyRequests', 'the server has received too many requests and has asked us to try again later', { retryAfterSeconds: 1 });

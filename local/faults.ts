@@ -7,11 +7,21 @@ export interface FaultSettings {
   failureCodes?: readonly (500 | 429)[];
   /** Extra latency per resource request, drawn evenly from [min, max] ms. Default none. */
   latencyMs?: readonly [number, number];
+  /** The requests the failures and latency apply to (method, path, User-Agent). Default every resource request. */
+  matching?: (request: FaultedRequest) => boolean;
+}
+
+/** What {@link FaultSettings.matching} sees of a request. */
+export interface FaultedRequest {
+  readonly method: string;
+  readonly path: string;
+  /** The client's `User-Agent` ('' without one): which component made the request. */
+  readonly userAgent: string;
 }
 
 /** The faults in force; the server consults it on every resource request. */
 export class Faults {
-  #settings: Required<FaultSettings> = { failureRate: 0, failureCodes: [500], latencyMs: [0, 0] };
+  #settings: Required<FaultSettings> = { failureRate: 0, failureCodes: [500], latencyMs: [0, 0], matching: () => true };
   readonly #random: () => number;
   #dropWatches: () => void = () => undefined;
   #expireHistory: () => void = () => undefined;
@@ -28,7 +38,9 @@ export class Faults {
     if (!(min >= 0 && max >= min)) throw new RangeError(`latencyMs must be [min, max] with 0 <= min <= max, got [${min}, ${max}]`);
     const failureCodes = settings.failureCodes ?? [500];
     if (failureCodes.length === 0) throw new RangeError('failureCodes must name at least one code');
-    this.#settings = { failureRate, failureCodes, latencyMs: [min, max] };
+    const matching = settings.matching ?? (() => true);
+    if (typeof matching !== 'function') throw new TypeError('matching must be a function of the request');
+    this.#settings = { failureRate, failureCodes, latencyMs: [min, max], matching };
   }
 
   /** Back to no faults. */
@@ -53,15 +65,15 @@ export class Faults {
   }
 
   /** The delay for this request, in ms (0 for none). */
-  latency(): number {
+  latency(request: FaultedRequest): number {
     const [min, max] = this.#settings.latencyMs;
-    return max === 0 ? 0 : min + this.#random() * (max - min);
+    return max === 0 || !this.#settings.matching(request) ? 0 : min + this.#random() * (max - min);
   }
 
   /** The failure code for this request, or undefined to serve it. */
-  failure(): 500 | 429 | undefined {
-    const { failureRate, failureCodes } = this.#settings;
-    if (failureRate === 0 || this.#random() >= failureRate) return undefined;
+  failure(request: FaultedRequest): 500 | 429 | undefined {
+    const { failureRate, failureCodes, matching } = this.#settings;
+    if (failureRate === 0 || !matching(request) || this.#random() >= failureRate) return undefined;
     return failureCodes[Math.floor(this.#random() * failureCodes.length)];
   }
 }

@@ -60,6 +60,8 @@ export const LEASE_REPORTER_DEFAULTS = {
 
 /** Write attempts within one tick when another writer keeps winning (409) or deletes the Lease. */
 const MAX_ATTEMPTS_PER_WRITE = 3;
+/** First wait before a failed write is made again, ms; doubled per failure, at most the renew period. */
+const RETRY_BASE_MS = 250;
 
 type ResolvedOptions = Required<Omit<LeaseReporterOptions, 'stats'>> & Pick<LeaseReporterOptions, 'stats'>;
 
@@ -112,7 +114,12 @@ const OWN_ANNOTATIONS: readonly string[] = Object.values(Annotations);
  * Holds this pod's runtime Lease `<gateway>-<component>-<pod>` (DESIGN.md section 6): renews
  * it every `renewSeconds`, rewrites it at once when the served ring or its refusal changes
  * (at most `maxWritesPerSecond`, the latest state always written last), recreates it if
- * deleted, and deletes it on close. API errors are logged and retried at the next tick.
+ * deleted, and deletes it on close. A failed write is logged and made again after 250 ms,
+ * doubling up to the renew period: a few failed requests never let the Lease lapse.
+ *
+ * {@link heldUntil} says until when the operator counts this runtime as live for sure (the
+ * last successful write's start plus the duration): a runtime that cannot renew must not
+ * trust its ring after that (see RingFence).
  */
 export class LeaseReporter {
   readonly #options: ResolvedOptions;
@@ -135,6 +142,11 @@ export class LeaseReporter {
   #unreported: Pick<RingRefusal, 'code' | 'message'> | undefined;
   #started = false;
   #closing: Promise<void> | undefined;
+  /** Consecutive failed writes (0 after a success). */
+  #failures = 0;
+  /** performance.now() until which the last written Lease is live for sure. */
+  #heldUntil = -Infinity;
+  readonly #renewedListeners = new Set<() => void>();
 
   constructor(options: LeaseReporterOptions) {
     this.#options = resolveLeaseReporterOptions(options);
@@ -147,6 +159,20 @@ export class LeaseReporter {
   /** The Lease's name. */
   get name(): string {
     return this.#name;
+  }
+
+  /**
+   * performance.now() until which the operator counts this runtime's Lease as live for sure:
+   * the start of the last successful write plus `durationSeconds` (-Infinity before one).
+   */
+  heldUntil(): number {
+    return this.#heldUntil;
+  }
+
+  /** Calls `listener` after each successful write; returns the function that unsubscribes. */
+  onRenewed(listener: () => void): () => void {
+    this.#renewedListeners.add(listener);
+    return () => this.#renewedListeners.delete(listener);
   }
 
   /** Writes the Lease now and keeps it renewed. Never rejects: a failed write is retried. */
@@ -209,21 +235,36 @@ export class LeaseReporter {
   }
 
   async #write(): Promise<void> {
+    const startedAt = performance.now();
+    let renewed = false;
     try {
       await this.#writeLease();
+      this.#failures = 0;
+      this.#heldUntil = startedAt + this.#options.durationSeconds * 1000;
+      renewed = true;
     } catch (error) {
       this.#lease = undefined;
-      this.#log.warn({ err: error }, 'could not write the Lease; retrying at the next renewal');
+      this.#failures++;
+      this.#log.warn({ err: error, failures: this.#failures }, 'could not write the Lease; retrying');
     } finally {
       this.#lastWriteAt = performance.now();
       this.#writing = undefined;
       this.#afterWrite();
     }
+    if (!renewed) return;
+    for (const listener of [...this.#renewedListeners]) {
+      try {
+        listener();
+      } catch (error) {
+        this.#log.error({ err: error }, 'a Lease renewal listener threw');
+      }
+    }
   }
 
   #afterWrite(): void {
     if (this.#closing !== undefined) return;
-    this.#arm(this.#options.renewSeconds * 1000);
+    const renewMs = this.#options.renewSeconds * 1000;
+    this.#arm(this.#failures === 0 ? renewMs : Math.min(renewMs, RETRY_BASE_MS * 2 ** (this.#failures - 1)));
     if (this.#again) {
       this.#again = false;
       this.update();

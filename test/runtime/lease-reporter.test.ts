@@ -1,6 +1,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { EventEmitter } from 'node:events';
+import { performance } from 'node:perf_hooks';
 import { CoordinationV1Api, type V1Lease } from '@kubernetes/client-node';
 import { pino, type Logger } from 'pino';
 import { Annotations, Labels, Ring, type RuntimeComponent } from '../../ring/index.js';
@@ -248,6 +249,41 @@ test('API errors are logged and the next renewal writes again', async () => {
     source.set(2);
     await leaseWhen(name, (lease) => lease?.metadata?.annotations?.[Annotations.ringVersion] === '2');
   } finally {
+    api.server.faults.clear();
+    await reporter.close();
+  }
+});
+
+test('a failed write is made again within a second (not at the next renewal), and heldUntil follows each successful write', async () => {
+  const name = 'im-gateway-gw-retry';
+  const events = new EventEmitter();
+  const logger = pino({ level: 'warn' }, { write: (line: string) => void events.emit('line', JSON.parse(line)) });
+  const { reporter, source } = newReporter('gw-retry', { renewSeconds: 10, logger });
+  source.set(1);
+  const renewals: number[] = [];
+  const unsubscribe = reporter.onRenewed(() => renewals.push(reporter.heldUntil()));
+  try {
+    assert.equal(reporter.heldUntil(), -Infinity, 'nothing written yet');
+    const before = performance.now();
+    await reporter.start();
+    assert.equal(renewals.length, 1);
+    assert.ok(reporter.heldUntil() >= before + 15_000 && reporter.heldUntil() <= performance.now() + 15_000, 'the write start plus the 15 s duration');
+    const held = reporter.heldUntil();
+    // Lease writes fail: the ring change's write fails, and its retries come well before the 10 s renewal.
+    api.server.faults.set({ failureRate: 1, matching: (r) => r.method === 'PUT' && r.path === `${leasesPath}/${name}` });
+    const failedAt = writesOf(name);
+    const threeFailures = new Promise<void>((resolve) => events.on('line', (line: { failures?: number }) => (line.failures ?? 0) >= 3 && resolve()));
+    const started = performance.now();
+    source.set(2);
+    await threeFailures;
+    assert.ok(performance.now() - started < 10_000, 'three attempts before the renewal period');
+    assert.equal(reporter.heldUntil(), held, 'failed writes do not extend it');
+    assert.ok(writesOf(name) > failedAt);
+    api.server.faults.clear();
+    await leaseWhen(name, (lease) => lease?.metadata?.annotations?.[Annotations.ringVersion] === '2');
+    assert.ok(reporter.heldUntil() > held, 'the next successful write extends it');
+  } finally {
+    unsubscribe();
     api.server.faults.clear();
     await reporter.close();
   }
