@@ -3,9 +3,11 @@ import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import type { RuntimeComponent } from '../ring/index.js';
 import { loadKubeConfig, podIdentity } from '../runtime/kube-config.js';
-import { LeaseReporter } from '../runtime/lease-reporter.js';
+import { LeaseReporter, type GatewayStats } from '../runtime/lease-reporter.js';
 import { createLogger } from '../runtime/logger.js';
 import { createRegistry } from '../runtime/metrics.js';
+import { RingFence } from '../runtime/ring-fence.js';
+import type { RingSource } from '../runtime/ring-source.js';
 import { RingWatcher } from '../runtime/ring-watcher.js';
 import { write, type CliIo } from './io.js';
 import { parseRuntimeArgs, runtimeHelp, type RuntimeFlag, type RuntimeValues } from './runtime-args.js';
@@ -19,7 +21,11 @@ export interface RuntimeContext {
   readonly kc: KubeConfig;
   readonly logger: Logger;
   readonly registry: Registry;
-  readonly watcher: RingWatcher;
+  /**
+   * The ring to serve: the ring watcher, behind a {@link RingFence} for the routing runtimes
+   * (proxy, push), which must not route with a ring once their Lease may have lapsed.
+   */
+  readonly watcher: RingSource;
   /** Registers something to stop on shutdown (stopped in reverse order). */
   readonly parts: Stoppable[];
 }
@@ -63,9 +69,15 @@ export async function runRuntimeCommand(command: RuntimeCommand, args: string[],
     const watcher = new RingWatcher({ kc, namespace, gateway, logger, registry });
     parts.push({ name: 'ring-watcher', stop: () => watcher.close() });
     await watcher.start();
-    const started = await command.start({ values, namespace, pod, kc, logger, registry, watcher, parts });
-    const lease = new LeaseReporter({ kc, namespace, gateway, component: command.component, pod, ringSource: watcher, logger, ...(started.stats ? { stats: started.stats } : {}) });
+    // The Lease is written once the component runs; the fence needs the reporter before that.
+    const component: { stats?: () => GatewayStats } = {};
+    const lease = new LeaseReporter({ kc, namespace, gateway, component: command.component, pod, ringSource: watcher, logger, ...(command.component === 'gateway' ? { stats: () => component.stats?.() ?? { connections: 0, misplaced: 0 } } : {}) });
+    const fence = command.component === 'gateway' ? undefined : new RingFence({ kc, namespace, gateway, source: watcher, lease, logger, registry });
+    const started = await command.start({ values, namespace, pod, kc, logger, registry, watcher: fence ?? watcher, parts });
+    if (started.stats) component.stats = started.stats;
     parts.push({ name: 'lease', stop: () => lease.close() });
+    if (fence) parts.push({ name: 'ring-fence', stop: () => fence.close() });
+    fence?.start();
     await lease.start();
     if (started.afterLease) parts.push(started.afterLease);
     logger.info({ ...started.describe, ring: watcher.current()?.version ?? null }, `${command.component} ready`);

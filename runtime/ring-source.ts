@@ -10,6 +10,11 @@ export interface RingSource {
   current(): Ring | undefined;
   /** Calls `listener` with each newly served ring; returns the function that unsubscribes. */
   onChange(listener: (ring: Ring) => void): () => void;
+  /**
+   * Why the served ring must not be routed with now, or undefined (absent: always trusted).
+   * A RingFence (ring-fence.ts) says so when the runtime's Lease could not be renewed in time.
+   */
+  fenced?(): string | undefined;
 }
 
 /** A ring source set by hand (tests, benchmarks, `--ring FILE`). */
@@ -28,6 +33,17 @@ export class StaticRingSource implements RingSource {
   onChange(listener: (ring: Ring) => void): () => void {
     this.#listeners.add(listener);
     return () => this.#listeners.delete(listener);
+  }
+
+  #fenced: string | undefined;
+
+  fenced(): string | undefined {
+    return this.#fenced;
+  }
+
+  /** Fences the ring with `reason` (as a RingFence does), or opens the fence (undefined). */
+  fence(reason: string | undefined): void {
+    this.#fenced = reason;
   }
 
   /** Serves `ring` from now on and tells the listeners. */

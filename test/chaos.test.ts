@@ -12,15 +12,15 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test, type TestContext } from 'node:test';
-import { CoreV1Api, CustomObjectsApi, PatchStrategy, setHeaderOptions, type KubeConfig } from '@kubernetes/client-node';
+import { CoordinationV1Api, CoreV1Api, CustomObjectsApi, PatchStrategy, setHeaderOptions, type KubeConfig, type V1Lease } from '@kubernetes/client-node';
 import type { DemoTraffic } from '../cli/demo/traffic.js';
 import { SAMPLE } from '../cli/local-system.js';
 import { IMGATEWAY } from '../operator/api.js';
-import { buildRingDocument, RING_DATA_KEY, ringConfigMapName, serializeRingDocument, type RingDocument } from '../ring/index.js';
+import { Annotations, buildRingDocument, RING_DATA_KEY, ringConfigMapName, runtimeLeaseName, serializeRingDocument, type RingDocument } from '../ring/index.js';
 import { drawKillPoints, eventCount, killOperatorAt, LeaseReports, OPERATOR_POD, RingTimeline, runtimeLeases, startApiFaults, type Kill } from './support/chaos.js';
 import { runKubectl } from './support/kubectl.js';
 import { seededRandom } from './support/random.js';
-import { account, assertAccounted, CONFIGMAPS_PATH, converged, killPod, PODS_PATH, ringDocument, runningPid, scale, startSystem, startTraffic, until, type ScenarioSystem } from './support/scenario.js';
+import { account, assertAccounted, LEASES_PATH, type Accounting, CONFIGMAPS_PATH, converged, killPod, PODS_PATH, ringDocument, runningPid, scale, startSystem, startTraffic, until, type ScenarioSystem } from './support/scenario.js';
 
 const HEAVY = process.env.CHAOS_HEAVY === '1';
 const SEED = Number(process.env.CHAOS_SEED ?? 0xc4a05);
@@ -43,7 +43,7 @@ describe(`chaos (seed ${SEED}${HEAVY ? ', heavy' : ''}): faults with traffic run
   });
 
   /** Runs `body` with fresh traffic; then the ring must converge at `replicas`, and every pair be accounted for. */
-  async function withTraffic(t: TestContext, run: { seed: number; killsConnections?: boolean }, body: () => Promise<void>): Promise<void> {
+  async function withTraffic(t: TestContext, run: { seed: number; killsConnections?: boolean }, body: () => Promise<void>): Promise<Accounting> {
     traffic = await startTraffic(system.endpoints, { ...LOAD, seed: run.seed });
     try {
       await body();
@@ -53,6 +53,7 @@ describe(`chaos (seed ${SEED}${HEAVY ? ', heavy' : ''}): faults with traffic run
       t.diagnostic(`seed ${SEED}; ${accounting.lines.join('; ')}`);
       assertAccounted(traffic, accounting, { minMessages: MIN_MESSAGES, killsConnections: run.killsConnections === true });
       assert.ok(reconnected, `every user is connected again: ${traffic.counts.connected} of ${LOAD.users}`);
+      return accounting;
     } finally {
       await traffic.close();
       traffic = undefined;
@@ -161,6 +162,36 @@ describe(`chaos (seed ${SEED}${HEAVY ? ', heavy' : ''}): faults with traffic run
     assert.equal(await eventCount(kc, 'BarrierTimeout'), timeoutsBefore, 'no barrier timed out');
   });
 
+  test('push cut off from the API server during a scale: its Lease lapses, it fences itself (calls refused with 503) rather than route with a stale ring, the scale completes without it, and it returns once reconnected', async (t) => {
+    const kc = system.cluster.kc;
+    const { server } = system.cluster;
+    const pushPod = `${SAMPLE.name}-push`;
+    const leaseName = runtimeLeaseName(SAMPLE.name, 'push', pushPod);
+    const target = replicas + 1;
+    let version = 0;
+    const accounting = await withTraffic(t, { seed: SEED ^ 0x16 }, async () => {
+      // Every request push makes fails, and its open watches end: it sees no ring change and cannot renew its Lease.
+      server.faults.set({ failureRate: 1, matching: (r) => r.userAgent.startsWith('imring-push') });
+      server.faults.dropWatches();
+      try {
+        await scale(system, target);
+        replicas = target;
+        // Without a live Lease from push, the barrier goes on without it; push, fenced, fails its readiness.
+        const gateway = await converged(system.cluster, replicas);
+        version = gateway.status?.ring?.version ?? 0;
+        await podReady(kc, pushPod, false);
+        t.diagnostic(`→ ${target}: ring v${version} converged while push was cut off and fenced`);
+      } finally {
+        server.faults.clear();
+      }
+      // Reconnected: push serves the new ring, renews its Lease and is ready again.
+      await podReady(kc, pushPod);
+      await until(kc, LEASES_PATH, async () => (Number((await readLease(kc, leaseName))?.metadata?.annotations?.[Annotations.ringVersion]) >= version ? true : undefined));
+    });
+    // The fence is what refused them: push answered 503 `fenced` (reported push_unreachable by the sender), never a stale route.
+    assert.ok((accounting.totals.offlineByReason.push_unreachable ?? 0) > 0, 'push refused calls while fenced');
+  });
+
   test('the ring ConfigMap edited into invalid JSON, a wrong checksum, a lower version: every runtime keeps its ring and reports the error, the operator restores the document', async (t) => {
     const kc = system.cluster.kc;
     const good = await ringDocument(kc);
@@ -203,9 +234,23 @@ async function scaleThroughFaults(system: ScenarioSystem, replicas: number): Pro
   }
 }
 
-function podReady(kc: KubeConfig, name: string): Promise<true> {
+/** Resolves once pod `name` is Ready (or, with `ready` false, not Ready). */
+function podReady(kc: KubeConfig, name: string, ready = true): Promise<true> {
   const core = kc.makeApiClient(CoreV1Api);
-  return until(kc, PODS_PATH, async () => ((await core.readNamespacedPod({ name, namespace: SAMPLE.namespace })).status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ? true : undefined));
+  return until(kc, PODS_PATH, async () => {
+    const pod = await core.readNamespacedPod({ name, namespace: SAMPLE.namespace });
+    const isReady = pod.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') === true;
+    return isReady === ready ? true : undefined;
+  });
+}
+
+async function readLease(kc: KubeConfig, name: string): Promise<V1Lease | undefined> {
+  try {
+    return await kc.makeApiClient(CoordinationV1Api).readNamespacedLease({ name, namespace: SAMPLE.namespace });
+  } catch (error) {
+    if ((error as { code?: number }).code === 404) return undefined;
+    throw error;
+  }
 }
 
 /**

@@ -83,7 +83,8 @@ class ProxyServer implements Proxy {
   }
 
   ready(): boolean {
-    return this.#closing === undefined && (this.#options.ringSource.current()?.members.length ?? 0) > 0;
+    const source = this.#options.ringSource;
+    return this.#closing === undefined && source.fenced?.() === undefined && (source.current()?.members.length ?? 0) > 0;
   }
 
   connections(): number {
@@ -141,7 +142,13 @@ class ProxyServer implements Proxy {
 
   /** The upgrade pipeline: decide (pure), check the token, dial, pipe; one metric per upgrade. */
   async #route(tunnel: Tunnel, request: IncomingMessage, head: Buffer): Promise<void> {
-    const decision = decideRoute(request, this.#options.ringSource.current());
+    const source = this.#options.ringSource;
+    const decision = decideRoute(request, source.current());
+    if (decision.ok && source.fenced?.() !== undefined) {
+      this.#metrics.route(Rejections.fenced.result, '');
+      tunnel.reject(Rejections.fenced);
+      return;
+    }
     if (!decision.ok) {
       this.#metrics.route(decision.rejection.result, '');
       tunnel.reject(decision.rejection);

@@ -7,7 +7,7 @@ import type { Ring, RingMember } from '../../ring/index.js';
  */
 
 /** How an upgrade ended, the `result` label of `imring_proxy_routes_total`. */
-export type RouteResult = 'ok' | 'no_ring' | 'bad_request' | 'unauthorized' | 'unreachable' | 'overloaded' | 'aborted';
+export type RouteResult = 'ok' | 'no_ring' | 'fenced' | 'bad_request' | 'unauthorized' | 'unreachable' | 'overloaded' | 'aborted';
 
 /** The path clients upgrade at (DESIGN.md section 6, wire formats). */
 export const WS_PATH = '/ws';
@@ -43,6 +43,7 @@ export const Rejections = {
   duplicateToken: { result: 'bad_request', status: 400, reason: 'the token query parameter may appear once' },
   // Retry-After in seconds (RFC 9110 section 10.2.3): the ring is loaded within moments.
   noRing: { result: 'no_ring', status: 503, reason: 'no ring with members is loaded yet; retry', headers: { 'Retry-After': '1' } },
+  fenced: { result: 'fenced', status: 503, reason: 'this proxy could not renew its Lease, so its ring may be stale; retry', headers: { 'Retry-After': '1' } },
   overloaded: { result: 'overloaded', status: 503, reason: 'too many connections at this proxy; retry', headers: { 'Retry-After': '1' } },
   unreachable: { result: 'unreachable', status: 502, reason: 'the gateway that owns this user did not answer' },
 } as const satisfies Record<string, Rejection>;

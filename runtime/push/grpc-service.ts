@@ -28,11 +28,12 @@ export function pushImplementation(options: GrpcServiceOptions): UntypedServiceI
         if (outcome.response !== undefined) callback(null, outcome.response);
         else callback({ code, details: outcome.details ?? '' });
       };
-      const release = options.gate.enter();
-      if (release === undefined) {
-        answer(status.UNAVAILABLE, { details: `more than ${options.gate.limit} push requests at once; retry` });
+      const admission = options.gate.enter();
+      if (!admission.ok) {
+        answer(status.UNAVAILABLE, { details: admission.message });
         return;
       }
+      const release = admission.release;
       const checked = checkMessages(call.request.messages ?? [], options.limits, 'grpc');
       if (!checked.ok) {
         release();

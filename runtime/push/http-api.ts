@@ -20,7 +20,8 @@ export interface HttpApiOptions {
 /**
  * Push's route on the runtime ops server (which serves `/healthz`, `/readyz`, `/metrics`):
  * `POST /v1/push` (JSON, DESIGN.md section 6). Errors are JSON `{"error":{"code","message"}}`:
- * 400 invalid, 413 too large, 405 wrong method, 503 too many requests at once.
+ * 400 invalid, 413 too large, 405 wrong method, 503 too many requests at once (`overloaded`)
+ * or a ring that may be stale (`fenced`).
  * @returns the ops server's `routes` function (true when it took the request).
  */
 export function pushRoutes(options: HttpApiOptions): (req: IncomingMessage, res: ServerResponse) => boolean {
@@ -40,16 +41,16 @@ async function pushRoute(options: HttpApiOptions, req: IncomingMessage, res: Ser
     send(res, code, body, { headers });
   };
   if (req.method !== 'POST') return answer(405, errorBody('method_not_allowed', 'use POST'), { allow: 'POST' });
-  const release = options.gate.enter();
-  if (release === undefined) {
+  const admission = options.gate.enter();
+  if (!admission.ok) {
     req.resume();
     // Retry-After in seconds (RFC 9110 section 10.2.3).
-    return answer(503, errorBody('overloaded', `more than ${options.gate.limit} push requests at once; retry`), { 'retry-after': '1', connection: 'close' });
+    return answer(503, errorBody(admission.code, admission.message), { 'retry-after': '1', connection: 'close' });
   }
   try {
     await admitted(options, req, answer);
   } finally {
-    release();
+    admission.release();
   }
 }
 

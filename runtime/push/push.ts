@@ -66,7 +66,7 @@ export interface PushOptions {
 export interface Push {
   /** The bound ports. */
   readonly ports: { grpc: number; http: number };
-  /** True while a ring is loaded. */
+  /** True while a ring is loaded and not fenced. */
   ready(): boolean;
   /** The core of both APIs: one result per (message, recipient), in request order. Validates like the APIs (throws RangeError). */
   push(messages: PushMessage[]): Promise<PushResult[]>;
@@ -165,8 +165,9 @@ export async function startPush(options: PushOptions): Promise<Push> {
       sleep: o.sleep,
       isClosing: () => closing,
     });
-  const ready = (): boolean => o.ringSource.current() !== undefined;
-  const gate = new RequestGate(o.maxConcurrentRequests);
+  const fenced = (): string | undefined => o.ringSource.fenced?.();
+  const ready = (): boolean => o.ringSource.current() !== undefined && fenced() === undefined;
+  const gate = new RequestGate(o.maxConcurrentRequests, fenced);
   const routes = pushRoutes({ limits, maxBodyBytes: o.maxBodyBytes, gate, push: core, requests: metrics.requests, logger: log });
   let http: OpsServer | undefined;
   const grpc = new GrpcServer({ 'grpc.max_receive_message_length': o.maxBodyBytes });
@@ -192,6 +193,8 @@ export async function startPush(options: PushOptions): Promise<Push> {
     push(messages: PushMessage[]): Promise<PushResult[]> {
       const checked = checkMessages(messages, limits, 'grpc');
       if (!checked.ok) return Promise.reject(new RangeError(checked.error.message));
+      const fence = fenced();
+      if (fence !== undefined) return Promise.reject(new Error(`push refused: ${fence}`));
       return core(checked.messages);
     },
     close(): Promise<void> {

@@ -85,6 +85,25 @@ test('bytes sent right behind the request head (in the same packet) are forwarde
   }
 });
 
+test('while the ring is fenced (the Lease not renewed in time), upgrades get 503 with Retry-After and /readyz fails', async () => {
+  const f = await startProxyFixture();
+  try {
+    f.source.fence('this runtime could not renew its Lease');
+    const fenced = await refusedUpgrade(f.proxy.port, '/ws?userID=u1');
+    assert.equal(fenced.status, 503);
+    assert.equal(fenced.headers['retry-after'], '1');
+    assert.match(fenced.body, /could not renew its Lease/);
+    assert.equal((await httpGet(f.proxy.port, '/readyz')).status, 503);
+    assert.equal(f.proxy.ready(), false);
+    f.source.fence(undefined);
+    assert.equal((await httpGet(f.proxy.port, '/readyz')).status, 200);
+    const ws = await openClient(f.url({ userID: 'u1' }));
+    ws.close();
+  } finally {
+    await f.close();
+  }
+});
+
 test('without a ring, or with an empty one, upgrades get 503 with Retry-After and /readyz fails', async () => {
   const f = await startProxyFixture({ ring: 'none' });
   try {

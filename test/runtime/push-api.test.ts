@@ -1,4 +1,4 @@
-import { test } from 'node:test';
+import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { request } from 'node:http';
 import { credentials, status, type Client, type ServiceError } from '@grpc/grpc-js';
@@ -97,23 +97,47 @@ test('the HTTP server answers 405 to other methods, 404 elsewhere, and serves he
   assert.match(metrics.body, /imring_push_deliveries_total\{result="offline"\} 1/);
 });
 
+test('while the ring is fenced (the Lease not renewed in time), both APIs refuse every call at once (503 fenced, UNAVAILABLE) and /readyz fails', async (t) => {
+  const { h, client, online } = await grpcHarness(t, await startHarness(1));
+  const body = JSON.stringify({ messages: [{ msgID: 'm', toUserIDs: [online], payload: '' }] });
+  h.source.fence('this runtime could not renew its Lease');
+  const refused = await http(h, { body });
+  assert.equal(refused.status, 503);
+  assert.equal(refused.headers['retry-after'], '1');
+  const { error } = JSON.parse(refused.body) as { error: { code: string; message: string } };
+  assert.equal(error.code, 'fenced');
+  assert.match(error.message, /could not renew its Lease/);
+  await assert.rejects(grpcPush(client, { messages: [{ msgId: 'm', toUserIds: [online], payload: '' }] }), (error: ServiceError) => error.code === status.UNAVAILABLE && /Lease/.test(error.details));
+  await assert.rejects(h.push.push([{ msgId: 'm', toUserIds: [online], payload: '' }]), /Lease/);
+  assert.equal((await http(h, { method: 'GET', path: '/readyz' })).status, 503);
+  assert.equal(h.gateways[0]!.requests.length, 0, 'nothing was delivered');
+  h.source.fence(undefined);
+  assert.equal((await http(h, { method: 'GET', path: '/readyz' })).status, 200);
+  assert.equal(JSON.parse((await http(h, { body })).body).results[0].status, 'realtime');
+});
+
 type PushClient = Client & { Push(request: PushRequest, callback: (error: ServiceError | null, response?: PushResponse) => void): void };
 
-function grpcPush(client: PushClient, request: PushRequest): Promise<PushResponse> {
-  return new Promise((resolve, reject) => client.Push(request, (error, response) => (error ? reject(error) : resolve(response!))));
-}
-
-test('the gRPC Push service answers like the HTTP API, with INVALID_ARGUMENT and RESOURCE_EXHAUSTED for bad input', async (t) => {
-  const h = await startHarness(1, LIMITS);
+/** A gRPC client of `h`'s push, closed with it after the test, and a user its gateway answers DELIVERED for. */
+function grpcHarness(t: TestContext, h: Harness): Promise<{ h: Harness; client: PushClient; online: string }> {
   const Constructor = pushService();
   const client = new Constructor(`127.0.0.1:${h.push.ports.grpc}`, credentials.createInsecure()) as unknown as PushClient;
   t.after(async () => {
     client.close();
     await h.close();
   });
-  const [online] = usersWhere(1, () => true);
-  h.gateways[0]!.script(online!, { status: 'DELIVERED', connections: 1 });
-  const response = await grpcPush(client, { messages: [{ msgId: 'm1', toUserIds: [online!, 'away'], payload: 'hi' }] });
+  const online = usersWhere(1, () => true)[0]!;
+  h.gateways[0]!.script(online, { status: 'DELIVERED', connections: 1 });
+  return Promise.resolve({ h, client, online });
+}
+
+function grpcPush(client: PushClient, request: PushRequest): Promise<PushResponse> {
+  return new Promise((resolve, reject) => client.Push(request, (error, response) => (error ? reject(error) : resolve(response!))));
+}
+
+test('the gRPC Push service answers like the HTTP API, with INVALID_ARGUMENT and RESOURCE_EXHAUSTED for bad input', async (t) => {
+  const { h, client, online } = await grpcHarness(t, await startHarness(1, LIMITS));
+  const response = await grpcPush(client, { messages: [{ msgId: 'm1', toUserIds: [online, 'away'], payload: 'hi' }] });
   assert.deepEqual(response.results, [
     { msgId: 'm1', userId: online, status: 'realtime', via: 'current', reason: '', connections: 1 },
     { msgId: 'm1', userId: 'away', status: 'offline', via: '', reason: 'not_connected', connections: 0 },

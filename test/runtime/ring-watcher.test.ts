@@ -1,15 +1,15 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { EventEmitter } from 'node:events';
 import { performance } from 'node:perf_hooks';
 import { CoreV1Api } from '@kubernetes/client-node';
-import { pino, type Logger } from 'pino';
+import type { Logger } from 'pino';
 import { Registry } from 'prom-client';
 import { buildRingDocument, ringConfigMapName, serializeRingDocument, type GatewayRef, type Ring, type RingDocument, type RingState } from '../../ring/index.js';
 import { RingWatcher } from '../../runtime/ring-watcher.js';
 import type { RingRefusal } from '../../runtime/ring-acceptance.js';
 import { newMembers, sampleGateway } from '../support/fixtures.js';
 import { startLocalApi, type LocalApi } from '../support/local-api.js';
+import { captureLogs } from '../support/logs.js';
 
 const namespace = sampleGateway.namespace;
 let api: LocalApi;
@@ -21,29 +21,6 @@ before(async () => {
   await core.createNamespace({ body: { metadata: { name: namespace } } });
 });
 after(() => api.close());
-
-/** Log lines as objects, and a way to await one. */
-function captureLogs(): { logger: Logger; lines: Record<string, unknown>[]; next(match: (line: Record<string, unknown>) => boolean): Promise<Record<string, unknown>> } {
-  const events = new EventEmitter();
-  const lines: Record<string, unknown>[] = [];
-  const logger = pino({ level: 'debug' }, {
-    write: (text: string) => {
-      const line = JSON.parse(text) as Record<string, unknown>;
-      lines.push(line);
-      events.emit('line', line);
-    },
-  });
-  const next = (match: (line: Record<string, unknown>) => boolean): Promise<Record<string, unknown>> =>
-    new Promise((resolve) => {
-      const listener = (line: Record<string, unknown>): void => {
-        if (!match(line)) return;
-        events.off('line', listener);
-        resolve(line);
-      };
-      events.on('line', listener);
-    });
-  return { logger, lines, next };
-}
 
 /** A test's own gateway: its ref, documents for it, and writes of its ConfigMap. */
 function gatewayFixture(name: string): {
