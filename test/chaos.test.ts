@@ -14,6 +14,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test, type TestContext } from 'node:test';
 import { CoordinationV1Api, CoreV1Api, CustomObjectsApi, PatchStrategy, setHeaderOptions, type KubeConfig, type V1Lease } from '@kubernetes/client-node';
 import type { DemoTraffic } from '../cli/demo/traffic.js';
+import { CLIENT_DEFAULTS } from '../runtime/client/index.js';
 import { SAMPLE } from '../cli/local-system.js';
 import { IMGATEWAY } from '../operator/api.js';
 import { Annotations, buildRingDocument, RING_DATA_KEY, ringConfigMapName, runtimeLeaseName, serializeRingDocument, type RingDocument } from '../ring/index.js';
@@ -26,6 +27,12 @@ const HEAVY = process.env.CHAOS_HEAVY === '1';
 const SEED = Number(process.env.CHAOS_SEED ?? 0xc4a05);
 const LOAD = HEAVY ? { users: 1000, messagesPerSecond: 300 } : { users: 300, messagesPerSecond: 150 };
 const START_REPLICAS = 2;
+/**
+ * Longest wait for every user to be connected again once the ring converged, ms: a client
+ * that kept failing (its proxy down, restarted by the kubelet with a growing back-off) waits
+ * up to the SDK's longest back-off (±20 %) before its next attempt. A bound, not a delay.
+ */
+const RECONNECT_BOUND_MS = CLIENT_DEFAULTS.reconnect.maxMs * (1 + CLIENT_DEFAULTS.reconnect.jitter) + 10_000;
 /** Messages a test must at least have pushed: about a second of traffic. */
 const MIN_MESSAGES = 100;
 
@@ -48,7 +55,7 @@ describe(`chaos (seed ${SEED}${HEAVY ? ', heavy' : ''}): faults with traffic run
     try {
       await body();
       await converged(system.cluster, replicas);
-      const reconnected = await traffic.allConnected();
+      const reconnected = await traffic.allConnected(RECONNECT_BOUND_MS);
       const accounting = await account(traffic);
       t.diagnostic(`seed ${SEED}; ${accounting.lines.join('; ')}`);
       assertAccounted(traffic, accounting, { minMessages: MIN_MESSAGES, killsConnections: run.killsConnections === true });
@@ -151,7 +158,12 @@ describe(`chaos (seed ${SEED}${HEAVY ? ', heavy' : ''}): faults with traffic run
         // While push is down, DemoTraffic reports its messages offline with reason push_unreachable:
         // reported to the sender, so accounted for (not lost); and the proxy's death closes every
         // client, whose messages are offline (not_connected) until they reconnect.
-        await Promise.all([killPod(kc, `${SAMPLE.name}-proxy`), killPod(kc, `${SAMPLE.name}-push`)]);
+        const killed = await Promise.all([killPod(kc, `${SAMPLE.name}-proxy`), killPod(kc, `${SAMPLE.name}-push`)]);
+        // Restarted by the kubelet (after its crash back-off, which grows with each kill), and ready.
+        await Promise.all([`${SAMPLE.name}-proxy`, `${SAMPLE.name}-push`].map(async (pod, i) => {
+          await runningPid(kc, pod, killed[i]);
+          await podReady(kc, pod);
+        }));
         replicas = target;
         const gateway = await converged(system.cluster, replicas);
         t.diagnostic(`→ ${target}: ring v${gateway.status?.ring?.version} acknowledged by ${JSON.stringify(gateway.status?.ring?.acknowledged)}`);
