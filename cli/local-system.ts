@@ -126,7 +126,8 @@ export function runtimePod(init: {
   readonly readiness: 'ring' | 'listening';
 }): V1Pod {
   const { component } = init;
-  const port = component === 'proxy' ? 10080 : 10091;
+  // Probes go to the ops port (the proxy's own: a connection flood never sheds them).
+  const port = component === 'proxy' ? 10081 : 10091;
   return {
     metadata: { name: `${init.gateway}-${component}`, labels: { 'app.kubernetes.io/name': `imring-${component}`, 'app.kubernetes.io/part-of': 'imring' } },
     spec: {

@@ -4,7 +4,10 @@ import { once } from 'node:events';
 import { connect } from 'node:net';
 import { credentials, status, type Client, type ServiceError } from '@grpc/grpc-js';
 import { SignJWT, UnsecuredJWT } from 'jose';
-import { CloseCodes } from '../ring/index.js';
+import { Registry } from 'prom-client';
+import { CloseCodes, Ring } from '../ring/index.js';
+import { startProxy } from '../runtime/proxy/index.js';
+import { StaticRingSource } from '../runtime/ring-source.js';
 import { pushService, type PushRequest, type PushResponse } from '../runtime/protos.js';
 import { DEFAULTS as PUSH_DEFAULTS } from '../runtime/push/push.js';
 import { metricValue } from './runtime/gateway-fixture.js';
@@ -204,6 +207,42 @@ test('abusers are cut off with their documented codes while well-behaved clients
   for (const r of receivers) assert.deepEqual([r.userID, r.closes, r.msgIDs.size], [r.userID, [], sent.length]);
   assert.ok(sent.length >= 10);
   for (const r of receivers) r.ws.close();
+});
+
+test('5,000 connections at once at a proxy with an accept limit: the excess is closed before a byte is read, the rest upgraded, and its established clients receive every message', async () => {
+  const source = new StaticRingSource(new Ring({ version: 1, members: [{ name: 'im-0', host: '127.0.0.1', ports: { ...stack.gateway.ports } }] }));
+  const registry = new Registry();
+  // Room for the receivers at once, then 100 new connections a second.
+  const proxy = await startProxy({ host: '127.0.0.1', port: 0, ringSource: source, registry, acceptLimit: { ratePerSecond: 100, burst: RECEIVERS.length } });
+  try {
+    const url = async (user: string): Promise<string> => `ws://127.0.0.1:${proxy.port}/ws?${new URLSearchParams(await goodQuery(user)).toString()}`;
+    const receivers = await Promise.all(RECEIVERS.map(async (user) => openReceiver(await url(user), user)));
+    const targets = await Promise.all(Array.from({ length: FLOOD }, async (_, i) => `/ws?${new URLSearchParams(await goodQuery(`shed-${i}`)).toString()}`));
+    const sent: string[] = [];
+    let flooding = true;
+    const steady = (async () => {
+      for (let i = 0; flooding || i < 10; i++) {
+        const msgID = `shed-steady-${i}`;
+        sent.push(msgID);
+        const statuses = await pushTo(stack.push.ports.http, { msgID, toUserIDs: RECEIVERS, payload: `message ${i}` });
+        assert.deepEqual(new Set(statuses), new Set(['realtime']), `${msgID} reached every receiver in real time`);
+      }
+    })();
+    const result = await flood(proxy.port, targets);
+    flooding = false;
+    await steady;
+    await Promise.all(receivers.map((r) => r.receivedAll(sent)));
+    // Closed unanswered (status 0) or upgraded; never parsed and refused.
+    assert.deepEqual([...result.statuses.keys()].sort(), [0, 101]);
+    assert.equal(result.statuses.get(0)! + result.statuses.get(101)!, FLOOD);
+    const shed = (await registry.getSingleMetric('imring_proxy_routes_total')?.get())?.values.find((v) => v.labels.result === 'shed')?.value;
+    assert.equal(shed, result.statuses.get(0), 'each shed connection is counted');
+    await destroyAll(result.upgraded);
+    for (const r of receivers) assert.deepEqual([r.userID, r.closes, r.msgIDs.size], [r.userID, [], sent.length]);
+    for (const r of receivers) r.ws.close();
+  } finally {
+    await proxy.close();
+  }
 });
 
 type PushClient = Client & { Push(request: PushRequest, callback: (error: ServiceError | null, response?: PushResponse) => void): void };

@@ -1,5 +1,6 @@
 import { pino, type Logger } from 'pino';
 import { Registry } from 'prom-client';
+import { checkAcceptLimit, type AcceptLimit } from '../accept-gate.js';
 import type { RingSource } from '../ring-source.js';
 import { createResolver, type Resolver } from '../resolver.js';
 
@@ -25,6 +26,12 @@ export interface ProxyOptions {
   halfOpenTimeoutMs?: number;
   /** How long a refused upgrade's socket may linger after its response, in ms. Default 1 000. */
   rejectLingerMs?: number;
+  /**
+   * New connections taken per second and at once; beyond, each is answered 503 with
+   * Retry-After before any of it is read (a connection flood costs little more than the
+   * accept). Open connections are never affected. Default none (the CLI sets one).
+   */
+  acceptLimit?: AcceptLimit;
   /** Default: silent. */
   logger?: Logger;
   /** Where the proxy's metrics are registered. Default: a new Registry. */
@@ -55,6 +62,7 @@ export interface ResolvedProxyOptions {
   readonly maxHeaderBytes: number;
   readonly halfOpenTimeoutMs: number;
   readonly rejectLingerMs: number;
+  readonly acceptLimit: AcceptLimit | undefined;
   readonly logger: Logger;
   readonly registry: Registry;
 }
@@ -76,6 +84,7 @@ export function resolveProxyOptions(options: ProxyOptions): ResolvedProxyOptions
   integer('maxHeaderBytes', merged.maxHeaderBytes, { min: 1_024, max: 1024 * 1024 });
   integer('halfOpenTimeoutMs', merged.halfOpenTimeoutMs, { min: 1, max: 600_000 });
   integer('rejectLingerMs', merged.rejectLingerMs, { min: 1, max: 60_000 });
+  if (options.acceptLimit !== undefined) checkAcceptLimit(options.acceptLimit, 'acceptLimit');
   const key = tokenKey(options.tokenSecret);
   return {
     host: options.host,
@@ -89,6 +98,7 @@ export function resolveProxyOptions(options: ProxyOptions): ResolvedProxyOptions
     maxHeaderBytes: merged.maxHeaderBytes,
     halfOpenTimeoutMs: merged.halfOpenTimeoutMs,
     rejectLingerMs: merged.rejectLingerMs,
+    acceptLimit: options.acceptLimit,
     logger: options.logger ?? pino({ level: 'silent' }),
     registry: options.registry ?? new Registry(),
   };

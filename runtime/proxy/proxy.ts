@@ -5,6 +5,7 @@ import type { Logger } from 'pino';
 import { forwardedHead } from './http-text.js';
 import { createProxyMetrics, type ProxyMetrics } from './metrics.js';
 import { resolveProxyOptions, type ProxyOptions, type ResolvedProxyOptions } from './options.js';
+import { limitAccepts } from '../accept-gate.js';
 import { decideRoute, Rejections, WS_PATH } from './routing.js';
 import { LISTEN_BACKLOG } from '../gateway/ws-server.js';
 import { checkToken } from './token.js';
@@ -60,6 +61,7 @@ class ProxyServer implements Proxy {
     this.#metrics = createProxyMetrics(options.registry, { connections: () => this.#tunnels.size, flushBytes: () => this.#flushBytes() });
     this.#server = createServer({ maxHeaderSize: options.maxHeaderBytes }, (request, response) => void this.#onRequest(request, response));
     this.#server.on('upgrade', (request: IncomingMessage, socket: Duplex, head: Buffer) => this.#onUpgrade(request, socket, head));
+    if (options.acceptLimit) limitAccepts(this.#server, options.acceptLimit, () => this.#metrics.route('shed', ''));
     this.#server.on('clientError', (error: Error & { code?: string }, socket: Duplex) => {
       // Node answers 431 itself for heads over maxHeaderSize when we do not; keep its answers.
       this.#log.debug({ err: error }, 'bad client request');

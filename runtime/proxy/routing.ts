@@ -7,7 +7,7 @@ import type { Ring, RingMember } from '../../ring/index.js';
  */
 
 /** How an upgrade ended, the `result` label of `imring_proxy_routes_total`. */
-export type RouteResult = 'ok' | 'no_ring' | 'fenced' | 'bad_request' | 'unauthorized' | 'unreachable' | 'overloaded' | 'aborted';
+export type RouteResult = 'ok' | 'no_ring' | 'fenced' | 'shed' | 'bad_request' | 'unauthorized' | 'unreachable' | 'overloaded' | 'aborted';
 
 /** The path clients upgrade at (DESIGN.md section 6, wire formats). */
 export const WS_PATH = '/ws';
