@@ -2,18 +2,22 @@
  * Abuse benchmark (issue 8, "Bad input"): delivery latency of well-behaved clients, undisturbed
  * and while abusers hammer the same gateway, proxy and push: a 5,000-connection flood, readers
  * that never read, clients that never answer pings, oversize frames and bad tokens
- * (bench/lib/abusers.ts). Three processes: the stack (gateway + proxy + push), the abusers,
- * and this one (receivers and the steady pusher, so send and receive times share a clock).
+ * (bench/lib/abusers.ts). Five processes: the gateway, the proxy and push (each alone, as in
+ * a cluster), the abusers, and this one (receivers and the steady pusher, so send and receive times share a clock).
  *
  * Latency = push HTTP request sent → frame received, per (message, user). A delivery is lost
  * when push answered `realtime` and the frame never arrived.
  *
- * Usage: `node dist/bench/abuse.js [--json] [--only=flood,stalled,silent,oversize,badToken]`
+ * The abusers run at nice 19: attackers are other machines, and on this 2-core box their own
+ * CPU would otherwise count as the stack's latency (`--no-nice` to see it).
+ *
+ * Usage: `node dist/bench/abuse.js [--json] [--only=flood,stalled,silent,oversize,badToken] [--flood-at=gateway] [--no-accept-limit] [--no-nice]`
  * (`npm run bench:abuse`). Markdown on stdout, progress on stderr; with `--json`, the last
  * stdout line is one JSON object. Exits 0.
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
+import { setPriority } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
@@ -21,6 +25,7 @@ import { goodQuery, openReceiver, pushHttp, type Receiver, type StackLimits } fr
 import type { AbuseChild, AbuseChildMessage } from './lib/abuse-process.js';
 import { KINDS, type AbuseKind, type AbuseReport, type StackPorts } from './lib/abusers.js';
 import { progress } from './lib/measure.js';
+import { DEFAULTS as PUSH_DEFAULTS } from '../runtime/push/push.js';
 
 export const CONFIG = {
   /** Well-behaved receivers, connected through the proxy. */
@@ -34,9 +39,12 @@ export const CONFIG = {
   drainMs: 3000,
   limits: {
     gateway: { maxPayloadBytes: 4096, maxSendBufferBytes: 64 * 1024, pingIntervalMs: 2000, maxConnections: 4000 },
-    push: { maxPayloadBytes: 1024 * 1024 },
+    proxy: { acceptLimit: { ratePerSecond: 100, burst: 10 } },
   } satisfies StackLimits,
   floodConnections: 5000,
+  /** The flood hits the public entry (the proxy), 5,000 at once every 2 s. */
+  floodTarget: 'proxy',
+  floodPeriodMs: 2000,
   /** The bound the issue sets: latency under abuse within this factor of the undisturbed run. */
   maxRatio: 2,
 } as const;
@@ -57,7 +65,7 @@ interface Window {
   readonly maxMs: number;
 }
 
-async function startChild(config: AbuseChild): Promise<{ child: ChildProcess; ports: StackPorts | undefined }> {
+async function startChild(config: AbuseChild): Promise<{ child: ChildProcess; ports: { main: number; grpc?: number } | undefined }> {
   const child = fork(ENTRY, [JSON.stringify(config)], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   children.add(child);
   child.once('exit', () => children.delete(child));
@@ -96,17 +104,29 @@ async function steadyWindow(phase: string, port: number, receivers: readonly Rec
   return window;
 }
 
+/** `open()`, made again after 100 ms when it fails (a connection shed by the proxy's accept limit), at most 50 times. */
+async function withRetries<T>(open: () => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await open();
+    } catch (error) {
+      if (attempt >= 50) throw error;
+      await sleep(100);
+    }
+  }
+}
+
 /** `count` distinct receivers, spread by `i` (deterministic). */
 function pick(receivers: readonly Receiver[], count: number, i: number): Receiver[] {
   return Array.from({ length: count }, (_, k) => receivers[(i * 7919 + k * 104_729) % receivers.length]!);
 }
 
-function reportOf(windows: readonly Window[], abuse: AbuseReport): string {
+function reportOf(windows: readonly Window[], abuse: AbuseReport, run: { floodTarget: string; acceptLimit: boolean; niceAbusers: boolean }): string {
   const quiet = windows[0]!;
   const abused = windows[1]!;
   const ratio = { p50: abused.p50Ms / quiet.p50Ms, p99: abused.p99Ms / quiet.p99Ms };
   const lines = [
-    `### Abuse: ${CONFIG.receivers} receivers, ${CONFIG.pushesPerSecond} pushes/s × ${CONFIG.recipients} recipients, ${CONFIG.windowMs / 1000} s windows`,
+    `### Abuse: ${CONFIG.receivers} receivers, ${CONFIG.pushesPerSecond} pushes/s × ${CONFIG.recipients} recipients, ${CONFIG.windowMs / 1000} s windows; abusers at ${run.niceAbusers ? 'nice 19' : 'normal priority'}; flood at the ${run.floodTarget}, proxy accept limit ${run.acceptLimit ? `${CONFIG.limits.proxy.acceptLimit.ratePerSecond}/s, burst ${CONFIG.limits.proxy.acceptLimit.burst}` : 'off'}`,
     '',
     '| phase | deliveries | received | lost | not realtime | p50 ms | p99 ms | max ms |',
     '|---|---:|---:|---:|---:|---:|---:|---:|',
@@ -127,35 +147,48 @@ async function main(): Promise<void> {
   const json = process.argv.includes('--json');
   const only = process.argv.find((a) => a.startsWith('--only='))?.slice('--only='.length).split(',');
   const kinds = (only ?? KINDS).filter((k): k is AbuseKind => (KINDS as readonly string[]).includes(k));
+  const floodTarget = process.argv.includes('--flood-at=gateway') ? 'gateway' : CONFIG.floodTarget;
+  const acceptLimit = !process.argv.includes('--no-accept-limit');
+  const limits = acceptLimit ? CONFIG.limits : { ...CONFIG.limits, proxy: {} };
+  const run = { kinds, floodTarget, acceptLimit, niceAbusers: !process.argv.includes('--no-nice') };
+  progress(`abusers: ${kinds.join(', ')}${run.niceAbusers ? ' (nice 19)' : ''}; flood at the ${floodTarget}; proxy accept limit ${acceptLimit ? JSON.stringify(CONFIG.limits.proxy.acceptLimit) : 'off'}`);
   process.once('exit', () => children.forEach((c) => c.kill('SIGKILL')));
-  const { child: stack, ports } = await startChild({ role: 'stack', limits: CONFIG.limits });
+  const gateway = await startChild({ role: 'gateway', limits });
+  const gatewayPorts = { ws: gateway.ports!.main, grpc: gateway.ports!.grpc! };
+  const [proxy, push] = await Promise.all([startChild({ role: 'proxy', limits, gateway: gatewayPorts }), startChild({ role: 'push', limits, gateway: gatewayPorts })]);
+  const stack = [gateway.child, proxy.child, push.child];
+  const ports: StackPorts = { gateway: gatewayPorts.ws, proxy: proxy.ports!.main, push: push.ports!.main };
   const latencies = new Map<string, number>();
   progress(`opening ${CONFIG.receivers} receivers through the proxy`);
   const receivers: Receiver[] = [];
   for (let i = 0; i < CONFIG.receivers; i += 50) {
     const batch = Array.from({ length: Math.min(50, CONFIG.receivers - i) }, (_, k) => `steady-${i + k}`);
     receivers.push(
-      ...(await Promise.all(batch.map(async (user) => openReceiver(`ws://127.0.0.1:${ports!.proxy}/ws?${new URLSearchParams(await goodQuery(user)).toString()}`, user, (f) => latencies.set(`${f.msgID}/${user}`, performance.now() - Number(f.payload)))))),
+      ...(await Promise.all(batch.map(async (user) => withRetries(async () => openReceiver(`ws://127.0.0.1:${ports.proxy}/ws?${new URLSearchParams(await goodQuery(user)).toString()}`, user, (f) => latencies.set(`${f.msgID}/${user}`, performance.now() - Number(f.payload))))))),
     );
   }
-  await steadyWindow('warmup', ports!.push, receivers, latencies);
-  const windows = [await steadyWindow('undisturbed', ports!.push, receivers, latencies)];
+  await steadyWindow('warmup', ports.push, receivers, latencies);
+  const windows = [await steadyWindow('undisturbed', ports.push, receivers, latencies)];
   progress('starting the abusers');
-  const { child: abusers } = await startChild({ role: 'abusers', ports: ports!, plan: { floodConnections: CONFIG.floodConnections, oversizeBytes: CONFIG.limits.gateway.maxPayloadBytes + 1, kinds } });
+  const { child: abusers } = await startChild({ role: 'abusers', ports, plan: { floodConnections: CONFIG.floodConnections, floodTarget, floodPeriodMs: CONFIG.floodPeriodMs, oversizeBytes: CONFIG.limits.gateway.maxPayloadBytes + 1, fillBytes: PUSH_DEFAULTS.maxPayloadBytes, kinds } });
+  // Attackers are other machines; here they share two cores with the stack, and would bill it their own CPU.
+  if (run.niceAbusers) setPriority(abusers.pid!, 19);
   await sleep(CONFIG.warmupMs);
-  windows.push(await steadyWindow('under abuse', ports!.push, receivers, latencies));
+  windows.push(await steadyWindow('under abuse', ports.push, receivers, latencies));
   const reported = once(abusers, 'message') as Promise<[AbuseChildMessage]>;
   abusers.send({ type: 'stop' });
   const [message] = await reported;
   abusers.kill();
   if (message.type !== 'report') throw new Error(`the abusers answered ${message.type}`);
-  windows.push(await steadyWindow('after', ports!.push, receivers, latencies));
+  windows.push(await steadyWindow('after', ports.push, receivers, latencies));
   const closedReceivers = receivers.filter((r) => r.closes.length > 0).length;
   for (const r of receivers) r.ws.terminate();
-  stack.send({ type: 'close' });
-  await once(stack, 'exit');
-  process.stdout.write(`${reportOf(windows, message.report)}\n${closedReceivers === 0 ? 'PASS' : 'FAIL'} no well-behaved receiver was disconnected (${closedReceivers})\n`);
-  if (json) process.stdout.write(`${JSON.stringify({ config: CONFIG, node: process.version, windows, abuse: message.report, closedReceivers })}\n`);
+  await Promise.all(stack.map(async (child) => {
+    child.send({ type: 'close' });
+    await once(child, 'exit');
+  }));
+  process.stdout.write(`${reportOf(windows, message.report, run)}\n${closedReceivers === 0 ? 'PASS' : 'FAIL'} no well-behaved receiver was disconnected (${closedReceivers})\n`);
+  if (json) process.stdout.write(`${JSON.stringify({ config: CONFIG, run, node: process.version, windows, abuse: message.report, closedReceivers })}\n`);
 }
 
 try {

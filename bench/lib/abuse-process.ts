@@ -1,27 +1,38 @@
 /**
- * Child-process entry of bench/abuse.ts: `stack` runs a gateway, a proxy and a push
- * (test/support/abuse.ts) with the abuse limits; `abusers` runs bench/lib/abusers.ts against
- * it until told to stop, then reports. Exits when told to, or when its parent goes away.
+ * Child-process entry of bench/abuse.ts: `gateway`, `proxy` and `push` each run one runtime
+ * with the abuse limits (as in a cluster, each in its own process: one's load does not stall
+ * another's event loop), the proxy and push routing to the gateway; `abusers` runs
+ * bench/lib/abusers.ts against them until told to stop, then reports. Exits when told to, or
+ * when its parent goes away.
  *
  * Usage (by bench/abuse.ts): `node dist/bench/lib/abuse-process.js '<AbuseChild JSON>'` with IPC.
  */
-import { startAbuseStack, type StackLimits } from '../../test/support/abuse.js';
+import { startAbuseRuntime, type StackLimits } from '../../test/support/abuse.js';
 import { startAbusers, type AbusePlan, type AbuseReport, type StackPorts } from './abusers.js';
 
-export type AbuseChild = { readonly role: 'stack'; readonly limits: StackLimits } | { readonly role: 'abusers'; readonly ports: StackPorts; readonly plan: AbusePlan };
+/** The gateway's ports, which the proxy and push route to. */
+export interface GatewayPorts {
+  readonly ws: number;
+  readonly grpc: number;
+}
 
-/** Child → parent. */
-export type AbuseChildMessage = { readonly type: 'ready'; readonly ports?: StackPorts } | { readonly type: 'report'; readonly report: AbuseReport } | { readonly type: 'failed'; readonly error: string };
+export type AbuseChild =
+  | { readonly role: 'gateway'; readonly limits: StackLimits }
+  | { readonly role: 'proxy' | 'push'; readonly limits: StackLimits; readonly gateway: GatewayPorts }
+  | { readonly role: 'abusers'; readonly ports: StackPorts; readonly plan: AbusePlan };
+
+/** Child → parent: a runtime reports the port it serves on (the gateway: ws and gRPC). */
+export type AbuseChildMessage = { readonly type: 'ready'; readonly ports?: { readonly main: number; readonly grpc?: number } } | { readonly type: 'report'; readonly report: AbuseReport } | { readonly type: 'failed'; readonly error: string };
 
 function send(message: AbuseChildMessage): void {
   process.send?.(message);
 }
 
 async function main(config: AbuseChild): Promise<void> {
-  if (config.role === 'stack') {
-    const stack = await startAbuseStack(config.limits);
-    process.once('message', () => void stack.close().then(() => process.exit(0)));
-    send({ type: 'ready', ports: { proxy: stack.proxy.port, gateway: stack.gateway.ports.ws, push: stack.push.ports.http } });
+  if (config.role !== 'abusers') {
+    const runtime = await startAbuseRuntime(config.role, config.limits, config.role === 'gateway' ? undefined : config.gateway);
+    process.once('message', () => void runtime.close().then(() => process.exit(0)));
+    send({ type: 'ready', ports: runtime.ports });
     return;
   }
   const abusers = startAbusers(config.ports, config.plan);

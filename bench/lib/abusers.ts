@@ -4,6 +4,7 @@
  * bad tokens through the proxy. Every outcome is tallied (HTTP status or close code).
  */
 import { performance } from 'node:perf_hooks';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { UnsecuredJWT } from 'jose';
 import { clientToken, destroyAll, flood, goodQuery, oversizeFrame, pushTo, refusedToken, silentClient, stalledReader } from '../../test/support/abuse.js';
 
@@ -22,8 +23,14 @@ export type AbuseReport = Record<AbuseKind, { rounds: number; outcomes: Record<s
 /** What the abusers do; sized from the stack's limits. */
 export interface AbusePlan {
   readonly floodConnections: number;
+  /** Where the flood goes: the proxy (the public entry) or straight at the gateway. */
+  readonly floodTarget: 'proxy' | 'gateway';
+  /** A flood round starts at most this often, ms: `floodConnections` at once, every period. */
+  readonly floodPeriodMs: number;
   /** Bytes of each oversize frame (the gateway's maxPayloadBytes + 1). */
   readonly oversizeBytes: number;
+  /** Payload of each message that fills a stalled reader (push's maxPayloadBytes). */
+  readonly fillBytes: number;
   /** The abusers to run (default all). */
   readonly kinds?: readonly AbuseKind[];
 }
@@ -50,9 +57,17 @@ export function startAbusers(ports: StackPorts, plan: AbusePlan): { stop(): Prom
       for (const outcome of outcomes) report[kind].outcomes[outcome] = (report[kind].outcomes[outcome] ?? 0) + 1;
     }
   };
+  // Signed once: an attacker's CPU is not the stack's.
+  const floodTargets = Promise.all(Array.from({ length: plan.floodConnections }, async (_, i) => `/ws?${new URLSearchParams(await goodQuery(`flood-${i}`)).toString()}`));
   const loops = [
-    loop('flood', (n) => floodRound(ports.gateway, plan.floodConnections, n)),
-    loop('stalled', (n) => stalledRound(ports, url, n)),
+    loop('flood', async () => {
+      const started = performance.now();
+      const outcomes = await floodRound(plan.floodTarget === 'proxy' ? ports.proxy : ports.gateway, await floodTargets);
+      const rest = plan.floodPeriodMs - (performance.now() - started);
+      if (rest > 0 && !stopped) await sleep(rest);
+      return outcomes;
+    }),
+    loop('stalled', (n) => stalledRound(ports, url, n, plan.fillBytes)),
     loop('silent', async (n) => {
       const clients = await Promise.all(Array.from({ length: 10 }, async (_, i) => silentClient(url(await goodQuery(`silent-${n}-${i}`)))));
       return Promise.all(clients.map((c) => c.closed));
@@ -69,25 +84,24 @@ export function startAbusers(ports: StackPorts, plan: AbusePlan): { stop(): Prom
   };
 }
 
-/** Opens `count` upgrades at the gateway at once (signed beforehand), then drops the upgraded ones. */
-async function floodRound(port: number, count: number, n: number): Promise<number[]> {
-  const targets = await Promise.all(Array.from({ length: count }, async (_, i) => `/ws?${new URLSearchParams(await goodQuery(`flood-${n}-${i}`)).toString()}`));
+/** Opens every upgrade of `targets` at once at `port`, then drops the upgraded ones. */
+async function floodRound(port: number, targets: readonly string[]): Promise<number[]> {
   const result = await flood(port, targets);
   await destroyAll(result.upgraded);
   return [...result.statuses].flatMap(([status, times]) => Array<number>(times).fill(status));
 }
 
 /**
- * A reader that stops reading, filled with 1 MiB frames until the gateway cuts it off (about
- * 10 MiB: the kernel buffers on the way). One round every STALLED_ROUND_MS at most, so the bulk
- * filling (traffic the bench makes, not the reader) does not become the whole load.
+ * A reader that stops reading, filled with `fillBytes` frames until the gateway cuts it off
+ * (about 10 MiB: the kernel buffers on the way). One round every STALLED_ROUND_MS at most, so
+ * the bulk filling (traffic the bench makes, not the reader) does not become the whole load.
  */
-async function stalledRound(ports: StackPorts, url: (query: Record<string, string>) => string, n: number): Promise<number[]> {
+async function stalledRound(ports: StackPorts, url: (query: Record<string, string>) => string, n: number, fillBytes: number): Promise<number[]> {
   const users = [`stalled-${n}`];
   const readers = await Promise.all(users.map(async (user) => stalledReader(url(await goodQuery(user)), user)));
-  const payload = 'f'.repeat(1024 * 1024);
+  const payload = 'f'.repeat(fillBytes);
   const started = performance.now();
-  for (let i = 0; i < 400; i++) {
+  for (let i = 0; i < (64 * 1024 * 1024) / fillBytes; i++) {
     const statuses = await pushTo(ports.push, { msgID: `fill-${n}-${i}`, toUserIDs: users, payload });
     if (statuses.every((s) => s === 'offline')) break;
   }

@@ -23,7 +23,7 @@ export const UPGRADE_HEADERS = 'Connection: Upgrade\r\nUpgrade: websocket\r\nSec
 /** Limits of the stack: small enough that every abuse is cut off within seconds. */
 export interface StackLimits {
   readonly gateway?: Partial<Pick<GatewayOptions, 'maxPayloadBytes' | 'maxSendBufferBytes' | 'pingIntervalMs' | 'maxConnections'>>;
-  readonly proxy?: Partial<Pick<ProxyOptions, 'maxConnections' | 'tokenSecret'>>;
+  readonly proxy?: Partial<Pick<ProxyOptions, 'maxConnections' | 'tokenSecret' | 'acceptLimit'>>;
   readonly push?: Partial<Omit<PushOptions, 'host' | 'ports' | 'ringSource'>>;
 }
 
@@ -58,6 +58,28 @@ export async function startAbuseStack(limits: StackLimits = {}): Promise<AbuseSt
       await gateway.close();
     },
   };
+}
+
+/**
+ * One runtime of the stack, alone in this process (bench/abuse.ts runs each in its own): the
+ * gateway `im-0`, or a proxy or a push routing to it at `gateway`'s ports. Reports the port it
+ * serves (`main`: the gateway's and the proxy's ws port, push's HTTP port; the gateway's gRPC).
+ */
+export async function startAbuseRuntime(role: 'gateway' | 'proxy' | 'push', limits: StackLimits, gateway?: { ws: number; grpc: number }): Promise<{ ports: { main: number; grpc?: number }; close(): Promise<void> }> {
+  const source = new StaticRingSource();
+  if (role === 'gateway') {
+    const started = await startGateway({ host: '127.0.0.1', ports: { ws: 0, grpc: 0 }, self: 'im-0', ringSource: source, tokenSecret: ABUSE_SECRET, ...limits.gateway });
+    source.set(new Ring({ version: 1, members: [{ name: 'im-0', host: '127.0.0.1', ports: { ...started.ports } }] }));
+    return { ports: { main: started.ports.ws, grpc: started.ports.grpc }, close: () => started.close() };
+  }
+  if (gateway === undefined) throw new TypeError(`a ${role} needs the gateway's ports`);
+  source.set(new Ring({ version: 1, members: [{ name: 'im-0', host: '127.0.0.1', ports: { ...gateway } }] }));
+  if (role === 'proxy') {
+    const proxy = await startProxy({ host: '127.0.0.1', port: 0, ringSource: source, ...limits.proxy });
+    return { ports: { main: proxy.port }, close: () => proxy.close() };
+  }
+  const push = await startPush({ host: '127.0.0.1', ports: { grpc: 0, http: 0 }, ringSource: source, ...limits.push });
+  return { ports: { main: push.ports.http }, close: () => push.close() };
 }
 
 /** An HS256 client token for `sub` (DESIGN.md section 6); negative `expiresInSeconds`: expired. */
