@@ -183,12 +183,13 @@ export function statusView(input: StatusInput): StatusView {
   };
 }
 
-/** Acknowledgements by component: live runtimes serving `version` out of all live ones. */
+/** Acknowledgements by component: live runtimes serving `version` (or a newer one) out of all live ones. */
 export function acknowledgements(live: readonly LeaseReport[], version: number): Record<RuntimeComponent, AckView> {
   const out = {} as Record<RuntimeComponent, AckView>;
   for (const component of COMPONENTS) {
     const mine = live.filter((l) => l.component === component);
-    const laggards = mine.filter((l) => l.ringVersion !== version).map((l) => ({ pod: l.pod, version: l.ringVersion }));
+    // As the operator's barrier counts them (operator/transition.ts): serving this version or a newer one.
+    const laggards = mine.filter((l) => (l.ringVersion ?? 0) < version).map((l) => ({ pod: l.pod, version: l.ringVersion }));
     out[component] = { acked: mine.length - laggards.length, live: mine.length, laggards };
   }
   return out;
