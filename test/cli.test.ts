@@ -115,6 +115,10 @@ test('runtime commands refuse a missing gateway or token key before starting any
     assert.deepEqual([noKey.code, noKey.stderr], [2, 'imring gateway: --token-secret (or IMRING_TOKEN_SECRET) is required\n']);
     const badPort = await runCli(['proxy', '--gateway', 'im', '--port', '70000']);
     assert.match(badPort.stderr, /--port must be a port from 0 to 65535, got "70000"/);
+    for (const bad of ['-1', '1.5', 'lots']) {
+      const badLimit = await runCli(['proxy', '--gateway', 'im', `--max-accepts-per-second=${bad}`]);
+      assert.deepEqual([badLimit.code, badLimit.stderr], [2, `imring proxy: --max-accepts-per-second must be a whole number (0: no limit), got "${bad}"\n`]);
+    }
     const help = await runCli(['gateway', '--help']);
     assert.equal(help.code, 0);
     assert.match(help.stdout, /--token-secret\s+HS256 key of client tokens .*\(env IMRING_TOKEN_SECRET\)/);
