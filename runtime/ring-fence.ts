@@ -163,6 +163,8 @@ export class RingFence implements RingSource {
           this.#o.logger.info({ configMap: stale }, 'the ring served may be stale: still fenced');
           return;
         }
+        // The renewal that started the check may have run out while it read.
+        if (this.#closed || this.#closesAt() <= performance.now()) return;
         this.#set(undefined);
         this.#o.logger.info('Lease renewed and the ring served is the newest: trusting it again');
         this.#arm();
