@@ -13,7 +13,7 @@ gateways), with demo traffic (simulated users and messages) and a live view refr
 second. kubectl works against it through DIR/kubeconfig; DIR/env holds KUBECONFIG,
 IMRING_PROXY_URL, IMRING_PUSH_URL and IMRING_TOKEN_SECRET for any other client. Prints
 "imring local: ready" once the control plane is up; stops everything, and every pod process,
-on SIGINT or SIGTERM.
+on SIGINT, SIGTERM or SIGHUP.
 
 Options:
   --state-dir DIR   kubeconfig, env, hosts file and pod logs (default .imring)
@@ -45,6 +45,8 @@ export async function local(args: string[], io: CliIo): Promise<number> {
   const stopped = new Promise<string>((resolve) => {
     process.once('SIGINT', () => resolve('SIGINT'));
     process.once('SIGTERM', () => resolve('SIGTERM'));
+    // A closed terminal: pods run in their own process groups and would outlive us.
+    process.once('SIGHUP', () => resolve('SIGHUP'));
   });
   try {
     await cluster.start();

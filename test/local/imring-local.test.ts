@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -41,8 +41,8 @@ spec:
             periodSeconds: 1
 `;
 
-test('imring local --bare serves kubectl, runs a StatefulSet as processes, scales it, and leaves nothing behind on SIGTERM', async () => {
-  const stateDir = await mkdtemp(join(tmpdir(), 'imring-local-'));
+/** `imring local --bare` in `stateDir`, once it printed ready: kubectl and a client for it, and its exit. */
+async function startLocal(stateDir: string): Promise<{ child: ChildProcess; exited: Promise<[number | null, string | null]>; stderr: () => string; kubectl: (...args: string[]) => Promise<{ stdout: string }>; core: CoreV1Api; kc: KubeConfig }> {
   const child = spawn(process.execPath, [join(repoRoot, 'dist/cli/imring.js'), 'local', '--bare', '--state-dir', stateDir], {
     env: { ...process.env, IMRING_LOCAL_IMAGES: JSON.stringify({ 'imring-test/server': [process.execPath, join(repoRoot, 'dist/test/fixtures/test-server.js')] }) },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -50,35 +50,63 @@ test('imring local --bare serves kubectl, runs a StatefulSet as processes, scale
   let stderr = '';
   child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
   const exited = once(child, 'exit') as Promise<[number | null, string | null]>;
-  const pids: number[] = [];
+  const lines = createInterface({ input: child.stdout });
+  for await (const line of lines) if (line === 'imring local: ready') break;
+  const kubeconfig = join(stateDir, 'kubeconfig');
+  const kubectl = (...args: string[]): Promise<{ stdout: string }> =>
+    run('/usr/bin/kubectl', ['--kubeconfig', kubeconfig, '--cache-dir', join(stateDir, 'kubectl-cache'), ...args], { timeout: 30_000 });
+  const kc = new KubeConfig();
+  kc.loadFromFile(kubeconfig);
+  return { child, exited, stderr: () => stderr, kubectl, core: kc.makeApiClient(CoreV1Api), kc };
+}
+
+/** The pids of the Ready pods in `default`, once `count` are Ready. */
+async function readyPids(local: { kc: KubeConfig; core: CoreV1Api }, count: number): Promise<number[]> {
+  const ready = await watchUntil(local.kc, '/api/v1/namespaces/default/pods', async () => {
+    const items = (await local.core.listNamespacedPod({ namespace: 'default' })).items;
+    const isReady = items.filter((p) => p.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True'));
+    return isReady.length === count ? isReady : undefined;
+  });
+  return ready.map((p) => Number(p.status?.containerStatuses?.[0]?.containerID?.replace('local://', '')));
+}
+
+test('imring local --bare serves kubectl, runs a StatefulSet as processes, scales it, and leaves nothing behind on SIGTERM', async () => {
+  const stateDir = await mkdtemp(join(tmpdir(), 'imring-local-'));
+  const local = await startLocal(stateDir);
   try {
-    const lines = createInterface({ input: child.stdout });
-    for await (const line of lines) if (line === 'imring local: ready') break;
-    const kubeconfig = join(stateDir, 'kubeconfig');
-    const kubectl = (...args: string[]): Promise<{ stdout: string }> =>
-      run('/usr/bin/kubectl', ['--kubeconfig', kubeconfig, '--cache-dir', join(stateDir, 'kubectl-cache'), ...args], { timeout: 30_000 });
     await writeFile(join(stateDir, 'echo.yaml'), manifest);
-    await kubectl('apply', '-f', join(stateDir, 'echo.yaml'));
-    await kubectl('scale', 'sts/echo', '--replicas=3');
-    const kc = new KubeConfig();
-    kc.loadFromFile(kubeconfig);
-    const core = kc.makeApiClient(CoreV1Api);
-    const ready = await watchUntil(kc, '/api/v1/namespaces/default/pods', async () => {
-      const items = (await core.listNamespacedPod({ namespace: 'default' })).items;
-      const isReady = items.filter((p) => p.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True'));
-      return isReady.length === 3 ? isReady : undefined;
-    });
-    pids.push(...ready.map((p) => Number(p.status?.containerStatuses?.[0]?.containerID?.replace('local://', ''))));
-    const { stdout } = await kubectl('get', 'pods', '-o', 'wide');
+    await local.kubectl('apply', '-f', join(stateDir, 'echo.yaml'));
+    await local.kubectl('scale', 'sts/echo', '--replicas=3');
+    const pids = await readyPids(local, 3);
+    const { stdout } = await local.kubectl('get', 'pods', '-o', 'wide');
     assert.match(stdout, /echo-2\s+1\/1\s+Running/);
-    child.kill('SIGTERM');
-    const [code] = await exited;
-    assert.equal(code, 0, stderr);
-    assert.match(stderr, /imring local: stopped/);
+    local.child.kill('SIGTERM');
+    const [code] = await local.exited;
+    assert.equal(code, 0, local.stderr());
+    assert.match(local.stderr(), /imring local: stopped/);
     for (const pid of pids) assert.ok(isGone(pid), `pod process ${pid} stopped`);
   } finally {
-    if (child.exitCode === null) child.kill('SIGKILL');
-    await exited;
+    if (local.child.exitCode === null) local.child.kill('SIGKILL');
+    await local.exited;
+    await rm(stateDir, { recursive: true, force: true });
+  }
+});
+
+test('imring local stops its pods on SIGHUP too (a closed terminal)', async () => {
+  const stateDir = await mkdtemp(join(tmpdir(), 'imring-local-'));
+  const local = await startLocal(stateDir);
+  try {
+    await writeFile(join(stateDir, 'echo.yaml'), manifest);
+    await local.kubectl('apply', '-f', join(stateDir, 'echo.yaml'));
+    const [pid] = await readyPids(local, 1);
+    local.child.kill('SIGHUP');
+    const [code] = await local.exited;
+    assert.equal(code, 0, local.stderr());
+    assert.match(local.stderr(), /imring local: SIGHUP: stopping/);
+    assert.ok(isGone(pid!), `pod process ${pid} stopped`);
+  } finally {
+    if (local.child.exitCode === null) local.child.kill('SIGKILL');
+    await local.exited;
     await rm(stateDir, { recursive: true, force: true });
   }
 });
