@@ -50,8 +50,6 @@ interface Pending {
   outcome: Outcome | undefined;
   /** The user was connected on the send-time connection when the answer came. */
   connectedThrough: boolean;
-  /** The user's epoch when the answer came, when connected then, else -1. */
-  epochAtAnswer: number;
   /** The user's latest epoch when the answer came, connected or not. */
   lastEpochAtAnswer: number;
   /** The push call failed as a whole: push answered nothing for this pair. */
@@ -117,7 +115,7 @@ export class Ledger {
     for (const user of users) {
       const state = this.#users.get(user);
       const epoch = state?.epoch ?? 0;
-      this.#pending.set(key(msgID, user), { user, atMs, answeredAtMs: undefined, epochAtSend: state?.connected ? epoch : -1, lastEpochAtSend: epoch, outcome: undefined, connectedThrough: false, epochAtAnswer: -1, lastEpochAtAnswer: epoch, callFailed: false, receipts: 0 });
+      this.#pending.set(key(msgID, user), { user, atMs, answeredAtMs: undefined, epochAtSend: state?.connected ? epoch : -1, lastEpochAtSend: epoch, outcome: undefined, connectedThrough: false, lastEpochAtAnswer: epoch, callFailed: false, receipts: 0 });
     }
   }
 
@@ -128,7 +126,6 @@ export class Ledger {
     entry.outcome = outcome;
     entry.answeredAtMs = atMs;
     const state = this.#users.get(user);
-    entry.epochAtAnswer = state?.connected ? state.epoch : -1;
     entry.lastEpochAtAnswer = state?.epoch ?? 0;
     entry.connectedThrough = entry.epochAtSend >= 0 && state !== undefined && state.connected && state.epoch === entry.epochAtSend;
   }
@@ -211,9 +208,7 @@ export class Ledger {
     if (this.#lostSamples.length >= 10) return;
     const answered = entry.answeredAtMs === undefined ? '' : ` ${entry.answeredAtMs - entry.atMs} ms after the send`;
     const closes: string[] = [];
-    const state = this.#users.get(entry.user);
-    for (let epoch = entry.lastEpochAtSend; epoch <= entry.lastEpochAtAnswer; epoch++) {
-      const close = state?.closes.get(epoch);
+    for (const { epoch, close } of this.#connectionsAround(entry)) {
       if (close) closes.push(`connection ${epoch} closed ${close.code} at send ${signed(close.atMs - entry.atMs)} ms`);
       else if (epoch > 0) closes.push(`connection ${epoch} still open`);
     }
@@ -226,13 +221,17 @@ export class Ledger {
    * later than the window after the answer: a frame written to it died with the killed process.
    */
   #killedUnder(entry: Pending): boolean {
-    if (entry.answeredAtMs === undefined) return false;
+    const answeredAtMs = entry.answeredAtMs;
+    if (answeredAtMs === undefined) return false;
+    return this.#connectionsAround(entry).some(({ close }) => close?.code === ABNORMAL_CLOSURE && close.atMs >= entry.atMs - DEAD_CONNECTION_WINDOW_MS && close.atMs <= answeredAtMs + DEAD_CONNECTION_WINDOW_MS);
+  }
+
+  /** The user's connections from the latest one at the send to the latest one at the answer, each with how it ended (undefined: still open). */
+  #connectionsAround(entry: Pending): { epoch: number; close: { readonly atMs: number; readonly code: number } | undefined }[] {
     const closes = this.#users.get(entry.user)?.closes;
-    for (let epoch = entry.lastEpochAtSend; epoch <= entry.lastEpochAtAnswer; epoch++) {
-      const close = closes?.get(epoch);
-      if (close?.code === ABNORMAL_CLOSURE && close.atMs >= entry.atMs - DEAD_CONNECTION_WINDOW_MS && close.atMs <= entry.answeredAtMs + DEAD_CONNECTION_WINDOW_MS) return true;
-    }
-    return false;
+    const out = [];
+    for (let epoch = entry.lastEpochAtSend; epoch <= entry.lastEpochAtAnswer; epoch++) out.push({ epoch, close: closes?.get(epoch) });
+    return out;
   }
 
   #countOffline(pair: string, entry: Pending, reason: string): void {
