@@ -1,5 +1,6 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import { errors, jwtVerify } from 'jose';
+import { originFormTarget } from '../request-target.js';
 
 /** What a `GET /ws` upgrade asks for, or why it is refused before upgrading. */
 export type UpgradeRequest =
@@ -23,21 +24,6 @@ export function parseUpgradeRequest(target: string | undefined, headers: Incomin
   if (!userID || userID.length > MAX_ID_LENGTH) return { ok: false, status: 400, reason: 'missing or too long userID' };
   if (!platform || platform.length > MAX_ID_LENGTH) return { ok: false, status: 400, reason: 'missing or too long platform' };
   return { ok: true, userID, platform, token: bearerToken(headers.authorization) ?? url.searchParams.get('token') ?? undefined };
-}
-
-/**
- * The path and query of an origin-form target (RFC 9112 section 3.2.1), or undefined: `new URL`
- * throws on targets like `//` and `http://[::1`, and a throw here would escape the upgrade
- * handler and take the whole gateway down.
- */
-function originFormTarget(target: string): URL | undefined {
-  if (!target.startsWith('/') || target.startsWith('//')) return undefined;
-  try {
-    // The base only anchors the target; it is never dialled.
-    return new URL(target, 'http://gateway.invalid');
-  } catch {
-    return undefined;
-  }
 }
 
 function bearerToken(authorization: string | undefined): string | undefined {

@@ -1,5 +1,6 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import type { Ring, RingMember } from '../../ring/index.js';
+import { originFormTarget } from '../request-target.js';
 
 /**
  * The routing decision of the proxy, as pure functions of (request line, headers, ring): no
@@ -59,7 +60,7 @@ export function decideRoute(request: UpgradeRequest, ring: Ring | undefined): Ro
 
 /** The user and token of an upgrade request, or the 4xx that refuses it. */
 export function parseUpgrade(request: UpgradeRequest): { ok: true; userID: string; token: string | undefined } | { ok: false; rejection: Rejection } {
-  const target = parseTarget(request.url);
+  const target = originFormTarget(request.url);
   if (target === undefined || target.pathname !== WS_PATH) return { ok: false, rejection: Rejections.notFound };
   if (request.method !== 'GET') return { ok: false, rejection: Rejections.notGet };
   if (request.headers.upgrade?.toLowerCase() !== 'websocket') return { ok: false, rejection: Rejections.notWebSocket };
@@ -76,15 +77,4 @@ export function bearerToken(authorization: string | undefined): string | undefin
   if (authorization === undefined) return undefined;
   const match = /^Bearer +(\S+) *$/i.exec(authorization);
   return match?.[1];
-}
-
-/** The path and query of an origin-form request target (RFC 9112 section 3.2.1). */
-function parseTarget(url: string | undefined): URL | undefined {
-  if (url === undefined || !url.startsWith('/') || url.startsWith('//')) return undefined;
-  try {
-    // The base only anchors the origin-form target; it is never dialled.
-    return new URL(url, 'http://proxy.invalid');
-  } catch {
-    return undefined;
-  }
 }
