@@ -16,6 +16,7 @@ import {
 } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import { EventRecorder, ResilientInformer, WorkQueue } from '../kube/controller-kit.js';
+import { TokenBucket } from '../kube/token-bucket.js';
 import { Labels } from '../ring/index.js';
 import { IMGATEWAY, type IMGateway } from './api.js';
 import { apiStatusCode } from '../kube/api-errors.js';
@@ -183,34 +184,4 @@ export class Controller {
 
 function gatewayKeyOf(gateway: IMGateway): { namespace: string; name: string } {
   return { namespace: gateway.metadata.namespace ?? 'default', name: gateway.metadata.name ?? '' };
-}
-
-/** A token bucket: `perSecond` tokens a second, at most `perSecond` stored. */
-class TokenBucket {
-  readonly #perSecond: number;
-  #tokens: number;
-  #lastMs = performance.now();
-  #tail: Promise<void> = Promise.resolve();
-
-  constructor(perSecond: number) {
-    this.#perSecond = perSecond;
-    this.#tokens = perSecond;
-  }
-
-  /** Resolves when a token is available (callers are served in order). */
-  take(): Promise<void> {
-    this.#tail = this.#tail.then(async () => {
-      const now = performance.now();
-      this.#tokens = Math.min(this.#perSecond, this.#tokens + ((now - this.#lastMs) / 1000) * this.#perSecond);
-      this.#lastMs = now;
-      if (this.#tokens < 1) {
-        const waitMs = ((1 - this.#tokens) / this.#perSecond) * 1000;
-        await new Promise((resolve) => setTimeout(resolve, waitMs));
-        this.#tokens = 1;
-        this.#lastMs = performance.now();
-      }
-      this.#tokens -= 1;
-    });
-    return this.#tail;
-  }
 }

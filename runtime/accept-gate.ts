@@ -1,6 +1,7 @@
 import type { Server } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import type { Socket } from 'node:net';
+import { TokenBucket } from '../kube/token-bucket.js';
 
 /** New connections a server takes: a token bucket. */
 export interface AcceptLimit {
@@ -36,14 +37,9 @@ export function limitAccepts(server: Server, limit: AcceptLimit, onShed: () => v
   // http.Server parses a connection from its own 'connection' listener: run it only for admitted sockets.
   const parse = server.listeners('connection') as ((socket: Socket) => void)[];
   server.removeAllListeners('connection');
-  let tokens = limit.burst;
-  let refilledAt = now();
+  const bucket = new TokenBucket(limit.ratePerSecond, { burst: limit.burst, now });
   server.on('connection', (socket: Socket) => {
-    const at = now();
-    tokens = Math.min(limit.burst, tokens + ((at - refilledAt) / 1000) * limit.ratePerSecond);
-    refilledAt = at;
-    if (tokens >= 1) {
-      tokens--;
+    if (bucket.tryTake()) {
       for (const listener of parse) listener.call(server, socket);
       return;
     }
