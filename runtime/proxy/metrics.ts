@@ -27,7 +27,7 @@ export interface MetricSources {
 export function createProxyMetrics(registry: Registry, sources: MetricSources): ProxyMetrics {
   const routes = new Counter({
     name: 'imring_proxy_routes_total',
-    help: 'Websocket upgrades by result (ok, no_ring, bad_request, unauthorized, unreachable, overloaded, aborted) and owning member',
+    help: 'Websocket upgrades by result (ok, no_ring, fenced, shed, bad_request, unauthorized, unreachable, overloaded, aborted) and owning member',
     labelNames: ['result', 'owner'] as const,
     registers: [registry],
   });

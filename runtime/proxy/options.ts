@@ -27,9 +27,9 @@ export interface ProxyOptions {
   /** How long a refused upgrade's socket may linger after its response, in ms. Default 1 000. */
   rejectLingerMs?: number;
   /**
-   * New connections taken per second and at once; beyond, each is answered 503 with
-   * Retry-After before any of it is read (a connection flood costs little more than the
-   * accept). Open connections are never affected. Default none (the CLI sets one).
+   * New connections taken per second and at once; beyond, each is closed before any of it is
+   * read (a connection flood costs little more than the accept). Open connections are never
+   * affected. Default none (the CLI sets one).
    */
   acceptLimit?: AcceptLimit;
   /** Default: silent. */
