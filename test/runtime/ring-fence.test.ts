@@ -8,7 +8,7 @@ import { buildRingDocument, Ring, RING_DATA_KEY, ringConfigMapName, serializeRin
 import { RingFence, type HeldLease } from '../../runtime/ring-fence.js';
 import { StaticRingSource } from '../../runtime/ring-source.js';
 import { newMembers, sampleGateway } from '../support/fixtures.js';
-import { startLocalApi, type LocalApi } from '../support/local-api.js';
+import { putConfigMap, startLocalApi, type LocalApi } from '../support/local-api.js';
 import { captureLogs } from '../support/logs.js';
 
 const namespace = sampleGateway.namespace;
@@ -48,13 +48,7 @@ async function putRing(name: string, content: { version: number; state?: RingSta
   const text = typeof content === 'string'
     ? content
     : serializeRingDocument(buildRingDocument({ gateway: { ...sampleGateway, name }, version: content.version, state: content.state ?? 'Committed', members: newMembers(3, name), previous: { version: content.version - 1, members: newMembers(2, name) }, tableSize: 251 }));
-  const body = { metadata: { name: ringConfigMapName(name), namespace }, data: { [RING_DATA_KEY]: text } };
-  try {
-    await core.replaceNamespacedConfigMap({ name: ringConfigMapName(name), namespace, body });
-  } catch (error) {
-    if ((error as { code?: number }).code !== 404) throw error;
-    await core.createNamespacedConfigMap({ namespace, body });
-  }
+  await putConfigMap(core, namespace, { metadata: { name: ringConfigMapName(name), namespace }, data: { [RING_DATA_KEY]: text } });
 }
 
 /** A started fence for gateway `name` over a static source serving `served`, with a short Lease (600 ms) and margin (200 ms). */

@@ -8,7 +8,7 @@ import { buildRingDocument, ringConfigMapName, serializeRingDocument, type Gatew
 import { RingWatcher } from '../../runtime/ring-watcher.js';
 import type { RingRefusal } from '../../runtime/ring-acceptance.js';
 import { newMembers, sampleGateway } from '../support/fixtures.js';
-import { startLocalApi, type LocalApi } from '../support/local-api.js';
+import { putConfigMap, startLocalApi, type LocalApi } from '../support/local-api.js';
 import { captureLogs } from '../support/logs.js';
 
 const namespace = sampleGateway.namespace;
@@ -44,15 +44,7 @@ function gatewayFixture(name: string): {
         previous: version === 1 ? null : { version: version - 1, members: newMembers(count + version - 1, name) },
         tableSize: 251,
       }),
-    async put(data, annotations = {}) {
-      const body = { metadata: { name: cmName, namespace, annotations }, data };
-      try {
-        await core.replaceNamespacedConfigMap({ name: cmName, namespace, body });
-      } catch (error) {
-        if ((error as { code?: number }).code !== 404) throw error;
-        await core.createNamespacedConfigMap({ namespace, body });
-      }
-    },
+    put: (data, annotations = {}) => putConfigMap(core, namespace, { metadata: { name: cmName, namespace, annotations }, data }),
     putDoc(document) {
       return this.put({ 'ring.json': typeof document === 'string' ? document : serializeRingDocument(document) });
     },

@@ -8,6 +8,7 @@ import { buildRingDocument, ringConfigMapName, serializeRingDocument, type RingD
 import { createResolver } from '../../runtime/resolver.js';
 import { RingWatcher } from '../../runtime/ring-watcher.js';
 import { startProxy, type Proxy } from '../../runtime/proxy/proxy.js';
+import { putConfigMap } from './local-api.js';
 import { startPush, type Push } from '../../runtime/push/push.js';
 import { watchUntil } from './wait.js';
 
@@ -106,13 +107,7 @@ export class ImSystem {
   async writeRingText(text: string): Promise<void> {
     const core = this.cluster.kc.makeApiClient(CoreV1Api);
     const name = ringConfigMapName(GATEWAY.name);
-    const body = { metadata: { name }, data: { 'ring.json': text } };
-    try {
-      await core.replaceNamespacedConfigMap({ name, namespace: GATEWAY.namespace, body });
-    } catch (error) {
-      if ((error as { code?: number }).code !== 404) throw error;
-      await core.createNamespacedConfigMap({ namespace: GATEWAY.namespace, body });
-    }
+    await putConfigMap(core, GATEWAY.namespace, { metadata: { name }, data: { 'ring.json': text } });
   }
 
   /** Scales the gateway StatefulSet and waits until exactly `count` gateways are Ready. */

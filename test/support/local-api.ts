@@ -1,5 +1,5 @@
 import { request as httpsRequest } from 'node:https';
-import { KubeConfig } from '@kubernetes/client-node';
+import { KubeConfig, type CoreV1Api, type V1ConfigMap } from '@kubernetes/client-node';
 import { LocalApiServer, type LocalApiServerOptions } from '../../local/index.js';
 
 /** A started local API server and a client-node KubeConfig for it. */
@@ -16,6 +16,16 @@ export async function startLocalApi(options: LocalApiServerOptions = {}): Promis
   const kc = new KubeConfig();
   kc.loadFromString(server.kubeconfig());
   return { server, kc, close: () => server.close() };
+}
+
+/** Replaces ConfigMap `body.metadata.name` in `namespace`, or creates it when there is none. */
+export async function putConfigMap(core: CoreV1Api, namespace: string, body: V1ConfigMap & { metadata: { name: string } }): Promise<void> {
+  try {
+    await core.replaceNamespacedConfigMap({ name: body.metadata.name, namespace, body });
+  } catch (error) {
+    if ((error as { code?: number }).code !== 404) throw error;
+    await core.createNamespacedConfigMap({ namespace, body });
+  }
 }
 
 /** The HTTP code of a client-node ApiException, or rethrows anything else. */
