@@ -70,43 +70,42 @@ async function readyPids(local: { kc: KubeConfig; core: CoreV1Api }, count: numb
   return ready.map((p) => Number(p.status?.containerStatuses?.[0]?.containerID?.replace('local://', '')));
 }
 
-test('imring local --bare serves kubectl, runs a StatefulSet as processes, scales it, and leaves nothing behind on SIGTERM', async () => {
+type Local = Awaited<ReturnType<typeof startLocal>>;
+
+/** Runs `body` against `imring local --bare` with the echo StatefulSet applied; kills it (if still running) and removes its state after. */
+async function withEcho(body: (local: Local) => Promise<void>): Promise<void> {
   const stateDir = await mkdtemp(join(tmpdir(), 'imring-local-'));
   const local = await startLocal(stateDir);
   try {
     await writeFile(join(stateDir, 'echo.yaml'), manifest);
     await local.kubectl('apply', '-f', join(stateDir, 'echo.yaml'));
+    await body(local);
+  } finally {
+    if (local.child.exitCode === null) local.child.kill('SIGKILL');
+    await local.exited;
+    await rm(stateDir, { recursive: true, force: true });
+  }
+}
+
+/** Sends `signal` and asserts a clean exit that stopped every pod process in `pids`. */
+async function stopsWith(local: Local, signal: NodeJS.Signals, pids: readonly number[], said: RegExp): Promise<void> {
+  local.child.kill(signal);
+  const [code] = await local.exited;
+  assert.equal(code, 0, local.stderr());
+  assert.match(local.stderr(), said);
+  for (const pid of pids) assert.ok(isGone(pid), `pod process ${pid} stopped`);
+}
+
+test('imring local --bare serves kubectl, runs a StatefulSet as processes, scales it, and leaves nothing behind on SIGTERM', () =>
+  withEcho(async (local) => {
     await local.kubectl('scale', 'sts/echo', '--replicas=3');
     const pids = await readyPids(local, 3);
     const { stdout } = await local.kubectl('get', 'pods', '-o', 'wide');
     assert.match(stdout, /echo-2\s+1\/1\s+Running/);
-    local.child.kill('SIGTERM');
-    const [code] = await local.exited;
-    assert.equal(code, 0, local.stderr());
-    assert.match(local.stderr(), /imring local: stopped/);
-    for (const pid of pids) assert.ok(isGone(pid), `pod process ${pid} stopped`);
-  } finally {
-    if (local.child.exitCode === null) local.child.kill('SIGKILL');
-    await local.exited;
-    await rm(stateDir, { recursive: true, force: true });
-  }
-});
+    await stopsWith(local, 'SIGTERM', pids, /imring local: stopped/);
+  }));
 
-test('imring local stops its pods on SIGHUP too (a closed terminal)', async () => {
-  const stateDir = await mkdtemp(join(tmpdir(), 'imring-local-'));
-  const local = await startLocal(stateDir);
-  try {
-    await writeFile(join(stateDir, 'echo.yaml'), manifest);
-    await local.kubectl('apply', '-f', join(stateDir, 'echo.yaml'));
-    const [pid] = await readyPids(local, 1);
-    local.child.kill('SIGHUP');
-    const [code] = await local.exited;
-    assert.equal(code, 0, local.stderr());
-    assert.match(local.stderr(), /imring local: SIGHUP: stopping/);
-    assert.ok(isGone(pid!), `pod process ${pid} stopped`);
-  } finally {
-    if (local.child.exitCode === null) local.child.kill('SIGKILL');
-    await local.exited;
-    await rm(stateDir, { recursive: true, force: true });
-  }
-});
+test('imring local stops its pods on SIGHUP too (a closed terminal)', () =>
+  withEcho(async (local) => {
+    await stopsWith(local, 'SIGHUP', await readyPids(local, 1), /imring local: SIGHUP: stopping/);
+  }));
