@@ -164,7 +164,8 @@ function ringFromStatus(init: { owner: Owner; spec: ResolvedSpec; clusterDomain:
       gateway: { namespace: init.owner.namespace, name: init.owner.name, uid: init.owner.uid },
       version: status.version,
       state: status.state,
-      tableSize: init.spec.ring.tableSize,
+      // The published table, not the spec's: the spec may have been edited since (see RingStatus.tableSize).
+      tableSize: status.tableSize ?? init.spec.ring.tableSize,
       members: current,
       previous: previous && status.previous ? { version: status.previous.version, members: previous } : null,
       policy: { migrateRatePerSecond: init.spec.drain.migrateRatePerSecond, handoffWindowMs: init.spec.drain.handoffWindowMs },
