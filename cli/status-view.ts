@@ -5,11 +5,11 @@ import {
   LEASE_DURATION_SECONDS,
   parseRingDocument,
   Ring,
+  RingAcceptanceCode,
   RING_DATA_KEY,
   type RingDocument,
   type RuntimeComponent,
 } from '../ring/index.js';
-import { RingAcceptanceCode } from '../runtime/ring-acceptance.js';
 
 /**
  * What `imring status` shows, computed from what it read (pure: no I/O, the clock passed in),

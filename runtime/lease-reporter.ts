@@ -8,9 +8,9 @@ import {
   LEASE_RENEW_SECONDS,
   runtimeLeaseName,
   type Ring,
+  type RingRefusal,
   type RuntimeComponent,
 } from '../ring/index.js';
-import type { RingRefusal } from './ring-acceptance.js';
 import { apiStatusCode } from '../kube/api-errors.js';
 
 /** What the reporter reads: a {@link RingWatcher} (or any source that also reports refusals). */
