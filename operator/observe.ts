@@ -4,10 +4,10 @@
  */
 import type { V1ConfigMap, V1Lease, V1Pod, V1PodDisruptionBudget, V1Service, V1StatefulSet } from '@kubernetes/client-node';
 import {
-  Annotations,
   buildRingDocument,
   judgeRingDocument,
   Labels,
+  parseLeaseAnnotations,
   RING_DATA_KEY,
   type RingDocument,
   type RingMember,
@@ -70,17 +70,10 @@ function leaseView(owner: Owner, lease: V1Lease, nowMs: number): LeaseView | und
   };
 }
 
-/** What a runtime reports in its Lease's annotations (DESIGN.md section 6). */
+/** What a runtime reports in its Lease's annotations (DESIGN.md section 6); counts not reported are 0. */
 function reported(annotations: Readonly<Record<string, string>>): Pick<LeaseView, 'version' | 'state' | 'connections' | 'misplaced' | 'ringError'> {
-  const state = annotations[Annotations.ringState];
-  const ringError = annotations[Annotations.ringError];
-  return {
-    version: count(annotations[Annotations.ringVersion]),
-    state: state === 'Prepared' || state === 'Committed' ? state : undefined,
-    connections: count(annotations[Annotations.connections]) ?? 0,
-    misplaced: count(annotations[Annotations.misplaced]) ?? 0,
-    ...(ringError !== undefined ? { ringError } : {}),
-  };
+  const { version, state, connections = 0, misplaced = 0, ringError } = parseLeaseAnnotations(annotations);
+  return { version, state, connections, misplaced, ...(ringError !== undefined ? { ringError } : {}) };
 }
 
 /** Renewed within its duration, and not being deleted. */
@@ -110,11 +103,6 @@ export function ringErrorsOf(leases: readonly LeaseView[]): string[] {
 function podOfLease(owner: Owner, component: string, name: string): string {
   const prefix = `${owner.name}-${component}-`;
   return name.startsWith(prefix) ? name.slice(prefix.length) : name;
-}
-
-function count(value: string | undefined): number | undefined {
-  if (value === undefined || !/^\d{1,15}$/.test(value)) return undefined;
-  return Number(value);
 }
 
 /** Where the published ring comes from, and why it was not taken from the ConfigMap. */
