@@ -18,3 +18,4 @@ export { Ring, type RingInit } from './ring.js';
 export { movedKeys, movedEntries, tableShares, type MovedKey } from './compare.js';
 export * from './contract.js';
 export { describeRefusal, leaseAnnotations, parseLeaseAnnotations, type RuntimeReport } from './lease-annotations.js';
+export { PodEnv } from './pod-env.js';
