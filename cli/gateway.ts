@@ -1,5 +1,6 @@
 import { startOpsServer } from '../runtime/ops-server.js';
 import { startGateway } from '../runtime/gateway/gateway.js';
+import { PodEnv } from '../ring/index.js';
 import { UsageError, type CliIo } from './io.js';
 import { COMMON_FLAGS, portOf } from './runtime-args.js';
 import { commandHelp, runRuntimeCommand, type RuntimeCommand } from './runtime-command.js';
@@ -11,13 +12,23 @@ const command: RuntimeCommand = {
     'Holds client websockets and delivers messages to them (gRPC Deliver), serving the ring of\nIMGateway NAME from its ConfigMap; migrates connections it no longer owns when a ring\nis committed; reports on its Lease. SIGTERM: /readyz fails, connections close with 4002.',
   flags: [
     ...COMMON_FLAGS,
-    { name: 'ws-port', env: 'IMRING_WS_PORT', default: '10001', port: true, help: 'client websocket port (GET /ws)' },
-    { name: 'grpc-port', env: 'IMRING_GRPC_PORT', default: '10002', port: true, help: 'gRPC port (imring.gateway.v1.Gateway)' },
-    { name: 'http-port', env: 'IMRING_HTTP_PORT', default: '10003', port: true, help: '/healthz, /readyz, /metrics' },
-    { name: 'token-secret', env: 'IMRING_TOKEN_SECRET', help: 'HS256 key of client tokens (required; prefer the env var)' },
+    { name: 'ws-port', env: PodEnv.wsPort, default: '10001', port: true, help: 'client websocket port (GET /ws)' },
+    {
+      name: 'grpc-port',
+      env: PodEnv.grpcPort,
+      default: '10002',
+      port: true,
+      help: 'gRPC port (imring.gateway.v1.Gateway)',
+    },
+    { name: 'http-port', env: PodEnv.httpPort, default: '10003', port: true, help: '/healthz, /readyz, /metrics' },
+    {
+      name: 'token-secret',
+      env: PodEnv.tokenSecret,
+      help: 'HS256 key of client tokens (required; prefer the env var)',
+    },
   ],
   check(values) {
-    if (!values['token-secret']) throw new UsageError('--token-secret (or IMRING_TOKEN_SECRET) is required');
+    if (!values['token-secret']) throw new UsageError(`--token-secret (or ${PodEnv.tokenSecret}) is required`);
   },
   async start({ values, pod, watcher, logger, registry, parts }) {
     const host = values.host!;

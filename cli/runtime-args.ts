@@ -1,4 +1,5 @@
 import { parseArgs } from 'node:util';
+import { PodEnv } from '../ring/index.js';
 import { UsageError } from './io.js';
 
 /** A flag of a runtime command: its environment variable and default, for parsing and --help. */
@@ -13,10 +14,19 @@ export interface RuntimeFlag {
 
 /** Flags every runtime takes. */
 export const COMMON_FLAGS: readonly RuntimeFlag[] = [
-  { name: 'gateway', env: 'IMRING_GATEWAY', help: 'the IMGateway whose ring this runtime serves (required)' },
-  { name: 'namespace', env: 'POD_NAMESPACE', default: 'default', help: 'namespace of the IMGateway, its ring ConfigMap and the Leases' },
-  { name: 'pod', env: 'POD_NAME', help: 'this pod\'s name (Lease holder; gateways: the member name). Default: the hostname' },
-  { name: 'host', env: 'POD_IP', default: '0.0.0.0', help: 'address to bind' },
+  { name: 'gateway', env: PodEnv.gateway, help: 'the IMGateway whose ring this runtime serves (required)' },
+  {
+    name: 'namespace',
+    env: PodEnv.podNamespace,
+    default: 'default',
+    help: 'namespace of the IMGateway, its ring ConfigMap and the Leases',
+  },
+  {
+    name: 'pod',
+    env: PodEnv.podName,
+    help: 'this pod\'s name (Lease holder; gateways: the member name). Default: the hostname',
+  },
+  { name: 'host', env: PodEnv.podIP, default: '0.0.0.0', help: 'address to bind' },
 ];
 
 /** Values of a runtime command's flags, by flag name (strings; ports validated). */
@@ -42,7 +52,7 @@ export function parseRuntimeArgs(args: string[], flags: readonly RuntimeFlag[], 
     if (flag.port && value !== undefined && !isPort(value)) throw new UsageError(`--${flag.name} must be a port from 0 to 65535, got "${value}"`);
     out[flag.name] = value === '' ? undefined : value;
   }
-  if (!out.gateway) throw new UsageError('--gateway (or IMRING_GATEWAY) is required');
+  if (!out.gateway) throw new UsageError(`--gateway (or ${PodEnv.gateway}) is required`);
   return out;
 }
 

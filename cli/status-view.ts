@@ -1,15 +1,15 @@
 import type { V1Lease } from '@kubernetes/client-node';
 import {
-  Annotations,
   Labels,
   LEASE_DURATION_SECONDS,
+  parseLeaseAnnotations,
   parseRingDocument,
   Ring,
+  RingAcceptanceCode,
   RING_DATA_KEY,
   type RingDocument,
   type RuntimeComponent,
 } from '../ring/index.js';
-import { RingAcceptanceCode } from '../runtime/ring-acceptance.js';
 
 /**
  * What `imring status` shows, computed from what it read (pure: no I/O, the clock passed in),
@@ -48,7 +48,7 @@ export interface CodedError {
   readonly message: string;
 }
 
-/** One runtime Lease, decoded. Numbers the runtime did not report (or garbled) are null. */
+/** One runtime Lease, decoded. Values the runtime did not report (or garbled) are null. */
 export interface LeaseReport {
   readonly lease: string;
   readonly component: string;
@@ -140,18 +140,18 @@ export function observeRing(configMap: string, data: Readonly<Record<string, str
 export function leaseReport(lease: V1Lease, now: number): LeaseReport {
   const meta = lease.metadata ?? {};
   const spec = lease.spec ?? {};
-  const annotations = meta.annotations ?? {};
+  const report = parseLeaseAnnotations(meta.annotations);
   const name = meta.name ?? '';
   return {
     lease: name,
     component: meta.labels?.[Labels.component] ?? '',
     pod: spec.holderIdentity || name,
     live: isLive(spec, now),
-    ringVersion: count(annotations[Annotations.ringVersion]),
-    ringState: annotations[Annotations.ringState] ?? null,
-    connections: count(annotations[Annotations.connections]),
-    misplaced: count(annotations[Annotations.misplaced]),
-    ringError: annotations[Annotations.ringError] ?? null,
+    ringVersion: report.version ?? null,
+    ringState: report.state ?? null,
+    connections: report.connections ?? null,
+    misplaced: report.misplaced ?? null,
+    ringError: report.ringError ?? null,
   };
 }
 
@@ -295,11 +295,6 @@ function toMillis(time: Date | string | undefined): number | undefined {
   if (time === undefined || time === null) return undefined;
   const ms = time instanceof Date ? time.getTime() : Date.parse(time);
   return Number.isNaN(ms) ? undefined : ms;
-}
-
-/** A non-negative decimal integer annotation, else null. */
-function count(value: string | undefined): number | null {
-  return value !== undefined && /^\d{1,15}$/.test(value) ? Number(value) : null;
 }
 
 function ratio(ack: AckView): string {

@@ -89,6 +89,12 @@ export interface RingStatus {
   members?: string[];
   /** The ring before this version, while a transition may still need it. */
   previous?: { version: number; members: string[] };
+  /**
+   * Maglev table size of the published ring. A ring restored from the status needs it: the
+   * spec's value may have been edited since (a cluster without CEL allows that), while a
+   * published ring's table never changes. Absent in statuses written before it was recorded.
+   */
+  tableSize?: number;
   checksum?: string;
   /** Name of the ConfigMap holding the document (`<name>-ring`). */
   configMap?: string;

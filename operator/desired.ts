@@ -5,7 +5,7 @@
  * server holds, so server-set defaults never cause a write.
  */
 import type { V1ConfigMap, V1EnvVar, V1OwnerReference, V1PodDisruptionBudget, V1Service, V1StatefulSet } from '@kubernetes/client-node';
-import { Labels, RING_DATA_KEY, serializeRingDocument, type RingDocument } from '../ring/index.js';
+import { Labels, PodEnv, RING_DATA_KEY, serializeRingDocument, type RingDocument } from '../ring/index.js';
 import { IMGATEWAY } from './api.js';
 import { headlessServiceName, OperatorLabels, ringName, selectorLabels, statefulSetName, TRANSITION_TIME_ANNOTATION, type GatewayKey } from './names.js';
 import type { ResolvedSpec } from './spec.js';
@@ -83,15 +83,15 @@ export function desiredStatefulSet(owner: Owner, spec: ResolvedSpec, replicas: n
 function gatewayEnv(owner: Owner, spec: ResolvedSpec): V1EnvVar[] {
   const field = (fieldPath: string): Pick<V1EnvVar, 'valueFrom'> => ({ valueFrom: { fieldRef: { fieldPath } } });
   const fixed: V1EnvVar[] = [
-    { name: 'IMRING_GATEWAY', value: owner.name },
-    { name: 'POD_NAME', ...field('metadata.name') },
-    { name: 'POD_NAMESPACE', ...field('metadata.namespace') },
-    { name: 'POD_IP', ...field('status.podIP') },
-    { name: 'IMRING_WS_PORT', value: String(spec.ports.ws) },
-    { name: 'IMRING_GRPC_PORT', value: String(spec.ports.grpc) },
-    { name: 'IMRING_HTTP_PORT', value: String(spec.ports.http) },
-    { name: 'IMRING_TOKEN_SECRET', valueFrom: { secretKeyRef: { name: spec.auth.secretName, key: spec.auth.secretKey } } },
-    { name: 'LOG_LEVEL', value: spec.logLevel },
+    { name: PodEnv.gateway, value: owner.name },
+    { name: PodEnv.podName, ...field('metadata.name') },
+    { name: PodEnv.podNamespace, ...field('metadata.namespace') },
+    { name: PodEnv.podIP, ...field('status.podIP') },
+    { name: PodEnv.wsPort, value: String(spec.ports.ws) },
+    { name: PodEnv.grpcPort, value: String(spec.ports.grpc) },
+    { name: PodEnv.httpPort, value: String(spec.ports.http) },
+    { name: PodEnv.tokenSecret, valueFrom: { secretKeyRef: { name: spec.auth.secretName, key: spec.auth.secretKey } } },
+    { name: PodEnv.logLevel, value: spec.logLevel },
   ];
   const own = new Set(fixed.map((e) => e.name));
   // The operator's variables win: a user's IMRING_GATEWAY would make the pod serve another ring.

@@ -3,7 +3,17 @@
  * views. Pure functions of cached objects (which are never mutated) and the clock.
  */
 import type { V1ConfigMap, V1Lease, V1Pod, V1PodDisruptionBudget, V1Service, V1StatefulSet } from '@kubernetes/client-node';
-import { Annotations, buildRingDocument, Labels, parseRingDocument, RING_DATA_KEY, type RingDocument, type RingMember, type RuntimeComponent } from '../ring/index.js';
+import {
+  buildRingDocument,
+  judgeRingDocument,
+  Labels,
+  parseLeaseAnnotations,
+  RING_DATA_KEY,
+  type RingDocument,
+  type RingMember,
+  type RuntimeComponent,
+  type TrustedRing,
+} from '../ring/index.js';
 import type { IMGateway, RingStatus } from './api.js';
 import type { Owner } from './desired.js';
 import { canonicalMember, ordinalOf, TRANSITION_TIME_ANNOTATION } from './names.js';
@@ -60,17 +70,10 @@ function leaseView(owner: Owner, lease: V1Lease, nowMs: number): LeaseView | und
   };
 }
 
-/** What a runtime reports in its Lease's annotations (DESIGN.md section 6). */
+/** What a runtime reports in its Lease's annotations (DESIGN.md section 6); counts not reported are 0. */
 function reported(annotations: Readonly<Record<string, string>>): Pick<LeaseView, 'version' | 'state' | 'connections' | 'misplaced' | 'ringError'> {
-  const state = annotations[Annotations.ringState];
-  const ringError = annotations[Annotations.ringError];
-  return {
-    version: count(annotations[Annotations.ringVersion]),
-    state: state === 'Prepared' || state === 'Committed' ? state : undefined,
-    connections: count(annotations[Annotations.connections]) ?? 0,
-    misplaced: count(annotations[Annotations.misplaced]) ?? 0,
-    ...(ringError !== undefined ? { ringError } : {}),
-  };
+  const { version, state, connections = 0, misplaced = 0, ringError } = parseLeaseAnnotations(annotations);
+  return { version, state, connections, misplaced, ...(ringError !== undefined ? { ringError } : {}) };
 }
 
 /** Renewed within its duration, and not being deleted. */
@@ -102,11 +105,6 @@ function podOfLease(owner: Owner, component: string, name: string): string {
   return name.startsWith(prefix) ? name.slice(prefix.length) : name;
 }
 
-function count(value: string | undefined): number | undefined {
-  if (value === undefined || !/^\d{1,15}$/.test(value)) return undefined;
-  return Number(value);
-}
-
 /** Where the published ring comes from, and why it was not taken from the ConfigMap. */
 export interface CurrentRing {
   readonly ring: RingView | undefined;
@@ -116,15 +114,15 @@ export interface CurrentRing {
 
 /**
  * The ring the protocol continues from. The ConfigMap is the source of truth while it holds a
- * valid document of this IMGateway at least as new as the status records; otherwise (edited
- * by hand, corrupt, deleted) the document is rebuilt from `status.ring`, which the operator
- * writes after every ring write, and published again.
+ * valid document of this IMGateway that is newer than what the status records, or the same;
+ * otherwise (edited by hand, corrupt, deleted) the document is rebuilt from `status.ring`,
+ * which the operator writes after every ring write, and published again.
  */
 export function currentRing(init: { owner: Owner; spec: ResolvedSpec; clusterDomain: string; configMap: V1ConfigMap | undefined; status: RingStatus | undefined; nowMs: number }): CurrentRing {
   const { configMap, status } = init;
   let refused: string | undefined;
   if (configMap !== undefined) {
-    const judged = judgeConfigMap(configMap, init.owner, status?.version);
+    const judged = judgeConfigMap(configMap, init.owner, status);
     if (judged.document !== undefined) {
       const at = timeOf(configMap.metadata?.annotations?.[TRANSITION_TIME_ANNOTATION]) ?? timeOf(status?.lastTransitionTime) ?? init.nowMs;
       return { ring: { document: judged.document, transitionAtMs: at }, refused: undefined };
@@ -137,16 +135,26 @@ export function currentRing(init: { owner: Owner; spec: ResolvedSpec; clusterDom
   return { ring: restored ? { document: restored, transitionAtMs: timeOf(status?.lastTransitionTime) ?? init.nowMs } : undefined, refused };
 }
 
-/** The ConfigMap's document if it is valid, ours, and not older than the status records; else why not. */
-function judgeConfigMap(configMap: V1ConfigMap, owner: Owner, recorded: number | undefined): { document?: RingDocument; refused?: string } {
+/**
+ * The ConfigMap's document if {@link judgeRingDocument} finds it ours and not behind what the
+ * status records (newer, or identical); else why not.
+ */
+function judgeConfigMap(
+  configMap: V1ConfigMap,
+  owner: Owner,
+  status: RingStatus | undefined,
+): { document?: RingDocument; refused?: string } {
   const text = configMap.data?.[RING_DATA_KEY];
-  if (text === undefined) return { refused: `no ${RING_DATA_KEY} key` };
-  const parsed = parseRingDocument(text);
-  if (!parsed.ok) return { refused: `${parsed.error.code}: ${parsed.error.message}` };
-  const { document } = parsed;
-  if (document.gateway.uid !== owner.uid || document.gateway.name !== owner.name) return { refused: `the document belongs to another IMGateway (uid ${document.gateway.uid})` };
-  if (recorded !== undefined && document.version < recorded) return { refused: `version ${document.version} is older than the recorded ${recorded}` };
-  return { document };
+  const judged = judgeRingDocument({ text, gateway: owner, trusted: recordedRing(status), trustedAs: 'recorded' });
+  if (judged.verdict === 'newer' || judged.verdict === 'identical') return { document: judged.document };
+  return { refused: `${judged.error.code}: ${judged.error.message}` };
+}
+
+/** What the status records of the published ring: its version, state and checksum. */
+function recordedRing(status: RingStatus | undefined): TrustedRing | undefined {
+  if (status?.version === undefined) return undefined;
+  const { version, state, checksum } = status;
+  return { version, ...(state !== undefined ? { state } : {}), ...(checksum !== undefined ? { checksum } : {}) };
 }
 
 function ringFromStatus(init: { owner: Owner; spec: ResolvedSpec; clusterDomain: string }, status: RingStatus): RingDocument | undefined {
@@ -164,7 +172,8 @@ function ringFromStatus(init: { owner: Owner; spec: ResolvedSpec; clusterDomain:
       gateway: { namespace: init.owner.namespace, name: init.owner.name, uid: init.owner.uid },
       version: status.version,
       state: status.state,
-      tableSize: init.spec.ring.tableSize,
+      // The published table, not the spec's: the spec may have been edited since (see RingStatus.tableSize).
+      tableSize: status.tableSize ?? init.spec.ring.tableSize,
       members: current,
       previous: previous && status.previous ? { version: status.previous.version, members: previous } : null,
       policy: { migrateRatePerSecond: init.spec.drain.migrateRatePerSecond, handoffWindowMs: init.spec.drain.handoffWindowMs },

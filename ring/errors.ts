@@ -29,3 +29,31 @@ export interface RingDocumentError {
   /** One line naming the path and what is wrong with it. */
   readonly message: string;
 }
+
+/**
+ * Refusals of a valid document that is wrong next to the ring a reader already trusts
+ * (`judgeRingDocument`), on top of RING-SPEC.md section 5's {@link RingErrorCode}.
+ */
+export const RingAcceptanceCode = {
+  /** The ConfigMap has no `ring.json` key (or it is not text). */
+  MissingDocument: 'IMRING_RING_MISSING_DOCUMENT',
+  /** The document names another gateway (`gateway.namespace/name`, and `uid` where the reader knows it). */
+  WrongGateway: 'IMRING_RING_WRONG_GATEWAY',
+  /** A version lower than the trusted one: serving it would break the transition invariant. */
+  StaleVersion: 'IMRING_RING_STALE_VERSION',
+  /** The trusted version with other members, checksum or previous ring. */
+  VersionReused: 'IMRING_RING_VERSION_REUSED',
+  /** `Committed` back to `Prepared` at the same version. */
+  StateRegression: 'IMRING_RING_STATE_REGRESSION',
+} as const;
+
+export type RingAcceptanceCode = (typeof RingAcceptanceCode)[keyof typeof RingAcceptanceCode];
+
+/** Why a reader refused a document: a RING-SPEC.md code or one of {@link RingAcceptanceCode}. */
+export interface RingRefusal {
+  readonly code: RingErrorCode | RingAcceptanceCode;
+  /** Path of the offending field; empty for the whole document. */
+  readonly path: string;
+  /** One line naming what is wrong. */
+  readonly message: string;
+}

@@ -3,14 +3,16 @@ import { CoordinationV1Api, V1MicroTime, type KubeConfig, type V1Lease } from '@
 import { pino, type Logger } from 'pino';
 import {
   Annotations,
+  describeRefusal,
   Labels,
   LEASE_DURATION_SECONDS,
   LEASE_RENEW_SECONDS,
+  leaseAnnotations,
   runtimeLeaseName,
   type Ring,
+  type RingRefusal,
   type RuntimeComponent,
 } from '../ring/index.js';
-import type { RingRefusal } from './ring-acceptance.js';
 import { apiStatusCode } from '../kube/api-errors.js';
 
 /** What the reporter reads: a {@link RingWatcher} (or any source that also reports refusals). */
@@ -91,21 +93,6 @@ function checkIdentity(options: LeaseReporterOptions): void {
     throw new TypeError('ringSource must have current(), onChange() and lastError()');
   }
   if (options.component === 'gateway' && typeof options.stats !== 'function') throw new TypeError('stats is required for a gateway');
-}
-
-/** The annotations a runtime reports (DESIGN.md section 6). Pure. */
-export function leaseAnnotations(ring: Ring | undefined, error: Pick<RingRefusal, 'code' | 'message'> | undefined, stats: GatewayStats | undefined): Record<string, string> {
-  const annotations: Record<string, string> = {};
-  if (ring !== undefined) {
-    annotations[Annotations.ringVersion] = String(ring.version);
-    annotations[Annotations.ringState] = ring.state;
-  }
-  if (stats !== undefined) {
-    annotations[Annotations.connections] = String(stats.connections);
-    annotations[Annotations.misplaced] = String(stats.misplaced);
-  }
-  if (error !== undefined) annotations[Annotations.ringError] = `${error.code}: ${error.message}`;
-  return annotations;
 }
 
 const OWN_ANNOTATIONS: readonly string[] = Object.values(Annotations);
@@ -311,7 +298,12 @@ export class LeaseReporter {
     const metadata = current?.metadata ?? {};
     const spec = current?.spec ?? {};
     const kept = Object.entries(metadata.annotations ?? {}).filter(([key]) => !OWN_ANNOTATIONS.includes(key));
-    const reported = leaseAnnotations(ringSource.current(), error, component === 'gateway' ? stats?.() : undefined);
+    const ring = ringSource.current();
+    const reported = leaseAnnotations({
+      ...(ring !== undefined ? { version: ring.version, state: ring.state } : {}),
+      ...(component === 'gateway' ? stats?.() : {}),
+      ...(error !== undefined ? { ringError: describeRefusal(error) } : {}),
+    });
     return {
       apiVersion: 'coordination.k8s.io/v1',
       kind: 'Lease',

@@ -2,7 +2,8 @@ import { performance } from 'node:perf_hooks';
 import { CoreV1Api, type KubeConfig } from '@kubernetes/client-node';
 import { pino, type Logger } from 'pino';
 import { Registry } from 'prom-client';
-import { LEASE_DURATION_SECONDS, parseRingDocument, RING_DATA_KEY, ringConfigMapName, type Ring } from '../ring/index.js';
+import { judgeRingDocument, LEASE_DURATION_SECONDS, RING_DATA_KEY, ringConfigMapName } from '../ring/index.js';
+import type { Ring } from '../ring/index.js';
 import { registryGauge } from './metrics.js';
 import type { RingSource } from './ring-source.js';
 
@@ -182,12 +183,15 @@ export class RingFence implements RingSource {
   /** What the ConfigMap holds when the served ring may be stale (`version state` of a newer ring, or an invalid document), else undefined. */
   async #newerRing(): Promise<string | undefined> {
     const configMap = await this.#core.readNamespacedConfigMap({ name: this.#name, namespace: this.#o.namespace });
-    const parsed = parseRingDocument(configMap.data?.[RING_DATA_KEY] ?? '');
-    // A refused document hides what the operator last wrote: fenced until it restores a good one.
-    if (!parsed.ok) return `an invalid document (${parsed.error.code})`;
     const served = this.#o.source.current();
-    const { version, state } = parsed.document;
-    const newer = served === undefined || version > served.version || (version === served.version && state === 'Committed' && served.state === 'Prepared');
-    return newer ? `${version} ${state}` : undefined;
+    const judged = judgeRingDocument({
+      text: configMap.data?.[RING_DATA_KEY],
+      gateway: { namespace: this.#o.namespace, name: this.#o.gateway },
+      trusted: served?.document ?? (served && { version: served.version, state: served.state }),
+    });
+    // A refused document hides what the operator last wrote: fenced until it restores a good one.
+    if (judged.verdict === 'invalid') return `an invalid document (${judged.error.code})`;
+    // Older, reused or regressed documents are refused by the watcher too: they are never served.
+    return judged.verdict === 'newer' ? `${judged.document.version} ${judged.document.state}` : undefined;
   }
 }

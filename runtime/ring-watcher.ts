@@ -2,9 +2,9 @@ import { CoreV1Api, type KubeConfig, type V1ConfigMap } from '@kubernetes/client
 import { pino, type Logger } from 'pino';
 import { Registry } from 'prom-client';
 import { ResilientInformer } from '../kube/controller-kit.js';
-import { Ring, RING_DATA_KEY, ringConfigMapName } from '../ring/index.js';
+import { Ring, RING_DATA_KEY, ringConfigMapName, type RingRefusal } from '../ring/index.js';
 import { registryCounter, registryGauge } from './metrics.js';
-import { decideRingDocument, type RingRefusal } from './ring-acceptance.js';
+import { decideRingDocument } from './ring-acceptance.js';
 import type { RingSource } from './ring-source.js';
 
 export interface RingWatcherOptions {

@@ -4,9 +4,8 @@ import { EventEmitter } from 'node:events';
 import { performance } from 'node:perf_hooks';
 import { CoordinationV1Api, type V1Lease } from '@kubernetes/client-node';
 import { pino, type Logger } from 'pino';
-import { Annotations, Labels, Ring, type RuntimeComponent } from '../../ring/index.js';
-import { LeaseReporter, leaseAnnotations } from '../../runtime/lease-reporter.js';
-import type { RingRefusal } from '../../runtime/ring-acceptance.js';
+import { Annotations, Labels, Ring, type RingRefusal, type RuntimeComponent } from '../../ring/index.js';
+import { LeaseReporter } from '../../runtime/lease-reporter.js';
 import { newMembers } from '../support/fixtures.js';
 import { startLocalApi, type LocalApi } from '../support/local-api.js';
 import { watchUntil } from '../support/wait.js';
@@ -94,18 +93,6 @@ function leaseWhen(name: string, check: (lease: V1Lease | undefined) => boolean)
 function writesOf(name: string): number {
   return api.server.requestLog.filter((e) => (e.method === 'PUT' || e.method === 'POST') && e.path.startsWith(leasesPath) && (e.path.endsWith(`/${name}`) || e.method === 'POST')).length;
 }
-
-test('the reported annotations name the ring, its error and, for gateways, the counts', () => {
-  const ring = new Ring({ members: newMembers(2), version: 4, state: 'Prepared', tableSize: 251 });
-  assert.deepEqual(leaseAnnotations(undefined, undefined, undefined), {});
-  assert.deepEqual(leaseAnnotations(ring, { code: 'IMRING_RING_STALE_VERSION', message: 'version: is 3' }, { connections: 5, misplaced: 1 }), {
-    [Annotations.ringVersion]: '4',
-    [Annotations.ringState]: 'Prepared',
-    [Annotations.connections]: '5',
-    [Annotations.misplaced]: '1',
-    [Annotations.ringError]: 'IMRING_RING_STALE_VERSION: version: is 3',
-  });
-});
 
 test('start creates the Lease with labels, annotations and a microsecond renewTime; close deletes it', async () => {
   const { reporter, source } = newReporter('gw-0');

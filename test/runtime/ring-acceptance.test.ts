@@ -1,22 +1,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { buildRingDocument, serializeRingDocument, type RingDocument, type RingState } from '../../ring/index.js';
-import { decideRingDocument, RingAcceptanceCode } from '../../runtime/ring-acceptance.js';
-import { newMembers, sampleGateway } from '../support/fixtures.js';
+import { RingAcceptanceCode, serializeRingDocument, type RingDocument } from '../../ring/index.js';
+import { decideRingDocument } from '../../runtime/ring-acceptance.js';
+import { newMembers, sampleGateway, sampleRingDocument } from '../support/fixtures.js';
 
 const gateway = { namespace: sampleGateway.namespace, name: sampleGateway.name };
 
-function doc(version: number, state: RingState, count = 3, extra: Partial<Parameters<typeof buildRingDocument>[0]> = {}): RingDocument {
-  return buildRingDocument({
-    gateway: sampleGateway,
-    version,
-    state,
-    members: newMembers(count),
-    previous: version === 1 ? null : { version: version - 1, members: newMembers(count - 1) },
-    tableSize: 251,
-    ...extra,
-  });
-}
+const doc = sampleRingDocument;
 
 const text = (document: RingDocument): string => serializeRingDocument(document);
 

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import type { GatewayRef, RingMember } from '../../ring/index.js';
+import { buildRingDocument } from '../../ring/index.js';
+import type { GatewayRef, RingDocument, RingDocumentInit, RingMember, RingState } from '../../ring/index.js';
 
 /** The repository root, from this module's place in `dist/test/support/` or `test/support/`. */
 export const repoRoot = fileURLToPath(new URL(import.meta.url.includes('/dist/') ? '../../../' : '../../', import.meta.url));
@@ -27,3 +28,24 @@ export function newMembers(count: number, gateway = 'im'): RingMember[] {
 }
 
 export const sampleGateway: GatewayRef = { namespace: 'chat', name: 'im', uid: '6f1c0c1e-0000-4000-8000-000000000001' };
+
+/**
+ * Version `version` of {@link sampleGateway}'s ring: `count` members, the ring it replaces one
+ * fewer, a table of 251 entries; `extra` overrides any of it.
+ */
+export function sampleRingDocument(
+  version: number,
+  state: RingState,
+  count = 3,
+  extra: Partial<RingDocumentInit> = {},
+): RingDocument {
+  return buildRingDocument({
+    gateway: sampleGateway,
+    version,
+    state,
+    members: newMembers(count),
+    previous: version === 1 ? null : { version: version - 1, members: newMembers(count - 1) },
+    tableSize: 251,
+    ...extra,
+  });
+}
