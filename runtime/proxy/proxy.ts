@@ -5,9 +5,9 @@ import type { Logger } from 'pino';
 import { forwardedHead } from './http-text.js';
 import { createProxyMetrics, type ProxyMetrics } from './metrics.js';
 import { resolveProxyOptions, type ProxyOptions, type ResolvedProxyOptions } from './options.js';
-import { limitAccepts } from '../accept-gate.js';
-import { decideRoute, Rejections, WS_PATH } from './routing.js';
-import { LISTEN_BACKLOG } from '../gateway/ws-server.js';
+import { limitAccepts, LISTEN_BACKLOG } from '../accept-gate.js';
+import { WS_PATH } from '../../ring/index.js';
+import { decideRoute, Rejections } from './routing.js';
 import { checkToken } from './token.js';
 import { rejectSocket, Tunnel } from './tunnel.js';
 
@@ -76,7 +76,6 @@ class ProxyServer implements Proxy {
   listen(): Promise<void> {
     return new Promise((resolve, reject) => {
       this.#server.once('error', reject);
-      // Reconnect bursts: see the gateway's LISTEN_BACKLOG.
       this.#server.listen(this.#options.port, this.#options.host, LISTEN_BACKLOG, () => {
         this.#server.off('error', reject);
         resolve();

@@ -1,5 +1,5 @@
 import type { IncomingHttpHeaders } from 'node:http';
-import type { Ring, RingMember } from '../../ring/index.js';
+import { WS_PATH, type Ring, type RingMember } from '../../ring/index.js';
 import { originFormTarget } from '../request-target.js';
 
 /**
@@ -9,9 +9,6 @@ import { originFormTarget } from '../request-target.js';
 
 /** How an upgrade ended, the `result` label of `imring_proxy_routes_total`. */
 export type RouteResult = 'ok' | 'no_ring' | 'fenced' | 'shed' | 'bad_request' | 'unauthorized' | 'unreachable' | 'overloaded' | 'aborted';
-
-/** The path clients upgrade at (DESIGN.md section 6, wire formats). */
-export const WS_PATH = '/ws';
 
 /** What the routing decision reads of an upgrade request. */
 export interface UpgradeRequest {
