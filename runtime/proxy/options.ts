@@ -6,7 +6,7 @@ import { createResolver, type Resolver } from '../resolver.js';
 
 /** Options of {@link startProxy}. Validated all at once; a bad one throws naming it. */
 export interface ProxyOptions {
-  /** Address to bind: client traffic (`/ws`) and `/healthz`, `/readyz`, `/metrics` share it. */
+  /** Address to bind: client traffic (`/ws`) only; probes and metrics are served by the ops server. */
   host: string;
   /** Port to bind (0: any free port; the bound one is `Proxy.port`). */
   port: number;
@@ -34,7 +34,7 @@ export interface ProxyOptions {
   acceptLimit?: AcceptLimit;
   /** Default: silent. */
   logger?: Logger;
-  /** Where the proxy's metrics are registered. Default: a new Registry. */
+  /** Where the proxy's metrics are registered (for the ops server to serve). Default: a new Registry. */
   registry?: Registry;
 }
 
