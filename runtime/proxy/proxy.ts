@@ -86,8 +86,8 @@ class ProxyServer implements Proxy {
   }
 
   ready(): boolean {
-    const source = this.#options.ringSource;
-    return this.#closing === undefined && source.fenced?.() === undefined && (source.current()?.members.length ?? 0) > 0;
+    const routing = this.#options.ringSource.routingRing();
+    return this.#closing === undefined && 'ring' in routing && routing.ring.members.length > 0;
   }
 
   connections(): number {
@@ -145,13 +145,7 @@ class ProxyServer implements Proxy {
 
   /** The upgrade pipeline: decide (pure), check the token, dial, pipe; one metric per upgrade. */
   async #route(tunnel: Tunnel, request: IncomingMessage, head: Buffer): Promise<void> {
-    const source = this.#options.ringSource;
-    const decision = decideRoute(request, source.current());
-    if (decision.ok && source.fenced?.() !== undefined) {
-      this.#metrics.route(Rejections.fenced.result, '');
-      tunnel.reject(Rejections.fenced);
-      return;
-    }
+    const decision = decideRoute(request, this.#options.ringSource.routingRing());
     if (!decision.ok) {
       this.#metrics.route(decision.rejection.result, '');
       tunnel.reject(decision.rejection);

@@ -5,7 +5,11 @@ import { gatewayMessages, matchResults, nextStep, orderedResults, outcomeKey, ou
 
 /** What {@link deliverMessages} needs: the ring, the gateways, the sink and a clock. */
 export interface DeliverContext {
-  readonly ringSource: RingSource;
+  /**
+   * Asked for its routing ring at each round; fenced or without a ring, the users left are
+   * offline (`no_ring`, or `not_connected` for those waiting for a handoff).
+   */
+  readonly ringSource: Pick<RingSource, 'routingRing'>;
   readonly deliver: (member: RingMember, messages: GatewayMessage[], ringVersion: number) => Promise<UserResult[]>;
   /** Told of each unit's final outcome as soon as it is known (metrics, offline sink). */
   readonly onOutcomes: (outcomes: readonly { result: PushResult; label: string }[]) => void;
@@ -42,9 +46,12 @@ export async function deliverMessages(messages: readonly PushMessage[], units: r
   let pending: Pending[] = units.map((unit) => ({ unit, stage: 'current' }));
   while (pending.length > 0) {
     if (pending.every((p) => p.stage === 'handoff')) await waitForHandoff(pending, context);
-    const ring = context.ringSource.current();
+    // One routing answer per round: a fence that closed since the last round stops it here.
+    const routing = context.ringSource.routingRing();
     const settled: [Unit, Outcome][] = [];
-    pending = ring === undefined ? settleAll(pending, settled, NO_RING) : await round({ ring, pending, settled, messages, context });
+    pending = 'refused' in routing
+      ? settleAll(pending, settled, NO_RING)
+      : await round({ ring: routing.ring, pending, settled, messages, context });
     for (const [unit, outcome] of settled) outcomes.set(outcomeKey(unit.message, unit.userId), outcome);
     context.onOutcomes(settled.map(([unit, outcome]) => ({ result: toResult(messages[unit.message]!.msgId, unit.userId, outcome), label: outcomeLabel(outcome) })));
   }

@@ -20,6 +20,7 @@ export interface PushOptions {
   host: string;
   /** gRPC (`imring.push.v1.Push`) and HTTP (`POST /v1/push`, health, metrics) ports; 0 picks one. */
   ports: { grpc: number; http: number };
+  /** Where the ring comes from: its routing ring is asked for at each request and each delivery round. */
   ringSource: RingSource;
   /** Resolves member hosts before dialling. Default `createResolver()` (closed by push). */
   resolver?: Resolver;
@@ -121,7 +122,7 @@ function checkPlaces(options: PushOptions): void {
     const port = options.ports?.[name];
     if (!Number.isInteger(port) || port < 0 || port > 65535) throw new RangeError(`ports.${name} must be an integer in 0..65535, got ${port}`);
   }
-  if (typeof options.ringSource?.current !== 'function') throw new TypeError('ringSource must be a RingSource');
+  if (typeof options.ringSource?.routingRing !== 'function') throw new TypeError('ringSource must be a RingSource');
   if (options.offlineWebhookUrl !== undefined && !URL.canParse(options.offlineWebhookUrl)) throw new TypeError(`offlineWebhookUrl must be a URL, got ${options.offlineWebhookUrl}`);
   for (const name of ['now', 'sleep'] as const) {
     if (options[name] !== undefined && typeof options[name] !== 'function') throw new TypeError(`${name} must be a function`);
@@ -165,9 +166,8 @@ export async function startPush(options: PushOptions): Promise<Push> {
       sleep: o.sleep,
       isClosing: () => closing,
     });
-  const fenced = (): string | undefined => o.ringSource.fenced?.();
-  const ready = (): boolean => o.ringSource.current() !== undefined && fenced() === undefined;
-  const gate = new RequestGate(o.maxConcurrentRequests, fenced);
+  const ready = (): boolean => 'ring' in o.ringSource.routingRing();
+  const gate = new RequestGate({ limit: o.maxConcurrentRequests, ringSource: o.ringSource });
   const routes = pushRoutes({ limits, maxBodyBytes: o.maxBodyBytes, gate, push: core, requests: metrics.requests, logger: log });
   let http: OpsServer | undefined;
   const grpc = new GrpcServer({ 'grpc.max_receive_message_length': o.maxBodyBytes });
@@ -193,8 +193,9 @@ export async function startPush(options: PushOptions): Promise<Push> {
     push(messages: PushMessage[]): Promise<PushResult[]> {
       const checked = checkMessages(messages, limits, 'grpc');
       if (!checked.ok) return Promise.reject(new RangeError(checked.error.message));
-      const fence = fenced();
-      if (fence !== undefined) return Promise.reject(new Error(`push refused: ${fence}`));
+      const routing = o.ringSource.routingRing();
+      const fenced = 'refused' in routing && routing.refused === 'fenced';
+      if (fenced) return Promise.reject(new Error(`push refused: ${routing.reason}`));
       return core(checked.messages);
     },
     close(): Promise<void> {
