@@ -123,6 +123,19 @@ test('a fence that closes during a handoff wait ends the request: no gateway is 
   assert.equal(h.gateways[1]!.requests.length, 1, 'asked once, before the fence closed');
 });
 
+test('push() takes the path of the APIs: beyond maxConcurrentRequests it is refused at once', async (t) => {
+  const h = await startHarness(1, { maxConcurrentRequests: 1 });
+  t.after(() => h.close());
+  h.gateways[0]!.hold();
+  const first = h.push.push([message('m1', ['u1'])]);
+  await h.gateways[0]!.waitForRequests(1);
+  await assert.rejects(h.push.push([message('m2', ['u2'])]), /push refused: more than 1 push requests at once/);
+  h.gateways[0]!.release();
+  assert.equal((await first)[0]!.reason, 'not_connected');
+  const third = await h.push.push([message('m3', ['u3'])]);
+  assert.equal(third[0]!.reason, 'not_connected', 'admitted again once the first ended');
+});
+
 test('an unreachable gateway makes its users gateway_error, counted, and push recovers when it returns', async (t) => {
   const h = await startHarness(2);
   t.after(() => h.close());
