@@ -39,7 +39,9 @@ export async function startPush(options: PushOptions): Promise<Push> {
   const log = o.logger;
   const pool = gatewayPool(o, resolver, metrics);
   const sink = offlineSink(o, metrics);
-  const unsubscribe = o.ringSource.onChange((ring) => pool.retain(new Set([...ring.members, ...(ring.previous?.members ?? [])].map((m) => `${m.name}@${m.host}:${m.ports.grpc}`))));
+  const unsubscribe = o.ringSource.onChange((ring) => {
+    pool.retain([...ring.members, ...(ring.previous?.members ?? [])]);
+  });
   let closing = false;
   const deliver = (messages: PushMessage[]): Promise<PushResult[]> =>
     deliverMessages(messages, uniqueUnits(messages), {
@@ -110,9 +112,11 @@ function gatewayPool(o: ResolvedPushOptions, resolver: Resolver, metrics: Metric
     maxInFlight: o.maxInFlightBatchesPerGateway,
     maxQueued: o.maxInFlightBatchesPerGateway,
     maxBatchBytes: o.maxBatchBytes,
-    onError: (gateway, error, first) => {
+    onError: ({ gateway, error, firstOfIncident }) => {
       metrics.gatewayErrors.inc({ gateway });
-      if (first) o.logger.warn({ gateway, err: error }, 'gateway delivery failed; its users are offline (gateway_error) until it answers again');
+      if (!firstOfIncident) return;
+      const message = 'gateway delivery failed; its users are offline (gateway_error) until it answers again';
+      o.logger.warn({ gateway, err: error }, message);
     },
     onRecovered: (gateway) => o.logger.info({ gateway }, 'gateway answers again'),
     onBatch: (pairs) => metrics.batchSize.observe(pairs),
