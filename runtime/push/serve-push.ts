@@ -30,7 +30,7 @@ export interface ServePushContext {
 /**
  * The one path of every push request, whichever way it came (`POST /v1/push`, the gRPC
  * `Push`, `Push.push()`): admission by the gate (the fence, `maxConcurrentRequests`), then
- * `read` (HTTP reads its body only now, so a refused request costs no body), the checks of
+ * `read` (HTTP reads its body only then, so a refused request costs no body), the checks of
  * {@link checkMessages}, delivery; the admission is released however it ends.
  * @throws what `read` or `deliver` throw (a bug: the APIs answer 500 / INTERNAL).
  */
