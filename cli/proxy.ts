@@ -12,7 +12,7 @@ const command: RuntimeCommand = {
     'Accepts client websockets at /ws and pipes each upgrade, unchanged, to the gateway that\nowns the user in the current ring of IMGateway NAME. No ring: 503; owner unreachable: 502.',
   flags: [
     ...COMMON_FLAGS,
-    { name: 'port', env: 'IMRING_PROXY_PORT', default: '10080', port: true, help: 'client port: /ws upgrades (and /healthz, /readyz, /metrics)' },
+    { name: 'port', env: 'IMRING_PROXY_PORT', default: '10080', port: true, help: 'client port: /ws upgrades' },
     { name: 'http-port', env: 'IMRING_PROXY_HTTP_PORT', default: '10081', port: true, help: '/healthz, /readyz, /metrics apart from client traffic (probes: a flood never sheds them)' },
     { name: 'max-accepts-per-second', env: 'IMRING_PROXY_MAX_ACCEPTS_PER_SECOND', default: '1000', help: 'new client connections taken per second (and at once); beyond, closed before a byte is read; 0: no limit' },
     { name: 'token-secret', env: 'IMRING_TOKEN_SECRET', help: 'HS256 key: check client tokens before dialling (optional)' },

@@ -41,6 +41,12 @@ export const Annotations = {
 export const LEASE_RENEW_SECONDS = 5;
 export const LEASE_DURATION_SECONDS = 15;
 
+/**
+ * The path clients open their websocket at (`GET /ws?userID=…`), on the proxy and on each
+ * gateway alike (DESIGN.md section 6, wire formats): the proxy pipes the request unchanged.
+ */
+export const WS_PATH = '/ws';
+
 /** WebSocket close codes the gateway uses (DESIGN.md section 6, wire formats). */
 export const CloseCodes = {
   /** Moved by a ring change: reconnect now (through the proxy). */

@@ -5,7 +5,7 @@ import { Registry } from 'prom-client';
 import { judgeRingDocument, LEASE_DURATION_SECONDS, RING_DATA_KEY, ringConfigMapName } from '../ring/index.js';
 import type { Ring } from '../ring/index.js';
 import { registryGauge } from './metrics.js';
-import type { RingSource } from './ring-source.js';
+import type { RingSource, RoutingRing } from './ring-source.js';
 
 /** What the fence needs of the Lease reporter. */
 export interface HeldLease {
@@ -37,7 +37,7 @@ export const RING_FENCE_DEFAULTS = { marginMs: 3000, leaseMs: LEASE_DURATION_SEC
  * runtime whose Lease is live; a runtime that cannot renew its Lease drops out of that wait
  * once the Lease lapses, and the operator may then commit a ring this runtime has not seen.
  * So, `marginMs` before its Lease may lapse without a renewal, the runtime stops trusting its
- * ring: {@link fenced} says why, and the proxy refuses upgrades (503) and push refuses calls
+ * ring: {@link routingRing} says why, and the proxy refuses upgrades (503) and push refuses calls
  * (503 / UNAVAILABLE), which their callers retry: a refused call is never a misrouted one.
  *
  * The fence opens again after a renewal, once the ring ConfigMap, read then, holds no ring
@@ -92,9 +92,9 @@ export class RingFence implements RingSource {
     return Promise.resolve();
   }
 
-  /** Why the served ring is not to be trusted now, or undefined when it is. */
-  fenced(): string | undefined {
-    return this.#fenced;
+  /** The served ring while it is trusted, else `fenced` with the reason. */
+  routingRing(): RoutingRing {
+    return this.#fenced === undefined ? this.#o.source.routingRing() : { refused: 'fenced', reason: this.#fenced };
   }
 
   /** Calls `listener` when the fence closes (with the reason) or opens (undefined); returns the function that unsubscribes. */

@@ -1,25 +1,38 @@
 import type { Ring } from '../ring/index.js';
 
 /**
- * Where a runtime gets the ring it serves: the ring watcher in production, a
- * {@link StaticRingSource} in tests. Components read `current()` on every request (it is a
- * field read) and subscribe to changes to act on them (gateways migrate connections).
+ * Whether a routing runtime (proxy, push) may route now, and with which ring: the ring, or
+ * why not. `fenced`: the runtime may be behind the operator (its Lease could not be renewed in
+ * time, see RingFence), so its ring is not to be trusted; `no_ring`: no ring is loaded yet.
+ */
+export type RoutingRing =
+  | { readonly ring: Ring }
+  | { readonly refused: 'no_ring' | 'fenced'; readonly reason: string };
+
+/**
+ * Where a runtime gets the ring it serves: the ring watcher in production (behind a RingFence
+ * for the proxy and push), a {@link StaticRingSource} in tests. Routing asks
+ * {@link routingRing} once per decision (it is a field read); components subscribe to changes
+ * to act on them (gateways migrate connections).
  */
 export interface RingSource {
   /** The ring being served, or undefined before the first good document. */
   current(): Ring | undefined;
   /** Calls `listener` with each newly served ring; returns the function that unsubscribes. */
   onChange(listener: (ring: Ring) => void): () => void;
-  /**
-   * Why the served ring must not be routed with now, or undefined (absent: always trusted).
-   * A RingFence (ring-fence.ts) says so when the runtime's Lease could not be renewed in time.
-   */
-  fenced?(): string | undefined;
+  /** The ring to route with now, or why there is none: the one answer routing asks for. */
+  routingRing(): RoutingRing;
+}
+
+/** The routing answer of a source that is never fenced: `ring`, or `no_ring` before the first. */
+export function unfencedRoutingRing(ring: Ring | undefined): RoutingRing {
+  return ring === undefined ? { refused: 'no_ring', reason: 'no ring is loaded yet' } : { ring };
 }
 
 /** A ring source set by hand (tests, benchmarks, `--ring FILE`). */
 export class StaticRingSource implements RingSource {
   #ring: Ring | undefined;
+  #fenced: string | undefined;
   readonly #listeners = new Set<(ring: Ring) => void>();
 
   constructor(ring?: Ring) {
@@ -35,10 +48,9 @@ export class StaticRingSource implements RingSource {
     return () => this.#listeners.delete(listener);
   }
 
-  #fenced: string | undefined;
-
-  fenced(): string | undefined {
-    return this.#fenced;
+  /** Fenced while {@link fence} set a reason (as a RingFence would be), else the ring set. */
+  routingRing(): RoutingRing {
+    return this.#fenced === undefined ? unfencedRoutingRing(this.#ring) : { refused: 'fenced', reason: this.#fenced };
   }
 
   /** Fences the ring with `reason` (as a RingFence does), or opens the fence (undefined). */

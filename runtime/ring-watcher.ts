@@ -5,7 +5,7 @@ import { ResilientInformer } from '../kube/controller-kit.js';
 import { Ring, RING_DATA_KEY, ringConfigMapName, type RingRefusal } from '../ring/index.js';
 import { registryCounter, registryGauge } from './metrics.js';
 import { decideRingDocument } from './ring-acceptance.js';
-import type { RingSource } from './ring-source.js';
+import { unfencedRoutingRing, type RingSource, type RoutingRing } from './ring-source.js';
 
 export interface RingWatcherOptions {
   readonly kc: KubeConfig;
@@ -109,6 +109,11 @@ export class RingWatcher implements RingSource {
 
   current(): Ring | undefined {
     return this.#ring;
+  }
+
+  /** The ring served (a watcher has no fence; the routing runtimes put a RingFence in front of it). */
+  routingRing(): RoutingRing {
+    return unfencedRoutingRing(this.#ring);
   }
 
   onChange(listener: (ring: Ring) => void): () => void {

@@ -1,5 +1,6 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import { errors, jwtVerify } from 'jose';
+import { WS_PATH } from '../../ring/index.js';
 import { originFormTarget } from '../request-target.js';
 
 /** What a `GET /ws` upgrade asks for, or why it is refused before upgrading. */
@@ -18,7 +19,7 @@ export const MAX_ID_LENGTH = 256;
 export function parseUpgradeRequest(target: string | undefined, headers: IncomingHttpHeaders): UpgradeRequest {
   const url = originFormTarget(target ?? '/');
   if (url === undefined) return { ok: false, status: 400, reason: 'malformed request target' };
-  if (url.pathname !== '/ws') return { ok: false, status: 404, reason: 'not found' };
+  if (url.pathname !== WS_PATH) return { ok: false, status: 404, reason: 'not found' };
   const userID = url.searchParams.get('userID');
   const platform = url.searchParams.get('platform');
   if (!userID || userID.length > MAX_ID_LENGTH) return { ok: false, status: 400, reason: 'missing or too long userID' };

@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
 import { WebSocket, WebSocketServer, type ServerOptions } from 'ws';
+import { LISTEN_BACKLOG } from '../accept-gate.js';
 import { CloseCodes } from '../../ring/index.js';
 import { parseUpgradeRequest, type AuthFailure } from './auth.js';
 import type { ClientConnection, ConnectionRegistry } from './connections.js';
@@ -45,14 +46,6 @@ const TEXT = Object.freeze({ binary: false });
  * proxy and the clients for 50–80 ms every 30 s at 2,000 connections (bench/push p99).
  */
 const PING_SLICES = 30;
-
-/**
- * Connections waiting to be accepted (capped by the kernel's somaxconn). Clients come back all
- * at once after a restart or a ring change; with Node's default of 511 the rest of such a burst
- * is dropped at SYN and retried by the kernel only after 1 s, 3 s, 7 s (5,000 at once took 6.5 s
- * to connect instead of 3 s in test/abuse.test.ts).
- */
-export const LISTEN_BACKLOG = 4096;
 
 /** Errors ws raises on bad client frames, by the close code ws sends for them (RFC 6455 §7.4.1). */
 const ERROR_CLOSE_CODES: Readonly<Record<string, number>> = {

@@ -1,4 +1,13 @@
 /** The proxy runtime: routes client websockets to the gateway that owns their user. */
 export { startProxy, DEFAULTS, type Proxy, type ProxyOptions } from './proxy.js';
-export { decideRoute, parseUpgrade, bearerToken, Rejections, WS_PATH, type RouteDecision, type RouteResult, type Rejection, type UpgradeRequest } from './routing.js';
+export {
+  decideRoute,
+  parseUpgrade,
+  bearerToken,
+  Rejections,
+  type RouteDecision,
+  type RouteResult,
+  type Rejection,
+  type UpgradeRequest,
+} from './routing.js';
 export { forwardedHead, httpResponse } from './http-text.js';

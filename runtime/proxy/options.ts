@@ -6,11 +6,11 @@ import { createResolver, type Resolver } from '../resolver.js';
 
 /** Options of {@link startProxy}. Validated all at once; a bad one throws naming it. */
 export interface ProxyOptions {
-  /** Address to bind: client traffic (`/ws`) and `/healthz`, `/readyz`, `/metrics` share it. */
+  /** Address to bind: client traffic (`/ws`) only; probes and metrics are served by the ops server. */
   host: string;
   /** Port to bind (0: any free port; the bound one is `Proxy.port`). */
   port: number;
-  /** Where the ring comes from; read on every upgrade. */
+  /** Where the ring comes from: its routing ring is asked for on every upgrade. */
   ringSource: RingSource;
   /** Resolves member hosts. Default `createResolver()` (closed with the proxy). */
   resolver?: Resolver;
@@ -34,7 +34,7 @@ export interface ProxyOptions {
   acceptLimit?: AcceptLimit;
   /** Default: silent. */
   logger?: Logger;
-  /** Where the proxy's metrics are registered. Default: a new Registry. */
+  /** Where the proxy's metrics are registered (for the ops server to serve). Default: a new Registry. */
   registry?: Registry;
 }
 
@@ -76,7 +76,9 @@ export function resolveProxyOptions(options: ProxyOptions): ResolvedProxyOptions
   if (typeof options.host !== 'string' || options.host === '') throw new TypeError('host must be a non-empty string');
   integer('port', options.port, { min: 0, max: 65_535 });
   const source = options.ringSource as Partial<RingSource> | undefined;
-  if (typeof source?.current !== 'function' || typeof source.onChange !== 'function') throw new TypeError('ringSource must be a RingSource');
+  if (typeof source?.routingRing !== 'function' || typeof source.onChange !== 'function') {
+    throw new TypeError('ringSource must be a RingSource');
+  }
   if (options.resolver !== undefined && typeof options.resolver.resolve !== 'function') throw new TypeError('resolver must be a Resolver');
   const merged = { ...DEFAULTS, ...definedOnly(options) };
   integer('connectTimeoutMs', merged.connectTimeoutMs, { min: 1, max: 600_000 });

@@ -5,9 +5,9 @@ import type { Logger } from 'pino';
 import { forwardedHead } from './http-text.js';
 import { createProxyMetrics, type ProxyMetrics } from './metrics.js';
 import { resolveProxyOptions, type ProxyOptions, type ResolvedProxyOptions } from './options.js';
-import { limitAccepts } from '../accept-gate.js';
-import { decideRoute, Rejections, WS_PATH } from './routing.js';
-import { LISTEN_BACKLOG } from '../gateway/ws-server.js';
+import { limitAccepts, LISTEN_BACKLOG } from '../accept-gate.js';
+import { WS_PATH } from '../../ring/index.js';
+import { decideRoute, Rejections } from './routing.js';
 import { checkToken } from './token.js';
 import { rejectSocket, Tunnel } from './tunnel.js';
 
@@ -17,7 +17,7 @@ export { DEFAULTS, type ProxyOptions } from './options.js';
 export interface Proxy {
   /** The bound port. */
   readonly port: number;
-  /** Whether a ring with members is loaded (and the proxy is not closing): `/readyz`. */
+  /** Whether it routes (the ops server's `/readyz`): a ring with members, not fenced, and the proxy not closing. */
   ready(): boolean;
   /** Upgrades being routed, dialled or piped now. */
   connections(): number;
@@ -30,7 +30,8 @@ export interface Proxy {
 /**
  * Starts the proxy (DESIGN.md section 6): each `/ws` upgrade is routed to the gateway that
  * owns its `userID` in the current ring and piped there byte for byte. No ring: 503 with
- * `Retry-After`; gateway unreachable or silent for `connectTimeoutMs`: 502.
+ * `Retry-After`; gateway unreachable or silent for `connectTimeoutMs`: 502. Its port serves
+ * client traffic only: probes and metrics are the ops server's (`ready()`, `registry`).
  */
 export async function startProxy(options: ProxyOptions): Promise<Proxy> {
   const resolved = resolveProxyOptions(options);
@@ -59,7 +60,8 @@ class ProxyServer implements Proxy {
     this.#options = options;
     this.#log = options.logger.child({ component: 'proxy' });
     this.#metrics = createProxyMetrics(options.registry, { connections: () => this.#tunnels.size, flushBytes: () => this.#flushBytes() });
-    this.#server = createServer({ maxHeaderSize: options.maxHeaderBytes }, (request, response) => void this.#onRequest(request, response));
+    const onRequest = (request: IncomingMessage, response: ServerResponse): void => this.#onRequest(request, response);
+    this.#server = createServer({ maxHeaderSize: options.maxHeaderBytes }, onRequest);
     this.#server.on('upgrade', (request: IncomingMessage, socket: Duplex, head: Buffer) => this.#onUpgrade(request, socket, head));
     if (options.acceptLimit) limitAccepts(this.#server, options.acceptLimit, () => this.#metrics.route('shed', ''));
     this.#server.on('clientError', (error: Error & { code?: string }, socket: Duplex) => {
@@ -76,7 +78,6 @@ class ProxyServer implements Proxy {
   listen(): Promise<void> {
     return new Promise((resolve, reject) => {
       this.#server.once('error', reject);
-      // Reconnect bursts: see the gateway's LISTEN_BACKLOG.
       this.#server.listen(this.#options.port, this.#options.host, LISTEN_BACKLOG, () => {
         this.#server.off('error', reject);
         resolve();
@@ -85,8 +86,8 @@ class ProxyServer implements Proxy {
   }
 
   ready(): boolean {
-    const source = this.#options.ringSource;
-    return this.#closing === undefined && source.fenced?.() === undefined && (source.current()?.members.length ?? 0) > 0;
+    const routing = this.#options.ringSource.routingRing();
+    return this.#closing === undefined && 'ring' in routing && routing.ring.members.length > 0;
   }
 
   connections(): number {
@@ -144,13 +145,7 @@ class ProxyServer implements Proxy {
 
   /** The upgrade pipeline: decide (pure), check the token, dial, pipe; one metric per upgrade. */
   async #route(tunnel: Tunnel, request: IncomingMessage, head: Buffer): Promise<void> {
-    const source = this.#options.ringSource;
-    const decision = decideRoute(request, source.current());
-    if (decision.ok && source.fenced?.() !== undefined) {
-      this.#metrics.route(Rejections.fenced.result, '');
-      tunnel.reject(Rejections.fenced);
-      return;
-    }
+    const decision = decideRoute(request, this.#options.ringSource.routingRing());
     if (!decision.ok) {
       this.#metrics.route(decision.rejection.result, '');
       tunnel.reject(decision.rejection);
@@ -193,25 +188,13 @@ class ProxyServer implements Proxy {
     }
   }
 
-  #onRequest(request: IncomingMessage, response: ServerResponse): Promise<void> {
+  #onRequest(request: IncomingMessage, response: ServerResponse): void {
     const path = (request.url ?? '/').split('?', 1)[0];
-    if (request.method !== 'GET' && request.method !== 'HEAD') return Promise.resolve(plain(response, 405, 'method not allowed'));
-    if (path === '/healthz') return Promise.resolve(plain(response, 200, 'ok'));
-    if (path === '/readyz') return Promise.resolve(this.ready() ? plain(response, 200, 'ready') : plain(response, 503, 'no ring with members loaded'));
-    if (path === '/metrics') return this.#metricsResponse(response);
+    if (request.method !== 'GET' && request.method !== 'HEAD') return plain(response, 405, 'method not allowed');
+    if (path !== WS_PATH) return plain(response, 404, 'not found');
     // RFC 9110 section 15.5.22: /ws speaks only websocket; say so, as the gateway does.
-    if (path === WS_PATH) return Promise.resolve(void response.writeHead(426, { Upgrade: 'websocket', Connection: 'close', 'Content-Type': 'text/plain; charset=utf-8' }).end('upgrade to websocket\n'));
-    return Promise.resolve(plain(response, 404, 'not found'));
-  }
-
-  async #metricsResponse(response: ServerResponse): Promise<void> {
-    try {
-      const text = await this.#options.registry.metrics();
-      response.writeHead(200, { 'Content-Type': this.#options.registry.contentType }).end(text);
-    } catch (error) {
-      this.#log.error({ err: error }, 'collecting metrics failed');
-      plain(response, 500, 'collecting metrics failed');
-    }
+    const head = { Upgrade: 'websocket', Connection: 'close', 'Content-Type': 'text/plain; charset=utf-8' };
+    response.writeHead(426, head).end('upgrade to websocket\n');
   }
 
   #flushBytes(): void {

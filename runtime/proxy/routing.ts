@@ -1,17 +1,15 @@
 import type { IncomingHttpHeaders } from 'node:http';
-import type { Ring, RingMember } from '../../ring/index.js';
+import { WS_PATH, type RingMember } from '../../ring/index.js';
 import { originFormTarget } from '../request-target.js';
+import type { RoutingRing } from '../ring-source.js';
 
 /**
- * The routing decision of the proxy, as pure functions of (request line, headers, ring): no
- * sockets, no clock. The server only carries the decision out.
+ * The routing decision of the proxy, as pure functions of (request line, headers, routing
+ * ring): no sockets, no clock. The server only carries the decision out.
  */
 
 /** How an upgrade ended, the `result` label of `imring_proxy_routes_total`. */
 export type RouteResult = 'ok' | 'no_ring' | 'fenced' | 'shed' | 'bad_request' | 'unauthorized' | 'unreachable' | 'overloaded' | 'aborted';
-
-/** The path clients upgrade at (DESIGN.md section 6, wire formats). */
-export const WS_PATH = '/ws';
 
 /** What the routing decision reads of an upgrade request. */
 export interface UpgradeRequest {
@@ -49,11 +47,18 @@ export const Rejections = {
   unreachable: { result: 'unreachable', status: 502, reason: 'the gateway that owns this user did not answer' },
 } as const satisfies Record<string, Rejection>;
 
-/** Routes an upgrade: checks the request, then looks up the owner of its user in `ring`. */
-export function decideRoute(request: UpgradeRequest, ring: Ring | undefined): RouteDecision {
+/**
+ * Routes an upgrade: checks the request, then looks up the owner of its user in the ring of
+ * `routing` (the ring source's answer for this upgrade); a fenced source, no ring or an empty
+ * one refuse it with 503.
+ */
+export function decideRoute(request: UpgradeRequest, routing: RoutingRing): RouteDecision {
   const parsed = parseUpgrade(request);
   if (!parsed.ok) return parsed;
-  const member = ring?.owner(parsed.userID);
+  if ('refused' in routing) {
+    return { ok: false, rejection: routing.refused === 'fenced' ? Rejections.fenced : Rejections.noRing };
+  }
+  const member = routing.ring.owner(parsed.userID);
   if (member === undefined) return { ok: false, rejection: Rejections.noRing };
   return { ok: true, userID: parsed.userID, token: parsed.token, member };
 }

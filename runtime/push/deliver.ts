@@ -1,12 +1,36 @@
 import { DEFAULT_POLICY, type Ring, type RingMember } from '../../ring/index.js';
 import type { GatewayMessage, PushMessage, PushResult, UserResult } from '../protos.js';
 import type { RingSource } from '../ring-source.js';
-import { gatewayMessages, matchResults, nextStep, orderedResults, outcomeKey, outcomeLabel, toResult, type Outcome, type Stage, type Unit } from './plan.js';
+import {
+  gatewayMessages,
+  groupByOwner,
+  nextStep,
+  orderedResults,
+  outcomeKey,
+  outcomeLabel,
+  toResult,
+  type OwnerGroup,
+  type Outcome,
+  type Stage,
+  type Unit,
+} from './plan.js';
 
 /** What {@link deliverMessages} needs: the ring, the gateways, the sink and a clock. */
 export interface DeliverContext {
-  readonly ringSource: RingSource;
-  readonly deliver: (member: RingMember, messages: GatewayMessage[], ringVersion: number) => Promise<UserResult[]>;
+  /**
+   * Asked for its routing ring at each round; fenced or without a ring, the users left are
+   * offline (`no_ring`, or `not_connected` for those waiting for a handoff).
+   */
+  readonly ringSource: Pick<RingSource, 'routingRing'>;
+  /**
+   * Delivers `messages` at `member`: the result of each (message, user) pair in the order sent
+   * (`undefined` where the gateway gave none), or rejects (the batch failed).
+   */
+  readonly deliver: (
+    member: RingMember,
+    messages: GatewayMessage[],
+    ringVersion: number,
+  ) => Promise<(UserResult | undefined)[]>;
   /** Told of each unit's final outcome as soon as it is known (metrics, offline sink). */
   readonly onOutcomes: (outcomes: readonly { result: PushResult; label: string }[]) => void;
   /** Wait between handoff retries of a user at its current owner, in ms. */
@@ -42,9 +66,12 @@ export async function deliverMessages(messages: readonly PushMessage[], units: r
   let pending: Pending[] = units.map((unit) => ({ unit, stage: 'current' }));
   while (pending.length > 0) {
     if (pending.every((p) => p.stage === 'handoff')) await waitForHandoff(pending, context);
-    const ring = context.ringSource.current();
+    // One routing answer per round: a fence that closed since the last round stops it here.
+    const routing = context.ringSource.routingRing();
     const settled: [Unit, Outcome][] = [];
-    pending = ring === undefined ? settleAll(pending, settled, NO_RING) : await round({ ring, pending, settled, messages, context });
+    pending = 'refused' in routing
+      ? settleAll(pending, settled, NO_RING)
+      : await round({ ring: routing.ring, pending, settled, messages, context });
     for (const [unit, outcome] of settled) outcomes.set(outcomeKey(unit.message, unit.userId), outcome);
     context.onOutcomes(settled.map(([unit, outcome]) => ({ result: toResult(messages[unit.message]!.msgId, unit.userId, outcome), label: outcomeLabel(outcome) })));
   }
@@ -65,18 +92,11 @@ interface Round {
 
 /** One batch per gateway, in parallel; returns the units to ask again. */
 async function round({ ring, pending, settled, messages, context }: Round): Promise<Pending[]> {
-  const groups = new Map<string, { member: RingMember; items: Pending[] }>();
-  for (const item of pending) {
-    const member = item.stage === 'previous' ? item.previousOwner : ring.owner(item.unit.userId);
-    if (member === undefined) {
-      settled.push([item.unit, NO_RING]);
-      continue;
-    }
-    const group = groups.get(member.name) ?? { member, items: [] };
-    group.items.push(item);
-    groups.set(member.name, group);
-  }
-  const answers = await Promise.all([...groups.values()].map((group) => ask(group, { ring, messages, context })));
+  const ownerOf = (item: Pending): RingMember | undefined =>
+    item.stage === 'previous' ? item.previousOwner : ring.owner(item.unit.userId);
+  const { groups, unowned } = groupByOwner(pending, ownerOf);
+  for (const item of unowned) settled.push([item.unit, NO_RING]);
+  const answers = await Promise.all(groups.map((group) => ask(group, { ring, messages, context })));
   const next: Pending[] = [];
   for (const { member, items, results } of answers) {
     for (let i = 0; i < items.length; i++) {
@@ -95,15 +115,16 @@ interface Answer {
   readonly results: (UserResult | undefined)[] | undefined;
 }
 
-async function ask(group: { member: RingMember; items: Pending[] }, round: Pick<Round, 'ring' | 'messages' | 'context'>): Promise<Answer> {
-  const units = group.items.map((p) => p.unit);
-  const sent = gatewayMessages(units, round.messages);
+async function ask(group: OwnerGroup<Pending>, round: Pick<Round, 'ring' | 'messages' | 'context'>): Promise<Answer> {
+  // Sorted by message (stable), the items line up with the pairs sent and their results.
+  const items = group.items.toSorted((a, b) => a.unit.message - b.unit.message);
+  const sent = gatewayMessages(items.map((p) => p.unit), round.messages);
   try {
     const results = await round.context.deliver(group.member, sent, round.ring.version);
-    return { ...group, results: matchResults(units, round.messages, results) };
+    return { member: group.member, items, results };
   } catch {
     // Counted and logged by the gateway pool, once per incident; here the users go offline.
-    return { ...group, results: undefined };
+    return { member: group.member, items, results: undefined };
   }
 }
 

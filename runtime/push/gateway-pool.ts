@@ -2,6 +2,16 @@ import { credentials, type Client, type ClientDuplexStream } from '@grpc/grpc-js
 import type { RingMember } from '../../ring/index.js';
 import { gatewayService, type DeliverRequest, type DeliverResponse, type GatewayMessage, type UserResult } from '../protos.js';
 import type { Resolver } from '../resolver.js';
+import { matchResults } from './plan.js';
+
+/** A failed batch to a gateway, as told to {@link GatewayPoolOptions.onError}. */
+export interface GatewayFailure {
+  /** The member name. */
+  readonly gateway: string;
+  readonly error: Error;
+  /** True for the first failure of a run of failures (log once per incident), false for the rest. */
+  readonly firstOfIncident: boolean;
+}
 
 /** Limits of a {@link GatewayPool}; see PushOptions for their meaning and defaults. */
 export interface GatewayPoolOptions {
@@ -16,8 +26,8 @@ export interface GatewayPoolOptions {
   readonly maxQueued: number;
   /** Estimated size at which a batch is closed and a new one started, in bytes. */
   readonly maxBatchBytes: number;
-  /** Told of each failed batch (for counting); `firstOfIncident` is true once per run of failures. */
-  readonly onError: (gateway: string, error: Error, firstOfIncident: boolean) => void;
+  /** Told of each failed batch (for counting). */
+  readonly onError: (failure: GatewayFailure) => void;
   /** Told when a gateway answers again after failures. */
   readonly onRecovered: (gateway: string) => void;
   /** Told of each batch sent: its number of (message, user) pairs. */
@@ -25,10 +35,9 @@ export interface GatewayPoolOptions {
 }
 
 /**
- * One gRPC client and one long-lived `DeliverStream` per gateway member. Concurrent deliveries
- * to one gateway within `coalesceMs` share one DeliverRequest; responses are correlated by
- * `batchId` and split back to their callers by position (the gateway answers "one per
- * (message, user) of the request, in request order").
+ * One gRPC client and one long-lived `DeliverStream` per gateway member (by name and address).
+ * Concurrent deliveries to one gateway within `coalesceMs` share one DeliverRequest; responses
+ * are correlated by `batchId` and split back to their callers by {@link matchResults}.
  */
 export class GatewayPool {
   readonly #options: GatewayPoolOptions;
@@ -40,14 +49,13 @@ export class GatewayPool {
   }
 
   /**
-   * Delivers `messages` at `member`; resolves with one result per (message, user), in order,
-   * or rejects (unreachable, timeout, broken stream, overloaded, closed).
+   * Delivers `messages` at `member`; resolves with the result of each (message, user), in
+   * order (`undefined` where the gateway gave none), or rejects (unreachable, timeout, broken
+   * stream, overloaded, closed).
    */
-  deliver(member: RingMember, messages: GatewayMessage[], ringVersion: number): Promise<UserResult[]> {
+  deliver(member: RingMember, messages: GatewayMessage[], ringVersion: number): Promise<(UserResult | undefined)[]> {
     if (this.#closed) return Promise.reject(new Error('push is closing'));
-    // Keyed by name and address: a member that moved gets a new client, and while both
-    // rings name it (at two addresses), both are kept rather than rebuilt at every batch.
-    const key = `${member.name}@${member.host}:${member.ports.grpc}`;
+    const key = linkKey(member);
     let link = this.#links.get(key);
     if (link === undefined) {
       link = new GatewayLink(member, this.#options);
@@ -56,20 +64,14 @@ export class GatewayPool {
     return link.enqueue(messages, ringVersion);
   }
 
-  /** Closes the links to gateways (`name@host:port`) in neither the current nor the previous ring. */
-  retain(keys: ReadonlySet<string>): void {
+  /** Closes the links to gateways other than `members` (those of the current and the previous ring). */
+  retain(members: Iterable<RingMember>): void {
+    const keys = new Set([...members].map(linkKey));
     for (const [key, link] of this.#links) {
       if (keys.has(key)) continue;
       link.close();
       this.#links.delete(key);
     }
-  }
-
-  /** Batches queued or in flight, over all gateways (for tests and metrics). */
-  pendingBatches(): number {
-    let total = 0;
-    for (const link of this.#links.values()) total += link.pendingBatches();
-    return total;
   }
 
   /** Fails everything pending and closes every client. Idempotent. */
@@ -82,8 +84,7 @@ export class GatewayPool {
 
 interface Caller {
   readonly messages: GatewayMessage[];
-  readonly pairs: number;
-  resolve(results: UserResult[]): void;
+  resolve(results: (UserResult | undefined)[]): void;
   reject(error: Error): void;
 }
 
@@ -130,22 +131,17 @@ class GatewayLink {
     this.#options = options;
   }
 
-  pendingBatches(): number {
-    return this.#queue.length + this.#inFlight.size;
-  }
-
-  enqueue(messages: GatewayMessage[], ringVersion: number): Promise<UserResult[]> {
+  enqueue(messages: GatewayMessage[], ringVersion: number): Promise<(UserResult | undefined)[]> {
     const pairs = messages.reduce((sum, m) => sum + m.userIds.length, 0);
     const bytes = messages.reduce((sum, m) => sum + estimateBytes(m), 0);
-    return new Promise<UserResult[]>((resolve, reject) => {
-      const caller: Caller = { messages, pairs, resolve, reject };
+    return new Promise<(UserResult | undefined)[]>((resolve, reject) => {
+      const caller: Caller = { messages, resolve, reject };
       let batch = this.#queue.at(-1);
       const fits = batch !== undefined && batch.ringVersion === ringVersion && batch.bytes + bytes <= this.#options.maxBatchBytes;
       if (!fits) {
         if (this.#queue.length >= this.#options.maxQueued) {
           const error = new Error(`gateway ${this.name}: overloaded, ${this.#queue.length} batches already wait behind ${this.#inFlight.size} in flight`);
-          this.#options.onError(this.name, error, !this.#failing);
-          this.#failing = true;
+          this.#report(error);
           reject(error);
           return;
         }
@@ -193,7 +189,7 @@ class GatewayLink {
       const batch = this.#queue.shift()!;
       this.#inFlight.set(batch.id, batch);
       this.#options.onBatch(batch.pairs);
-      this.#send(batch).catch((error: unknown) => this.#fail(batch, asError(error), true));
+      this.#send(batch).catch((error: unknown) => this.#fail(batch, asError(error)));
     }
   }
 
@@ -236,18 +232,16 @@ class GatewayLink {
     if (batch === undefined) return; // timed out already: its callers have their answer
     this.#settle(batch);
     if (response.results.length !== batch.pairs) {
-      this.#fail(batch, new Error(`gateway ${this.name}: ${response.results.length} results for ${batch.pairs} deliveries`), true);
+      const error = new Error(`gateway ${this.name}: ${response.results.length} results for ${batch.pairs} deliveries`);
+      this.#fail(batch, error);
       return;
     }
     if (this.#failing) {
       this.#failing = false;
       this.#options.onRecovered(this.name);
     }
-    let offset = 0;
-    for (const caller of batch.callers) {
-      caller.resolve(response.results.slice(offset, offset + caller.pairs));
-      offset += caller.pairs;
-    }
+    const matched = matchResults(batch.callers.map((caller) => caller.messages), response.results);
+    batch.callers.forEach((caller, i) => caller.resolve(matched[i]!));
     this.#flush();
   }
 
@@ -260,24 +254,27 @@ class GatewayLink {
     this.#client?.client.close();
     this.#client = undefined;
     // Only the batches written to this stream are lost; those connecting wait for a new one.
-    for (const batch of [...this.#inFlight.values()]) if (batch.stream === stream) this.#fail(batch, error, true);
+    for (const batch of [...this.#inFlight.values()]) if (batch.stream === stream) this.#fail(batch, error);
   }
 
   #timeout(batch: Batch): void {
     const error = new Error(`gateway ${this.name}: no answer within ${this.#options.timeoutMs} ms`);
     // An unanswered stream is presumed dead (e.g. a half-open connection): start a fresh one.
     if (batch.stream !== undefined) this.#broken(batch.stream, error);
-    this.#fail(batch, error, true);
+    this.#fail(batch, error);
   }
 
-  #fail(batch: Batch, error: Error, count = false): void {
+  /** Fails `batch`'s callers; counted unless the link is closing (then nothing failed at the gateway). */
+  #fail(batch: Batch, error: Error): void {
     if (!this.#settle(batch)) return;
-    if (count && !this.#closed) {
-      this.#options.onError(this.name, error, !this.#failing);
-      this.#failing = true;
-    }
+    if (!this.#closed) this.#report(error);
     for (const caller of batch.callers) caller.reject(error);
     this.#flush();
+  }
+
+  #report(error: Error): void {
+    this.#options.onError({ gateway: this.name, error, firstOfIncident: !this.#failing });
+    this.#failing = true;
   }
 
   /** Removes `batch` from the queues and stops its timer; false when it was settled before. */
@@ -289,6 +286,14 @@ class GatewayLink {
     this.#queue.splice(index, 1);
     return true;
   }
+}
+
+/**
+ * The pool's key of a member: its name and address. A member that moved gets a new client, and
+ * while both rings name it (at two addresses), both are kept rather than rebuilt at every batch.
+ */
+function linkKey(member: RingMember): string {
+  return `${member.name}@${member.host}:${member.ports.grpc}`;
 }
 
 function estimateBytes(message: GatewayMessage): number {

@@ -1,24 +1,29 @@
 import { status, type sendUnaryData, type ServerUnaryCall, type UntypedServiceImplementation } from '@grpc/grpc-js';
 import type { Logger } from 'pino';
 import type { Counter } from 'prom-client';
-import type { PushMessage, PushRequest, PushResponse, PushResult } from '../protos.js';
-import type { RequestGate } from './request-gate.js';
-import { checkMessages, type RequestLimits } from './validate.js';
+import type { PushRequest, PushResponse } from '../protos.js';
+import type { PushAnswer, PushRefusal, ReadMessages } from './serve-push.js';
 
 /** What the gRPC service needs from push. */
 export interface GrpcServiceOptions {
-  readonly limits: RequestLimits;
-  /** Requests served at once, shared with the HTTP API; beyond: UNAVAILABLE (retry). */
-  readonly gate: RequestGate;
-  readonly push: (messages: PushMessage[]) => Promise<PushResult[]>;
+  /** Push's one request path (servePush), shared with the HTTP API. */
+  readonly serve: (read: () => ReadMessages) => Promise<PushAnswer>;
   readonly requests: Counter<'api' | 'code'>;
   readonly logger: Logger;
 }
 
+/** The gRPC code of each refusal. */
+const REFUSAL_CODES: Readonly<Record<PushRefusal['kind'], status>> = {
+  invalid: status.INVALID_ARGUMENT,
+  too_large: status.RESOURCE_EXHAUSTED,
+  overloaded: status.UNAVAILABLE,
+  fenced: status.UNAVAILABLE,
+};
+
 /**
  * The `imring.push.v1.Push` implementation: the same checks as `POST /v1/push`, an invalid
  * request is INVALID_ARGUMENT, an oversized one RESOURCE_EXHAUSTED, one beyond
- * `maxConcurrentRequests` UNAVAILABLE.
+ * `maxConcurrentRequests` or while the ring is fenced UNAVAILABLE.
  */
 export function pushImplementation(options: GrpcServiceOptions): UntypedServiceImplementation {
   return {
@@ -28,25 +33,12 @@ export function pushImplementation(options: GrpcServiceOptions): UntypedServiceI
         if (outcome.response !== undefined) callback(null, outcome.response);
         else callback({ code, details: outcome.details ?? '' });
       };
-      const admission = options.gate.enter();
-      if (!admission.ok) {
-        answer(status.UNAVAILABLE, { details: admission.message });
-        return;
-      }
-      const release = admission.release;
-      const checked = checkMessages(call.request.messages ?? [], options.limits, 'grpc');
-      if (!checked.ok) {
-        release();
-        answer(checked.error.kind === 'invalid' ? status.INVALID_ARGUMENT : status.RESOURCE_EXHAUSTED, { details: checked.error.message });
-        return;
-      }
-      options.push(checked.messages).then(
-        (results) => {
-          release();
-          answer(status.OK, { response: { results } });
+      options.serve(() => ({ ok: true, messages: call.request.messages ?? [], api: 'grpc' })).then(
+        (outcome) => {
+          if (outcome.ok) answer(status.OK, { response: { results: outcome.results } });
+          else answer(REFUSAL_CODES[outcome.error.kind], { details: outcome.error.message });
         },
         (error: unknown) => {
-          release();
           options.logger.error({ err: error }, 'push gRPC request failed');
           answer(status.INTERNAL, { details: 'internal error' });
         },

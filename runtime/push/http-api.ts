@@ -1,18 +1,18 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import type { Counter } from 'prom-client';
-import type { PushMessage, PushResult } from '../protos.js';
-import type { RequestGate } from './request-gate.js';
-import { jsonResult, parsePushBody, type RequestError, type RequestLimits } from './validate.js';
+import type { PushAnswer, PushRefusal, ReadMessages } from './serve-push.js';
+import { jsonResult, parsePushBody } from './validate.js';
 
 /** What the HTTP server needs from push. */
 export interface HttpApiOptions {
-  readonly limits: RequestLimits;
   /** Largest request body read, in bytes; beyond: 413 without reading further. */
   readonly maxBodyBytes: number;
-  /** Requests served at once, shared with the gRPC API; beyond: 503 with Retry-After, the body not read. */
-  readonly gate: RequestGate;
-  readonly push: (messages: PushMessage[]) => Promise<PushResult[]>;
+  /**
+   * Push's one request path (servePush): a request refused at admission (`overloaded`,
+   * `fenced`) gets 503 with Retry-After, its body not read.
+   */
+  readonly serve: (read: () => Promise<ReadMessages>) => Promise<PushAnswer>;
   readonly requests: Counter<'api' | 'code'>;
   readonly logger: Logger;
 }
@@ -41,29 +41,26 @@ async function pushRoute(options: HttpApiOptions, req: IncomingMessage, res: Ser
     send(res, code, body, { headers });
   };
   if (req.method !== 'POST') return answer(405, errorBody('method_not_allowed', 'use POST'), { allow: 'POST' });
-  const admission = options.gate.enter();
-  if (!admission.ok) {
+  let bodyTooLarge = false;
+  const outcome = await options.serve(async (): Promise<ReadMessages> => {
+    const body = await readBody(req, options.maxBodyBytes);
+    if (body === undefined) {
+      bodyTooLarge = true;
+      return { ok: false, error: { kind: 'too_large', message: `body is larger than ${options.maxBodyBytes} bytes` } };
+    }
+    const parsed = parsePushBody(body);
+    return parsed.ok ? { ok: true, messages: parsed.messages, api: 'json' } : parsed;
+  });
+  if (outcome.ok) return answer(200, JSON.stringify({ results: outcome.results.map(jsonResult) }));
+  const { kind, message } = outcome.error;
+  if (kind === 'overloaded' || kind === 'fenced') {
     req.resume();
     // Retry-After in seconds (RFC 9110 section 10.2.3).
-    return answer(503, errorBody(admission.code, admission.message), { 'retry-after': '1', connection: 'close' });
+    return answer(503, errorBody(kind, message), { 'retry-after': '1', connection: 'close' });
   }
-  try {
-    await admitted(options, req, answer);
-  } finally {
-    admission.release();
-  }
-}
-
-async function admitted(options: HttpApiOptions, req: IncomingMessage, answer: (code: number, body: string, headers?: Record<string, string>) => void): Promise<void> {
-  const body = await readBody(req, options.maxBodyBytes);
-  if (body === undefined) {
-    answer(413, errorBody('too_large', `body is larger than ${options.maxBodyBytes} bytes`), { connection: 'close' });
-    return;
-  }
-  const checked = parsePushBody(body, options.limits);
-  if (!checked.ok) return answer(statusOf(checked.error), errorBody(checked.error.kind === 'invalid' ? 'invalid_argument' : 'too_large', checked.error.message));
-  const results = await options.push(checked.messages);
-  answer(200, JSON.stringify({ results: results.map(jsonResult) }));
+  const code = kind === 'invalid' ? 'invalid_argument' : 'too_large';
+  // A body cut off unread: the connection goes with it.
+  answer(statusOf(outcome.error), errorBody(code, message), bodyTooLarge ? { connection: 'close' } : undefined);
 }
 
 /** The body as UTF-8, or undefined once it passes `limit` bytes (the rest is not read). */
@@ -92,7 +89,7 @@ function readBody(req: IncomingMessage, limit: number): Promise<string | undefin
   });
 }
 
-function statusOf(error: RequestError): number {
+function statusOf(error: PushRefusal): number {
   return error.kind === 'too_large' ? 413 : 400;
 }
 

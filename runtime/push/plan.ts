@@ -1,4 +1,4 @@
-import type { Ring, RingMember } from '../../ring/index.js';
+import type { RingMember } from '../../ring/index.js';
 import type { DeliveryStatus, GatewayMessage, PushMessage, PushResult, UserResult } from '../protos.js';
 
 /**
@@ -21,10 +21,10 @@ export type Outcome =
   | { readonly status: 'realtime'; readonly via: 'current' | 'previous' | 'handoff'; readonly connections: number }
   | { readonly status: 'offline'; readonly reason: 'not_connected' | 'gateway_error' | 'no_ring' };
 
-/** Units bound for one gateway, with the gateway messages that carry them (in unit order). */
-export interface GatewayGroup {
+/** Items (units, or units with their stage) bound for one gateway, in first-seen order. */
+export interface OwnerGroup<T> {
   readonly member: RingMember;
-  readonly units: Unit[];
+  readonly items: T[];
 }
 
 /**
@@ -45,31 +45,36 @@ export function uniqueUnits(messages: readonly PushMessage[]): Unit[] {
 }
 
 /**
- * Groups units by their owner in `ring` (member name → group, in first-seen order); units
- * whose ring has no owner (no members) come back in `unowned`.
+ * Groups `items` by the gateway `ownerOf` names for each (member name → group, in first-seen
+ * order, one batch per gateway); items without an owner (a ring with no members) come back in
+ * `unowned`.
  */
-export function groupByOwner(units: readonly Unit[], ring: Ring): { groups: GatewayGroup[]; unowned: Unit[] } {
-  const byName = new Map<string, GatewayGroup>();
-  const unowned: Unit[] = [];
-  for (const unit of units) {
-    const member = ring.owner(unit.userId);
+export function groupByOwner<T>(
+  items: readonly T[],
+  ownerOf: (item: T) => RingMember | undefined,
+): { groups: OwnerGroup<T>[]; unowned: T[] } {
+  const byName = new Map<string, OwnerGroup<T>>();
+  const unowned: T[] = [];
+  for (const item of items) {
+    const member = ownerOf(item);
     if (member === undefined) {
-      unowned.push(unit);
+      unowned.push(item);
       continue;
     }
     let group = byName.get(member.name);
     if (group === undefined) {
-      group = { member, units: [] };
+      group = { member, items: [] };
       byName.set(member.name, group);
     }
-    group.units.push(unit);
+    group.items.push(item);
   }
   return { groups: [...byName.values()], unowned };
 }
 
 /**
- * The gateway messages for `units`: one per push message, carrying that message's users, in
- * unit order (so the gateway's results, "one per (message, user) in request order", line up).
+ * The gateway messages for `units`: one per push message, carrying that message's users. The
+ * (message, user) pairs are sent grouped by message, first seen first: in unit order when the
+ * units are sorted by message, as push sends them.
  */
 export function gatewayMessages(units: readonly Unit[], messages: readonly PushMessage[]): GatewayMessage[] {
   const byMessage = new Map<number, GatewayMessage>();
@@ -86,22 +91,25 @@ export function gatewayMessages(units: readonly Unit[], messages: readonly PushM
 }
 
 /**
- * The status of each of `units` (sent as {@link gatewayMessages}) in `results`. Results are
- * matched by (msgId, userId), each result used once, so a gateway that reorders them is still
- * understood; a unit without a result is `undefined` (the caller treats it as a gateway error).
+ * A gateway's answer to one batch, split among the requests that shared it (each a list of
+ * gateway messages): for each request, the result of each of its (message, user) pairs, in the
+ * order sent. Results are matched by (msgId, userId), each used once, in the order the
+ * requests are given, so a gateway that reorders them is still understood; a pair without a
+ * result is `undefined` (the caller treats it as a gateway error).
  */
-export function matchResults(units: readonly Unit[], messages: readonly PushMessage[], results: readonly UserResult[]): (UserResult | undefined)[] {
+export function matchResults(
+  requests: readonly (readonly GatewayMessage[])[],
+  results: readonly UserResult[],
+): (UserResult | undefined)[][] {
   const byKey = new Map<string, UserResult[]>();
   for (const result of results) {
-    const key = unitKey(result.msgId, result.userId);
+    const key = resultKey(result.msgId, result.userId);
     const list = byKey.get(key);
     if (list === undefined) byKey.set(key, [result]);
     else list.push(result);
   }
-  // Units are matched in the order gatewayMessages() wrote them: grouped by message.
-  const matched = new Map<Unit, UserResult | undefined>();
-  for (const unit of sentOrder(units)) matched.set(unit, byKey.get(unitKey(messages[unit.message]!.msgId, unit.userId))?.shift());
-  return units.map((unit) => matched.get(unit));
+  const take = (msgId: string, userId: string): UserResult | undefined => byKey.get(resultKey(msgId, userId))?.shift();
+  return requests.map((messages) => messages.flatMap((m) => m.userIds.map((userId) => take(m.msgId, userId))));
 }
 
 /** What happens to a unit after `status` from the gateway asked at `stage`. */
@@ -154,16 +162,6 @@ export function outcomeLabel(outcome: Outcome): string {
   return outcome.reason === 'gateway_error' ? 'error' : 'offline';
 }
 
-function unitKey(msgId: string, userId: string): string {
+function resultKey(msgId: string, userId: string): string {
   return `${msgId}\u0000${userId}`;
-}
-
-function sentOrder(units: readonly Unit[]): Unit[] {
-  const order = new Map<number, Unit[]>();
-  for (const unit of units) {
-    const list = order.get(unit.message);
-    if (list === undefined) order.set(unit.message, [unit]);
-    else list.push(unit);
-  }
-  return [...order.values()].flat();
 }

@@ -60,8 +60,11 @@ function checkMessage(value: unknown, index: number, { limits, fields }: { limit
   return { msgId, toUserIds: toUserIds as string[], payload };
 }
 
-/** Parses a `POST /v1/push` body: `{"messages":[{msgID, toUserIDs, payload}]}`. */
-export function parsePushBody(body: string, limits: RequestLimits): Checked {
+/**
+ * Parses a `POST /v1/push` body: `{"messages":[{msgID, toUserIDs, payload}]}`; the messages
+ * themselves are checked by {@link checkMessages}.
+ */
+export function parsePushBody(body: string): { ok: true; messages: unknown[] } | { ok: false; error: RequestError } {
   let parsed: unknown;
   try {
     parsed = JSON.parse(body);
@@ -69,9 +72,9 @@ export function parsePushBody(body: string, limits: RequestLimits): Checked {
     return invalid(`body is not valid JSON: ${(error as Error).message}`);
   }
   if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) return invalid('body must be a JSON object {"messages":[…]}');
-  const messages = (parsed as Record<string, unknown>).messages;
+  const messages: unknown = (parsed as Record<string, unknown>).messages;
   if (!Array.isArray(messages)) return invalid('messages must be an array');
-  return checkMessages(messages, limits);
+  return { ok: true, messages };
 }
 
 /** A result in the HTTP API's JSON shape (DESIGN.md section 6): empty fields left out. */
@@ -81,7 +84,7 @@ export function jsonResult(result: PushResult): Record<string, unknown> {
     : { msgID: result.msgId, userID: result.userId, status: 'offline', reason: result.reason };
 }
 
-function invalid(message: string): Checked {
+function invalid(message: string): { ok: false; error: RequestError } {
   return { ok: false, error: { kind: 'invalid', message } };
 }
 

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { Ring } from '../../ring/index.js';
 import { bearerToken, decideRoute, forwardedHead, httpResponse, Rejections, type UpgradeRequest } from '../../runtime/proxy/index.js';
 import { resolveProxyOptions } from '../../runtime/proxy/options.js';
-import { StaticRingSource } from '../../runtime/ring-source.js';
+import { StaticRingSource, unfencedRoutingRing } from '../../runtime/ring-source.js';
 import { localMember } from './proxy-support.js';
 
 const ring = new Ring({ members: [localMember('im-0', 10001), localMember('im-1', 10011)], version: 3 });
@@ -29,7 +29,7 @@ test('the routing decision is a function of the request and the ring', () => {
     { name: 'an empty ring', request: upgrade('/ws?userID=u1'), ring: new Ring({ members: [] }), expect: 503 },
   ];
   for (const c of cases) {
-    const decision = decideRoute(c.request, c.ring);
+    const decision = decideRoute(c.request, unfencedRoutingRing(c.ring));
     if (c.expect === 'route') {
       assert.ok(decision.ok, c.name);
       assert.deepEqual(decision.member, ring.owner('u1'), c.name);
@@ -37,11 +37,15 @@ test('the routing decision is a function of the request and the ring', () => {
       assert.equal(decision.ok ? 'route' : decision.rejection.status, c.expect, c.name);
     }
   }
+  const fenced = decideRoute(upgrade('/ws?userID=u1'), { refused: 'fenced', reason: 'Lease not renewed' });
+  assert.deepEqual(fenced, { ok: false, rejection: Rejections.fenced });
+  const bad = decideRoute(upgrade('/ws?platform=ios'), { refused: 'fenced', reason: 'Lease not renewed' });
+  assert.equal(bad.ok ? 'route' : bad.rejection.status, 400, 'a bad request is refused as such, fenced or not');
 });
 
 test('the token comes from the query, else from Authorization: Bearer', () => {
-  const fromQuery = decideRoute(upgrade('/ws?userID=u1&token=q', { ...ws, authorization: 'Bearer h' }), ring);
-  const fromHeader = decideRoute(upgrade('/ws?userID=u1', { ...ws, authorization: 'Bearer h' }), ring);
+  const fromQuery = decideRoute(upgrade('/ws?userID=u1&token=q', { ...ws, authorization: 'Bearer h' }), { ring });
+  const fromHeader = decideRoute(upgrade('/ws?userID=u1', { ...ws, authorization: 'Bearer h' }), { ring });
   assert.equal(fromQuery.ok && fromQuery.token, 'q');
   assert.equal(fromHeader.ok && fromHeader.token, 'h');
   assert.equal(bearerToken('bearer abc'), 'abc');

@@ -1,15 +1,19 @@
 import { once } from 'node:events';
 import { request, type IncomingHttpHeaders } from 'node:http';
 import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
+import { Registry } from 'prom-client';
 import { WebSocket } from 'ws';
 import { Ring, type RingMember } from '../../ring/index.js';
+import { startOpsServer, type OpsServer } from '../../runtime/ops-server.js';
 import { StaticRingSource } from '../../runtime/ring-source.js';
 import { startProxy, type Proxy, type ProxyOptions } from '../../runtime/proxy/index.js';
 import { startFakeWsGateway, type FakeWsGateway } from './fake-ws-gateway.js';
 
-/** A proxy in front of `count` fake gateways, all on 127.0.0.1, with a ring of them. */
+/** A proxy in front of `count` fake gateways, all on 127.0.0.1, with a ring of them, and its ops server. */
 export interface ProxyFixture {
   readonly proxy: Proxy;
+  /** Serves the proxy's `/healthz`, `/readyz` and `/metrics`, as `imring proxy` does on its http port. */
+  readonly ops: OpsServer;
   readonly gateways: FakeWsGateway[];
   readonly members: RingMember[];
   readonly ring: Ring;
@@ -30,9 +34,12 @@ export async function startProxyFixture(init: { gateways?: number; ring?: 'none'
   const members = gateways.map((g, i) => localMember(`im-${i}`, g.port));
   const ring = new Ring({ members, version: 1 });
   const source = new StaticRingSource(init.ring === 'none' ? undefined : ring);
-  const proxy = await startProxy({ host: '127.0.0.1', port: 0, ringSource: source, ...init.options });
+  const registry = init.options?.registry ?? new Registry();
+  const proxy = await startProxy({ host: '127.0.0.1', port: 0, ringSource: source, ...init.options, registry });
+  const ops = await startOpsServer({ host: '127.0.0.1', port: 0, ready: () => proxy.ready(), registry });
   return {
     proxy,
+    ops,
     gateways,
     members,
     ring,
@@ -40,6 +47,7 @@ export async function startProxyFixture(init: { gateways?: number; ring?: 'none'
     url: (query) => `ws://127.0.0.1:${proxy.port}/ws?${new URLSearchParams(query).toString()}`,
     close: async () => {
       await proxy.close();
+      await ops.close();
       await Promise.all(gateways.map((g) => g.close()));
     },
   };
@@ -97,7 +105,7 @@ export function refusedUpgrade(port: number, path: string, headers: Record<strin
   });
 }
 
-/** A plain GET on the proxy: status and body. */
+/** A plain GET on the proxy or its ops server: status and body. */
 export async function httpGet(port: number, path: string): Promise<{ status: number; body: string }> {
   const response = await fetch(`http://127.0.0.1:${port}${path}`);
   return { status: response.status, body: await response.text() };

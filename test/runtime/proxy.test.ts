@@ -93,10 +93,10 @@ test('while the ring is fenced (the Lease not renewed in time), upgrades get 503
     assert.equal(fenced.status, 503);
     assert.equal(fenced.headers['retry-after'], '1');
     assert.match(fenced.body, /could not renew its Lease/);
-    assert.equal((await httpGet(f.proxy.port, '/readyz')).status, 503);
+    assert.equal((await httpGet(f.ops.port, '/readyz')).status, 503);
     assert.equal(f.proxy.ready(), false);
     f.source.fence(undefined);
-    assert.equal((await httpGet(f.proxy.port, '/readyz')).status, 200);
+    assert.equal((await httpGet(f.ops.port, '/readyz')).status, 200);
     const ws = await openClient(f.url({ userID: 'u1' }));
     ws.close();
   } finally {
@@ -111,17 +111,17 @@ test('without a ring, or with an empty one, upgrades get 503 with Retry-After an
     assert.equal(none.status, 503);
     assert.equal(none.headers['retry-after'], '1');
     assert.match(none.body, /no ring/);
-    assert.equal((await httpGet(f.proxy.port, '/readyz')).status, 503);
+    assert.equal((await httpGet(f.ops.port, '/readyz')).status, 503);
     assert.equal(f.proxy.ready(), false);
 
     f.source.set(new Ring({ members: [], version: 2 }));
     const empty = await refusedUpgrade(f.proxy.port, '/ws?userID=u1');
     assert.equal(empty.status, 503);
     assert.equal(empty.headers['retry-after'], '1');
-    assert.equal((await httpGet(f.proxy.port, '/readyz')).status, 503);
+    assert.equal((await httpGet(f.ops.port, '/readyz')).status, 503);
 
     f.source.set(f.ring);
-    assert.equal((await httpGet(f.proxy.port, '/readyz')).status, 200);
+    assert.equal((await httpGet(f.ops.port, '/readyz')).status, 200);
     assert.equal(f.proxy.ready(), true);
   } finally {
     await f.close();
@@ -148,17 +148,18 @@ test('an owner whose port refuses, or that never answers, gets the client a 502'
   }
 });
 
-test('a request without userID gets 400, another path 404, and plain requests the health endpoints', async () => {
+test('a request without userID gets 400, another path 404; the ops server alone serves health', async () => {
   const f = await startProxyFixture();
   try {
     assert.equal((await refusedUpgrade(f.proxy.port, '/ws?platform=ios')).status, 400);
     assert.equal((await refusedUpgrade(f.proxy.port, '/ws?userID=')).status, 400);
     assert.equal((await refusedUpgrade(f.proxy.port, '/ws?userID=a&userID=b')).status, 400, 'a repeated userID is ambiguous');
     assert.equal((await refusedUpgrade(f.proxy.port, '/other?userID=u1')).status, 404);
-    assert.deepEqual(await httpGet(f.proxy.port, '/healthz'), { status: 200, body: 'ok\n' });
+    assert.deepEqual(await httpGet(f.ops.port, '/healthz'), { status: 200, body: 'ok' });
+    assert.equal((await httpGet(f.proxy.port, '/healthz')).status, 404, 'the client port serves /ws only');
     assert.equal((await httpGet(f.proxy.port, '/nothing')).status, 404);
     assert.equal(f.proxy.connections(), 0);
-    const metrics = (await httpGet(f.proxy.port, '/metrics')).body;
+    const metrics = (await httpGet(f.ops.port, '/metrics')).body;
     assert.match(metrics, /imring_proxy_routes_total\{result="bad_request",owner=""\} 4/);
   } finally {
     await f.close();
@@ -223,7 +224,7 @@ test('connections are counted while piped and released once both sides close', a
     const users = f.members.map((m) => userOwnedBy(f.ring, m.name));
     const clients = await Promise.all(users.map((userID) => openClient(f.url({ userID }))));
     assert.equal(f.proxy.connections(), 3);
-    assert.match((await httpGet(f.proxy.port, '/metrics')).body, /imring_proxy_connections 3/);
+    assert.match((await httpGet(f.ops.port, '/metrics')).body, /imring_proxy_connections 3/);
     // One closed by the client, one by the gateway, one by a dropped TCP connection.
     clients[0]!.close();
     const gatewayClosed = once(clients[1]!, 'close');
@@ -231,7 +232,7 @@ test('connections are counted while piped and released once both sides close', a
     clients[2]!.terminate();
     await Promise.all([...f.gateways.map((g) => g.connections[0]!.closed), gatewayClosed]);
     await f.proxy.idle();
-    const metrics = (await httpGet(f.proxy.port, '/metrics')).body;
+    const metrics = (await httpGet(f.ops.port, '/metrics')).body;
     assert.match(metrics, /imring_proxy_connections 0/);
     for (const m of f.members) assert.match(metrics, new RegExp(`imring_proxy_routes_total\\{result="ok",owner="${m.name}"\\} 1`));
     const upstream = Number(/imring_proxy_bytes_total\{direction="upstream"\} (\d+)/.exec(metrics)?.[1]);
@@ -272,7 +273,7 @@ test('close() three times closes piped connections on both sides', async () => {
     await Promise.all(f.gateways.map((g) => g.connections[0]!.closed));
     assert.equal(f.proxy.connections(), 0);
     assert.equal(f.proxy.ready(), false);
-    await assert.rejects(httpGet(f.proxy.port, '/healthz'));
+    await assert.rejects(httpGet(f.proxy.port, '/ws'));
   } finally {
     await f.close();
   }

@@ -20,10 +20,13 @@ test('units are the distinct (message, user) pairs, in request order', () => {
 test('units are grouped by their owner, and an empty ring owns nobody', () => {
   const ring = ringOf([memberAt('im-0', { port: 1 }), memberAt('im-1', { port: 2 })]);
   const users = usersWhere(6, () => true);
-  const { groups, unowned } = groupByOwner(users.map((userId) => ({ message: 0, userId })), ring);
+  const units = users.map((userId) => ({ message: 0, userId }));
+  const { groups, unowned } = groupByOwner(units, (unit) => ring.owner(unit.userId));
   assert.deepEqual(unowned, []);
-  for (const group of groups) for (const unit of group.units) assert.equal(ring.owner(unit.userId)!.name, group.member.name);
-  assert.equal(groups.flatMap((g) => g.units).length, 6);
+  for (const group of groups) {
+    for (const unit of group.items) assert.equal(ring.owner(unit.userId)!.name, group.member.name);
+  }
+  assert.equal(groups.flatMap((g) => g.items).length, 6);
 });
 
 test('gateway results are matched per (msgId, user), even reordered and with a msgId used twice', () => {
@@ -34,9 +37,11 @@ test('gateway results are matched per (msgId, user), even reordered and with a m
     { msgId: 'm1', userIds: ['b'], payload: 'two' },
   ]);
   const result = (userId: string, status: DeliveryStatus, connections = 0) => ({ msgId: 'm1', userId, status, connections });
-  const matched = matchResults(units, messages, [result('b', 'DELIVERED', 1), result('a', 'NOT_HERE'), result('b', 'MIGRATED')]);
-  assert.deepEqual(matched.map((r) => r?.status), ['NOT_HERE', 'DELIVERED', 'MIGRATED']);
-  assert.deepEqual(matchResults(units, messages, [result('a', 'NOT_HERE')]).map((r) => r?.status), ['NOT_HERE', undefined, undefined]);
+  const answers = [result('b', 'DELIVERED', 1), result('a', 'NOT_HERE'), result('b', 'MIGRATED')];
+  const [matched] = matchResults([sent], answers);
+  assert.deepEqual(matched!.map((r) => r?.status), ['NOT_HERE', 'DELIVERED', 'MIGRATED']);
+  const [partial] = matchResults([sent], [result('a', 'NOT_HERE')]);
+  assert.deepEqual(partial!.map((r) => r?.status), ['NOT_HERE', undefined, undefined]);
 });
 
 const STEPS: [Stage, DeliveryStatus, { hasDistinctPrevious: boolean; handoffOpen: boolean }, string][] = [
@@ -73,4 +78,18 @@ test('results answer every occurrence of a recipient, in request order', () => {
     ['a', 'realtime', 'current'],
     ['b', 'offline', 'gateway_error'], // no outcome: never silently "delivered"
   ]);
+});
+
+test('a batch shared by several requests is split among them by (msgId, user), even answered out of order', () => {
+  const first = [{ msgId: 'm1', userIds: ['a', 'b'], payload: '' }];
+  const second = [{ msgId: 'm2', userIds: ['a'], payload: '' }, { msgId: 'm1', userIds: ['b'], payload: '' }];
+  const result = (msgId: string, userId: string, status: DeliveryStatus) => ({ msgId, userId, status, connections: 0 });
+  const answers = [
+    result('m2', 'a', 'DELIVERED'),
+    result('m1', 'b', 'NOT_HERE'),
+    result('m1', 'a', 'MIGRATED'),
+    result('m1', 'b', 'DELIVERED'),
+  ];
+  const split = matchResults([first, second], answers).map((list) => list.map((r) => `${r?.userId} ${r?.status}`));
+  assert.deepEqual(split, [['a MIGRATED', 'b NOT_HERE'], ['a DELIVERED', 'b DELIVERED']]);
 });

@@ -1,15 +1,34 @@
-import { test } from 'node:test';
+import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { Ring } from '../../ring/index.js';
 import type { PushMessage } from '../../runtime/protos.js';
 import { startPush } from '../../runtime/push/push.js';
 import { StaticRingSource } from '../../runtime/ring-source.js';
-import { memberAt, ringOf, startFakeGateway, startHarness, usersWhere } from './fake-gateway.js';
+import { memberAt, ringOf, startFakeGateway, startHarness, usersWhere, type Harness } from './fake-gateway.js';
 
 const DELIVERED = { status: 'DELIVERED' as const, connections: 1 };
 
 function message(msgId: string, toUserIds: string[], payload = 'hello'): PushMessage {
   return { msgId, toUserIds, payload };
+}
+
+interface Handoff {
+  readonly h: Harness;
+  readonly user: string;
+}
+
+/**
+ * Push over im-0 and im-1 serving ring v2 (previous: im-0 alone, handoff retries every 50 ms)
+ * and a user `<prefix>-<n>` owned by im-1 whom im-0 answers MIGRATED.
+ */
+async function startHandoff(t: TestContext, init: { handoffWindowMs: number; prefix: string }): Promise<Handoff> {
+  const h = await startHarness(2, { handoffRetryMs: 50 });
+  t.after(() => h.close());
+  const [im0, im1] = h.members as [typeof h.members[0], typeof h.members[0]];
+  h.source.set(ringOf([im0, im1], { previous: [im0], handoffWindowMs: init.handoffWindowMs }));
+  const [user] = usersWhere(1, (u) => h.source.current()!.owner(u)!.name === 'im-1', init.prefix);
+  h.gateways[0]!.script(user!, { status: 'MIGRATED' });
+  return { h, user: user! };
 }
 
 test('recipients are grouped by owner: one batched request per gateway, results in request order', async (t) => {
@@ -61,20 +80,14 @@ test('a user the current owner does not hold is found at the owner in the previo
 });
 
 test('a migrated user is retried at its current owner until the handoff succeeds', async (t) => {
-  const h = await startHarness(2, { handoffRetryMs: 50 });
-  t.after(() => h.close());
-  const [im0, im1] = h.members as [typeof h.members[0], typeof h.members[0]];
-  h.source.set(ringOf([im0, im1], { previous: [im0], handoffWindowMs: 1000 }));
-  const ring = h.source.current()!;
-  const [moving] = usersWhere(1, (u) => ring.owner(u)!.name === 'im-1', 'moving');
-  const [online] = usersWhere(1, (u) => ring.owner(u)!.name === 'im-0', 'online');
-  h.gateways[0]!.script(moving!, { status: 'MIGRATED' });
+  const { h, user: moving } = await startHandoff(t, { handoffWindowMs: 1000, prefix: 'moving' });
+  const [online] = usersWhere(1, (u) => h.source.current()!.owner(u)!.name === 'im-0', 'online');
   h.gateways[0]!.script(online!, DELIVERED);
-  h.gateways[1]!.script(moving!, (attempt) => (attempt < 3 ? { status: 'NOT_HERE' } : DELIVERED));
+  h.gateways[1]!.script(moving, (attempt) => (attempt < 3 ? { status: 'NOT_HERE' } : DELIVERED));
   const settledBeforeWaiting: number[] = [];
   h.clock.onSleep = () => void h.metric('imring_push_deliveries_total', { result: 'realtime_current' }).then((n) => settledBeforeWaiting.push(n));
 
-  const results = await h.push.push([message('m1', [moving!, online!])]);
+  const results = await h.push.push([message('m1', [moving, online!])]);
 
   assert.deepEqual(results.map((r) => [r.userId, r.status, r.via]), [
     [moving, 'realtime', 'handoff'],
@@ -88,20 +101,39 @@ test('a migrated user is retried at its current owner until the handoff succeeds
 });
 
 test('a migrated user who never arrives is offline when the handoff window ends, with waits bounded by it', async (t) => {
-  const h = await startHarness(2, { handoffRetryMs: 50 });
-  t.after(() => h.close());
-  const [im0, im1] = h.members as [typeof h.members[0], typeof h.members[0]];
-  h.source.set(ringOf([im0, im1], { previous: [im0], handoffWindowMs: 120 }));
-  const ring = h.source.current()!;
-  const [lost] = usersWhere(1, (u) => ring.owner(u)!.name === 'im-1', 'lost');
-  h.gateways[0]!.script(lost!, { status: 'MIGRATED' });
+  const { h, user: lost } = await startHandoff(t, { handoffWindowMs: 120, prefix: 'lost' });
 
-  const results = await h.push.push([message('m1', [lost!])]);
+  const results = await h.push.push([message('m1', [lost])]);
 
   assert.deepEqual(results.map((r) => [r.status, r.reason]), [['offline', 'not_connected']]);
   assert.deepEqual(h.clock.sleeps, [50, 50, 20]);
   assert.equal(h.clock.now, 120);
   assert.equal(h.gateways[1]!.requests.length, 4); // first try, then one per wait
+});
+
+test('a fence that closes during a handoff wait ends the request: no gateway is asked with that ring', async (t) => {
+  const { h, user: moving } = await startHandoff(t, { handoffWindowMs: 1000, prefix: 'moving' });
+  h.gateways[1]!.script(moving, (attempt) => (attempt < 2 ? { status: 'NOT_HERE' } : DELIVERED));
+  h.clock.onSleep = () => h.source.fence('this runtime could not renew its Lease');
+
+  const results = await h.push.push([message('m1', [moving])]);
+
+  assert.deepEqual(results.map((r) => [r.status, r.reason]), [['offline', 'not_connected']]);
+  assert.deepEqual(h.clock.sleeps, [50]);
+  assert.equal(h.gateways[1]!.requests.length, 1, 'asked once, before the fence closed');
+});
+
+test('push() takes the path of the APIs: beyond maxConcurrentRequests it is refused at once', async (t) => {
+  const h = await startHarness(1, { maxConcurrentRequests: 1 });
+  t.after(() => h.close());
+  h.gateways[0]!.hold();
+  const first = h.push.push([message('m1', ['u1'])]);
+  await h.gateways[0]!.waitForRequests(1);
+  await assert.rejects(h.push.push([message('m2', ['u2'])]), /push refused: more than 1 push requests at once/);
+  h.gateways[0]!.release();
+  assert.equal((await first)[0]!.reason, 'not_connected');
+  const third = await h.push.push([message('m3', ['u3'])]);
+  assert.equal(third[0]!.reason, 'not_connected', 'admitted again once the first ended');
 });
 
 test('an unreachable gateway makes its users gateway_error, counted, and push recovers when it returns', async (t) => {

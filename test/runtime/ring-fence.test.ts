@@ -68,6 +68,12 @@ function startFence(name: string, served: Ring, logger?: Logger): { fence: RingF
   return { fence, lease, source, registry, next };
 }
 
+/** Why the fence refuses to route now, or undefined while it routes with the served ring. */
+function fencedReason(fence: RingFence): string | undefined {
+  const routing = fence.routingRing();
+  return 'refused' in routing && routing.refused === 'fenced' ? routing.reason : undefined;
+}
+
 async function fencedGauge(registry: Registry): Promise<number | undefined> {
   return (await registry.getSingleMetric('imring_ring_fenced')?.get())?.values[0]?.value;
 }
@@ -76,7 +82,7 @@ test('without a renewal the fence closes the margin before the Lease would lapse
   await putRing('fence-lapse', { version: 2 });
   const { fence, lease, registry, next } = startFence('fence-lapse', ring(2));
   try {
-    assert.equal(fence.fenced(), undefined, 'trusted at start');
+    assert.equal(fencedReason(fence), undefined, 'trusted at start');
     assert.equal(await fencedGauge(registry), 0);
     const closed = next();
     lease.renew(600);
@@ -99,7 +105,7 @@ test('a renewal opens the fence when the ConfigMap holds no newer ring', async (
     // Room for the ConfigMap read on a busy machine: a renewal that runs out during it keeps the fence closed.
     lease.renew(3000);
     assert.equal(await opened, undefined);
-    assert.equal(fence.fenced(), undefined);
+    assert.equal(fencedReason(fence), undefined);
     assert.notEqual(await next(), undefined, 'and closes again when that renewal runs out');
   } finally {
     await fence.close();
@@ -116,7 +122,7 @@ test('after a renewal, a newer ring in the ConfigMap (or a Committed one over a 
       await next();
       lease.renew(60_000);
       assert.equal((await logs.next((line) => line.msg === 'the ring served may be stale: still fenced')).configMap, `${written.version} ${written.state ?? 'Committed'}`);
-      assert.notEqual(fence.fenced(), undefined, 'still closed after the renewal');
+      assert.notEqual(fencedReason(fence), undefined, 'still closed after the renewal');
       const opened = next();
       source.set(ring(written.version, written.state ?? 'Committed'));
       assert.equal(await opened, undefined, `${served.version} ${served.state} → ${written.version}: opens once the newer ring is served`);
@@ -134,7 +140,7 @@ test('an invalid document in the ConfigMap keeps the fence closed at a renewal; 
     await next();
     lease.renew(60_000);
     assert.match(String((await logs.next((line) => line.msg === 'the ring served may be stale: still fenced')).configMap), /invalid document/);
-    assert.notEqual(fence.fenced(), undefined);
+    assert.notEqual(fencedReason(fence), undefined);
     await putRing('fence-invalid', { version: 3 });
     const opened = next();
     lease.renew(60_000);
