@@ -1,6 +1,7 @@
 import { CoreV1Api, PatchStrategy, setHeaderOptions, type KubeConfig, type V1ConfigMap, type V1Pod, type V1Secret } from '@kubernetes/client-node';
 import type { PodLogSource } from '../api-server.js';
 import { EventRecorder, ResilientInformer, WorkQueue } from '../../kube/controller-kit.js';
+import { Lifecycle } from '../controllers/lifecycle.js';
 import { AddressPool } from './address-pool.js';
 import { referencedSources, type EnvSources } from './env.js';
 import { LOCAL_IMAGES_ENV, parseLocalImages, type ImageTable } from './images.js';
@@ -80,7 +81,7 @@ export class PodRunner {
   readonly #retiring = new Set<Promise<void>>();
   readonly #written = new Map<string, PodStatusJson>();
   readonly #pendingEvents = new Set<Promise<void>>();
-  #closing: Promise<void> | undefined;
+  readonly #lifecycle = new Lifecycle('PodRunner', { start: () => this.#informer.start(), close: () => this.#close() });
 
   constructor(options: PodRunnerOptions) {
     this.#options = resolveOptions(options);
@@ -97,9 +98,9 @@ export class PodRunner {
     };
   }
 
-  /** Starts watching pods; resolves once the first list is loaded. */
-  async start(): Promise<void> {
-    await this.#informer.start();
+  /** Starts watching pods; resolves once the first list is loaded. Refused after `close()`. */
+  start(): Promise<void> {
+    return this.#lifecycle.start();
   }
 
   /**
@@ -107,16 +108,7 @@ export class PodRunner {
    * (at most {@link CLOSE_GRACE_MAX_MS}). Pods are left in the API as they are. Idempotent.
    */
   close(): Promise<void> {
-    this.#closing ??= (async () => {
-      await this.#informer.close();
-      await this.#queue.close();
-      const workers = [...this.#workers.values()];
-      this.#workers.clear();
-      await Promise.all(workers.map((w) => w.terminate(Math.min(graceMsOf(w.pod), CLOSE_GRACE_MAX_MS))));
-      await Promise.all([...this.#retiring]);
-      await Promise.all([...this.#pendingEvents]);
-    })();
-    return this.#closing;
+    return this.#lifecycle.close();
   }
 
   /** The pids of running containers. */
@@ -124,11 +116,21 @@ export class PodRunner {
     return [...this.#workers.values()].flatMap((w) => w.pids());
   }
 
+  async #close(): Promise<void> {
+    await this.#informer.close();
+    await this.#queue.close();
+    const workers = [...this.#workers.values()];
+    this.#workers.clear();
+    await Promise.all(workers.map((w) => w.terminate(Math.min(graceMsOf(w.pod), CLOSE_GRACE_MAX_MS))));
+    await Promise.all([...this.#retiring]);
+    await Promise.all([...this.#pendingEvents]);
+  }
+
   async #sync(key: string): Promise<void> {
     const [namespace = '', name = ''] = key.split('/');
     const pod = this.#informer.get(name, namespace);
     this.#retireStale(key, pod);
-    if (!pod || this.#closing) return;
+    if (!pod || this.#lifecycle.isClosed) return;
     if (!pod.spec?.nodeName) return this.#bind(pod);
     if (pod.spec.nodeName !== this.#options.nodeName) return;
     const worker = this.#workers.get(key) ?? (await this.#adopt(key, pod));

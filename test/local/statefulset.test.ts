@@ -396,21 +396,6 @@ test('creations and deletions are recorded as Events on the StatefulSet', async 
   assert.deepEqual(created, ['create Pod web-0 in StatefulSet web successful', 'create Pod web-1 in StatefulSet web successful']);
 });
 
-test('close() may be called three times, also before start()', async () => {
-  const api = await startLocalApi();
-  try {
-    const controller = new StatefulSetController({ kc: api.kc });
-    await controller.start();
-    await Promise.all([controller.close(), controller.close()]);
-    await controller.close();
-    await assert.rejects(controller.start(), /closed/);
-    const never = new StatefulSetController({ kc: api.kc });
-    for (let i = 0; i < 3; i++) await never.close();
-  } finally {
-    await api.close();
-  }
-});
-
 test('bad options are refused at construction, naming the option', async () => {
   const api = await startLocalApi();
   try {
