@@ -22,6 +22,11 @@ import { serveWatch, type OpenWatch } from './watch.js';
 
 /** Options of {@link LocalApiServer}; every one has a default. */
 export interface LocalApiServerOptions {
+  /**
+   * The cluster's name: the kubeconfig's cluster, user and context, the certificate's subject
+   * (`<name>-apiserver`) and the build tag of `/version` (`v1.32.0+<name>`). Default `local`.
+   */
+  name?: string;
   /** Loopback address to bind. Default `127.0.0.1`. */
   host?: string;
   /** Port. Default 0 (any free port). */
@@ -79,6 +84,7 @@ export interface RequestLogEntry {
 }
 
 const DEFAULTS = {
+  name: 'local',
   host: '127.0.0.1',
   port: 0,
   historyLimit: 10_000,
@@ -89,17 +95,18 @@ const DEFAULTS = {
   requestLogLimit: 10_000,
 };
 
-const VERSION_INFO = {
+/** `/version` of a server whose `name` option is `name`. */
+const versionInfo = (name: string) => ({
   major: '1',
   minor: '32',
-  gitVersion: 'v1.32.0+imring-local',
+  gitVersion: `v1.32.0+${name}`,
   gitCommit: '0000000000000000000000000000000000000000',
   gitTreeState: 'clean',
   buildDate: '2026-01-01T00:00:00Z',
   goVersion: 'n/a',
   compiler: 'n/a',
   platform: `${process.platform}/${process.arch === 'x64' ? 'amd64' : process.arch}`,
-};
+});
 
 /** Namespaces every cluster starts with. */
 const INITIAL_NAMESPACES = ['default', 'kube-system', 'kube-public', 'kube-node-lease'];
@@ -107,7 +114,6 @@ const INITIAL_NAMESPACES = ['default', 'kube-system', 'kube-public', 'kube-node-
 /**
  * An in-memory Kubernetes API server on a loopback address, faithful enough for
  * `@kubernetes/client-node` and `kubectl` v1.32 (see the README's "Local control plane").
- * It knows nothing of imring.
  */
 export class LocalApiServer {
   readonly faults = new Faults();
@@ -138,7 +144,7 @@ export class LocalApiServer {
   /** Starts listening (HTTPS; see `tls.ts` for why). */
   async start(): Promise<void> {
     if (this.#server) throw new Error('LocalApiServer: already started');
-    this.#tls = this.#options.tls ?? (await servingCertificate(this.#options.host));
+    this.#tls = this.#options.tls ?? (await servingCertificate(this.#options.host, `${this.#options.name}-apiserver`));
     const server = createServer({ cert: this.#tls.cert, key: this.#tls.key }, (req, res) => void this.#serve(req, res));
     server.keepAliveTimeout = 30_000;
     this.#server = server;
@@ -170,7 +176,7 @@ export class LocalApiServer {
 
   /** A kubeconfig (YAML) for this server, for client-node and kubectl. */
   kubeconfig(): string {
-    return kubeconfigYaml({ server: this.url, token: this.token, caCertificate: this.caCertificate });
+    return kubeconfigYaml({ name: this.#options.name, server: this.url, token: this.token, caCertificate: this.caCertificate });
   }
 
   /** Writes {@link kubeconfig} to `path` (mode 0600: it holds the token). */
@@ -285,7 +291,7 @@ export class LocalApiServer {
     };
     switch (route.kind) {
       case 'version':
-        return send(res, 200, VERSION_INFO);
+        return send(res, 200, versionInfo(this.#options.name));
       case 'health':
         res.writeHead(200, { 'Content-Type': 'text/plain; charset=utf-8' }).end('ok');
         return;
@@ -361,6 +367,7 @@ function resolveOptions(options: LocalApiServerOptions): ResolvedOptions {
     if (!Number.isFinite(resolved[key]) || resolved[key] <= 0) throw new RangeError(`${key} must be a positive number, got ${resolved[key]}`);
   }
   if (resolved.token.length < 16) throw new RangeError('token must be at least 16 characters');
+  if (!/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/.test(resolved.name)) throw new TypeError(`name must be a DNS label, got ${JSON.stringify(resolved.name)}`);
   return resolved;
 }
 

@@ -79,7 +79,7 @@ export class ApiError extends Error {
   }
 }
 
-/** What an error message calls a resource: `configmaps` or `imgateways.imring.dev`. */
+/** What an error message calls a resource: `configmaps` or `widgets.example.com`. */
 export interface ResourceName {
   readonly group: string;
   readonly plural: string;
@@ -110,7 +110,7 @@ export function conflict(r: ResourceName, name: string, why: string): ApiError {
 }
 
 /**
- * 422: `IMGateway.imring.dev "im" is invalid: [spec.replicas: Invalid value: …, …]`, the
+ * 422: `Widget.example.com "w" is invalid: [spec.replicas: Invalid value: …, …]`, the
  * message shape kubectl prints after `The `.
  */
 export function invalid(r: ResourceName, name: string, causes: readonly StatusCause[]): ApiError {

@@ -1,4 +1,4 @@
-/** The local control plane: an in-memory Kubernetes API server (generic; knows nothing of imring). */
+/** The local control plane: an in-memory Kubernetes API server, generic Kubernetes for any client. */
 export { LocalApiServer, type LocalApiServerOptions, type RequestLogEntry } from './api-server.js';
 export { Faults, type FaultSettings } from './faults.js';
 export { kubeconfigYaml, type KubeconfigInit } from './kubeconfig.js';

@@ -7,7 +7,7 @@ export interface KubeconfigInit {
   token: string;
   /** The server's certificate (or its CA), PEM. */
   caCertificate: string;
-  /** Context, cluster and user name. Default `imring-local`. */
+  /** Context, cluster and user name. Default `local`. */
   name?: string;
   /** The context's default namespace. Default `default`. */
   namespace?: string;
@@ -15,7 +15,7 @@ export interface KubeconfigInit {
 
 /** A kubeconfig for the local API server: its CA, and a bearer token for the user. */
 export function kubeconfigYaml(init: KubeconfigInit): string {
-  const name = init.name ?? 'imring-local';
+  const name = init.name ?? 'local';
   return stringify({
     apiVersion: 'v1',
     kind: 'Config',

@@ -54,7 +54,7 @@ export function documentHash(doc: unknown): string {
   return createHash('sha512').update(JSON.stringify(doc)).digest('hex').toUpperCase();
 }
 
-/** The definition name a kind's schema goes by (`io.k8s.api.apps.v1.StatefulSet`, `dev.imring.v1alpha1.IMGateway`). */
+/** The definition name a kind's schema goes by (`io.k8s.api.apps.v1.StatefulSet`, `com.example.v1.Widget`). */
 export function schemaName(t: ResourceType): string {
   if (t.custom) return [...t.group.split('.').reverse(), t.version, t.kind].join('.');
   if (t.group === 'apiextensions.k8s.io') return `io.k8s.apiextensions-apiserver.pkg.apis.apiextensions.${t.version}.${t.kind}`;

@@ -1,4 +1,4 @@
-/** The shapes the local control plane's modules share. Generic Kubernetes: nothing imring. */
+/** The shapes the local control plane's modules share: generic Kubernetes. */
 
 /** Any API object as JSON: `apiVersion`, `kind`, `metadata`, and whatever else it holds. */
 export interface KubeObject {

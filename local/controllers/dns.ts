@@ -42,7 +42,7 @@ type ResolvedOptions = Required<Omit<DnsControllerOptions, 'onError' | 'onFlush'
  * `hostRecords` in dns-records.ts). It watches Services and Pods and rewrites the file when
  * its content would change, a burst of changes at a time, atomically: a temporary file in
  * the same directory renamed over it, so a reader sees the old file or the new one, never
- * part of one. The runtimes read it through `runtime/resolver.ts` (`IMRING_HOSTS_FILE`).
+ * part of one. Pods find it through the environment variable the cluster names for it.
  */
 export class DnsController {
   readonly #options: ResolvedOptions;

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { CoreV1Api, CustomObjectsApi, Watch, type CoreV1Event, type V1ConfigMap, type V1Pod } from '@kubernetes/client-node';
-import { runtimePod } from '../../cli/local-system.js';
+import { IMRING_CLUSTER_OPTIONS, runtimePod } from '../../cli/local-system.js';
 import { LocalCluster } from '../../local/cluster.js';
 import { IMGATEWAY, type IMGateway } from '../../operator/api.js';
 import { parseRingDocument, RING_DATA_KEY, type RingDocument } from '../../ring/index.js';
@@ -46,7 +46,7 @@ export class OperatorSystem {
   private constructor(dir: string) {
     this.dir = dir;
     // Pod addresses come from a random /16 per cluster (local/kubelet/pod-runner.ts), so test runs side by side do not collide.
-    this.cluster = new LocalCluster({ stateDir: join(dir, 'cluster') });
+    this.cluster = new LocalCluster({ ...IMRING_CLUSTER_OPTIONS, stateDir: join(dir, 'cluster') });
   }
 
   /** Starts the cluster, applies the CRD and the token Secret, and starts watching the ring. */

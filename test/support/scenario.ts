@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { CoreV1Api, CustomObjectsApi, Watch, type KubeConfig, type V1Pod } from '@kubernetes/client-node';
 import { DemoTraffic, type TrafficOptions } from '../../cli/demo/traffic.js';
 import type { LedgerTotals } from '../../cli/demo/ledger.js';
-import { installImring, SAMPLE, type Endpoints } from '../../cli/local-system.js';
+import { IMRING_CLUSTER_OPTIONS, installImring, SAMPLE, type Endpoints } from '../../cli/local-system.js';
 import { LocalCluster } from '../../local/cluster.js';
 import { IMGATEWAY, type IMGateway } from '../../operator/api.js';
 import { parseRingDocument, RING_DATA_KEY, ringConfigMapName, type RingDocument } from '../../ring/index.js';
@@ -35,7 +35,7 @@ export const CONVERGE_TIMEOUT_MS = 180_000;
 /** Starts a cluster, installs imring with the sample IMGateway at `replicas`, and waits for its ring to converge. */
 export async function startSystem(options: { replicas: number; prefix?: string }): Promise<ScenarioSystem> {
   const dir = await mkdtemp(join(tmpdir(), options.prefix ?? 'imring-scenario-'));
-  const cluster = new LocalCluster({ stateDir: join(dir, 'cluster') });
+  const cluster = new LocalCluster({ ...IMRING_CLUSTER_OPTIONS, stateDir: join(dir, 'cluster') });
   let closing: Promise<void> | undefined;
   const close = (): Promise<void> =>
     (closing ??= (async () => {
