@@ -11,7 +11,7 @@ import { Faults, type FaultedRequest } from './faults.js';
 import { kubeconfigYaml } from './kubeconfig.js';
 import { timestamp } from './metadata.js';
 import { openApiV3GroupVersion, openApiV3Root } from './openapi.js';
-import { ResourceRegistry } from './registry.js';
+import { ResourceCatalog } from './resource-catalog.js';
 import { ObjectService, type ObjectRequest } from './resources.js';
 import { routeRequest, type ResourceRoute, type Route } from './router.js';
 import { ObjectStore } from './store.js';
@@ -120,7 +120,7 @@ export class LocalApiServer {
   /** The last `requestLogLimit` requests, oldest first. */
   readonly requestLog: RequestLogEntry[] = [];
   readonly store: ObjectStore;
-  readonly registry = new ResourceRegistry();
+  readonly catalog = new ResourceCatalog();
   readonly #options: ResolvedOptions;
   readonly #objects: ObjectService;
   readonly #watches = new Set<OpenWatch>();
@@ -133,7 +133,7 @@ export class LocalApiServer {
   constructor(options: LocalApiServerOptions = {}) {
     this.#options = resolveOptions(options);
     this.store = new ObjectStore({ historyLimit: this.#options.historyLimit });
-    this.#objects = new ObjectService({ store: this.store, registry: this.registry, now: this.#options.now, counter: () => ++this.#ipCounter });
+    this.#objects = new ObjectService({ store: this.store, catalog: this.catalog, now: this.#options.now, counter: () => ++this.#ipCounter });
     this.faults.bind({ dropWatches: () => this.#dropWatches(), expireHistory: () => this.store.expireHistory() });
     const now = timestamp(this.#options.now());
     for (const name of INITIAL_NAMESPACES) {
@@ -210,7 +210,7 @@ export class LocalApiServer {
     const url = new URL(req.url ?? '/', 'http://local');
     let verb = 'info';
     try {
-      const route = routeRequest(req.method ?? 'GET', url.pathname, url.searchParams, this.registry);
+      const route = routeRequest(req.method ?? 'GET', url.pathname, url.searchParams, this.catalog);
       if (route.kind === 'resource') verb = route.verb;
       if (!isPublic(route) && !this.#authorized(req)) {
         throw new ApiError(401, 'Unauthorized', 'Unauthorized');
@@ -284,7 +284,7 @@ export class LocalApiServer {
   }
 
   #serveInfo(route: Exclude<Route, ResourceRoute>, req: IncomingMessage, res: ServerResponse): void {
-    const types = this.registry.all();
+    const types = this.catalog.all();
     const found = (body: unknown): void => {
       if (body === undefined) throw new ApiError(404, 'NotFound', 'the server could not find the requested resource');
       send(res, 200, body);
@@ -312,7 +312,7 @@ export class LocalApiServer {
   }
 
   #serveDiscovery(root: 'api' | 'apis', req: IncomingMessage, res: ServerResponse): void {
-    const types = this.registry.all();
+    const types = this.catalog.all();
     const negotiated = negotiateDiscovery(req.headers.accept);
     if (negotiated.aggregated) {
       const body = aggregatedDiscovery(types, root, negotiated.version);

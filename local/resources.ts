@@ -2,7 +2,7 @@ import { parse as parseYaml } from 'yaml';
 import { ApiError, badRequest, methodNotAllowed, notFound, unsupportedMediaType } from './errors.js';
 import { patchObject, patchTypeOf } from './patch.js';
 import { apiVersionOf, getPath, setPath } from './paths.js';
-import { storageKey } from './registry.js';
+import { storageKey } from './resource-catalog.js';
 import type { ResourceRoute } from './router.js';
 import { matchesFields, parseFieldSelector } from './field-selectors.js';
 import { labelSelectorToString, matchesLabels, parseLabelSelector } from './selectors.js';
@@ -222,7 +222,7 @@ export class ObjectService {
       this.#target.store.remove(resource, object.metadata?.namespace ?? '', object.metadata!.name!);
     }
     this.#target.store.dropResource(resource);
-    this.#target.registry.removeCrd(crd.metadata!.name!);
+    this.#target.catalog.removeCrd(crd.metadata!.name!);
   }
 }
 

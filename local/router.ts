@@ -1,4 +1,4 @@
-import type { ResourceRegistry } from './registry.js';
+import type { ResourceCatalog } from './resource-catalog.js';
 import type { ResourceType } from './types.js';
 
 export type Verb = 'get' | 'list' | 'watch' | 'create' | 'update' | 'patch' | 'delete' | 'deletecollection';
@@ -26,13 +26,13 @@ export type Route = ResourceRoute | InfoRoute | { readonly kind: 'not-found' };
 const HEALTH = new Set(['/healthz', '/readyz', '/livez']);
 
 /** Maps a method and path (no query) to what it asks for, by the served resources. */
-export function routeRequest(method: string, path: string, query: URLSearchParams, registry: ResourceRegistry): Route {
+export function routeRequest(method: string, path: string, query: URLSearchParams, catalog: ResourceCatalog): Route {
   const parts = path.split('/').filter((p) => p !== '').map(decodeURIComponent);
   if (path === '/version' || path === '/version/') return { kind: 'version' };
   if (HEALTH.has(path) || parts[0] === 'healthz' || parts[0] === 'readyz' || parts[0] === 'livez') return { kind: 'health' };
   if (parts[0] === 'openapi') return openApiRoute(parts);
-  if (parts[0] === 'api') return coreRoute(method, parts.slice(1), query, registry);
-  if (parts[0] === 'apis') return groupRoute(method, parts.slice(1), query, registry);
+  if (parts[0] === 'api') return coreRoute(method, parts.slice(1), query, catalog);
+  if (parts[0] === 'apis') return groupRoute(method, parts.slice(1), query, catalog);
   return { kind: 'not-found' };
 }
 
@@ -45,17 +45,17 @@ function openApiRoute(parts: string[]): Route {
   return { kind: 'not-found' };
 }
 
-function coreRoute(method: string, parts: string[], query: URLSearchParams, registry: ResourceRegistry): Route {
+function coreRoute(method: string, parts: string[], query: URLSearchParams, catalog: ResourceCatalog): Route {
   if (parts.length === 0) return { kind: 'api' };
   if (parts.length === 1) return { kind: 'api-resources', group: '', version: parts[0]! };
-  return resourceRoute(method, { group: '', version: parts[0]!, rest: parts.slice(1) }, query, registry);
+  return resourceRoute(method, { group: '', version: parts[0]!, rest: parts.slice(1) }, query, catalog);
 }
 
-function groupRoute(method: string, parts: string[], query: URLSearchParams, registry: ResourceRegistry): Route {
+function groupRoute(method: string, parts: string[], query: URLSearchParams, catalog: ResourceCatalog): Route {
   if (parts.length === 0) return { kind: 'apis' };
   if (parts.length === 1) return { kind: 'api-group', group: parts[0]! };
   if (parts.length === 2) return { kind: 'api-resources', group: parts[0]!, version: parts[1]! };
-  return resourceRoute(method, { group: parts[0]!, version: parts[1]!, rest: parts.slice(2) }, query, registry);
+  return resourceRoute(method, { group: parts[0]!, version: parts[1]!, rest: parts.slice(2) }, query, catalog);
 }
 
 interface Located {
@@ -65,18 +65,18 @@ interface Located {
   rest: string[];
 }
 
-function resourceRoute(method: string, at: Located, query: URLSearchParams, registry: ResourceRegistry): Route {
+function resourceRoute(method: string, at: Located, query: URLSearchParams, catalog: ResourceCatalog): Route {
   let rest = at.rest;
   let namespace: string | undefined;
   // `namespaces/<ns>/<plural>/…` addresses a namespaced resource; `namespaces/<ns>` the namespace.
   if (rest[0] === 'namespaces' && rest.length >= 3) {
-    const inner = registry.find(at.group, at.version, rest[2]!);
+    const inner = catalog.find(at.group, at.version, rest[2]!);
     if (inner?.namespaced) {
       namespace = rest[1];
       rest = rest.slice(2);
     }
   }
-  const type = registry.find(at.group, at.version, rest[0]!);
+  const type = catalog.find(at.group, at.version, rest[0]!);
   if (!type || rest.length > 3) return { kind: 'not-found' };
   if (type.namespaced !== (namespace !== undefined) && rest.length > 1) return { kind: 'not-found' };
   const name = rest[1];

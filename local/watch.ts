@@ -1,7 +1,7 @@
 import type { ServerResponse } from 'node:http';
 import { ApiError, badRequest } from './errors.js';
 import { apiVersionOf } from './paths.js';
-import { storageKey } from './registry.js';
+import { storageKey } from './resource-catalog.js';
 import type { ResourceRoute } from './router.js';
 import { matchesFields, parseFieldSelector } from './field-selectors.js';
 import { matchesLabels, parseLabelSelector } from './selectors.js';

@@ -5,7 +5,7 @@ import { GENERATION_KINDS } from './builtins.js';
 import { createdMeta, hasSpecChange, isNoop, nameCauses, timestamp, updatedMeta } from './metadata.js';
 import { recordUpdate } from './patch.js';
 import { apiVersionOf } from './paths.js';
-import { storageKey, type ResourceRegistry } from './registry.js';
+import { storageKey, type ResourceCatalog } from './resource-catalog.js';
 import { validateCustomResource, type FieldValidation } from './schema.js';
 import type { ObjectStore } from './store.js';
 import type { KubeObject, ObjectMeta, ResourceType } from './types.js';
@@ -26,7 +26,7 @@ export interface WriteContext {
 /** Where writes land, with what they need to know. */
 export interface WriteTarget {
   readonly store: ObjectStore;
-  readonly registry: ResourceRegistry;
+  readonly catalog: ResourceCatalog;
   readonly now: () => Date;
   /** Small unique numbers (Service cluster IPs). */
   readonly counter: () => number;
@@ -172,7 +172,7 @@ function reportUnknownFields(ctx: WriteContext, fields: readonly string[]): void
 
 function establishCrd(target: WriteTarget, crd: KubeObject): KubeObject {
   const name = crd.metadata!.name!;
-  target.registry.setCrd(name, crdTypes(crd));
+  target.catalog.setCrd(name, crdTypes(crd));
   const status = establishedStatus(crd, target.now());
   const withStatus = { ...structuredClone(crd), status };
   if (isNoop(crd, withStatus)) return crd;

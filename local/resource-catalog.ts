@@ -10,9 +10,9 @@ export function storageKey(type: Pick<ResourceType, 'group' | 'plural'>): string
  * Every resource the server serves: the built-ins, plus the versions of each established CRD.
  * Discovery, routing and validation read it; CRD writes change it at once.
  */
-export class ResourceRegistry {
+export class ResourceCatalog {
   readonly #types = new Map<string, ResourceType>();
-  /** CRD name → the keys it registered. */
+  /** CRD name → the keys of the types it added. */
   readonly #byCrd = new Map<string, string[]>();
 
   constructor() {
@@ -35,7 +35,7 @@ export class ResourceRegistry {
     return [...this.#types.values()];
   }
 
-  /** Registers (or re-registers) the served versions of the CRD named `crdName`. */
+  /** Adds (or replaces) the served versions of the CRD named `crdName`. */
   setCrd(crdName: string, types: readonly ResourceType[]): void {
     this.removeCrd(crdName);
     const keys = types.map((t) => typeKey(t.group, t.version, t.plural));
