@@ -1,7 +1,7 @@
 import { mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { KubeConfig } from '@kubernetes/client-node';
-import { LocalApiServer } from './api-server.js';
+import { LocalApiServer, type LocalApiServerOptions } from './api-server.js';
 import { DnsController } from './controllers/dns.js';
 import { GarbageCollector } from './controllers/garbage-collector.js';
 import { StatefulSetController } from './controllers/statefulset.js';
@@ -17,6 +17,8 @@ export interface LocalClusterOptions {
   name?: string;
   /** API server port. Default 0 (any free port; the kubeconfig names it). */
   port?: number;
+  /** The API server's other options (its limits, clock, store, faults, request observer). Default none. */
+  apiServer?: Omit<LocalApiServerOptions, 'name' | 'port'>;
   /** Image repository → command (the pod runner's `images`). Default none. */
   images?: ImageTable;
   /** Image name → command (the pod runner's `imageNames`). Default none. */
@@ -65,7 +67,8 @@ export class LocalCluster {
     this.stateDir = resolve(options.stateDir);
     this.kubeconfigPath = join(this.stateDir, 'kubeconfig');
     this.hostsFile = join(this.stateDir, 'hosts');
-    this.server = new LocalApiServer({ ...(options.name === undefined ? {} : { name: options.name }), ...(options.port === undefined ? {} : { port: options.port }) });
+    const { name, port } = options;
+    this.server = new LocalApiServer({ ...options.apiServer, ...(name === undefined ? {} : { name }), ...(port === undefined ? {} : { port }) });
   }
 
   /** A client-node KubeConfig for this cluster, once started. */

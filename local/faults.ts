@@ -1,4 +1,7 @@
-/** Fault injection for tests: failures, latency, dropped watches and expired history. */
+/**
+ * Fault injection: failures, latency, dropped watches and expired history. A caller that wants
+ * faults builds a {@link Faults}, hands it to the server (its `faults` option) and keeps it.
+ */
 
 export interface FaultSettings {
   /** Share of resource requests (0..1) answered with an error instead. Default 0. */
@@ -19,12 +22,13 @@ export interface FaultedRequest {
   readonly userAgent: string;
 }
 
-/** The faults in force; the server consults it on every resource request. */
+/** The faults in force; the server given them consults them on every resource request. */
 export class Faults {
   #settings: Required<FaultSettings> = { failureRate: 0, failureCodes: [500], latencyMs: [0, 0], matching: () => true };
   readonly #random: () => number;
   #dropWatches: () => void = () => undefined;
   #expireHistory: () => void = () => undefined;
+  #bound = false;
 
   constructor(random: () => number = Math.random) {
     this.#random = random;
@@ -58,8 +62,13 @@ export class Faults {
     this.#expireHistory();
   }
 
-  /** @internal The server connects the actions it owns. */
+  /**
+   * @internal The server given these faults connects the actions it owns.
+   * @throws Error when another server already did: one Faults, one server.
+   */
   bind(actions: { dropWatches: () => void; expireHistory: () => void }): void {
+    if (this.#bound) throw new Error('these Faults are already bound to a server');
+    this.#bound = true;
     this.#dropWatches = actions.dropWatches;
     this.#expireHistory = actions.expireHistory;
   }

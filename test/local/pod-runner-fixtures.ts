@@ -59,7 +59,7 @@ export async function startHarness(options: Partial<PodRunnerOptions> = {}): Pro
   });
   api.server.setPodLogSource(runner.podLogs);
   await runner.start();
-  const store = api.server.store;
+  const store = api.store;
   const changes = (notify: () => void): (() => void) => store.subscribe(store.resourceVersion, () => notify());
   return {
     api,

@@ -192,7 +192,7 @@ async function setImage(env: Env, image: string): Promise<void> {
 
 /** Writes (anything but GET) in the server's request log since `from`, as `METHOD path`. */
 function writesSince(api: LocalApi, from: number, pathPart = ''): string[] {
-  return api.server.requestLog.slice(from).filter((r) => r.method !== 'GET' && r.path.includes(pathPart)).map((r) => `${r.method} ${r.path}`);
+  return api.requestLog.slice(from).filter((r) => r.method !== 'GET' && r.path.includes(pathPart)).map((r) => `${r.method} ${r.path}`);
 }
 
 const POD_POSTS = `/api/v1/namespaces/${NS}/pods`;
@@ -232,7 +232,7 @@ test('OrderedReady creates each pod only once the previous is Ready, and scales 
 
   // Bound pods terminate gracefully, so the controller must wait for each to be gone.
   for (const name of ['web-0', 'web-1', 'web-2']) await kubelet.bind(name);
-  const beforeScaleDown = api.server.requestLog.length;
+  const beforeScaleDown = api.requestLog.length;
   await scale(env, 1);
   await observer.until(() => observer.pod('web-2')?.metadata?.deletionTimestamp);
   await observer.status({ replicas: 2 });
@@ -292,7 +292,7 @@ test('a deleted or Failed pod is recreated under the same name, a terminating on
   assert.equal(second.status?.phase, 'Pending');
 
   await kubelet.bind('web-1');
-  const from = api.server.requestLog.length;
+  const from = api.requestLog.length;
   await kubelet.delete('web-1');
   await observer.status({ replicas: 1, readyReplicas: 1 });
   assert.deepEqual(writesSince(api, from, POD_POSTS).filter((w) => w.startsWith('POST')), [], 'no create while web-1 terminates');
@@ -315,7 +315,7 @@ test('a rolling update replaces the highest ordinal first, one at a time once Re
   const before = await observer.status({ readyReplicas: 3 });
   const oldRevision = before.status?.currentRevision;
 
-  const beforeUpdate = env.api.server.requestLog.length;
+  const beforeUpdate = env.api.requestLog.length;
   await setImage(env, 'web:2');
   const rolling = await observer.status({ updatedReplicas: 1, replicas: 3, readyReplicas: 2 });
   const newRevision = rolling.status?.updateRevision;
@@ -375,7 +375,7 @@ test('a resync that finds nothing changed writes nothing', async (t) => {
   await observer.until(() => observer.podNames().length === 2);
   await kubelet.ready('web-0', 'web-1');
   await observer.status({ readyReplicas: 2, availableReplicas: 2 });
-  const from = api.server.requestLog.length;
+  const from = api.requestLog.length;
   const target = env.reconciles() + 5;
   await until(env.onReconciled, () => env.reconciles() >= target || undefined);
   assert.deepEqual(writesSince(api, from), []);

@@ -16,11 +16,12 @@ import { LocalCluster } from '../../local/cluster.js';
 import { IMGATEWAY, type IMGateway } from '../../operator/api.js';
 import { parseRingDocument, RING_DATA_KEY, ringConfigMapName, type RingDocument } from '../../ring/index.js';
 import { runKubectl } from './kubectl.js';
+import { apiProbes, type ApiProbes } from './local-api.js';
 import { isConverged } from './operator-system.js';
 import { serialEvaluation } from './wait.js';
 
 /** imring on a local cluster, with what a test needs to reach it. */
-export interface ScenarioSystem {
+export interface ScenarioSystem extends Omit<ApiProbes, 'options'> {
   readonly cluster: LocalCluster;
   /** Scratch directory (the cluster's state, kubectl's working dir); removed on close. */
   readonly dir: string;
@@ -35,7 +36,8 @@ export const CONVERGE_TIMEOUT_MS = 180_000;
 /** Starts a cluster, installs imring with the sample IMGateway at `replicas`, and waits for its ring to converge. */
 export async function startSystem(options: { replicas: number; prefix?: string }): Promise<ScenarioSystem> {
   const dir = await mkdtemp(join(tmpdir(), options.prefix ?? 'imring-scenario-'));
-  const cluster = new LocalCluster({ ...IMRING_CLUSTER_OPTIONS, stateDir: join(dir, 'cluster') });
+  const probes = apiProbes();
+  const cluster = new LocalCluster({ ...IMRING_CLUSTER_OPTIONS, stateDir: join(dir, 'cluster'), apiServer: probes.options });
   let closing: Promise<void> | undefined;
   const close = (): Promise<void> =>
     (closing ??= (async () => {
@@ -46,7 +48,7 @@ export async function startSystem(options: { replicas: number; prefix?: string }
     await cluster.start();
     const endpoints = await installImring(cluster, { replicas: options.replicas });
     await converged(cluster, options.replicas);
-    return { cluster, dir, endpoints, close };
+    return { cluster, dir, endpoints, faults: probes.faults, requestLog: probes.requestLog, close };
   } catch (error) {
     await close();
     throw error;
