@@ -1,7 +1,7 @@
 import { mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { KubeConfig } from '@kubernetes/client-node';
-import { LocalApiServer, type LocalApiServerOptions } from './api-server.js';
+import { LocalApiServer, type LocalApiServerOptions } from './apiserver/api-server.js';
 import { DnsController } from './controllers/dns.js';
 import { GarbageCollector } from './controllers/garbage-collector.js';
 import { StatefulSetController } from './controllers/statefulset.js';

@@ -1,5 +1,5 @@
-import type { StatusCause } from './errors.js';
-import type { KubeObject } from './types.js';
+import type { StatusCause } from '../errors.js';
+import type { KubeObject } from '../types.js';
 
 type Json = Record<string, unknown>;
 

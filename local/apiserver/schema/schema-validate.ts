@@ -5,8 +5,8 @@
  * array, enum, object. Paths use kube-openapi's form (`spec.map.key`, `spec.list[0]`).
  */
 
-import type { StatusCause } from './errors.js';
-import type { JSONSchemaProps } from './types.js';
+import type { StatusCause } from '../errors.js';
+import type { JSONSchemaProps } from '../types.js';
 import { fieldCause, goNumber, goQuote, invalid, notSupported, required, sortedJson, tooLong, tooMany } from './schema-messages.js';
 import { childPath, isObject, type JsonObject } from './schema-prune.js';
 import { isValidFormat } from './schema-formats.js';

@@ -1,14 +1,14 @@
 import { applyBuiltinDefaults, builtinCauses } from './defaults.js';
-import { crdCauses, crdTypes, establishedStatus } from './crds.js';
-import { alreadyExists, badRequest, conflict, invalid, notFound, type StatusCause } from './errors.js';
+import { crdCauses, crdTypes, establishedStatus } from '../schema/crds.js';
+import { alreadyExists, badRequest, conflict, invalid, notFound, type StatusCause } from '../errors.js';
 import { GENERATION_KINDS } from './builtins.js';
 import { createdMeta, hasSpecChange, isNoop, nameCauses, timestamp, updatedMeta } from './metadata.js';
-import { recordUpdate } from './patch.js';
+import { recordUpdate } from '../patch/patch.js';
 import { apiVersionOf } from './paths.js';
 import { storageKey, type ResourceCatalog } from './resource-catalog.js';
-import { validateCustomResource, type FieldValidation } from './schema.js';
+import { validateCustomResource, type FieldValidation } from '../schema/schema.js';
 import type { ObjectStore } from './store.js';
-import type { KubeObject, ObjectMeta, ResourceType } from './types.js';
+import type { KubeObject, ObjectMeta, ResourceType } from '../types.js';
 
 /** What one write asks for, beyond the object. */
 export interface WriteContext {

@@ -1,6 +1,6 @@
 /** Plain-JSON helpers the patch modules share: type guards, equality, bounded parsing. */
 
-import { badRequest } from './errors.js';
+import { badRequest } from '../errors.js';
 
 /** A JSON object as parsed: string keys, JSON values. */
 export type JsonObject = Record<string, unknown>;

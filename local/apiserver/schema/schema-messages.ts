@@ -4,7 +4,7 @@
  * Values are rendered the way Go's `fmt` renders decoded JSON (`%q` strings, `%v` numbers).
  */
 
-import type { StatusCause } from './errors.js';
+import type { StatusCause } from '../errors.js';
 
 /** `StatusCause.reason` values (field.ErrorType). */
 export type FieldReason =

@@ -1,12 +1,12 @@
 import type { ServerResponse } from 'node:http';
-import { ApiError, badRequest } from './errors.js';
-import { apiVersionOf } from './paths.js';
-import { storageKey } from './resource-catalog.js';
+import { ApiError, badRequest } from '../errors.js';
+import { apiVersionOf } from '../store/paths.js';
+import { storageKey } from '../store/resource-catalog.js';
 import type { ResourceRoute } from './router.js';
-import { matchesFields, parseFieldSelector } from './field-selectors.js';
-import { matchesLabels, parseLabelSelector } from './selectors.js';
-import type { ObjectStore, StoreEvent } from './store.js';
-import type { KubeObject } from './types.js';
+import { matchesFields, parseFieldSelector } from '../store/field-selectors.js';
+import { matchesLabels, parseLabelSelector } from '../store/selectors.js';
+import type { ObjectStore, StoreEvent } from '../store/store.js';
+import type { KubeObject } from '../types.js';
 
 export type WatchEventType = 'ADDED' | 'MODIFIED' | 'DELETED' | 'BOOKMARK' | 'ERROR';
 

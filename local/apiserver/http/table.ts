@@ -2,7 +2,7 @@
  * Server-side printing: the `meta.k8s.io/v1 Table` the API server returns when a client (kubectl
  * get) sends `Accept: application/json;as=Table;v=v1;g=meta.k8s.io`. Pure: the clock comes in.
  */
-import type { KubeObject, PrinterColumn, ResourceType } from './types.js';
+import type { KubeObject, PrinterColumn, ResourceType } from '../types.js';
 import {
   AGE_DESCRIPTION,
   ageColumn,

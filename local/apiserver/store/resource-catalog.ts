@@ -1,5 +1,5 @@
 import { BUILTIN_TYPES } from './builtins.js';
-import type { ResourceType } from './types.js';
+import type { ResourceType } from '../types.js';
 
 /** The key objects of a resource are stored under, whatever version a client asks in. */
 export function storageKey(type: Pick<ResourceType, 'group' | 'plural'>): string {

@@ -5,7 +5,7 @@
  * else owns it, and refuses to change a field another manager owns unless forced (409).
  */
 
-import { ApiError } from './errors.js';
+import { ApiError } from '../errors.js';
 import {
   decodeFields,
   deletePath,
@@ -19,7 +19,7 @@ import {
 } from './patch-fields.js';
 import { customShape, fieldShape, shapeOf, type FieldShape } from './patch-keys.js';
 import { deepEqual, isObject, type JsonObject } from './patch-json.js';
-import type { KubeObject, ManagedFieldsEntry } from './types.js';
+import type { KubeObject, ManagedFieldsEntry } from '../types.js';
 
 /** What the server knows about a write besides its body. */
 export interface PatchContext {

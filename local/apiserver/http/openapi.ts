@@ -10,7 +10,7 @@
  * - component schemas carrying `x-kubernetes-group-version-kind` (an array), for `kubectl explain`.
  */
 import { createHash } from 'node:crypto';
-import type { JSONSchemaProps, ResourceType } from './types.js';
+import type { JSONSchemaProps, ResourceType } from '../types.js';
 
 /** The PATCH media types advertised: everything but strategic merge (see the module comment). */
 const PATCH_MEDIA_TYPES = ['application/json-patch+json', 'application/merge-patch+json', 'application/apply-patch+yaml'];

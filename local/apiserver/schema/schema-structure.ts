@@ -5,8 +5,8 @@
  * as those validators build them with field.Path.Key.
  */
 
-import type { StatusCause } from './errors.js';
-import type { JSONSchemaProps } from './types.js';
+import type { StatusCause } from '../errors.js';
+import type { JSONSchemaProps } from '../types.js';
 import { fieldCause, invalid, required, sortedJson } from './schema-messages.js';
 import { childPath, isObject, META_FIELDS, type JsonObject } from './schema-prune.js';
 

@@ -1,5 +1,5 @@
-import type { ResourceCatalog } from './resource-catalog.js';
-import type { ResourceType } from './types.js';
+import type { ResourceCatalog } from '../store/resource-catalog.js';
+import type { ResourceType } from '../types.js';
 
 export type Verb = 'get' | 'list' | 'watch' | 'create' | 'update' | 'patch' | 'delete' | 'deletecollection';
 

@@ -7,10 +7,10 @@
  * `$setElementOrder/<f>`.
  */
 
-import { ApiError, badRequest } from './errors.js';
+import { ApiError, badRequest } from '../errors.js';
 import { fieldShape, shapeOf, type FieldShape } from './patch-keys.js';
 import { goString, isObject, stripDirectives, type JsonObject } from './patch-json.js';
-import type { KubeObject } from './types.js';
+import type { KubeObject } from '../types.js';
 
 const DELETE_LIST_PREFIX = '$deleteFromPrimitiveList/';
 const ORDER_PREFIX = '$setElementOrder/';

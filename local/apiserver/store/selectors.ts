@@ -4,7 +4,7 @@
  * with the server's error messages. Bad selectors throw ApiError 400; objects never do.
  */
 
-import { badRequest } from './errors.js';
+import { badRequest } from '../errors.js';
 
 /** selection.Operator values (`exists` and `!` are the key-only forms). */
 export type LabelOperator = 'in' | 'notin' | '=' | '==' | '!=' | 'exists' | '!' | 'gt' | 'lt';

@@ -5,7 +5,7 @@
  * uniqueItems, additionalProperties). Paths use `properties[spec]` as those validators do.
  */
 
-import type { StatusCause } from './errors.js';
+import type { StatusCause } from '../errors.js';
 import { forbidden, invalid, notSupported, required } from './schema-messages.js';
 import { isObject, type JsonObject } from './schema-prune.js';
 import { compilePattern } from './schema-validate.js';

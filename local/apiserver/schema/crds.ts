@@ -1,7 +1,7 @@
-import type { StatusCause } from './errors.js';
-import { timestamp } from './metadata.js';
+import type { StatusCause } from '../errors.js';
+import { timestamp } from '../store/metadata.js';
 import { checkStructuralSchema } from './schema.js';
-import type { JSONSchemaProps, KubeObject, PrinterColumn, ResourceType, ScaleSubresource } from './types.js';
+import type { JSONSchemaProps, KubeObject, PrinterColumn, ResourceType, ScaleSubresource } from '../types.js';
 
 const ALL_VERBS = ['create', 'delete', 'deletecollection', 'get', 'list', 'patch', 'update', 'watch'];
 const PLURAL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;

@@ -3,7 +3,7 @@
  * column and cell for cell (kubernetes/pkg/printers/internalversion/printers.go, which the server
  * always runs with `Wide: true`: kubectl hides the priority-1 columns unless `-o wide`).
  */
-import type { KubeObject } from './types.js';
+import type { KubeObject } from '../types.js';
 
 /** One `meta/v1 TableColumnDefinition`. */
 export interface ColumnDefinition {

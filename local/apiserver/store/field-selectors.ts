@@ -3,8 +3,8 @@
  * and the per-kind field label conversions), with the server's error messages.
  */
 
-import { badRequest } from './errors.js';
-import type { KubeObject } from './types.js';
+import { badRequest } from '../errors.js';
+import type { KubeObject } from '../types.js';
 
 export interface FieldRequirement {
   readonly field: string;

@@ -8,8 +8,8 @@
  * server validates ObjectMeta itself).
  */
 
-import type { StatusCause } from './errors.js';
-import type { JSONSchemaProps, KubeObject } from './types.js';
+import type { StatusCause } from '../errors.js';
+import type { JSONSchemaProps, KubeObject } from '../types.js';
 import { invalid } from './schema-messages.js';
 import { cloneJson, defaultInPlace, exceedsDepth, isObject, pruneNulls, pruneUnknown, type JsonObject } from './schema-prune.js';
 import { checkSchema } from './schema-structural.js';

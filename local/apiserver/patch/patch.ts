@@ -5,11 +5,11 @@
  */
 
 import { parse as parseYaml } from 'yaml';
-import { ApiError, badRequest, unsupportedMediaType } from './errors.js';
+import { ApiError, badRequest, unsupportedMediaType } from '../errors.js';
 import { assertDepth, deepEqual, isObject, parseJsonBody, type JsonObject } from './patch-json.js';
 import { applyServerSideApply, type PatchContext } from './server-side-apply.js';
 import { applyStrategicMergePatch } from './strategic-merge.js';
-import type { KubeObject } from './types.js';
+import type { KubeObject } from '../types.js';
 
 /** The four patch types, as `kubectl patch --type` names the first three. */
 export type PatchType = 'json' | 'merge' | 'strategic' | 'apply';

@@ -1,5 +1,5 @@
-import { gone } from './errors.js';
-import type { KubeObject } from './types.js';
+import { gone } from '../errors.js';
+import type { KubeObject } from '../types.js';
 
 export type WatchEventType = 'ADDED' | 'MODIFIED' | 'DELETED';
 

@@ -1,7 +1,7 @@
 import { randomInt, randomUUID } from 'node:crypto';
 import { isDeepStrictEqual } from 'node:util';
-import type { StatusCause } from './errors.js';
-import type { KubeObject, ObjectMeta, ResourceType } from './types.js';
+import type { StatusCause } from '../errors.js';
+import type { KubeObject, ObjectMeta, ResourceType } from '../types.js';
 
 const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;

@@ -1,12 +1,12 @@
 import { parse as parseYaml } from 'yaml';
-import { ApiError, badRequest, methodNotAllowed, notFound, unsupportedMediaType } from './errors.js';
-import { patchObject, patchTypeOf } from './patch.js';
+import { ApiError, badRequest, methodNotAllowed, notFound, unsupportedMediaType } from '../errors.js';
+import { patchObject, patchTypeOf } from '../patch/patch.js';
 import { apiVersionOf, getPath, setPath } from './paths.js';
 import { storageKey } from './resource-catalog.js';
-import type { ResourceRoute } from './router.js';
+import type { ResourceRoute } from '../http/router.js';
 import { matchesFields, parseFieldSelector } from './field-selectors.js';
 import { labelSelectorToString, matchesLabels, parseLabelSelector } from './selectors.js';
-import type { KubeObject, ResourceType } from './types.js';
+import type { KubeObject, ResourceType } from '../types.js';
 import { markDeleting, writeObject, type WriteContext, type WriteTarget } from './writes.js';
 
 /** One API request for objects, as the HTTP layer hands it over. */
@@ -26,7 +26,7 @@ const ORPHAN = 'orphan';
 
 /**
  * The verbs on objects: get, list, create, update, patch, delete, deletecollection, and the
- * status and scale subresources. Watches are served by `watch.ts`.
+ * status and scale subresources. Watches are served by `../http/watch.ts`.
  */
 export class ObjectService {
   readonly #target: WriteTarget;

@@ -5,20 +5,20 @@ import type { AddressInfo } from 'node:net';
 import { writeFile } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { aggregatedDiscovery, apiGroup, apiGroupList, apiResourceList, legacyApiVersions, negotiateDiscovery } from './discovery.js';
+import { aggregatedDiscovery, apiGroup, apiGroupList, apiResourceList, legacyApiVersions, negotiateDiscovery } from './http/discovery.js';
 import { ApiError, badRequest, notFound } from './errors.js';
 import type { Faults, FaultedRequest } from './faults.js';
 import { kubeconfigYaml } from './kubeconfig.js';
-import { timestamp } from './metadata.js';
-import { openApiV3GroupVersion, openApiV3Root } from './openapi.js';
-import { ResourceCatalog } from './resource-catalog.js';
-import { ObjectService, type ObjectRequest } from './resources.js';
-import { routeRequest, type ResourceRoute, type Route } from './router.js';
-import { ObjectStore } from './store.js';
-import { toTable } from './table.js';
-import { servingCertificate, type ServingCertificate } from './tls.js';
+import { timestamp } from './store/metadata.js';
+import { openApiV3GroupVersion, openApiV3Root } from './http/openapi.js';
+import { ResourceCatalog } from './store/resource-catalog.js';
+import { ObjectService, type ObjectRequest } from './store/resources.js';
+import { routeRequest, type ResourceRoute, type Route } from './http/router.js';
+import { ObjectStore } from './store/store.js';
+import { toTable } from './http/table.js';
+import { servingCertificate, type ServingCertificate } from './http/tls.js';
 import type { KubeObject } from './types.js';
-import { serveWatch, type OpenWatch } from './watch.js';
+import { serveWatch, type OpenWatch } from './http/watch.js';
 
 /** Options of {@link LocalApiServer}; every one has a default. */
 export interface LocalApiServerOptions {
@@ -144,7 +144,7 @@ export class LocalApiServer {
     }
   }
 
-  /** Starts listening (HTTPS; see `tls.ts` for why). */
+  /** Starts listening (HTTPS; see `http/tls.ts` for why). */
   async start(): Promise<void> {
     if (this.#server) throw new Error('LocalApiServer: already started');
     this.#tls = this.#options.tls ?? (await servingCertificate(this.#options.host, `${this.#options.name}-apiserver`));

@@ -3,7 +3,7 @@
  * `/api/v1`, `/apis/<g>/<v>`) and aggregated discovery (`apidiscovery.k8s.io/v2` and `v2beta1`
  * `APIGroupDiscoveryList` on `/api` and `/apis`), which client-go 1.32 asks for first.
  */
-import type { ResourceType } from './types.js';
+import type { ResourceType } from '../types.js';
 
 /** The media type parameters of aggregated discovery, in the order client-go sends them. */
 const AGGREGATED = 'application/json;g=apidiscovery.k8s.io;v=%V;as=APIGroupDiscoveryList';

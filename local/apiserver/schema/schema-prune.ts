@@ -6,7 +6,7 @@
  * Callers bound the object's depth first (see `exceedsDepth`), so the recursion here is bounded.
  */
 
-import type { JSONSchemaProps } from './types.js';
+import type { JSONSchemaProps } from '../types.js';
 
 /** A JSON object (not null, not an array). */
 export type JsonObject = Record<string, unknown>;

@@ -1,4 +1,4 @@
-import type { ResourceType } from './types.js';
+import type { ResourceType } from '../types.js';
 
 const ALL_VERBS = ['create', 'delete', 'deletecollection', 'get', 'list', 'patch', 'update', 'watch'];
 
