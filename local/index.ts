@@ -2,6 +2,7 @@
 export { LocalApiServer, type LocalApiServerOptions, type ServedRequest } from './apiserver/api-server.js';
 export { Faults, type FaultSettings } from './apiserver/faults.js';
 export { ObjectStore, type ObjectStoreOptions } from './apiserver/store/store.js';
+export type { PodLogOptions, PodLogSource } from './apiserver/http/pod-log.js';
 export { kubeconfigYaml, type KubeconfigInit } from './apiserver/kubeconfig.js';
 export { ApiError } from './apiserver/errors.js';
 export type { KubeObject, ObjectMeta, ResourceType } from './apiserver/types.js';

@@ -3,16 +3,15 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createServer, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { writeFile } from 'node:fs/promises';
-import type { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
-import { aggregatedDiscovery, apiGroup, apiGroupList, apiResourceList, legacyApiVersions, negotiateDiscovery } from './http/discovery.js';
-import { ApiError, badRequest, notFound } from './errors.js';
+import { ApiError } from './errors.js';
 import type { Faults, FaultedRequest } from './faults.js';
 import { kubeconfigYaml } from './kubeconfig.js';
 import { timestamp } from './store/metadata.js';
-import { openApiV3GroupVersion, openApiV3Root } from './http/openapi.js';
 import { ResourceCatalog } from './store/resource-catalog.js';
 import { ObjectService, type ObjectRequest } from './store/resources.js';
+import { checkBodyType, readBody, send, sendError, wantsTable } from './http/bodies.js';
+import { serveInfo } from './http/info.js';
+import { isPodLog, servePodLog, type PodLogSource } from './http/pod-log.js';
 import { routeRequest, type ResourceRoute, type Route } from './http/router.js';
 import { ObjectStore } from './store/store.js';
 import { toTable } from './http/table.js';
@@ -58,28 +57,6 @@ export interface LocalApiServerOptions {
   tls?: ServingCertificate;
 }
 
-/** A request for a pod container's log (the query of `GET …/pods/{name}/log`), validated. */
-export interface PodLogOptions {
-  /** The container: as asked, or the pod's only one. */
-  readonly container: string;
-  /** Keep streaming new output until the container stops or the client goes away. */
-  readonly follow: boolean;
-  /** The run before the current one. */
-  readonly previous: boolean;
-  /** Prefix lines with their time (a source may not know it). */
-  readonly timestamps: boolean;
-  /** Only the last lines. */
-  readonly tailLines?: number;
-  /** At most this many bytes. */
-  readonly limitBytes?: number;
-}
-
-/**
- * What serves the `pods/log` subresource (a kubelet's part): a stream of the log, or undefined
- * when the container has none (not started yet; no previous run).
- */
-export type PodLogSource = (namespace: string, pod: string, options: PodLogOptions) => Promise<Readable | undefined>;
-
 /** One answered request, as {@link LocalApiServerOptions.onRequest} is told of it. */
 export interface ServedRequest {
   readonly verb: string;
@@ -100,19 +77,6 @@ const DEFAULTS = {
   maxBodyBytes: 3 * 1024 * 1024,
   maxWatchBufferBytes: 16 * 1024 * 1024,
 };
-
-/** `/version` of a server whose `name` option is `name`. */
-const versionInfo = (name: string) => ({
-  major: '1',
-  minor: '32',
-  gitVersion: `v1.32.0+${name}`,
-  gitCommit: '0000000000000000000000000000000000000000',
-  gitTreeState: 'clean',
-  buildDate: '2026-01-01T00:00:00Z',
-  goVersion: 'n/a',
-  compiler: 'n/a',
-  platform: `${process.platform}/${process.arch === 'x64' ? 'amd64' : process.arch}`,
-});
 
 /** Namespaces every cluster starts with. */
 const INITIAL_NAMESPACES = ['default', 'kube-system', 'kube-public', 'kube-node-lease'];
@@ -222,10 +186,10 @@ export class LocalApiServer {
         await this.#injectFaults(res, { method: req.method ?? 'GET', path: url.pathname, userAgent: req.headers['user-agent'] ?? '' });
         await this.#serveResource(route, req, res, url);
       } else {
-        this.#serveInfo(route, req, res);
+        serveInfo(route, req, res, { types: this.#catalog.all(), name: this.#options.name, address: this.url.replace(/^https:\/\//, '') });
       }
     } catch (error) {
-      this.#fail(res, error);
+      sendError(res, error);
     } finally {
       this.#log(req, url, verb, res);
     }
@@ -241,7 +205,7 @@ export class LocalApiServer {
       return;
     }
     if (isPodLog(route)) {
-      await this.#serveLog(route, url.searchParams, res);
+      await servePodLog(route, url.searchParams, res, { store: this.#store, source: this.#podLogs });
       return;
     }
     checkBodyType(req.headers['content-type']);
@@ -258,22 +222,6 @@ export class LocalApiServer {
     send(res, status, result, headers);
   }
 
-  async #serveLog(route: ResourceRoute, query: URLSearchParams, res: ServerResponse): Promise<void> {
-    const namespace = route.namespace ?? '';
-    const name = route.name ?? '';
-    const pod = this.#store.get('/pods', namespace, name);
-    if (!pod) throw notFound(route.type, name);
-    const options = podLogOptions(pod, query);
-    const stream = await this.#podLogs?.(namespace, name, options);
-    if (!stream) {
-      throw badRequest(options.previous ? `previous terminated container "${options.container}" in pod "${name}" not found` : `container "${options.container}" in pod "${name}" is waiting to start: ContainerCreating`);
-    }
-    res.writeHead(200, { 'Content-Type': 'text/plain' });
-    res.flushHeaders();
-    // A client that goes away ends the pipeline early: that is how a follow ends, not an error.
-    await pipeline(stream, res).catch(() => undefined);
-  }
-
   #watch(route: ResourceRoute, query: URLSearchParams, res: ServerResponse, render: (o: KubeObject) => unknown): void {
     const watch = serveWatch(route, query, res, {
       store: this.#store,
@@ -284,45 +232,6 @@ export class LocalApiServer {
     });
     this.#watches.add(watch);
     res.on('close', () => this.#watches.delete(watch));
-  }
-
-  #serveInfo(route: Exclude<Route, ResourceRoute>, req: IncomingMessage, res: ServerResponse): void {
-    const types = this.#catalog.all();
-    const found = (body: unknown): void => {
-      if (body === undefined) throw new ApiError(404, 'NotFound', 'the server could not find the requested resource');
-      send(res, 200, body);
-    };
-    switch (route.kind) {
-      case 'version':
-        return send(res, 200, versionInfo(this.#options.name));
-      case 'health':
-        res.writeHead(200, { 'Content-Type': 'text/plain; charset=utf-8' }).end('ok');
-        return;
-      case 'api':
-      case 'apis':
-        return this.#serveDiscovery(route.kind, req, res);
-      case 'api-group':
-        return found(apiGroup(types, route.group));
-      case 'api-resources':
-        return found(apiResourceList(types, route.group, route.version));
-      case 'openapi-root':
-        return send(res, 200, openApiV3Root(types));
-      case 'openapi-gv':
-        return found(openApiV3GroupVersion(types, route.group, route.version));
-      default:
-        return found(undefined);
-    }
-  }
-
-  #serveDiscovery(root: 'api' | 'apis', req: IncomingMessage, res: ServerResponse): void {
-    const types = this.#catalog.all();
-    const negotiated = negotiateDiscovery(req.headers.accept);
-    if (negotiated.aggregated) {
-      const body = aggregatedDiscovery(types, root, negotiated.version);
-      res.writeHead(200, { 'Content-Type': negotiated.contentType }).end(JSON.stringify(body));
-      return;
-    }
-    send(res, 200, root === 'api' ? legacyApiVersions(this.url.replace(/^https:\/\//, '')) : apiGroupList(types));
   }
 
   #authorized(req: IncomingMessage): boolean {
@@ -344,15 +253,6 @@ export class LocalApiServer {
       throw new ApiError(429, 'TooManyRequests', 'the server has received too many requests and has asked us to try again later', { retryAfterSeconds: 1 });
     }
     if (failure === 500) throw new ApiError(500, 'InternalError', 'Internal error occurred: injected fault');
-  }
-
-  #fail(res: ServerResponse, error: unknown): void {
-    const apiError = error instanceof ApiError ? error : new ApiError(500, 'InternalError', `Internal error occurred: ${(error as Error).message}`);
-    if (res.headersSent) {
-      res.end();
-      return;
-    }
-    send(res, apiError.code, apiError.toStatus());
   }
 
   #log(req: IncomingMessage, url: URL, verb: string, res: ServerResponse): void {
@@ -377,63 +277,7 @@ function resolveOptions(options: LocalApiServerOptions): ResolvedOptions {
   return resolved;
 }
 
-/** `GET …/pods/{name}/log`. */
-function isPodLog(route: ResourceRoute): boolean {
-  return route.subresource === 'log' && route.verb === 'get' && route.type.group === '' && route.type.kind === 'Pod';
-}
-
-/** The validated log options of a request for `pod`'s log, as the API server checks them. */
-function podLogOptions(pod: KubeObject, query: URLSearchParams): PodLogOptions {
-  const name = pod.metadata?.name ?? '';
-  const containers = ((pod.spec as { containers?: { name: string }[] } | undefined)?.containers ?? []).map((c) => c.name);
-  const asked = query.get('container');
-  if (asked === null && containers.length !== 1) throw badRequest(`a container name must be specified for pod ${name}, choose one of: [${containers.join(' ')}]`);
-  const container = asked ?? containers[0]!;
-  if (!containers.includes(container)) throw badRequest(`container ${container} is not valid for pod ${name}`);
-  const flag = (key: string): boolean => query.get(key) === 'true' || query.get(key) === '1';
-  const count = (key: string, min: number): number | undefined => {
-    const text = query.get(key);
-    if (text === null) return undefined;
-    const value = Number(text);
-    if (!Number.isSafeInteger(value) || value < min) throw badRequest(`${key} must be an integer greater than or equal to ${min}, got ${text}`);
-    return value;
-  };
-  const tailLines = count('tailLines', 0);
-  const limitBytes = count('limitBytes', 1);
-  return { container, follow: flag('follow'), previous: flag('previous'), timestamps: flag('timestamps'), ...(tailLines !== undefined ? { tailLines } : {}), ...(limitBytes !== undefined ? { limitBytes } : {}) };
-}
-
 /** Endpoints served without a token, as `system:public-info-viewer` allows. */
 function isPublic(route: Route): boolean {
   return route.kind === 'version' || route.kind === 'health';
 }
-
-function checkBodyType(contentType: string | undefined): void {
-  if (contentType?.includes('protobuf') || contentType?.includes('cbor')) {
-    // kubectl's generator commands (`kubectl create configmap …`) encode built-ins as protobuf.
-    throw new ApiError(415, 'UnsupportedMediaType', `the local API server accepts JSON and YAML bodies, not ${contentType}: use "kubectl apply -f" or "kubectl create -f"`);
-  }
-}
-
-function wantsTable(accept: string | undefined): boolean {
-  return accept?.split(',')[0]?.includes('as=Table') ?? false;
-}
-
-function send(res: ServerResponse, status: number, body: unknown, warnings: readonly string[] = []): void {
-  const text = JSON.stringify(body);
-  const headers: Record<string, string | string[]> = { 'Content-Type': 'application/json', 'Content-Length': String(Buffer.byteLength(text)) };
-  if (warnings.length > 0) headers.Warning = [...warnings];
-  res.writeHead(status, headers).end(text);
-}
-
-async function readBody(req: IncomingMessage, limit: number): Promise<string> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    if (size > limit) throw new ApiError(413, 'RequestEntityTooLarge', `the request body is larger than ${limit} bytes`);
-    chunks.push(chunk);
-  }
-  return Buffer.concat(chunks).toString('utf8');
-}
-

@@ -1,6 +1,6 @@
 import type { Readable } from 'node:stream';
 import type { V1Container, V1Pod, V1Probe } from '@kubernetes/client-node';
-import type { PodLogOptions } from '../apiserver/api-server.js';
+import type { PodLogOptions } from '../apiserver/http/pod-log.js';
 import { backoffMs } from '../../kube/controller-kit.js';
 import { ContainerProcess, type ExitStatus } from './container.js';
 import { expandArgv, resolveEnv, type EnvSources } from './env.js';

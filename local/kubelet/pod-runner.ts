@@ -1,5 +1,5 @@
 import { CoreV1Api, PatchStrategy, setHeaderOptions, type KubeConfig, type V1ConfigMap, type V1Pod, type V1Secret } from '@kubernetes/client-node';
-import type { PodLogSource } from '../apiserver/api-server.js';
+import type { PodLogSource } from '../apiserver/http/pod-log.js';
 import { EventRecorder, ResilientInformer, WorkQueue } from '../../kube/controller-kit.js';
 import { Lifecycle } from '../controllers/lifecycle.js';
 import { AddressPool } from './address-pool.js';
