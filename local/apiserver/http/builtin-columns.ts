@@ -4,102 +4,12 @@
  * always runs with `Wide: true`: kubectl hides the priority-1 columns unless `-o wide`).
  */
 import type { KubeObject } from '../types.js';
-
-/** One `meta/v1 TableColumnDefinition`. */
-export interface ColumnDefinition {
-  readonly name: string;
-  readonly type: string;
-  readonly format: string;
-  readonly description: string;
-  readonly priority: number;
-}
-
-/** A column: its definition and how to compute its cell from an object at a given time. */
-export interface TableColumn {
-  readonly definition: ColumnDefinition;
-  readonly cell: (object: KubeObject, now: Date) => unknown;
-}
-
-/** metav1.ObjectMeta's swagger text for `name` (the Name column's description everywhere). */
-export const NAME_DESCRIPTION =
-  'Name must be unique within a namespace. Is required when creating resources, although some resources may allow a client to request the generation of an appropriate name automatically. Name is primarily intended for creation idempotence and configuration definition. Cannot be updated. More info: https://kubernetes.io/docs/concepts/overview/working-with-objects/names#names';
-
-/** metav1.ObjectMeta's swagger text for `creationTimestamp` (the Age column's description). */
-export const AGE_DESCRIPTION =
-  'CreationTimestamp is a timestamp representing the server time when this object was created. It is not guaranteed to be set in happens-before order across separate operations. Clients may not set this value. It is represented in RFC3339 form and is in UTC.\n\nPopulated by the system. Read-only. Null for lists. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#metadata';
+import { AGE_DESCRIPTION, NAME_DESCRIPTION, ageColumn, at, column, list, nameColumn, num, orNone, rec, since, str, wide, type TableColumn } from './columns.js';
+import { podColumns } from './pod-columns.js';
 
 /** The columns for a built-in resource (`''` is the core group), or undefined if none are known. */
 export function builtinColumns(group: string, plural: string): readonly TableColumn[] | undefined {
   return BUILTIN[`${plural}.${group}`];
-}
-
-/** `Name` (format `name`): what every table starts with. */
-export function nameColumn(): TableColumn {
-  return column({ name: 'Name', format: 'name', description: NAME_DESCRIPTION }, (o) => o.metadata?.name ?? '');
-}
-
-/** `Age`: the creation time as `HumanDuration` since now, `<unknown>` when unset (printers.go translateTimestampSince). */
-export function ageColumn(): TableColumn {
-  return column({ name: 'Age', description: AGE_DESCRIPTION }, (o, now) => since(o.metadata?.creationTimestamp, now));
-}
-
-/** `HumanDuration(now - timestamp)`, `<unknown>` for a missing or unparsable timestamp. */
-export function since(timestamp: unknown, now: Date): string {
-  if (typeof timestamp !== 'string' || timestamp === '') return '<unknown>';
-  const t = Date.parse(timestamp);
-  return Number.isNaN(t) ? '<unknown>' : humanDuration(now.getTime() - t);
-}
-
-type Cell = (o: KubeObject, now: Date) => unknown;
-
-function column(def: Partial<ColumnDefinition> & { name: string }, cell: Cell): TableColumn {
-  return {
-    definition: { type: 'string', format: '', description: '', priority: 0, ...def },
-    cell,
-  };
-}
-
-function wide(name: string, description: string, cell: Cell): TableColumn {
-  return column({ name, description, priority: 1 }, cell);
-}
-
-// ---- untyped access -------------------------------------------------------------------------
-
-function rec(value: unknown): Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : {};
-}
-
-function list(value: unknown): unknown[] {
-  return Array.isArray(value) ? (value as unknown[]) : [];
-}
-
-function str(value: unknown): string {
-  return typeof value === 'string' ? value : '';
-}
-
-function num(value: unknown): number {
-  return typeof value === 'number' && Number.isFinite(value) ? value : 0;
-}
-
-function at(o: unknown, ...path: string[]): unknown {
-  let v = o;
-  for (const key of path) v = rec(v)[key];
-  return v;
-}
-
-function orNone(s: string): string {
-  return s === '' ? '<none>' : s;
-}
-
-/** labels.FormatLabels / SelectorFromSet: `k=v` pairs sorted by key, comma-joined. */
-function formatLabels(value: unknown): string {
-  const entries = Object.entries(rec(value)).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-  return entries.map(([k, v]) => `${k}=${str(v)}`).join(',');
-}
-
-/** intstr.IntOrString.String(). */
-function intOrString(value: unknown): string {
-  return typeof value === 'number' ? String(value) : str(value);
 }
 
 // ---- the kinds ---------------------------------------------------------------------------------
@@ -272,139 +182,13 @@ function eventSource(o: KubeObject): string {
   return host === '' ? component : `${component}, ${host}`;
 }
 
-function podColumns(): readonly TableColumn[] {
-  return [
-    nameColumn(),
-    column({ name: 'Ready', description: 'The aggregate readiness state of this pod for accepting traffic.' }, (o) => podSummary(o).ready),
-    column({ name: 'Status', description: 'The aggregate status of the containers in this pod.' }, (o) => podSummary(o).reason),
-    column({ name: 'Restarts', description: 'The number of times the containers in this pod have been restarted and when the last container in this pod has restarted.' }, (o, now) => podRestarts(o, now)),
-    ageColumn(),
-    wide('IP', 'podIP address allocated to the pod. Routable at least within the cluster. Empty if not yet allocated.', (o) => orNone(str(at(o, 'status', 'podIP')))),
-    wide('Node', 'NodeName indicates in which node this pod is scheduled.', (o) => orNone(str(at(o, 'spec', 'nodeName')))),
-    wide('Nominated Node', 'nominatedNodeName is set only when this pod preempts other pods on the node.', (o) => orNone(str(at(o, 'status', 'nominatedNodeName')))),
-    wide('Readiness Gates', 'If specified, all readiness gates will be evaluated for pod readiness.', podReadinessGates),
-  ];
+/** labels.FormatLabels / SelectorFromSet: `k=v` pairs sorted by key, comma-joined. */
+function formatLabels(value: unknown): string {
+  const entries = Object.entries(rec(value)).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  return entries.map(([k, v]) => `${k}=${str(v)}`).join(',');
 }
 
-
-function podReadinessGates(o: KubeObject): string {
-  const gates = list(at(o, 'spec', 'readinessGates')).map((g) => str(rec(g)['conditionType']));
-  if (gates.length === 0) return '<none>';
-  const conditions = list(at(o, 'status', 'conditions')).map(rec);
-  const met = gates.filter((g) => conditions.some((c) => c['type'] === g && c['status'] === 'True')).length;
-  return `${met}/${gates.length}`;
-}
-
-interface PodSummary {
-  readonly ready: string;
-  readonly reason: string;
-  readonly restarts: number;
-  /** Epoch ms of the latest `lastState.terminated.finishedAt`, 0 if none. */
-  readonly lastRestart: number;
-}
-
-/** printers.go printPod's READY and STATUS logic (sidecar init containers counted as plain ones). */
-function podSummary(o: KubeObject): PodSummary {
-  const status = rec(o['status']);
-  let reason = str(status['reason']) || str(status['phase']);
-  const conditions = list(status['conditions']).map(rec);
-  if (conditions.some((c) => c['type'] === 'PodScheduled' && c['reason'] === 'SchedulingGated')) reason = 'SchedulingGated';
-  const init = initReason(o);
-  const initialized = conditions.some((c) => c['type'] === 'Initialized' && c['status'] === 'True');
-  let summary = { ready: 0, reason: init.reason ?? reason, restarts: init.restarts, lastRestart: init.lastRestart };
-  if (init.reason === undefined || initialized) summary = containersSummary(list(status['containerStatuses']).map(rec), reason, conditions);
-  const total = list(at(o, 'spec', 'containers')).length;
-  return { ...summary, ready: `${summary.ready}/${total}`, reason: terminating(o, summary.reason) };
-}
-
-function terminating(o: KubeObject, reason: string): string {
-  if (o.metadata?.deletionTimestamp === undefined) return reason;
-  if (str(at(o, 'status', 'reason')) === 'NodeLost') return 'Unknown';
-  const phase = str(at(o, 'status', 'phase'));
-  return phase === 'Succeeded' || phase === 'Failed' ? reason : 'Terminating';
-}
-
-function initReason(o: KubeObject): { reason: string | undefined; restarts: number; lastRestart: number } {
-  const statuses = list(at(o, 'status', 'initContainerStatuses')).map(rec);
-  const total = list(at(o, 'spec', 'initContainers')).length;
-  let restarts = 0;
-  let lastRestart = 0;
-  for (const [i, s] of statuses.entries()) {
-    restarts += num(s['restartCount']);
-    lastRestart = Math.max(lastRestart, finishedAt(s));
-    const terminated = at(s, 'state', 'terminated');
-    const waiting = str(at(s, 'state', 'waiting', 'reason'));
-    if (terminated !== undefined && num(rec(terminated)['exitCode']) === 0) continue;
-    if (terminated !== undefined) return { reason: `Init:${terminatedReason(rec(terminated))}`, restarts, lastRestart };
-    if (waiting !== '' && waiting !== 'PodInitializing') return { reason: `Init:${waiting}`, restarts, lastRestart };
-    return { reason: `Init:${i}/${total}`, restarts, lastRestart };
-  }
-  return { reason: undefined, restarts, lastRestart };
-}
-
-function terminatedReason(t: Record<string, unknown>): string {
-  if (str(t['reason']) !== '') return str(t['reason']);
-  return num(t['signal']) !== 0 ? `Signal:${num(t['signal'])}` : `ExitCode:${num(t['exitCode'])}`;
-}
-
-function finishedAt(s: Record<string, unknown>): number {
-  const t = Date.parse(str(at(s, 'lastState', 'terminated', 'finishedAt')));
-  return Number.isNaN(t) ? 0 : t;
-}
-
-function containersSummary(statuses: Record<string, unknown>[], phaseReason: string, conditions: Record<string, unknown>[]) {
-  let reason = phaseReason;
-  let ready = 0;
-  let restarts = 0;
-  let lastRestart = 0;
-  let hasRunning = false;
-  for (const s of [...statuses].reverse()) {
-    restarts += num(s['restartCount']);
-    lastRestart = Math.max(lastRestart, finishedAt(s));
-    const waiting = str(at(s, 'state', 'waiting', 'reason'));
-    const terminated = at(s, 'state', 'terminated');
-    if (waiting !== '') reason = waiting;
-    else if (terminated !== undefined) reason = terminatedReason(rec(terminated));
-    else if (s['ready'] === true && at(s, 'state', 'running') !== undefined) {
-      hasRunning = true;
-      ready++;
-    }
-  }
-  if (reason === 'Completed' && hasRunning) {
-    reason = conditions.some((c) => c['type'] === 'Ready' && c['status'] === 'True') ? 'Running' : 'NotReady';
-  }
-  return { ready, reason, restarts, lastRestart };
-}
-
-function podRestarts(o: KubeObject, now: Date): string {
-  const { restarts, lastRestart } = podSummary(o);
-  return restarts !== 0 && lastRestart !== 0 ? `${restarts} (${humanDuration(now.getTime() - lastRestart)} ago)` : String(restarts);
-}
-
-/**
- * k8s.io/apimachinery/pkg/util/duration.HumanDuration: `<invalid>` below -1 s (clock skew),
- * `0s` for -1 s, then `119s`, `2m5s`, `9m59s`, `10m`, `179m`, `3h`, `7h59m`, `8h`, `47h`, `2d`,
- * `7d23h`, `8d`, `729d`, `2y`, `7y364d`, `8y`. Truncates toward zero like Go's integer division.
- */
-export function humanDuration(ms: number): string {
-  const seconds = Math.trunc(ms / 1000);
-  if (seconds < -1) return '<invalid>';
-  if (seconds < 0) return '0s';
-  if (seconds < 60 * 2) return `${seconds}s`;
-  const minutes = Math.trunc(seconds / 60);
-  if (minutes < 10) return withRest(minutes, 'm', seconds % 60, 's');
-  if (minutes < 60 * 3) return `${minutes}m`;
-  const hours = Math.trunc(minutes / 60);
-  if (hours < 8) return withRest(hours, 'h', minutes % 60, 'm');
-  if (hours < 48) return `${hours}h`;
-  const days = Math.trunc(hours / 24);
-  if (hours < 24 * 8) return withRest(days, 'd', hours % 24, 'h');
-  if (hours < 24 * 365 * 2) return `${days}d`;
-  const years = Math.trunc(days / 365);
-  if (hours < 24 * 365 * 8) return withRest(years, 'y', days % 365, 'd');
-  return `${years}y`;
-}
-
-function withRest(value: number, unit: string, rest: number, restUnit: string): string {
-  return rest === 0 ? `${value}${unit}` : `${value}${unit}${rest}${restUnit}`;
+/** intstr.IntOrString.String(). */
+function intOrString(value: unknown): string {
+  return typeof value === 'number' ? String(value) : str(value);
 }

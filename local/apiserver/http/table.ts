@@ -3,18 +3,11 @@
  * get) sends `Accept: application/json;as=Table;v=v1;g=meta.k8s.io`. Pure: the clock comes in.
  */
 import type { KubeObject, PrinterColumn, ResourceType } from '../types.js';
-import {
-  AGE_DESCRIPTION,
-  ageColumn,
-  builtinColumns,
-  nameColumn,
-  since,
-  type ColumnDefinition,
-  type TableColumn,
-} from './builtin-columns.js';
+import { builtinColumns } from './builtin-columns.js';
+import { AGE_DESCRIPTION, ageColumn, nameColumn, since, type ColumnDefinition, type TableColumn } from './columns.js';
 import { findFirst } from './jsonpath.js';
 
-export { humanDuration } from './builtin-columns.js';
+export { humanDuration } from './columns.js';
 
 /** Options of {@link toTable}. */
 export interface TableOptions {
