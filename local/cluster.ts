@@ -68,7 +68,11 @@ export class LocalCluster {
     this.kubeconfigPath = join(this.stateDir, 'kubeconfig');
     this.hostsFile = join(this.stateDir, 'hosts');
     const { name, port } = options;
-    this.server = new LocalApiServer({ ...options.apiServer, ...(name === undefined ? {} : { name }), ...(port === undefined ? {} : { port }) });
+    this.server = new LocalApiServer({
+      ...options.apiServer,
+      ...(name === undefined ? {} : { name }),
+      ...(port === undefined ? {} : { port }),
+    });
   }
 
   /** A client-node KubeConfig for this cluster, once started. */
@@ -151,7 +155,7 @@ export class LocalCluster {
 function resolveOptions(options: LocalClusterOptions): LocalClusterOptions {
   const { hostsFileEnv } = options;
   if (hostsFileEnv !== undefined && (!ENV_NAME.test(hostsFileEnv) || hostsFileEnv === 'KUBECONFIG')) {
-    throw new TypeError(`hostsFileEnv must be an environment variable name other than KUBECONFIG, got ${JSON.stringify(hostsFileEnv)}`);
+    throw new TypeError(`hostsFileEnv must be a variable name, not KUBECONFIG, got ${JSON.stringify(hostsFileEnv)}`);
   }
   return options;
 }

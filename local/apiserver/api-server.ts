@@ -100,11 +100,27 @@ export class LocalApiServer {
   constructor(options: LocalApiServerOptions = {}) {
     this.#options = resolveOptions(options);
     this.#store = options.store ?? new ObjectStore({ historyLimit: this.#options.historyLimit });
-    this.#objects = new ObjectService({ store: this.#store, catalog: this.#catalog, now: this.#options.now, counter: () => ++this.#ipCounter });
+    this.#objects = new ObjectService({
+      store: this.#store,
+      catalog: this.#catalog,
+      now: this.#options.now,
+      counter: () => ++this.#ipCounter,
+    });
     options.faults?.bind({ dropWatches: () => this.#dropWatches(), expireHistory: () => this.#store.expireHistory() });
     const now = timestamp(this.#options.now());
     for (const name of INITIAL_NAMESPACES) {
-      this.#store.put('/namespaces', { apiVersion: 'v1', kind: 'Namespace', metadata: { name, uid: crypto.randomUUID(), creationTimestamp: now, labels: { 'kubernetes.io/metadata.name': name } }, spec: { finalizers: ['kubernetes'] }, status: { phase: 'Active' } });
+      this.#store.put('/namespaces', {
+        apiVersion: 'v1',
+        kind: 'Namespace',
+        metadata: {
+          name,
+          uid: crypto.randomUUID(),
+          creationTimestamp: now,
+          labels: { 'kubernetes.io/metadata.name': name },
+        },
+        spec: { finalizers: ['kubernetes'] },
+        status: { phase: 'Active' },
+      });
     }
   }
 
@@ -143,7 +159,8 @@ export class LocalApiServer {
 
   /** A kubeconfig (YAML) for this server, for client-node and kubectl. */
   kubeconfig(): string {
-    return kubeconfigYaml({ name: this.#options.name, server: this.url, token: this.token, caCertificate: this.caCertificate });
+    const { name } = this.#options;
+    return kubeconfigYaml({ name, server: this.url, token: this.token, caCertificate: this.caCertificate });
   }
 
   /** Writes {@link kubeconfig} to `path` (mode 0600: it holds the token). */
@@ -186,7 +203,8 @@ export class LocalApiServer {
         await this.#injectFaults(res, { method: req.method ?? 'GET', path: url.pathname, userAgent: req.headers['user-agent'] ?? '' });
         await this.#serveResource(route, req, res, url);
       } else {
-        serveInfo(route, req, res, { types: this.#catalog.all(), name: this.#options.name, address: this.url.replace(/^https:\/\//, '') });
+        const address = this.url.replace(/^https:\/\//, '');
+        serveInfo(route, req, res, { types: this.#catalog.all(), name: this.#options.name, address });
       }
     } catch (error) {
       sendError(res, error);
@@ -215,7 +233,10 @@ export class LocalApiServer {
     const headers = request.warnings.map((w) => `299 - ${JSON.stringify(w)}`);
     if (table && (route.verb === 'get' || route.verb === 'list') && route.subresource === undefined) {
       const items = route.verb === 'list' ? (result.items as KubeObject[]) : [result];
-      const listMeta = { resourceVersion: String(result.metadata?.resourceVersion ?? this.#store.resourceVersion), ...(result.metadata?.continue ? { continue: result.metadata.continue as string } : {}) };
+      const listMeta = {
+        resourceVersion: String(result.metadata?.resourceVersion ?? this.#store.resourceVersion),
+        ...(result.metadata?.continue ? { continue: result.metadata.continue as string } : {}),
+      };
       send(res, 200, toTable(route.type, items, { includeObject, now: now(), listMeta }), headers);
       return;
     }
@@ -256,7 +277,14 @@ export class LocalApiServer {
   }
 
   #log(req: IncomingMessage, url: URL, verb: string, res: ServerResponse): void {
-    this.#options.onRequest?.({ verb, method: req.method ?? 'GET', path: url.pathname, query: url.search, status: res.statusCode, userAgent: req.headers['user-agent'] ?? '' });
+    this.#options.onRequest?.({
+      verb,
+      method: req.method ?? 'GET',
+      path: url.pathname,
+      query: url.search,
+      status: res.statusCode,
+      userAgent: req.headers['user-agent'] ?? '',
+    });
   }
 }
 
@@ -264,16 +292,26 @@ type Parts = 'tls' | 'store' | 'faults' | 'onRequest';
 type ResolvedOptions = Required<Omit<LocalApiServerOptions, Parts>> & Pick<LocalApiServerOptions, Parts>;
 
 function resolveOptions(options: LocalApiServerOptions): ResolvedOptions {
-  if (options.store && options.historyLimit !== undefined) throw new TypeError('historyLimit and store exclude each other: a store keeps its own history (ObjectStoreOptions.historyLimit)');
+  if (options.store && options.historyLimit !== undefined) {
+    throw new TypeError('historyLimit and store exclude each other: the store given keeps its own history limit');
+  }
   const resolved = { ...DEFAULTS, token: randomBytes(32).toString('hex'), now: () => new Date(), ...options };
   if (!/^127\.\d+\.\d+\.\d+$/.test(resolved.host) && resolved.host !== '::1' && resolved.host !== 'localhost') {
     throw new RangeError(`host must be a loopback address, got ${resolved.host}`);
   }
-  for (const key of ['historyLimit', 'bookmarkIntervalMs', 'maxWatchSeconds', 'maxBodyBytes', 'maxWatchBufferBytes'] as const) {
+  for (const key of [
+    'historyLimit',
+    'bookmarkIntervalMs',
+    'maxWatchSeconds',
+    'maxBodyBytes',
+    'maxWatchBufferBytes',
+  ] as const) {
     if (!Number.isFinite(resolved[key]) || resolved[key] <= 0) throw new RangeError(`${key} must be a positive number, got ${resolved[key]}`);
   }
   if (resolved.token.length < 16) throw new RangeError('token must be at least 16 characters');
-  if (!/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/.test(resolved.name)) throw new TypeError(`name must be a DNS label, got ${JSON.stringify(resolved.name)}`);
+  if (!/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/.test(resolved.name)) {
+    throw new TypeError(`name must be a DNS label, got ${JSON.stringify(resolved.name)}`);
+  }
   return resolved;
 }
 

@@ -101,7 +101,8 @@ export class GarbageCollector {
       path: '/apis/apiextensions.k8s.io/v1/customresourcedefinitions',
       list: () => extensions.listCustomResourceDefinition(),
       onError: (e) => {
-        if (!this.#lifecycle.isClosed) this.#report(new Error('while watching customresourcedefinitions', { cause: e }));
+        if (this.#lifecycle.isClosed) return;
+        this.#report(new Error('while watching customresourcedefinitions', { cause: e }));
       },
     });
     for (const event of ['add', 'update', 'delete'] as const) this.#crds.on(event, () => this.#syncCustomResources());
@@ -159,7 +160,8 @@ export class GarbageCollector {
       list: () => this.#objects.list(apiVersionOf(resource), resource.kind),
       onError: (e) => {
         // Closing a watch aborts its request: not an error once we stopped it.
-        if (this.#watches.get(key)?.informer === informer && !this.#lifecycle.isClosed) this.#report(new Error(`while watching ${watchPath(resource)}`, { cause: e }));
+        if (this.#watches.get(key)?.informer !== informer || this.#lifecycle.isClosed) return;
+        this.#report(new Error(`while watching ${watchPath(resource)}`, { cause: e }));
       },
     });
     informer.on('add', (o) => this.#observe(key, o));

@@ -58,7 +58,10 @@ export class StatefulSetController {
   readonly #written = new Map<string, { figures: StatusFigures; resourceVersion: string }>();
   #synced = false;
   #resync: NodeJS.Timeout | undefined;
-  readonly #lifecycle = new Lifecycle('StatefulSetController', { start: () => this.#start(), close: () => this.#close() });
+  readonly #lifecycle = new Lifecycle('StatefulSetController', {
+    start: () => this.#start(),
+    close: () => this.#close(),
+  });
 
   constructor(options: StatefulSetControllerOptions) {
     this.#options = resolveOptions(options);

@@ -39,7 +39,9 @@ export function parseImageTable(json: string | undefined, variable: string): Ima
   } catch (error) {
     throw new TypeError(`${variable} must be JSON`, { cause: error });
   }
-  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new TypeError(`${variable} must be a JSON object`);
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
+    throw new TypeError(`${variable} must be a JSON object`);
+  }
   return repositoryTable(parsed, variable);
 }
 
@@ -62,7 +64,9 @@ export function repositoryTable(table: object, source: string): ImageTable {
  */
 export function nameTable(table: object, source: string): ImageTable {
   for (const [name, argv] of Object.entries(table)) {
-    if (!/^[^/:@]+$/.test(name)) throw new TypeError(`${source}: "${name}" must be an image name, without registry, path, tag or digest`);
+    if (!/^[^/:@]+$/.test(name)) {
+      throw new TypeError(`${source}: "${name}" must be an image name, without registry, path, tag or digest`);
+    }
     if (!isArgv(argv)) throw new TypeError(`${source}: "${name}" must map to a non-empty array of strings`);
   }
   return table as ImageTable;

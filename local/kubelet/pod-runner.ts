@@ -270,7 +270,10 @@ export class PodRunner {
   }
 }
 
-type ResolvedOptions = Required<Omit<PodRunnerOptions, 'images' | 'imageNames' | 'imagesEnv' | 'env'>> & { images: ImageCommands; env: Record<string, string> };
+type ResolvedOptions = Required<Omit<PodRunnerOptions, 'images' | 'imageNames' | 'imagesEnv' | 'env'>> & {
+  images: ImageCommands;
+  env: Record<string, string>;
+};
 
 function resolveOptions(options: PodRunnerOptions): ResolvedOptions {
   const resolved = { ...DEFAULTS, onError: () => undefined, ...options };
@@ -280,9 +283,14 @@ function resolveOptions(options: PodRunnerOptions): ResolvedOptions {
   }
   if (resolved.restartBackoffMaxMs < resolved.restartBackoffBaseMs) throw new RangeError('restartBackoffMaxMs must not be less than restartBackoffBaseMs');
   const { imagesEnv } = options;
-  if (imagesEnv !== undefined && !ENV_NAME.test(imagesEnv)) throw new TypeError(`imagesEnv must be an environment variable name, got ${JSON.stringify(imagesEnv)}`);
+  if (imagesEnv !== undefined && !ENV_NAME.test(imagesEnv)) {
+    throw new TypeError(`imagesEnv must be an environment variable name, got ${JSON.stringify(imagesEnv)}`);
+  }
   const images: ImageCommands = {
-    repositories: { ...(imagesEnv ? parseImageTable(process.env[imagesEnv], imagesEnv) : {}), ...repositoryTable(options.images ?? {}, 'images') },
+    repositories: {
+      ...(imagesEnv ? parseImageTable(process.env[imagesEnv], imagesEnv) : {}),
+      ...repositoryTable(options.images ?? {}, 'images'),
+    },
     names: nameTable(options.imageNames ?? {}, 'imageNames'),
     env: imagesEnv,
   };

@@ -1,6 +1,16 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { AppsV1Api, CoreV1Api, CoordinationV1Api, KubeConfig, PatchStrategy, setHeaderOptions, VersionApi, type V1ConfigMap, type V1StatefulSet } from '@kubernetes/client-node';
+import {
+  AppsV1Api,
+  CoreV1Api,
+  CoordinationV1Api,
+  KubeConfig,
+  PatchStrategy,
+  setHeaderOptions,
+  VersionApi,
+  type V1ConfigMap,
+  type V1StatefulSet,
+} from '@kubernetes/client-node';
 import { Faults, LocalApiServer, ObjectStore, type ServedRequest } from '../../local/index.js';
 import { codeOf, rawRequest, startLocalApi, statusOf } from '../support/local-api.js';
 
@@ -323,8 +333,11 @@ test('the server carries no test hooks: its store, faults, request observer and 
   const faults = new Faults();
   const served: ServedRequest[] = [];
   const server = new LocalApiServer({ name: 'test-cluster', store, faults, onRequest: (r) => served.push(r) });
-  for (const hook of ['faults', 'requestLog', 'store', 'registry', 'catalog']) assert.equal(hook in server, false, hook);
-  assert.deepEqual(store.list('/namespaces').map((n) => n.metadata?.name), ['default', 'kube-node-lease', 'kube-public', 'kube-system']);
+  for (const hook of ['faults', 'requestLog', 'store', 'registry', 'catalog']) {
+    assert.equal(hook in server, false, hook);
+  }
+  const namespaces = store.list('/namespaces').map((n) => n.metadata?.name);
+  assert.deepEqual(namespaces, ['default', 'kube-node-lease', 'kube-public', 'kube-system']);
   await server.start();
   try {
     const kc = new KubeConfig();
@@ -333,11 +346,15 @@ test('the server carries no test hooks: its store, faults, request observer and 
     assert.equal((await kc.makeApiClient(VersionApi).getCode()).gitVersion, 'v1.32.0+test-cluster');
     faults.set({ failureRate: 1 });
     assert.equal(await codeOf(kc.makeApiClient(CoreV1Api).listNamespace()), 500);
-    assert.deepEqual(served.map((r) => `${r.verb} ${r.path} ${r.status}`), ['info /version 200', 'list /api/v1/namespaces 500']);
+    const requests = served.map((r) => `${r.verb} ${r.path} ${r.status}`);
+    assert.deepEqual(requests, ['info /version 200', 'list /api/v1/namespaces 500']);
   } finally {
     await server.close();
   }
   assert.throws(() => new LocalApiServer({ faults }), /already bound to a server/);
-  assert.throws(() => new LocalApiServer({ store, historyLimit: 5 }), { name: 'TypeError', message: /^historyLimit and store exclude each other/ });
-  assert.throws(() => new LocalApiServer({ name: 'Not_A_Label' }), { name: 'TypeError', message: /^name must be a DNS label/ });
+  assert.throws(() => new LocalApiServer({ store, historyLimit: 5 }), {
+    name: 'TypeError',
+    message: /^historyLimit and store exclude each other/,
+  });
+  assert.throws(() => new LocalApiServer({ name: 'Not_A' }), { name: 'TypeError', message: /^name must be a DNS label/ });
 });

@@ -39,7 +39,10 @@ function webStatefulSet(replicas: number): V1StatefulSet {
   };
 }
 
-async function withCluster(body: (cluster: LocalCluster) => Promise<void>, options: { firstPodAddress?: string; hostsFileEnv?: string } = {}): Promise<void> {
+async function withCluster(
+  body: (cluster: LocalCluster) => Promise<void>,
+  options: { firstPodAddress?: string; hostsFileEnv?: string } = {},
+): Promise<void> {
   const stateDir = await mkdtemp(join(tmpdir(), 'imring-cluster-'));
   const errors: string[] = [];
   const cluster = new LocalCluster({ stateDir, images, ...options, onError: (c, e) => errors.push(`${c}: ${String(e)}`) });
@@ -100,7 +103,8 @@ test('a StatefulSet of real processes scales 1 → 3 → 1, each pod serving on 
   });
 });
 
-test('a cluster given firstPodAddress hands its pods addresses from there, so two clusters need not share ports; given hostsFileEnv, pods find the hosts file under it', async () => {
+// firstPodAddress lets two clusters on one machine hand out different addresses, and so different ports.
+test('pods get their addresses from firstPodAddress, and the hosts file under hostsFileEnv', async () => {
   await withCluster(async (cluster) => {
     const apps = cluster.kc.makeApiClient(AppsV1Api);
     await apps.createNamespacedStatefulSet({ namespace: 'default', body: webStatefulSet(1) });
@@ -115,7 +119,8 @@ test('a cluster given firstPodAddress hands its pods addresses from there, so tw
 
 test('a cluster refuses a hostsFileEnv that is no variable name, naming the option', () => {
   for (const hostsFileEnv of ['', '1X', 'A-B', 'KUBECONFIG']) {
-    assert.throws(() => new LocalCluster({ stateDir: tmpdir(), hostsFileEnv }), { name: 'TypeError', message: /^hostsFileEnv must be/ }, hostsFileEnv);
+    const refused = { name: 'TypeError', message: /^hostsFileEnv must be/ };
+    assert.throws(() => new LocalCluster({ stateDir: tmpdir(), hostsFileEnv }), refused, hostsFileEnv);
   }
 });
 

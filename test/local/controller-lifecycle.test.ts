@@ -24,7 +24,8 @@ const COMPONENTS: { name: string; build: (kc: KubeConfig, dir: string) => Starta
 ];
 
 for (const { name, build } of COMPONENTS) {
-  test(`${name}: close() may be called three times, also before start(), and start() after close() is refused`, async () => {
+  const behaviour = 'close() may be called three times, also before start(), and start() after close() is refused';
+  test(`${name}: ${behaviour}`, async () => {
     const api = await startLocalApi();
     const dir = await mkdtemp(join(tmpdir(), 'imring-lifecycle-'));
     try {

@@ -42,7 +42,10 @@ export interface Harness {
   close(): Promise<void>;
 }
 
-/** Starts a server and a runner (test image mapped, more from imring's variable, small backoff); the caller must `close()`. */
+/**
+ * Starts a server and a runner (test image mapped, more from imring's variable, small backoff);
+ * the caller must `close()`.
+ */
 export async function startHarness(options: Partial<PodRunnerOptions> = {}): Promise<Harness> {
   const api = await startLocalApi();
   const logDir = await mkdtemp(join(tmpdir(), 'imring-pods-'));

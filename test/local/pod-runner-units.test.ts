@@ -26,12 +26,17 @@ test('image repositories drop tag and digest but keep a registry port', () => {
 });
 
 test('container argv: image entrypoint, command replacing it, and unknown images', () => {
-  const images = { repositories: { 'acme/server': ['/usr/bin/node', '/srv/server.js'] }, names: {}, env: LOCAL_IMAGES_ENV };
+  const images = {
+    repositories: { 'acme/server': ['/usr/bin/node', '/srv/server.js'] },
+    names: {},
+    env: LOCAL_IMAGES_ENV,
+  };
   assert.deepEqual(containerArgv({ image: 'acme/server:3', args: ['-v'] }, images), { argv: ['/usr/bin/node', '/srv/server.js', '-v'] });
   assert.deepEqual(containerArgv({ image: 'acme/server', command: ['server', 'run'], args: ['-v'] }, images), { argv: ['/usr/bin/node', '/srv/server.js', 'run', '-v'] });
   assert.deepEqual(containerArgv({ image: 'acme/server', command: ['sh', '-c', 'x'] }, images), { argv: ['sh', '-c', 'x'] });
   const byName = { repositories: {}, names: IMRING_CLUSTER_OPTIONS.imageNames };
-  assert.deepEqual(containerArgv({ image: 'registry.example/imring:0.1', command: ['imring', 'proxy'] }, byName), { argv: [...IMRING_CLI, 'proxy'] });
+  const imring = containerArgv({ image: 'registry.example/imring:0.1', command: ['imring', 'proxy'] }, byName);
+  assert.deepEqual(imring, { argv: [...IMRING_CLI, 'proxy'] });
   const unknown = containerArgv({ image: 'other/thing:1' }, images);
   assert.ok('error' in unknown && /IMRING_LOCAL_IMAGES/.test(unknown.error));
 });
@@ -43,15 +48,19 @@ test('images map by repository first, then by name; a name is the last path segm
   assert.deepEqual(containerArgv({ image: 'server' }, images), { argv: ['name'] });
   for (const image of ['acme/servers', 'constructor', 'x/toString']) {
     const unknown = containerArgv({ image }, images);
-    assert.ok('error' in unknown && unknown.error.endsWith("map it to a command in the pod runner's images option"), image);
+    const hint = "map it to a command in the pod runner's images option";
+    assert.ok('error' in unknown && unknown.error.endsWith(hint), image);
   }
 });
 
 test('IMRING_LOCAL_IMAGES is parsed strictly', () => {
   assert.deepEqual(parseImageTable('{"a/b:1": ["x", "y"]}', LOCAL_IMAGES_ENV), { 'a/b': ['x', 'y'] });
   assert.deepEqual(parseImageTable(undefined, LOCAL_IMAGES_ENV), {});
-  for (const bad of ['[', '[]', '{"a": []}', '{"a": [1]}']) assert.throws(() => parseImageTable(bad, LOCAL_IMAGES_ENV), TypeError, bad);
-  assert.throws(() => parseImageTable('[]', LOCAL_IMAGES_ENV), { message: /^IMRING_LOCAL_IMAGES must be a JSON object$/ });
+  for (const bad of ['[', '[]', '{"a": []}', '{"a": [1]}']) {
+    assert.throws(() => parseImageTable(bad, LOCAL_IMAGES_ENV), TypeError, bad);
+  }
+  const notAnObject = { message: /^IMRING_LOCAL_IMAGES must be a JSON object$/ };
+  assert.throws(() => parseImageTable('[]', LOCAL_IMAGES_ENV), notAnObject);
 });
 
 test('the pod runner refuses bad image options at construction, naming the option or the variable', () => {
@@ -67,7 +76,10 @@ test('the pod runner refuses bad image options at construction, naming the optio
   ];
   process.env.IMRING_TEST_BAD_IMAGES = '[]';
   try {
-    for (const [options, message] of refused) assert.throws(() => new PodRunner({ kc, logDir, ...options }), { name: 'TypeError', message }, JSON.stringify(options));
+    for (const [options, message] of refused) {
+      const build = (): PodRunner => new PodRunner({ kc, logDir, ...options });
+      assert.throws(build, { name: 'TypeError', message }, JSON.stringify(options));
+    }
   } finally {
     delete process.env.IMRING_TEST_BAD_IMAGES;
   }

@@ -1,6 +1,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { applyDefaults, checkStructuralSchema, validateCustomResource, type FieldValidation } from '../../local/apiserver/schema/schema.js';
+import {
+  applyDefaults,
+  checkStructuralSchema,
+  validateCustomResource,
+  type FieldValidation,
+} from '../../local/apiserver/schema/schema.js';
 import { goNumber, goQuote } from '../../local/apiserver/schema/schema-messages.js';
 import type { JSONSchemaProps, KubeObject } from '../../local/apiserver/types.js';
 

@@ -2,7 +2,12 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ApiError } from '../../local/apiserver/errors.js';
 import { matchesFields, parseFieldSelector } from '../../local/apiserver/store/field-selectors.js';
-import { fromLabelSelectorObject, labelSelectorToString, matchesLabels, parseLabelSelector } from '../../local/apiserver/store/selectors.js';
+import {
+  fromLabelSelectorObject,
+  labelSelectorToString,
+  matchesLabels,
+  parseLabelSelector,
+} from '../../local/apiserver/store/selectors.js';
 import type { KubeObject } from '../../local/apiserver/types.js';
 
 const NAME_PART_REGEX =

@@ -198,11 +198,15 @@ export async function setImage(env: Env, image: string): Promise<void> {
 
 /** Writes (anything but GET) in the server's request log since `from`, as `METHOD path`. */
 export function writesSince(api: LocalApi, from: number, pathPart = ''): string[] {
-  return api.requestLog.slice(from).filter((r) => r.method !== 'GET' && r.path.includes(pathPart)).map((r) => `${r.method} ${r.path}`);
+  return api.requestLog
+    .slice(from)
+    .filter((r) => r.method !== 'GET' && r.path.includes(pathPart))
+    .map((r) => `${r.method} ${r.path}`);
 }
 
 /** Where pods are created. */
 export const POD_POSTS = `/api/v1/namespaces/${NS}/pods`;
 /** The revision label of a pod. */
-export const revisionOf = (pod: V1Pod | undefined): string | undefined => pod?.metadata?.labels?.['controller-revision-hash'];
+export const revisionOf = (pod: V1Pod | undefined): string | undefined =>
+  pod?.metadata?.labels?.['controller-revision-hash'];
 

@@ -2,7 +2,16 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { StatefulSetController } from '../../local/controllers/statefulset.js';
 import { startLocalApi, until } from '../support/local-api.js';
-import { newStatefulSet, NS, POD_POSTS, revisionOf, scale, setImage, setup, writesSince } from './statefulset-fixtures.js';
+import {
+  newStatefulSet,
+  NS,
+  POD_POSTS,
+  revisionOf,
+  scale,
+  setImage,
+  setup,
+  writesSince,
+} from './statefulset-fixtures.js';
 
 test('Parallel scales 1 → 3 → 1 at once, removing the highest ordinal first', async (t) => {
   const env = await setup(t);

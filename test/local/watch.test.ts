@@ -100,7 +100,10 @@ test('an informer survives dropped watches and expired history without missing a
   informer.on('error', (e) => errors.push(e));
   const signal = (n: () => void): (() => void) => ((notify = n), () => (notify = () => undefined));
   const inSync = (): true | undefined => {
-    const server = api.store.list('/configmaps', 'default').map((o) => `${o.metadata!.name}@${o.metadata!.resourceVersion}`).sort();
+    const server = api.store
+      .list('/configmaps', 'default')
+      .map((o) => `${o.metadata!.name}@${o.metadata!.resourceVersion}`)
+      .sort();
     const cached = informer.list().map((o) => `${o.metadata!.name}@${o.metadata!.resourceVersion}`).sort();
     return server.join() === cached.join() ? true : undefined;
   };

@@ -71,7 +71,10 @@ async function reached(kc: KubeConfig, point: KillPoint, init: { replicas: numbe
   });
 }
 
-/** Faults of issue 8 in force through `faults` until stopped: a share of requests failing, latency, watches dropped and history expired every `periodMs`. */
+/**
+ * Faults of issue 8 in force through `faults` until stopped: a share of requests failing,
+ * latency, watches dropped and history expired every `periodMs`.
+ */
 export function startApiFaults(faults: Faults, options: { periodMs: number }): { stop(): void; rounds(): number } {
   faults.set({ failureRate: 0.1, failureCodes: [500, 429], latencyMs: [50, 200] });
   let rounds = 0;

@@ -1,6 +1,12 @@
 import { request as httpsRequest } from 'node:https';
 import { KubeConfig, type CoreV1Api, type V1ConfigMap } from '@kubernetes/client-node';
-import { Faults, LocalApiServer, ObjectStore, type LocalApiServerOptions, type ServedRequest } from '../../local/index.js';
+import {
+  Faults,
+  LocalApiServer,
+  ObjectStore,
+  type LocalApiServerOptions,
+  type ServedRequest,
+} from '../../local/index.js';
 
 /** Requests a test's request log keeps, the newest. */
 const REQUEST_LOG_LIMIT = 10_000;
@@ -37,8 +43,10 @@ export interface LocalApi extends Omit<ApiProbes, 'options'> {
   close(): Promise<void>;
 }
 
-/** Starts a local API server on 127.0.0.1, port 0, with probes and its store in hand. The caller must `close()` it. */
-export async function startLocalApi(options: Omit<LocalApiServerOptions, 'store' | 'faults' | 'onRequest'> = {}): Promise<LocalApi> {
+/** Starts a local API server on 127.0.0.1, port 0, its probes and store in hand. The caller must `close()` it. */
+export async function startLocalApi(
+  options: Omit<LocalApiServerOptions, 'store' | 'faults' | 'onRequest'> = {},
+): Promise<LocalApi> {
   const { historyLimit, ...rest } = options;
   const store = new ObjectStore(historyLimit === undefined ? {} : { historyLimit });
   const probes = apiProbes();

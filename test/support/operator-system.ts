@@ -52,7 +52,11 @@ export class OperatorSystem {
     // Pod addresses come from a random /16 per cluster (local/kubelet/pod-runner.ts), so test runs side by side do not collide.
     const probes = apiProbes();
     this.requestLog = probes.requestLog;
-    this.cluster = new LocalCluster({ ...IMRING_CLUSTER_OPTIONS, stateDir: join(dir, 'cluster'), apiServer: probes.options });
+    this.cluster = new LocalCluster({
+      ...IMRING_CLUSTER_OPTIONS,
+      stateDir: join(dir, 'cluster'),
+      apiServer: probes.options,
+    });
   }
 
   /** Starts the cluster, applies the CRD and the token Secret, and starts watching the ring. */

@@ -36,7 +36,9 @@ export interface Grant {
 }
 
 /** The attributes of one served request; undefined for non-resource paths (`/version`, discovery). */
-export function requestAttributes(entry: Pick<ServedRequest, 'method' | 'path' | 'query'>): RequestAttributes | undefined {
+export function requestAttributes(
+  entry: Pick<ServedRequest, 'method' | 'path' | 'query'>,
+): RequestAttributes | undefined {
   const parts = entry.path.split('/').filter((p) => p !== '');
   let rest: string[];
   let apiGroup: string;

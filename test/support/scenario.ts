@@ -37,7 +37,11 @@ export const CONVERGE_TIMEOUT_MS = 180_000;
 export async function startSystem(options: { replicas: number; prefix?: string }): Promise<ScenarioSystem> {
   const dir = await mkdtemp(join(tmpdir(), options.prefix ?? 'imring-scenario-'));
   const probes = apiProbes();
-  const cluster = new LocalCluster({ ...IMRING_CLUSTER_OPTIONS, stateDir: join(dir, 'cluster'), apiServer: probes.options });
+  const cluster = new LocalCluster({
+    ...IMRING_CLUSTER_OPTIONS,
+    stateDir: join(dir, 'cluster'),
+    apiServer: probes.options,
+  });
   let closing: Promise<void> | undefined;
   const close = (): Promise<void> =>
     (closing ??= (async () => {

@@ -4,7 +4,22 @@
  * always runs with `Wide: true`: kubectl hides the priority-1 columns unless `-o wide`).
  */
 import type { KubeObject } from '../types.js';
-import { AGE_DESCRIPTION, NAME_DESCRIPTION, ageColumn, at, column, list, nameColumn, num, orNone, rec, since, str, wide, type TableColumn } from './columns.js';
+import {
+  AGE_DESCRIPTION,
+  NAME_DESCRIPTION,
+  ageColumn,
+  at,
+  column,
+  list,
+  nameColumn,
+  num,
+  orNone,
+  rec,
+  since,
+  str,
+  wide,
+  type TableColumn,
+} from './columns.js';
 import { podColumns } from './pod-columns.js';
 
 /** The columns for a built-in resource (`''` is the core group), or undefined if none are known. */

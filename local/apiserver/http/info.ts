@@ -21,7 +21,12 @@ export interface ServerInfo {
  * discovery (legacy and aggregated) and OpenAPI v3.
  * @throws ApiError 404 for what is not served.
  */
-export function serveInfo(route: InfoRoute | { readonly kind: 'not-found' }, req: IncomingMessage, res: ServerResponse, info: ServerInfo): void {
+export function serveInfo(
+  route: InfoRoute | { readonly kind: 'not-found' },
+  req: IncomingMessage,
+  res: ServerResponse,
+  info: ServerInfo,
+): void {
   const { types } = info;
   const found = (body: unknown): void => {
     if (body === undefined) throw new ApiError(404, 'NotFound', 'the server could not find the requested resource');

@@ -3,7 +3,20 @@
  * statuses (init containers first), RESTARTS with the time of the last one.
  */
 import type { KubeObject } from '../types.js';
-import { ageColumn, at, column, humanDuration, list, nameColumn, num, orNone, rec, str, wide, type TableColumn } from './columns.js';
+import {
+  ageColumn,
+  at,
+  column,
+  humanDuration,
+  list,
+  nameColumn,
+  num,
+  orNone,
+  rec,
+  str,
+  wide,
+  type TableColumn,
+} from './columns.js';
 
 /** The pod table's columns. */
 export function podColumns(): readonly TableColumn[] {

@@ -37,7 +37,12 @@ export function isPodLog(route: ResourceRoute): boolean {
  * Answers `GET …/pods/{name}/log` from `source`, as the API server relays a kubelet's: 404 for an
  * unknown pod, 400 for a bad query or a container with no log (or no source), else the log.
  */
-export async function servePodLog(route: ResourceRoute, query: URLSearchParams, res: ServerResponse, from: { store: ObjectStore; source: PodLogSource | undefined }): Promise<void> {
+export async function servePodLog(
+  route: ResourceRoute,
+  query: URLSearchParams,
+  res: ServerResponse,
+  from: { store: ObjectStore; source: PodLogSource | undefined },
+): Promise<void> {
   const namespace = route.namespace ?? '';
   const name = route.name ?? '';
   const pod = from.store.get('/pods', namespace, name);
