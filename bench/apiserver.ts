@@ -8,7 +8,7 @@
  */
 import { CoreV1Api, makeInformer, type V1ConfigMap } from '@kubernetes/client-node';
 import { performance } from 'node:perf_hooks';
-import type { LocalApiServer } from '../local/index.js';
+import type { ObjectStore } from '../local/index.js';
 import { rawRequest, startLocalApi, type LocalApi } from '../test/support/local-api.js';
 import { median, progress } from './lib/measure.js';
 
@@ -109,12 +109,12 @@ async function watchLatency(api: LocalApi): Promise<{ median: number; p99: numbe
 
 async function listCost(api: LocalApi): Promise<{ median: number; baseline: number; bytes: number }> {
   progress(`storing ${CONFIG.listObjects} configmaps`);
-  fill(api.server, CONFIG.listObjects);
+  fill(api.store, CONFIG.listObjects);
   const core = api.kc.makeApiClient(CoreV1Api);
   const times: number[] = [];
   const baselines: number[] = [];
   let bytes = 0;
-  const items = api.server.store.list('/configmaps', NAMESPACE);
+  const items = api.store.list('/configmaps', NAMESPACE);
   for (let r = 0; r < CONFIG.listRounds; r++) {
     const start = performance.now();
     const list = await core.listNamespacedConfigMap({ namespace: NAMESPACE });
@@ -130,9 +130,9 @@ async function listCost(api: LocalApi): Promise<{ median: number; baseline: numb
 }
 
 /** Puts `count` configmaps straight into the store (setup, not measured). */
-function fill(server: LocalApiServer, count: number): void {
+function fill(store: ObjectStore, count: number): void {
   for (let i = 0; i < count; i++) {
-    server.store.put('/configmaps', {
+    store.put('/configmaps', {
       apiVersion: 'v1',
       kind: 'ConfigMap',
       metadata: { name: `cm-${i}`, namespace: NAMESPACE, uid: crypto.randomUUID(), creationTimestamp: new Date().toISOString(), labels: { app: 'bench', index: String(i) } },

@@ -9,7 +9,7 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ApiextensionsV1Api, CoreV1Api, CustomObjectsApi, type KubeConfig, type V1CustomResourceDefinition, type V1Pod } from '@kubernetes/client-node';
 import { parse as parseYaml } from 'yaml';
-import type { LocalCluster } from '../local/cluster.js';
+import type { LocalCluster, LocalClusterOptions } from '../local/cluster.js';
 import { IMGATEWAY } from '../operator/api.js';
 
 const CRD_FILE = fileURLToPath(new URL('../../crds/imgateway.yaml', import.meta.url));
@@ -29,6 +29,25 @@ export interface Endpoints {
 
 /** The imring image the local pod runner maps to this build's CLI. */
 const IMAGE = 'ghcr.io/imring/imring:0.1.0';
+
+/** This build's CLI (`dist/cli/imring.js`): the entrypoint of every image named `imring`. */
+export const IMRING_CLI: readonly string[] = [process.execPath, fileURLToPath(new URL('./imring.js', import.meta.url))];
+
+/** The environment variable that maps more images to local commands: a JSON object `{"<repository>": ["cmd", ...]}`. */
+export const LOCAL_IMAGES_ENV = 'IMRING_LOCAL_IMAGES';
+
+/**
+ * What a local cluster must know to run imring's pods: every image named `imring` (any registry,
+ * any tag) runs this build's CLI, {@link LOCAL_IMAGES_ENV} adds images, and pods find the
+ * cluster's hosts file under `IMRING_HOSTS_FILE`, where runtime/resolver.ts looks for it. The
+ * kubeconfig's context is `imring-local`.
+ */
+export const IMRING_CLUSTER_OPTIONS = {
+  name: 'imring-local',
+  imageNames: { imring: IMRING_CLI },
+  imagesEnv: LOCAL_IMAGES_ENV,
+  hostsFileEnv: 'IMRING_HOSTS_FILE',
+} as const satisfies Partial<LocalClusterOptions>;
 
 /**
  * Installs imring into `cluster` and applies the sample IMGateway; resolves once the proxy and

@@ -2,6 +2,7 @@ import { parseArgs } from 'node:util';
 import { LocalCluster } from '../local/cluster.js';
 import { UsageError, write, type CliIo } from './io.js';
 import { runDemo } from './local-demo.js';
+import { IMRING_CLUSTER_OPTIONS } from './local-system.js';
 
 export const localHelp = `Usage: imring local [--state-dir DIR] [--port N] [--no-demo | --bare] [--users N] [--rate N]
 
@@ -37,6 +38,7 @@ export async function local(args: string[], io: CliIo): Promise<number> {
     return 0;
   }
   const cluster = new LocalCluster({
+    ...IMRING_CLUSTER_OPTIONS,
     stateDir: options.stateDir,
     port: options.port,
     onError: (component, error) => io.stderr.write(`imring local: ${component}: ${describe(error)}\n`),

@@ -1,20 +1,35 @@
 import { mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { KubeConfig } from '@kubernetes/client-node';
-import { LocalApiServer } from './api-server.js';
+import { LocalApiServer, type LocalApiServerOptions } from './apiserver/api-server.js';
 import { DnsController } from './controllers/dns.js';
 import { GarbageCollector } from './controllers/garbage-collector.js';
 import { StatefulSetController } from './controllers/statefulset.js';
+import { ENV_NAME } from './kubelet/env.js';
+import type { ImageTable } from './kubelet/images.js';
 import { PodRunner } from './kubelet/pod-runner.js';
 
 /** Options of {@link LocalCluster}. */
 export interface LocalClusterOptions {
   /** Where the kubeconfig, the hosts file and pod logs go. Created if missing. */
   stateDir: string;
+  /** The cluster's name (the API server's `name`: the kubeconfig's context). Default `local`. */
+  name?: string;
   /** API server port. Default 0 (any free port; the kubeconfig names it). */
   port?: number;
-  /** Image → command mappings beyond the defaults (see the pod runner). */
-  images?: Record<string, string[]>;
+  /** The API server's other options (its limits, clock, store, faults, request observer). Default none. */
+  apiServer?: Omit<LocalApiServerOptions, 'name' | 'port'>;
+  /** Image repository → command (the pod runner's `images`). Default none. */
+  images?: ImageTable;
+  /** Image name → command (the pod runner's `imageNames`). Default none. */
+  imageNames?: ImageTable;
+  /** The environment variable that adds images (the pod runner's `imagesEnv`). Default none. */
+  imagesEnv?: string;
+  /**
+   * The environment variable under which every pod gets the hosts file's path, as pods in a
+   * cluster get cluster DNS. Default none: pods get only `KUBECONFIG`.
+   */
+  hostsFileEnv?: string;
   /**
    * The first pod address (127.0.0.0/8). Default `127.1.0.1`. Clusters running at the same time
    * on one machine need different ranges: pods bind their ports on their address.
@@ -33,8 +48,8 @@ interface Part {
 /**
  * The whole local control plane: the API server, the StatefulSet controller, the garbage
  * collector, the DNS hosts file and the pod runner, each a client of the API server. Pods get
- * `KUBECONFIG` (this cluster's) and `IMRING_HOSTS_FILE` in their environment, the way pods in a
- * cluster get a service account and cluster DNS.
+ * `KUBECONFIG` (this cluster's) in their environment, the way pods in a cluster get a service
+ * account, and the hosts file's path under `hostsFileEnv`.
  */
 export class LocalCluster {
   readonly server: LocalApiServer;
@@ -48,11 +63,16 @@ export class LocalCluster {
   #closing: Promise<void> | undefined;
 
   constructor(options: LocalClusterOptions) {
-    this.#options = options;
+    this.#options = resolveOptions(options);
     this.stateDir = resolve(options.stateDir);
     this.kubeconfigPath = join(this.stateDir, 'kubeconfig');
     this.hostsFile = join(this.stateDir, 'hosts');
-    this.server = new LocalApiServer({ ...(options.port === undefined ? {} : { port: options.port }) });
+    const { name, port } = options;
+    this.server = new LocalApiServer({
+      ...options.apiServer,
+      ...(name === undefined ? {} : { name }),
+      ...(port === undefined ? {} : { port }),
+    });
   }
 
   /** A client-node KubeConfig for this cluster, once started. */
@@ -105,12 +125,15 @@ export class LocalCluster {
     await this.#add('dns', dns, dns.start());
     const statefulsets = new StatefulSetController({ kc, onError: onError('statefulset-controller') });
     await this.#add('statefulset-controller', statefulsets, statefulsets.start());
+    const { images, imageNames, imagesEnv, firstPodAddress, hostsFileEnv } = this.#options;
     const runner = new PodRunner({
       kc,
       logDir: join(this.stateDir, 'logs'),
-      ...(this.#options.images ? { images: this.#options.images } : {}),
-      ...(this.#options.firstPodAddress ? { firstPodAddress: this.#options.firstPodAddress } : {}),
-      env: { KUBECONFIG: this.kubeconfigPath, IMRING_HOSTS_FILE: this.hostsFile },
+      ...(images ? { images } : {}),
+      ...(imageNames ? { imageNames } : {}),
+      ...(imagesEnv ? { imagesEnv } : {}),
+      ...(firstPodAddress ? { firstPodAddress } : {}),
+      env: { KUBECONFIG: this.kubeconfigPath, ...(hostsFileEnv ? { [hostsFileEnv]: this.hostsFile } : {}) },
       onError: onError('pod-runner'),
     });
     this.#runner = runner;
@@ -127,4 +150,12 @@ export class LocalCluster {
   #report(component: string, error: unknown): void {
     this.#options.onError?.(component, error);
   }
+}
+
+function resolveOptions(options: LocalClusterOptions): LocalClusterOptions {
+  const { hostsFileEnv } = options;
+  if (hostsFileEnv !== undefined && (!ENV_NAME.test(hostsFileEnv) || hostsFileEnv === 'KUBECONFIG')) {
+    throw new TypeError(`hostsFileEnv must be a variable name, not KUBECONFIG, got ${JSON.stringify(hostsFileEnv)}`);
+  }
+  return options;
 }

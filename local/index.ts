@@ -1,6 +1,8 @@
-/** The local control plane: an in-memory Kubernetes API server (generic; knows nothing of imring). */
-export { LocalApiServer, type LocalApiServerOptions, type RequestLogEntry } from './api-server.js';
-export { Faults, type FaultSettings } from './faults.js';
-export { kubeconfigYaml, type KubeconfigInit } from './kubeconfig.js';
-export { ApiError } from './errors.js';
-export type { KubeObject, ObjectMeta, ResourceType } from './types.js';
+/** The local control plane: an in-memory Kubernetes API server, generic Kubernetes for any client. */
+export { LocalApiServer, type LocalApiServerOptions, type ServedRequest } from './apiserver/api-server.js';
+export { Faults, type FaultSettings } from './apiserver/faults.js';
+export { ObjectStore, type ObjectStoreOptions } from './apiserver/store/store.js';
+export type { PodLogOptions, PodLogSource } from './apiserver/http/pod-log.js';
+export { kubeconfigYaml, type KubeconfigInit } from './apiserver/kubeconfig.js';
+export { ApiError } from './apiserver/errors.js';
+export type { KubeObject, ObjectMeta, ResourceType } from './apiserver/types.js';

@@ -92,12 +92,12 @@ describe(`chaos (seed ${SEED}${HEAVY ? ', heavy' : ''}): faults with traffic run
   });
 
   test('API server faults during a scale (10 % of requests 500/429, 50–200 ms latency, watches dropped every 2 s and history expired every 4 s): the scale converges under faults and the informers recover', async (t) => {
-    const { server } = system.cluster;
+    const { requestLog } = system;
     const targets = HEAVY ? [replicas + 2, replicas - 1] : [replicas + 1];
     let faults: ReturnType<typeof startApiFaults> | undefined;
-    const logged = server.requestLog.length;
+    const logged = requestLog.length;
     await withTraffic(t, { seed: SEED ^ 0x12 }, async () => {
-      faults = startApiFaults(server, { periodMs: 2000 });
+      faults = startApiFaults(system.faults, { periodMs: 2000 });
       try {
         for (const target of targets) {
           await scaleThroughFaults(system, target);
@@ -111,7 +111,7 @@ describe(`chaos (seed ${SEED}${HEAVY ? ', heavy' : ''}): faults with traffic run
         faults.stop();
       }
     });
-    const during = server.requestLog.slice(-Math.max(0, server.requestLog.length - logged));
+    const during = requestLog.slice(-Math.max(0, requestLog.length - logged));
     const byStatus = (code: number): number => during.filter((r) => r.status === code).length;
     t.diagnostic(`requests answered 500: ${byStatus(500)}, 429: ${byStatus(429)}, lists (relists included): ${during.filter((r) => r.verb === 'list').length}`);
     assert.ok(faults !== undefined && faults.rounds() >= 2, 'watches were dropped, and history expired, at least once');
@@ -176,15 +176,15 @@ describe(`chaos (seed ${SEED}${HEAVY ? ', heavy' : ''}): faults with traffic run
 
   test('push cut off from the API server during a scale: its Lease lapses, it fences itself (calls refused with 503) rather than route with a stale ring, the scale completes without it, and it returns once reconnected', async (t) => {
     const kc = system.cluster.kc;
-    const { server } = system.cluster;
+    const { faults } = system;
     const pushPod = `${SAMPLE.name}-push`;
     const leaseName = runtimeLeaseName(SAMPLE.name, 'push', pushPod);
     const target = replicas + 1;
     let version = 0;
     const accounting = await withTraffic(t, { seed: SEED ^ 0x16 }, async () => {
       // Every request push makes fails, and its open watches end: it sees no ring change and cannot renew its Lease.
-      server.faults.set({ failureRate: 1, matching: (r) => r.userAgent.startsWith('imring-push') });
-      server.faults.dropWatches();
+      faults.set({ failureRate: 1, matching: (r) => r.userAgent.startsWith('imring-push') });
+      faults.dropWatches();
       try {
         await scale(system, target);
         replicas = target;
@@ -194,7 +194,7 @@ describe(`chaos (seed ${SEED}${HEAVY ? ', heavy' : ''}): faults with traffic run
         await podReady(kc, pushPod, false);
         t.diagnostic(`→ ${target}: ring v${version} converged while push was cut off and fenced`);
       } finally {
-        server.faults.clear();
+        faults.clear();
       }
       // Reconnected: push serves the new ring, renews its Lease and is ready again.
       await podReady(kc, pushPod);

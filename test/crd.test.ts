@@ -141,7 +141,7 @@ test('kubectl scale imgw/demo --replicas=5 sets spec.replicas through the scale 
     await customObjects(k).patchNamespacedCustomObjectStatus({ ...IMGATEWAY, namespace: 'default', name: 'demo', body: { status: { replicas: 3, selector: 'imring.dev/gateway=demo' } } }, merge);
     assert.equal(await k.ok(['scale', 'imgw/demo', '--replicas=5']), 'imgateway.imring.dev/demo scaled\n');
     const path = `${GATEWAYS}/demo`;
-    const writes = k.api.server.requestLog.filter((r) => (r.verb === 'patch' || r.verb === 'update') && r.path === path);
+    const writes = k.api.requestLog.filter((r) => (r.verb === 'patch' || r.verb === 'update') && r.path === path);
     assert.deepEqual(writes, [], 'kubectl scale wrote /scale, not the object');
     assert.equal((await stored(k, 'demo')).spec?.replicas, 5);
     const scale = JSON.parse(await k.ok(['get', 'imgw', 'demo', '--subresource=scale', '-o', 'json'])) as { kind: string; spec: { replicas: number }; status: { replicas: number; selector: string } };

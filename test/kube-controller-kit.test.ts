@@ -86,18 +86,18 @@ test('the informer restarts after the API fails and misses no change', async () 
   for (const event of ['add', 'update', 'delete'] as const) informer.on(event, () => notify());
   const signal = (n: () => void): (() => void) => ((notify = n), () => (notify = () => undefined));
   try {
-    api.server.faults.set({ failureRate: 1, failureCodes: [500] });
+    api.faults.set({ failureRate: 1, failureCodes: [500] });
     const started = informer.start();
     await until(signal, () => (errors.length > 0 ? true : undefined));
-    api.server.faults.clear();
+    api.faults.clear();
     await started;
     await core.createNamespacedConfigMap({ namespace: 'default', body: { metadata: { name: 'a' } } });
     await until(signal, () => (informer.get('a', 'default') ? true : undefined));
     // A watch that ends with an error (not a clean close) stops client-node's ListWatch.
-    api.server.faults.set({ failureRate: 1, failureCodes: [500] });
-    api.server.faults.dropWatches();
+    api.faults.set({ failureRate: 1, failureCodes: [500] });
+    api.faults.dropWatches();
     await core.createNamespacedConfigMap({ namespace: 'default', body: { metadata: { name: 'b' } } }).catch(() => undefined);
-    api.server.faults.clear();
+    api.faults.clear();
     await core.createNamespacedConfigMap({ namespace: 'default', body: { metadata: { name: 'c' } } });
     await until(signal, () => (informer.get('c', 'default') ? true : undefined));
     assert.ok(errors.length > 0, 'errors were reported');

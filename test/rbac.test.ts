@@ -68,7 +68,7 @@ suite('the RBAC evaluator', () => {
       const kc = loadKubeConfig({ env: { KUBECONFIG: join(dir, 'kubeconfig') }, userAgent: 'imring-test' });
       await kc.makeApiClient(CoreV1Api).listNamespace();
       await new Watch(kc).watch('/api/v1/namespaces', {}, () => undefined, () => undefined).then((c) => controller.signal.addEventListener('abort', () => c.abort()));
-      const mine = api.server.requestLog.filter((e) => e.userAgent === 'imring-test').map((e) => e.verb);
+      const mine = api.requestLog.filter((e) => e.userAgent === 'imring-test').map((e) => e.verb);
       assert.deepEqual(mine, ['list', 'watch']);
     } finally {
       controller.abort();
@@ -118,7 +118,7 @@ suite('RBAC review: the manifests grant what the components use, and nothing mor
       return pods.length === 0 ? true : undefined;
     });
     await system.stopOperator('op-a', 'SIGTERM');
-    for (const entry of system.cluster.server.requestLog) {
+    for (const entry of system.requestLog) {
       const component = COMPONENTS.find((c) => entry.userAgent === `imring-${c}`);
       const attributes = requestAttributes(entry);
       if (component && attributes) calls.set(component, [...(calls.get(component) ?? []), attributes]);

@@ -78,7 +78,7 @@ function selectorOf(service: V1Service): Record<string, string> | undefined {
 /** The hosts file: a comment header, then one `ip<TAB>name` line per record. */
 export function hostsFileText(records: readonly HostRecord[], domain: string = DEFAULT_CLUSTER_DOMAIN): string {
   const header = [
-    '# Cluster DNS of the imring local control plane, written by its DNS controller. Do not edit:',
+    '# Cluster DNS of the local control plane, written by its DNS controller. Do not edit:',
     '# it is replaced whenever Services or Pods change.',
     `# Cluster domain: ${domain}. Names resolve to pod IPs; Services have no virtual IP locally,`,
     '# so a ClusterIP Service name lists its ready pods, like a headless one.',

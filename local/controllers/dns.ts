@@ -4,6 +4,7 @@ import { basename, dirname, join } from 'node:path';
 import { CoreV1Api, type KubeConfig, type V1Pod, type V1Service } from '@kubernetes/client-node';
 import { DEFAULT_CLUSTER_DOMAIN, hostRecords, hostsFileText } from './dns-records.js';
 import { backoffMs, ResilientInformer } from '../../kube/controller-kit.js';
+import { Lifecycle } from './lifecycle.js';
 
 /** Options of {@link DnsController}. */
 export interface DnsControllerOptions {
@@ -41,7 +42,7 @@ type ResolvedOptions = Required<Omit<DnsControllerOptions, 'onError' | 'onFlush'
  * `hostRecords` in dns-records.ts). It watches Services and Pods and rewrites the file when
  * its content would change, a burst of changes at a time, atomically: a temporary file in
  * the same directory renamed over it, so a reader sees the old file or the new one, never
- * part of one. The runtimes read it through `runtime/resolver.ts` (`IMRING_HOSTS_FILE`).
+ * part of one. Pods find it through the environment variable the cluster names for it.
  */
 export class DnsController {
   readonly #options: ResolvedOptions;
@@ -50,20 +51,18 @@ export class DnsController {
   /** The content on disk as far as we know; undefined until read or written. */
   #written: string | undefined;
   #ready = false;
-  #closed = false;
   #timer: NodeJS.Timeout | undefined;
   #flushing: Promise<void> | undefined;
   #again = false;
   #failures = 0;
-  #started: Promise<void> | undefined;
-  #closing: Promise<void> | undefined;
+  readonly #lifecycle = new Lifecycle('DnsController', { start: () => this.#start(), close: () => this.#close() });
 
   constructor(options: DnsControllerOptions) {
     this.#options = resolveOptions(options);
     const core = options.kc.makeApiClient(CoreV1Api);
     // Closing aborts the watches: not an error once closed.
     const onError = (e: unknown): void => {
-      if (!this.#closed) options.onError?.(new Error('while watching services and pods', { cause: e }));
+      if (!this.#lifecycle.isClosed) options.onError?.(new Error('while watching services and pods', { cause: e }));
     };
     this.#services = new ResilientInformer<V1Service>({ kc: options.kc, path: '/api/v1/services', list: () => core.listServiceForAllNamespaces(), onError });
     this.#pods = new ResilientInformer<V1Pod>({ kc: options.kc, path: '/api/v1/pods', list: () => core.listPodForAllNamespaces(), onError });
@@ -72,36 +71,33 @@ export class DnsController {
     }
   }
 
-  /** Starts watching; resolves once the file reflects the cluster (after the first write). */
+  /** Starts watching; resolves once the file reflects the cluster (after the first write). Refused after `close()`. */
   start(): Promise<void> {
-    this.#started ??= this.#start();
-    return this.#started;
+    return this.#lifecycle.start();
   }
 
   /** Stops watching and waits for a write in progress. Idempotent. */
   close(): Promise<void> {
-    this.#closing ??= this.#close();
-    return this.#closing;
+    return this.#lifecycle.close();
   }
 
   async #start(): Promise<void> {
     this.#written = await readFile(this.#options.hostsFile, 'utf8').catch(() => undefined);
     await Promise.all([this.#services.start(), this.#pods.start()]);
-    if (this.#closed) return;
+    if (this.#lifecycle.isClosed) return;
     // Ready first: a change that lands during the first write starts a pass after it.
     this.#ready = true;
     await this.#flush({ rethrow: true });
   }
 
   async #close(): Promise<void> {
-    this.#closed = true;
     clearTimeout(this.#timer);
     await Promise.all([this.#services.close(), this.#pods.close()]);
     await this.#flushing;
   }
 
   #schedule(delayMs = this.#options.coalesceMs): void {
-    if (!this.#ready || this.#closed || this.#timer) return;
+    if (!this.#ready || this.#lifecycle.isClosed || this.#timer) return;
     this.#timer = setTimeout(() => {
       this.#timer = undefined;
       void this.#flush();
@@ -134,7 +130,7 @@ export class DnsController {
         this.#schedule(backoffMs(this.#failures++, RETRY_BASE_MS, RETRY_MAX_MS));
         return;
       }
-    } while (this.#again && !this.#closed);
+    } while (this.#again && !this.#lifecycle.isClosed);
   }
 
   async #flushOnce(): Promise<void> {

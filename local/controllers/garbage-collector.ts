@@ -29,6 +29,7 @@ import {
   type WatchedResource,
 } from './garbage-collector-plan.js';
 import { apiStatusCode } from '../../kube/api-errors.js';
+import { Lifecycle } from './lifecycle.js';
 
 /** Options of {@link GarbageCollector}. */
 export interface GarbageCollectorOptions {
@@ -88,8 +89,7 @@ export class GarbageCollector {
   readonly #pending = new Set<string>();
   #synced = false;
   #resync: NodeJS.Timeout | undefined;
-  #started: Promise<void> | undefined;
-  #closing: Promise<void> | undefined;
+  readonly #lifecycle = new Lifecycle('GarbageCollector', { start: () => this.#start(), close: () => this.#close() });
 
   constructor(options: GarbageCollectorOptions) {
     this.#options = resolveOptions(options);
@@ -101,23 +101,22 @@ export class GarbageCollector {
       path: '/apis/apiextensions.k8s.io/v1/customresourcedefinitions',
       list: () => extensions.listCustomResourceDefinition(),
       onError: (e) => {
-        if (!this.#closing) this.#report(new Error('while watching customresourcedefinitions', { cause: e }));
+        if (this.#lifecycle.isClosed) return;
+        this.#report(new Error('while watching customresourcedefinitions', { cause: e }));
       },
     });
     for (const event of ['add', 'update', 'delete'] as const) this.#crds.on(event, () => this.#syncCustomResources());
     this.#queue = new WorkQueue((uid) => this.#reconcile(uid), { onError: (uid, e) => this.#report(new Error(`while collecting object ${uid}`, { cause: e })) });
   }
 
-  /** Starts watching; resolves once every cache is loaded and the first pass is queued. */
+  /** Starts watching; resolves once every cache is loaded and the first pass is queued. Refused after `close()`. */
   start(): Promise<void> {
-    this.#started ??= this.#start();
-    return this.#started;
+    return this.#lifecycle.start();
   }
 
   /** Stops watching and waits for the objects being handled. Idempotent. */
   close(): Promise<void> {
-    this.#closing ??= this.#close();
-    return this.#closing;
+    return this.#lifecycle.close();
   }
 
   async #start(): Promise<void> {
@@ -126,7 +125,7 @@ export class GarbageCollector {
     this.#syncCustomResources();
     // Custom resources whose CRDs came with the first list included.
     await Promise.all([...this.#watches.values()].map((w) => w.started));
-    if (this.#closing) return;
+    if (this.#lifecycle.isClosed) return;
     this.#synced = true;
     for (const uid of this.#pending) this.#queue.add(uid);
     this.#pending.clear();
@@ -143,7 +142,7 @@ export class GarbageCollector {
 
   /** Watches the custom resources of the current CRDs, and stops watching those gone. */
   #syncCustomResources(): void {
-    if (this.#closing) return;
+    if (this.#lifecycle.isClosed) return;
     const wanted = new Map(customResourcesOf(this.#crds.list()).map((r) => [resourceKey(r), r]));
     for (const [key, resource] of wanted) {
       if (!this.#watches.has(key)) this.#watch(resource, { custom: true });
@@ -161,7 +160,8 @@ export class GarbageCollector {
       list: () => this.#objects.list(apiVersionOf(resource), resource.kind),
       onError: (e) => {
         // Closing a watch aborts its request: not an error once we stopped it.
-        if (this.#watches.get(key)?.informer === informer && !this.#closing) this.#report(new Error(`while watching ${watchPath(resource)}`, { cause: e }));
+        if (this.#watches.get(key)?.informer !== informer || this.#lifecycle.isClosed) return;
+        this.#report(new Error(`while watching ${watchPath(resource)}`, { cause: e }));
       },
     });
     informer.on('add', (o) => this.#observe(key, o));

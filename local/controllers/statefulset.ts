@@ -3,6 +3,7 @@ import { EventRecorder, ResilientInformer, WorkQueue } from '../../kube/controll
 import { hasStatusChanged, nextStatus, planActions, statusOf, type PodAction, type StatusFigures } from './statefulset-plan.js';
 import { isOwnedBy, ownerKeyOf, updateRevisionOf, type Revision } from './statefulset-pods.js';
 import { apiStatusCode, apiErrorMessage } from '../../kube/api-errors.js';
+import { Lifecycle } from './lifecycle.js';
 
 /** Options of {@link StatefulSetController}. */
 export interface StatefulSetControllerOptions {
@@ -57,8 +58,10 @@ export class StatefulSetController {
   readonly #written = new Map<string, { figures: StatusFigures; resourceVersion: string }>();
   #synced = false;
   #resync: NodeJS.Timeout | undefined;
-  #started: Promise<void> | undefined;
-  #closing: Promise<void> | undefined;
+  readonly #lifecycle = new Lifecycle('StatefulSetController', {
+    start: () => this.#start(),
+    close: () => this.#close(),
+  });
 
   constructor(options: StatefulSetControllerOptions) {
     this.#options = resolveOptions(options);
@@ -88,22 +91,19 @@ export class StatefulSetController {
     }
   }
 
-  /** Starts watching; resolves once both informers have synced and every set is queued. */
+  /** Starts watching; resolves once both informers have synced and every set is queued. Refused after `close()`. */
   start(): Promise<void> {
-    if (this.#closing) return Promise.reject(new Error('StatefulSetController: closed'));
-    this.#started ??= this.#start();
-    return this.#started;
+    return this.#lifecycle.start();
   }
 
   /** Stops: no new reconciles, waits for the running ones, closes the informers. Idempotent. */
   close(): Promise<void> {
-    this.#closing ??= this.#close();
-    return this.#closing;
+    return this.#lifecycle.close();
   }
 
   async #start(): Promise<void> {
     await Promise.all([this.#sets.start(), this.#pods.start()]);
-    if (this.#closing) return;
+    if (this.#lifecycle.isClosed) return;
     // Reconciling before both caches are full would see missing pods and create them again.
     this.#synced = true;
     this.#enqueueAll();
@@ -120,7 +120,7 @@ export class StatefulSetController {
   }
 
   #enqueue(key: string | undefined): void {
-    if (key !== undefined && this.#synced && !this.#closing) this.#queue.add(key);
+    if (key !== undefined && this.#synced && !this.#lifecycle.isClosed) this.#queue.add(key);
   }
 
   #enqueueAll(): void {

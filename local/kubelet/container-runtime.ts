@@ -1,10 +1,10 @@
 import type { Readable } from 'node:stream';
 import type { V1Container, V1Pod, V1Probe } from '@kubernetes/client-node';
-import type { PodLogOptions } from '../api-server.js';
+import type { PodLogOptions } from '../apiserver/http/pod-log.js';
 import { backoffMs } from '../../kube/controller-kit.js';
 import { ContainerProcess, type ExitStatus } from './container.js';
 import { expandArgv, resolveEnv, type EnvSources } from './env.js';
-import { containerArgv, type ImageTable } from './images.js';
+import { containerArgv, type ImageCommands } from './images.js';
 import { containerLogFiles, readLog, rotateContainerLog, type LogOwner } from './logs.js';
 import { rfc3339, type ContainerSnapshot, type ContainerStateJson, type RestartPolicy, type TerminatedState } from './pod-status.js';
 import { ProbeWorker } from './probes.js';
@@ -24,7 +24,7 @@ export interface RuntimeContext {
   readonly podIP: string;
   readonly hostIP: string;
   readonly logDir: string;
-  readonly images: ImageTable;
+  readonly images: ImageCommands;
   /** Variables every container gets first. */
   readonly baseEnv: Readonly<Record<string, string>>;
   readonly restartPolicy: RestartPolicy;

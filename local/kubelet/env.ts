@@ -6,6 +6,9 @@ import type { V1ConfigMap, V1Container, V1EnvFromSource, V1EnvVar, V1EnvVarSourc
  * in order, each `env` value expanded with `$(VAR)` against what is defined before it. Pure.
  */
 
+/** What the name of a variable the runner's options set may be (POSIX: letters, digits, `_`, no digit first). */
+export const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
 /** ConfigMaps and Secrets of the pod's namespace, by name (absent ones are missing). */
 export interface EnvSources {
   readonly configMaps: ReadonlyMap<string, V1ConfigMap>;

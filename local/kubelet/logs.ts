@@ -2,7 +2,7 @@ import { watch, type FSWatcher } from 'node:fs';
 import { mkdir, open, rename, rm, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
-import type { PodLogOptions } from '../api-server.js';
+import type { PodLogOptions } from '../apiserver/http/pod-log.js';
 
 /**
  * Container log files, laid out like the kubelet's /var/log/pods:

@@ -1,9 +1,10 @@
 import { CoreV1Api, PatchStrategy, setHeaderOptions, type KubeConfig, type V1ConfigMap, type V1Pod, type V1Secret } from '@kubernetes/client-node';
-import type { PodLogSource } from '../api-server.js';
+import type { PodLogSource } from '../apiserver/http/pod-log.js';
 import { EventRecorder, ResilientInformer, WorkQueue } from '../../kube/controller-kit.js';
+import { Lifecycle } from '../controllers/lifecycle.js';
 import { AddressPool } from './address-pool.js';
-import { referencedSources, type EnvSources } from './env.js';
-import { LOCAL_IMAGES_ENV, parseLocalImages, type ImageTable } from './images.js';
+import { ENV_NAME, referencedSources, type EnvSources } from './env.js';
+import { nameTable, parseImageTable, repositoryTable, type ImageCommands, type ImageTable } from './images.js';
 import { removePodLogs } from './logs.js';
 import { hasStatusChanged, type PodStatusJson } from './pod-status.js';
 import { PodWorker } from './pod-worker.js';
@@ -14,12 +15,21 @@ export interface PodRunnerOptions {
   /** Directory for container logs (one file per pod container, the previous run kept). */
   logDir: string;
   /**
-   * Image repository (no tag) → argv prefix. Always known: any image whose repository's last
-   * path segment is `imring` runs this build's CLI. Added to by {@link LOCAL_IMAGES_ENV} and
-   * then by this option.
+   * Image repository (a tag or digest is dropped) → argv prefix. Wins over `imagesEnv`, whose
+   * entries it adds to. Default none.
    */
-  images?: Record<string, string[]>;
-  /** Extra environment of every container (e.g. KUBECONFIG, IMRING_HOSTS_FILE), under what the pod spec says. */
+  images?: ImageTable;
+  /**
+   * Image name (the repository's last path segment) → argv prefix, for images no repository
+   * entry maps: `{ server: [...] }` runs every `…/server` image. Default none.
+   */
+  imageNames?: ImageTable;
+  /**
+   * The environment variable (of this process, read at construction) whose JSON object
+   * `{"<repository>": ["cmd", ...]}` adds images; errors about unknown images name it. Default none.
+   */
+  imagesEnv?: string;
+  /** Extra environment of every container (e.g. KUBECONFIG), under what the pod spec says. */
   env?: Record<string, string>;
   /** This node's name; pods with no node are bound to it. Default `local`. */
   nodeName?: string;
@@ -80,7 +90,7 @@ export class PodRunner {
   readonly #retiring = new Set<Promise<void>>();
   readonly #written = new Map<string, PodStatusJson>();
   readonly #pendingEvents = new Set<Promise<void>>();
-  #closing: Promise<void> | undefined;
+  readonly #lifecycle = new Lifecycle('PodRunner', { start: () => this.#informer.start(), close: () => this.#close() });
 
   constructor(options: PodRunnerOptions) {
     this.#options = resolveOptions(options);
@@ -97,9 +107,9 @@ export class PodRunner {
     };
   }
 
-  /** Starts watching pods; resolves once the first list is loaded. */
-  async start(): Promise<void> {
-    await this.#informer.start();
+  /** Starts watching pods; resolves once the first list is loaded. Refused after `close()`. */
+  start(): Promise<void> {
+    return this.#lifecycle.start();
   }
 
   /**
@@ -107,16 +117,7 @@ export class PodRunner {
    * (at most {@link CLOSE_GRACE_MAX_MS}). Pods are left in the API as they are. Idempotent.
    */
   close(): Promise<void> {
-    this.#closing ??= (async () => {
-      await this.#informer.close();
-      await this.#queue.close();
-      const workers = [...this.#workers.values()];
-      this.#workers.clear();
-      await Promise.all(workers.map((w) => w.terminate(Math.min(graceMsOf(w.pod), CLOSE_GRACE_MAX_MS))));
-      await Promise.all([...this.#retiring]);
-      await Promise.all([...this.#pendingEvents]);
-    })();
-    return this.#closing;
+    return this.#lifecycle.close();
   }
 
   /** The pids of running containers. */
@@ -124,11 +125,21 @@ export class PodRunner {
     return [...this.#workers.values()].flatMap((w) => w.pids());
   }
 
+  async #close(): Promise<void> {
+    await this.#informer.close();
+    await this.#queue.close();
+    const workers = [...this.#workers.values()];
+    this.#workers.clear();
+    await Promise.all(workers.map((w) => w.terminate(Math.min(graceMsOf(w.pod), CLOSE_GRACE_MAX_MS))));
+    await Promise.all([...this.#retiring]);
+    await Promise.all([...this.#pendingEvents]);
+  }
+
   async #sync(key: string): Promise<void> {
     const [namespace = '', name = ''] = key.split('/');
     const pod = this.#informer.get(name, namespace);
     this.#retireStale(key, pod);
-    if (!pod || this.#closing) return;
+    if (!pod || this.#lifecycle.isClosed) return;
     if (!pod.spec?.nodeName) return this.#bind(pod);
     if (pod.spec.nodeName !== this.#options.nodeName) return;
     const worker = this.#workers.get(key) ?? (await this.#adopt(key, pod));
@@ -259,7 +270,10 @@ export class PodRunner {
   }
 }
 
-type ResolvedOptions = Required<Omit<PodRunnerOptions, 'images' | 'env'>> & { images: ImageTable; env: Record<string, string> };
+type ResolvedOptions = Required<Omit<PodRunnerOptions, 'images' | 'imageNames' | 'imagesEnv' | 'env'>> & {
+  images: ImageCommands;
+  env: Record<string, string>;
+};
 
 function resolveOptions(options: PodRunnerOptions): ResolvedOptions {
   const resolved = { ...DEFAULTS, onError: () => undefined, ...options };
@@ -268,7 +282,18 @@ function resolveOptions(options: PodRunnerOptions): ResolvedOptions {
     if (!Number.isFinite(resolved[key]) || resolved[key] <= 0) throw new RangeError(`${key} must be a positive number of ms, got ${resolved[key]}`);
   }
   if (resolved.restartBackoffMaxMs < resolved.restartBackoffBaseMs) throw new RangeError('restartBackoffMaxMs must not be less than restartBackoffBaseMs');
-  const images = { ...parseLocalImages(process.env[LOCAL_IMAGES_ENV]), ...parseLocalImages(JSON.stringify(options.images ?? {})) };
+  const { imagesEnv } = options;
+  if (imagesEnv !== undefined && !ENV_NAME.test(imagesEnv)) {
+    throw new TypeError(`imagesEnv must be an environment variable name, got ${JSON.stringify(imagesEnv)}`);
+  }
+  const images: ImageCommands = {
+    repositories: {
+      ...(imagesEnv ? parseImageTable(process.env[imagesEnv], imagesEnv) : {}),
+      ...repositoryTable(options.images ?? {}, 'images'),
+    },
+    names: nameTable(options.imageNames ?? {}, 'imageNames'),
+    env: imagesEnv,
+  };
   return { ...resolved, firstPodAddress: options.firstPodAddress ?? randomFirstPodAddress(), images, env: { ...options.env } };
 }
 

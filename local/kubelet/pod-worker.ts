@@ -1,6 +1,6 @@
 import type { Readable } from 'node:stream';
 import type { V1Pod } from '@kubernetes/client-node';
-import type { PodLogOptions } from '../api-server.js';
+import type { PodLogOptions } from '../apiserver/http/pod-log.js';
 import { ContainerRuntime, type RuntimeContext } from './container-runtime.js';
 import { podStatus, rfc3339, type PodConditionJson, type PodStatusJson, type RestartPolicy } from './pod-status.js';
 

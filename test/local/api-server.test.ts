@@ -1,7 +1,17 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { AppsV1Api, CoreV1Api, CoordinationV1Api, PatchStrategy, setHeaderOptions, type V1ConfigMap, type V1StatefulSet } from '@kubernetes/client-node';
-import { LocalApiServer } from '../../local/index.js';
+import {
+  AppsV1Api,
+  CoreV1Api,
+  CoordinationV1Api,
+  KubeConfig,
+  PatchStrategy,
+  setHeaderOptions,
+  VersionApi,
+  type V1ConfigMap,
+  type V1StatefulSet,
+} from '@kubernetes/client-node';
+import { Faults, LocalApiServer, ObjectStore, type ServedRequest } from '../../local/index.js';
 import { codeOf, rawRequest, startLocalApi, statusOf } from '../support/local-api.js';
 
 function configMap(name: string, data: Record<string, string> = { a: '1' }, labels?: Record<string, string>): V1ConfigMap {
@@ -87,12 +97,12 @@ test('a write that changes nothing keeps the resourceVersion', async () => {
   const core = api.kc.makeApiClient(CoreV1Api);
   try {
     const created = await core.createNamespacedConfigMap({ namespace: 'default', body: configMap('cm') });
-    const before = api.server.store.resourceVersion;
+    const before = api.store.resourceVersion;
     const same = await core.replaceNamespacedConfigMap({ name: 'cm', namespace: 'default', body: created });
     const patched = await core.patchNamespacedConfigMap({ name: 'cm', namespace: 'default', body: { data: { a: '1' } } }, merge);
     assert.equal(same.metadata?.resourceVersion, created.metadata?.resourceVersion);
     assert.equal(patched.metadata?.resourceVersion, created.metadata?.resourceVersion);
-    assert.equal(api.server.store.resourceVersion, before);
+    assert.equal(api.store.resourceVersion, before);
   } finally {
     await api.close();
   }
@@ -281,17 +291,17 @@ test('leases are served by coordination.k8s.io/v1', async () => {
 test('faults answer the configured share of requests with 500 or 429 and Retry-After', async () => {
   const api = await startLocalApi();
   try {
-    api.server.faults.set({ failureRate: 1, failureCodes: [429] });
+    api.faults.set({ failureRate: 1, failureCodes: [429] });
     const response = await rawRequest(api, '/api/v1/namespaces/default/configmaps');
     assert.equal(response.status, 429);
     assert.equal(response.headers['retry-after'], '1');
-    api.server.faults.set({ failureRate: 1, failureCodes: [500] });
+    api.faults.set({ failureRate: 1, failureCodes: [500] });
     const failed = await rawRequest(api, '/api/v1/namespaces/default/configmaps');
     assert.equal(failed.status, 500);
-    api.server.faults.clear();
+    api.faults.clear();
     const ok = await rawRequest(api, '/api/v1/namespaces/default/configmaps');
     assert.equal(ok.status, 200);
-    assert.throws(() => api.server.faults.set({ failureRate: 2 }), RangeError);
+    assert.throws(() => api.faults.set({ failureRate: 2 }), RangeError);
   } finally {
     await api.close();
   }
@@ -303,7 +313,7 @@ test('the request log records verb, path and status of each request', async () =
   try {
     await core.createNamespacedConfigMap({ namespace: 'default', body: configMap('cm') });
     await codeOf(core.readNamespacedConfigMap({ name: 'missing', namespace: 'default' }));
-    const entries = api.server.requestLog.map((e) => `${e.verb} ${e.path} ${e.status}`);
+    const entries = api.requestLog.map((e) => `${e.verb} ${e.path} ${e.status}`);
     assert.deepEqual(entries, ['create /api/v1/namespaces/default/configmaps 201', 'get /api/v1/namespaces/default/configmaps/missing 404']);
   } finally {
     await api.close();
@@ -316,4 +326,35 @@ test('close() is idempotent and refuses no caller', async () => {
   await api.close();
   assert.throws(() => new LocalApiServer({ host: '10.0.0.1' }), /host must be a loopback address/);
   assert.throws(() => new LocalApiServer({ historyLimit: 0 }), /historyLimit must be a positive number/);
+});
+
+test('the server carries no test hooks: its store, faults, request observer and name come in as options', async () => {
+  const store = new ObjectStore();
+  const faults = new Faults();
+  const served: ServedRequest[] = [];
+  const server = new LocalApiServer({ name: 'test-cluster', store, faults, onRequest: (r) => served.push(r) });
+  for (const hook of ['faults', 'requestLog', 'store', 'registry', 'catalog']) {
+    assert.equal(hook in server, false, hook);
+  }
+  const namespaces = store.list('/namespaces').map((n) => n.metadata?.name);
+  assert.deepEqual(namespaces, ['default', 'kube-node-lease', 'kube-public', 'kube-system']);
+  await server.start();
+  try {
+    const kc = new KubeConfig();
+    kc.loadFromString(server.kubeconfig());
+    assert.equal(kc.getCurrentContext(), 'test-cluster');
+    assert.equal((await kc.makeApiClient(VersionApi).getCode()).gitVersion, 'v1.32.0+test-cluster');
+    faults.set({ failureRate: 1 });
+    assert.equal(await codeOf(kc.makeApiClient(CoreV1Api).listNamespace()), 500);
+    const requests = served.map((r) => `${r.verb} ${r.path} ${r.status}`);
+    assert.deepEqual(requests, ['info /version 200', 'list /api/v1/namespaces 500']);
+  } finally {
+    await server.close();
+  }
+  assert.throws(() => new LocalApiServer({ faults }), /already bound to a server/);
+  assert.throws(() => new LocalApiServer({ store, historyLimit: 5 }), {
+    name: 'TypeError',
+    message: /^historyLimit and store exclude each other/,
+  });
+  assert.throws(() => new LocalApiServer({ name: 'Not_A' }), { name: 'TypeError', message: /^name must be a DNS label/ });
 });

@@ -39,7 +39,10 @@ function webStatefulSet(replicas: number): V1StatefulSet {
   };
 }
 
-async function withCluster(body: (cluster: LocalCluster) => Promise<void>, options: { firstPodAddress?: string } = {}): Promise<void> {
+async function withCluster(
+  body: (cluster: LocalCluster) => Promise<void>,
+  options: { firstPodAddress?: string; hostsFileEnv?: string } = {},
+): Promise<void> {
   const stateDir = await mkdtemp(join(tmpdir(), 'imring-cluster-'));
   const errors: string[] = [];
   const cluster = new LocalCluster({ stateDir, images, ...options, onError: (c, e) => errors.push(`${c}: ${String(e)}`) });
@@ -100,14 +103,25 @@ test('a StatefulSet of real processes scales 1 → 3 → 1, each pod serving on 
   });
 });
 
-test('a cluster given firstPodAddress hands its pods addresses from there, so two clusters need not share ports', async () => {
+// firstPodAddress lets two clusters on one machine hand out different addresses, and so different ports.
+test('pods get their addresses from firstPodAddress, and the hosts file under hostsFileEnv', async () => {
   await withCluster(async (cluster) => {
     const apps = cluster.kc.makeApiClient(AppsV1Api);
     await apps.createNamespacedStatefulSet({ namespace: 'default', body: webStatefulSet(1) });
     const [pod] = await watchUntil(cluster.kc, '/api/v1/namespaces/default/pods', readyWebPods(cluster, 1));
     assert.equal(pod?.status?.podIP, '127.42.7.1');
     assert.equal((await fetch('http://127.42.7.1:8080/healthz')).status, 200);
-  }, { firstPodAddress: '127.42.7.1' });
+    const { env } = (await (await fetch('http://127.42.7.1:8080/env')).json()) as { env: Record<string, string> };
+    assert.equal(env.CLUSTER_HOSTS, cluster.hostsFile);
+    assert.equal(env.KUBECONFIG, cluster.kubeconfigPath);
+  }, { firstPodAddress: '127.42.7.1', hostsFileEnv: 'CLUSTER_HOSTS' });
+});
+
+test('a cluster refuses a hostsFileEnv that is no variable name, naming the option', () => {
+  for (const hostsFileEnv of ['', '1X', 'A-B', 'KUBECONFIG']) {
+    const refused = { name: 'TypeError', message: /^hostsFileEnv must be/ };
+    assert.throws(() => new LocalCluster({ stateDir: tmpdir(), hostsFileEnv }), refused, hostsFileEnv);
+  }
 });
 
 test('deleting a StatefulSet takes its pods and their processes with it', async () => {

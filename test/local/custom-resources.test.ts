@@ -118,7 +118,7 @@ test('deleting the CRD stops serving its kind and removes its objects', async ()
     await custom.createNamespacedCustomObject({ group, version: 'v1', namespace: 'default', plural, body: widget('w', { image: 'x' }) });
     await api.kc.makeApiClient(ApiextensionsV1Api).deleteCustomResourceDefinition({ name: 'widgets.example.com' });
     assert.equal(await codeOf(custom.listNamespacedCustomObject({ group, version: 'v1', namespace: 'default', plural })), 404);
-    assert.deepEqual(api.server.store.list('example.com/widgets'), []);
+    assert.deepEqual(api.store.list('example.com/widgets'), []);
   });
 });
 

@@ -9,9 +9,9 @@ import {
   compareVersions,
   legacyApiVersions,
   negotiateDiscovery,
-} from '../../local/discovery.js';
-import { openApiV3GroupVersion, openApiV3Root } from '../../local/openapi.js';
-import type { ResourceType } from '../../local/types.js';
+} from '../../local/apiserver/http/discovery.js';
+import { openApiV3GroupVersion, openApiV3Root } from '../../local/apiserver/http/openapi.js';
+import type { ResourceType } from '../../local/apiserver/types.js';
 
 function newType(over: Partial<ResourceType> = {}): ResourceType {
   return {

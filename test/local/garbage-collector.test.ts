@@ -28,7 +28,7 @@ async function harness(before: (api: LocalApi) => Promise<void> = () => Promise.
   const errors: unknown[] = [];
   const gc = new GarbageCollector({ kc: api.kc, onError: (e) => errors.push(e) });
   await gc.start();
-  const store = api.server.store;
+  const store = api.store;
   return {
     api,
     gc,
@@ -44,7 +44,7 @@ async function harness(before: (api: LocalApi) => Promise<void> = () => Promise.
 }
 
 function stored(h: Harness, resource: string, name: string): KubeObject | undefined {
-  return h.api.server.store.get(resource, NS, name);
+  return h.api.store.get(resource, NS, name);
 }
 
 function newStatefulSet(name: string): V1StatefulSet {

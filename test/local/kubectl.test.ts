@@ -37,7 +37,7 @@ async function served(k: KubectlSession, path: string): Promise<Served> {
 
 /** Requests the server got with this verb for this path. */
 function requests(k: KubectlSession, verb: string, path: string): number {
-  return k.api.server.requestLog.filter((r) => r.verb === verb && r.path === path).length;
+  return k.api.requestLog.filter((r) => r.verb === verb && r.path === path).length;
 }
 
 /** The table rows of kubectl's output, split into cells. */
@@ -239,7 +239,7 @@ test('kubectl apply of a widget with an unknown spec field fails with a strict d
     const result = await k.run(['apply', '-f', path]);
     assert.notEqual(result.code, 0);
     assert.equal(result.stderr, `Error from server (BadRequest): error when creating "${path}": strict decoding error: unknown field "spec.colour"\n`);
-    const post = k.api.server.requestLog.find((r) => r.verb === 'create' && r.path === WIDGETS);
+    const post = k.api.requestLog.find((r) => r.verb === 'create' && r.path === WIDGETS);
     assert.match(post?.query ?? '', /fieldValidation=Strict/);
     assert.equal((await rawRequest(k.api, `${WIDGETS}/w1`)).status, 404);
   });

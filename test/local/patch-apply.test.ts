@@ -1,9 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ApiError } from '../../local/errors.js';
-import { decodeFields, encodeFields } from '../../local/patch-fields.js';
-import { applyServerSideApply, recordUpdate } from '../../local/server-side-apply.js';
-import type { KubeObject, ManagedFieldsEntry } from '../../local/types.js';
+import { ApiError } from '../../local/apiserver/errors.js';
+import { decodeFields, encodeFields } from '../../local/apiserver/patch/patch-fields.js';
+import { applyServerSideApply, recordUpdate } from '../../local/apiserver/patch/server-side-apply.js';
+import type { KubeObject, ManagedFieldsEntry } from '../../local/apiserver/types.js';
 import { clockAt, newContext, newDeployment } from './patch-fixtures.js';
 
 type Obj = Record<string, any>;

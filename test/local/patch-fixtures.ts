@@ -1,7 +1,7 @@
 /** Builders for the patch tests: small built-in objects and a patch context. */
 
-import type { PatchContext } from '../../local/patch.js';
-import type { KubeObject } from '../../local/types.js';
+import type { PatchContext } from '../../local/apiserver/patch/patch.js';
+import type { KubeObject } from '../../local/apiserver/types.js';
 
 /** A fixed clock, so managedFields times are predictable. */
 export function clockAt(iso: string): () => Date {

@@ -1,8 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ApiError } from '../../local/errors.js';
-import { applyStrategicMergePatch } from '../../local/strategic-merge.js';
-import type { KubeObject } from '../../local/types.js';
+import { ApiError } from '../../local/apiserver/errors.js';
+import { applyStrategicMergePatch } from '../../local/apiserver/patch/strategic-merge.js';
+import type { KubeObject } from '../../local/apiserver/types.js';
 import { newDeployment, newPod } from './patch-fixtures.js';
 
 type Obj = Record<string, any>;

@@ -1,7 +1,14 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ApiError } from '../../local/errors.js';
-import { applyJsonPatch, applyMergePatch, MAX_JSON_PATCH_OPERATIONS, patchObject, patchTypeOf, type JsonPatchOperation } from '../../local/patch.js';
+import { ApiError } from '../../local/apiserver/errors.js';
+import {
+  applyJsonPatch,
+  applyMergePatch,
+  MAX_JSON_PATCH_OPERATIONS,
+  patchObject,
+  patchTypeOf,
+  type JsonPatchOperation,
+} from '../../local/apiserver/patch/patch.js';
 import { newContext, newDeployment, newPod } from './patch-fixtures.js';
 
 /** Asserts `fn` throws an ApiError with this code (and reason, and message when given). */

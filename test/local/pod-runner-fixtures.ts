@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { CoreV1Api, type V1Container, type V1Pod } from '@kubernetes/client-node';
+import { LOCAL_IMAGES_ENV } from '../../cli/local-system.js';
 import { PodRunner, type PodRunnerOptions } from '../../local/kubelet/pod-runner.js';
 import { startLocalApi, until, type LocalApi } from '../support/local-api.js';
 import { isAlive } from '../support/wait.js';
@@ -41,7 +42,10 @@ export interface Harness {
   close(): Promise<void>;
 }
 
-/** Starts a server and a runner (test image mapped, small backoff); the caller must `close()`. */
+/**
+ * Starts a server and a runner (test image mapped, more from imring's variable, small backoff);
+ * the caller must `close()`.
+ */
 export async function startHarness(options: Partial<PodRunnerOptions> = {}): Promise<Harness> {
   const api = await startLocalApi();
   const logDir = await mkdtemp(join(tmpdir(), 'imring-pods-'));
@@ -50,6 +54,7 @@ export async function startHarness(options: Partial<PodRunnerOptions> = {}): Pro
     kc: api.kc,
     logDir,
     images: { [TEST_IMAGE]: [process.execPath, TEST_SERVER] },
+    imagesEnv: LOCAL_IMAGES_ENV,
     restartBackoffBaseMs: 300,
     restartBackoffMaxMs: 2_000,
     onError: (e) => errors.push(e),
@@ -57,7 +62,7 @@ export async function startHarness(options: Partial<PodRunnerOptions> = {}): Pro
   });
   api.server.setPodLogSource(runner.podLogs);
   await runner.start();
-  const store = api.server.store;
+  const store = api.store;
   const changes = (notify: () => void): (() => void) => store.subscribe(store.resourceVersion, () => notify());
   return {
     api,

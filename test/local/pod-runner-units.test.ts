@@ -3,13 +3,16 @@ import { mkdtemp, open, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { KubeConfig } from '@kubernetes/client-node';
+import { IMRING_CLI, IMRING_CLUSTER_OPTIONS, LOCAL_IMAGES_ENV } from '../../cli/local-system.js';
 import { backoffMs } from '../../kube/controller-kit.js';
 import { AddressPool } from '../../local/kubelet/address-pool.js';
 import { shouldRestart } from '../../local/kubelet/container-runtime.js';
 import { expand, resolveEnv } from '../../local/kubelet/env.js';
-import { containerArgv, imageRepository, IMRING_CLI, parseLocalImages } from '../../local/kubelet/images.js';
+import { containerArgv, imageRepository, parseImageTable } from '../../local/kubelet/images.js';
 import { tailOffset } from '../../local/kubelet/logs.js';
 import { hasStatusChanged, podPhase, podStatus, type ContainerSnapshot } from '../../local/kubelet/pod-status.js';
+import { PodRunner } from '../../local/kubelet/pod-runner.js';
 import { nextProbeState, portOf } from '../../local/kubelet/probes.js';
 
 test('image repositories drop tag and digest but keep a registry port', () => {
@@ -23,19 +26,63 @@ test('image repositories drop tag and digest but keep a registry port', () => {
 });
 
 test('container argv: image entrypoint, command replacing it, and unknown images', () => {
-  const images = { 'acme/server': ['/usr/bin/node', '/srv/server.js'] };
+  const images = {
+    repositories: { 'acme/server': ['/usr/bin/node', '/srv/server.js'] },
+    names: {},
+    env: LOCAL_IMAGES_ENV,
+  };
   assert.deepEqual(containerArgv({ image: 'acme/server:3', args: ['-v'] }, images), { argv: ['/usr/bin/node', '/srv/server.js', '-v'] });
   assert.deepEqual(containerArgv({ image: 'acme/server', command: ['server', 'run'], args: ['-v'] }, images), { argv: ['/usr/bin/node', '/srv/server.js', 'run', '-v'] });
   assert.deepEqual(containerArgv({ image: 'acme/server', command: ['sh', '-c', 'x'] }, images), { argv: ['sh', '-c', 'x'] });
-  assert.deepEqual(containerArgv({ image: 'registry.example/imring:0.1', command: ['imring', 'proxy'] }, {}), { argv: [...IMRING_CLI, 'proxy'] });
+  const byName = { repositories: {}, names: IMRING_CLUSTER_OPTIONS.imageNames };
+  const imring = containerArgv({ image: 'registry.example/imring:0.1', command: ['imring', 'proxy'] }, byName);
+  assert.deepEqual(imring, { argv: [...IMRING_CLI, 'proxy'] });
   const unknown = containerArgv({ image: 'other/thing:1' }, images);
   assert.ok('error' in unknown && /IMRING_LOCAL_IMAGES/.test(unknown.error));
 });
 
+test('images map by repository first, then by name; a name is the last path segment, never an inherited key', () => {
+  const images = { repositories: { 'acme/server': ['repo'] }, names: { server: ['name'] } };
+  assert.deepEqual(containerArgv({ image: 'acme/server:1' }, images), { argv: ['repo'] });
+  assert.deepEqual(containerArgv({ image: 'localhost:5000/other/server@sha256:abc' }, images), { argv: ['name'] });
+  assert.deepEqual(containerArgv({ image: 'server' }, images), { argv: ['name'] });
+  for (const image of ['acme/servers', 'constructor', 'x/toString']) {
+    const unknown = containerArgv({ image }, images);
+    const hint = "map it to a command in the pod runner's images option";
+    assert.ok('error' in unknown && unknown.error.endsWith(hint), image);
+  }
+});
+
 test('IMRING_LOCAL_IMAGES is parsed strictly', () => {
-  assert.deepEqual(parseLocalImages('{"a/b:1": ["x", "y"]}'), { 'a/b': ['x', 'y'] });
-  assert.deepEqual(parseLocalImages(undefined), {});
-  for (const bad of ['[', '[]', '{"a": []}', '{"a": [1]}']) assert.throws(() => parseLocalImages(bad), TypeError, bad);
+  assert.deepEqual(parseImageTable('{"a/b:1": ["x", "y"]}', LOCAL_IMAGES_ENV), { 'a/b': ['x', 'y'] });
+  assert.deepEqual(parseImageTable(undefined, LOCAL_IMAGES_ENV), {});
+  for (const bad of ['[', '[]', '{"a": []}', '{"a": [1]}']) {
+    assert.throws(() => parseImageTable(bad, LOCAL_IMAGES_ENV), TypeError, bad);
+  }
+  const notAnObject = { message: /^IMRING_LOCAL_IMAGES must be a JSON object$/ };
+  assert.throws(() => parseImageTable('[]', LOCAL_IMAGES_ENV), notAnObject);
+});
+
+test('the pod runner refuses bad image options at construction, naming the option or the variable', () => {
+  const kc = new KubeConfig();
+  kc.loadFromClusterAndUser({ name: 'c', server: 'https://127.0.0.1:1', skipTLSVerify: false }, { name: 'u' });
+  const logDir = tmpdir();
+  const refused: [Partial<ConstructorParameters<typeof PodRunner>[0]>, RegExp][] = [
+    [{ images: { 'a/b': [] } }, /^images: "a\/b" must map to a non-empty array of strings$/],
+    [{ imageNames: { 'a/b': ['x'] } }, /^imageNames: "a\/b" must be an image name/],
+    [{ imageNames: { b: [''] } }, /^imageNames: "b" must map to a non-empty array of strings$/],
+    [{ imagesEnv: 'A-B' }, /^imagesEnv must be an environment variable name/],
+    [{ imagesEnv: 'IMRING_TEST_BAD_IMAGES' }, /^IMRING_TEST_BAD_IMAGES must be a JSON object$/],
+  ];
+  process.env.IMRING_TEST_BAD_IMAGES = '[]';
+  try {
+    for (const [options, message] of refused) {
+      const build = (): PodRunner => new PodRunner({ kc, logDir, ...options });
+      assert.throws(build, { name: 'TypeError', message }, JSON.stringify(options));
+    }
+  } finally {
+    delete process.env.IMRING_TEST_BAD_IMAGES;
+  }
 });
 
 test('$(VAR) expansion follows Kubernetes', () => {

@@ -1,8 +1,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { applyDefaults, checkStructuralSchema, validateCustomResource, type FieldValidation } from '../../local/schema.js';
-import { goNumber, goQuote } from '../../local/schema-messages.js';
-import type { JSONSchemaProps, KubeObject } from '../../local/types.js';
+import {
+  applyDefaults,
+  checkStructuralSchema,
+  validateCustomResource,
+  type FieldValidation,
+} from '../../local/apiserver/schema/schema.js';
+import { goNumber, goQuote } from '../../local/apiserver/schema/schema-messages.js';
+import type { JSONSchemaProps, KubeObject } from '../../local/apiserver/types.js';
 
 /** A root schema whose spec has the given properties. */
 function specSchema(properties: Record<string, JSONSchemaProps>, spec: Partial<JSONSchemaProps> = {}): JSONSchemaProps {

@@ -1,9 +1,14 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ApiError } from '../../local/errors.js';
-import { matchesFields, parseFieldSelector } from '../../local/field-selectors.js';
-import { fromLabelSelectorObject, labelSelectorToString, matchesLabels, parseLabelSelector } from '../../local/selectors.js';
-import type { KubeObject } from '../../local/types.js';
+import { ApiError } from '../../local/apiserver/errors.js';
+import { matchesFields, parseFieldSelector } from '../../local/apiserver/store/field-selectors.js';
+import {
+  fromLabelSelectorObject,
+  labelSelectorToString,
+  matchesLabels,
+  parseLabelSelector,
+} from '../../local/apiserver/store/selectors.js';
+import type { KubeObject } from '../../local/apiserver/types.js';
 
 const NAME_PART_REGEX =
   "name part must consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character " +

@@ -1,9 +1,9 @@
 /* eslint-disable @typescript-eslint/no-unsafe-return -- documents are read as loose JSON, like the other no-unsafe-* rules the config turns off for tests */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { humanDuration, tableColumns, toTable } from '../../local/table.js';
-import { findFirst } from '../../local/jsonpath.js';
-import type { KubeObject, PrinterColumn, ResourceType } from '../../local/types.js';
+import { humanDuration, tableColumns, toTable } from '../../local/apiserver/http/table.js';
+import { findFirst } from '../../local/apiserver/http/jsonpath.js';
+import type { KubeObject, PrinterColumn, ResourceType } from '../../local/apiserver/types.js';
 
 const NOW = new Date('2026-01-10T12:00:00Z');
 const SECOND = 1000;

@@ -28,7 +28,7 @@ test('a watch from a resourceVersion replays later changes in order; without one
     await until((n) => ((notify = n), () => (notify = () => undefined)), () => seen.some((s) => s.type === 'BOOKMARK') || undefined);
     controller.abort();
     assert.deepEqual(seen.filter((s) => s.type !== 'BOOKMARK').map((s) => `${s.type} ${s.name}`), ['ADDED b', 'DELETED a']);
-    assert.equal(seen.find((s) => s.type === 'BOOKMARK')?.rv, String(api.server.store.resourceVersion));
+    assert.equal(seen.find((s) => s.type === 'BOOKMARK')?.rv, String(api.store.resourceVersion));
 
     const fresh: string[] = [];
     const second = await watch.watch('/api/v1/namespaces/default/configmaps', {}, (type, object: V1ConfigMap) => {
@@ -100,7 +100,10 @@ test('an informer survives dropped watches and expired history without missing a
   informer.on('error', (e) => errors.push(e));
   const signal = (n: () => void): (() => void) => ((notify = n), () => (notify = () => undefined));
   const inSync = (): true | undefined => {
-    const server = api.server.store.list('/configmaps', 'default').map((o) => `${o.metadata!.name}@${o.metadata!.resourceVersion}`).sort();
+    const server = api.store
+      .list('/configmaps', 'default')
+      .map((o) => `${o.metadata!.name}@${o.metadata!.resourceVersion}`)
+      .sort();
     const cached = informer.list().map((o) => `${o.metadata!.name}@${o.metadata!.resourceVersion}`).sort();
     return server.join() === cached.join() ? true : undefined;
   };
@@ -108,19 +111,19 @@ test('an informer survives dropped watches and expired history without missing a
     await informer.start();
     await core.createNamespacedConfigMap({ namespace: 'default', body: { metadata: { name: 'one' } } });
     await until(signal, () => (added.has('one') ? true : undefined));
-    api.server.faults.dropWatches();
+    api.faults.dropWatches();
     await core.createNamespacedConfigMap({ namespace: 'default', body: { metadata: { name: 'two' } } });
     await core.patchNamespacedConfigMap({ name: 'one', namespace: 'default', body: { data: { v: '1' } } }, merge);
     await until(signal, inSync);
-    api.server.faults.expireHistory();
-    api.server.faults.dropWatches();
+    api.faults.expireHistory();
+    api.faults.dropWatches();
     await core.createNamespacedConfigMap({ namespace: 'default', body: { metadata: { name: 'three' } } });
     await core.deleteNamespacedConfigMap({ name: 'two', namespace: 'default' });
     await until(signal, inSync);
     assert.deepEqual([...added].sort(), ['one', 'three', 'two']);
     assert.deepEqual(informer.list().map((o) => o.metadata!.name).sort(), ['one', 'three']);
     assert.deepEqual(errors, []);
-    const watches = api.server.requestLog.filter((e) => e.verb === 'watch').length;
+    const watches = api.requestLog.filter((e) => e.verb === 'watch').length;
     assert.ok(watches >= 3, `the informer re-watched (${watches} watches)`);
   } finally {
     await informer.stop();

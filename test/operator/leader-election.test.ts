@@ -117,7 +117,7 @@ async function withPair(options: (identity: string) => Partial<LeaderElectorOpti
   try {
     await body({ name, a, b, guard });
   } finally {
-    api.server.faults.clear();
+    api.faults.clear();
     guard.close();
     await Promise.all([a.close(), b.close()]);
   }
@@ -227,11 +227,11 @@ test('a leader whose renewals fail stops leading after the renew deadline, and a
     await bounded(a.whenLeader(), 'op-a leading');
     b.start();
     const stopped = nextStop(a);
-    api.server.faults.set({ failureRate: 1 });
+    api.faults.set({ failureRate: 1 });
     await bounded(stopped, 'the leader stopping');
     assert.equal(a.isLeader(), false);
     assert.equal(b.isLeader(), false);
-    api.server.faults.clear();
+    api.faults.clear();
     const sinceRenewalMs = stoppedAt - lastRenewalOf(guard, 'op-a');
     assert.ok(sinceRenewalMs >= FAST.renewDeadlineSeconds * 1000, `stopped ${sinceRenewalMs} ms after the last renewal`);
     await bounded(Promise.race([a.whenLeader(), b.whenLeader()]), 'a leader again');

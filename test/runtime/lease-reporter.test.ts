@@ -91,7 +91,7 @@ function leaseWhen(name: string, check: (lease: V1Lease | undefined) => boolean)
 }
 
 function writesOf(name: string): number {
-  return api.server.requestLog.filter((e) => (e.method === 'PUT' || e.method === 'POST') && e.path.startsWith(leasesPath) && (e.path.endsWith(`/${name}`) || e.method === 'POST')).length;
+  return api.requestLog.filter((e) => (e.method === 'PUT' || e.method === 'POST') && e.path.startsWith(leasesPath) && (e.path.endsWith(`/${name}`) || e.method === 'POST')).length;
 }
 
 test('start creates the Lease with labels, annotations and a microsecond renewTime; close deletes it', async () => {
@@ -210,7 +210,7 @@ test('a deleted Lease is recreated, and a Lease written by someone else is re-re
     // Another writer changes it: our cached resourceVersion is stale, the replace gets 409.
     const current = await readLease(name);
     await leases.replaceNamespacedLease({ name, namespace, body: { ...current!, metadata: { ...current!.metadata, annotations: { ...current!.metadata?.annotations, 'example.com/note': 'kept' } } } });
-    const conflicts = (): number => api.server.requestLog.filter((e) => e.method === 'PUT' && e.path.endsWith(`/${name}`) && e.status === 409).length;
+    const conflicts = (): number => api.requestLog.filter((e) => e.method === 'PUT' && e.path.endsWith(`/${name}`) && e.status === 409).length;
     const before = conflicts();
     source.set(6);
     const lease = await leaseWhen(name, (l) => l?.metadata?.annotations?.[Annotations.ringVersion] === '6');
@@ -230,13 +230,13 @@ test('API errors are logged and the next renewal writes again', async () => {
   try {
     await reporter.start();
     const failed = new Promise<void>((resolve) => events.on('line', (line: { msg: string }) => line.msg.startsWith('could not write the Lease') && resolve()));
-    api.server.faults.set({ failureRate: 1 });
+    api.faults.set({ failureRate: 1 });
     await failed;
-    api.server.faults.clear();
+    api.faults.clear();
     source.set(2);
     await leaseWhen(name, (lease) => lease?.metadata?.annotations?.[Annotations.ringVersion] === '2');
   } finally {
-    api.server.faults.clear();
+    api.faults.clear();
     await reporter.close();
   }
 });
@@ -257,7 +257,7 @@ test('a failed write is made again within a second (not at the next renewal), an
     assert.ok(reporter.heldUntil() >= before + 15_000 && reporter.heldUntil() <= performance.now() + 15_000, 'the write start plus the 15 s duration');
     const held = reporter.heldUntil();
     // Lease writes fail: the ring change's write fails, and its retries come well before the 10 s renewal.
-    api.server.faults.set({ failureRate: 1, matching: (r) => r.method === 'PUT' && r.path === `${leasesPath}/${name}` });
+    api.faults.set({ failureRate: 1, matching: (r) => r.method === 'PUT' && r.path === `${leasesPath}/${name}` });
     const failedAt = writesOf(name);
     const threeFailures = new Promise<void>((resolve) => events.on('line', (line: { failures?: number }) => (line.failures ?? 0) >= 3 && resolve()));
     const started = performance.now();
@@ -266,12 +266,12 @@ test('a failed write is made again within a second (not at the next renewal), an
     assert.ok(performance.now() - started < 10_000, 'three attempts before the renewal period');
     assert.equal(reporter.heldUntil(), held, 'failed writes do not extend it');
     assert.ok(writesOf(name) > failedAt);
-    api.server.faults.clear();
+    api.faults.clear();
     await leaseWhen(name, (lease) => lease?.metadata?.annotations?.[Annotations.ringVersion] === '2');
     assert.ok(reporter.heldUntil() > held, 'the next successful write extends it');
   } finally {
     unsubscribe();
-    api.server.faults.clear();
+    api.faults.clear();
     await reporter.close();
   }
 });

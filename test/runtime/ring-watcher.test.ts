@@ -172,8 +172,8 @@ test('bad documents are refused, counted by code and reported, while the last go
     assert.deepEqual(refusals.map((line) => line.code), bad.map(({ code }) => code));
 
     // A relist hands the same refused document over again: neither counted nor logged twice.
-    api.server.faults.expireHistory();
-    api.server.faults.dropWatches();
+    api.faults.expireHistory();
+    api.faults.dropWatches();
     const cleared = nextError(watcher);
     const next = nextRing(watcher);
     await gw.putDoc(gw.doc(3, 'Prepared'));
@@ -243,33 +243,33 @@ test('watch drops, expired history and API errors are survived without missing a
 
     // Dropped: written while the watch is down, seen when it resumes.
     served = nextRing(watcher);
-    api.server.faults.dropWatches();
+    api.faults.dropWatches();
     await gw.putDoc(gw.doc(2, 'Prepared'));
     assert.equal((await served).version, 2);
 
     // Expired: the resumed watch gets 410 and relists, finding the change made meanwhile.
     served = nextRing(watcher);
     await gw.putDoc(gw.doc(3, 'Prepared'));
-    api.server.faults.expireHistory();
-    api.server.faults.dropWatches();
+    api.faults.expireHistory();
+    api.faults.dropWatches();
     assert.equal((await served).version, 3);
 
     // API errors: every request fails for a while; the watcher keeps retrying and serving.
     const failed = logs.next((line) => line.msg === 'ring watch failed; restarting it');
-    api.server.faults.set({ failureRate: 1 });
-    api.server.faults.dropWatches();
+    api.faults.set({ failureRate: 1 });
+    api.faults.dropWatches();
     await failed;
     assert.equal(watcher.current()?.version, 3);
-    api.server.faults.clear();
+    api.faults.clear();
     served = nextRing(watcher);
     await gw.putDoc(gw.doc(4, 'Committed'));
     assert.equal((await served).version, 4);
     // Only this one ConfigMap is listed and watched, never the namespace's others.
-    const reads = api.server.requestLog.filter((e) => e.method === 'GET' && e.path === `/api/v1/namespaces/${namespace}/configmaps`);
+    const reads = api.requestLog.filter((e) => e.method === 'GET' && e.path === `/api/v1/namespaces/${namespace}/configmaps`);
     assert.ok(reads.some((e) => e.verb === 'watch') && reads.some((e) => e.verb === 'list'));
     for (const read of reads) assert.equal(new URLSearchParams(read.query).get('fieldSelector')?.startsWith('metadata.name='), true, read.query);
   } finally {
-    api.server.faults.clear();
+    api.faults.clear();
     await watcher.close();
   }
 });

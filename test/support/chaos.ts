@@ -5,7 +5,7 @@
  */
 import { AppsV1Api, CoordinationV1Api, CoreV1Api, Watch, type CoreV1Event, type KubeConfig, type V1ConfigMap, type V1Lease } from '@kubernetes/client-node';
 import { SAMPLE } from '../../cli/local-system.js';
-import type { LocalApiServer } from '../../local/api-server.js';
+import type { Faults } from '../../local/index.js';
 import { Annotations, Labels, parseRingDocument, RING_DATA_KEY, ringConfigMapName, type RingDocument } from '../../ring/index.js';
 import { CONFIGMAPS_PATH, killPod, ringDocument, until } from './scenario.js';
 
@@ -71,21 +71,24 @@ async function reached(kc: KubeConfig, point: KillPoint, init: { replicas: numbe
   });
 }
 
-/** Faults of issue 8 in force on `server` until stopped: a share of requests failing, latency, watches dropped and history expired every `periodMs`. */
-export function startApiFaults(server: LocalApiServer, options: { periodMs: number }): { stop(): void; rounds(): number } {
-  server.faults.set({ failureRate: 0.1, failureCodes: [500, 429], latencyMs: [50, 200] });
+/**
+ * Faults of issue 8 in force through `faults` until stopped: a share of requests failing,
+ * latency, watches dropped and history expired every `periodMs`.
+ */
+export function startApiFaults(faults: Faults, options: { periodMs: number }): { stop(): void; rounds(): number } {
+  faults.set({ failureRate: 0.1, failureCodes: [500, 429], latencyMs: [50, 200] });
   let rounds = 0;
   // Load, not a wait: the API server drops every watch every few seconds, and every other
   // time also forgets its history, so resuming watches get 410 Gone and relist.
   const timer = setInterval(() => {
     rounds++;
-    if (rounds % 2 === 0) server.faults.expireHistory();
-    server.faults.dropWatches();
+    if (rounds % 2 === 0) faults.expireHistory();
+    faults.dropWatches();
   }, options.periodMs);
   return {
     stop: () => {
       clearInterval(timer);
-      server.faults.clear();
+      faults.clear();
     },
     rounds: () => rounds,
   };

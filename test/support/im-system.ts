@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { AppsV1Api, CoreV1Api, type V1Pod, type V1StatefulSet } from '@kubernetes/client-node';
 import { SignJWT } from 'jose';
+import { IMRING_CLUSTER_OPTIONS } from '../../cli/local-system.js';
 import { LocalCluster } from '../../local/cluster.js';
 import { buildRingDocument, ringConfigMapName, serializeRingDocument, type RingDocument, type RingMember, type RingState } from '../../ring/index.js';
 import { createResolver } from '../../runtime/resolver.js';
@@ -41,7 +42,7 @@ export class ImSystem {
 
   private constructor(stateDir: string) {
     this.#stateDir = stateDir;
-    this.cluster = new LocalCluster({ stateDir });
+    this.cluster = new LocalCluster({ ...IMRING_CLUSTER_OPTIONS, stateDir });
   }
 
   /** Starts the cluster, writes ring v1 of `members` gateways, runs them, and starts proxy and push. */

@@ -1,21 +1,60 @@
 import { request as httpsRequest } from 'node:https';
 import { KubeConfig, type CoreV1Api, type V1ConfigMap } from '@kubernetes/client-node';
-import { LocalApiServer, type LocalApiServerOptions } from '../../local/index.js';
+import {
+  Faults,
+  LocalApiServer,
+  ObjectStore,
+  type LocalApiServerOptions,
+  type ServedRequest,
+} from '../../local/index.js';
 
-/** A started local API server and a client-node KubeConfig for it. */
-export interface LocalApi {
+/** Requests a test's request log keeps, the newest. */
+const REQUEST_LOG_LIMIT = 10_000;
+
+/**
+ * What a test reaches a local API server through, handed to it as options as any caller
+ * could: the faults in force and a log of the requests it answered.
+ */
+export interface ApiProbes {
+  readonly faults: Faults;
+  /** The last 10,000 requests answered, oldest first. */
+  readonly requestLog: ServedRequest[];
+  /** The server options that connect them (`LocalCluster`'s `apiServer`). */
+  readonly options: Required<Pick<LocalApiServerOptions, 'faults' | 'onRequest'>>;
+}
+
+/** New probes, for one server. */
+export function apiProbes(): ApiProbes {
+  const faults = new Faults();
+  const requestLog: ServedRequest[] = [];
+  const onRequest = (request: ServedRequest): void => {
+    requestLog.push(request);
+    if (requestLog.length > REQUEST_LOG_LIMIT) requestLog.splice(0, requestLog.length - REQUEST_LOG_LIMIT);
+  };
+  return { faults, requestLog, options: { faults, onRequest } };
+}
+
+/** A started local API server, a client-node KubeConfig for it, and what the test reaches it through. */
+export interface LocalApi extends Omit<ApiProbes, 'options'> {
   server: LocalApiServer;
   kc: KubeConfig;
+  /** The server's objects, read or seeded behind the API. */
+  store: ObjectStore;
   close(): Promise<void>;
 }
 
-/** Starts a local API server on 127.0.0.1, port 0. The caller must `close()` it. */
-export async function startLocalApi(options: LocalApiServerOptions = {}): Promise<LocalApi> {
-  const server = new LocalApiServer(options);
+/** Starts a local API server on 127.0.0.1, port 0, its probes and store in hand. The caller must `close()` it. */
+export async function startLocalApi(
+  options: Omit<LocalApiServerOptions, 'store' | 'faults' | 'onRequest'> = {},
+): Promise<LocalApi> {
+  const { historyLimit, ...rest } = options;
+  const store = new ObjectStore(historyLimit === undefined ? {} : { historyLimit });
+  const probes = apiProbes();
+  const server = new LocalApiServer({ ...rest, ...probes.options, store });
   await server.start();
   const kc = new KubeConfig();
   kc.loadFromString(server.kubeconfig());
-  return { server, kc, close: () => server.close() };
+  return { server, kc, store, faults: probes.faults, requestLog: probes.requestLog, close: () => server.close() };
 }
 
 /** Replaces ConfigMap `body.metadata.name` in `namespace`, or creates it when there is none. */

@@ -6,11 +6,13 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { CoreV1Api, CustomObjectsApi, Watch, type CoreV1Event, type V1ConfigMap, type V1Pod } from '@kubernetes/client-node';
-import { runtimePod } from '../../cli/local-system.js';
+import { IMRING_CLUSTER_OPTIONS, runtimePod } from '../../cli/local-system.js';
 import { LocalCluster } from '../../local/cluster.js';
+import type { ServedRequest } from '../../local/index.js';
 import { IMGATEWAY, type IMGateway } from '../../operator/api.js';
 import { parseRingDocument, RING_DATA_KEY, type RingDocument } from '../../ring/index.js';
 import { runKubectl, type KubectlResult } from './kubectl.js';
+import { apiProbes } from './local-api.js';
 import { watchUntil } from './wait.js';
 
 export const NAMESPACE = 'default';
@@ -40,13 +42,21 @@ export class OperatorSystem {
   readonly dir: string;
   /** Every (version, state) the ring ConfigMap went through, in order, as `v2 Prepared`. */
   readonly ringHistory: string[] = [];
+  /** The API server's last 10,000 requests, oldest first. */
+  readonly requestLog: ServedRequest[];
   readonly #operators = new Map<string, OperatorProcess>();
   #historyWatch: AbortController | undefined;
 
   private constructor(dir: string) {
     this.dir = dir;
     // Pod addresses come from a random /16 per cluster (local/kubelet/pod-runner.ts), so test runs side by side do not collide.
-    this.cluster = new LocalCluster({ stateDir: join(dir, 'cluster') });
+    const probes = apiProbes();
+    this.requestLog = probes.requestLog;
+    this.cluster = new LocalCluster({
+      ...IMRING_CLUSTER_OPTIONS,
+      stateDir: join(dir, 'cluster'),
+      apiServer: probes.options,
+    });
   }
 
   /** Starts the cluster, applies the CRD and the token Secret, and starts watching the ring. */

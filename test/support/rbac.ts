@@ -6,7 +6,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import { parseAllDocuments } from 'yaml';
-import type { RequestLogEntry } from '../../local/index.js';
+import type { ServedRequest } from '../../local/index.js';
 
 /** The attributes the RBAC authorizer decides on (k8s.io/apiserver authorizer.Attributes). */
 export interface RequestAttributes {
@@ -36,7 +36,9 @@ export interface Grant {
 }
 
 /** The attributes of one served request; undefined for non-resource paths (`/version`, discovery). */
-export function requestAttributes(entry: Pick<RequestLogEntry, 'method' | 'path' | 'query'>): RequestAttributes | undefined {
+export function requestAttributes(
+  entry: Pick<ServedRequest, 'method' | 'path' | 'query'>,
+): RequestAttributes | undefined {
   const parts = entry.path.split('/').filter((p) => p !== '');
   let rest: string[];
   let apiGroup: string;

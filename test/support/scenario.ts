@@ -11,16 +11,17 @@ import { join } from 'node:path';
 import { CoreV1Api, CustomObjectsApi, Watch, type KubeConfig, type V1Pod } from '@kubernetes/client-node';
 import { DemoTraffic, type TrafficOptions } from '../../cli/demo/traffic.js';
 import type { LedgerTotals } from '../../cli/demo/ledger.js';
-import { installImring, SAMPLE, type Endpoints } from '../../cli/local-system.js';
+import { IMRING_CLUSTER_OPTIONS, installImring, SAMPLE, type Endpoints } from '../../cli/local-system.js';
 import { LocalCluster } from '../../local/cluster.js';
 import { IMGATEWAY, type IMGateway } from '../../operator/api.js';
 import { parseRingDocument, RING_DATA_KEY, ringConfigMapName, type RingDocument } from '../../ring/index.js';
 import { runKubectl } from './kubectl.js';
+import { apiProbes, type ApiProbes } from './local-api.js';
 import { isConverged } from './operator-system.js';
 import { serialEvaluation } from './wait.js';
 
 /** imring on a local cluster, with what a test needs to reach it. */
-export interface ScenarioSystem {
+export interface ScenarioSystem extends Omit<ApiProbes, 'options'> {
   readonly cluster: LocalCluster;
   /** Scratch directory (the cluster's state, kubectl's working dir); removed on close. */
   readonly dir: string;
@@ -35,7 +36,12 @@ export const CONVERGE_TIMEOUT_MS = 180_000;
 /** Starts a cluster, installs imring with the sample IMGateway at `replicas`, and waits for its ring to converge. */
 export async function startSystem(options: { replicas: number; prefix?: string }): Promise<ScenarioSystem> {
   const dir = await mkdtemp(join(tmpdir(), options.prefix ?? 'imring-scenario-'));
-  const cluster = new LocalCluster({ stateDir: join(dir, 'cluster') });
+  const probes = apiProbes();
+  const cluster = new LocalCluster({
+    ...IMRING_CLUSTER_OPTIONS,
+    stateDir: join(dir, 'cluster'),
+    apiServer: probes.options,
+  });
   let closing: Promise<void> | undefined;
   const close = (): Promise<void> =>
     (closing ??= (async () => {
@@ -46,7 +52,7 @@ export async function startSystem(options: { replicas: number; prefix?: string }
     await cluster.start();
     const endpoints = await installImring(cluster, { replicas: options.replicas });
     await converged(cluster, options.replicas);
-    return { cluster, dir, endpoints, close };
+    return { cluster, dir, endpoints, faults: probes.faults, requestLog: probes.requestLog, close };
   } catch (error) {
     await close();
     throw error;

@@ -1,0 +1,53 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { ApiError } from '../errors.js';
+
+/**
+ * Bodies as the API server reads and writes them: JSON or YAML in, up to a size; JSON out, with
+ * `Warning` headers; errors as `meta/v1 Status`.
+ */
+
+/** Answers `status` with `body` as JSON, and `warnings` as `Warning` headers. */
+export function send(res: ServerResponse, status: number, body: unknown, warnings: readonly string[] = []): void {
+  const text = JSON.stringify(body);
+  const headers: Record<string, string | string[]> = { 'Content-Type': 'application/json', 'Content-Length': String(Buffer.byteLength(text)) };
+  if (warnings.length > 0) headers.Warning = [...warnings];
+  res.writeHead(status, headers).end(text);
+}
+
+/** Answers `error` as a `Status` (an unexpected one as 500); ends a response already under way. */
+export function sendError(res: ServerResponse, error: unknown): void {
+  const apiError = error instanceof ApiError ? error : new ApiError(500, 'InternalError', `Internal error occurred: ${(error as Error).message}`);
+  if (res.headersSent) {
+    res.end();
+    return;
+  }
+  send(res, apiError.code, apiError.toStatus());
+}
+
+/**
+ * The request body as text.
+ * @throws ApiError 413 past `limit` bytes.
+ */
+export async function readBody(req: IncomingMessage, limit: number): Promise<string> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > limit) throw new ApiError(413, 'RequestEntityTooLarge', `the request body is larger than ${limit} bytes`);
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+/** @throws ApiError 415 for the encodings this server does not read (protobuf, CBOR). */
+export function checkBodyType(contentType: string | undefined): void {
+  if (contentType?.includes('protobuf') || contentType?.includes('cbor')) {
+    // kubectl's generator commands (`kubectl create configmap …`) encode built-ins as protobuf.
+    throw new ApiError(415, 'UnsupportedMediaType', `the local API server accepts JSON and YAML bodies, not ${contentType}: use "kubectl apply -f" or "kubectl create -f"`);
+  }
+}
+
+/** Whether the client asks for a `meta.k8s.io/v1 Table` first (`kubectl get`). */
+export function wantsTable(accept: string | undefined): boolean {
+  return accept?.split(',')[0]?.includes('as=Table') ?? false;
+}

@@ -1,0 +1,80 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { ApiError } from '../errors.js';
+import type { ResourceType } from '../types.js';
+import { send } from './bodies.js';
+import { aggregatedDiscovery, apiGroup, apiGroupList, apiResourceList, legacyApiVersions, negotiateDiscovery } from './discovery.js';
+import { openApiV3GroupVersion, openApiV3Root } from './openapi.js';
+import type { InfoRoute } from './router.js';
+
+/** What the server's own endpoints describe. */
+export interface ServerInfo {
+  /** Every resource served. */
+  readonly types: ResourceType[];
+  /** The server's name option: the build tag of `/version`. */
+  readonly name: string;
+  /** `host:port` the server listens on, for legacy discovery. */
+  readonly address: string;
+}
+
+/**
+ * Answers the endpoints about the server rather than its objects: `/version`, health,
+ * discovery (legacy and aggregated) and OpenAPI v3.
+ * @throws ApiError 404 for what is not served.
+ */
+export function serveInfo(
+  route: InfoRoute | { readonly kind: 'not-found' },
+  req: IncomingMessage,
+  res: ServerResponse,
+  info: ServerInfo,
+): void {
+  const { types } = info;
+  const found = (body: unknown): void => {
+    if (body === undefined) throw new ApiError(404, 'NotFound', 'the server could not find the requested resource');
+    send(res, 200, body);
+  };
+  switch (route.kind) {
+    case 'version':
+      return send(res, 200, versionInfo(info.name));
+    case 'health':
+      res.writeHead(200, { 'Content-Type': 'text/plain; charset=utf-8' }).end('ok');
+      return;
+    case 'api':
+    case 'apis':
+      return serveDiscovery(route.kind, req, res, info);
+    case 'api-group':
+      return found(apiGroup(types, route.group));
+    case 'api-resources':
+      return found(apiResourceList(types, route.group, route.version));
+    case 'openapi-root':
+      return send(res, 200, openApiV3Root(types));
+    case 'openapi-gv':
+      return found(openApiV3GroupVersion(types, route.group, route.version));
+    default:
+      return found(undefined);
+  }
+}
+
+function serveDiscovery(root: 'api' | 'apis', req: IncomingMessage, res: ServerResponse, info: ServerInfo): void {
+  const negotiated = negotiateDiscovery(req.headers.accept);
+  if (negotiated.aggregated) {
+    const body = aggregatedDiscovery(info.types, root, negotiated.version);
+    res.writeHead(200, { 'Content-Type': negotiated.contentType }).end(JSON.stringify(body));
+    return;
+  }
+  send(res, 200, root === 'api' ? legacyApiVersions(info.address) : apiGroupList(info.types));
+}
+
+/** `/version` of a server named `name`. */
+function versionInfo(name: string): Record<string, string> {
+  return {
+    major: '1',
+    minor: '32',
+    gitVersion: `v1.32.0+${name}`,
+    gitCommit: '0000000000000000000000000000000000000000',
+    gitTreeState: 'clean',
+    buildDate: '2026-01-01T00:00:00Z',
+    goVersion: 'n/a',
+    compiler: 'n/a',
+    platform: `${process.platform}/${process.arch === 'x64' ? 'amd64' : process.arch}`,
+  };
+}

@@ -1,0 +1,57 @@
+import type { ResourceType } from '../types.js';
+
+const ALL_VERBS = ['create', 'delete', 'deletecollection', 'get', 'list', 'patch', 'update', 'watch'];
+
+interface BuiltinInit {
+  group: string;
+  version: string;
+  kind: string;
+  plural: string;
+  namespaced: boolean;
+  shortNames?: string[];
+  categories?: string[];
+  statusSubresource?: boolean;
+  scale?: boolean;
+}
+
+function builtin(init: BuiltinInit): ResourceType {
+  return {
+    group: init.group,
+    version: init.version,
+    kind: init.kind,
+    listKind: `${init.kind}List`,
+    plural: init.plural,
+    singular: init.kind.toLowerCase(),
+    shortNames: init.shortNames ?? [],
+    categories: init.categories ?? [],
+    namespaced: init.namespaced,
+    verbs: init.kind === 'Namespace' ? ALL_VERBS.filter((v) => v !== 'deletecollection') : ALL_VERBS,
+    statusSubresource: init.statusSubresource ?? false,
+    ...(init.scale ? { scale: { specReplicasPath: '.spec.replicas', statusReplicasPath: '.status.replicas' } } : {}),
+    printerColumns: [],
+    custom: false,
+  };
+}
+
+/** The built-in resources the local API server serves (DESIGN.md section 9). */
+export const BUILTIN_TYPES: readonly ResourceType[] = [
+  builtin({ group: '', version: 'v1', kind: 'Namespace', plural: 'namespaces', namespaced: false, shortNames: ['ns'], statusSubresource: true }),
+  builtin({ group: '', version: 'v1', kind: 'ConfigMap', plural: 'configmaps', namespaced: true, shortNames: ['cm'] }),
+  builtin({ group: '', version: 'v1', kind: 'Secret', plural: 'secrets', namespaced: true }),
+  builtin({ group: '', version: 'v1', kind: 'Service', plural: 'services', namespaced: true, shortNames: ['svc'], categories: ['all'], statusSubresource: true }),
+  builtin({ group: '', version: 'v1', kind: 'Pod', plural: 'pods', namespaced: true, shortNames: ['po'], categories: ['all'], statusSubresource: true }),
+  builtin({ group: '', version: 'v1', kind: 'Event', plural: 'events', namespaced: true, shortNames: ['ev'] }),
+  builtin({ group: '', version: 'v1', kind: 'ServiceAccount', plural: 'serviceaccounts', namespaced: true, shortNames: ['sa'] }),
+  builtin({ group: 'apps', version: 'v1', kind: 'StatefulSet', plural: 'statefulsets', namespaced: true, shortNames: ['sts'], categories: ['all'], statusSubresource: true, scale: true }),
+  builtin({ group: 'apps', version: 'v1', kind: 'Deployment', plural: 'deployments', namespaced: true, shortNames: ['deploy'], categories: ['all'], statusSubresource: true, scale: true }),
+  builtin({ group: 'coordination.k8s.io', version: 'v1', kind: 'Lease', plural: 'leases', namespaced: true }),
+  builtin({ group: 'rbac.authorization.k8s.io', version: 'v1', kind: 'Role', plural: 'roles', namespaced: true }),
+  builtin({ group: 'rbac.authorization.k8s.io', version: 'v1', kind: 'RoleBinding', plural: 'rolebindings', namespaced: true }),
+  builtin({ group: 'rbac.authorization.k8s.io', version: 'v1', kind: 'ClusterRole', plural: 'clusterroles', namespaced: false }),
+  builtin({ group: 'rbac.authorization.k8s.io', version: 'v1', kind: 'ClusterRoleBinding', plural: 'clusterrolebindings', namespaced: false }),
+  builtin({ group: 'policy', version: 'v1', kind: 'PodDisruptionBudget', plural: 'poddisruptionbudgets', namespaced: true, shortNames: ['pdb'], statusSubresource: true }),
+  builtin({ group: 'apiextensions.k8s.io', version: 'v1', kind: 'CustomResourceDefinition', plural: 'customresourcedefinitions', namespaced: false, shortNames: ['crd', 'crds'], categories: ['api-extensions'], statusSubresource: true }),
+];
+
+/** Kinds whose `metadata.generation` counts spec changes (the others never set it). */
+export const GENERATION_KINDS: ReadonlySet<string> = new Set(['StatefulSet', 'Deployment', 'PodDisruptionBudget', 'CustomResourceDefinition', 'Pod']);

@@ -1,0 +1,117 @@
+import type { StatusCause } from '../errors.js';
+import type { KubeObject } from '../types.js';
+
+type Json = Record<string, unknown>;
+
+/**
+ * Applies the defaults the real API server gives built-in kinds (the subset a client of
+ * this server can observe), on create and on update. Mutates and returns `object`, which the
+ * caller owns.
+ * @param counter a source of small unique numbers, for Service cluster IPs.
+ */
+export function applyBuiltinDefaults(kind: string, object: KubeObject, counter: () => number): KubeObject {
+  switch (kind) {
+    case 'Namespace':
+      object.status = { phase: 'Active', ...(object.status as Json | undefined) };
+      break;
+    case 'Pod':
+      defaultPodSpec(record(object, 'spec'));
+      object.status = { phase: 'Pending', qosClass: 'BestEffort', ...(object.status as Json | undefined) };
+      break;
+    case 'StatefulSet':
+      defaultStatefulSet(object);
+      break;
+    case 'Service':
+      defaultService(record(object, 'spec'), counter);
+      object.status ??= { loadBalancer: {} };
+      break;
+    case 'Secret':
+      defaultSecret(object);
+      break;
+  }
+  return object;
+}
+
+/** Checks the few built-in rules whose violation would otherwise go unnoticed. */
+export function builtinCauses(kind: string, object: KubeObject): StatusCause[] {
+  if (kind !== 'StatefulSet') return [];
+  const spec = (object.spec ?? {}) as Json;
+  const selector = spec.selector as { matchLabels?: Record<string, string> } | undefined;
+  if (!selector) return [{ reason: 'FieldValueRequired', field: 'spec.selector', message: 'Required value' }];
+  const labels = ((spec.template as Json | undefined)?.metadata as Json | undefined)?.labels as Record<string, string> | undefined;
+  const matches = Object.entries(selector.matchLabels ?? {}).every(([k, v]) => labels?.[k] === v);
+  if (matches) return [];
+  return [{ reason: 'FieldValueInvalid', field: 'spec.template.metadata.labels', message: `Invalid value: ${JSON.stringify(labels ?? {})}: \`selector\` does not match template \`labels\`` }];
+}
+
+function defaultStatefulSet(object: KubeObject): void {
+  const spec = record(object, 'spec');
+  spec.replicas ??= 1;
+  spec.podManagementPolicy ??= 'OrderedReady';
+  spec.updateStrategy ??= { type: 'RollingUpdate', rollingUpdate: { partition: 0 } };
+  spec.revisionHistoryLimit ??= 10;
+  spec.persistentVolumeClaimRetentionPolicy ??= { whenDeleted: 'Retain', whenScaled: 'Retain' };
+  const template = record(spec, 'template');
+  defaultPodSpec(record(template, 'spec'));
+  object.status ??= { replicas: 0, availableReplicas: 0 };
+}
+
+function defaultPodSpec(spec: Json): void {
+  spec.restartPolicy ??= 'Always';
+  spec.terminationGracePeriodSeconds ??= 30;
+  spec.dnsPolicy ??= 'ClusterFirst';
+  spec.schedulerName ??= 'default-scheduler';
+  spec.securityContext ??= {};
+  for (const list of ['containers', 'initContainers']) {
+    const containers = spec[list];
+    if (!Array.isArray(containers)) continue;
+    for (const c of containers as Json[]) defaultContainer(c);
+  }
+}
+
+function defaultContainer(c: Json): void {
+  const image = typeof c.image === 'string' ? c.image : '';
+  const tag = image.includes('@') ? 'digest' : (image.split('/').pop()?.split(':')[1] ?? 'latest');
+  c.imagePullPolicy ??= tag === 'latest' ? 'Always' : 'IfNotPresent';
+  c.terminationMessagePath ??= '/dev/termination-log';
+  c.terminationMessagePolicy ??= 'File';
+  c.resources ??= {};
+  if (Array.isArray(c.ports)) for (const p of c.ports as Json[]) p.protocol ??= 'TCP';
+}
+
+function defaultService(spec: Json, counter: () => number): void {
+  spec.type ??= 'ClusterIP';
+  spec.sessionAffinity ??= 'None';
+  if (spec.clusterIP === undefined || spec.clusterIP === '') {
+    const n = counter();
+    spec.clusterIP = `10.96.${(n >> 8) & 0xff}.${n & 0xff}`;
+  }
+  spec.clusterIPs ??= [spec.clusterIP];
+  spec.ipFamilies ??= ['IPv4'];
+  spec.ipFamilyPolicy ??= 'SingleStack';
+  spec.internalTrafficPolicy ??= 'Cluster';
+  if (Array.isArray(spec.ports)) {
+    for (const p of spec.ports as Json[]) {
+      p.protocol ??= 'TCP';
+      p.targetPort ??= p.port;
+    }
+  }
+}
+
+function defaultSecret(object: KubeObject): void {
+  object.type ??= 'Opaque';
+  const stringData = object.stringData as Record<string, string> | undefined;
+  if (!stringData) return;
+  const data = (object.data ?? {}) as Record<string, string>;
+  for (const [k, v] of Object.entries(stringData)) data[k] = Buffer.from(String(v), 'utf8').toString('base64');
+  object.data = data;
+  delete object.stringData;
+}
+
+function record(parent: Json, field: string): Json {
+  const value = parent[field];
+  if (typeof value === 'object' && value !== null && !Array.isArray(value)) return value as Json;
+  const fresh: Json = {};
+  parent[field] = fresh;
+  return fresh;
+}
