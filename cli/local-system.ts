@@ -11,6 +11,7 @@ import { ApiextensionsV1Api, CoreV1Api, CustomObjectsApi, type KubeConfig, type 
 import { parse as parseYaml } from 'yaml';
 import type { LocalCluster, LocalClusterOptions } from '../local/cluster.js';
 import { IMGATEWAY } from '../operator/api.js';
+import { PodEnv } from '../ring/index.js';
 
 const CRD_FILE = fileURLToPath(new URL('../../crds/imgateway.yaml', import.meta.url));
 
@@ -46,7 +47,7 @@ export const IMRING_CLUSTER_OPTIONS = {
   name: 'imring-local',
   imageNames: { imring: IMRING_CLI },
   imagesEnv: LOCAL_IMAGES_ENV,
-  hostsFileEnv: 'IMRING_HOSTS_FILE',
+  hostsFileEnv: PodEnv.hostsFile,
 } as const satisfies Partial<LocalClusterOptions>;
 
 /**

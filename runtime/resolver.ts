@@ -1,6 +1,7 @@
 import { promises as dns } from 'node:dns';
 import { readFile, stat } from 'node:fs/promises';
 import { isIP } from 'node:net';
+import { PodEnv } from '../ring/index.js';
 
 /**
  * Host name resolution for the runtimes (gateway, proxy, push dial canonical member hosts
@@ -33,7 +34,7 @@ const DEFAULTS = { checkIntervalMs: 250, now: Date.now };
 
 /** Creates a {@link Resolver}. Options are validated at once. */
 export function createResolver(options: ResolverOptions = {}): Resolver {
-  const hostsFile = options.hostsFile ?? (process.env.IMRING_HOSTS_FILE || undefined);
+  const hostsFile = options.hostsFile ?? (process.env[PodEnv.hostsFile] || undefined);
   const checkIntervalMs = options.checkIntervalMs ?? DEFAULTS.checkIntervalMs;
   if (!Number.isFinite(checkIntervalMs) || checkIntervalMs < 0) throw new RangeError(`checkIntervalMs must be a non-negative number of ms, got ${checkIntervalMs}`);
   if (hostsFile !== undefined && (typeof hostsFile !== 'string' || hostsFile === '')) throw new TypeError('hostsFile must be a non-empty path');

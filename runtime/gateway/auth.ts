@@ -1,6 +1,6 @@
 import type { IncomingHttpHeaders } from 'node:http';
-import { errors, jwtVerify } from 'jose';
 import { WS_PATH } from '../../ring/index.js';
+import { clientToken } from '../client-token.js';
 import { originFormTarget } from '../request-target.js';
 
 /** What a `GET /ws` upgrade asks for, or why it is refused before upgrading. */
@@ -24,28 +24,5 @@ export function parseUpgradeRequest(target: string | undefined, headers: Incomin
   const platform = url.searchParams.get('platform');
   if (!userID || userID.length > MAX_ID_LENGTH) return { ok: false, status: 400, reason: 'missing or too long userID' };
   if (!platform || platform.length > MAX_ID_LENGTH) return { ok: false, status: 400, reason: 'missing or too long platform' };
-  return { ok: true, userID, platform, token: bearerToken(headers.authorization) ?? url.searchParams.get('token') ?? undefined };
-}
-
-function bearerToken(authorization: string | undefined): string | undefined {
-  const match = authorization === undefined ? null : /^Bearer\s+(\S+)\s*$/i.exec(authorization);
-  return match?.[1];
-}
-
-/** Why a token was refused (a log field; clients only see 4401). */
-export type AuthFailure = 'missing' | 'expired' | 'invalid' | 'other_user';
-
-/**
- * Checks a client token: HS256 with `key`, `exp` honoured (jose), `sub` equal to `userID`.
- * Returns undefined when the token is good, else why not. Never throws for a bad token.
- */
-export async function verifyClientToken(token: string | undefined, userID: string, key: Uint8Array): Promise<AuthFailure | undefined> {
-  if (!token) return 'missing';
-  try {
-    const { payload } = await jwtVerify(token, key, { algorithms: ['HS256'], requiredClaims: ['sub', 'exp'] });
-    return payload.sub === userID ? undefined : 'other_user';
-  } catch (error) {
-    if (error instanceof errors.JWTExpired) return 'expired';
-    return 'invalid';
-  }
+  return { ok: true, userID, platform, token: clientToken(url.searchParams, headers.authorization) };
 }

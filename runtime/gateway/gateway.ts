@@ -1,6 +1,6 @@
 import { CloseCodes, DEFAULT_POLICY, type Ring, type RingPolicy } from '../../ring/index.js';
 import type { DeliverRequest, DeliverResponse, KickRequest, KickResponse, OnlineRequest, OnlineResponse } from '../protos.js';
-import { verifyClientToken } from './auth.js';
+import { verifyClientToken } from '../client-token.js';
 import { ConnectionRegistry, type ClientConnection } from './connections.js';
 import { deliverBatch, type DeliveryTally } from './deliver.js';
 import { gatewayImplementation, startGrpcServer, type GrpcServer } from './grpc-service.js';

@@ -5,7 +5,8 @@ import type { Logger } from 'pino';
 import { WebSocket, WebSocketServer, type ServerOptions } from 'ws';
 import { LISTEN_BACKLOG } from '../accept-gate.js';
 import { CloseCodes } from '../../ring/index.js';
-import { parseUpgradeRequest, type AuthFailure } from './auth.js';
+import type { TokenFailure } from '../client-token.js';
+import { parseUpgradeRequest } from './auth.js';
 import type { ClientConnection, ConnectionRegistry } from './connections.js';
 
 /** What the ws server needs from the gateway. */
@@ -20,12 +21,12 @@ export interface WsServerOptions {
   logger: Logger;
   /** Whether one more socket may be upgraded (`open` counts sockets open or upgrading). */
   admits(open: number): boolean;
-  authenticate(token: string | undefined, userID: string): Promise<AuthFailure | undefined>;
+  authenticate(token: string | undefined, userID: string): Promise<TokenFailure | undefined>;
   /** Called with each authenticated connection before it is registered; may close it. */
   onConnection(connection: ClientConnection): void;
   /** Each close the gateway initiates, by code; `1006` for terminated sockets. */
   onClose(code: number): void;
-  onAuthFailure(reason: AuthFailure): void;
+  onAuthFailure(reason: TokenFailure): void;
   /** Each socket that finished closing (any cause). */
   onSocketClosed(): void;
 }

@@ -3,7 +3,6 @@ export { startProxy, DEFAULTS, type Proxy, type ProxyOptions } from './proxy.js'
 export {
   decideRoute,
   parseUpgrade,
-  bearerToken,
   Rejections,
   type RouteDecision,
   type RouteResult,

@@ -1,5 +1,6 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import { WS_PATH, type RingMember } from '../../ring/index.js';
+import { clientToken } from '../client-token.js';
 import { originFormTarget } from '../request-target.js';
 import type { RoutingRing } from '../ring-source.js';
 
@@ -74,12 +75,5 @@ export function parseUpgrade(request: UpgradeRequest): { ok: true; userID: strin
   if (userIDs.length !== 1 || userIDs[0] === '') return { ok: false, rejection: Rejections.noUserID };
   const tokens = target.searchParams.getAll('token');
   if (tokens.length > 1) return { ok: false, rejection: Rejections.duplicateToken };
-  return { ok: true, userID: userIDs[0]!, token: tokens[0] ?? bearerToken(request.headers.authorization) };
-}
-
-/** The token of an `Authorization: Bearer <token>` header (RFC 6750 section 2.1). */
-export function bearerToken(authorization: string | undefined): string | undefined {
-  if (authorization === undefined) return undefined;
-  const match = /^Bearer +(\S+) *$/i.exec(authorization);
-  return match?.[1];
+  return { ok: true, userID: userIDs[0]!, token: clientToken(target.searchParams, request.headers.authorization) };
 }

@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { parseUpgradeRequest, verifyClientToken } from '../../runtime/gateway/auth.js';
+import { parseUpgradeRequest } from '../../runtime/gateway/auth.js';
+import { verifyClientToken } from '../../runtime/client-token.js';
 import { ConnectionRegistry, type ClientConnection } from '../../runtime/gateway/connections.js';
 import { deliverBatch, encodeMessageFrame } from '../../runtime/gateway/deliver.js';
 import { pace, PacedCloser, usersToMigrate } from '../../runtime/gateway/migration.js';

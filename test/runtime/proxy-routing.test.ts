@@ -1,7 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Ring } from '../../ring/index.js';
-import { bearerToken, decideRoute, forwardedHead, httpResponse, Rejections, type UpgradeRequest } from '../../runtime/proxy/index.js';
+import { bearerToken } from '../../runtime/client-token.js';
+import { decideRoute, forwardedHead, httpResponse, Rejections, type UpgradeRequest } from '../../runtime/proxy/index.js';
 import { resolveProxyOptions } from '../../runtime/proxy/options.js';
 import { StaticRingSource, unfencedRoutingRing } from '../../runtime/ring-source.js';
 import { localMember } from './proxy-support.js';
