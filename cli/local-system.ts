@@ -11,7 +11,7 @@ import { ApiextensionsV1Api, CoreV1Api, CustomObjectsApi, type KubeConfig, type 
 import { parse as parseYaml } from 'yaml';
 import type { LocalCluster, LocalClusterOptions } from '../local/cluster.js';
 import { IMGATEWAY } from '../operator/api.js';
-import { PodEnv } from '../ring/index.js';
+import { HOSTS_FILE_ENV } from '../runtime/resolver.js';
 
 const CRD_FILE = fileURLToPath(new URL('../../crds/imgateway.yaml', import.meta.url));
 
@@ -47,7 +47,7 @@ export const IMRING_CLUSTER_OPTIONS = {
   name: 'imring-local',
   imageNames: { imring: IMRING_CLI },
   imagesEnv: LOCAL_IMAGES_ENV,
-  hostsFileEnv: PodEnv.hostsFile,
+  hostsFileEnv: HOSTS_FILE_ENV,
 } as const satisfies Partial<LocalClusterOptions>;
 
 /**

@@ -22,9 +22,4 @@ export const PodEnv = {
   tokenSecret: 'IMRING_TOKEN_SECRET',
   /** The pino level of the runtime's log (`spec.logLevel`). */
   logLevel: 'LOG_LEVEL',
-  /**
-   * An `/etc/hosts`-format file the runtimes' resolver reads before DNS: set by `imring local`, whose
-   * pods have no cluster DNS; unset on a cluster.
-   */
-  hostsFile: 'IMRING_HOSTS_FILE',
 } as const;

@@ -1,7 +1,6 @@
 import { promises as dns } from 'node:dns';
 import { readFile, stat } from 'node:fs/promises';
 import { isIP } from 'node:net';
-import { PodEnv } from '../ring/index.js';
 
 /**
  * Host name resolution for the runtimes (gateway, proxy, push dial canonical member hosts
@@ -15,6 +14,12 @@ export interface Resolver {
   /** Stops resolving; later calls reject. Idempotent. */
   close(): void;
 }
+
+/**
+ * The variable naming the hosts file the resolver reads before DNS: `imring local` sets it on its
+ * pods (they have no cluster DNS); unset on a cluster.
+ */
+export const HOSTS_FILE_ENV = 'IMRING_HOSTS_FILE';
 
 /** Options of {@link createResolver}; all have defaults. */
 export interface ResolverOptions {
@@ -34,7 +39,7 @@ const DEFAULTS = { checkIntervalMs: 250, now: Date.now };
 
 /** Creates a {@link Resolver}. Options are validated at once. */
 export function createResolver(options: ResolverOptions = {}): Resolver {
-  const hostsFile = options.hostsFile ?? (process.env[PodEnv.hostsFile] || undefined);
+  const hostsFile = options.hostsFile ?? (process.env[HOSTS_FILE_ENV] || undefined);
   const checkIntervalMs = options.checkIntervalMs ?? DEFAULTS.checkIntervalMs;
   if (!Number.isFinite(checkIntervalMs) || checkIntervalMs < 0) throw new RangeError(`checkIntervalMs must be a non-negative number of ms, got ${checkIntervalMs}`);
   if (hostsFile !== undefined && (typeof hostsFile !== 'string' || hostsFile === '')) throw new TypeError('hostsFile must be a non-empty path');
