@@ -1,12 +1,12 @@
 import { hostname } from 'node:os';
 import { parseArgs } from 'node:util';
 import { Controller } from '../operator/controller.js';
-import { LeaderElector } from '../operator/leader-election.js';
+import { LeaderElector } from '../kube/leader-election.js';
 import { createOperatorMetrics } from '../operator/metrics.js';
 import { DEFAULT_CLUSTER_DOMAIN } from '../operator/names.js';
-import { loadKubeConfig } from '../runtime/kube-config.js';
-import { createLogger } from '../runtime/logger.js';
-import { startOpsServer } from '../runtime/ops-server.js';
+import { loadKubeConfig } from '../kube/kube-config.js';
+import { createLogger } from '../kube/logger.js';
+import { startOpsServer } from '../kube/ops-server.js';
 import { UsageError, type CliIo } from './io.js';
 import { runUntilSignal } from './runtime-lifecycle.js';
 

@@ -3,7 +3,7 @@ import { CoreV1Api, type KubeConfig } from '@kubernetes/client-node';
 import { pino, type Logger } from 'pino';
 import { Registry } from 'prom-client';
 import { LEASE_DURATION_SECONDS, parseRingDocument, RING_DATA_KEY, ringConfigMapName, type Ring } from '../ring/index.js';
-import { registryGauge } from './metrics.js';
+import { registryGauge } from '../kube/metrics.js';
 import type { RingSource } from './ring-source.js';
 
 /** What the fence needs of the Lease reporter. */

@@ -3,7 +3,7 @@ import { pino, type Logger } from 'pino';
 import { Registry } from 'prom-client';
 import { ResilientInformer } from '../kube/controller-kit.js';
 import { Ring, RING_DATA_KEY, ringConfigMapName } from '../ring/index.js';
-import { registryCounter, registryGauge } from './metrics.js';
+import { registryCounter, registryGauge } from '../kube/metrics.js';
 import { decideRingDocument, type RingRefusal } from './ring-acceptance.js';
 import type { RingSource } from './ring-source.js';
 

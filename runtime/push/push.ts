@@ -8,7 +8,7 @@ import { deliverMessages } from './deliver.js';
 import { GatewayPool } from './gateway-pool.js';
 import { pushImplementation } from './grpc-service.js';
 import { pushRoutes } from './http-api.js';
-import { startOpsServer, type OpsServer } from '../ops-server.js';
+import { startOpsServer, type OpsServer } from '../../kube/ops-server.js';
 import { createOfflineSink, type OfflineSink } from './offline-sink.js';
 import { uniqueUnits } from './plan.js';
 import { RequestGate } from './request-gate.js';

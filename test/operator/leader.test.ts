@@ -1,14 +1,10 @@
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
 import { after, before, test } from 'node:test';
 import { CoordinationV1Api, CustomObjectsApi, V1MicroTime } from '@kubernetes/client-node';
 import { IMGATEWAY } from '../../operator/api.js';
-import { repoRoot } from '../support/fixtures.js';
 import { convergedAt, imGateway, NAMESPACE, OperatorSystem, type OperatorProcess } from '../support/operator-system.js';
 import { watchUntil } from '../support/wait.js';
 
-/** Until the leader branch is merged, operator/leader-election.ts is a stub that makes every replica lead. */
-const PENDING = readFileSync(`${repoRoot}operator/leader-election.ts`, 'utf8').startsWith('// STUB');
 /** client-go's defaults the operator uses: a Lease not renewed for 15 s may be taken; candidates retry every 2 s × (1 + up to 1.2 jitter). */
 const LEASE_DURATION_MS = 15_000;
 const RETRY_MS = 2_000 * 2.2;
@@ -24,7 +20,6 @@ let system: OperatorSystem;
 const processes = new Map<string, OperatorProcess>();
 
 before(async () => {
-  if (PENDING) return;
   system = await OperatorSystem.start();
   for (const identity of ['op-a', 'op-b']) processes.set(identity, await system.startOperator(identity));
   await system.startRuntimes('im');
@@ -44,7 +39,8 @@ async function scaleTo(replicas: number): Promise<void> {
   await system.untilGateway('im', convergedAt(replicas));
 }
 
-test('Two operators: only the leader writes, and when it is killed the standby takes over once the Lease runs out and finishes a scale', { skip: PENDING && 'waits for the leader branch (operator/leader-election.ts is still the stub)' }, async () => {
+test('Two operators: only the leader writes, and when it is killed the standby takes over once the Lease runs out ' +
+  'and finishes a scale', async () => {
   const custom = system.cluster.kc.makeApiClient(CustomObjectsApi);
   await custom.createNamespacedCustomObject({ group: IMGATEWAY.group, version: IMGATEWAY.version, namespace: NAMESPACE, plural: IMGATEWAY.plural, body: imGateway('im', { replicas: 1 }) });
   await system.untilGateway('im', convergedAt(1));
@@ -70,7 +66,7 @@ test('Two operators: only the leader writes, and when it is killed the standby t
   assert.ok((await system.metric(standby, 'imring_operator_api_writes_total')) > 0, 'the new leader writes');
 });
 
-test('SIGTERM stops a standby and a leader with exit code 0, and the leader gives its Lease up', { skip: PENDING && 'waits for the leader branch' }, async () => {
+test('SIGTERM stops a standby and a leader with exit code 0, and the leader gives its Lease up', async () => {
   const leader = (await holder())!;
   const standby = await system.startOperator('op-c');
   await system.stopOperator('op-c', 'SIGTERM');
@@ -80,7 +76,7 @@ test('SIGTERM stops a standby and a leader with exit code 0, and the leader give
   assert.equal((await holder()) ?? '', '', 'released: a standby takes over at once');
 });
 
-test('a leader that finds its Lease taken by another exits 1 rather than race the new holder', { skip: PENDING && 'waits for the leader branch' }, async () => {
+test('a leader that finds its Lease taken by another exits 1 rather than race the new holder', async () => {
   const leader = await system.startOperator('op-f');
   await watchUntil(system.cluster.kc, `/apis/coordination.k8s.io/v1/namespaces/${NAMESPACE}/leases`, async () => ((await holder()) === 'op-f' ? true : undefined), TAKEOVER_BOUND_MS);
   const coordination = system.cluster.kc.makeApiClient(CoordinationV1Api);

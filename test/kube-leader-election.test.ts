@@ -12,9 +12,9 @@ import {
   resolveLeaderElectorOptions,
   type LeaderElectorOptions,
   type LeaderRecord,
-} from '../../operator/leader-election.js';
-import { startLocalApi, type LocalApi } from '../support/local-api.js';
-import { watchUntil } from '../support/wait.js';
+} from '../kube/leader-election.js';
+import { startLocalApi, type LocalApi } from './support/local-api.js';
+import { watchUntil } from './support/wait.js';
 
 const namespace = 'default';
 const leasesPath = `/apis/coordination.k8s.io/v1/namespaces/${namespace}/leases`;
