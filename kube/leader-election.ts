@@ -20,9 +20,12 @@ export interface LeaderElectorOptions {
   readonly identity: string;
   /** How long a Lease is valid after its last change, whole seconds. Default 15. */
   readonly leaseDurationSeconds?: number;
-  /** A leader that has not renewed for this long stops leading, seconds. Default 10; must be < leaseDurationSeconds. */
+  /**
+   * A leader that has not renewed for this long stops leading, seconds (fractions allowed).
+   * Default 10; must be < leaseDurationSeconds.
+   */
   readonly renewDeadlineSeconds?: number;
-  /** Between attempts to acquire or renew, seconds (candidates add up to 1.2× jitter). Default 2. */
+  /** Between attempts to acquire or renew, seconds (fractions allowed; candidates add jitter, up to 1.2×). Default 2. */
   readonly retryPeriodSeconds?: number;
   /** Default silent. */
   readonly logger?: Logger;
@@ -59,19 +62,41 @@ export function resolveLeaderElectorOptions(options: LeaderElectorOptions): Reso
     if (typeof options[key] !== 'string' || options[key] === '') throw new TypeError(`${key} must be a non-empty string`);
   }
   const resolved = { ...LEADER_ELECTOR_DEFAULTS, now: Date.now, random: Math.random, logger: pino({ level: 'silent' }), ...options };
-  const { leaseDurationSeconds: lease, renewDeadlineSeconds: renew, retryPeriodSeconds: retry } = resolved;
-  if (!Number.isInteger(lease) || lease < 1) throw new RangeError(`leaseDurationSeconds must be a positive integer, got ${lease}`);
-  if (!(renew > 0)) throw new RangeError(`renewDeadlineSeconds must be positive, got ${renew}`);
-  if (!(retry > 0)) throw new RangeError(`retryPeriodSeconds must be positive, got ${retry}`);
-  if (renew >= lease) throw new RangeError(`renewDeadlineSeconds (${renew}) must be less than leaseDurationSeconds (${lease})`);
-  // A leader must get at least one jittered retry in before its deadline.
-  if (renew <= LEADER_ELECTION_JITTER * retry) {
-    throw new RangeError(`renewDeadlineSeconds (${renew}) must be greater than ${LEADER_ELECTION_JITTER} × retryPeriodSeconds (${retry})`);
-  }
+  checkLeaderElectionPeriods(resolved);
   for (const key of ['now', 'random', 'onStartedLeading', 'onStoppedLeading'] as const) {
     if (resolved[key] !== undefined && typeof resolved[key] !== 'function') throw new TypeError(`${key} must be a function`);
   }
   return resolved;
+}
+
+/** The three periods of leader election, in seconds (see {@link LeaderElectorOptions}). */
+export type LeaderElectionPeriods = Pick<Required<LeaderElectorOptions>, keyof typeof LEADER_ELECTOR_DEFAULTS>;
+
+/**
+ * Checks the periods by client-go's NewLeaderElector rules. Each error names a period by
+ * `label(key)`: the option's name by default; the CLI passes its flags'. Pure.
+ * @throws {RangeError} on the first rule broken.
+ */
+export function checkLeaderElectionPeriods(
+  periods: LeaderElectionPeriods,
+  label = (key: keyof LeaderElectionPeriods): string => key,
+): void {
+  const { leaseDurationSeconds: lease, renewDeadlineSeconds: renew, retryPeriodSeconds: retry } = periods;
+  const leaseName = label('leaseDurationSeconds');
+  const renewName = label('renewDeadlineSeconds');
+  const retryName = label('retryPeriodSeconds');
+  // Lease spec.leaseDurationSeconds is an int32.
+  if (!Number.isInteger(lease) || lease < 1) {
+    throw new RangeError(`${leaseName} must be a positive integer, got ${lease}`);
+  }
+  if (!(renew > 0)) throw new RangeError(`${renewName} must be positive, got ${renew}`);
+  if (!(retry > 0)) throw new RangeError(`${retryName} must be positive, got ${retry}`);
+  if (renew >= lease) throw new RangeError(`${renewName} (${renew}) must be less than ${leaseName} (${lease})`);
+  // A leader must get at least one jittered retry in before its deadline.
+  if (renew <= LEADER_ELECTION_JITTER * retry) {
+    const jitter = LEADER_ELECTION_JITTER;
+    throw new RangeError(`${renewName} (${renew}) must be greater than ${jitter} × ${retryName} (${retry})`);
+  }
 }
 
 /** The parts of a Lease's spec that make up client-go's leader election record, times in ms. */
