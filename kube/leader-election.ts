@@ -25,7 +25,7 @@ export interface LeaderElectorOptions {
    * Default 10; must be < leaseDurationSeconds.
    */
   readonly renewDeadlineSeconds?: number;
-  /** Between attempts to acquire or renew, seconds (fractions allowed; candidates add jitter, up to 1.2×). Default 2. */
+  /** Between attempts to acquire or renew, seconds (fractions allowed; plus jitter, up to 1.2×). Default 2. */
   readonly retryPeriodSeconds?: number;
   /** Default silent. */
   readonly logger?: Logger;
