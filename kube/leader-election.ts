@@ -1,5 +1,14 @@
-import { CoordinationV1Api, V1MicroTime, type KubeConfig, type V1Lease, type V1LeaseSpec } from '@kubernetes/client-node';
+import { CoordinationV1Api, type KubeConfig, type V1Lease } from '@kubernetes/client-node';
 import { pino, type Logger } from 'pino';
+import { apiStatusCode } from './api-errors.js';
+import {
+  claimedLeaseSpec,
+  isHeldByOther,
+  isSameRecord,
+  leaderRecord,
+  releasedLeaseSpec,
+  type LeaderRecord,
+} from './leader-record.js';
 
 /**
  * Leader election over a `coordination.k8s.io/v1` Lease, with the semantics of client-go's
@@ -97,64 +106,6 @@ export function checkLeaderElectionPeriods(
     const jitter = LEADER_ELECTION_JITTER;
     throw new RangeError(`${renewName} (${renew}) must be greater than ${jitter} × ${retryName} (${retry})`);
   }
-}
-
-/** The parts of a Lease's spec that make up client-go's leader election record, times in ms. */
-export interface LeaderRecord {
-  readonly holderIdentity: string;
-  readonly leaseDurationSeconds: number | undefined;
-  readonly acquireTime: number | undefined;
-  readonly renewTime: number | undefined;
-  readonly leaseTransitions: number;
-}
-
-/** The election record of a Lease spec. Pure. */
-export function leaderRecord(spec: V1LeaseSpec | undefined): LeaderRecord {
-  return {
-    holderIdentity: spec?.holderIdentity ?? '',
-    leaseDurationSeconds: spec?.leaseDurationSeconds,
-    acquireTime: timeOf(spec?.acquireTime),
-    renewTime: timeOf(spec?.renewTime),
-    leaseTransitions: spec?.leaseTransitions ?? 0,
-  };
-}
-
-/** Whether two records are the same (a changed record restarts the observed lease). Pure. */
-export function isSameRecord(a: LeaderRecord, b: LeaderRecord): boolean {
-  return a.holderIdentity === b.holderIdentity && a.leaseDurationSeconds === b.leaseDurationSeconds &&
-    a.acquireTime === b.acquireTime && a.renewTime === b.renewTime && a.leaseTransitions === b.leaseTransitions;
-}
-
-/**
- * Whether `record` is held by a candidate other than `identity` and still valid: it has a
- * holder, and `observedAtMs` (when this process first saw this exact record) plus the
- * record's duration (else `fallbackSeconds`) is still ahead of `nowMs`. Pure.
- */
-export function isHeldByOther(record: LeaderRecord, identity: string, clock: { observedAtMs: number; nowMs: number; fallbackSeconds: number }): boolean {
-  if (record.holderIdentity === '' || record.holderIdentity === identity) return false;
-  const seconds = record.leaseDurationSeconds ?? clock.fallbackSeconds;
-  return clock.observedAtMs + seconds * 1000 > clock.nowMs;
-}
-
-/** The spec that claims (or renews) the Lease for `identity`, over `current` (never mutated). Pure. */
-export function claimedLeaseSpec(current: V1LeaseSpec | undefined, claim: { identity: string; leaseDurationSeconds: number; nowMs: number }): V1LeaseSpec {
-  const now = new V1MicroTime(claim.nowMs);
-  const renewing = current?.holderIdentity === claim.identity;
-  return {
-    ...current,
-    holderIdentity: claim.identity,
-    leaseDurationSeconds: claim.leaseDurationSeconds,
-    acquireTime: (renewing ? current?.acquireTime : undefined) ?? now,
-    renewTime: now,
-    // A new Lease starts at 0; every change of holder counts one transition.
-    leaseTransitions: current === undefined ? 0 : (current.leaseTransitions ?? 0) + (renewing ? 0 : 1),
-  };
-}
-
-/** The spec that gives the Lease up (client-go ReleaseOnCancel): no holder, valid for 1 s. Pure. */
-export function releasedLeaseSpec(current: V1LeaseSpec | undefined, nowMs: number): V1LeaseSpec {
-  const now = new V1MicroTime(nowMs);
-  return { ...current, holderIdentity: '', leaseDurationSeconds: 1, acquireTime: now, renewTime: now };
 }
 
 type ElectorEvent = 'started' | 'stopped';
@@ -338,7 +289,7 @@ export class LeaderElector {
       return 'holding';
     } catch (error) {
       // 409: another candidate created it first; the next attempt reads it.
-      this.#log[statusCode(error) === 409 ? 'debug' : 'warn']({ err: error }, 'could not create the Lease; retrying');
+      this.#log[apiStatusCode(error) === 409 ? 'debug' : 'warn']({ err: error }, 'could not create the Lease; retrying');
       return 'failed';
     }
   }
@@ -353,7 +304,7 @@ export class LeaderElector {
     } catch (error) {
       // 409: someone wrote since we read (lost the race); 404: deleted. Either way, re-read next.
       this.#lease = undefined;
-      this.#log[statusCode(error) === 409 ? 'debug' : 'warn']({ err: error }, 'could not write the Lease; retrying');
+      this.#log[apiStatusCode(error) === 409 ? 'debug' : 'warn']({ err: error }, 'could not write the Lease; retrying');
       return 'failed';
     }
   }
@@ -375,7 +326,7 @@ export class LeaderElector {
       } catch (error) {
         this.#log.warn({ err: error }, 'could not release the Lease');
         // 409: our copy is stale; release the fresh one if it is still ours.
-        if (statusCode(error) !== 409) return;
+        if (apiStatusCode(error) !== 409) return;
         this.#lease = await this.#read().catch(() => undefined);
       }
     }
@@ -385,23 +336,12 @@ export class LeaderElector {
     try {
       return await this.#api.readNamespacedLease({ name: this.#options.name, namespace: this.#options.namespace });
     } catch (error) {
-      if (statusCode(error) === 404) return undefined;
+      if (apiStatusCode(error) === 404) return undefined;
       throw error;
     }
   }
 }
 
-function timeOf(time: Date | string | undefined): number | undefined {
-  if (time === undefined || time === null) return undefined;
-  const ms = time instanceof Date ? time.getTime() : Date.parse(time);
-  return Number.isNaN(ms) ? undefined : ms;
-}
-
 function closedError(): Error {
   return Object.assign(new Error('the leader elector closed before it led'), { code: ELECTOR_CLOSED });
-}
-
-function statusCode(error: unknown): number | undefined {
-  const code = (error as { code?: unknown } | null)?.code;
-  return typeof code === 'number' ? code : undefined;
 }

@@ -5,14 +5,10 @@ import {
   ELECTOR_CLOSED,
   LEADER_ELECTOR_DEFAULTS,
   LeaderElector,
-  claimedLeaseSpec,
-  isHeldByOther,
-  leaderRecord,
-  releasedLeaseSpec,
   resolveLeaderElectorOptions,
   type LeaderElectorOptions,
-  type LeaderRecord,
 } from '../kube/leader-election.js';
+import { claimedLeaseSpec, isHeldByOther, leaderRecord, releasedLeaseSpec, type LeaderRecord } from '../kube/leader-record.js';
 import { startLocalApi, type LocalApi } from './support/local-api.js';
 import { watchUntil } from './support/wait.js';
 
