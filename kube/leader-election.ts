@@ -222,18 +222,30 @@ export class LeaderElector {
   /** A write that started at `startedAtMs` succeeded: lead until that time plus the renew deadline. */
   #onHolding(startedAtMs: number): void {
     // Measured from before the write, so this deadline never outlasts the record others observe.
-    const remainingMs = startedAtMs + this.#options.renewDeadlineSeconds * 1000 - this.#options.now();
-    if (remainingMs <= 0) {
+    const deadlineMs = startedAtMs + this.#options.renewDeadlineSeconds * 1000;
+    if (deadlineMs <= this.#options.now()) {
       this.#stopLeading('the renewal succeeded too late');
       return;
     }
     clearTimeout(this.#deadline);
-    this.#deadline = setTimeout(() => this.#stopLeading('no renewal succeeded within renewDeadlineSeconds'), remainingMs);
+    this.#armDeadline(deadlineMs);
     if (this.#leading) return;
     this.#leading = true;
     this.#log.info({ leaseTransitions: this.#lease?.spec?.leaseTransitions }, 'started leading');
     for (const waiter of this.#waiters.splice(0)) waiter.resolve();
     this.#emit('started');
+  }
+
+  /** Stops leading once the clock reaches `deadlineMs`, unless a renewal re-arms it first. */
+  #armDeadline(deadlineMs: number): void {
+    const remainingMs = deadlineMs - this.#options.now();
+    if (remainingMs <= 0) {
+      this.#stopLeading('no renewal succeeded within renewDeadlineSeconds');
+      return;
+    }
+    // Checked again when it fires: a timer counts from the event loop's cached time, so it may
+    // fire a few ms before the clock reaches the deadline.
+    this.#deadline = setTimeout(() => this.#armDeadline(deadlineMs), remainingMs);
   }
 
   #stopLeading(reason: string): void {
