@@ -1,13 +1,23 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { CoordinationV1Api, CustomObjectsApi, V1MicroTime } from '@kubernetes/client-node';
+import { CoordinationV1Api, CustomObjectsApi, V1MicroTime, type V1Lease } from '@kubernetes/client-node';
 import { IMGATEWAY } from '../../operator/api.js';
 import { convergedAt, imGateway, NAMESPACE, OperatorSystem, type OperatorProcess } from '../support/operator-system.js';
 import { watchUntil } from '../support/wait.js';
 
-/** client-go's defaults the operator uses: a Lease not renewed for 15 s may be taken; candidates retry every 2 s × (1 + up to 1.2 jitter). */
-const LEASE_DURATION_MS = 15_000;
-const RETRY_MS = 2_000 * 2.2;
+/**
+ * Short leader election periods, given to every operator as its flags: a Lease not renewed
+ * for 2 s may be taken; a leader stops if it could not renew for 1.5 s (slack for a loaded
+ * machine, where a stalled leader would exit and fail the test); candidates retry every
+ * 0.2 s × (1 + up to 1.2 jitter).
+ */
+const LEASE_DURATION_MS = 2000;
+const RETRY_MS = 200 * 2.2;
+const LEADER_ELECTION_FLAGS = [
+  '--leader-elect-lease-duration', `${LEASE_DURATION_MS}ms`,
+  '--leader-elect-renew-deadline', '1500ms',
+  '--leader-elect-retry-period', '200ms',
+];
 /**
  * Longest takeover: a standby sees the leader's last renewal at its next poll (up to RETRY_MS
  * later), waits LEASE_DURATION_MS from that observation (observed time, as client-go), and
@@ -21,7 +31,9 @@ const processes = new Map<string, OperatorProcess>();
 
 before(async () => {
   system = await OperatorSystem.start();
-  for (const identity of ['op-a', 'op-b']) processes.set(identity, await system.startOperator(identity));
+  for (const identity of ['op-a', 'op-b']) {
+    processes.set(identity, await system.startOperator(identity, LEADER_ELECTION_FLAGS));
+  }
   await system.startRuntimes('im');
 });
 
@@ -29,9 +41,13 @@ after(async () => {
   await system?.close();
 });
 
+async function operatorLease(): Promise<V1Lease | undefined> {
+  const coordination = system.cluster.kc.makeApiClient(CoordinationV1Api);
+  return coordination.readNamespacedLease({ namespace: NAMESPACE, name: 'imring-operator' }).catch(() => undefined);
+}
+
 async function holder(): Promise<string | undefined> {
-  const lease = await system.cluster.kc.makeApiClient(CoordinationV1Api).readNamespacedLease({ namespace: NAMESPACE, name: 'imring-operator' }).catch(() => undefined);
-  return lease?.spec?.holderIdentity ?? undefined;
+  return (await operatorLease())?.spec?.holderIdentity ?? undefined;
 }
 
 async function scaleTo(replicas: number): Promise<void> {
@@ -46,6 +62,8 @@ test('Two operators: only the leader writes, and when it is killed the standby t
   await system.untilGateway('im', convergedAt(1));
   const leader = (await holder())!;
   assert.ok(leader === 'op-a' || leader === 'op-b', `the Lease names a leader: ${leader}`);
+  const duration = (await operatorLease())?.spec?.leaseDurationSeconds;
+  assert.equal(duration, LEASE_DURATION_MS / 1000, 'the flag set the duration');
   const standby = leader === 'op-a' ? 'op-b' : 'op-a';
   assert.equal(await system.metric(leader, 'imring_operator_leader'), 1);
   assert.equal(await system.metric(standby, 'imring_operator_leader'), 0);
@@ -68,7 +86,7 @@ test('Two operators: only the leader writes, and when it is killed the standby t
 
 test('SIGTERM stops a standby and a leader with exit code 0, and the leader gives its Lease up', async () => {
   const leader = (await holder())!;
-  const standby = await system.startOperator('op-c');
+  const standby = await system.startOperator('op-c', LEADER_ELECTION_FLAGS);
   await system.stopOperator('op-c', 'SIGTERM');
   assert.equal(await standby.exited, 0, 'a standby stops cleanly while it waits for leadership');
   await system.stopOperator(leader, 'SIGTERM');
@@ -77,7 +95,7 @@ test('SIGTERM stops a standby and a leader with exit code 0, and the leader give
 });
 
 test('a leader that finds its Lease taken by another exits 1 rather than race the new holder', async () => {
-  const leader = await system.startOperator('op-f');
+  const leader = await system.startOperator('op-f', LEADER_ELECTION_FLAGS);
   await watchUntil(system.cluster.kc, `/apis/coordination.k8s.io/v1/namespaces/${NAMESPACE}/leases`, async () => ((await holder()) === 'op-f' ? true : undefined), TAKEOVER_BOUND_MS);
   const coordination = system.cluster.kc.makeApiClient(CoordinationV1Api);
   // Read-modify-write: a renewal in between makes it 409, and it is tried again.
