@@ -13,6 +13,7 @@ COPY ring ring
 COPY kube kube
 COPY local local
 COPY runtime runtime
+COPY client client
 COPY operator operator
 COPY cli cli
 RUN npx tsc -p tsconfig.build.json

@@ -1,6 +1,6 @@
 import { CoordinationV1Api, CoreV1Api, CustomObjectsApi, type KubeConfig, type V1ConfigMap, type V1Lease } from '@kubernetes/client-node';
 import { Labels, RING_DATA_KEY, ringConfigMapName } from '../ring/index.js';
-import { loadKubeConfig } from '../runtime/kube-config.js';
+import { loadKubeConfig } from '../kube/kube-config.js';
 import { NotFoundError, UsageError } from './io.js';
 import type { IMGatewayObject } from './status-view.js';
 import { apiStatusCode, apiErrorMessage } from '../kube/api-errors.js';
@@ -88,7 +88,7 @@ export class ClusterReader {
 
 /**
  * The client configuration and namespace of `--kubeconfig` and `--namespace`: the file given,
- * else as a runtime finds its cluster (runtime/kube-config.ts); the namespace given, else the
+ * else as a runtime finds its cluster (kube/kube-config.ts); the namespace given, else the
  * current context's, else `default`.
  * @throws {UsageError} when the kubeconfig cannot be read or the namespace is empty.
  */

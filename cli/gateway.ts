@@ -1,4 +1,4 @@
-import { startOpsServer } from '../runtime/ops-server.js';
+import { startOpsServer } from '../kube/ops-server.js';
 import { startGateway } from '../runtime/gateway/gateway.js';
 import { PodEnv } from '../ring/index.js';
 import { UsageError, type CliIo } from './io.js';

@@ -1,14 +1,22 @@
 import { hostname } from 'node:os';
 import { parseArgs } from 'node:util';
 import { Controller } from '../operator/controller.js';
-import { LeaderElector } from '../operator/leader-election.js';
+import {
+  checkLeaderElectionPeriods,
+  LEADER_ELECTOR_DEFAULTS,
+  LeaderElector,
+  type LeaderElectionPeriods,
+} from '../kube/leader-election.js';
 import { createOperatorMetrics } from '../operator/metrics.js';
 import { DEFAULT_CLUSTER_DOMAIN } from '../operator/names.js';
-import { loadKubeConfig } from '../runtime/kube-config.js';
-import { createLogger } from '../runtime/logger.js';
-import { startOpsServer } from '../runtime/ops-server.js';
+import { loadKubeConfig } from '../kube/kube-config.js';
+import { createLogger } from '../kube/logger.js';
+import { startOpsServer } from '../kube/ops-server.js';
+import { durationFlag } from './duration.js';
 import { UsageError, type CliIo } from './io.js';
 import { runUntilSignal } from './runtime-lifecycle.js';
+
+const ELECT = LEADER_ELECTOR_DEFAULTS;
 
 export const operatorHelp = `Usage: imring operator [options]
 
@@ -25,8 +33,18 @@ Options:
   --leader-elect true|false  elect a leader over a Lease (default true)
   --leader-election-namespace NS   namespace of the Lease (env POD_NAMESPACE; default default)
   --leader-election-id NAME  name of the Lease (default imring-operator)
+  --leader-elect-lease-duration DURATION
+                             a standby takes the Lease once it has not changed for this long;
+                             whole seconds (default ${ELECT.leaseDurationSeconds}s)
+  --leader-elect-renew-deadline DURATION
+                             a leader that could not renew for this long stops leading
+                             (default ${ELECT.renewDeadlineSeconds}s)
+  --leader-elect-retry-period DURATION
+                             between attempts to take or renew the Lease (default ${ELECT.retryPeriodSeconds}s)
   --identity NAME            this replica's name in the Lease (env POD_NAME; default host name-pid)
   -h, --help                 show this help
+
+A DURATION is written as kube-controller-manager's: 15s, 1.5s, 500ms, 1m30s.
 `;
 
 interface OperatorFlags {
@@ -37,6 +55,8 @@ interface OperatorFlags {
   readonly leaderElect: boolean;
   readonly leaseNamespace: string;
   readonly leaseName: string;
+  /** The elector's periods, seconds. */
+  readonly leaderElection: LeaderElectionPeriods;
   readonly identity: string;
 }
 
@@ -55,6 +75,7 @@ export function parseOperatorArgs(args: string[], env: NodeJS.ProcessEnv = proce
     leaderElect: checked(text('leader-elect') ?? 'true', (v) => v === 'true' || v === 'false', '--leader-elect must be true or false') === 'true',
     leaseNamespace: text('leader-election-namespace') ?? nonEmpty(env.POD_NAMESPACE) ?? 'default',
     leaseName: text('leader-election-id') ?? 'imring-operator',
+    leaderElection: leaderElectionPeriodsOf(text),
     identity: text('identity') ?? nonEmpty(env.POD_NAME) ?? `${hostname()}-${process.pid}`,
   };
 }
@@ -74,12 +95,41 @@ function readOperatorFlags(args: string[]): Record<string, string | boolean | un
         'leader-elect': { type: 'string' },
         'leader-election-namespace': { type: 'string' },
         'leader-election-id': { type: 'string' },
+        ...Object.fromEntries(Object.values(LEADER_ELECTION_FLAGS).map((flag) => [flag, { type: 'string' } as const])),
         identity: { type: 'string' },
       },
     }).values;
   } catch (error) {
     throw new UsageError((error as Error).message, { cause: error });
   }
+}
+
+/** The flag of each leader election period (kube-controller-manager's names). */
+const LEADER_ELECTION_FLAGS = {
+  leaseDurationSeconds: 'leader-elect-lease-duration',
+  renewDeadlineSeconds: 'leader-elect-renew-deadline',
+  retryPeriodSeconds: 'leader-elect-retry-period',
+} as const satisfies Record<keyof LeaderElectionPeriods, string>;
+
+/** The elector's periods from their flags, else the elector's defaults. @throws {UsageError} naming the flag. */
+function leaderElectionPeriodsOf(text: (name: string) => string | undefined): LeaderElectionPeriods {
+  const seconds = (key: keyof LeaderElectionPeriods): number => {
+    const flag = LEADER_ELECTION_FLAGS[key];
+    const given = text(flag);
+    if (given === undefined) return LEADER_ELECTOR_DEFAULTS[key];
+    return durationFlag(flag, given, { wholeSeconds: key === 'leaseDurationSeconds' }) / 1000;
+  };
+  const periods = {
+    leaseDurationSeconds: seconds('leaseDurationSeconds'),
+    renewDeadlineSeconds: seconds('renewDeadlineSeconds'),
+    retryPeriodSeconds: seconds('retryPeriodSeconds'),
+  };
+  try {
+    checkLeaderElectionPeriods(periods, (key) => `--${LEADER_ELECTION_FLAGS[key]}`);
+  } catch (error) {
+    throw new UsageError((error as Error).message, { cause: error });
+  }
+  return periods;
 }
 
 function nonEmpty(value: string | boolean | undefined): string | undefined {
@@ -116,7 +166,8 @@ export async function operator(args: string[], io: CliIo): Promise<number> {
     parts.push({ name: 'ops-server', stop: () => ops.close() });
     logger.info({ port: ops.port, namespace: flags.namespace ?? '(all)', identity: flags.identity }, 'operator started');
     if (flags.leaderElect) {
-      const elector = new LeaderElector({ kc, namespace: flags.leaseNamespace, name: flags.leaseName, identity: flags.identity, logger });
+      const lease = { namespace: flags.leaseNamespace, name: flags.leaseName };
+      const elector = new LeaderElector({ kc, ...lease, identity: flags.identity, ...flags.leaderElection, logger });
       let closing = false;
       parts.push({
         name: 'leader-election',

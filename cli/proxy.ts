@@ -1,7 +1,7 @@
 import { startProxy } from '../runtime/proxy/proxy.js';
 import { UsageError, type CliIo } from './io.js';
 import type { AcceptLimit } from '../runtime/accept-gate.js';
-import { startOpsServer } from '../runtime/ops-server.js';
+import { startOpsServer } from '../kube/ops-server.js';
 import { COMMON_FLAGS, portOf, type RuntimeValues } from './runtime-args.js';
 import { commandHelp, runRuntimeCommand, type RuntimeCommand } from './runtime-command.js';
 

@@ -2,15 +2,16 @@ import type { KubeConfig } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import type { RuntimeComponent } from '../ring/index.js';
-import { loadKubeConfig, podIdentity } from '../runtime/kube-config.js';
+import { loadKubeConfig, podIdentity } from '../kube/kube-config.js';
 import { LeaseReporter, type GatewayStats } from '../runtime/lease-reporter.js';
-import { createLogger } from '../runtime/logger.js';
-import { createRegistry } from '../runtime/metrics.js';
+import { createLogger } from '../kube/logger.js';
+import { createRegistry } from '../kube/metrics.js';
 import { RingFence } from '../runtime/ring-fence.js';
 import type { RingSource } from '../runtime/ring-source.js';
 import { RingWatcher } from '../runtime/ring-watcher.js';
 import { write, type CliIo } from './io.js';
 import { parseRuntimeArgs, runtimeHelp, type RuntimeFlag, type RuntimeValues } from './runtime-args.js';
+import { leaseFlags, leaseTimingOf } from './runtime-lease.js';
 import { runUntilSignal, type Stoppable } from './runtime-lifecycle.js';
 
 /** What a runtime command's component gets to start with. */
@@ -42,9 +43,22 @@ export interface RuntimeCommand {
   start(context: RuntimeContext): Promise<{ stats?: () => { connections: number; misplaced: number }; afterLease?: Stoppable; describe: Record<string, unknown> }>;
 }
 
+/** What a gateway's Lease reports before the gateway runs. */
+const NO_CONNECTIONS: GatewayStats = { connections: 0, misplaced: 0 };
+
 /** The --help text of a runtime command. */
 export function commandHelp(command: RuntimeCommand): string {
-  return runtimeHelp(command.usage, command.summary, command.flags);
+  return runtimeHelp(command.usage, command.summary, flagsOf(command));
+}
+
+/** Whether `component` routes by the ring (proxy, push): it must not once its Lease may have lapsed. */
+function isFenced(component: RuntimeComponent): boolean {
+  return component !== 'gateway';
+}
+
+/** The command's own flags, then those of the Lease (and fence) that every runtime command runs. */
+function flagsOf(command: RuntimeCommand): RuntimeFlag[] {
+  return [...command.flags, ...leaseFlags({ fenced: isFenced(command.component) })];
 }
 
 /**
@@ -52,12 +66,13 @@ export function commandHelp(command: RuntimeCommand): string {
  * the Lease, until SIGINT/SIGTERM; then stops them in reverse (`afterLease` first).
  */
 export async function runRuntimeCommand(command: RuntimeCommand, args: string[], io: CliIo): Promise<number> {
-  const values = parseRuntimeArgs(args, command.flags);
+  const values = parseRuntimeArgs(args, flagsOf(command));
   if (values.help) {
     await write(io.stdout, commandHelp(command));
     return 0;
   }
   command.check?.(values);
+  const timing = leaseTimingOf(values, { fenced: isFenced(command.component) });
   const identity = podIdentity();
   const namespace = values.namespace ?? identity.namespace;
   const pod = values.pod ?? identity.pod;
@@ -71,8 +86,19 @@ export async function runRuntimeCommand(command: RuntimeCommand, args: string[],
     await watcher.start();
     // The Lease is written once the component runs; the fence needs the reporter before that.
     const component: { stats?: () => GatewayStats } = {};
-    const lease = new LeaseReporter({ kc, namespace, gateway, component: command.component, pod, ringSource: watcher, logger, ...(command.component === 'gateway' ? { stats: () => component.stats?.() ?? { connections: 0, misplaced: 0 } } : {}) });
-    const fence = command.component === 'gateway' ? undefined : new RingFence({ kc, namespace, gateway, source: watcher, lease, logger, registry });
+    const lease = new LeaseReporter({
+      kc,
+      namespace,
+      gateway,
+      component: command.component,
+      pod,
+      ringSource: watcher,
+      ...timing.lease,
+      logger,
+      ...(command.component === 'gateway' ? { stats: () => component.stats?.() ?? NO_CONNECTIONS } : {}),
+    });
+    const fenceOptions = { kc, namespace, gateway, source: watcher, lease, logger, registry };
+    const fence = timing.fence && new RingFence({ ...fenceOptions, ...timing.fence });
     const started = await command.start({ values, namespace, pod, kc, logger, registry, watcher: fence ?? watcher, parts });
     if (started.stats) component.stats = started.stats;
     parts.push({ name: 'lease', stop: () => lease.close() });

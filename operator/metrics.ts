@@ -3,7 +3,8 @@
  * kind and verb, queue depth, reconcile duration, the duration of each transition phase, and
  * whether this process leads.
  */
-import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+import { createRegistry } from '../kube/metrics.js';
 import type { TransitionDecision } from './transition.js';
 
 export interface OperatorMetrics {
@@ -21,9 +22,7 @@ export interface OperatorMetrics {
 
 /** A fresh registry with the operator's metrics and the process metrics. */
 export function createOperatorMetrics(): OperatorMetrics {
-  const registry = new Registry();
-  registry.setDefaultLabels({ component: 'operator' });
-  collectDefaultMetrics({ register: registry });
+  const registry = createRegistry('operator');
   const registers = [registry];
   const transitionSteps = new Counter({ name: 'imring_operator_transition_steps_total', help: 'Protocol steps taken (ring writes and timeouts), by the step reached', labelNames: ['step'] as const, registers });
   const stepSeconds = new Histogram({

@@ -4,7 +4,7 @@ import { pino, type Logger } from 'pino';
 import { Registry } from 'prom-client';
 import { judgeRingDocument, LEASE_DURATION_SECONDS, RING_DATA_KEY, ringConfigMapName } from '../ring/index.js';
 import type { Ring } from '../ring/index.js';
-import { registryGauge } from './metrics.js';
+import { registryGauge } from '../kube/metrics.js';
 import type { RingSource, RoutingRing } from './ring-source.js';
 
 /** What the fence needs of the Lease reporter. */

@@ -3,7 +3,7 @@ import { pino, type Logger } from 'pino';
 import { Registry } from 'prom-client';
 import { ResilientInformer } from '../kube/controller-kit.js';
 import { Ring, RING_DATA_KEY, ringConfigMapName, type RingRefusal } from '../ring/index.js';
-import { registryCounter, registryGauge } from './metrics.js';
+import { registryCounter, registryGauge } from '../kube/metrics.js';
 import { decideRingDocument } from './ring-acceptance.js';
 import { unfencedRoutingRing, type RingSource, type RoutingRing } from './ring-source.js';
 

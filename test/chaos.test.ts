@@ -14,7 +14,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test, type TestContext } from 'node:test';
 import { CoordinationV1Api, CoreV1Api, CustomObjectsApi, PatchStrategy, setHeaderOptions, type KubeConfig, type V1Lease } from '@kubernetes/client-node';
 import type { DemoTraffic } from '../cli/demo/traffic.js';
-import { CLIENT_DEFAULTS } from '../runtime/client/index.js';
+import { CLIENT_DEFAULTS } from '../client/index.js';
 import { SAMPLE } from '../cli/local-system.js';
 import { IMGATEWAY } from '../operator/api.js';
 import { Annotations, buildRingDocument, RING_DATA_KEY, ringConfigMapName, runtimeLeaseName, serializeRingDocument, type RingDocument } from '../ring/index.js';

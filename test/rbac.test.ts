@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe as suite, test } from 'node:test';
 import { CoreV1Api, Watch } from '@kubernetes/client-node';
-import { loadKubeConfig } from '../runtime/kube-config.js';
+import { loadKubeConfig } from '../kube/kube-config.js';
 import { convergedAt, imGateway, NAMESPACE, OperatorSystem, RUNTIME_PODS } from './support/operator-system.js';
 import { describe, isAllowed, readGrants, requestAttributes, ruleAllows, unusedPermissions, type Grant, type RequestAttributes } from './support/rbac.js';
 import { startLocalApi } from './support/local-api.js';

@@ -6,7 +6,7 @@
  */
 import { once } from 'node:events';
 import { buildRingDocument, Ring, type RingMember, type RingState } from '../../ring/index.js';
-import { ImringClient } from '../../runtime/client/index.js';
+import { ImringClient } from '../../client/index.js';
 import { startGateway, type Gateway } from '../../runtime/gateway/gateway.js';
 import { startProxy, type Proxy } from '../../runtime/proxy/index.js';
 import { startPush, type Push } from '../../runtime/push/push.js';

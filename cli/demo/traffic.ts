@@ -5,7 +5,7 @@
  * `imring local` and by the end-to-end scenario test.
  */
 import { SignJWT } from 'jose';
-import { ImringClient } from '../../runtime/client/index.js';
+import { ImringClient } from '../../client/index.js';
 import { Ledger, type Outcome } from './ledger.js';
 
 export interface TrafficOptions {

@@ -1,6 +1,6 @@
 import type { Ring } from '../../ring/index.js';
 
-/** One client connection as the registry sees it; the ws server implements it over a socket. */
+/** One client connection as the connection table sees it; the ws server implements it over a socket. */
 export interface ClientConnection {
   readonly userID: string;
   readonly platform: string;
@@ -9,7 +9,7 @@ export interface ClientConnection {
    * being too slow (the frame then counts as not delivered to it).
    */
   send(frame: Buffer): boolean;
-  /** Starts the closing handshake with `code`; the connection leaves the registry at once. */
+  /** Starts the closing handshake with `code`; the connection leaves the table at once. */
   close(code: number, reason: string): void;
 }
 
@@ -25,9 +25,9 @@ const EMPTY: readonly ClientConnection[] = Object.freeze([]);
 /**
  * Users → their connections here (one per platform), the misplaced count, and the users
  * closed for migration with when (for MIGRATED answers). No I/O: closing is the
- * connection's business; the registry only keeps the books.
+ * connection's business; the table only keeps the books.
  */
-export class ConnectionRegistry {
+export class ConnectionTable {
   readonly #self: string;
   readonly #users = new Map<string, UserEntry>();
   /** userID → ms when it was closed for migration; in insertion (= time) order, for pruning. */
@@ -73,7 +73,7 @@ export class ConnectionRegistry {
     this.#misplaced = misplaced;
   }
 
-  /** Registers `connection`; returns the connection it replaces (same user and platform), if any. */
+  /** Adds `connection`; returns the connection it replaces (same user and platform), if any. */
   add(connection: ClientConnection): ClientConnection | undefined {
     let entry = this.#users.get(connection.userID);
     if (entry === undefined) {
@@ -90,7 +90,7 @@ export class ConnectionRegistry {
     return replaced;
   }
 
-  /** Unregisters `connection` if it is still registered; true when it was. */
+  /** Removes `connection` if it is still in the table; true when it was. */
   remove(connection: ClientConnection): boolean {
     const entry = this.#users.get(connection.userID);
     if (entry === undefined) return false;
@@ -108,7 +108,7 @@ export class ConnectionRegistry {
   }
 
   /**
-   * Closes every connection of `userID` with `code` (each leaves the registry as it closes);
+   * Closes every connection of `userID` with `code` (each leaves the table as it closes);
    * returns how many were closed.
    */
   closeUser(userID: string, code: number, reason: string): number {

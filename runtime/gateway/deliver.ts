@@ -1,5 +1,5 @@
 import type { DeliverRequest, DeliverResponse, UserResult } from '../protos.js';
-import type { ConnectionRegistry } from './connections.js';
+import type { ConnectionTable } from './connections.js';
 
 /** Per-result counts of one or more batches (metrics are incremented once per batch from them). */
 export interface DeliveryTally {
@@ -10,7 +10,7 @@ export interface DeliveryTally {
 
 /** What {@link deliverBatch} needs besides the request. */
 export interface DeliverContext {
-  registry: ConnectionRegistry;
+  connections: ConnectionTable;
   /** Clock reading for the handoff window, ms. */
   nowMs: number;
   /** The current ring's `policy.handoffWindowMs`. */
@@ -33,13 +33,13 @@ export function encodeMessageFrame(msgID: string, payload: string): Buffer {
  * NOT_HERE. A user whose every connection was too slow (closed 4008 on this send) is NOT_HERE.
  */
 export function deliverBatch(request: DeliverRequest, context: DeliverContext): DeliverResponse {
-  const { registry } = context;
+  const table = context.connections;
   const results: UserResult[] = [];
   for (const message of request.messages ?? []) {
     // Encoded once per message, lazily: a message for nobody here costs no frame.
     let frame: Buffer | undefined;
     for (const userId of message.userIds ?? []) {
-      const connections = registry.connectionsOf(userId);
+      const connections = table.connectionsOf(userId);
       let written = 0;
       // Backwards: a send that overflows closes its connection, which splices it out.
       for (let i = connections.length - 1; i >= 0; i--) {
@@ -57,7 +57,7 @@ function statusOf(written: number, userId: string, context: DeliverContext): Use
     context.tally.delivered++;
     return 'DELIVERED';
   }
-  if (context.registry.wasMigrated(userId, context.nowMs, context.handoffWindowMs)) {
+  if (context.connections.wasMigrated(userId, context.nowMs, context.handoffWindowMs)) {
     context.tally.migrated++;
     return 'MIGRATED';
   }

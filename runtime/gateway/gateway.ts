@@ -1,7 +1,7 @@
 import { CloseCodes, DEFAULT_POLICY, type Ring, type RingPolicy } from '../../ring/index.js';
 import type { DeliverRequest, DeliverResponse, KickRequest, KickResponse, OnlineRequest, OnlineResponse } from '../protos.js';
 import { verifyClientToken } from '../client-token.js';
-import { ConnectionRegistry, type ClientConnection } from './connections.js';
+import { ConnectionTable, type ClientConnection } from './connections.js';
 import { deliverBatch, type DeliveryTally } from './deliver.js';
 import { gatewayImplementation, startGrpcServer, type GrpcServer } from './grpc-service.js';
 import { gatewayMetrics } from './metrics.js';
@@ -54,7 +54,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     maxSendBufferBytes: o.maxSendBufferBytes,
     pingIntervalMs: o.pingIntervalMs,
     closeTimeoutMs: o.closeTimeoutMs,
-    registry: core.registry,
+    connections: core.connections,
     logger: o.logger,
     admits: (open) => core.admits(open),
     authenticate: (token, userID) => verifyClientToken(token, userID, o.tokenKey),
@@ -92,7 +92,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
 
 /** The gateway's state and decisions, between the two servers. */
 class GatewayCore {
-  readonly registry: ConnectionRegistry;
+  readonly connections: ConnectionTable;
   readonly metrics: ReturnType<typeof gatewayMetrics>;
   readonly #o: ResolvedGatewayOptions;
   readonly #migrator: PacedCloser;
@@ -104,11 +104,14 @@ class GatewayCore {
 
   constructor(o: ResolvedGatewayOptions) {
     this.#o = o;
-    this.registry = new ConnectionRegistry(o.self, o.ringSource.current());
+    this.connections = new ConnectionTable(o.self, o.ringSource.current());
     this.metrics = gatewayMetrics(o.registry, () => this.stats());
     const pacing = { timers: o.timers, now: o.now, random: o.random };
     this.#migrator = new PacedCloser({ ...pacing, close: (userID) => this.#migrate(userID) });
-    this.#drainer = new PacedCloser({ ...pacing, close: (userID) => this.registry.closeUser(userID, CloseCodes.shuttingDown, 'shutting down') });
+    this.#drainer = new PacedCloser({
+      ...pacing,
+      close: (userID) => this.connections.closeUser(userID, CloseCodes.shuttingDown, 'shutting down'),
+    });
   }
 
   /** Subscribes to ring changes and acts on the ring served now. */
@@ -119,7 +122,7 @@ class GatewayCore {
   }
 
   stats(): { connections: number; misplaced: number } {
-    return { connections: this.registry.size, misplaced: this.registry.misplaced };
+    return { connections: this.connections.size, misplaced: this.connections.misplaced };
   }
 
   ready(): boolean {
@@ -130,15 +133,15 @@ class GatewayCore {
     return !this.#stopped && this.#draining === undefined && open < this.#o.maxConnections;
   }
 
-  /** Registers an authenticated connection (replacing the user's one on the same platform). */
+  /** Adds an authenticated connection to the table (replacing the user's one on the same platform). */
   accept(connection: ClientConnection): void {
     if (this.#stopped || this.#draining !== undefined) {
       connection.close(CloseCodes.shuttingDown, 'shutting down');
       return;
     }
-    this.registry.add(connection)?.close(CloseCodes.replaced, 'replaced');
+    this.connections.add(connection)?.close(CloseCodes.replaced, 'replaced');
     // Routed here by a proxy a ring behind: once committed it must move too, or misplaced never reaches 0.
-    if (this.#o.ringSource.current()?.state === 'Committed' && !this.registry.isOwned(connection.userID)) {
+    if (this.#o.ringSource.current()?.state === 'Committed' && !this.connections.isOwned(connection.userID)) {
       this.#migrator.add(connection.userID);
     }
   }
@@ -146,7 +149,13 @@ class GatewayCore {
   deliver(request: DeliverRequest): DeliverResponse {
     const ring = this.#o.ringSource.current();
     const tally: DeliveryTally = { delivered: 0, notHere: 0, migrated: 0 };
-    const response = deliverBatch(request, { registry: this.registry, nowMs: this.#o.now(), handoffWindowMs: policyOf(ring).handoffWindowMs, ringVersion: ring?.version ?? 0, tally });
+    const response = deliverBatch(request, {
+      connections: this.connections,
+      nowMs: this.#o.now(),
+      handoffWindowMs: policyOf(ring).handoffWindowMs,
+      ringVersion: ring?.version ?? 0,
+      tally,
+    });
     const { deliveries } = this.metrics;
     if (tally.delivered > 0) deliveries.inc({ result: 'delivered' }, tally.delivered);
     if (tally.notHere > 0) deliveries.inc({ result: 'not_here' }, tally.notHere);
@@ -157,22 +166,23 @@ class GatewayCore {
   online(request: OnlineRequest): OnlineResponse {
     return {
       users: (request.userIds ?? []).map((userId) => {
-        const connections = this.registry.connectionsOf(userId);
+        const connections = this.connections.connectionsOf(userId);
         return { userId, connections: connections.length, platforms: connections.map((c) => c.platform) };
       }),
     };
   }
 
   kick(request: KickRequest): KickResponse {
-    return { closed: this.registry.closeUser(request.userId, KICK_CLOSE_CODE, 'kicked') };
+    return { closed: this.connections.closeUser(request.userId, KICK_CLOSE_CODE, 'kicked') };
   }
 
   drain(sockets: number): Promise<void> {
     this.#draining ??= new Promise<void>((resolve) => {
       this.#drained = resolve;
       this.#migrator.clear();
-      this.#o.logger.info({ connections: this.registry.size, ratePerSecond: this.#o.shutdownCloseRatePerSecond }, 'draining');
-      this.#drainer.replace([...this.registry.userIDs()], this.#o.shutdownCloseRatePerSecond);
+      const ratePerSecond = this.#o.shutdownCloseRatePerSecond;
+      this.#o.logger.info({ connections: this.connections.size, ratePerSecond }, 'draining');
+      this.#drainer.replace([...this.connections.userIDs()], ratePerSecond);
       this.checkDrained(sockets);
     });
     return this.#draining;
@@ -194,28 +204,28 @@ class GatewayCore {
 
   #onRing(ring: Ring): void {
     if (this.#stopped) return;
-    this.registry.setRing(ring);
+    this.connections.setRing(ring);
     const policy = policyOf(ring);
-    this.registry.pruneMigrated(this.#o.now(), policy.handoffWindowMs);
+    this.connections.pruneMigrated(this.#o.now(), policy.handoffWindowMs);
     this.#o.logger.info({ version: ring.version, state: ring.state, ...this.stats() }, 'serving ring');
     // Prepared: clients may still be connecting per the old ring; only a committed ring moves anyone.
     if (ring.state !== 'Committed' || this.#draining !== undefined) {
       this.#migrator.clear();
       return;
     }
-    const users = usersToMigrate(this.registry.userIDs(), (userID) => this.registry.isOwned(userID));
+    const users = usersToMigrate(this.connections.userIDs(), (userID) => this.connections.isOwned(userID));
     this.#migrator.replace(users, policy.migrateRatePerSecond);
     if (users.length > 0) this.#o.logger.info({ version: ring.version, users: users.length, ratePerSecond: policy.migrateRatePerSecond }, 'migrating');
   }
 
   /** Closes a user's connections with 4001 unless the current ring gave it back to us. */
   #migrate(userID: string): number {
-    if (this.registry.isOwned(userID)) return 0;
-    const closed = this.registry.closeUser(userID, CloseCodes.moved, 'moved');
+    if (this.connections.isOwned(userID)) return 0;
+    const closed = this.connections.closeUser(userID, CloseCodes.moved, 'moved');
     if (closed > 0) {
       const now = this.#o.now();
-      this.registry.pruneMigrated(now, policyOf(this.#o.ringSource.current()).handoffWindowMs);
-      this.registry.markMigrated(userID, now);
+      this.connections.pruneMigrated(now, policyOf(this.#o.ringSource.current()).handoffWindowMs);
+      this.connections.markMigrated(userID, now);
       this.metrics.migrations.inc(closed);
     }
     return closed;

@@ -2,7 +2,7 @@ import { Server, ServerCredentials, status, type ServerDuplexStream, type Server
 import type { Logger } from 'pino';
 import { gatewayService, type DeliverRequest, type DeliverResponse, type KickRequest, type KickResponse, type OnlineRequest, type OnlineResponse } from '../protos.js';
 
-/** The operations behind `imring.gateway.v1.Gateway`; synchronous, over the connection registry. */
+/** The operations behind `imring.gateway.v1.Gateway`; synchronous, over the connection table. */
 export interface GatewayOperations {
   deliver(request: DeliverRequest): DeliverResponse;
   online(request: OnlineRequest): OnlineResponse;

@@ -10,7 +10,7 @@ export interface GatewayMetrics {
 
 /**
  * Registers the gateway metrics in `registry`. The two gauges read `stats()` at scrape time
- * (the registry keeps the counts incrementally, so a scrape costs two field reads).
+ * (the connection table keeps the counts incrementally, so a scrape costs two field reads).
  */
 export function gatewayMetrics(registry: Registry, stats: () => { connections: number; misplaced: number }): GatewayMetrics {
   new Gauge({

@@ -7,7 +7,7 @@ import { LISTEN_BACKLOG } from '../accept-gate.js';
 import { CloseCodes } from '../../ring/index.js';
 import type { TokenFailure } from '../client-token.js';
 import { parseUpgradeRequest } from './auth.js';
-import type { ClientConnection, ConnectionRegistry } from './connections.js';
+import type { ClientConnection, ConnectionTable } from './connections.js';
 
 /** What the ws server needs from the gateway. */
 export interface WsServerOptions {
@@ -17,12 +17,12 @@ export interface WsServerOptions {
   maxSendBufferBytes: number;
   pingIntervalMs: number;
   closeTimeoutMs: number;
-  registry: ConnectionRegistry;
+  connections: ConnectionTable;
   logger: Logger;
   /** Whether one more socket may be upgraded (`open` counts sockets open or upgrading). */
   admits(open: number): boolean;
   authenticate(token: string | undefined, userID: string): Promise<TokenFailure | undefined>;
-  /** Called with each authenticated connection before it is registered; may close it. */
+  /** Called with each authenticated connection before it joins the connection table; may close it. */
   onConnection(connection: ClientConnection): void;
   /** Each close the gateway initiates, by code; `1006` for terminated sockets. */
   onClose(code: number): void;
@@ -54,7 +54,7 @@ const ERROR_CLOSE_CODES: Readonly<Record<string, number>> = {
   WS_ERR_INVALID_UTF8: 1007,
 };
 
-/** One authenticated client socket, as the registry sees it. */
+/** One authenticated client socket, as the connection table sees it. */
 class WsConnection implements ClientConnection {
   readonly userID: string;
   readonly platform: string;
@@ -84,7 +84,7 @@ class WsConnection implements ClientConnection {
   }
 
   close(code: number, reason: string): void {
-    this.#options.registry.remove(this);
+    this.#options.connections.remove(this);
     if (this.#ws.readyState !== WebSocket.OPEN) return;
     this.#ws.close(code, reason);
     this.#options.onClose(code);
@@ -156,7 +156,7 @@ class ClientSocketServer implements WsServer {
       this.#closed = true;
       clearInterval(this.#ping);
       for (const [ws, connection] of this.#live) {
-        if (connection) this.#options.registry.remove(connection);
+        if (connection) this.#options.connections.remove(connection);
         ws.terminate();
       }
       for (const socket of this.#sockets) socket.destroy();
@@ -196,14 +196,14 @@ class ClientSocketServer implements WsServer {
     });
   }
 
-  /** Keeps the books of an upgraded socket: leaves the registry on close or protocol error. */
+  /** Keeps the books of an upgraded socket: leaves the connection table on close or protocol error. */
   #track(ws: WebSocket): void {
     const options = this.#options;
     this.#live.set(ws, undefined);
     ws.once('close', () => {
       const connection = this.#live.get(ws);
       this.#live.delete(ws);
-      if (connection) options.registry.remove(connection);
+      if (connection) options.connections.remove(connection);
     });
     // Bad client frames (too big, bad UTF-8): ws closes the socket with the matching code.
     ws.on('error', (error: Error & { code?: string }) => {
@@ -211,7 +211,7 @@ class ClientSocketServer implements WsServer {
       options.onClose(code);
       options.logger.debug({ err: error, code }, 'client protocol error');
       const connection = this.#live.get(ws);
-      if (connection) options.registry.remove(connection);
+      if (connection) options.connections.remove(connection);
     });
   }
 
@@ -231,7 +231,7 @@ class ClientSocketServer implements WsServer {
 
   #pingOne(ws: WebSocket, connection: WsConnection): void {
     if (!connection.alive) {
-      this.#options.registry.remove(connection);
+      this.#options.connections.remove(connection);
       this.#options.onClose(1006);
       ws.terminate();
       return;

@@ -6,7 +6,7 @@ import { deliverMessages } from './deliver.js';
 import { GatewayPool } from './gateway-pool.js';
 import { pushImplementation } from './grpc-service.js';
 import { pushRoutes } from './http-api.js';
-import { startOpsServer, type OpsServer } from '../ops-server.js';
+import { startOpsServer, type OpsServer } from '../../kube/ops-server.js';
 import { createOfflineSink, type OfflineSink } from './offline-sink.js';
 import { DEFAULTS, resolvePushOptions, type PushOptions, type ResolvedPushOptions } from './options.js';
 import { uniqueUnits } from './plan.js';

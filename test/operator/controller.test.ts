@@ -6,7 +6,7 @@ import { parse as parseYaml } from 'yaml';
 import { IMGATEWAY, type IMGateway } from '../../operator/api.js';
 import { Controller } from '../../operator/controller.js';
 import { createOperatorMetrics } from '../../operator/metrics.js';
-import { createLogger } from '../../runtime/logger.js';
+import { createLogger } from '../../kube/logger.js';
 import { repoRoot } from '../support/fixtures.js';
 import { startLocalApi } from '../support/local-api.js';
 import { imGateway } from '../support/operator-system.js';

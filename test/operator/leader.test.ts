@@ -1,17 +1,23 @@
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
 import { after, before, test } from 'node:test';
-import { CoordinationV1Api, CustomObjectsApi, V1MicroTime } from '@kubernetes/client-node';
+import { CoordinationV1Api, CustomObjectsApi, V1MicroTime, type V1Lease } from '@kubernetes/client-node';
 import { IMGATEWAY } from '../../operator/api.js';
-import { repoRoot } from '../support/fixtures.js';
 import { convergedAt, imGateway, NAMESPACE, OperatorSystem, type OperatorProcess } from '../support/operator-system.js';
 import { watchUntil } from '../support/wait.js';
 
-/** Until the leader branch is merged, operator/leader-election.ts is a stub that makes every replica lead. */
-const PENDING = readFileSync(`${repoRoot}operator/leader-election.ts`, 'utf8').startsWith('// STUB');
-/** client-go's defaults the operator uses: a Lease not renewed for 15 s may be taken; candidates retry every 2 s × (1 + up to 1.2 jitter). */
-const LEASE_DURATION_MS = 15_000;
-const RETRY_MS = 2_000 * 2.2;
+/**
+ * Short leader election periods, given to every operator as its flags: a Lease not renewed
+ * for 2 s may be taken; a leader stops if it could not renew for 1.5 s (slack for a loaded
+ * machine, where a stalled leader would exit and fail the test); candidates retry every
+ * 0.2 s × (1 + up to 1.2 jitter).
+ */
+const LEASE_DURATION_MS = 2000;
+const RETRY_MS = 200 * 2.2;
+const LEADER_ELECTION_FLAGS = [
+  '--leader-elect-lease-duration', `${LEASE_DURATION_MS}ms`,
+  '--leader-elect-renew-deadline', '1500ms',
+  '--leader-elect-retry-period', '200ms',
+];
 /**
  * Longest takeover: a standby sees the leader's last renewal at its next poll (up to RETRY_MS
  * later), waits LEASE_DURATION_MS from that observation (observed time, as client-go), and
@@ -24,9 +30,10 @@ let system: OperatorSystem;
 const processes = new Map<string, OperatorProcess>();
 
 before(async () => {
-  if (PENDING) return;
   system = await OperatorSystem.start();
-  for (const identity of ['op-a', 'op-b']) processes.set(identity, await system.startOperator(identity));
+  for (const identity of ['op-a', 'op-b']) {
+    processes.set(identity, await system.startOperator(identity, LEADER_ELECTION_FLAGS));
+  }
   await system.startRuntimes('im');
 });
 
@@ -34,9 +41,13 @@ after(async () => {
   await system?.close();
 });
 
+async function operatorLease(): Promise<V1Lease | undefined> {
+  const coordination = system.cluster.kc.makeApiClient(CoordinationV1Api);
+  return coordination.readNamespacedLease({ namespace: NAMESPACE, name: 'imring-operator' }).catch(() => undefined);
+}
+
 async function holder(): Promise<string | undefined> {
-  const lease = await system.cluster.kc.makeApiClient(CoordinationV1Api).readNamespacedLease({ namespace: NAMESPACE, name: 'imring-operator' }).catch(() => undefined);
-  return lease?.spec?.holderIdentity ?? undefined;
+  return (await operatorLease())?.spec?.holderIdentity ?? undefined;
 }
 
 async function scaleTo(replicas: number): Promise<void> {
@@ -44,12 +55,15 @@ async function scaleTo(replicas: number): Promise<void> {
   await system.untilGateway('im', convergedAt(replicas));
 }
 
-test('Two operators: only the leader writes, and when it is killed the standby takes over once the Lease runs out and finishes a scale', { skip: PENDING && 'waits for the leader branch (operator/leader-election.ts is still the stub)' }, async () => {
+test('Two operators: only the leader writes, and when it is killed the standby takes over once the Lease runs out ' +
+  'and finishes a scale', async () => {
   const custom = system.cluster.kc.makeApiClient(CustomObjectsApi);
   await custom.createNamespacedCustomObject({ group: IMGATEWAY.group, version: IMGATEWAY.version, namespace: NAMESPACE, plural: IMGATEWAY.plural, body: imGateway('im', { replicas: 1 }) });
   await system.untilGateway('im', convergedAt(1));
   const leader = (await holder())!;
   assert.ok(leader === 'op-a' || leader === 'op-b', `the Lease names a leader: ${leader}`);
+  const duration = (await operatorLease())?.spec?.leaseDurationSeconds;
+  assert.equal(duration, LEASE_DURATION_MS / 1000, 'the flag set the duration');
   const standby = leader === 'op-a' ? 'op-b' : 'op-a';
   assert.equal(await system.metric(leader, 'imring_operator_leader'), 1);
   assert.equal(await system.metric(standby, 'imring_operator_leader'), 0);
@@ -70,9 +84,9 @@ test('Two operators: only the leader writes, and when it is killed the standby t
   assert.ok((await system.metric(standby, 'imring_operator_api_writes_total')) > 0, 'the new leader writes');
 });
 
-test('SIGTERM stops a standby and a leader with exit code 0, and the leader gives its Lease up', { skip: PENDING && 'waits for the leader branch' }, async () => {
+test('SIGTERM stops a standby and a leader with exit code 0, and the leader gives its Lease up', async () => {
   const leader = (await holder())!;
-  const standby = await system.startOperator('op-c');
+  const standby = await system.startOperator('op-c', LEADER_ELECTION_FLAGS);
   await system.stopOperator('op-c', 'SIGTERM');
   assert.equal(await standby.exited, 0, 'a standby stops cleanly while it waits for leadership');
   await system.stopOperator(leader, 'SIGTERM');
@@ -80,8 +94,8 @@ test('SIGTERM stops a standby and a leader with exit code 0, and the leader give
   assert.equal((await holder()) ?? '', '', 'released: a standby takes over at once');
 });
 
-test('a leader that finds its Lease taken by another exits 1 rather than race the new holder', { skip: PENDING && 'waits for the leader branch' }, async () => {
-  const leader = await system.startOperator('op-f');
+test('a leader that finds its Lease taken by another exits 1 rather than race the new holder', async () => {
+  const leader = await system.startOperator('op-f', LEADER_ELECTION_FLAGS);
   await watchUntil(system.cluster.kc, `/apis/coordination.k8s.io/v1/namespaces/${NAMESPACE}/leases`, async () => ((await holder()) === 'op-f' ? true : undefined), TAKEOVER_BOUND_MS);
   const coordination = system.cluster.kc.makeApiClient(CoordinationV1Api);
   // Read-modify-write: a renewal in between makes it 409, and it is tried again.

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { backoffDelay, closeAction, immediateDelay, parseFrame, CLIENT_DEFAULTS } from '../../runtime/client/index.js';
-import { MessageQueue } from '../../runtime/client/message-queue.js';
+import { backoffDelay, closeAction, immediateDelay, parseFrame, CLIENT_DEFAULTS } from '../../client/index.js';
+import { MessageQueue } from '../../client/message-queue.js';
 
 test('close codes map to reconnect at once, back off, or stop', () => {
   const cases: Array<[number, number | undefined, string]> = [

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { CloseCodes, Ring } from '../../ring/index.js';
-import { ImringClient } from '../../runtime/client/index.js';
+import { ImringClient } from '../../client/index.js';
 import { startProxyFixture, userOwnedBy } from './proxy-support.js';
 
 test('a client moved with 4001 after a ring change reconnects through the proxy to its new owner', async () => {

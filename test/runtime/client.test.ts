@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { EventEmitter, once } from 'node:events';
 import { CloseCodes } from '../../ring/index.js';
-import { ImringClient, type ClientCloseEvent, type ClientOptions } from '../../runtime/client/index.js';
+import { ImringClient, type ClientCloseEvent, type ClientOptions } from '../../client/index.js';
 import { startFakeWsGateway, type FakeWsGateway } from './fake-ws-gateway.js';
 import { refusingPort } from './proxy-support.js';
 

@@ -4,7 +4,7 @@ import { once } from 'node:events';
 import { CoordinationV1Api, CoreV1Api } from '@kubernetes/client-node';
 import { WebSocket } from 'ws';
 import { Annotations, Ring } from '../../ring/index.js';
-import { ImringClient } from '../../runtime/client/index.js';
+import { ImringClient } from '../../client/index.js';
 import { GATEWAY, ImSystem, member, tokenFor } from '../support/im-system.js';
 import { watchUntil } from '../support/wait.js';
 

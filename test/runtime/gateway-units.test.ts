@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { parseUpgradeRequest } from '../../runtime/gateway/auth.js';
 import { verifyClientToken } from '../../runtime/client-token.js';
-import { ConnectionRegistry, type ClientConnection } from '../../runtime/gateway/connections.js';
+import { ConnectionTable, type ClientConnection } from '../../runtime/gateway/connections.js';
 import { deliverBatch, encodeMessageFrame } from '../../runtime/gateway/deliver.js';
 import { pace, PacedCloser, usersToMigrate } from '../../runtime/gateway/migration.js';
 import { resolveGatewayOptions } from '../../runtime/gateway/options.js';
@@ -10,7 +10,7 @@ import { StaticRingSource } from '../../runtime/ring-source.js';
 import { FakeClock, newRing, SECRET, sign, usersWhere } from './gateway-fixture.js';
 
 /** A connection that records frames and closes; `accepts` false makes it act like a reader cut off at this send. */
-function fakeConnection(registry: ConnectionRegistry, init: { userID: string; platform: string; accepts?: boolean }) {
+function fakeConnection(table: ConnectionTable, init: { userID: string; platform: string; accepts?: boolean }) {
   const connection = {
     userID: init.userID,
     platform: init.platform,
@@ -26,7 +26,7 @@ function fakeConnection(registry: ConnectionRegistry, init: { userID: string; pl
     },
     close(code: number, _reason?: string): void {
       connection.closes.push(code);
-      registry.remove(connection);
+      table.remove(connection);
     },
   } satisfies ClientConnection & Record<string, unknown>;
   return connection;
@@ -64,45 +64,45 @@ test('a second connection on the same platform replaces the first; misplaced fol
   const ring2 = newRing({ version: 1, members: 2 });
   const ring3 = newRing({ version: 2, members: 3, previousMembers: 2 });
   const [moving] = usersWhere(1, (u) => ring2.owner(u)?.name === 'im-0' && ring3.owner(u)?.name === 'im-2');
-  const registry = new ConnectionRegistry('im-0', ring2);
-  const web = fakeConnection(registry, { userID: moving!, platform: 'web' });
-  const ios = fakeConnection(registry, { userID: moving!, platform: 'ios' });
-  const web2 = fakeConnection(registry, { userID: moving!, platform: 'web' });
-  assert.equal(registry.add(web), undefined);
-  assert.equal(registry.add(ios), undefined);
-  assert.equal(registry.add(web2), web);
-  assert.equal(registry.size, 2);
-  assert.equal(registry.remove(web), false, 'a replaced connection is no longer registered');
-  assert.equal(registry.misplaced, 0);
-  registry.setRing(ring3);
-  assert.equal(registry.misplaced, 2);
-  assert.equal(registry.closeUser(moving!, 4001, 'moved'), 2);
+  const table = new ConnectionTable('im-0', ring2);
+  const web = fakeConnection(table, { userID: moving!, platform: 'web' });
+  const ios = fakeConnection(table, { userID: moving!, platform: 'ios' });
+  const web2 = fakeConnection(table, { userID: moving!, platform: 'web' });
+  assert.equal(table.add(web), undefined);
+  assert.equal(table.add(ios), undefined);
+  assert.equal(table.add(web2), web);
+  assert.equal(table.size, 2);
+  assert.equal(table.remove(web), false, 'a replaced connection is no longer registered');
+  assert.equal(table.misplaced, 0);
+  table.setRing(ring3);
+  assert.equal(table.misplaced, 2);
+  assert.equal(table.closeUser(moving!, 4001, 'moved'), 2);
   assert.deepEqual([web2.closes, ios.closes], [[4001], [4001]]);
-  assert.deepEqual([registry.size, registry.misplaced, [...registry.userIDs()]], [0, 0, []]);
+  assert.deepEqual([table.size, table.misplaced, [...table.userIDs()]], [0, 0, []]);
 });
 
 test('migrated users are remembered for the handoff window, then pruned', () => {
-  const registry = new ConnectionRegistry('im-0');
-  registry.markMigrated('a', 1000);
-  registry.markMigrated('b', 1500);
-  assert.equal(registry.wasMigrated('a', 2999, 2000), true);
-  assert.equal(registry.wasMigrated('a', 3000, 2000), false);
-  assert.equal(registry.wasMigrated('c', 1000, 2000), false);
-  assert.equal(registry.pruneMigrated(3200, 2000), 1, 'a is forgotten, b kept');
-  assert.equal(registry.wasMigrated('b', 3200, 2000), true);
+  const table = new ConnectionTable('im-0');
+  table.markMigrated('a', 1000);
+  table.markMigrated('b', 1500);
+  assert.equal(table.wasMigrated('a', 2999, 2000), true);
+  assert.equal(table.wasMigrated('a', 3000, 2000), false);
+  assert.equal(table.wasMigrated('c', 1000, 2000), false);
+  assert.equal(table.pruneMigrated(3200, 2000), 1, 'a is forgotten, b kept');
+  assert.equal(table.wasMigrated('b', 3200, 2000), true);
 });
 
 test('a batch answers per (message, user) in request order, encoding each frame once', () => {
-  const registry = new ConnectionRegistry('im-0');
-  const a1 = fakeConnection(registry, { userID: 'a', platform: 'web' });
-  const a2 = fakeConnection(registry, { userID: 'a', platform: 'ios' });
-  const slow = fakeConnection(registry, { userID: 's', platform: 'web', accepts: false });
-  for (const c of [a1, a2, slow]) registry.add(c);
-  registry.markMigrated('m', 100);
+  const table = new ConnectionTable('im-0');
+  const a1 = fakeConnection(table, { userID: 'a', platform: 'web' });
+  const a2 = fakeConnection(table, { userID: 'a', platform: 'ios' });
+  const slow = fakeConnection(table, { userID: 's', platform: 'web', accepts: false });
+  for (const c of [a1, a2, slow]) table.add(c);
+  table.markMigrated('m', 100);
   const tally = { delivered: 0, notHere: 0, migrated: 0 };
   const response = deliverBatch(
     { batchId: 7, ringVersion: 3, messages: [{ msgId: 'm1', userIds: ['a', 'x', 'm', 's'], payload: 'hi "there"' }, { msgId: 'm2', userIds: ['x'], payload: '' }] },
-    { registry, nowMs: 200, handoffWindowMs: 2000, ringVersion: 4, tally },
+    { connections: table, nowMs: 200, handoffWindowMs: 2000, ringVersion: 4, tally },
   );
   assert.deepEqual(response, {
     batchId: 7,
@@ -119,7 +119,7 @@ test('a batch answers per (message, user) in request order, encoding each frame 
   assert.equal(a1.frames[0], a2.frames[0], 'the same Buffer went to both connections');
   assert.deepEqual(JSON.parse(a1.frames[0]!.toString()), { type: 'message', msgID: 'm1', payload: 'hi "there"' });
   assert.deepEqual(slow.closes, [4008]);
-  assert.equal(registry.size, 2);
+  assert.equal(table.size, 2);
   assert.deepEqual(encodeMessageFrame('x', 'y').toString(), '{"type":"message","msgID":"x","payload":"y"}');
 });
 

@@ -4,7 +4,7 @@ import { createServer, type AddressInfo, type Server, type Socket } from 'node:n
 import { Registry } from 'prom-client';
 import { WebSocket } from 'ws';
 import { Ring, type RingMember } from '../../ring/index.js';
-import { startOpsServer, type OpsServer } from '../../runtime/ops-server.js';
+import { startOpsServer, type OpsServer } from '../../kube/ops-server.js';
 import { StaticRingSource } from '../../runtime/ring-source.js';
 import { startProxy, type Proxy, type ProxyOptions } from '../../runtime/proxy/index.js';
 import { startFakeWsGateway, type FakeWsGateway } from './fake-ws-gateway.js';

@@ -1,5 +1,14 @@
-import { CoordinationV1Api, V1MicroTime, type KubeConfig, type V1Lease, type V1LeaseSpec } from '@kubernetes/client-node';
+import { CoordinationV1Api, type KubeConfig, type V1Lease } from '@kubernetes/client-node';
 import { pino, type Logger } from 'pino';
+import { apiStatusCode } from './api-errors.js';
+import {
+  claimedLeaseSpec,
+  isHeldByOther,
+  isSameRecord,
+  leaderRecord,
+  releasedLeaseSpec,
+  type LeaderRecord,
+} from './leader-record.js';
 
 /**
  * Leader election over a `coordination.k8s.io/v1` Lease, with the semantics of client-go's
@@ -20,9 +29,12 @@ export interface LeaderElectorOptions {
   readonly identity: string;
   /** How long a Lease is valid after its last change, whole seconds. Default 15. */
   readonly leaseDurationSeconds?: number;
-  /** A leader that has not renewed for this long stops leading, seconds. Default 10; must be < leaseDurationSeconds. */
+  /**
+   * A leader that has not renewed for this long stops leading, seconds (fractions allowed).
+   * Default 10; must be < leaseDurationSeconds.
+   */
   readonly renewDeadlineSeconds?: number;
-  /** Between attempts to acquire or renew, seconds (candidates add up to 1.2× jitter). Default 2. */
+  /** Between attempts to acquire or renew, seconds (fractions allowed; plus jitter, up to 1.2×). Default 2. */
   readonly retryPeriodSeconds?: number;
   /** Default silent. */
   readonly logger?: Logger;
@@ -59,77 +71,41 @@ export function resolveLeaderElectorOptions(options: LeaderElectorOptions): Reso
     if (typeof options[key] !== 'string' || options[key] === '') throw new TypeError(`${key} must be a non-empty string`);
   }
   const resolved = { ...LEADER_ELECTOR_DEFAULTS, now: Date.now, random: Math.random, logger: pino({ level: 'silent' }), ...options };
-  const { leaseDurationSeconds: lease, renewDeadlineSeconds: renew, retryPeriodSeconds: retry } = resolved;
-  if (!Number.isInteger(lease) || lease < 1) throw new RangeError(`leaseDurationSeconds must be a positive integer, got ${lease}`);
-  if (!(renew > 0)) throw new RangeError(`renewDeadlineSeconds must be positive, got ${renew}`);
-  if (!(retry > 0)) throw new RangeError(`retryPeriodSeconds must be positive, got ${retry}`);
-  if (renew >= lease) throw new RangeError(`renewDeadlineSeconds (${renew}) must be less than leaseDurationSeconds (${lease})`);
-  // A leader must get at least one jittered retry in before its deadline.
-  if (renew <= LEADER_ELECTION_JITTER * retry) {
-    throw new RangeError(`renewDeadlineSeconds (${renew}) must be greater than ${LEADER_ELECTION_JITTER} × retryPeriodSeconds (${retry})`);
-  }
+  checkLeaderElectionPeriods(resolved);
   for (const key of ['now', 'random', 'onStartedLeading', 'onStoppedLeading'] as const) {
     if (resolved[key] !== undefined && typeof resolved[key] !== 'function') throw new TypeError(`${key} must be a function`);
   }
   return resolved;
 }
 
-/** The parts of a Lease's spec that make up client-go's leader election record, times in ms. */
-export interface LeaderRecord {
-  readonly holderIdentity: string;
-  readonly leaseDurationSeconds: number | undefined;
-  readonly acquireTime: number | undefined;
-  readonly renewTime: number | undefined;
-  readonly leaseTransitions: number;
-}
-
-/** The election record of a Lease spec. Pure. */
-export function leaderRecord(spec: V1LeaseSpec | undefined): LeaderRecord {
-  return {
-    holderIdentity: spec?.holderIdentity ?? '',
-    leaseDurationSeconds: spec?.leaseDurationSeconds,
-    acquireTime: timeOf(spec?.acquireTime),
-    renewTime: timeOf(spec?.renewTime),
-    leaseTransitions: spec?.leaseTransitions ?? 0,
-  };
-}
-
-/** Whether two records are the same (a changed record restarts the observed lease). Pure. */
-export function isSameRecord(a: LeaderRecord, b: LeaderRecord): boolean {
-  return a.holderIdentity === b.holderIdentity && a.leaseDurationSeconds === b.leaseDurationSeconds &&
-    a.acquireTime === b.acquireTime && a.renewTime === b.renewTime && a.leaseTransitions === b.leaseTransitions;
-}
+/** The three periods of leader election, in seconds (see {@link LeaderElectorOptions}). */
+export type LeaderElectionPeriods = Pick<Required<LeaderElectorOptions>, keyof typeof LEADER_ELECTOR_DEFAULTS>;
 
 /**
- * Whether `record` is held by a candidate other than `identity` and still valid: it has a
- * holder, and `observedAtMs` (when this process first saw this exact record) plus the
- * record's duration (else `fallbackSeconds`) is still ahead of `nowMs`. Pure.
+ * Checks the periods by client-go's NewLeaderElector rules. Each error names a period by
+ * `label(key)`: the option's name by default; the CLI passes its flags'. Pure.
+ * @throws {RangeError} on the first rule broken.
  */
-export function isHeldByOther(record: LeaderRecord, identity: string, clock: { observedAtMs: number; nowMs: number; fallbackSeconds: number }): boolean {
-  if (record.holderIdentity === '' || record.holderIdentity === identity) return false;
-  const seconds = record.leaseDurationSeconds ?? clock.fallbackSeconds;
-  return clock.observedAtMs + seconds * 1000 > clock.nowMs;
-}
-
-/** The spec that claims (or renews) the Lease for `identity`, over `current` (never mutated). Pure. */
-export function claimedLeaseSpec(current: V1LeaseSpec | undefined, claim: { identity: string; leaseDurationSeconds: number; nowMs: number }): V1LeaseSpec {
-  const now = new V1MicroTime(claim.nowMs);
-  const renewing = current?.holderIdentity === claim.identity;
-  return {
-    ...current,
-    holderIdentity: claim.identity,
-    leaseDurationSeconds: claim.leaseDurationSeconds,
-    acquireTime: (renewing ? current?.acquireTime : undefined) ?? now,
-    renewTime: now,
-    // A new Lease starts at 0; every change of holder counts one transition.
-    leaseTransitions: current === undefined ? 0 : (current.leaseTransitions ?? 0) + (renewing ? 0 : 1),
-  };
-}
-
-/** The spec that gives the Lease up (client-go ReleaseOnCancel): no holder, valid for 1 s. Pure. */
-export function releasedLeaseSpec(current: V1LeaseSpec | undefined, nowMs: number): V1LeaseSpec {
-  const now = new V1MicroTime(nowMs);
-  return { ...current, holderIdentity: '', leaseDurationSeconds: 1, acquireTime: now, renewTime: now };
+export function checkLeaderElectionPeriods(
+  periods: LeaderElectionPeriods,
+  label = (key: keyof LeaderElectionPeriods): string => key,
+): void {
+  const { leaseDurationSeconds: lease, renewDeadlineSeconds: renew, retryPeriodSeconds: retry } = periods;
+  const leaseName = label('leaseDurationSeconds');
+  const renewName = label('renewDeadlineSeconds');
+  const retryName = label('retryPeriodSeconds');
+  // Lease spec.leaseDurationSeconds is an int32.
+  if (!Number.isInteger(lease) || lease < 1) {
+    throw new RangeError(`${leaseName} must be a positive integer, got ${lease}`);
+  }
+  if (!(renew > 0)) throw new RangeError(`${renewName} must be positive, got ${renew}`);
+  if (!(retry > 0)) throw new RangeError(`${retryName} must be positive, got ${retry}`);
+  if (renew >= lease) throw new RangeError(`${renewName} (${renew}) must be less than ${leaseName} (${lease})`);
+  // A leader must get at least one jittered retry in before its deadline.
+  if (renew <= LEADER_ELECTION_JITTER * retry) {
+    const jitter = LEADER_ELECTION_JITTER;
+    throw new RangeError(`${renewName} (${renew}) must be greater than ${jitter} × ${retryName} (${retry})`);
+  }
 }
 
 type ElectorEvent = 'started' | 'stopped';
@@ -246,18 +222,30 @@ export class LeaderElector {
   /** A write that started at `startedAtMs` succeeded: lead until that time plus the renew deadline. */
   #onHolding(startedAtMs: number): void {
     // Measured from before the write, so this deadline never outlasts the record others observe.
-    const remainingMs = startedAtMs + this.#options.renewDeadlineSeconds * 1000 - this.#options.now();
-    if (remainingMs <= 0) {
+    const deadlineMs = startedAtMs + this.#options.renewDeadlineSeconds * 1000;
+    if (deadlineMs <= this.#options.now()) {
       this.#stopLeading('the renewal succeeded too late');
       return;
     }
     clearTimeout(this.#deadline);
-    this.#deadline = setTimeout(() => this.#stopLeading('no renewal succeeded within renewDeadlineSeconds'), remainingMs);
+    this.#armDeadline(deadlineMs);
     if (this.#leading) return;
     this.#leading = true;
     this.#log.info({ leaseTransitions: this.#lease?.spec?.leaseTransitions }, 'started leading');
     for (const waiter of this.#waiters.splice(0)) waiter.resolve();
     this.#emit('started');
+  }
+
+  /** Stops leading once the clock reaches `deadlineMs`, unless a renewal re-arms it first. */
+  #armDeadline(deadlineMs: number): void {
+    const remainingMs = deadlineMs - this.#options.now();
+    if (remainingMs <= 0) {
+      this.#stopLeading('no renewal succeeded within renewDeadlineSeconds');
+      return;
+    }
+    // Checked again when it fires: a timer counts from the event loop's cached time, so it may
+    // fire a few ms before the clock reaches the deadline.
+    this.#deadline = setTimeout(() => this.#armDeadline(deadlineMs), remainingMs);
   }
 
   #stopLeading(reason: string): void {
@@ -313,7 +301,7 @@ export class LeaderElector {
       return 'holding';
     } catch (error) {
       // 409: another candidate created it first; the next attempt reads it.
-      this.#log[statusCode(error) === 409 ? 'debug' : 'warn']({ err: error }, 'could not create the Lease; retrying');
+      this.#log[apiStatusCode(error) === 409 ? 'debug' : 'warn']({ err: error }, 'could not create the Lease; retrying');
       return 'failed';
     }
   }
@@ -328,7 +316,7 @@ export class LeaderElector {
     } catch (error) {
       // 409: someone wrote since we read (lost the race); 404: deleted. Either way, re-read next.
       this.#lease = undefined;
-      this.#log[statusCode(error) === 409 ? 'debug' : 'warn']({ err: error }, 'could not write the Lease; retrying');
+      this.#log[apiStatusCode(error) === 409 ? 'debug' : 'warn']({ err: error }, 'could not write the Lease; retrying');
       return 'failed';
     }
   }
@@ -350,7 +338,7 @@ export class LeaderElector {
       } catch (error) {
         this.#log.warn({ err: error }, 'could not release the Lease');
         // 409: our copy is stale; release the fresh one if it is still ours.
-        if (statusCode(error) !== 409) return;
+        if (apiStatusCode(error) !== 409) return;
         this.#lease = await this.#read().catch(() => undefined);
       }
     }
@@ -360,23 +348,12 @@ export class LeaderElector {
     try {
       return await this.#api.readNamespacedLease({ name: this.#options.name, namespace: this.#options.namespace });
     } catch (error) {
-      if (statusCode(error) === 404) return undefined;
+      if (apiStatusCode(error) === 404) return undefined;
       throw error;
     }
   }
 }
 
-function timeOf(time: Date | string | undefined): number | undefined {
-  if (time === undefined || time === null) return undefined;
-  const ms = time instanceof Date ? time.getTime() : Date.parse(time);
-  return Number.isNaN(ms) ? undefined : ms;
-}
-
 function closedError(): Error {
   return Object.assign(new Error('the leader elector closed before it led'), { code: ELECTOR_CLOSED });
-}
-
-function statusCode(error: unknown): number | undefined {
-  const code = (error as { code?: unknown } | null)?.code;
-  return typeof code === 'number' ? code : undefined;
 }

@@ -3,10 +3,10 @@ import assert from 'node:assert/strict';
 import { request } from 'node:http';
 import { Writable } from 'node:stream';
 import { Counter } from 'prom-client';
-import { startOpsServer } from '../../runtime/ops-server.js';
-import { createRegistry } from '../../runtime/metrics.js';
-import { createLogger } from '../../runtime/logger.js';
-import { loadKubeConfig, podIdentity } from '../../runtime/kube-config.js';
+import { startOpsServer } from '../kube/ops-server.js';
+import { createRegistry } from '../kube/metrics.js';
+import { createLogger } from '../kube/logger.js';
+import { loadKubeConfig, podIdentity } from '../kube/kube-config.js';
 
 function fetchText(port: number, path: string, method = 'GET'): Promise<{ status: number; type: string; text: string }> {
   return new Promise((resolve, reject) => {

@@ -42,9 +42,9 @@ export function resolveOpsServerOptions(options: OpsServerOptions): Required<Omi
 }
 
 /**
- * The HTTP server every runtime has (DESIGN.md section 6): `GET /healthz` 200 `ok`,
- * `GET /readyz` 200 when `ready()` else 503, `GET /metrics` the registry in Prometheus text
- * format, anything else 404 unless `routes` handled it.
+ * The HTTP server every imring process has, operator and runtimes alike (DESIGN.md sections 6
+ * and 7): `GET /healthz` 200 `ok`, `GET /readyz` 200 when `ready()` else 503, `GET /metrics` the
+ * registry in Prometheus text format, anything else 404 unless `routes` handled it.
  */
 export async function startOpsServer(options: OpsServerOptions): Promise<OpsServer> {
   const resolved = resolveOpsServerOptions(options);

@@ -5,21 +5,17 @@ import {
   ELECTOR_CLOSED,
   LEADER_ELECTOR_DEFAULTS,
   LeaderElector,
-  claimedLeaseSpec,
-  isHeldByOther,
-  leaderRecord,
-  releasedLeaseSpec,
   resolveLeaderElectorOptions,
   type LeaderElectorOptions,
-  type LeaderRecord,
-} from '../../operator/leader-election.js';
-import { startLocalApi, type LocalApi } from '../support/local-api.js';
-import { watchUntil } from '../support/wait.js';
+} from '../kube/leader-election.js';
+import { claimedLeaseSpec, isHeldByOther, leaderRecord, releasedLeaseSpec, type LeaderRecord } from '../kube/leader-record.js';
+import { startLocalApi, type LocalApi } from './support/local-api.js';
+import { watchUntil } from './support/wait.js';
 
 const namespace = 'default';
 const leasesPath = `/apis/coordination.k8s.io/v1/namespaces/${namespace}/leases`;
-/** Short timings, so takeovers happen within seconds: lease 2 s, renew deadline 1.5 s, retry 0.3 s. */
-const FAST = { leaseDurationSeconds: 2, renewDeadlineSeconds: 1.5, retryPeriodSeconds: 0.3 } as const;
+/** Short timings, so takeovers happen within a second or two: lease 1 s, renew deadline 0.5 s, retry 0.1 s. */
+const FAST = { leaseDurationSeconds: 1, renewDeadlineSeconds: 0.5, retryPeriodSeconds: 0.1 } as const;
 let api: LocalApi;
 let leases: CoordinationV1Api;
 let leaseCount = 0;

@@ -2,7 +2,7 @@ import { hostname } from 'node:os';
 import { pino, type DestinationStream, type Logger } from 'pino';
 
 export interface LoggerOptions {
-  /** `gateway`, `proxy`, `push` (or any name): the `component` field of every line. */
+  /** `operator`, `gateway`, `proxy`, `push` (or any name): the `component` field of every line. */
   readonly component: string;
   /** pino level name. Default `process.env.LOG_LEVEL`, else `info`. */
   readonly level?: string;
@@ -11,7 +11,7 @@ export interface LoggerOptions {
 }
 
 /**
- * The JSON logger of a runtime process: one line per record on stdout, with base fields
+ * The JSON logger of an imring process (operator or runtime): one line per record on stdout, with base fields
  * `component` and `pod` (`POD_NAME`, else the host name, which is the pod name in a pod).
  * @throws {TypeError} on an empty component; pino throws on an unknown level.
  */

@@ -2,7 +2,7 @@ import { collectDefaultMetrics, Counter, Gauge, Registry, type CounterConfigurat
 
 /**
  * A component's Prometheus registry: every metric it exports carries the default label
- * `component` (`gateway`, `proxy`, `push`), and the process metrics of prom-client
+ * `component` (`operator`, `gateway`, `proxy`, `push`), and the process metrics of prom-client
  * (`process_cpu_seconds_total`, `process_resident_memory_bytes`, event loop lag, heap) are
  * registered on it, so `/metrics` of one registry is the whole picture.
  */

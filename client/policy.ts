@@ -1,4 +1,4 @@
-import { CloseCodes } from '../../ring/contract.js';
+import { CloseCodes } from '../ring/contract.js';
 
 /**
  * The client's decisions as pure functions: what a close code means, how long to wait before

@@ -1,12 +1,12 @@
 import { hostname } from 'node:os';
 import { KubeConfig, type RequestContext } from '@kubernetes/client-node';
 
-/** Where a runtime reads its cluster credentials from (the process environment by default). */
+/** Where a process reads its cluster credentials from (the process environment by default). */
 export interface KubeConfigSource {
   /** Default `process.env`. */
   readonly env?: NodeJS.ProcessEnv;
   /**
-   * The `User-Agent` of every request (API calls, lists and watches), e.g. `imring-gateway`,
+   * The `User-Agent` of every request (API calls, lists and watches), e.g. `imring-operator`, `imring-gateway`,
    * so an API server's audit log (and the RBAC review test) can tell the components apart.
    * Default: client-node's (node-fetch's) own.
    */
@@ -14,9 +14,10 @@ export interface KubeConfigSource {
 }
 
 /**
- * The client-node configuration of a runtime: the `KUBECONFIG` file(s) when set (pods of the
- * local control plane get one), else the in-cluster service account when
- * `KUBERNETES_SERVICE_HOST` is set, else client-node's default (`~/.kube/config`).
+ * The client-node configuration of an imring process (operator, runtime or CLI): the
+ * `KUBECONFIG` file(s) when set (pods of the local control plane get one), else the in-cluster
+ * service account when `KUBERNETES_SERVICE_HOST` is set, else client-node's default
+ * (`~/.kube/config`).
  * @throws when the chosen configuration cannot be read.
  */
 export function loadKubeConfig(source: KubeConfigSource = {}): KubeConfig {
