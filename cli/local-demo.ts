@@ -45,7 +45,10 @@ export async function runDemo(options: DemoOptions): Promise<void> {
     if ((await Promise.race([traffic.connect().then(() => 'connected'), options.stopped])) !== 'connected') return await traffic.close();
     traffic.start();
   }
-  const view = new LiveView(cluster, io, traffic, { users: options.traffic?.users ?? 0, summarySeconds: options.summarySeconds ?? DEMO_DEFAULTS.summarySeconds });
+  const view = new LiveView(cluster, io, traffic, {
+    users: options.traffic?.users ?? 0,
+    summarySeconds: options.summarySeconds ?? DEMO_DEFAULTS.summarySeconds,
+  });
   try {
     await Promise.race([view.run(), options.stopped]);
   } finally {
@@ -72,7 +75,12 @@ class LiveView {
   readonly #startedMs = Date.now();
   #stopped = false;
 
-  constructor(cluster: LocalCluster, io: CliIo, traffic: DemoTraffic | undefined, view: { users: number; summarySeconds: number }) {
+  constructor(
+    cluster: LocalCluster,
+    io: CliIo,
+    traffic: DemoTraffic | undefined,
+    view: { users: number; summarySeconds: number },
+  ) {
     this.#cluster = cluster;
     this.#io = io;
     this.#traffic = traffic;

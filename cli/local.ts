@@ -3,7 +3,8 @@ import { LocalCluster } from '../local/cluster.js';
 import { UsageError, write, type CliIo } from './io.js';
 import { DEMO_DEFAULTS, runDemo } from './local-demo.js';
 
-export const localHelp = `Usage: imring local [--state-dir DIR] [--port N] [--no-demo | --bare] [--users N] [--rate N] [--summary-seconds N]
+export const localHelp = `Usage: imring local [--state-dir DIR] [--port N] [--no-demo | --bare] [--users N] [--rate N]
+                    [--summary-seconds N]
 
 Runs imring on this machine, on a local control plane: an in-memory Kubernetes API server
 (HTTPS on 127.0.0.1), the StatefulSet controller, the garbage collector, a DNS hosts file and

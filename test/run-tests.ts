@@ -34,7 +34,7 @@ const CONCURRENCY = 2;
 const root = fileURLToPath(new URL('.', import.meta.url));
 const files = testFiles(root).map((f) => relative(root, f));
 const missing = Object.keys(ALONE).filter((f) => !files.includes(f));
-if (missing.length > 0) throw new Error(`ALONE in test/run-tests.ts names files that do not exist: ${missing.join(', ')}`);
+if (missing.length > 0) throw new Error(`ALONE in test/run-tests.ts names missing files: ${missing.join(', ')}`);
 const named = process.argv.slice(2);
 const unknown = named.filter((f) => !files.includes(f));
 if (unknown.length > 0) throw new Error(`no such test file under dist/test: ${unknown.join(', ')}`);
@@ -47,7 +47,8 @@ process.exitCode = failed ? 1 : 0;
 /** Runs `node --test` on `names` (relative to dist/test), `concurrency` files at a time; true when it passed. */
 function run(names: readonly string[], concurrency: number): boolean {
   if (names.length === 0) return true;
-  const args = ['--test', `--test-concurrency=${concurrency}`, '--test-reporter=spec', ...names.map((n) => join(root, n))];
+  const paths = names.map((n) => join(root, n));
+  const args = ['--test', `--test-concurrency=${concurrency}`, '--test-reporter=spec', ...paths];
   const result = spawnSync(process.execPath, args, { stdio: 'inherit' });
   return result.status === 0;
 }

@@ -17,7 +17,9 @@ const SUMMARY = /^imring local: (\d+)\/(\d+) connected, \d+ realtime\/s, \d+ off
 test('imring local runs the operator, proxy, push and the sample with demo traffic, writes the env file, follows kubectl scale, and stops cleanly', async (t) => {
   const stateDir = await mkdtemp(join(tmpdir(), 'imring-local-demo-'));
   const startedMs = performance.now();
-  const child = spawn(process.execPath, [join(repoRoot, 'dist/cli/imring.js'), 'local', '--state-dir', stateDir, '--users', '40', '--rate', '40', '--summary-seconds', '1'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const args = ['local', '--state-dir', stateDir, '--users', '40', '--rate', '40', '--summary-seconds', '1'];
+  const cli = join(repoRoot, 'dist/cli/imring.js');
+  const child = spawn(process.execPath, [cli, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
   let stderr = '';
   child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
   const exited = once(child, 'exit') as Promise<[number | null, string | null]>;
@@ -36,7 +38,8 @@ test('imring local runs the operator, proxy, push and the sample with demo traff
     let summary = await nextSummary();
     while (Number(summary[3]) === 0) summary = await nextSummary();
     assert.deepEqual([summary[1], summary[2], summary[4], summary[5]], ['40', '40', '0', '0']);
-    t.diagnostic(`traffic settled ${((performance.now() - startedMs) / 1000).toFixed(1)} s after start (summary lines come every second; pairs settle 5 s after they are sent)`);
+    const settledAfter = ((performance.now() - startedMs) / 1000).toFixed(1);
+    t.diagnostic(`traffic settled ${settledAfter} s after start (a summary a second; pairs settle 5 s after sending)`);
     const env = await readFile(join(stateDir, 'env'), 'utf8');
     for (const name of ['KUBECONFIG', 'IMRING_PROXY_URL', 'IMRING_PUSH_URL', 'IMRING_TOKEN_SECRET']) assert.match(env, new RegExp(`^export ${name}='[^']+'$`, 'm'));
     assert.match((await kubectl('get', 'imgw', 'demo')).stdout, /^demo\s+3\s+3\s+\d+\s+Stable\s+True/m);

@@ -60,7 +60,8 @@ export async function startHarness(options: Partial<PodRunnerOptions> = {}): Pro
   await runner.start();
   const store = api.server.store;
   const changes = (notify: () => void): (() => void) => store.subscribe(store.resourceVersion, () => notify());
-  const stateOf = (name: string) => (): string => podState(store.get('/pods', 'default', name) as StoredPod | undefined);
+  const stateOf = (name: string) => (): string =>
+    podState(store.get('/pods', 'default', name) as StoredPod | undefined);
   return {
     api,
     core: api.kc.makeApiClient(CoreV1Api),
@@ -87,12 +88,15 @@ export async function startHarness(options: Partial<PodRunnerOptions> = {}): Pro
       return until(replay, () => found, { timeoutMs, describe: stateOf(name) });
     },
     gone: async (name, timeoutMs) => {
-      await until(changes, () => (store.get('/pods', 'default', name) ? undefined : true), { timeoutMs, describe: stateOf(name) });
+      const absent = (): true | undefined => (store.get('/pods', 'default', name) ? undefined : true);
+      await until(changes, absent, { timeoutMs, describe: stateOf(name) });
     },
-    event: (name, reason, message) =>
-      until(changes, () => store.list('/events', 'default').find((e: any) => e.involvedObject?.name === name && e.reason === reason && (message?.test(String(e.message)) ?? true)) as { message: string } | undefined, {
-        describe: () => JSON.stringify(store.list('/events', 'default').filter((e: any) => e.involvedObject?.name === name).map((e: any) => `${e.reason}: ${e.message}`)),
-      }),
+    event: (name, reason, message) => {
+      const about = (): any[] => store.list('/events', 'default').filter((e: any) => e.involvedObject?.name === name);
+      const matches = (e: any): boolean => e.reason === reason && (message?.test(String(e.message)) ?? true);
+      const describe = (): string => JSON.stringify(about().map((e: any) => `${e.reason}: ${e.message}`));
+      return until(changes, () => about().find(matches) as { message: string } | undefined, { describe });
+    },
     close: async () => {
       await runner.close();
       await api.close();

@@ -9,7 +9,7 @@ const conditionOf = (g: IMGateway, type: string) => g.status?.conditions?.find((
 const isConverged = (g: IMGateway): boolean => conditionOf(g, 'RingConverged')?.status === 'True' && g.status?.observedGeneration === g.metadata.generation;
 const membersOf = (g: IMGateway): string => (g.status?.ring?.members ?? []).join(',');
 
-/** The operator's reconciler on in-memory caches, with a proxy and a push holding Leases (they take part in the barrier). */
+/** The operator's reconciler on in-memory caches, with a proxy and a push whose Leases take part in the barrier. */
 const world = new ReconcileWorld({ runtimes: ['proxy', 'push'] });
 
 before(async () => {
@@ -26,7 +26,8 @@ test('a gateway pod that stops being Ready leaves the ring after the grace perio
   const pid = containerPid(world.object<V1Pod>('Pod', 'im-1')!);
   // Frozen, not killed (as SIGSTOP): the pod stays, its readiness probe fails, its runtime stops renewing.
   world.freeze('im-1');
-  const degraded = await world.until('im', (g) => isConverged(g) && membersOf(g) === 'im-0,im-2' && g.status?.phase === 'Degraded');
+  const degraded = await world.until('im', (g) =>
+    isConverged(g) && membersOf(g) === 'im-0,im-2' && g.status?.phase === 'Degraded');
   assert.equal(degraded.status?.ring?.version, start + 1, world.ringHistory.join(', '));
   assert.equal(conditionOf(degraded, 'Degraded')?.status, 'True');
   assert.equal(conditionOf(degraded, 'Degraded')?.reason, 'MembersUnready');
@@ -39,7 +40,12 @@ test('a gateway pod that stops being Ready leaves the ring after the grace perio
   assert.equal(back.status?.phase, 'Stable');
   assert.equal(conditionOf(back, 'Degraded')?.status, 'False');
   assert.equal(containerPid(world.object<V1Pod>('Pod', 'im-1')!), pid);
-  assert.deepEqual(world.ringHistory.slice(historyBefore), [`v${start + 1} Prepared`, `v${start + 1} Committed`, `v${start + 2} Prepared`, `v${start + 2} Committed`]);
+  assert.deepEqual(world.ringHistory.slice(historyBefore), [
+    `v${start + 1} Prepared`,
+    `v${start + 1} Committed`,
+    `v${start + 2} Prepared`,
+    `v${start + 2} Committed`,
+  ]);
   const events = world.events('im').slice(eventsBefore);
   const prepared = events.filter((e) => e.reason === 'RingPrepared').map((e) => e.message ?? '');
   assert.equal(prepared.length, 2, events.map((e) => `${e.reason}: ${e.message}`).join('\n'));

@@ -62,7 +62,8 @@ async function reached(kc: KubeConfig, point: KillPoint, init: { replicas: numbe
     const apps = kc.makeApiClient(AppsV1Api);
     const path = `/apis/apps/v1/namespaces/${SAMPLE.namespace}/statefulsets`;
     await until(kc, path, async (observe) => {
-      const replicas = (await apps.readNamespacedStatefulSet({ name: SAMPLE.name, namespace: SAMPLE.namespace })).spec?.replicas;
+      const set = await apps.readNamespacedStatefulSet({ name: SAMPLE.name, namespace: SAMPLE.namespace });
+      const replicas = set.spec?.replicas;
       observe(`StatefulSet replicas ${replicas}`);
       return replicas === init.replicas ? true : undefined;
     });

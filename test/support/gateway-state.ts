@@ -27,16 +27,25 @@ export function invalidSpecOf(gateway: IMGateway | undefined): string | undefine
   return current && condition?.status === 'True' ? condition.message : undefined;
 }
 
+/** Each condition's status once a gateway is converged and healthy. */
+const EXPECTED: Readonly<Record<string, string>> = {
+  Ready: 'True',
+  Progressing: 'False',
+  RingConverged: 'True',
+  Degraded: 'False',
+  InvalidSpec: 'False',
+};
+
 /** Conditions in their expected state show as `Type=Status`; the others with their reason and message. */
 function conditionText(condition: Condition): string {
-  const expected: Record<string, string> = { Ready: 'True', Progressing: 'False', RingConverged: 'True', Degraded: 'False', InvalidSpec: 'False' };
   const head = `${condition.type}=${condition.status}`;
-  return expected[condition.type] === condition.status ? head : `${head} (${condition.reason}: ${condition.message})`;
+  return EXPECTED[condition.type] === condition.status ? head : `${head} (${condition.reason}: ${condition.message})`;
 }
 
 function ringText(ring: RingStatus | undefined): string {
   if (ring?.version === undefined) return 'no ring';
-  return `ring v${ring.version} ${ring.state} [${(ring.members ?? []).join(', ')}], converged v${shown(ring.convergedVersion)}`;
+  const members = (ring.members ?? []).join(', ');
+  return `ring v${ring.version} ${ring.state} [${members}], converged v${shown(ring.convergedVersion)}`;
 }
 
 function shown(value: string | number | undefined): string {

@@ -56,7 +56,11 @@ export async function statusOf(promise: Promise<unknown>): Promise<{ code: numbe
  * Fails at once when `predicate` throws; after `timeoutMs` (a bound, not a delay) it rejects
  * with what `describe` says of the state then. A number for `options` is its `timeoutMs`.
  */
-export function until<T>(subscribe: (notify: () => void) => () => void, predicate: () => T | undefined, options: number | { timeoutMs?: number; describe?: () => string } = {}): Promise<T> {
+export function until<T>(
+  subscribe: (notify: () => void) => () => void,
+  predicate: () => T | undefined,
+  options: number | { timeoutMs?: number; describe?: () => string } = {},
+): Promise<T> {
   const { timeoutMs = 10_000, describe } = typeof options === 'number' ? { timeoutMs: options } : options;
   let checks = 0;
   return new Promise((resolve, reject) => {

@@ -148,12 +148,15 @@ export class OperatorSystem {
    * once, with the gateway's state, when the spec is invalid or every operator has exited.
    */
   untilGateway(name: string, check: (gateway: IMGateway) => boolean, timeoutMs = 90_000): Promise<IMGateway> {
-    return watchUntil(this.cluster.kc, `/apis/${IMGATEWAY.group}/${IMGATEWAY.version}/namespaces/${NAMESPACE}/${IMGATEWAY.plural}`, async (observe) => {
+    const path = `/apis/${IMGATEWAY.group}/${IMGATEWAY.version}/namespaces/${NAMESPACE}/${IMGATEWAY.plural}`;
+    return watchUntil(this.cluster.kc, path, async (observe) => {
       const gateway = await this.gateway(name).catch(() => undefined);
       observe(describeGateway(gateway));
       if (gateway && check(gateway)) return gateway;
       const invalid = invalidSpecOf(gateway);
-      if (invalid !== undefined) throw new Unreachable(`IMGateway ${name}: the spec is invalid (${invalid}); ${describeGateway(gateway)}`);
+      if (invalid !== undefined) {
+        throw new Unreachable(`IMGateway ${name}: the spec is invalid (${invalid}); ${describeGateway(gateway)}`);
+      }
       const exited = await this.#everyOperatorExited();
       if (exited !== undefined) throw new Unreachable(`IMGateway ${name}: ${exited}; ${describeGateway(gateway)}`);
       return undefined;
@@ -181,13 +184,18 @@ export class OperatorSystem {
     await rm(this.dir, { recursive: true, force: true });
   }
 
-  /** Why no operator can act any more (every one started and not stopped has exited, with its last log line), or undefined. */
+  /**
+   * Why no operator can act any more: every one started and not stopped has exited (each with
+   * its last log line); undefined while one runs.
+   */
   async #everyOperatorExited(): Promise<string | undefined> {
     const operators = [...this.#operators.values()];
-    if (operators.length === 0 || operators.some((o) => o.child.exitCode === null && o.child.signalCode === null)) return undefined;
+    const running = operators.some((o) => o.child.exitCode === null && o.child.signalCode === null);
+    if (operators.length === 0 || running) return undefined;
     const exits = await Promise.all(operators.map(async (o) => {
       const log = await readFile(join(this.dir, `operator-${o.identity}.log`), 'utf8').catch(() => '');
-      return `${o.identity} (${o.child.exitCode ?? o.child.signalCode}; last logged: ${log.trim().split('\n').at(-1) ?? ''})`;
+      const last = log.trim().split('\n').at(-1) ?? '';
+      return `${o.identity} (${o.child.exitCode ?? o.child.signalCode}; last logged: ${last})`;
     }));
     return `every operator exited: ${exits.join(', ')}`;
   }

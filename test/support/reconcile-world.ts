@@ -1,4 +1,11 @@
-import type { CoreV1Event, KubernetesObject, V1ConfigMap, V1Lease, V1Pod, V1StatefulSet } from '@kubernetes/client-node';
+import type {
+  CoreV1Event,
+  KubernetesObject,
+  V1ConfigMap,
+  V1Lease,
+  V1Pod,
+  V1StatefulSet,
+} from '@kubernetes/client-node';
 import { pino } from 'pino';
 import { applyMergePatch } from '../../local/patch.js';
 import { IMGATEWAY, type IMGateway, type IMGatewayStatus } from '../../operator/api.js';
@@ -63,7 +70,10 @@ export class ReconcileWorld {
     this.#runtimes = options.runtimes ?? [];
     this.#reconciler = new Reconciler({
       caches: this.#caches(),
-      applier: { write: (planned) => this.#write(planned), writeStatus: (ref, status) => this.#writeStatus(ref, status) },
+      applier: {
+        write: (planned) => this.#write(planned),
+        writeStatus: (ref, status) => this.#writeStatus(ref, status),
+      },
       recorder: { record: (target, type, reason, message) => this.#record(target, { type, reason, message }) },
       logger: pino({ level: 'silent' }),
       clusterDomain: 'cluster.local',
@@ -111,7 +121,8 @@ export class ReconcileWorld {
 
   /** The ring document in IMGateway `name`'s ConfigMap now (undefined when missing or invalid). */
   ring(name: string): RingDocument | undefined {
-    const parsed = parseRingDocument(this.object<V1ConfigMap>('ConfigMap', ringConfigMapName(name))?.data?.[RING_DATA_KEY] ?? '');
+    const configMap = this.object<V1ConfigMap>('ConfigMap', ringConfigMapName(name));
+    const parsed = parseRingDocument(configMap?.data?.[RING_DATA_KEY] ?? '');
     return parsed.ok ? parsed.document : undefined;
   }
 
@@ -166,8 +177,8 @@ export class ReconcileWorld {
       if (after !== undefined && check(after)) return after;
       if (this.#resourceVersion !== before) continue;
       const invalid = invalidSpecOf(after);
-      if (invalid !== undefined) throw new Error(`${name} cannot get there: its spec is invalid (${invalid}); ${describeGateway(after)}`);
-      if (result.requeueAfterMs === undefined) throw new Error(`${name} cannot get there: nothing is left to happen; ${describeGateway(after)}`);
+      if (invalid !== undefined) throw stuck(name, `its spec is invalid (${invalid})`, after);
+      if (result.requeueAfterMs === undefined) throw stuck(name, 'nothing is left to happen', after);
       this.advance(result.requeueAfterMs);
     }
     throw new Error(`${name}: not there after ${MAX_RECONCILES} reconciles; ${describeGateway(this.gateway(name))}`);
@@ -191,7 +202,9 @@ export class ReconcileWorld {
     this.#writes++;
     const name = planned.object.metadata!.name!;
     const live = this.object(planned.kind, name);
-    if (planned.verb === 'create' && live !== undefined) return Promise.reject(conflict(`${planned.kind} ${name} already exists`));
+    if (planned.verb === 'create' && live !== undefined) {
+      return Promise.reject(conflict(`${planned.kind} ${name} already exists`));
+    }
     if (planned.verb === 'update' && live?.metadata?.resourceVersion !== planned.object.metadata?.resourceVersion) {
       return Promise.reject(conflict(`${planned.kind} ${name} was modified`));
     }
@@ -203,20 +216,24 @@ export class ReconcileWorld {
   #writeStatus(ref: { name: string; resourceVersion: string | undefined }, status: IMGatewayStatus): Promise<void> {
     this.#writes++;
     const live = this.gateway(ref.name);
-    if (live === undefined || live.metadata.resourceVersion !== ref.resourceVersion) return Promise.reject(conflict(`IMGateway ${ref.name} was modified`));
+    if (live === undefined || live.metadata.resourceVersion !== ref.resourceVersion) {
+      return Promise.reject(conflict(`IMGateway ${ref.name} was modified`));
+    }
     this.#put('IMGateway', { ...live, status });
     return Promise.resolve();
   }
 
   #record(target: EventTarget, event: Pick<CoreV1Event, 'type' | 'reason' | 'message'>): Promise<void> {
     const at = new Date(this.#nowMs);
-    this.#events.push({ ...event, metadata: {}, involvedObject: { kind: target.kind, name: target.metadata?.name }, firstTimestamp: at, lastTimestamp: at, count: 1 });
+    const involvedObject = { kind: target.kind, name: target.metadata?.name };
+    this.#events.push({ ...event, metadata: {}, involvedObject, firstTimestamp: at, lastTimestamp: at, count: 1 });
     return Promise.resolve();
   }
 
   #replaceSpec(live: IMGateway, spec: Record<string, unknown>): void {
     if (isSame(live.spec, spec)) return;
-    this.#put('IMGateway', { ...live, spec, metadata: { ...live.metadata, generation: (live.metadata.generation ?? 0) + 1 } });
+    const generation = (live.metadata.generation ?? 0) + 1;
+    this.#put('IMGateway', { ...live, spec, metadata: { ...live.metadata, generation } });
   }
 
   /** Stores a copy of `object` at the next resourceVersion, frozen: the reconciler must copy before it edits. */
@@ -282,17 +299,20 @@ export class ReconcileWorld {
       if (running.has(i)) continue;
       const ready = { type: 'Ready', status: 'True', lastTransitionTime: new Date(this.#nowMs) };
       const container = { name: 'gateway', containerID: `local://${++this.#containers}` };
-      this.#put('Pod', { apiVersion: 'v1', kind: 'Pod', metadata: { name: `${name}-${i}`, labels }, status: { conditions: [ready], containerStatuses: [container] } });
+      const status = { conditions: [ready], containerStatuses: [container] };
+      this.#put('Pod', { apiVersion: 'v1', kind: 'Pod', metadata: { name: `${name}-${i}`, labels }, status });
     }
     const pods = [...this.#podsOf(name).values()];
-    const status = { replicas: pods.length, readyReplicas: pods.filter(isReady).length, observedGeneration: set.metadata?.generation };
+    const readyReplicas = pods.filter(isReady).length;
+    const status = { replicas: pods.length, readyReplicas, observedGeneration: set.metadata?.generation };
     if (!isSame(set.status, status)) this.#put('StatefulSet', { ...set, status });
   }
 
-  /** Each running gateway pod of IMGateway `gateway` and each of the other runtimes serves the ring and renews its Lease. */
+  /** Each running gateway pod of `gateway`, and each of the other runtimes, serves the ring and renews its Lease. */
   #runRuntimes(gateway: string): void {
     const document = this.ring(gateway);
-    const pods = [...this.#podsOf(gateway).values()].map((p): [RuntimeComponent, string] => ['gateway', p.metadata!.name!]);
+    const pods = [...this.#podsOf(gateway).values()]
+      .map((p): [RuntimeComponent, string] => ['gateway', p.metadata!.name!]);
     const others = this.#runtimes.map((c): [RuntimeComponent, string] => [c, `${gateway}-${c}`]);
     for (const [component, pod] of [...pods, ...others]) {
       if (!this.#frozen.has(pod)) this.#renewLease({ gateway, component, pod }, document);
@@ -300,20 +320,29 @@ export class ReconcileWorld {
   }
 
   /** Writes the runtime's Lease, renewed now and reporting `document` unless it serves a newer one. */
-  #renewLease(holder: { gateway: string; component: RuntimeComponent; pod: string }, document: RingDocument | undefined): void {
+  #renewLease(
+    holder: { gateway: string; component: RuntimeComponent; pod: string },
+    document: RingDocument | undefined,
+  ): void {
     const { gateway, component, pod } = holder;
     const name = runtimeLeaseName(gateway, component, pod);
     const live = this.object<V1Lease>('Lease', name);
     const served = Number(live?.metadata?.annotations?.[Annotations.ringVersion] ?? 0);
     // A runtime refuses an older version than the one it serves (RING-SPEC section 4).
-    const annotations = document !== undefined && document.version >= served ? ringAnnotations(document, component) : live?.metadata?.annotations ?? {};
-    if (live !== undefined && timeOf(live.spec?.renewTime) === this.#nowMs && isSame(live.metadata?.annotations, annotations)) return;
+    const loads = document !== undefined && document.version >= served;
+    const annotations = loads ? ringAnnotations(document, component) : live?.metadata?.annotations ?? {};
+    if (live !== undefined && this.#isCurrent(live, annotations)) return;
     this.#put('Lease', {
       apiVersion: 'coordination.k8s.io/v1',
       kind: 'Lease',
       metadata: { name, labels: { [Labels.gateway]: gateway, [Labels.component]: component }, annotations },
       spec: { holderIdentity: pod, leaseDurationSeconds: LEASE_DURATION_SECONDS, renewTime: new Date(this.#nowMs) },
     });
+  }
+
+  /** Whether `lease` was renewed now and reports `annotations`: writing it again would change nothing. */
+  #isCurrent(lease: V1Lease, annotations: Record<string, string>): boolean {
+    return timeOf(lease.spec?.renewTime) === this.#nowMs && isSame(lease.metadata?.annotations, annotations);
   }
 
   #setReady(name: string, ready: boolean): void {
@@ -328,8 +357,14 @@ export class ReconcileWorld {
 
 /** What a runtime serving `document` reports in its Lease (a gateway: no connections, so none misplaced). */
 function ringAnnotations(document: RingDocument, component: RuntimeComponent): Record<string, string> {
-  const annotations: Record<string, string> = { [Annotations.ringVersion]: String(document.version), [Annotations.ringState]: document.state };
-  if (component === 'gateway') Object.assign(annotations, { [Annotations.connections]: '0', [Annotations.misplaced]: '0' });
+  const annotations: Record<string, string> = {
+    [Annotations.ringVersion]: String(document.version),
+    [Annotations.ringState]: document.state,
+  };
+  if (component === 'gateway') {
+    annotations[Annotations.connections] = '0';
+    annotations[Annotations.misplaced] = '0';
+  }
   return annotations;
 }
 
@@ -348,6 +383,11 @@ function specOf(object: KubernetesObject | undefined): unknown {
 
 function isSame(a: unknown, b: unknown): boolean {
   return JSON.stringify(a ?? null) === JSON.stringify(b ?? null);
+}
+
+/** Why {@link ReconcileWorld.until} stopped: the gateway cannot reach the condition. */
+function stuck(name: string, why: string, gateway: IMGateway | undefined): Error {
+  return new Error(`${name} cannot get there: ${why}; ${describeGateway(gateway)}`);
 }
 
 /** A 409 as client-node reports it: the caller's view was stale. */

@@ -72,7 +72,10 @@ export const CONFIGMAPS_PATH = `/api/v1/namespaces/${SAMPLE.namespace}/configmap
 export const PODS_PATH = `/api/v1/namespaces/${SAMPLE.namespace}/pods`;
 export const LEASES_PATH = `/apis/coordination.k8s.io/v1/namespaces/${SAMPLE.namespace}/leases`;
 
-/** Resolves when the sample gateway's ring has converged at `replicas` Ready members; fails at once when its spec is invalid. */
+/**
+ * Resolves when the sample gateway's ring has converged at `replicas` Ready members; fails at
+ * once when its spec is invalid.
+ */
 export function converged(cluster: LocalCluster, replicas: number, timeoutMs = CONVERGE_TIMEOUT_MS): Promise<IMGateway> {
   const kc = cluster.kc;
   return until(kc, GATEWAYS_PATH, async (observe) => {
@@ -80,7 +83,9 @@ export function converged(cluster: LocalCluster, replicas: number, timeoutMs = C
     observe(describeGateway(gateway));
     if (isConverged(gateway, replicas)) return gateway;
     const invalid = invalidSpecOf(gateway);
-    if (invalid !== undefined) throw new Unreachable(`the sample's spec is invalid (${invalid}); ${describeGateway(gateway)}`);
+    if (invalid !== undefined) {
+      throw new Unreachable(`the sample's spec is invalid (${invalid}); ${describeGateway(gateway)}`);
+    }
     return undefined;
   }, timeoutMs);
 }
@@ -103,7 +108,12 @@ const REWATCH_MS = 100;
  * (e.g. an injected 500) runs again, unless it threw {@link Unreachable}: then it fails at
  * once. Rejects after `timeoutMs` with the last error and what `check` observed last.
  */
-export function until<T>(kc: KubeConfig, path: string, check: (observe: Observe) => Promise<T | undefined>, timeoutMs = CONVERGE_TIMEOUT_MS): Promise<T> {
+export function until<T>(
+  kc: KubeConfig,
+  path: string,
+  check: (observe: Observe) => Promise<T | undefined>,
+  timeoutMs = CONVERGE_TIMEOUT_MS,
+): Promise<T> {
   return new Promise<T>((resolve, reject) => {
     let finished = false;
     let lastError: unknown;
@@ -143,7 +153,10 @@ export function until<T>(kc: KubeConfig, path: string, check: (observe: Observe)
         void evaluate();
       }, ended);
     };
-    const deadline = setTimeout(() => finish({ error: new Error(`until ${path}: not met within ${timeoutMs} ms; last seen: ${lastSeen}`, { cause: lastError }) }), timeoutMs);
+    const deadline = setTimeout(() => {
+      const why = `until ${path}: not met within ${timeoutMs} ms; last seen: ${lastSeen}`;
+      finish({ error: new Error(why, { cause: lastError }) });
+    }, timeoutMs);
     open();
   });
 }

@@ -20,7 +20,12 @@ export interface WaitOptions {
  * says so by throwing) and when the watch ends (nothing more would be seen), and after
  * `timeoutMs`. A number for `options` is its `timeoutMs`.
  */
-export async function watchUntil<T>(kc: KubeConfig, path: string, check: (observe: Observe) => Promise<T | undefined>, options: number | WaitOptions = {}): Promise<T> {
+export async function watchUntil<T>(
+  kc: KubeConfig,
+  path: string,
+  check: (observe: Observe) => Promise<T | undefined>,
+  options: number | WaitOptions = {},
+): Promise<T> {
   const { timeoutMs = 60_000, wake } = typeof options === 'number' ? { timeoutMs: options } : options;
   const seen = new Sightings();
   let settled = false;
@@ -30,7 +35,9 @@ export async function watchUntil<T>(kc: KubeConfig, path: string, check: (observ
   try {
     return await new Promise<T>((resolve, reject) => {
       const evaluate = serialEvaluation(() => seen.check(check), resolve, (error) => reject(asError(error)));
-      const giveUp = (why: string, cause?: unknown): void => reject(new Error(`watchUntil ${path}: ${why}; ${seen.describe()}`, { cause }));
+      const giveUp = (why: string, cause?: unknown): void => {
+        reject(new Error(`watchUntil ${path}: ${why}; ${seen.describe()}`, { cause }));
+      };
       timer = setTimeout(() => giveUp(`not met within ${timeoutMs} ms`), timeoutMs);
       unwake = wake?.(() => void evaluate());
       void new Watch(kc)
@@ -79,7 +86,8 @@ class Sightings {
     const counts = `${this.#checks} checks on ${this.events} watch events`;
     if (this.#last === undefined) return counts;
     const { state } = this.#last;
-    return `${counts}; last seen: ${typeof state === 'string' ? state : inspect(state, { depth: 6, breakLength: Infinity })}`;
+    const text = typeof state === 'string' ? state : inspect(state, { depth: 6, breakLength: Infinity });
+    return `${counts}; last seen: ${text}`;
   }
 }
 
