@@ -111,10 +111,12 @@ export class ReconcileWorld {
     this.#replaceSpec(live, applyMergePatch(live.spec ?? {}, patch.spec) as Record<string, unknown>);
   }
 
+  /** IMGateway `name` as stored now (frozen). */
   gateway(name: string): IMGateway | undefined {
     return this.object<IMGateway>('IMGateway', name);
   }
 
+  /** The `kind` object named `name` as stored now (frozen), or undefined. */
   object<T extends KubernetesObject>(kind: WorldKind, name: string): T | undefined {
     return this.#objects.get(`${kind}/${name}`) as T | undefined;
   }

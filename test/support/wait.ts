@@ -52,7 +52,9 @@ export async function watchUntil<T>(
         })
         .then((c) => {
           controller = c;
-          void evaluate();
+          // Settled before the watch was open (woken by `wake`): nothing else would close it.
+          if (settled) c.abort();
+          else void evaluate();
         }, reject);
     });
   } finally {
