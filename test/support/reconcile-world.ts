@@ -81,11 +81,6 @@ export class ReconcileWorld {
     });
   }
 
-  /** The clock, ms since the epoch. */
-  now(): number {
-    return this.#nowMs;
-  }
-
   /** Writes the operator has sent (objects and status). */
   writes(): number {
     return this.#writes;
@@ -344,7 +339,8 @@ export class ReconcileWorld {
 
   /** Whether `lease` was renewed now and reports `annotations`: writing it again would change nothing. */
   #isCurrent(lease: V1Lease, annotations: Record<string, string>): boolean {
-    return timeOf(lease.spec?.renewTime) === this.#nowMs && isSame(lease.metadata?.annotations, annotations);
+    const renewedNow = new Date(lease.spec?.renewTime ?? 0).getTime() === this.#nowMs;
+    return renewedNow && isSame(lease.metadata?.annotations, annotations);
   }
 
   #setReady(name: string, ready: boolean): void {
@@ -368,10 +364,6 @@ function ringAnnotations(document: RingDocument, component: RuntimeComponent): R
     annotations[Annotations.misplaced] = '0';
   }
   return annotations;
-}
-
-function timeOf(value: Date | string | undefined): number | undefined {
-  return value === undefined ? undefined : new Date(value).getTime();
 }
 
 function isReady(pod: V1Pod): boolean {
