@@ -1,4 +1,5 @@
 import type { Condition, IMGateway, RingStatus } from '../../operator/api.js';
+import { Unreachable } from './wait.js';
 
 /**
  * One line on where an IMGateway stands, for a wait that gives up: generations, phase,
@@ -18,13 +19,16 @@ export function describeGateway(gateway: IMGateway | undefined): string {
 }
 
 /**
- * The InvalidSpec message when the operator judged the current generation invalid: nothing but
- * a spec change moves such a gateway on, so a wait for anything else can stop at once.
+ * Throws {@link Unreachable} (with the gateway's state) when the operator judged its current
+ * generation invalid: nothing but a spec change moves such a gateway on, so a wait for anything
+ * else can stop at once. `what` names the gateway in the message.
  */
-export function invalidSpecOf(gateway: IMGateway | undefined): string | undefined {
+export function throwIfInvalid(gateway: IMGateway | undefined, what: string): void {
   const condition = gateway?.status?.conditions?.find((c) => c.type === 'InvalidSpec');
   const current = gateway?.status?.observedGeneration === gateway?.metadata.generation;
-  return current && condition?.status === 'True' ? condition.message : undefined;
+  if (current && condition?.status === 'True') {
+    throw new Unreachable(`${what}: the spec is invalid (${condition.message}); ${describeGateway(gateway)}`);
+  }
 }
 
 /** Each condition's status once a gateway is converged and healthy. */

@@ -10,7 +10,7 @@ import { runtimePod } from '../../cli/local-system.js';
 import { LocalCluster } from '../../local/cluster.js';
 import { IMGATEWAY, type IMGateway } from '../../operator/api.js';
 import { parseRingDocument, RING_DATA_KEY, type RingDocument } from '../../ring/index.js';
-import { describeGateway, invalidSpecOf } from './gateway-state.js';
+import { describeGateway, throwIfInvalid } from './gateway-state.js';
 import { runKubectl, type KubectlResult } from './kubectl.js';
 import { describePod } from './pod-state.js';
 import { Unreachable, watchUntil } from './wait.js';
@@ -153,10 +153,7 @@ export class OperatorSystem {
       const gateway = await this.gateway(name).catch(() => undefined);
       observe(describeGateway(gateway));
       if (gateway && check(gateway)) return gateway;
-      const invalid = invalidSpecOf(gateway);
-      if (invalid !== undefined) {
-        throw new Unreachable(`IMGateway ${name}: the spec is invalid (${invalid}); ${describeGateway(gateway)}`);
-      }
+      throwIfInvalid(gateway, `IMGateway ${name}`);
       const exited = await this.#everyOperatorExited();
       if (exited !== undefined) throw new Unreachable(`IMGateway ${name}: ${exited}; ${describeGateway(gateway)}`);
       return undefined;

@@ -23,7 +23,7 @@ import {
   type RingDocument,
   type RuntimeComponent,
 } from '../../ring/index.js';
-import { describeGateway, invalidSpecOf } from './gateway-state.js';
+import { describeGateway, throwIfInvalid } from './gateway-state.js';
 import { NAMESPACE } from './operator-system.js';
 
 /** The kinds the world holds; objects are keyed `kind/name` (one namespace, {@link NAMESPACE}). */
@@ -173,8 +173,7 @@ export class ReconcileWorld {
       const after = this.gateway(name);
       if (after !== undefined && check(after)) return after;
       if (this.#resourceVersion !== before) continue;
-      const invalid = invalidSpecOf(after);
-      if (invalid !== undefined) throw stuck(name, `its spec is invalid (${invalid})`, after);
+      throwIfInvalid(after, name);
       if (result.requeueAfterMs === undefined) throw stuck(name, 'nothing is left to happen', after);
       this.advance(result.requeueAfterMs);
     }

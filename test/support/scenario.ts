@@ -16,7 +16,7 @@ import { LocalCluster } from '../../local/cluster.js';
 import { IMGATEWAY, type IMGateway } from '../../operator/api.js';
 import { parseRingDocument, RING_DATA_KEY, ringConfigMapName, type RingDocument } from '../../ring/index.js';
 import { runKubectl } from './kubectl.js';
-import { describeGateway, invalidSpecOf } from './gateway-state.js';
+import { describeGateway, throwIfInvalid } from './gateway-state.js';
 import { isConverged } from './operator-system.js';
 import { describePod } from './pod-state.js';
 import { serialEvaluation, Unreachable, type Observe } from './wait.js';
@@ -82,10 +82,7 @@ export function converged(cluster: LocalCluster, replicas: number, timeoutMs = C
     const gateway = await sampleGateway(kc);
     observe(describeGateway(gateway));
     if (isConverged(gateway, replicas)) return gateway;
-    const invalid = invalidSpecOf(gateway);
-    if (invalid !== undefined) {
-      throw new Unreachable(`the sample's spec is invalid (${invalid}); ${describeGateway(gateway)}`);
-    }
+    throwIfInvalid(gateway, `IMGateway ${SAMPLE.name}`);
     return undefined;
   }, timeoutMs);
 }
