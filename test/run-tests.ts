@@ -49,6 +49,7 @@ function run(names: readonly string[], concurrency: number): boolean {
   if (names.length === 0) return true;
   const paths = names.map((n) => join(root, n));
   const args = ['--test', `--test-concurrency=${concurrency}`, '--test-reporter=spec', ...paths];
+  process.stdout.write(`# ${names.length} test file(s), ${concurrency} at a time\n`);
   const result = spawnSync(process.execPath, args, { stdio: 'inherit' });
   return result.status === 0;
 }
