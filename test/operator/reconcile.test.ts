@@ -19,12 +19,10 @@ before(async () => {
 
 test('a reconcile that finds nothing to change writes nothing', async () => {
   const writes = world.writes();
-  const reconciles = world.reconciles();
   // Lease renewals (every 5 s, 4 runtimes) each trigger a reconcile: run several.
   for (let i = 0; i < 4; i++) {
     world.advance(LEASE_RENEW_SECONDS * 1000);
     await world.reconcile('im');
   }
-  assert.ok(world.reconciles() >= reconciles + 4);
   assert.equal(world.writes(), writes);
 });

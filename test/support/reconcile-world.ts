@@ -63,7 +63,6 @@ export class ReconcileWorld {
   #nowMs = START_MS;
   #resourceVersion = 0;
   #writes = 0;
-  #reconciles = 0;
   #containers = 0;
 
   constructor(options: ReconcileWorldOptions = {}) {
@@ -84,11 +83,6 @@ export class ReconcileWorld {
   /** Writes the operator has sent (objects and status). */
   writes(): number {
     return this.#writes;
-  }
-
-  /** Reconciles run so far. */
-  reconciles(): number {
-    return this.#reconciles;
   }
 
   /** Creates `gateway`, or replaces the spec of the one of its name (as `kubectl apply` of a whole manifest). */
@@ -152,7 +146,6 @@ export class ReconcileWorld {
 
   /** One reconcile of IMGateway `name`, then the cluster's reaction to what it wrote. */
   async reconcile(name: string): Promise<ReconcileResult> {
-    this.#reconciles++;
     const result = await this.#reconciler.reconcile(NAMESPACE, name);
     this.#react();
     return result;
