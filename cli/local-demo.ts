@@ -19,12 +19,16 @@ export interface DemoOptions {
   readonly stopped: Promise<string>;
   /** Undefined: no traffic (--no-demo). */
   readonly traffic: Pick<TrafficOptions, 'users' | 'messagesPerSecond'> | undefined;
+  /** Seconds between summary lines when stdout is not a terminal. Default 5. */
+  readonly summarySeconds?: number;
 }
 
 /** Refresh period of the live view, ms. */
 const VIEW_MS = 1000;
 /** A (message, user) pair is settled this long after it was sent: receipts arrive well within. */
 const SETTLE_MS = 5000;
+/** Defaults of {@link DemoOptions}. */
+export const DEMO_DEFAULTS = { summarySeconds: 5 } as const;
 
 /** Runs until `options.stopped` resolves; stops the traffic cleanly (the caller closes the cluster). */
 export async function runDemo(options: DemoOptions): Promise<void> {
@@ -41,7 +45,10 @@ export async function runDemo(options: DemoOptions): Promise<void> {
     if ((await Promise.race([traffic.connect().then(() => 'connected'), options.stopped])) !== 'connected') return await traffic.close();
     traffic.start();
   }
-  const view = new LiveView(cluster, io, traffic, options.traffic?.users ?? 0);
+  const view = new LiveView(cluster, io, traffic, {
+    users: options.traffic?.users ?? 0,
+    summarySeconds: options.summarySeconds ?? DEMO_DEFAULTS.summarySeconds,
+  });
   try {
     await Promise.race([view.run(), options.stopped]);
   } finally {
@@ -56,22 +63,29 @@ export async function runDemo(options: DemoOptions): Promise<void> {
   }
 }
 
-/** Redraws the view every second (a TTY), or prints one summary line every 5 s (a pipe). */
+/** Redraws the view every second (a TTY), or prints one summary line every `summarySeconds` (a pipe). */
 class LiveView {
   readonly #cluster: LocalCluster;
   readonly #io: CliIo;
   readonly #traffic: DemoTraffic | undefined;
   readonly #users: number;
+  readonly #summarySeconds: number;
   readonly #reader: ClusterReader;
   readonly #core: CoreV1Api;
   readonly #startedMs = Date.now();
   #stopped = false;
 
-  constructor(cluster: LocalCluster, io: CliIo, traffic: DemoTraffic | undefined, users: number) {
+  constructor(
+    cluster: LocalCluster,
+    io: CliIo,
+    traffic: DemoTraffic | undefined,
+    view: { users: number; summarySeconds: number },
+  ) {
     this.#cluster = cluster;
     this.#io = io;
     this.#traffic = traffic;
-    this.#users = users;
+    this.#users = view.users;
+    this.#summarySeconds = view.summarySeconds;
     this.#reader = new ClusterReader(cluster.kc, SAMPLE.namespace);
     this.#core = cluster.kc.makeApiClient(CoreV1Api);
   }
@@ -81,7 +95,7 @@ class LiveView {
     for (let tick = 0; !this.#stopped; tick++) {
       this.#traffic?.ledger.settle(Date.now() - SETTLE_MS);
       if (tty) await write(this.#io.stdout, CLEAR + (await this.#render()));
-      else if (tick % 5 === 0) await write(this.#io.stdout, `${this.#summary()}\n`);
+      else if (tick % this.#summarySeconds === 0) await write(this.#io.stdout, `${this.#summary()}\n`);
       await new Promise((resolve) => setTimeout(resolve, VIEW_MS));
     }
   }

@@ -1,10 +1,11 @@
 import { parseArgs } from 'node:util';
 import { LocalCluster } from '../local/cluster.js';
 import { UsageError, write, type CliIo } from './io.js';
-import { runDemo } from './local-demo.js';
+import { DEMO_DEFAULTS, runDemo } from './local-demo.js';
 import { IMRING_CLUSTER_OPTIONS } from './local-system.js';
 
 export const localHelp = `Usage: imring local [--state-dir DIR] [--port N] [--no-demo | --bare] [--users N] [--rate N]
+                    [--summary-seconds N]
 
 Runs imring on this machine, on a local control plane: an in-memory Kubernetes API server
 (HTTPS on 127.0.0.1), the StatefulSet controller, the garbage collector, a DNS hosts file and
@@ -23,6 +24,9 @@ Options:
   --bare            the control plane only: no imring, no sample, no traffic
   --users N         simulated users (default 200)
   --rate N          messages pushed per second (default 100)
+  --summary-seconds N
+                    seconds between the summary lines printed when stdout is not a
+                    terminal (default 5)
   -h, --help        show this help
 
 Environment:
@@ -54,7 +58,10 @@ export async function local(args: string[], io: CliIo): Promise<number> {
     await cluster.start();
     await write(io.stdout, readyText(cluster));
     if (options.mode === 'bare') io.stderr.write(`imring local: ${await stopped}: stopping\n`);
-    else await runDemo({ cluster, io, stopped, traffic: options.mode === 'demo' ? { users: options.users, messagesPerSecond: options.rate } : undefined });
+    else {
+      const traffic = options.mode === 'demo' ? { users: options.users, messagesPerSecond: options.rate } : undefined;
+      await runDemo({ cluster, io, stopped, traffic, summarySeconds: options.summarySeconds });
+    }
   } finally {
     await cluster.close();
   }
@@ -69,6 +76,7 @@ interface LocalOptions {
   readonly mode: 'demo' | 'no-demo' | 'bare';
   readonly users: number;
   readonly rate: number;
+  readonly summarySeconds: number;
 }
 
 function parseLocalArgs(args: string[]): LocalOptions {
@@ -84,6 +92,7 @@ function parseLocalArgs(args: string[]): LocalOptions {
         bare: { type: 'boolean', default: false },
         users: { type: 'string', default: '200' },
         rate: { type: 'string', default: '100' },
+        'summary-seconds': { type: 'string', default: String(DEMO_DEFAULTS.summarySeconds) },
         help: { type: 'boolean', short: 'h', default: false },
       },
     }));
@@ -95,8 +104,9 @@ function parseLocalArgs(args: string[]): LocalOptions {
   if (values['no-demo'] && values.bare) throw new UsageError('--no-demo and --bare exclude each other');
   const users = positiveInteger('--users', values.users, 20_000);
   const rate = positiveInteger('--rate', values.rate, 20_000);
+  const summarySeconds = positiveInteger('--summary-seconds', values['summary-seconds'], 3600);
   const mode = values.bare ? 'bare' : values['no-demo'] ? 'no-demo' : 'demo';
-  return { stateDir: values['state-dir'], port, help: values.help, mode, users, rate };
+  return { stateDir: values['state-dir'], port, help: values.help, mode, users, rate, summarySeconds };
 }
 
 function positiveInteger(flag: string, value: string, max: number): number {

@@ -29,7 +29,8 @@ export interface Caches {
 
 export interface ReconcilerOptions {
   readonly caches: Caches;
-  readonly applier: Applier;
+  /** Sends the writes: an {@link Applier}, or anything with its two methods. */
+  readonly applier: Pick<Applier, 'write' | 'writeStatus'>;
   readonly recorder: Pick<EventRecorder, 'record'>;
   readonly logger: Logger;
   /** Cluster DNS domain of canonical member addresses. Default `cluster.local`. */

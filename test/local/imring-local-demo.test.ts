@@ -11,13 +11,15 @@ import { repoRoot } from '../support/fixtures.js';
 import { runKubectl } from '../support/kubectl.js';
 import { isGone } from '../support/wait.js';
 
-/** The summary line `imring local` prints every 5 s when stdout is not a terminal. */
+/** The summary line `imring local` prints every `--summary-seconds` when stdout is not a terminal. */
 const SUMMARY = /^imring local: (\d+)\/(\d+) connected, \d+ realtime\/s, \d+ offline\/s, settled (\d+), misrouted (\d+), lost (\d+)$/;
 
 test('imring local runs the operator, proxy, push and the sample with demo traffic, writes the env file, follows kubectl scale, and stops cleanly', async (t) => {
   const stateDir = await mkdtemp(join(tmpdir(), 'imring-local-demo-'));
   const startedMs = performance.now();
-  const child = spawn(process.execPath, [join(repoRoot, 'dist/cli/imring.js'), 'local', '--state-dir', stateDir, '--users', '40', '--rate', '40'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const args = ['local', '--state-dir', stateDir, '--users', '40', '--rate', '40', '--summary-seconds', '1'];
+  const cli = join(repoRoot, 'dist/cli/imring.js');
+  const child = spawn(process.execPath, [cli, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
   let stderr = '';
   child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
   const exited = once(child, 'exit') as Promise<[number | null, string | null]>;
@@ -36,7 +38,8 @@ test('imring local runs the operator, proxy, push and the sample with demo traff
     let summary = await nextSummary();
     while (Number(summary[3]) === 0) summary = await nextSummary();
     assert.deepEqual([summary[1], summary[2], summary[4], summary[5]], ['40', '40', '0', '0']);
-    t.diagnostic(`traffic settled ${((performance.now() - startedMs) / 1000).toFixed(1)} s after start (summary lines come every 5 s)`);
+    const settledAfter = ((performance.now() - startedMs) / 1000).toFixed(1);
+    t.diagnostic(`traffic settled ${settledAfter} s after start (a summary a second; pairs settle 5 s after sending)`);
     const env = await readFile(join(stateDir, 'env'), 'utf8');
     for (const name of ['KUBECONFIG', 'IMRING_PROXY_URL', 'IMRING_PUSH_URL', 'IMRING_TOKEN_SECRET']) assert.match(env, new RegExp(`^export ${name}='[^']+'$`, 'm'));
     assert.match((await kubectl('get', 'imgw', 'demo')).stdout, /^demo\s+3\s+3\s+\d+\s+Stable\s+True/m);
@@ -45,7 +48,7 @@ test('imring local runs the operator, proxy, push and the sample with demo traff
     for (;;) {
       const row = (await kubectl('get', 'imgw', 'demo', '--no-headers')).stdout;
       if (/^demo\s+4\s+4\s+\d+\s+Stable\s+True/.test(row)) break;
-      summary = await nextSummary(); // one line every 5 s: the wait is paced by the process under test
+      summary = await nextSummary(); // one line a second: the wait is paced by the process under test
     }
     summary = await nextSummary();
     assert.deepEqual([summary[4], summary[5]], ['0', '0'], 'no misroute, nothing lost through the scale');

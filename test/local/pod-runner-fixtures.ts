@@ -9,6 +9,7 @@ import { CoreV1Api, type V1Container, type V1Pod } from '@kubernetes/client-node
 import { LOCAL_IMAGES_ENV } from '../../cli/local-system.js';
 import { PodRunner, type PodRunnerOptions } from '../../local/kubelet/pod-runner.js';
 import { startLocalApi, until, type LocalApi } from '../support/local-api.js';
+import { describePod } from '../support/pod-state.js';
 import { isAlive } from '../support/wait.js';
 
 export { isAlive };
@@ -64,6 +65,8 @@ export async function startHarness(options: Partial<PodRunnerOptions> = {}): Pro
   await runner.start();
   const store = api.store;
   const changes = (notify: () => void): (() => void) => store.subscribe(store.resourceVersion, () => notify());
+  const stateOf = (name: string) => (): string =>
+    podState(store.get('/pods', 'default', name) as StoredPod | undefined);
   return {
     api,
     core: api.kc.makeApiClient(CoreV1Api),
@@ -74,7 +77,7 @@ export async function startHarness(options: Partial<PodRunnerOptions> = {}): Pro
       until(changes, () => {
         const pod = store.get('/pods', 'default', name) as StoredPod | undefined;
         return pod && predicate(pod) ? pod : undefined;
-      }, timeoutMs),
+      }, { timeoutMs, describe: stateOf(name) }),
     seen: (name, predicate, timeoutMs) => {
       let found: StoredPod | undefined;
       const replay = (notify: () => void): (() => void) => {
@@ -87,13 +90,18 @@ export async function startHarness(options: Partial<PodRunnerOptions> = {}): Pro
         replaying = false;
         return off;
       };
-      return until(replay, () => found, timeoutMs);
+      return until(replay, () => found, { timeoutMs, describe: stateOf(name) });
     },
     gone: async (name, timeoutMs) => {
-      await until(changes, () => (store.get('/pods', 'default', name) ? undefined : true), timeoutMs);
+      const absent = (): true | undefined => (store.get('/pods', 'default', name) ? undefined : true);
+      await until(changes, absent, { timeoutMs, describe: stateOf(name) });
     },
-    event: (name, reason, message) =>
-      until(changes, () => store.list('/events', 'default').find((e: any) => e.involvedObject?.name === name && e.reason === reason && (message?.test(String(e.message)) ?? true)) as { message: string } | undefined),
+    event: (name, reason, message) => {
+      const about = (): any[] => store.list('/events', 'default').filter((e: any) => e.involvedObject?.name === name);
+      const matches = (e: any): boolean => e.reason === reason && (message?.test(String(e.message)) ?? true);
+      const describe = (): string => JSON.stringify(about().map((e: any) => `${e.reason}: ${e.message}`));
+      return until(changes, () => about().find(matches) as { message: string } | undefined, { describe });
+    },
     close: async () => {
       await runner.close();
       await api.close();
@@ -157,7 +165,12 @@ export function exited(pid: number, timeoutMs = 10_000): Promise<true> {
   return until((notify) => {
     const timer = setInterval(notify, 20);
     return () => clearInterval(timer);
-  }, () => (isAlive(pid) ? undefined : true), timeoutMs);
+  }, () => (isAlive(pid) ? undefined : true), { timeoutMs, describe: () => `pid ${pid} still runs` });
+}
+
+/** A stored pod in one line, for a wait that gives up. */
+function podState(pod: StoredPod | undefined): string {
+  return pod === undefined ? 'no such pod' : describePod(pod);
 }
 
 /** The pid in a `local://<pid>` containerID. */

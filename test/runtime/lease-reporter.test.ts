@@ -165,7 +165,7 @@ test('a ring change and a ring error are written at once, and the error annotati
 
 test('a refusal replaced by a good document before the throttled write is still written, then cleared', async () => {
   const name = 'im-gateway-gw-flash';
-  const { reporter, source } = newReporter('gw-flash', { maxWritesPerSecond: 1 });
+  const { reporter, source } = newReporter('gw-flash', { maxWritesPerSecond: 5 });
   source.set(4);
   try {
     await reporter.start();

@@ -61,11 +61,17 @@ async function reached(kc: KubeConfig, point: KillPoint, init: { replicas: numbe
   if (point === 'statefulset') {
     const apps = kc.makeApiClient(AppsV1Api);
     const path = `/apis/apps/v1/namespaces/${SAMPLE.namespace}/statefulsets`;
-    await until(kc, path, async () => ((await apps.readNamespacedStatefulSet({ name: SAMPLE.name, namespace: SAMPLE.namespace })).spec?.replicas === init.replicas ? true : undefined));
+    await until(kc, path, async (observe) => {
+      const set = await apps.readNamespacedStatefulSet({ name: SAMPLE.name, namespace: SAMPLE.namespace });
+      const replicas = set.spec?.replicas;
+      observe(`StatefulSet replicas ${replicas}`);
+      return replicas === init.replicas ? true : undefined;
+    });
     return;
   }
-  await until(kc, CONFIGMAPS_PATH, async () => {
+  await until(kc, CONFIGMAPS_PATH, async (observe) => {
     const document = await ringDocument(kc);
+    observe(document === undefined ? 'no valid ring document' : `ring v${document.version} ${document.state}`);
     if (document === undefined || document.version <= init.fromVersion) return undefined;
     return point === 'prepared' || document.state === 'Committed' || document.version > init.fromVersion + 1 ? true : undefined;
   });

@@ -11,6 +11,7 @@ import { RingWatcher } from '../../runtime/ring-watcher.js';
 import { startProxy, type Proxy } from '../../runtime/proxy/proxy.js';
 import { putConfigMap } from './local-api.js';
 import { startPush, type Push } from '../../runtime/push/push.js';
+import { describePod } from './pod-state.js';
 import { watchUntil } from './wait.js';
 
 /** The gateway name, namespace and token key of the system under test. */
@@ -121,8 +122,9 @@ export class ImSystem {
 
   readyGateways(count: number): Promise<V1Pod[]> {
     const core = this.cluster.kc.makeApiClient(CoreV1Api);
-    return watchUntil(this.cluster.kc, `/api/v1/namespaces/${GATEWAY.namespace}/pods`, async () => {
+    return watchUntil(this.cluster.kc, `/api/v1/namespaces/${GATEWAY.namespace}/pods`, async (observe) => {
       const pods = (await core.listNamespacedPod({ namespace: GATEWAY.namespace, labelSelector: 'app=im' })).items;
+      observe(pods.map(describePod).join(' | ') || 'no gateway pods');
       const ready = pods.filter((p) => !p.metadata?.deletionTimestamp && p.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True'));
       return ready.length === count && pods.length === count ? ready : undefined;
     }, 90_000);

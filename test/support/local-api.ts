@@ -90,11 +90,29 @@ export async function statusOf(promise: Promise<unknown>): Promise<{ code: numbe
   throw new Error('expected the request to fail');
 }
 
-/** Resolves when `predicate` holds, polling the given condition each time `signal` fires. */
-export function until<T>(subscribe: (notify: () => void) => () => void, predicate: () => T | undefined, timeoutMs = 10_000): Promise<T> {
+/**
+ * Resolves when `predicate` holds, checked now and each time `subscribe`'s notifier fires.
+ * Fails at once when `predicate` throws; after `timeoutMs` (a bound, not a delay) it rejects
+ * with what `describe` says of the state then. A number for `options` is its `timeoutMs`.
+ */
+export function until<T>(
+  subscribe: (notify: () => void) => () => void,
+  predicate: () => T | undefined,
+  options: number | { timeoutMs?: number; describe?: () => string } = {},
+): Promise<T> {
+  const { timeoutMs = 10_000, describe } = typeof options === 'number' ? { timeoutMs: options } : options;
+  let checks = 0;
   return new Promise((resolve, reject) => {
     const check = (): boolean => {
-      const value = predicate();
+      checks++;
+      let value: T | undefined;
+      try {
+        value = predicate();
+      } catch (error) {
+        cleanup();
+        reject(error instanceof Error ? error : new Error(String(error)));
+        return true;
+      }
       if (value === undefined || value === false) return false;
       cleanup();
       resolve(value);
@@ -102,7 +120,8 @@ export function until<T>(subscribe: (notify: () => void) => () => void, predicat
     };
     const timer = setTimeout(() => {
       cleanup();
-      reject(new Error(`condition not met within ${timeoutMs} ms`));
+      const seen = describe === undefined ? '' : `; last seen: ${describe()}`;
+      reject(new Error(`condition not met within ${timeoutMs} ms (${checks} checks)${seen}`));
     }, timeoutMs);
     const unsubscribe = subscribe(() => void check());
     function cleanup(): void {

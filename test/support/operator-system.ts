@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -11,9 +11,11 @@ import { LocalCluster } from '../../local/cluster.js';
 import type { ServedRequest } from '../../local/index.js';
 import { IMGATEWAY, type IMGateway } from '../../operator/api.js';
 import { parseRingDocument, RING_DATA_KEY, type RingDocument } from '../../ring/index.js';
+import { describeGateway, throwIfInvalid } from './gateway-state.js';
 import { runKubectl, type KubectlResult } from './kubectl.js';
 import { apiProbes } from './local-api.js';
-import { watchUntil } from './wait.js';
+import { describePod } from './pod-state.js';
+import { Unreachable, watchUntil } from './wait.js';
 
 export const NAMESPACE = 'default';
 export const TOKEN_SECRET = 'operator-test-token-secret-0123456789';
@@ -137,8 +139,9 @@ export class OperatorSystem {
       // Ready once listening: they start before the IMGateway, so no ring exists yet.
       await this.core.createNamespacedPod({ namespace: NAMESPACE, body: runtimePod({ gateway, component, tokenSecretName: 'im-token', readiness: 'listening' }) });
     }
-    const ready = await watchUntil(this.cluster.kc, `/api/v1/namespaces/${NAMESPACE}/pods`, async () => {
+    const ready = await watchUntil(this.cluster.kc, `/api/v1/namespaces/${NAMESPACE}/pods`, async (observe) => {
       const pods = (await this.core.listNamespacedPod({ namespace: NAMESPACE, labelSelector: RUNTIME_PODS })).items;
+      observe(pods.map(describePod).join(' | ') || 'no runtime pods');
       const running = pods.filter((p) => p.status?.podIP && p.status.conditions?.some((c) => c.type === 'Ready' && c.status === 'True'));
       return running.length === 2 ? running : undefined;
     }, 60_000);
@@ -150,12 +153,21 @@ export class OperatorSystem {
     return (await custom.getNamespacedCustomObject({ group: IMGATEWAY.group, version: IMGATEWAY.version, namespace: NAMESPACE, plural: IMGATEWAY.plural, name })) as IMGateway;
   }
 
-  /** Resolves with the IMGateway once `check` accepts it (evaluated on every change). */
+  /**
+   * Resolves with the IMGateway once `check` accepts it (evaluated on every change). Fails at
+   * once, with the gateway's state, when the spec is invalid or every operator has exited.
+   */
   untilGateway(name: string, check: (gateway: IMGateway) => boolean, timeoutMs = 90_000): Promise<IMGateway> {
-    return watchUntil(this.cluster.kc, `/apis/${IMGATEWAY.group}/${IMGATEWAY.version}/namespaces/${NAMESPACE}/${IMGATEWAY.plural}`, async () => {
+    const path = `/apis/${IMGATEWAY.group}/${IMGATEWAY.version}/namespaces/${NAMESPACE}/${IMGATEWAY.plural}`;
+    return watchUntil(this.cluster.kc, path, async (observe) => {
       const gateway = await this.gateway(name).catch(() => undefined);
-      return gateway && check(gateway) ? gateway : undefined;
-    }, timeoutMs);
+      observe(describeGateway(gateway));
+      if (gateway && check(gateway)) return gateway;
+      throwIfInvalid(gateway, `IMGateway ${name}`);
+      const exited = await this.#everyOperatorExited();
+      if (exited !== undefined) throw new Unreachable(`IMGateway ${name}: ${exited}; ${describeGateway(gateway)}`);
+      return undefined;
+    }, { timeoutMs, wake: (evaluate) => this.#onOperatorExit(evaluate) });
   }
 
   /** The ring document in the ConfigMap now. */
@@ -177,6 +189,31 @@ export class OperatorSystem {
     for (const identity of [...this.#operators.keys()]) await this.stopOperator(identity);
     await this.cluster.close();
     await rm(this.dir, { recursive: true, force: true });
+  }
+
+  /**
+   * Why no operator can act any more: every one started and not stopped has exited (each with
+   * its last log line); undefined while one runs.
+   */
+  async #everyOperatorExited(): Promise<string | undefined> {
+    const operators = [...this.#operators.values()];
+    const running = operators.some((o) => o.child.exitCode === null && o.child.signalCode === null);
+    if (operators.length === 0 || running) return undefined;
+    const exits = await Promise.all(operators.map(async (o) => {
+      const log = await readFile(join(this.dir, `operator-${o.identity}.log`), 'utf8').catch(() => '');
+      const last = log.trim().split('\n').at(-1) ?? '';
+      return `${o.identity} (${o.child.exitCode ?? o.child.signalCode}; last logged: ${last})`;
+    }));
+    return `every operator exited: ${exits.join(', ')}`;
+  }
+
+  /** Calls `listener` when one of the running operators exits; returns its remover. */
+  #onOperatorExit(listener: () => void): () => void {
+    let active = true;
+    for (const operator of this.#operators.values()) void operator.exited.then(() => active && listener());
+    return () => {
+      active = false;
+    };
   }
 
   async #watchRing(): Promise<void> {

@@ -16,9 +16,11 @@ import { LocalCluster } from '../../local/cluster.js';
 import { IMGATEWAY, type IMGateway } from '../../operator/api.js';
 import { parseRingDocument, RING_DATA_KEY, ringConfigMapName, type RingDocument } from '../../ring/index.js';
 import { runKubectl } from './kubectl.js';
+import { describeGateway, throwIfInvalid } from './gateway-state.js';
 import { apiProbes, type ApiProbes } from './local-api.js';
 import { isConverged } from './operator-system.js';
-import { serialEvaluation } from './wait.js';
+import { describePod } from './pod-state.js';
+import { serialEvaluation, Unreachable, type Observe } from './wait.js';
 
 /** imring on a local cluster, with what a test needs to reach it. */
 export interface ScenarioSystem extends Omit<ApiProbes, 'options'> {
@@ -76,12 +78,18 @@ export const CONFIGMAPS_PATH = `/api/v1/namespaces/${SAMPLE.namespace}/configmap
 export const PODS_PATH = `/api/v1/namespaces/${SAMPLE.namespace}/pods`;
 export const LEASES_PATH = `/apis/coordination.k8s.io/v1/namespaces/${SAMPLE.namespace}/leases`;
 
-/** Resolves when the sample gateway's ring has converged at `replicas` Ready members. */
+/**
+ * Resolves when the sample gateway's ring has converged at `replicas` Ready members; fails at
+ * once when its spec is invalid.
+ */
 export function converged(cluster: LocalCluster, replicas: number, timeoutMs = CONVERGE_TIMEOUT_MS): Promise<IMGateway> {
   const kc = cluster.kc;
-  return until(kc, GATEWAYS_PATH, async () => {
+  return until(kc, GATEWAYS_PATH, async (observe) => {
     const gateway = await sampleGateway(kc);
-    return isConverged(gateway, replicas) ? gateway : undefined;
+    observe(describeGateway(gateway));
+    if (isConverged(gateway, replicas)) return gateway;
+    throwIfInvalid(gateway, `IMGateway ${SAMPLE.name}`);
+    return undefined;
   }, timeoutMs);
 }
 
@@ -100,12 +108,20 @@ const REWATCH_MS = 100;
  * Like `watchUntil` (test/support/wait.ts), for an API server that fails requests and drops
  * watches: resolves with the first non-undefined result of `check`, evaluated now and after
  * every watch event on `path`; a watch that ends is opened again, and a check that fails
- * (e.g. an injected 500) runs again. Rejects after `timeoutMs`, with the last error.
+ * (e.g. an injected 500) runs again, unless it threw {@link Unreachable}: then it fails at
+ * once. Rejects after `timeoutMs` with the last error and what `check` observed last.
  */
-export function until<T>(kc: KubeConfig, path: string, check: () => Promise<T | undefined>, timeoutMs = CONVERGE_TIMEOUT_MS): Promise<T> {
+export function until<T>(
+  kc: KubeConfig,
+  path: string,
+  check: (observe: Observe) => Promise<T | undefined>,
+  timeoutMs = CONVERGE_TIMEOUT_MS,
+): Promise<T> {
   return new Promise<T>((resolve, reject) => {
     let finished = false;
     let lastError: unknown;
+    let lastSeen = 'nothing observed';
+    const observe: Observe = (state) => (lastSeen = typeof state === 'string' ? state : JSON.stringify(state));
     let controller: AbortController | undefined;
     const timers = new Set<NodeJS.Timeout>();
     const later = (fn: () => void): void => {
@@ -124,7 +140,8 @@ export function until<T>(kc: KubeConfig, path: string, check: () => Promise<T | 
       if ('value' in outcome) resolve(outcome.value);
       else reject(outcome.error);
     };
-    const evaluate = serialEvaluation(check, (value) => finish({ value }), (error) => {
+    const evaluate = serialEvaluation(() => check(observe), (value) => finish({ value }), (error) => {
+      if (error instanceof Unreachable) return finish({ error });
       lastError = error;
       if (!finished) later(() => void evaluate());
     });
@@ -139,7 +156,10 @@ export function until<T>(kc: KubeConfig, path: string, check: () => Promise<T | 
         void evaluate();
       }, ended);
     };
-    const deadline = setTimeout(() => finish({ error: new Error(`until ${path}: not met within ${timeoutMs} ms`, { cause: lastError }) }), timeoutMs);
+    const deadline = setTimeout(() => {
+      const why = `until ${path}: not met within ${timeoutMs} ms; last seen: ${lastSeen}`;
+      finish({ error: new Error(why, { cause: lastError }) });
+    }, timeoutMs);
     open();
   });
 }
@@ -147,9 +167,10 @@ export function until<T>(kc: KubeConfig, path: string, check: () => Promise<T | 
 /** The pid of pod `name`'s running container (`local://<pid>`), once it runs one other than `not`. */
 export function runningPid(kc: KubeConfig, name: string, not?: number): Promise<number> {
   const core = kc.makeApiClient(CoreV1Api);
-  return until(kc, PODS_PATH, async () => {
+  return until(kc, PODS_PATH, async (observe) => {
     const pod: V1Pod = await core.readNamespacedPod({ name, namespace: SAMPLE.namespace });
     const status = pod.status?.containerStatuses?.[0];
+    observe(describePod(pod));
     const pid = Number(/^local:\/\/(\d+)$/.exec(status?.containerID ?? '')?.[1]);
     return status?.state?.running && pid > 0 && pid !== not ? pid : undefined;
   });
