@@ -11,7 +11,8 @@
  * The abusers run at nice 19: attackers are other machines, and on this 2-core box their own
  * CPU would otherwise count as the stack's latency (`--no-nice` to see it).
  *
- * Usage: `node dist/bench/abuse.js [--json] [--only=flood,stalled,silent,oversize,badToken] [--flood-at=gateway] [--no-accept-limit] [--no-nice]`
+ * Usage: `node dist/bench/abuse.js [--json] [--only=flood,stalled,silent,oversize,badToken] [--flood-at=gateway]
+ * [--no-accept-limit] [--no-nice]`
  * (`npm run bench:abuse`). Markdown on stdout, progress on stderr; with `--json`, the last
  * stdout line is one JSON object. Exits 0.
  */
@@ -65,17 +66,25 @@ interface Window {
   readonly maxMs: number;
 }
 
-async function startChild(config: AbuseChild): Promise<{ child: ChildProcess; ports: { main: number; grpc?: number } | undefined }> {
+async function startChild(
+  config: AbuseChild,
+): Promise<{ child: ChildProcess; ports: { main: number; grpc?: number } | undefined }> {
   const child = fork(ENTRY, [JSON.stringify(config)], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   children.add(child);
   child.once('exit', () => children.delete(child));
   const [message] = (await once(child, 'message')) as [AbuseChildMessage];
-  if (message.type !== 'ready') throw new Error(`${config.role} did not start: ${message.type === 'failed' ? message.error : message.type}`);
+  if (message.type !== 'ready')
+    throw new Error(`${config.role} did not start: ${message.type === 'failed' ? message.error : message.type}`);
   return { child, ports: message.ports };
 }
 
 /** Pushes at the steady rate for `ms`, recording each realtime (message, user) and its send time. */
-async function steadyWindow(phase: string, port: number, receivers: readonly Receiver[], latencies: Map<string, number>): Promise<Window> {
+async function steadyWindow(
+  phase: string,
+  port: number,
+  receivers: readonly Receiver[],
+  latencies: Map<string, number>,
+): Promise<Window> {
   const expected = new Map<string, number>();
   let pushes = 0;
   let notRealtime = 0;
@@ -89,9 +98,13 @@ async function steadyWindow(phase: string, port: number, receivers: readonly Rec
     const sentAt = performance.now();
     pushes++;
     calls.push(
-      pushHttp(port, JSON.stringify({ messages: [{ msgID, toUserIDs: users, payload: String(sentAt) }] })).then(({ json }) => {
-        json.results.forEach((r) => (r.status === 'realtime' ? expected.set(`${msgID}/${r.userID}`, sentAt) : notRealtime++));
-      }),
+      pushHttp(port, JSON.stringify({ messages: [{ msgID, toUserIDs: users, payload: String(sentAt) }] })).then(
+        ({ json }) => {
+          json.results.forEach((r) =>
+            r.status === 'realtime' ? expected.set(`${msgID}/${r.userID}`, sentAt) : notRealtime++,
+          );
+        },
+      ),
     );
   }
   await Promise.all(calls);
@@ -99,12 +112,26 @@ async function steadyWindow(phase: string, port: number, receivers: readonly Rec
   const measured = [...expected.keys()].map((key) => latencies.get(key)).filter((ms): ms is number => ms !== undefined);
   const sorted = measured.sort((a, b) => a - b);
   const at = (q: number): number => sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * q))] ?? NaN;
-  const window = { phase, pushes, deliveries: expected.size + notRealtime, received: sorted.length, lost: expected.size - sorted.length, notRealtime, p50Ms: at(0.5), p99Ms: at(0.99), maxMs: sorted.at(-1) ?? NaN };
-  progress(`  ${phase}: ${window.received}/${window.deliveries} received, p50 ${window.p50Ms.toFixed(2)} ms, p99 ${window.p99Ms.toFixed(2)} ms`);
+  const window = {
+    phase,
+    pushes,
+    deliveries: expected.size + notRealtime,
+    received: sorted.length,
+    lost: expected.size - sorted.length,
+    notRealtime,
+    p50Ms: at(0.5),
+    p99Ms: at(0.99),
+    maxMs: sorted.at(-1) ?? NaN,
+  };
+  progress(
+    `  ${phase}: ${window.received}/${window.deliveries} received, p50 ${window.p50Ms.toFixed(2)} ms, p99 ${window.p99Ms.toFixed(2)} ms`,
+  );
   return window;
 }
 
-/** `open()`, made again after 100 ms when it fails (a connection shed by the proxy's accept limit), at most 50 times. */
+/**
+ * `open()`, made again after 100 ms when it fails (a connection shed by the proxy's accept limit), at most 50 times.
+ */
 async function withRetries<T>(open: () => Promise<T>): Promise<T> {
   for (let attempt = 1; ; attempt++) {
     try {
@@ -121,7 +148,11 @@ function pick(receivers: readonly Receiver[], count: number, i: number): Receive
   return Array.from({ length: count }, (_, k) => receivers[(i * 7919 + k * 104_729) % receivers.length]!);
 }
 
-function reportOf(windows: readonly Window[], abuse: AbuseReport, run: { floodTarget: string; acceptLimit: boolean; niceAbusers: boolean }): string {
+function reportOf(
+  windows: readonly Window[],
+  abuse: AbuseReport,
+  run: { floodTarget: string; acceptLimit: boolean; niceAbusers: boolean },
+): string {
   const quiet = windows[0]!;
   const abused = windows[1]!;
   const ratio = { p50: abused.p50Ms / quiet.p50Ms, p99: abused.p99Ms / quiet.p99Ms };
@@ -130,12 +161,22 @@ function reportOf(windows: readonly Window[], abuse: AbuseReport, run: { floodTa
     '',
     '| phase | deliveries | received | lost | not realtime | p50 ms | p99 ms | max ms |',
     '|---|---:|---:|---:|---:|---:|---:|---:|',
-    ...windows.map((w) => `| ${w.phase} | ${w.deliveries} | ${w.received} | ${w.lost} | ${w.notRealtime} | ${w.p50Ms.toFixed(2)} | ${w.p99Ms.toFixed(2)} | ${w.maxMs.toFixed(1)} |`),
+    ...windows.map(
+      (w) =>
+        `| ${w.phase} | ${w.deliveries} | ${w.received} | ${w.lost} | ${w.notRealtime} | ${w.p50Ms.toFixed(2)} | ${w.p99Ms.toFixed(2)} | ${w.maxMs.toFixed(1)} |`,
+    ),
     `| **under abuse ÷ undisturbed** | | | | | **${ratio.p50.toFixed(2)}×** | **${ratio.p99.toFixed(2)}×** | |`,
     '',
     '| abuser | rounds | outcomes (HTTP status or close code: count) |',
     '|---|---:|---|',
-    ...Object.entries(abuse).filter(([, r]) => r.rounds > 0).map(([kind, r]) => `| ${kind} | ${r.rounds} | ${Object.entries(r.outcomes).map(([k, v]) => `${k}: ${v}`).join(', ')} |`),
+    ...Object.entries(abuse)
+      .filter(([, r]) => r.rounds > 0)
+      .map(
+        ([kind, r]) =>
+          `| ${kind} | ${r.rounds} | ${Object.entries(r.outcomes)
+            .map(([k, v]) => `${k}: ${v}`)
+            .join(', ')} |`,
+      ),
     '',
     `${ratio.p50 <= CONFIG.maxRatio && ratio.p99 <= CONFIG.maxRatio ? 'PASS' : 'FAIL'} p50 and p99 under abuse within ${CONFIG.maxRatio}× of the undisturbed run`,
     `${windows.every((w) => w.lost === 0 && w.notRealtime === 0) ? 'PASS' : 'FAIL'} every delivery to a well-behaved receiver arrived`,
@@ -145,17 +186,25 @@ function reportOf(windows: readonly Window[], abuse: AbuseReport, run: { floodTa
 
 async function main(): Promise<void> {
   const json = process.argv.includes('--json');
-  const only = process.argv.find((a) => a.startsWith('--only='))?.slice('--only='.length).split(',');
+  const only = process.argv
+    .find((a) => a.startsWith('--only='))
+    ?.slice('--only='.length)
+    .split(',');
   const kinds = (only ?? KINDS).filter((k): k is AbuseKind => (KINDS as readonly string[]).includes(k));
   const floodTarget = process.argv.includes('--flood-at=gateway') ? 'gateway' : CONFIG.floodTarget;
   const acceptLimit = !process.argv.includes('--no-accept-limit');
   const limits = acceptLimit ? CONFIG.limits : { ...CONFIG.limits, proxy: {} };
   const run = { kinds, floodTarget, acceptLimit, niceAbusers: !process.argv.includes('--no-nice') };
-  progress(`abusers: ${kinds.join(', ')}${run.niceAbusers ? ' (nice 19)' : ''}; flood at the ${floodTarget}; proxy accept limit ${acceptLimit ? JSON.stringify(CONFIG.limits.proxy.acceptLimit) : 'off'}`);
+  progress(
+    `abusers: ${kinds.join(', ')}${run.niceAbusers ? ' (nice 19)' : ''}; flood at the ${floodTarget}; proxy accept limit ${acceptLimit ? JSON.stringify(CONFIG.limits.proxy.acceptLimit) : 'off'}`,
+  );
   process.once('exit', () => children.forEach((c) => c.kill('SIGKILL')));
   const gateway = await startChild({ role: 'gateway', limits });
   const gatewayPorts = { ws: gateway.ports!.main, grpc: gateway.ports!.grpc! };
-  const [proxy, push] = await Promise.all([startChild({ role: 'proxy', limits, gateway: gatewayPorts }), startChild({ role: 'push', limits, gateway: gatewayPorts })]);
+  const [proxy, push] = await Promise.all([
+    startChild({ role: 'proxy', limits, gateway: gatewayPorts }),
+    startChild({ role: 'push', limits, gateway: gatewayPorts }),
+  ]);
   const stack = [gateway.child, proxy.child, push.child];
   const ports: StackPorts = { gateway: gatewayPorts.ws, proxy: proxy.ports!.main, push: push.ports!.main };
   const latencies = new Map<string, number>();
@@ -164,13 +213,34 @@ async function main(): Promise<void> {
   for (let i = 0; i < CONFIG.receivers; i += 50) {
     const batch = Array.from({ length: Math.min(50, CONFIG.receivers - i) }, (_, k) => `steady-${i + k}`);
     receivers.push(
-      ...(await Promise.all(batch.map(async (user) => withRetries(async () => openReceiver(`ws://127.0.0.1:${ports.proxy}/ws?${new URLSearchParams(await goodQuery(user)).toString()}`, user, (f) => latencies.set(`${f.msgID}/${user}`, performance.now() - Number(f.payload))))))),
+      ...(await Promise.all(
+        batch.map(async (user) =>
+          withRetries(async () =>
+            openReceiver(
+              `ws://127.0.0.1:${ports.proxy}/ws?${new URLSearchParams(await goodQuery(user)).toString()}`,
+              user,
+              (f) => latencies.set(`${f.msgID}/${user}`, performance.now() - Number(f.payload)),
+            ),
+          ),
+        ),
+      )),
     );
   }
   await steadyWindow('warmup', ports.push, receivers, latencies);
   const windows = [await steadyWindow('undisturbed', ports.push, receivers, latencies)];
   progress('starting the abusers');
-  const { child: abusers } = await startChild({ role: 'abusers', ports, plan: { floodConnections: CONFIG.floodConnections, floodTarget, floodPeriodMs: CONFIG.floodPeriodMs, oversizeBytes: CONFIG.limits.gateway.maxPayloadBytes + 1, fillBytes: PUSH_DEFAULTS.maxPayloadBytes, kinds } });
+  const { child: abusers } = await startChild({
+    role: 'abusers',
+    ports,
+    plan: {
+      floodConnections: CONFIG.floodConnections,
+      floodTarget,
+      floodPeriodMs: CONFIG.floodPeriodMs,
+      oversizeBytes: CONFIG.limits.gateway.maxPayloadBytes + 1,
+      fillBytes: PUSH_DEFAULTS.maxPayloadBytes,
+      kinds,
+    },
+  });
   // Attackers are other machines; here they share two cores with the stack, and would bill it their own CPU.
   if (run.niceAbusers) setPriority(abusers.pid!, 19);
   await sleep(CONFIG.warmupMs);
@@ -183,12 +253,19 @@ async function main(): Promise<void> {
   windows.push(await steadyWindow('after', ports.push, receivers, latencies));
   const closedReceivers = receivers.filter((r) => r.closes.length > 0).length;
   for (const r of receivers) r.ws.terminate();
-  await Promise.all(stack.map(async (child) => {
-    child.send({ type: 'close' });
-    await once(child, 'exit');
-  }));
-  process.stdout.write(`${reportOf(windows, message.report, run)}\n${closedReceivers === 0 ? 'PASS' : 'FAIL'} no well-behaved receiver was disconnected (${closedReceivers})\n`);
-  if (json) process.stdout.write(`${JSON.stringify({ config: CONFIG, run, node: process.version, windows, abuse: message.report, closedReceivers })}\n`);
+  await Promise.all(
+    stack.map(async (child) => {
+      child.send({ type: 'close' });
+      await once(child, 'exit');
+    }),
+  );
+  process.stdout.write(
+    `${reportOf(windows, message.report, run)}\n${closedReceivers === 0 ? 'PASS' : 'FAIL'} no well-behaved receiver was disconnected (${closedReceivers})\n`,
+  );
+  if (json)
+    process.stdout.write(
+      `${JSON.stringify({ config: CONFIG, run, node: process.version, windows, abuse: message.report, closedReceivers })}\n`,
+    );
 }
 
 try {

@@ -83,7 +83,9 @@ async function watchLatency(api: LocalApi): Promise<{ median: number; p99: numbe
   let pending = 0;
   let wake = (): void => undefined;
   const informers = Array.from({ length: CONFIG.watchers }, () => {
-    const informer = makeInformer(api.kc, `/api/v1/namespaces/${NAMESPACE}/configmaps`, () => core.listNamespacedConfigMap({ namespace: NAMESPACE }));
+    const informer = makeInformer(api.kc, `/api/v1/namespaces/${NAMESPACE}/configmaps`, () =>
+      core.listNamespacedConfigMap({ namespace: NAMESPACE }),
+    );
     informer.on('add', (o: V1ConfigMap) => {
       arrivals.get(o.metadata!.name!)?.push(performance.now());
       if (--pending === 0) wake();
@@ -135,7 +137,13 @@ function fill(store: ObjectStore, count: number): void {
     store.put('/configmaps', {
       apiVersion: 'v1',
       kind: 'ConfigMap',
-      metadata: { name: `cm-${i}`, namespace: NAMESPACE, uid: crypto.randomUUID(), creationTimestamp: new Date().toISOString(), labels: { app: 'bench', index: String(i) } },
+      metadata: {
+        name: `cm-${i}`,
+        namespace: NAMESPACE,
+        uid: crypto.randomUUID(),
+        creationTimestamp: new Date().toISOString(),
+        labels: { app: 'bench', index: String(i) },
+      },
       data: { 'ring.json': '{"version":1}', note: 'x'.repeat(200) },
     });
   }
@@ -143,11 +151,27 @@ function fill(store: ObjectStore, count: number): void {
 
 function report(f: Figures): string {
   const rows = [
-    ['watch event latency, median (write → informer callback)', `${f.watchLatencyMedianMs.toFixed(2)} ms`, `${f.watchMedianOverRoundTrip.toFixed(1)}× a GET /version round trip (${f.roundTripMedianMs.toFixed(2)} ms)`],
-    ['watch event latency, p99', `${f.watchLatencyP99Ms.toFixed(2)} ms`, `${f.watchers} informers × ${f.writes} writes`],
-    [`list of ${f.listObjects} configmaps (client-node, typed)`, `${f.listMedianMs.toFixed(1)} ms`, `${f.listOverSerialise.toFixed(1)}× JSON.stringify+parse of the same items (${f.serialiseMedianMs.toFixed(1)} ms, ${(f.listBytes / 1e6).toFixed(1)} MB)`],
+    [
+      'watch event latency, median (write → informer callback)',
+      `${f.watchLatencyMedianMs.toFixed(2)} ms`,
+      `${f.watchMedianOverRoundTrip.toFixed(1)}× a GET /version round trip (${f.roundTripMedianMs.toFixed(2)} ms)`,
+    ],
+    [
+      'watch event latency, p99',
+      `${f.watchLatencyP99Ms.toFixed(2)} ms`,
+      `${f.watchers} informers × ${f.writes} writes`,
+    ],
+    [
+      `list of ${f.listObjects} configmaps (client-node, typed)`,
+      `${f.listMedianMs.toFixed(1)} ms`,
+      `${f.listOverSerialise.toFixed(1)}× JSON.stringify+parse of the same items (${f.serialiseMedianMs.toFixed(1)} ms, ${(f.listBytes / 1e6).toFixed(1)} MB)`,
+    ],
   ];
-  return ['| measure | value | against the baseline |', '|---|---:|---|', ...rows.map((r) => `| ${r.join(' | ')} |`)].join('\n');
+  return [
+    '| measure | value | against the baseline |',
+    '|---|---:|---|',
+    ...rows.map((r) => `| ${r.join(' | ')} |`),
+  ].join('\n');
 }
 
 await main();

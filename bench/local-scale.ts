@@ -29,7 +29,13 @@ async function main(): Promise<void> {
     await cluster.start();
     const baseline = await processStartMs();
     const scale = await scaleRounds(cluster);
-    const figures = { rounds: ROUNDS, scaleTo5MedianMs: median(scale), scaleTo5MaxMs: Math.max(...scale), processStartMedianMs: baseline, ratio: median(scale) / baseline };
+    const figures = {
+      rounds: ROUNDS,
+      scaleTo5MedianMs: median(scale),
+      scaleTo5MaxMs: Math.max(...scale),
+      processStartMedianMs: baseline,
+      ratio: median(scale) / baseline,
+    };
     process.stdout.write(
       [
         '| measure | value |',
@@ -66,7 +72,11 @@ async function scaleRounds(cluster: LocalCluster): Promise<number[]> {
 }
 
 function kubectl(cluster: LocalCluster, ...args: string[]): Promise<unknown> {
-  return run('/usr/bin/kubectl', ['--kubeconfig', cluster.kubeconfigPath, '--cache-dir', join(cluster.stateDir, 'kubectl-cache'), ...args], { timeout: 60_000 });
+  return run(
+    '/usr/bin/kubectl',
+    ['--kubeconfig', cluster.kubeconfigPath, '--cache-dir', join(cluster.stateDir, 'kubectl-cache'), ...args],
+    { timeout: 60_000 },
+  );
 }
 
 /** Resolves when exactly `count` bench pods exist and all are Ready. */
@@ -84,7 +94,10 @@ async function processStartMs(): Promise<number> {
   const times: number[] = [];
   for (let r = 0; r < ROUNDS; r++) {
     const start = performance.now();
-    const child = spawn(process.execPath, [SERVER], { env: { ...process.env, POD_IP: '127.0.0.1', PORT: '0' }, stdio: ['pipe', 'pipe', 'inherit'] });
+    const child = spawn(process.execPath, [SERVER], {
+      env: { ...process.env, POD_IP: '127.0.0.1', PORT: '0' },
+      stdio: ['pipe', 'pipe', 'inherit'],
+    });
     const port = await new Promise<number>((resolve, reject) => {
       child.stdout.on('data', (chunk: Buffer) => {
         const match = /listening on [\d.]+:(\d+)/.exec(chunk.toString());
@@ -115,7 +128,10 @@ function statefulSet(): Parameters<AppsV1Api['createNamespacedStatefulSet']>[0][
             {
               name: 'server',
               image: 'imring-test/server:1',
-              env: [{ name: 'PORT', value: '8080' }, { name: 'POD_IP', valueFrom: { fieldRef: { fieldPath: 'status.podIP' } } }],
+              env: [
+                { name: 'PORT', value: '8080' },
+                { name: 'POD_IP', valueFrom: { fieldRef: { fieldPath: 'status.podIP' } } },
+              ],
               readinessProbe: { httpGet: { path: '/ready', port: 8080 }, periodSeconds: 1 },
             },
           ],

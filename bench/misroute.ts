@@ -49,23 +49,37 @@ export interface Row {
   readonly movedUsers: number;
 }
 
-async function imringLive(n: number, users: readonly string[], tokens: ReadonlyMap<string, string>): Promise<{ imring: LiveCount[]; movedUsers: number }> {
+async function imringLive(
+  n: number,
+  users: readonly string[],
+  tokens: ReadonlyMap<string, string>,
+): Promise<{ imring: LiveCount[]; movedUsers: number }> {
   const system = await LiveSystem.start(n, CONFIG.secret);
   try {
     await system.connect(users, tokens);
     progress(`imring N=${n}: ${system.users.size} users connected through the proxy`);
-    const driver = new TrafficDriver(system, { recipients: CONFIG.recipients, messagesPerRequest: CONFIG.messagesPerRequest, seed: CONFIG.seed + 1 });
+    const driver = new TrafficDriver(system, {
+      recipients: CONFIG.recipients,
+      messagesPerRequest: CONFIG.messagesPerRequest,
+      seed: CONFIG.seed + 1,
+    });
     const steady = TrafficDriver.count('steady');
     await driver.pushUntil(steady, () => true, CONFIG.steadyRequests);
     const scale = TrafficDriver.count(`scale ${n} → ${n + CONFIG.added}`);
     let after = -1;
-    const traffic = driver.pushUntil(scale, () => after >= 0 && scale.units >= after + CONFIG.afterRequests * CONFIG.messagesPerRequest * CONFIG.recipients, 1);
+    const traffic = driver.pushUntil(
+      scale,
+      () => after >= 0 && scale.units >= after + CONFIG.afterRequests * CONFIG.messagesPerRequest * CONFIG.recipients,
+      1,
+    );
     await scaleTheImringWay(system, n);
     after = scale.units;
     await traffic;
     await driver.settleReceipts(5000);
     const movedUsers = [...system.users.values()].filter((u) => u.closes > 0).length;
-    progress(`imring N=${n}: steady ${steady.offline}/${steady.units} offline, scale ${scale.offline}/${scale.units} offline (${movedUsers} users moved), ${scale.misroutes} misroutes, ${steady.missing + scale.missing} missing`);
+    progress(
+      `imring N=${n}: steady ${steady.offline}/${steady.units} offline, scale ${scale.offline}/${scale.units} offline (${movedUsers} users moved), ${scale.misroutes} misroutes, ${steady.missing + scale.missing} missing`,
+    );
     return { imring: [steady, scale], movedUsers };
   } finally {
     await system.close();
@@ -81,7 +95,8 @@ async function scaleTheImringWay(system: LiveSystem, n: number): Promise<void> {
   const deadline = performance.now() + CONFIG.settleTimeoutMs;
   // Many sockets and gateways settle independently: polled, bounded.
   while (!system.isSettled()) {
-    if (performance.now() > deadline) throw new Error(`N=${n}: migration did not settle in ${CONFIG.settleTimeoutMs} ms`);
+    if (performance.now() > deadline)
+      throw new Error(`N=${n}: migration did not settle in ${CONFIG.settleTimeoutMs} ms`);
     await sleep(20);
   }
 }
@@ -100,7 +115,9 @@ export function tableOf(rows: readonly Row[]): string {
     const [live, scale] = row.imring;
     const openimUnits = row.openim.slice(0, 2).reduce((s, c) => s + c.units, 0);
     const imringUnits = row.imring.reduce((s, c) => s + c.units, 0);
-    lines.push(`| ${row.n} | ${percent(steady!.share)} | ${percent(afterScale!.share)} | ${percent(liveShare(live!))} | ${percent(liveShare(scale!))} | ${live!.misroutes + scale!.misroutes} | ${row.movedUsers} | ${openimUnits} / ${imringUnits} |`);
+    lines.push(
+      `| ${row.n} | ${percent(steady!.share)} | ${percent(afterScale!.share)} | ${percent(liveShare(live!))} | ${percent(liveShare(scale!))} | ${live!.misroutes + scale!.misroutes} | ${row.movedUsers} | ${openimUnits} / ${imringUnits} |`,
+    );
   }
   return lines.join('\n');
 }
@@ -121,8 +138,11 @@ async function main(): Promise<void> {
   process.stdout.write(`${tableOf(rows)}\n`);
   const misroutes = rows.reduce((s, r) => s + r.imring.reduce((m, c) => m + c.misroutes, 0), 0);
   const missing = rows.reduce((s, r) => s + r.imring.reduce((m, c) => m + c.missing, 0), 0);
-  process.stdout.write(`${misroutes === 0 ? 'PASS' : 'FAIL'} imring misroutes: ${misroutes} (required 0); realtime results never received: ${missing}\n`);
-  if (json) process.stdout.write(`${JSON.stringify({ config: CONFIG, node: process.version, rows, misroutes, missing })}\n`);
+  process.stdout.write(
+    `${misroutes === 0 ? 'PASS' : 'FAIL'} imring misroutes: ${misroutes} (required 0); realtime results never received: ${missing}\n`,
+  );
+  if (json)
+    process.stdout.write(`${JSON.stringify({ config: CONFIG, node: process.version, rows, misroutes, missing })}\n`);
 }
 
 try {

@@ -93,7 +93,11 @@ async function operatorRound(system: OperatorSystem, metricsPort: number): Promi
 }
 
 /** Wall time of one `kubectl scale` until converged, and the barrier seconds the operator recorded meanwhile. */
-async function timedScale(system: OperatorSystem, metricsPort: number, replicas: number): Promise<{ ms: number; barrierMs: number }> {
+async function timedScale(
+  system: OperatorSystem,
+  metricsPort: number,
+  replicas: number,
+): Promise<{ ms: number; barrierMs: number }> {
   const barrierBefore = await barrierSeconds(metricsPort);
   const start = performance.now();
   await system.kubectlOk(['scale', 'imgw/im', `--replicas=${replicas}`]);
@@ -113,7 +117,9 @@ function convergedAt(replicas: number) {
 /** `imring_operator_transition_step_seconds_sum{step="Barrier"}` from the operator's /metrics. */
 async function barrierSeconds(metricsPort: number): Promise<number> {
   const text = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
-  const line = text.split('\n').find((l) => l.startsWith('imring_operator_transition_step_seconds_sum{') && l.includes('step="Barrier"'));
+  const line = text
+    .split('\n')
+    .find((l) => l.startsWith('imring_operator_transition_step_seconds_sum{') && l.includes('step="Barrier"'));
   return line === undefined ? 0 : Number(line.slice(line.lastIndexOf(' ') + 1));
 }
 
@@ -125,12 +131,31 @@ async function barrierSeconds(metricsPort: number): Promise<number> {
 async function createBareStatefulSet(system: OperatorSystem): Promise<{ round: () => Promise<number> }> {
   const owner: Owner = { namespace: NAMESPACE, name: 'bare', uid: 'bare-uid' };
   const spec = specOf(imGateway('bare'));
-  const members = [0, 1, 2, 3, 4].map((o) => canonicalMember(owner, o, { ports: spec.ports, clusterDomain: DEFAULT_CLUSTER_DOMAIN }));
-  const document = buildRingDocument({ gateway: owner, version: 1, state: 'Committed', tableSize: spec.ring.tableSize, members, previous: null, policy: { migrateRatePerSecond: 500, handoffWindowMs: 2000 } });
+  const members = [0, 1, 2, 3, 4].map((o) =>
+    canonicalMember(owner, o, { ports: spec.ports, clusterDomain: DEFAULT_CLUSTER_DOMAIN }),
+  );
+  const document = buildRingDocument({
+    gateway: owner,
+    version: 1,
+    state: 'Committed',
+    tableSize: spec.ring.tableSize,
+    members,
+    previous: null,
+    policy: { migrateRatePerSecond: 500, handoffWindowMs: 2000 },
+  });
   // No owner: the garbage collector would delete objects whose owner does not exist.
-  const unowned = <T extends { metadata?: { ownerReferences?: unknown } }>(object: T): T => ({ ...object, metadata: { ...object.metadata, ownerReferences: undefined } });
-  await system.core.createNamespacedService({ namespace: NAMESPACE, body: unowned(desiredHeadlessService(owner, spec)) });
-  await system.core.createNamespacedConfigMap({ namespace: NAMESPACE, body: unowned(desiredRingConfigMap(owner, document, new Date().toISOString())) });
+  const unowned = <T extends { metadata?: { ownerReferences?: unknown } }>(object: T): T => ({
+    ...object,
+    metadata: { ...object.metadata, ownerReferences: undefined },
+  });
+  await system.core.createNamespacedService({
+    namespace: NAMESPACE,
+    body: unowned(desiredHeadlessService(owner, spec)),
+  });
+  await system.core.createNamespacedConfigMap({
+    namespace: NAMESPACE,
+    body: unowned(desiredRingConfigMap(owner, document, new Date().toISOString())),
+  });
   const apps = system.cluster.kc.makeApiClient(AppsV1Api);
   await apps.createNamespacedStatefulSet({ namespace: NAMESPACE, body: unowned(desiredStatefulSet(owner, spec, 1)) });
   await readyPods(system, 1);
@@ -155,11 +180,21 @@ function specOf(gateway: IMGateway): ResolvedSpec {
 
 /** Resolves when exactly `count` pods of the bare StatefulSet exist and all are Ready. */
 function readyPods(system: OperatorSystem, count: number): Promise<true> {
-  return watchUntil(system.cluster.kc, `/api/v1/namespaces/${NAMESPACE}/pods`, async () => {
-    const pods = (await system.core.listNamespacedPod({ namespace: NAMESPACE, labelSelector: selectorString({ namespace: NAMESPACE, name: 'bare' }) })).items;
-    const ready = pods.filter((p) => p.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True'));
-    return pods.length === count && ready.length === count ? true : undefined;
-  }, 120_000);
+  return watchUntil(
+    system.cluster.kc,
+    `/api/v1/namespaces/${NAMESPACE}/pods`,
+    async () => {
+      const pods = (
+        await system.core.listNamespacedPod({
+          namespace: NAMESPACE,
+          labelSelector: selectorString({ namespace: NAMESPACE, name: 'bare' }),
+        })
+      ).items;
+      const ready = pods.filter((p) => p.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True'));
+      return pods.length === count && ready.length === count ? true : undefined;
+    },
+    120_000,
+  );
 }
 
 await main();

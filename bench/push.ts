@@ -17,7 +17,13 @@ import { buildRingDocument, type RingDocument, type RingMember } from '../ring/i
 import { randomUserIds } from '../test/support/random.js';
 import { childFlags, closeAll, Component, killChildrenOnExit } from './lib/children.js';
 import { progress } from './lib/measure.js';
-import { steadyWindow, throughputWindow, type Deployment, type WindowFigures, type WindowPlan } from './lib/push-phases.js';
+import {
+  steadyWindow,
+  throughputWindow,
+  type Deployment,
+  type WindowFigures,
+  type WindowPlan,
+} from './lib/push-phases.js';
 import { checksOf, reportOf, type Connects, type IdleMemory, type Results } from './lib/push-report.js';
 import { openClients, Receipts, signTokens, type ClientSet } from './lib/ws-clients.js';
 
@@ -49,12 +55,20 @@ export const CONFIG = {
 const GATEWAY_REF = { namespace: 'bench', name: 'im', uid: 'bench-push' };
 
 function ringOf(gateways: readonly Component[]): RingDocument {
-  const members: RingMember[] = gateways.map((g) => ({ name: g.name, host: CONFIG.host, ports: { ws: g.ports.ws!, grpc: g.ports.grpc! } }));
+  const members: RingMember[] = gateways.map((g) => ({
+    name: g.name,
+    host: CONFIG.host,
+    ports: { ws: g.ports.ws!, grpc: g.ports.grpc! },
+  }));
   return buildRingDocument({ gateway: GATEWAY_REF, version: 1, state: 'Committed', members, previous: null });
 }
 
 async function startGateways(count: number): Promise<{ gateways: Component[]; ring: RingDocument }> {
-  const gateways = await Promise.all(Array.from({ length: count }, (_, i) => Component.start(`gw-${i}`, { role: 'gateway', host: CONFIG.host, self: `gw-${i}`, tokenSecret: CONFIG.secret })));
+  const gateways = await Promise.all(
+    Array.from({ length: count }, (_, i) =>
+      Component.start(`gw-${i}`, { role: 'gateway', host: CONFIG.host, self: `gw-${i}`, tokenSecret: CONFIG.secret }),
+    ),
+  );
   const ring = ringOf(gateways);
   await Promise.all(gateways.map((g) => g.setRing(ring)));
   return { gateways, ring };
@@ -62,8 +76,15 @@ async function startGateways(count: number): Promise<{ gateways: Component[]; ri
 
 const wsUrl = (component: Component): string => `ws://${CONFIG.host}:${component.ports.ws}/ws`;
 
-async function connectAll(url: string, users: readonly string[], tokens: ReadonlyMap<string, string>): Promise<ClientSet> {
-  const set = await openClients({ url, users, tokens, platform: 'web', concurrency: CONFIG.connectConcurrency }, new Receipts());
+async function connectAll(
+  url: string,
+  users: readonly string[],
+  tokens: ReadonlyMap<string, string>,
+): Promise<ClientSet> {
+  const set = await openClients(
+    { url, users, tokens, platform: 'web', concurrency: CONFIG.connectConcurrency },
+    new Receipts(),
+  );
   progress(`  ${set.sockets.length} clients connected to ${url} (${set.failed} failed)`);
   if (set.failed > 0) throw new Error(`${set.failed} clients failed to connect to ${url}`);
   return set;
@@ -74,7 +95,11 @@ function plan(label: string, deployment: Deployment, clients: ClientSet, timing:
 }
 
 /** One gateway: through the proxy and direct (throughput + latency), then connects/s. */
-async function singleGateway(users: readonly string[], tokens: ReadonlyMap<string, string>, driver: Component): Promise<{ windows: WindowFigures[]; connects: Connects }> {
+async function singleGateway(
+  users: readonly string[],
+  tokens: ReadonlyMap<string, string>,
+  driver: Component,
+): Promise<{ windows: WindowFigures[]; connects: Connects }> {
   progress('1 gateway: starting gateway, push, proxy');
   const { gateways, ring } = await startGateways(1);
   let push: Component | undefined;
@@ -92,10 +117,27 @@ async function singleGateway(users: readonly string[], tokens: ReadonlyMap<strin
         const name = via ? 'imring, 1 gateway, via proxy' : 'imring, 1 gateway, direct (no proxy)';
         // Two closed-loop rounds: on this 2-core box one round can lose 10 % to noise; both are reported.
         for (let round = 1; round <= (via ? 2 : 1); round++) {
-          windows.push(await throughputWindow(plan(via ? `${name} (round ${round})` : name, deployment, clients, CONFIG.throughput), batch, CONFIG.concurrency));
+          windows.push(
+            await throughputWindow(
+              plan(via ? `${name} (round ${round})` : name, deployment, clients, CONFIG.throughput),
+              batch,
+              CONFIG.concurrency,
+            ),
+          );
         }
-        windows.push(await steadyWindow(plan(name, deployment, clients, CONFIG.steady), single, { callsPerSecond: CONFIG.steadyPerSecond, recipients: 1 }));
-        if (via) windows.push(await steadyWindow(plan(name, deployment, clients, CONFIG.steady), batch, { callsPerSecond: CONFIG.steadyPerSecond / CONFIG.batch, recipients: CONFIG.batch }));
+        windows.push(
+          await steadyWindow(plan(name, deployment, clients, CONFIG.steady), single, {
+            callsPerSecond: CONFIG.steadyPerSecond,
+            recipients: 1,
+          }),
+        );
+        if (via)
+          windows.push(
+            await steadyWindow(plan(name, deployment, clients, CONFIG.steady), batch, {
+              callsPerSecond: CONFIG.steadyPerSecond / CONFIG.batch,
+              recipients: CONFIG.batch,
+            }),
+          );
       } finally {
         await clients.close();
       }
@@ -116,7 +158,13 @@ async function connectRates(targets: { proxy: Component; gateway: Component }): 
   for (let round = 0; round < CONFIG.connectRounds; round++) {
     for (const kind of ['proxy', 'direct'] as const) {
       const url = wsUrl(kind === 'proxy' ? targets.proxy : targets.gateway);
-      const set = await openClients({ url, users, tokens, platform: `c${round}`, concurrency: CONFIG.connectConcurrency });
+      const set = await openClients({
+        url,
+        users,
+        tokens,
+        platform: `c${round}`,
+        concurrency: CONFIG.connectConcurrency,
+      });
       progress(`connects/s ${kind} round ${round + 1}: ${Math.round(set.connectsPerSecond)} (${set.failed} failed)`);
       failed += set.failed;
       best[kind] = Math.max(best[kind], set.connectsPerSecond);
@@ -124,11 +172,22 @@ async function connectRates(targets: { proxy: Component; gateway: Component }): 
       await sleep(300);
     }
   }
-  return { connections: CONFIG.connectUsers, concurrency: CONFIG.connectConcurrency, rounds: CONFIG.connectRounds, proxyPerSecond: best.proxy, directPerSecond: best.direct, failed };
+  return {
+    connections: CONFIG.connectUsers,
+    concurrency: CONFIG.connectConcurrency,
+    rounds: CONFIG.connectRounds,
+    proxyPerSecond: best.proxy,
+    directPerSecond: best.direct,
+    failed,
+  };
 }
 
 /** N = 5 gateways: imring's routed push against the broadcast pusher, same clients, same messages. */
-async function fiveGateways(users: readonly string[], tokens: ReadonlyMap<string, string>, driver: Component): Promise<WindowFigures[]> {
+async function fiveGateways(
+  users: readonly string[],
+  tokens: ReadonlyMap<string, string>,
+  driver: Component,
+): Promise<WindowFigures[]> {
   progress(`N=${CONFIG.gateways}: starting gateways, push, broadcast pusher, proxy`);
   const { gateways, ring } = await startGateways(CONFIG.gateways);
   const started: Component[] = [];
@@ -144,11 +203,21 @@ async function fiveGateways(users: readonly string[], tokens: ReadonlyMap<string
     const clients = await connectAll(wsUrl(proxy), users, tokens);
     const windows: WindowFigures[] = [];
     try {
-      const designs = [['imring', push], ['openim broadcast', openim], ['batched broadcast', batched]] as const;
+      const designs = [
+        ['imring', push],
+        ['openim broadcast', openim],
+        ['batched broadcast', batched],
+      ] as const;
       for (let round = 1; round <= CONFIG.comparisonRounds; round++) {
         for (const [name, pusher] of designs) {
           const label = `${name}, N=${CONFIG.gateways}, via proxy (round ${round})`;
-          windows.push(await throughputWindow(plan(label, { push: pusher, gateways, proxy, driver }, clients, CONFIG.throughput), { port: pusher.ports.grpc!, users, recipients: CONFIG.batch, seed: CONFIG.seed + 1 }, CONFIG.concurrency));
+          windows.push(
+            await throughputWindow(
+              plan(label, { push: pusher, gateways, proxy, driver }, clients, CONFIG.throughput),
+              { port: pusher.ports.grpc!, users, recipients: CONFIG.batch, seed: CONFIG.seed + 1 },
+              CONFIG.concurrency,
+            ),
+          );
         }
       }
       // No steady window for OpenIM's broadcast: at 2k calls/s it falls behind without bound
@@ -156,7 +225,12 @@ async function fiveGateways(users: readonly string[], tokens: ReadonlyMap<string
       for (const [name, pusher] of designs.filter(([design]) => design !== 'openim broadcast')) {
         const label = `${name}, N=${CONFIG.gateways}, via proxy`;
         const target = { port: pusher.ports.grpc!, users, recipients: 1, seed: CONFIG.seed + 2 };
-        windows.push(await steadyWindow(plan(label, { push: pusher, gateways, proxy, driver }, clients, CONFIG.steady), target, { callsPerSecond: CONFIG.steadyPerSecond, recipients: 1 }));
+        windows.push(
+          await steadyWindow(plan(label, { push: pusher, gateways, proxy, driver }, clients, CONFIG.steady), target, {
+            callsPerSecond: CONFIG.steadyPerSecond,
+            recipients: 1,
+          }),
+        );
       }
     } finally {
       await clients.close();
@@ -170,16 +244,34 @@ async function fiveGateways(users: readonly string[], tokens: ReadonlyMap<string
 /** RSS of a fresh server process before and after `idleConnections` idle connections straight to it. */
 async function idleRss(role: 'gateway' | 'ws-baseline', tokens: ReadonlyMap<string, string>): Promise<IdleMemory> {
   progress(`${role}: RSS before and after ${CONFIG.idleConnections} idle connections`);
-  const server = role === 'gateway' ? (await startGateways(1)).gateways[0]! : await Component.start(role, { role, host: CONFIG.host });
+  const server =
+    role === 'gateway'
+      ? (await startGateways(1)).gateways[0]!
+      : await Component.start(role, { role, host: CONFIG.host });
   try {
     const before = await server.stats(true);
-    const set = await openClients({ url: wsUrl(server), users: [...tokens.keys()], tokens, platform: 'idle', concurrency: CONFIG.connectConcurrency });
+    const set = await openClients({
+      url: wsUrl(server),
+      users: [...tokens.keys()],
+      tokens,
+      platform: 'idle',
+      concurrency: CONFIG.connectConcurrency,
+    });
     try {
       await sleep(1000);
       const after = await server.stats(true);
       const open = set.sockets.length;
-      progress(`  ${open} open (${set.failed} failed), ${((after.rss - before.rss) / open / 1024).toFixed(2)} KiB/connection`);
-      return { server: role, connections: open, failed: set.failed, rssBeforeBytes: before.rss, rssAfterBytes: after.rss, bytesPerConnection: (after.rss - before.rss) / open };
+      progress(
+        `  ${open} open (${set.failed} failed), ${((after.rss - before.rss) / open / 1024).toFixed(2)} KiB/connection`,
+      );
+      return {
+        server: role,
+        connections: open,
+        failed: set.failed,
+        rssBeforeBytes: before.rss,
+        rssAfterBytes: after.rss,
+        bytesPerConnection: (after.rss - before.rss) / open,
+      };
     } finally {
       await set.close();
     }
@@ -211,7 +303,10 @@ async function main(): Promise<void> {
   const seconds = (performance.now() - started) / 1000;
   process.stdout.write(`${reportOf(results, checks, CONFIG)}\n`);
   progress(`done in ${seconds.toFixed(0)} s`);
-  if (json) process.stdout.write(`${JSON.stringify({ config: CONFIG, node: process.version, seconds, ...results, checks, allPass: checks.every((c) => c.pass) })}\n`);
+  if (json)
+    process.stdout.write(
+      `${JSON.stringify({ config: CONFIG, node: process.version, seconds, ...results, checks, allPass: checks.every((c) => c.pass) })}\n`,
+    );
 }
 
 try {

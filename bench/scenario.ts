@@ -12,7 +12,15 @@
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { seededRandom } from '../test/support/random.js';
-import { account, converged, scale, startSystem, startTraffic, type Accounting, type ScenarioSystem } from '../test/support/scenario.js';
+import {
+  account,
+  converged,
+  scale,
+  startSystem,
+  startTraffic,
+  type Accounting,
+  type ScenarioSystem,
+} from '../test/support/scenario.js';
 import { progress } from './lib/measure.js';
 
 const CONFIG = { users: 1000, messagesPerSecond: 400, maxReplicas: 8 } as const;
@@ -25,7 +33,13 @@ interface Phase {
 }
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { json: { type: 'boolean', default: false }, seed: { type: 'string', default: '7' }, steps: { type: 'string', default: '10' } } });
+  const { values } = parseArgs({
+    options: {
+      json: { type: 'boolean', default: false },
+      seed: { type: 'string', default: '7' },
+      steps: { type: 'string', default: '10' },
+    },
+  });
   const seed = Number(values.seed);
   const random = seededRandom(seed);
   let current = 1;
@@ -45,10 +59,19 @@ async function main(): Promise<void> {
   }
 }
 
-async function run(init: { system: ScenarioSystem; seed: number; sequence: readonly number[]; seconds?: number }): Promise<Phase> {
+async function run(init: {
+  system: ScenarioSystem;
+  seed: number;
+  sequence: readonly number[];
+  seconds?: number;
+}): Promise<Phase> {
   const label = init.sequence.length > 0 ? `scaling 1 → ${init.sequence.join(' → ')}` : 'steady (no scaling)';
   progress(`${label}: connecting ${CONFIG.users} users`);
-  const traffic = await startTraffic(init.system.endpoints, { users: CONFIG.users, messagesPerSecond: CONFIG.messagesPerSecond, seed: init.seed });
+  const traffic = await startTraffic(init.system.endpoints, {
+    users: CONFIG.users,
+    messagesPerSecond: CONFIG.messagesPerSecond,
+    seed: init.seed,
+  });
   const started = performance.now();
   const steps: { to: number; version: number; seconds: number }[] = [];
   try {
@@ -73,13 +96,19 @@ function percentile(values: readonly number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))]!;
 }
 
-function report(phases: readonly Phase[], init: { seed: number; sequence: readonly number[]; json: boolean | undefined }): void {
+function report(
+  phases: readonly Phase[],
+  init: { seed: number; sequence: readonly number[]; json: boolean | undefined },
+): void {
   const lines = [
     `Seed ${init.seed}: ${CONFIG.users} users, ${CONFIG.messagesPerSecond} msg/s, scaling 1 → ${init.sequence.join(' → ')}`,
     '',
     '| run | seconds | messages | (message, user) pairs | received in real time | offline (not connected) | misrouted | lost | duplicates | reconnects | p99 reconnect window |',
     '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
-    ...phases.map(({ label, seconds, accounting: { messages, totals: t, realtimeShare, p99ReconnectMs } }) => `| ${label} | ${seconds.toFixed(0)} | ${messages} | ${t.pairs} | ${realtimeShare.toFixed(2)} % | ${t.offline} | ${t.misrouted} | ${t.lost} | ${t.duplicates} | ${t.reconnectWindowsMs.length} | ${p99ReconnectMs} ms |`),
+    ...phases.map(
+      ({ label, seconds, accounting: { messages, totals: t, realtimeShare, p99ReconnectMs } }) =>
+        `| ${label} | ${seconds.toFixed(0)} | ${messages} | ${t.pairs} | ${realtimeShare.toFixed(2)} % | ${t.offline} | ${t.misrouted} | ${t.lost} | ${t.duplicates} | ${t.reconnectWindowsMs.length} | ${p99ReconnectMs} ms |`,
+    ),
     '',
     `Realtime share while scaling / steady: ${(phases[1]!.accounting.realtimeShare / phases[0]!.accounting.realtimeShare).toFixed(4)}`,
     `Convergence per step (s): ${phases[1]!.steps.map((s) => `→${s.to} ${s.seconds.toFixed(1)}`).join(', ')}`,
@@ -92,9 +121,18 @@ function report(phases: readonly Phase[], init: { seed: number; sequence: readon
     seconds,
     messages,
     steps,
-    totals: { ...totals, reconnectWindowsMs: undefined, reconnects: totals.reconnectWindowsMs.length, reconnectP50Ms: percentile(totals.reconnectWindowsMs, 0.5), reconnectP99Ms: p99ReconnectMs },
+    totals: {
+      ...totals,
+      reconnectWindowsMs: undefined,
+      reconnects: totals.reconnectWindowsMs.length,
+      reconnectP50Ms: percentile(totals.reconnectWindowsMs, 0.5),
+      reconnectP99Ms: p99ReconnectMs,
+    },
   }));
-  if (init.json) process.stdout.write(`${JSON.stringify({ config: CONFIG, seed: init.seed, sequence: init.sequence, phases: compact })}\n`);
+  if (init.json)
+    process.stdout.write(
+      `${JSON.stringify({ config: CONFIG, seed: init.seed, sequence: init.sequence, phases: compact })}\n`,
+    );
 }
 
 try {

@@ -1,4 +1,11 @@
-import { CoordinationV1Api, CoreV1Api, CustomObjectsApi, type KubeConfig, type V1ConfigMap, type V1Lease } from '@kubernetes/client-node';
+import {
+  CoordinationV1Api,
+  CoreV1Api,
+  CustomObjectsApi,
+  type KubeConfig,
+  type V1ConfigMap,
+  type V1Lease,
+} from '@kubernetes/client-node';
 import { Labels, RING_DATA_KEY, ringConfigMapName } from '../ring/index.js';
 import { loadKubeConfig } from '../kube/kube-config.js';
 import { NotFoundError, UsageError } from './io.js';
@@ -46,19 +53,28 @@ export class ClusterReader {
   /** The ConfigMap `<gateway>-ring`, or undefined when it does not exist. */
   async ringConfigMap(gateway: string): Promise<RingConfigMap | undefined> {
     const name = ringConfigMapName(gateway);
-    const found = await this.#orMissing(`configmap "${name}"`, this.#core.readNamespacedConfigMap({ name, namespace: this.namespace }));
+    const found = await this.#orMissing(
+      `configmap "${name}"`,
+      this.#core.readNamespacedConfigMap({ name, namespace: this.namespace }),
+    );
     return found && { name, data: found.data };
   }
 
   /** The IMGateway `name`, or undefined when it, or the IMGateway CRD, does not exist. */
   imGateway(name: string): Promise<IMGatewayObject | undefined> {
-    const request = this.#custom.getNamespacedCustomObject({ ...IMGATEWAYS, namespace: this.namespace, name }) as Promise<IMGatewayObject>;
+    const request = this.#custom.getNamespacedCustomObject({
+      ...IMGATEWAYS,
+      namespace: this.namespace,
+      name,
+    }) as Promise<IMGatewayObject>;
     return this.#orMissing(`imgateway "${name}"`, request);
   }
 
   /** The IMGateways of the namespace, or undefined when the IMGateway CRD is not installed. */
   async imGateways(): Promise<IMGatewayObject[] | undefined> {
-    const request = this.#custom.listNamespacedCustomObject({ ...IMGATEWAYS, namespace: this.namespace }) as Promise<{ items?: IMGatewayObject[] }>;
+    const request = this.#custom.listNamespacedCustomObject({ ...IMGATEWAYS, namespace: this.namespace }) as Promise<{
+      items?: IMGatewayObject[];
+    }>;
     return (await this.#orMissing('imgateways', request))?.items ?? undefined;
   }
 
@@ -72,7 +88,10 @@ export class ClusterReader {
 
   /** The runtime Leases of `gateway` (label `imring.dev/gateway=<gateway>`), live or not. */
   async leases(gateway: string): Promise<V1Lease[]> {
-    const request = this.#leases.listNamespacedLease({ namespace: this.namespace, labelSelector: `${Labels.gateway}=${gateway}` });
+    const request = this.#leases.listNamespacedLease({
+      namespace: this.namespace,
+      labelSelector: `${Labels.gateway}=${gateway}`,
+    });
     return (await this.#orMissing('leases', request))?.items ?? [];
   }
 
@@ -81,7 +100,9 @@ export class ClusterReader {
       return await request;
     } catch (error) {
       if (apiStatusCode(error) === 404) return undefined;
-      throw new NotFoundError(`cannot read ${what} in namespace "${this.namespace}": ${apiErrorMessage(error)}`, { cause: error });
+      throw new NotFoundError(`cannot read ${what} in namespace "${this.namespace}": ${apiErrorMessage(error)}`, {
+        cause: error,
+      });
     }
   }
 }
@@ -92,7 +113,10 @@ export class ClusterReader {
  * current context's, else `default`.
  * @throws {UsageError} when the kubeconfig cannot be read or the namespace is empty.
  */
-export function connect(values: { kubeconfig?: string | undefined; namespace?: string | undefined }, env: NodeJS.ProcessEnv = process.env): ClusterReader {
+export function connect(
+  values: { kubeconfig?: string | undefined; namespace?: string | undefined },
+  env: NodeJS.ProcessEnv = process.env,
+): ClusterReader {
   if (values.namespace === '') throw new UsageError('--namespace must not be empty');
   let kc: KubeConfig;
   try {
@@ -103,4 +127,3 @@ export function connect(values: { kubeconfig?: string | undefined; namespace?: s
   const namespace = values.namespace ?? (kc.getContextObject(kc.getCurrentContext())?.namespace || 'default');
   return new ClusterReader(kc, namespace);
 }
-

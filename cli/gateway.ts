@@ -42,10 +42,20 @@ const command: RuntimeCommand = {
       registry,
     });
     parts.push({ name: 'gateway', stop: () => gw.close() });
-    const ops = await startOpsServer({ host, port: portOf(values, 'http-port'), ready: () => gw.ready() && watcher.current() !== undefined, registry, logger });
+    const ops = await startOpsServer({
+      host,
+      port: portOf(values, 'http-port'),
+      ready: () => gw.ready() && watcher.current() !== undefined,
+      registry,
+      logger,
+    });
     parts.push({ name: 'ops-server', stop: () => ops.close() });
     // Stopped first: readiness fails and clients move away while the Lease still reports them.
-    return { stats: () => gw.stats(), afterLease: { name: 'drain', stop: () => gw.drain() }, describe: { ports: gw.ports } };
+    return {
+      stats: () => gw.stats(),
+      afterLease: { name: 'drain', stop: () => gw.drain() },
+      describe: { ports: gw.ports },
+    };
   },
 };
 

@@ -31,10 +31,15 @@ export const EXIT_NOT_FOUND = 1;
 export class NotFoundError extends Error {}
 
 /** The options and positionals of a command line, as `parseArgs` types them. */
-export type ParsedCommandArgs<T extends ParseArgsOptionsConfig> = ReturnType<typeof parseArgs<{ args: string[]; options: T; strict: true; allowPositionals: true }>>;
+export type ParsedCommandArgs<T extends ParseArgsOptionsConfig> = ReturnType<
+  typeof parseArgs<{ args: string[]; options: T; strict: true; allowPositionals: true }>
+>;
 
 /** `parseArgs`, strict, positionals allowed; an unknown or malformed option is a {@link UsageError}. */
-export function parseCommandArgs<const T extends ParseArgsOptionsConfig>(args: string[], options: T): ParsedCommandArgs<T> {
+export function parseCommandArgs<const T extends ParseArgsOptionsConfig>(
+  args: string[],
+  options: T,
+): ParsedCommandArgs<T> {
   try {
     return parseArgs({ args, options, strict: true, allowPositionals: true });
   } catch (error) {

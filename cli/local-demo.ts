@@ -34,15 +34,24 @@ export const DEMO_DEFAULTS = { summarySeconds: 5 } as const;
 export async function runDemo(options: DemoOptions): Promise<void> {
   const { cluster, io } = options;
   const progress = (line: string): void => void io.stderr.write(`imring local: ${line}\n`);
-  const installed = await Promise.race([installImring(cluster, { onProgress: progress }), options.stopped.then(() => undefined)]);
+  const installed = await Promise.race([
+    installImring(cluster, { onProgress: progress }),
+    options.stopped.then(() => undefined),
+  ]);
   if (installed === undefined) return;
   const envFile = await writeEnvFile(cluster, installed);
   progress(`imring is up; ${envFile} has KUBECONFIG, IMRING_PROXY_URL, IMRING_PUSH_URL, IMRING_TOKEN_SECRET`);
   let traffic: DemoTraffic | undefined;
   if (options.traffic) {
-    traffic = new DemoTraffic({ proxyUrl: installed.proxyUrl, pushUrl: installed.pushUrl, tokenSecret: installed.tokenSecret, ...options.traffic });
+    traffic = new DemoTraffic({
+      proxyUrl: installed.proxyUrl,
+      pushUrl: installed.pushUrl,
+      tokenSecret: installed.tokenSecret,
+      ...options.traffic,
+    });
     progress(`connecting ${options.traffic.users} simulated users through the proxy`);
-    if ((await Promise.race([traffic.connect().then(() => 'connected'), options.stopped])) !== 'connected') return await traffic.close();
+    if ((await Promise.race([traffic.connect().then(() => 'connected'), options.stopped])) !== 'connected')
+      return await traffic.close();
     traffic.start();
   }
   const view = new LiveView(cluster, io, traffic, {
@@ -59,7 +68,9 @@ export async function runDemo(options: DemoOptions): Promise<void> {
   if (traffic) {
     traffic.ledger.settle(Number.POSITIVE_INFINITY);
     const t = traffic.ledger.totals;
-    progress(`demo totals: ${t.pairs} (message, user) pairs, ${t.received} received, ${t.offline} offline, ${t.misrouted} misrouted, ${t.lost} lost, ${t.duplicates} duplicates`);
+    progress(
+      `demo totals: ${t.pairs} (message, user) pairs, ${t.received} received, ${t.offline} offline, ${t.misrouted} misrouted, ${t.lost} lost, ${t.duplicates} duplicates`,
+    );
   }
 }
 
@@ -118,7 +129,9 @@ class LiveView {
       kubeconfig: this.#cluster.kubeconfigPath,
       gateway: SAMPLE.name,
       elapsedSeconds: (Date.now() - this.#startedMs) / 1000,
-      ...(traffic ? { traffic: { rates: traffic.rates, totals: traffic.ledger.totals, ...traffic.counts, users: this.#users } } : {}),
+      ...(traffic
+        ? { traffic: { rates: traffic.rates, totals: traffic.ledger.totals, ...traffic.counts, users: this.#users } }
+        : {}),
     });
   }
 
@@ -131,9 +144,15 @@ class LiveView {
 
   async #events(): Promise<string[]> {
     try {
-      const events = (await this.#core.listNamespacedEvent({ namespace: SAMPLE.namespace })).items.filter((e) => e.involvedObject.name === SAMPLE.name);
+      const events = (await this.#core.listNamespacedEvent({ namespace: SAMPLE.namespace })).items.filter(
+        (e) => e.involvedObject.name === SAMPLE.name,
+      );
       events.sort((a, b) => new Date(a.lastTimestamp ?? 0).getTime() - new Date(b.lastTimestamp ?? 0).getTime());
-      return events.slice(-6).map((e) => `${new Date(e.lastTimestamp ?? 0).toISOString().slice(11, 19)} ${e.type} ${e.reason}: ${e.message}`);
+      return events
+        .slice(-6)
+        .map(
+          (e) => `${new Date(e.lastTimestamp ?? 0).toISOString().slice(11, 19)} ${e.type} ${e.reason}: ${e.message}`,
+        );
     } catch {
       return [];
     }

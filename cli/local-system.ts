@@ -7,7 +7,14 @@ import { randomBytes } from 'node:crypto';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ApiextensionsV1Api, CoreV1Api, CustomObjectsApi, type KubeConfig, type V1CustomResourceDefinition, type V1Pod } from '@kubernetes/client-node';
+import {
+  ApiextensionsV1Api,
+  CoreV1Api,
+  CustomObjectsApi,
+  type KubeConfig,
+  type V1CustomResourceDefinition,
+  type V1Pod,
+} from '@kubernetes/client-node';
 import { parse as parseYaml } from 'yaml';
 import type { LocalCluster, LocalClusterOptions } from '../local/cluster.js';
 import { IMGATEWAY } from '../operator/api.js';
@@ -54,7 +61,10 @@ export const IMRING_CLUSTER_OPTIONS = {
  * Installs imring into `cluster` and applies the sample IMGateway; resolves once the proxy and
  * push pods are Ready. The token key is kept in the state dir, so a restart keeps clients' tokens valid.
  */
-export async function installImring(cluster: LocalCluster, options: { replicas?: number; onProgress?: (line: string) => void } = {}): Promise<Endpoints> {
+export async function installImring(
+  cluster: LocalCluster,
+  options: { replicas?: number; onProgress?: (line: string) => void } = {},
+): Promise<Endpoints> {
   const onProgress = options.onProgress ?? (() => undefined);
   const replicas = options.replicas ?? SAMPLE.replicas;
   const kc = cluster.kc;
@@ -62,17 +72,36 @@ export async function installImring(cluster: LocalCluster, options: { replicas?:
   await applyCrd(kc);
   const tokenSecret = await developmentKey(cluster.stateDir);
   const core = kc.makeApiClient(CoreV1Api);
-  await createOrKeep(() => core.createNamespacedSecret({ namespace: SAMPLE.namespace, body: { metadata: { name: SAMPLE.secret }, stringData: { key: tokenSecret } } }));
+  await createOrKeep(() =>
+    core.createNamespacedSecret({
+      namespace: SAMPLE.namespace,
+      body: { metadata: { name: SAMPLE.secret }, stringData: { key: tokenSecret } },
+    }),
+  );
   onProgress('starting the operator, proxy and push pods');
-    // Ready once they serve a ring: the sample's ring exists within seconds of the operator's start.
-  const runtime = (component: 'proxy' | 'push'): V1Pod => runtimePod({ gateway: SAMPLE.name, component, tokenSecretName: SAMPLE.secret, readiness: 'ring' });
+  // Ready once they serve a ring: the sample's ring exists within seconds of the operator's start.
+  const runtime = (component: 'proxy' | 'push'): V1Pod =>
+    runtimePod({ gateway: SAMPLE.name, component, tokenSecretName: SAMPLE.secret, readiness: 'ring' });
   for (const pod of [operatorPod(), runtime('proxy'), runtime('push')]) {
     await createOrKeep(() => core.createNamespacedPod({ namespace: SAMPLE.namespace, body: pod }));
   }
   onProgress(`applying IMGateway ${SAMPLE.name} (${replicas} replicas)`);
   const custom = kc.makeApiClient(CustomObjectsApi);
-  const gateway = { apiVersion: `${IMGATEWAY.group}/${IMGATEWAY.version}`, kind: IMGATEWAY.kind, metadata: { name: SAMPLE.name, namespace: SAMPLE.namespace }, spec: { replicas, image: IMAGE, auth: { secretName: SAMPLE.secret }, unreadyGraceSeconds: 10, logLevel: 'warn' } };
-  await createOrKeep(() => custom.createNamespacedCustomObject({ group: IMGATEWAY.group, version: IMGATEWAY.version, namespace: SAMPLE.namespace, plural: IMGATEWAY.plural, body: gateway }));
+  const gateway = {
+    apiVersion: `${IMGATEWAY.group}/${IMGATEWAY.version}`,
+    kind: IMGATEWAY.kind,
+    metadata: { name: SAMPLE.name, namespace: SAMPLE.namespace },
+    spec: { replicas, image: IMAGE, auth: { secretName: SAMPLE.secret }, unreadyGraceSeconds: 10, logLevel: 'warn' },
+  };
+  await createOrKeep(() =>
+    custom.createNamespacedCustomObject({
+      group: IMGATEWAY.group,
+      version: IMGATEWAY.version,
+      namespace: SAMPLE.namespace,
+      plural: IMGATEWAY.plural,
+      body: gateway,
+    }),
+  );
   const [proxy, push] = await Promise.all([podIp(core, `${SAMPLE.name}-proxy`), podIp(core, `${SAMPLE.name}-push`)]);
   return { proxyUrl: `ws://${proxy}:10080/ws`, pushUrl: `http://${push}:10091`, tokenSecret };
 }
@@ -128,7 +157,12 @@ function operatorPod(): V1Pod {
           name: 'operator',
           image: IMAGE,
           args: ['operator', '--leader-elect', 'false'],
-          env: [downward('POD_NAME', 'metadata.name'), downward('POD_NAMESPACE', 'metadata.namespace'), downward('POD_IP', 'status.podIP'), { name: 'LOG_LEVEL', value: 'info' }],
+          env: [
+            downward('POD_NAME', 'metadata.name'),
+            downward('POD_NAMESPACE', 'metadata.namespace'),
+            downward('POD_IP', 'status.podIP'),
+            { name: 'LOG_LEVEL', value: 'info' },
+          ],
           readinessProbe: { httpGet: { path: '/readyz', port: 8080 }, periodSeconds: 1 },
         },
       ],
@@ -142,14 +176,20 @@ export function runtimePod(init: {
   readonly component: 'proxy' | 'push';
   /** The Secret (key `key`) of the proxy's optional early token check. */
   readonly tokenSecretName: string;
-  /** `ring`: Ready once it serves a ring (/readyz); `listening`: once its port accepts (for pods started before any ring exists). */
+  /**
+   * `ring`: Ready once it serves a ring (/readyz); `listening`: once its port accepts (for pods started before any ring
+   * exists).
+   */
   readonly readiness: 'ring' | 'listening';
 }): V1Pod {
   const { component } = init;
   // Probes go to the ops port (the proxy's own: a connection flood never sheds them).
   const port = component === 'proxy' ? 10081 : 10091;
   return {
-    metadata: { name: `${init.gateway}-${component}`, labels: { 'app.kubernetes.io/name': `imring-${component}`, 'app.kubernetes.io/part-of': 'imring' } },
+    metadata: {
+      name: `${init.gateway}-${component}`,
+      labels: { 'app.kubernetes.io/name': `imring-${component}`, 'app.kubernetes.io/part-of': 'imring' },
+    },
     spec: {
       containers: [
         {
@@ -162,10 +202,20 @@ export function runtimePod(init: {
             downward('POD_NAMESPACE', 'metadata.namespace'),
             downward('POD_IP', 'status.podIP'),
             // Secrets only by reference: the optional early token check reads the gateway's Secret.
-            ...(component === 'proxy' ? [{ name: 'IMRING_TOKEN_SECRET', valueFrom: { secretKeyRef: { name: init.tokenSecretName, key: 'key' } } }] : []),
+            ...(component === 'proxy'
+              ? [
+                  {
+                    name: 'IMRING_TOKEN_SECRET',
+                    valueFrom: { secretKeyRef: { name: init.tokenSecretName, key: 'key' } },
+                  },
+                ]
+              : []),
             { name: 'LOG_LEVEL', value: 'warn' },
           ],
-          readinessProbe: init.readiness === 'ring' ? { httpGet: { path: '/readyz', port }, periodSeconds: 1 } : { tcpSocket: { port }, periodSeconds: 1 },
+          readinessProbe:
+            init.readiness === 'ring'
+              ? { httpGet: { path: '/readyz', port }, periodSeconds: 1 }
+              : { tcpSocket: { port }, periodSeconds: 1 },
         },
       ],
     },

@@ -100,7 +100,8 @@ function parseLocalArgs(args: string[]): LocalOptions {
     throw new UsageError((error as Error).message, { cause: error });
   }
   const port = Number(values.port);
-  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError(`--port must be an integer from 0 to 65535, got "${values.port}"`);
+  if (!Number.isInteger(port) || port < 0 || port > 65535)
+    throw new UsageError(`--port must be an integer from 0 to 65535, got "${values.port}"`);
   if (values['no-demo'] && values.bare) throw new UsageError('--no-demo and --bare exclude each other');
   const users = positiveInteger('--users', values.users, 20_000);
   const rate = positiveInteger('--rate', values.rate, 20_000);
@@ -111,7 +112,8 @@ function parseLocalArgs(args: string[]): LocalOptions {
 
 function positiveInteger(flag: string, value: string, max: number): number {
   const n = Number(value);
-  if (!Number.isInteger(n) || n < 1 || n > max) throw new UsageError(`${flag} must be an integer from 1 to ${max}, got "${value}"`);
+  if (!Number.isInteger(n) || n < 1 || n > max)
+    throw new UsageError(`${flag} must be an integer from 1 to ${max}, got "${value}"`);
   return n;
 }
 

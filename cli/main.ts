@@ -41,7 +41,9 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
     return EXIT_USAGE;
   }
   try {
-    return await (await load())(args, io);
+    return await (
+      await load()
+    )(args, io);
   } catch (error) {
     if (!(error instanceof UsageError) && !(error instanceof NotFoundError)) throw error;
     io.stderr.write(`imring ${name}: ${error.message}\n`);

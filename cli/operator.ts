@@ -69,10 +69,21 @@ export function parseOperatorArgs(args: string[], env: NodeJS.ProcessEnv = proce
   if (kubeconfig) env.KUBECONFIG = kubeconfig;
   return {
     namespace: text('namespace') ?? nonEmpty(env.IMRING_WATCH_NAMESPACE),
-    clusterDomain: checked(text('cluster-domain') ?? DEFAULT_CLUSTER_DOMAIN, (v) => DNS_NAME.test(v), '--cluster-domain must be a DNS name'),
+    clusterDomain: checked(
+      text('cluster-domain') ?? DEFAULT_CLUSTER_DOMAIN,
+      (v) => DNS_NAME.test(v),
+      '--cluster-domain must be a DNS name',
+    ),
     host: text('host') ?? nonEmpty(env.POD_IP) ?? '0.0.0.0',
-    metricsPort: Number(checked(text('metrics-port') ?? '8080', isPort, '--metrics-port must be a port from 0 to 65535')),
-    leaderElect: checked(text('leader-elect') ?? 'true', (v) => v === 'true' || v === 'false', '--leader-elect must be true or false') === 'true',
+    metricsPort: Number(
+      checked(text('metrics-port') ?? '8080', isPort, '--metrics-port must be a port from 0 to 65535'),
+    ),
+    leaderElect:
+      checked(
+        text('leader-elect') ?? 'true',
+        (v) => v === 'true' || v === 'false',
+        '--leader-elect must be true or false',
+      ) === 'true',
     leaseNamespace: text('leader-election-namespace') ?? nonEmpty(env.POD_NAMESPACE) ?? 'default',
     leaseName: text('leader-election-id') ?? 'imring-operator',
     leaderElection: leaderElectionPeriodsOf(text),
@@ -162,9 +173,18 @@ export async function operator(args: string[], io: CliIo): Promise<number> {
   // Ready once standing by or leading with synced caches: a standby must not stall a rollout.
   let ready = false;
   return runUntilSignal(logger, async (parts, stop) => {
-    const ops = await startOpsServer({ host: flags.host, port: flags.metricsPort, ready: () => ready, registry: metrics.registry, logger });
+    const ops = await startOpsServer({
+      host: flags.host,
+      port: flags.metricsPort,
+      ready: () => ready,
+      registry: metrics.registry,
+      logger,
+    });
     parts.push({ name: 'ops-server', stop: () => ops.close() });
-    logger.info({ port: ops.port, namespace: flags.namespace ?? '(all)', identity: flags.identity }, 'operator started');
+    logger.info(
+      { port: ops.port, namespace: flags.namespace ?? '(all)', identity: flags.identity },
+      'operator started',
+    );
     if (flags.leaderElect) {
       const lease = { namespace: flags.leaseNamespace, name: flags.leaseName };
       const elector = new LeaderElector({ kc, ...lease, identity: flags.identity, ...flags.leaderElection, logger });
@@ -191,7 +211,13 @@ export async function operator(args: string[], io: CliIo): Promise<number> {
       logger.info({ lease: `${flags.leaseNamespace}/${flags.leaseName}` }, 'elected leader');
     }
     metrics.leader.set(1);
-    const started = new Controller({ kc, ...(flags.namespace ? { namespace: flags.namespace } : {}), clusterDomain: flags.clusterDomain, logger, metrics });
+    const started = new Controller({
+      kc,
+      ...(flags.namespace ? { namespace: flags.namespace } : {}),
+      clusterDomain: flags.clusterDomain,
+      logger,
+      metrics,
+    });
     parts.push({ name: 'controller', stop: () => started.close() });
     await started.start();
     ready = true;

@@ -13,9 +13,24 @@ const command: RuntimeCommand = {
   flags: [
     ...COMMON_FLAGS,
     { name: 'port', env: 'IMRING_PROXY_PORT', default: '10080', port: true, help: 'client port: /ws upgrades' },
-    { name: 'http-port', env: 'IMRING_PROXY_HTTP_PORT', default: '10081', port: true, help: '/healthz, /readyz, /metrics apart from client traffic (probes: a flood never sheds them)' },
-    { name: 'max-accepts-per-second', env: 'IMRING_PROXY_MAX_ACCEPTS_PER_SECOND', default: '1000', help: 'new client connections taken per second (and at once); beyond, closed before a byte is read; 0: no limit' },
-    { name: 'token-secret', env: 'IMRING_TOKEN_SECRET', help: 'HS256 key: check client tokens before dialling (optional)' },
+    {
+      name: 'http-port',
+      env: 'IMRING_PROXY_HTTP_PORT',
+      default: '10081',
+      port: true,
+      help: '/healthz, /readyz, /metrics apart from client traffic (probes: a flood never sheds them)',
+    },
+    {
+      name: 'max-accepts-per-second',
+      env: 'IMRING_PROXY_MAX_ACCEPTS_PER_SECOND',
+      default: '1000',
+      help: 'new client connections taken per second (and at once); beyond, closed before a byte is read; 0: no limit',
+    },
+    {
+      name: 'token-secret',
+      env: 'IMRING_TOKEN_SECRET',
+      help: 'HS256 key: check client tokens before dialling (optional)',
+    },
   ],
   check(values) {
     acceptLimitOf(values);
@@ -32,7 +47,13 @@ const command: RuntimeCommand = {
       registry,
     });
     parts.push({ name: 'proxy', stop: () => server.close() });
-    const ops = await startOpsServer({ host: values.host!, port: portOf(values, 'http-port'), ready: () => server.ready(), registry, logger });
+    const ops = await startOpsServer({
+      host: values.host!,
+      port: portOf(values, 'http-port'),
+      ready: () => server.ready(),
+      registry,
+      logger,
+    });
     parts.push({ name: 'ops-server', stop: () => ops.close() });
     return { describe: { port: server.port, httpPort: ops.port, acceptLimit: acceptLimit ?? null } };
   },
@@ -42,7 +63,8 @@ const command: RuntimeCommand = {
 function acceptLimitOf(values: RuntimeValues): AcceptLimit | undefined {
   const text = values['max-accepts-per-second'] ?? '0';
   const rate = Number(text);
-  if (!/^\d+$/.test(text) || !Number.isSafeInteger(rate)) throw new UsageError(`--max-accepts-per-second must be a whole number (0: no limit), got "${text}"`);
+  if (!/^\d+$/.test(text) || !Number.isSafeInteger(rate))
+    throw new UsageError(`--max-accepts-per-second must be a whole number (0: no limit), got "${text}"`);
   return rate === 0 ? undefined : { ratePerSecond: rate, burst: rate };
 }
 

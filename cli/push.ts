@@ -10,9 +10,25 @@ const command: RuntimeCommand = {
     'Delivers messages to users: one batched Deliver per owning gateway in the current ring of\nIMGateway NAME, the previous ring for users not there yet, a handoff retry for users being\nmigrated; the rest are offline (webhook or log). Per-user results are returned.',
   flags: [
     ...COMMON_FLAGS,
-    { name: 'grpc-port', env: 'IMRING_PUSH_GRPC_PORT', default: '10090', port: true, help: 'gRPC port (imring.push.v1.Push)' },
-    { name: 'http-port', env: 'IMRING_PUSH_HTTP_PORT', default: '10091', port: true, help: 'POST /v1/push, /healthz, /readyz, /metrics' },
-    { name: 'offline-webhook', env: 'IMRING_OFFLINE_WEBHOOK', help: 'URL that offline results are POSTed to (default: logged)' },
+    {
+      name: 'grpc-port',
+      env: 'IMRING_PUSH_GRPC_PORT',
+      default: '10090',
+      port: true,
+      help: 'gRPC port (imring.push.v1.Push)',
+    },
+    {
+      name: 'http-port',
+      env: 'IMRING_PUSH_HTTP_PORT',
+      default: '10091',
+      port: true,
+      help: 'POST /v1/push, /healthz, /readyz, /metrics',
+    },
+    {
+      name: 'offline-webhook',
+      env: 'IMRING_OFFLINE_WEBHOOK',
+      help: 'URL that offline results are POSTed to (default: logged)',
+    },
   ],
   async start({ values, watcher, logger, registry, parts }) {
     const service = await startPush({

@@ -62,9 +62,11 @@ type RouteValues = ReturnType<typeof parseRouteArgs>['values'];
 
 /** Which ring to read: exactly one of --gateway and --ring; cluster flags only with --gateway. */
 function ringSource(values: RouteValues): { live: true } | { live: false; file: string } {
-  if (values.gateway !== undefined && values.ring !== undefined) throw new UsageError('--gateway and --ring exclude each other');
+  if (values.gateway !== undefined && values.ring !== undefined)
+    throw new UsageError('--gateway and --ring exclude each other');
   if (values.ring !== undefined) {
-    if (values.kubeconfig !== undefined || values.namespace !== undefined) throw new UsageError('--kubeconfig and --namespace need --gateway');
+    if (values.kubeconfig !== undefined || values.namespace !== undefined)
+      throw new UsageError('--kubeconfig and --namespace need --gateway');
     return { live: false, file: values.ring };
   }
   if (!values.gateway) throw new UsageError('--gateway NAME (the live ring) or --ring FILE is required');
@@ -102,7 +104,9 @@ async function loadLiveRing(values: RouteValues): Promise<Ring> {
   if (!configMap) throw new NotFoundError(`ring ConfigMap "${gateway}-ring" not found in ${where}`);
   const observed = observeRing(configMap.name, configMap.data);
   if (observed.kind === 'refused') {
-    throw new NotFoundError(`ring ConfigMap "${configMap.name}" in ${where} holds no valid document: ${observed.error.code}: ${observed.error.message}`);
+    throw new NotFoundError(
+      `ring ConfigMap "${configMap.name}" in ${where} holds no valid document: ${observed.error.code}: ${observed.error.message}`,
+    );
   }
   return Ring.fromDocument(observed.document);
 }
@@ -135,6 +139,8 @@ function liveOwnerLine(ring: Ring, id: string): string {
 
 async function printStats(ring: Ring, io: CliIo): Promise<void> {
   const counts = ring.entryCounts();
-  const rows = ring.members.map((m, i) => `${m.name}\t${counts[i]}\t${((counts[i]! / ring.tableSize) * 100).toFixed(3)}%`);
+  const rows = ring.members.map(
+    (m, i) => `${m.name}\t${counts[i]}\t${((counts[i]! / ring.tableSize) * 100).toFixed(3)}%`,
+  );
   await write(io.stdout, `member\tentries\tshare\n${rows.map((r) => `${r}\n`).join('')}`);
 }

@@ -24,7 +24,7 @@ export const COMMON_FLAGS: readonly RuntimeFlag[] = [
   {
     name: 'pod',
     env: PodEnv.podName,
-    help: 'this pod\'s name (Lease holder; gateways: the member name). Default: the hostname',
+    help: "this pod's name (Lease holder; gateways: the member name). Default: the hostname",
   },
   { name: 'host', env: PodEnv.podIP, default: '0.0.0.0', help: 'address to bind' },
 ];
@@ -36,8 +36,14 @@ export type RuntimeValues = Record<string, string | undefined> & { help?: string
  * Reads flags, then their environment variables, then defaults. Throws UsageError for unknown
  * flags, bad ports, and a missing --gateway.
  */
-export function parseRuntimeArgs(args: string[], flags: readonly RuntimeFlag[], env: NodeJS.ProcessEnv = process.env): RuntimeValues {
-  const options: Record<string, { type: 'string' } | { type: 'boolean'; short: string }> = { help: { type: 'boolean', short: 'h' } };
+export function parseRuntimeArgs(
+  args: string[],
+  flags: readonly RuntimeFlag[],
+  env: NodeJS.ProcessEnv = process.env,
+): RuntimeValues {
+  const options: Record<string, { type: 'string' } | { type: 'boolean'; short: string }> = {
+    help: { type: 'boolean', short: 'h' },
+  };
   for (const f of flags) options[f.name] = { type: 'string' };
   let values: Record<string, unknown>;
   try {
@@ -49,7 +55,8 @@ export function parseRuntimeArgs(args: string[], flags: readonly RuntimeFlag[], 
   const out: RuntimeValues = {};
   for (const flag of flags) {
     const value = (values[flag.name] as string | undefined) ?? (flag.env ? env[flag.env] : undefined) ?? flag.default;
-    if (flag.port && value !== undefined && !isPort(value)) throw new UsageError(`--${flag.name} must be a port from 0 to 65535, got "${value}"`);
+    if (flag.port && value !== undefined && !isPort(value))
+      throw new UsageError(`--${flag.name} must be a port from 0 to 65535, got "${value}"`);
     out[flag.name] = value === '' ? undefined : value;
   }
   if (!out.gateway) throw new UsageError(`--gateway (or ${PodEnv.gateway}) is required`);
@@ -60,7 +67,9 @@ export function parseRuntimeArgs(args: string[], flags: readonly RuntimeFlag[], 
 export function runtimeHelp(usage: string, summary: string, flags: readonly RuntimeFlag[]): string {
   const width = Math.max(...flags.map((f) => f.name.length)) + 4;
   const lines = flags.map((f) => {
-    const extra = [f.env ? `env ${f.env}` : '', f.default !== undefined ? `default ${f.default}` : ''].filter(Boolean).join(', ');
+    const extra = [f.env ? `env ${f.env}` : '', f.default !== undefined ? `default ${f.default}` : '']
+      .filter(Boolean)
+      .join(', ');
     return `  --${f.name.padEnd(width)}${f.help}${extra ? ` (${extra})` : ''}`;
   });
   return `${usage}\n\n${summary}\n\nOptions:\n${lines.join('\n')}\n${'  -h, --help'.padEnd(width + 4)}show this help\n`;

@@ -40,7 +40,11 @@ export interface RuntimeCommand {
   /** Refuses bad flag combinations (UsageError) before anything starts. */
   check?(values: RuntimeValues): void;
   /** Starts the component; returns what the Lease reports (gateways: connection stats). */
-  start(context: RuntimeContext): Promise<{ stats?: () => { connections: number; misplaced: number }; afterLease?: Stoppable; describe: Record<string, unknown> }>;
+  start(context: RuntimeContext): Promise<{
+    stats?: () => { connections: number; misplaced: number };
+    afterLease?: Stoppable;
+    describe: Record<string, unknown>;
+  }>;
 }
 
 /** What a gateway's Lease reports before the gateway runs. */
@@ -99,7 +103,16 @@ export async function runRuntimeCommand(command: RuntimeCommand, args: string[],
     });
     const fenceOptions = { kc, namespace, gateway, source: watcher, lease, logger, registry };
     const fence = timing.fence && new RingFence({ ...fenceOptions, ...timing.fence });
-    const started = await command.start({ values, namespace, pod, kc, logger, registry, watcher: fence ?? watcher, parts });
+    const started = await command.start({
+      values,
+      namespace,
+      pod,
+      kc,
+      logger,
+      registry,
+      watcher: fence ?? watcher,
+      parts,
+    });
     if (started.stats) component.stats = started.stats;
     parts.push({ name: 'lease', stop: () => lease.close() });
     if (fence) parts.push({ name: 'ring-fence', stop: () => fence.close() });

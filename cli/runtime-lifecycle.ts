@@ -13,7 +13,10 @@ export interface Stoppable {
  * leader that lost its Lease must stop reconciling at once).
  * @returns the exit code: 0 after a signal, else the code given to `stop`.
  */
-export async function runUntilSignal(logger: Logger, start: (parts: Stoppable[], stop: (reason: string, code: number) => void) => Promise<void>): Promise<number> {
+export async function runUntilSignal(
+  logger: Logger,
+  start: (parts: Stoppable[], stop: (reason: string, code: number) => void) => Promise<void>,
+): Promise<number> {
   const parts: Stoppable[] = [];
   let exitCode = 0;
   let stop: (reason: string, code: number) => void = () => undefined;

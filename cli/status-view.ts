@@ -126,13 +126,21 @@ export interface StatusInput {
 const COMPONENTS: readonly RuntimeComponent[] = ['gateway', 'proxy', 'push'];
 
 /** Reads a ring ConfigMap's `ring.json` (RING-SPEC.md section 5); never throws. */
-export function observeRing(configMap: string, data: Readonly<Record<string, string>> | undefined | null): Exclude<RingObservation, { kind: 'missing' }> {
+export function observeRing(
+  configMap: string,
+  data: Readonly<Record<string, string>> | undefined | null,
+): Exclude<RingObservation, { kind: 'missing' }> {
   const text = data?.[RING_DATA_KEY];
   if (typeof text !== 'string') {
-    return { kind: 'refused', configMap, error: { code: RingAcceptanceCode.MissingDocument, message: `the ConfigMap has no "${RING_DATA_KEY}" text` } };
+    return {
+      kind: 'refused',
+      configMap,
+      error: { code: RingAcceptanceCode.MissingDocument, message: `the ConfigMap has no "${RING_DATA_KEY}" text` },
+    };
   }
   const parsed = parseRingDocument(text);
-  if (!parsed.ok) return { kind: 'refused', configMap, error: { code: parsed.error.code, message: parsed.error.message } };
+  if (!parsed.ok)
+    return { kind: 'refused', configMap, error: { code: parsed.error.code, message: parsed.error.message } };
   return { kind: 'ok', configMap, document: parsed.document };
 }
 
@@ -173,7 +181,9 @@ export function statusView(input: StatusInput): StatusView {
     namespace: input.namespace,
     source: input.imGateway ? 'IMGateway' : 'ConfigMap',
     phase: status?.phase ?? null,
-    replicas: input.imGateway ? { desired: input.imGateway.spec?.replicas ?? null, ready: status?.readyReplicas ?? null } : null,
+    replicas: input.imGateway
+      ? { desired: input.imGateway.spec?.replicas ?? null, ready: status?.readyReplicas ?? null }
+      : null,
     conditions: (status?.conditions ?? []).map((c) => ({ ...c })),
     ring: ringView(input.ring, live),
     acknowledged: version === null ? null : acknowledgements(live, version),
@@ -189,7 +199,9 @@ export function acknowledgements(live: readonly LeaseReport[], version: number):
   for (const component of COMPONENTS) {
     const mine = live.filter((l) => l.component === component);
     // As the operator's barrier counts them (operator/transition.ts): serving this version or a newer one.
-    const laggards = mine.filter((l) => (l.ringVersion ?? 0) < version).map((l) => ({ pod: l.pod, version: l.ringVersion }));
+    const laggards = mine
+      .filter((l) => (l.ringVersion ?? 0) < version)
+      .map((l) => ({ pod: l.pod, version: l.ringVersion }));
     out[component] = { acked: mine.length - laggards.length, live: mine.length, laggards };
   }
   return out;
@@ -212,7 +224,12 @@ export function formatStatus(view: StatusView): string {
   out.push(...ringLines(view));
   if (view.ringErrors.length > 0) {
     out.push('Ring errors on Leases:');
-    out.push(...formatTable(view.ringErrors.map((e) => [e.lease, e.error]), '  '));
+    out.push(
+      ...formatTable(
+        view.ringErrors.map((e) => [e.lease, e.error]),
+        '  ',
+      ),
+    );
   }
   out.push(`Misplaced connections: ${view.misplacedConnections}`);
   return `${out.join('\n')}\n`;
@@ -241,11 +258,26 @@ export function formatSummary(views: readonly StatusView[]): string {
 export function formatTable(rows: readonly (readonly string[])[], indent = ''): string[] {
   const widths: number[] = [];
   for (const row of rows) row.forEach((cell, i) => (widths[i] = Math.max(widths[i] ?? 0, cell.length)));
-  return rows.map((row) => indent + row.map((cell, i) => (i === row.length - 1 ? cell : cell.padEnd(widths[i]!))).join('  ').trimEnd());
+  return rows.map(
+    (row) =>
+      indent +
+      row
+        .map((cell, i) => (i === row.length - 1 ? cell : cell.padEnd(widths[i]!)))
+        .join('  ')
+        .trimEnd(),
+  );
 }
 
 function ringView(observed: RingObservation, live: readonly LeaseReport[]): RingView {
-  const empty = { configMap: observed.configMap, version: null, state: null, previous: null, checksum: null, tableSize: null, members: [] };
+  const empty = {
+    configMap: observed.configMap,
+    version: null,
+    state: null,
+    previous: null,
+    checksum: null,
+    tableSize: null,
+    members: [],
+  };
   if (observed.kind === 'missing') return { ...empty, status: 'missing', error: null };
   if (observed.kind === 'refused') return { ...empty, status: 'refused', error: observed.error };
   const document = observed.document;
@@ -257,7 +289,10 @@ function ringView(observed: RingObservation, live: readonly LeaseReport[]): Ring
     error: null,
     version: document.version,
     state: document.state,
-    previous: document.previous && { version: document.previous.version, members: document.previous.members.map((m) => m.name) },
+    previous: document.previous && {
+      version: document.previous.version,
+      members: document.previous.members.map((m) => m.name),
+    },
     checksum: document.checksum,
     tableSize: document.algorithm.tableSize,
     members: ring.members.map((m) => ({
@@ -274,13 +309,27 @@ function ringView(observed: RingObservation, live: readonly LeaseReport[]): Ring
 function ringLines(view: StatusView): string[] {
   const ring = view.ring;
   if (ring.status === 'missing') return [`Ring:         ConfigMap ${ring.configMap} not found`];
-  if (ring.status === 'refused') return [`Ring:         ConfigMap ${ring.configMap} refused: ${ring.error!.code}: ${ring.error!.message}`];
-  const out = [`Ring:         version ${ring.version}, ${ring.state} (ConfigMap ${ring.configMap}, table ${ring.tableSize})`];
-  out.push(`Previous:     ${ring.previous ? `version ${ring.previous.version}: ${ring.previous.members.join(' ') || '(no members)'}` : '-'}`);
+  if (ring.status === 'refused')
+    return [`Ring:         ConfigMap ${ring.configMap} refused: ${ring.error!.code}: ${ring.error!.message}`];
+  const out = [
+    `Ring:         version ${ring.version}, ${ring.state} (ConfigMap ${ring.configMap}, table ${ring.tableSize})`,
+  ];
+  out.push(
+    `Previous:     ${ring.previous ? `version ${ring.previous.version}: ${ring.previous.members.join(' ') || '(no members)'}` : '-'}`,
+  );
   out.push(`Checksum:     ${ring.checksum}`);
   out.push(`Members:      ${ring.members.length}`);
-  const rows = ring.members.map((m) => [m.name, m.host, String(m.ports.ws), String(m.ports.grpc), percent(m.share), orDash(m.connections), orDash(m.misplaced)]);
-  if (rows.length > 0) out.push(...formatTable([['NAME', 'HOST', 'WS', 'GRPC', 'SHARE', 'CONNECTIONS', 'MISPLACED'], ...rows], '  '));
+  const rows = ring.members.map((m) => [
+    m.name,
+    m.host,
+    String(m.ports.ws),
+    String(m.ports.grpc),
+    percent(m.share),
+    orDash(m.connections),
+    orDash(m.misplaced),
+  ]);
+  if (rows.length > 0)
+    out.push(...formatTable([['NAME', 'HOST', 'WS', 'GRPC', 'SHARE', 'CONNECTIONS', 'MISPLACED'], ...rows], '  '));
   out.push(`Acknowledged: version ${ring.version}`);
   const acks = COMPONENTS.map((c) => {
     const ack = view.acknowledged![c];

@@ -1,7 +1,14 @@
 import { ringConfigMapName } from '../ring/index.js';
 import { CLUSTER_HELP, CLUSTER_OPTIONS, connect, type ClusterReader } from './cluster.js';
 import { EXIT_NOT_FOUND, NotFoundError, parseCommandArgs, UsageError, write, type CliIo } from './io.js';
-import { formatStatus, formatSummary, observeRing, statusView, type IMGatewayObject, type StatusView } from './status-view.js';
+import {
+  formatStatus,
+  formatSummary,
+  observeRing,
+  statusView,
+  type IMGatewayObject,
+  type StatusView,
+} from './status-view.js';
 
 export const statusHelp = `Usage: imring status [NAME] [options]
 
@@ -43,7 +50,9 @@ export async function status(args: string[], io: CliIo): Promise<number> {
 async function showOne(reader: ClusterReader, name: string, format: Format, io: CliIo): Promise<number> {
   const view = await observe(reader, name, await reader.imGateway(name));
   if (view.source === 'ConfigMap' && view.ring.status === 'missing') {
-    throw new NotFoundError(`gateway "${name}" not found in namespace "${reader.namespace}" (no IMGateway, no ConfigMap ${ringConfigMapName(name)})`);
+    throw new NotFoundError(
+      `gateway "${name}" not found in namespace "${reader.namespace}" (no IMGateway, no ConfigMap ${ringConfigMapName(name)})`,
+    );
   }
   await write(io.stdout, format === 'json' ? `${JSON.stringify(view, null, 2)}\n` : formatStatus(view));
   return view.ring.status === 'missing' ? EXIT_NOT_FOUND : 0;
@@ -51,7 +60,9 @@ async function showOne(reader: ClusterReader, name: string, format: Format, io: 
 
 async function showAll(reader: ClusterReader, format: Format, io: CliIo): Promise<number> {
   const gateways = await reader.imGateways();
-  const names = gateways ? gateways.map((g) => g.metadata?.name ?? '').filter((n) => n !== '') : await reader.ringGateways();
+  const names = gateways
+    ? gateways.map((g) => g.metadata?.name ?? '').filter((n) => n !== '')
+    : await reader.ringGateways();
   if (names.length === 0) {
     const what = gateways ? 'IMGateways' : 'ring ConfigMaps (and no IMGateway CRD)';
     throw new NotFoundError(`no ${what} in namespace "${reader.namespace}"`);
@@ -67,10 +78,16 @@ async function showAll(reader: ClusterReader, format: Format, io: CliIo): Promis
   return 0;
 }
 
-export async function observe(reader: ClusterReader, name: string, imGateway: IMGatewayObject | undefined): Promise<StatusView> {
+export async function observe(
+  reader: ClusterReader,
+  name: string,
+  imGateway: IMGatewayObject | undefined,
+): Promise<StatusView> {
   const [configMap, leases] = await Promise.all([reader.ringConfigMap(name), reader.leases(name)]);
   const configMapName = ringConfigMapName(name);
-  const ring = configMap ? observeRing(configMapName, configMap.data) : { kind: 'missing' as const, configMap: configMapName };
+  const ring = configMap
+    ? observeRing(configMapName, configMap.data)
+    : { kind: 'missing' as const, configMap: configMapName };
   return statusView({ gateway: name, namespace: reader.namespace, imGateway, ring, leases, now: Date.now() });
 }
 

@@ -1,7 +1,14 @@
 import { EventEmitter } from 'node:events';
 import { WebSocket, type RawData } from 'ws';
 import { MessageQueue } from './message-queue.js';
-import { backoffDelay, closeAction, immediateDelay, parseFrame, type ReconnectPolicy, type ServerMessage } from './policy.js';
+import {
+  backoffDelay,
+  closeAction,
+  immediateDelay,
+  parseFrame,
+  type ReconnectPolicy,
+  type ServerMessage,
+} from './policy.js';
 
 /** Options of {@link ImringClient}. Validated at construction; a bad one throws naming it. */
 export interface ClientOptions {
@@ -11,7 +18,10 @@ export interface ClientOptions {
   platform: string;
   /** Sent as the `token` query parameter; a function is asked before every attempt. */
   token: string | (() => Promise<string>);
-  /** Backoff in ms: `baseMs` 500, `maxMs` 30 000, `jitter` 0.2 (±20 %), `immediateMaxMs` 100 (4001/4002), `resetAfterMs` 5 000 (open this long resets the backoff). */
+  /**
+   * Backoff in ms: `baseMs` 500, `maxMs` 30 000, `jitter` 0.2 (±20 %), `immediateMaxMs` 100 (4001/4002), `resetAfterMs`
+   * 5 000 (open this long resets the backoff).
+   */
   reconnect?: Partial<ReconnectPolicy>;
   /** Largest frame accepted from the server, in bytes. Default 1 MiB (larger: close 1009). */
   maxFrameBytes?: number;
@@ -113,7 +123,9 @@ export class ImringClient extends EventEmitter {
 
   /** The messages received from now on, until close() or a refusal ends the client. */
   messages(): AsyncIterableIterator<ServerMessage> {
-    const queue: MessageQueue<ServerMessage> = new MessageQueue(this.#options.maxQueuedMessages, () => this.#queues.delete(queue));
+    const queue: MessageQueue<ServerMessage> = new MessageQueue(this.#options.maxQueuedMessages, () =>
+      this.#queues.delete(queue),
+    );
     if (this.#state === 'stopped') queue.end();
     else this.#queues.add(queue);
     return queue;
@@ -135,7 +147,10 @@ export class ImringClient extends EventEmitter {
     url.searchParams.set('userID', this.#options.userID);
     url.searchParams.set('platform', this.#options.platform);
     url.searchParams.set('token', token);
-    const ws = new WebSocket(url, { maxPayload: this.#options.maxFrameBytes, handshakeTimeout: this.#options.handshakeTimeoutMs });
+    const ws = new WebSocket(url, {
+      maxPayload: this.#options.maxFrameBytes,
+      handshakeTimeout: this.#options.handshakeTimeoutMs,
+    });
     this.#ws = ws;
     this.#listen(ws);
   }
@@ -158,7 +173,11 @@ export class ImringClient extends EventEmitter {
     });
     ws.on('error', (error) => {
       if (this.#state === 'stopped') return;
-      this.#emitError(httpStatus === undefined ? error : new Error(`the server refused the upgrade with HTTP ${httpStatus}`, { cause: error }));
+      this.#emitError(
+        httpStatus === undefined
+          ? error
+          : new Error(`the server refused the upgrade with HTTP ${httpStatus}`, { cause: error }),
+      );
     });
     ws.on('close', (code, reason) => {
       if (ws !== this.#ws) return;
@@ -168,7 +187,11 @@ export class ImringClient extends EventEmitter {
         this.emit('close', { code, reason: reason.toString(), willReconnect: false } satisfies ClientCloseEvent);
         return;
       }
-      this.#afterClose({ code, reason: httpStatus === undefined ? reason.toString() : `HTTP ${httpStatus}`, httpStatus });
+      this.#afterClose({
+        code,
+        reason: httpStatus === undefined ? reason.toString() : `HTTP ${httpStatus}`,
+        httpStatus,
+      });
     });
   }
 
@@ -200,7 +223,12 @@ export class ImringClient extends EventEmitter {
       this.#retryTimer = undefined;
       if (generation === this.#generation) void this.#attempt(generation);
     }, delayMs);
-    this.emit('close', { code: closed.code, reason: closed.reason, willReconnect: true, delayMs } satisfies ClientCloseEvent);
+    this.emit('close', {
+      code: closed.code,
+      reason: closed.reason,
+      willReconnect: true,
+      delayMs,
+    } satisfies ClientCloseEvent);
   }
 
   #closeSocket(ws: WebSocket): Promise<void> {
@@ -242,13 +270,16 @@ export class ImringClient extends EventEmitter {
 export function resolveClientOptions(options: ClientOptions): Resolved {
   const url = checkedUrl(options.url);
   for (const name of ['userID', 'platform'] as const) {
-    if (typeof options[name] !== 'string' || options[name] === '') throw new TypeError(`${name} must be a non-empty string`);
+    if (typeof options[name] !== 'string' || options[name] === '')
+      throw new TypeError(`${name} must be a non-empty string`);
   }
   const token = options.token;
-  if (typeof token !== 'function' && (typeof token !== 'string' || token === '')) throw new TypeError('token must be a non-empty string or a function returning one');
+  if (typeof token !== 'function' && (typeof token !== 'string' || token === ''))
+    throw new TypeError('token must be a non-empty string or a function returning one');
   const policy = checkedPolicy(options.reconnect);
   const limits = { ...CLIENT_DEFAULTS, ...definedOnly(options) };
-  for (const name of ['maxFrameBytes', 'maxQueuedMessages', 'handshakeTimeoutMs', 'closeTimeoutMs'] as const) positive(name, limits[name]);
+  for (const name of ['maxFrameBytes', 'maxQueuedMessages', 'handshakeTimeoutMs', 'closeTimeoutMs'] as const)
+    positive(name, limits[name]);
   return {
     url,
     userID: options.userID,
@@ -261,7 +292,9 @@ export function resolveClientOptions(options: ClientOptions): Resolved {
     closeTimeoutMs: limits.closeTimeoutMs,
     random: options.random ?? Math.random,
     setTimer: options.setTimeout ?? ((callback: () => void, ms: number) => setTimeout(callback, ms)),
-    clearTimer: options.clearTimeout ? (handle: unknown) => options.clearTimeout?.(handle) : (handle: unknown) => clearTimeout(handle as NodeJS.Timeout),
+    clearTimer: options.clearTimeout
+      ? (handle: unknown) => options.clearTimeout?.(handle)
+      : (handle: unknown) => clearTimeout(handle as NodeJS.Timeout),
   };
 }
 
@@ -272,25 +305,31 @@ function checkedUrl(value: unknown): URL {
   } catch (error) {
     throw new TypeError(`url must be a ws:// or wss:// URL, got ${String(value)}`, { cause: error });
   }
-  if (url.protocol !== 'ws:' && url.protocol !== 'wss:') throw new TypeError(`url must be a ws:// or wss:// URL, got ${String(value)}`);
+  if (url.protocol !== 'ws:' && url.protocol !== 'wss:')
+    throw new TypeError(`url must be a ws:// or wss:// URL, got ${String(value)}`);
   return url;
 }
 
 function checkedPolicy(reconnect: Partial<ReconnectPolicy> | undefined): ReconnectPolicy {
   const policy = { ...CLIENT_DEFAULTS.reconnect, ...definedOnly(reconnect ?? {}) };
-  for (const name of ['baseMs', 'maxMs', 'immediateMaxMs', 'resetAfterMs'] as const) nonNegative(`reconnect.${name}`, policy[name]);
-  if (policy.maxMs < policy.baseMs) throw new RangeError(`reconnect.maxMs (${policy.maxMs}) must be at least reconnect.baseMs (${policy.baseMs})`);
-  if (!(policy.jitter >= 0 && policy.jitter <= 1)) throw new RangeError(`reconnect.jitter must be from 0 to 1, got ${policy.jitter}`);
+  for (const name of ['baseMs', 'maxMs', 'immediateMaxMs', 'resetAfterMs'] as const)
+    nonNegative(`reconnect.${name}`, policy[name]);
+  if (policy.maxMs < policy.baseMs)
+    throw new RangeError(`reconnect.maxMs (${policy.maxMs}) must be at least reconnect.baseMs (${policy.baseMs})`);
+  if (!(policy.jitter >= 0 && policy.jitter <= 1))
+    throw new RangeError(`reconnect.jitter must be from 0 to 1, got ${policy.jitter}`);
   return policy;
 }
 
 function nonNegative(name: string, value: unknown): void {
-  if (typeof value !== 'number' || !Number.isFinite(value)) throw new TypeError(`${name} must be a number of ms, got ${String(value)}`);
+  if (typeof value !== 'number' || !Number.isFinite(value))
+    throw new TypeError(`${name} must be a number of ms, got ${String(value)}`);
   if (value < 0) throw new RangeError(`${name} must not be negative, got ${value}`);
 }
 
 function positive(name: string, value: unknown): void {
-  if (typeof value !== 'number' || !Number.isInteger(value)) throw new TypeError(`${name} must be an integer, got ${String(value)}`);
+  if (typeof value !== 'number' || !Number.isInteger(value))
+    throw new TypeError(`${name} must be an integer, got ${String(value)}`);
   if (value < 1) throw new RangeError(`${name} must be at least 1, got ${value}`);
 }
 

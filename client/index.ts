@@ -1,3 +1,19 @@
 /** The imring client SDK: one websocket through the proxy, kept up with backoff. */
-export { ImringClient, CLIENT_DEFAULTS, resolveClientOptions, type ClientOptions, type ClientState, type ClientCloseEvent } from './client.js';
-export { backoffDelay, closeAction, immediateDelay, parseFrame, type CloseAction, type ParsedFrame, type ReconnectPolicy, type ServerMessage } from './policy.js';
+export {
+  ImringClient,
+  CLIENT_DEFAULTS,
+  resolveClientOptions,
+  type ClientOptions,
+  type ClientState,
+  type ClientCloseEvent,
+} from './client.js';
+export {
+  backoffDelay,
+  closeAction,
+  immediateDelay,
+  parseFrame,
+  type CloseAction,
+  type ParsedFrame,
+  type ReconnectPolicy,
+  type ServerMessage,
+} from './policy.js';

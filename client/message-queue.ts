@@ -23,7 +23,9 @@ export class MessageQueue<T> implements AsyncIterableIterator<T> {
     if (waiter) {
       waiter.resolve({ value: item, done: false });
     } else if (this.#items.length >= this.#limit) {
-      this.fail(new RangeError(`more than ${this.#limit} messages waited in a messages() iterator (maxQueuedMessages)`));
+      this.fail(
+        new RangeError(`more than ${this.#limit} messages waited in a messages() iterator (maxQueuedMessages)`),
+      );
     } else {
       this.#items.push(item);
     }

@@ -21,8 +21,7 @@ export interface ReconnectPolicy {
 
 /** What to do after a socket closed. */
 export type CloseAction =
-  | { readonly kind: 'stop'; readonly why: string }
-  | { readonly kind: 'reconnect'; readonly immediate: boolean };
+  { readonly kind: 'stop'; readonly why: string } | { readonly kind: 'reconnect'; readonly immediate: boolean };
 
 /**
  * The action for a close `code` (and the HTTP status when the handshake was refused):
@@ -58,7 +57,10 @@ export interface ServerMessage {
 }
 
 /** What a text frame holds: a message, a frame of a type this client does not know, or junk. */
-export type ParsedFrame = { readonly kind: 'message'; readonly message: ServerMessage } | { readonly kind: 'ignored' } | { readonly kind: 'invalid'; readonly reason: string };
+export type ParsedFrame =
+  | { readonly kind: 'message'; readonly message: ServerMessage }
+  | { readonly kind: 'ignored' }
+  | { readonly kind: 'invalid'; readonly reason: string };
 
 /** Parses a gateway text frame `{"type":"message","msgID":"…","payload":"…"}` (DESIGN.md section 6). */
 export function parseFrame(text: string): ParsedFrame {
@@ -68,10 +70,12 @@ export function parseFrame(text: string): ParsedFrame {
   } catch {
     return { kind: 'invalid', reason: 'a frame is not JSON' };
   }
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) return { kind: 'invalid', reason: 'a frame is not a JSON object' };
+  if (typeof value !== 'object' || value === null || Array.isArray(value))
+    return { kind: 'invalid', reason: 'a frame is not a JSON object' };
   const frame = value as Record<string, unknown>;
   // Unknown types are for newer gateways; this client skips them.
   if (frame.type !== 'message') return { kind: 'ignored' };
-  if (typeof frame.msgID !== 'string' || typeof frame.payload !== 'string') return { kind: 'invalid', reason: 'a message frame needs string msgID and payload' };
+  if (typeof frame.msgID !== 'string' || typeof frame.payload !== 'string')
+    return { kind: 'invalid', reason: 'a message frame needs string msgID and payload' };
   return { kind: 'message', message: { msgID: frame.msgID, payload: frame.payload } };
 }

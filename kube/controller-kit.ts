@@ -1,4 +1,11 @@
-import { CoreV1Api, makeInformer, type KubeConfig, type KubernetesListObject, type KubernetesObject, type CoreV1Event } from '@kubernetes/client-node';
+import {
+  CoreV1Api,
+  makeInformer,
+  type KubeConfig,
+  type KubernetesListObject,
+  type KubernetesObject,
+  type CoreV1Event,
+} from '@kubernetes/client-node';
 
 /**
  * A small controller kit on client-node: an informer that restarts itself, a keyed work
@@ -242,7 +249,14 @@ export class EventRecorder {
     const now = new Date();
     const body: CoreV1Event = {
       metadata: { generateName: `${meta.name ?? 'object'}.`, namespace },
-      involvedObject: { apiVersion: target.apiVersion, kind: target.kind, name: meta.name, namespace: meta.namespace, uid: meta.uid, resourceVersion: meta.resourceVersion },
+      involvedObject: {
+        apiVersion: target.apiVersion,
+        kind: target.kind,
+        name: meta.name,
+        namespace: meta.namespace,
+        uid: meta.uid,
+        resourceVersion: meta.resourceVersion,
+      },
       reason,
       message,
       type,

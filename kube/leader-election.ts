@@ -64,16 +64,27 @@ export const ELECTOR_CLOSED = 'IMRING_LEADER_ELECTOR_CLOSED';
 type ResolvedOptions = Required<Omit<LeaderElectorOptions, 'onStartedLeading' | 'onStoppedLeading'>> &
   Pick<LeaderElectorOptions, 'onStartedLeading' | 'onStoppedLeading'>;
 
-/** Validates every option at once (client-go's NewLeaderElector rules). @throws {TypeError|RangeError} naming the option. */
+/**
+ * Validates every option at once (client-go's NewLeaderElector rules). @throws {TypeError|RangeError} naming the
+ * option.
+ */
 export function resolveLeaderElectorOptions(options: LeaderElectorOptions): ResolvedOptions {
   if (options.kc === undefined || options.kc === null) throw new TypeError('kc must be a KubeConfig');
   for (const key of ['namespace', 'name', 'identity'] as const) {
-    if (typeof options[key] !== 'string' || options[key] === '') throw new TypeError(`${key} must be a non-empty string`);
+    if (typeof options[key] !== 'string' || options[key] === '')
+      throw new TypeError(`${key} must be a non-empty string`);
   }
-  const resolved = { ...LEADER_ELECTOR_DEFAULTS, now: Date.now, random: Math.random, logger: pino({ level: 'silent' }), ...options };
+  const resolved = {
+    ...LEADER_ELECTOR_DEFAULTS,
+    now: Date.now,
+    random: Math.random,
+    logger: pino({ level: 'silent' }),
+    ...options,
+  };
   checkLeaderElectionPeriods(resolved);
   for (const key of ['now', 'random', 'onStartedLeading', 'onStoppedLeading'] as const) {
-    if (resolved[key] !== undefined && typeof resolved[key] !== 'function') throw new TypeError(`${key} must be a function`);
+    if (resolved[key] !== undefined && typeof resolved[key] !== 'function')
+      throw new TypeError(`${key} must be a function`);
   }
   return resolved;
 }
@@ -124,7 +135,10 @@ export class LeaderElector {
   readonly #options: ResolvedOptions;
   readonly #api: CoordinationV1Api;
   readonly #log: Logger;
-  readonly #listeners = new Map<ElectorEvent, Set<() => void>>([['started', new Set()], ['stopped', new Set()]]);
+  readonly #listeners = new Map<ElectorEvent, Set<() => void>>([
+    ['started', new Set()],
+    ['stopped', new Set()],
+  ]);
   readonly #waiters: { resolve: () => void; reject: (error: Error) => void }[] = [];
   /** The Lease as last read or written by us; its resourceVersion makes the next write conditional. */
   #lease: V1Lease | undefined;
@@ -141,7 +155,10 @@ export class LeaderElector {
   constructor(options: LeaderElectorOptions) {
     this.#options = resolveLeaderElectorOptions(options);
     this.#api = this.#options.kc.makeApiClient(CoordinationV1Api);
-    this.#log = this.#options.logger.child({ lease: `${this.#options.namespace}/${this.#options.name}`, identity: this.#options.identity });
+    this.#log = this.#options.logger.child({
+      lease: `${this.#options.namespace}/${this.#options.name}`,
+      identity: this.#options.identity,
+    });
     if (this.#options.onStartedLeading) this.on('started', this.#options.onStartedLeading);
     if (this.#options.onStoppedLeading) this.on('stopped', this.#options.onStoppedLeading);
   }
@@ -269,7 +286,8 @@ export class LeaderElector {
 
   /** client-go's tryAcquireOrRenew: a leader first renews from its copy, and reads only if that fails. */
   async #tryAcquireOrRenew(nowMs: number): Promise<Attempt> {
-    if (this.#leading && this.#lease !== undefined && (await this.#write(this.#lease, nowMs)) === 'holding') return 'holding';
+    if (this.#leading && this.#lease !== undefined && (await this.#write(this.#lease, nowMs)) === 'holding')
+      return 'holding';
     let current: V1Lease | undefined;
     try {
       current = await this.#read();
@@ -288,20 +306,29 @@ export class LeaderElector {
   /** Notes `record` and, if it changed, when this process first saw it (client-go's observedTime). */
   #observe(record: LeaderRecord, nowMs: number): void {
     if (this.#observed !== undefined && isSameRecord(this.#observed, record)) return;
-    if (this.#observed?.holderIdentity !== record.holderIdentity) this.#log.info({ holder: record.holderIdentity }, 'observed a new Lease holder');
+    if (this.#observed?.holderIdentity !== record.holderIdentity)
+      this.#log.info({ holder: record.holderIdentity }, 'observed a new Lease holder');
     this.#observed = record;
     this.#observedAtMs = nowMs;
   }
 
   async #create(nowMs: number): Promise<Attempt> {
     const { namespace, name, identity, leaseDurationSeconds } = this.#options;
-    const body: V1Lease = { apiVersion: 'coordination.k8s.io/v1', kind: 'Lease', metadata: { name, namespace }, spec: claimedLeaseSpec(undefined, { identity, leaseDurationSeconds, nowMs }) };
+    const body: V1Lease = {
+      apiVersion: 'coordination.k8s.io/v1',
+      kind: 'Lease',
+      metadata: { name, namespace },
+      spec: claimedLeaseSpec(undefined, { identity, leaseDurationSeconds, nowMs }),
+    };
     try {
       this.#wrote(await this.#api.createNamespacedLease({ namespace, body }), nowMs);
       return 'holding';
     } catch (error) {
       // 409: another candidate created it first; the next attempt reads it.
-      this.#log[apiStatusCode(error) === 409 ? 'debug' : 'warn']({ err: error }, 'could not create the Lease; retrying');
+      this.#log[apiStatusCode(error) === 409 ? 'debug' : 'warn'](
+        { err: error },
+        'could not create the Lease; retrying',
+      );
       return 'failed';
     }
   }
@@ -309,7 +336,10 @@ export class LeaderElector {
   /** Replaces `current` (conditional on its resourceVersion) with our claim. */
   async #write(current: V1Lease, nowMs: number): Promise<Attempt> {
     const { namespace, name, identity, leaseDurationSeconds } = this.#options;
-    const body: V1Lease = { ...current, spec: claimedLeaseSpec(current.spec, { identity, leaseDurationSeconds, nowMs }) };
+    const body: V1Lease = {
+      ...current,
+      spec: claimedLeaseSpec(current.spec, { identity, leaseDurationSeconds, nowMs }),
+    };
     try {
       this.#wrote(await this.#api.replaceNamespacedLease({ name, namespace, body }), nowMs);
       return 'holding';
@@ -332,7 +362,11 @@ export class LeaderElector {
       const current = this.#lease;
       if (current?.spec?.holderIdentity !== identity) return;
       try {
-        this.#lease = await this.#api.replaceNamespacedLease({ name, namespace, body: { ...current, spec: releasedLeaseSpec(current.spec, this.#options.now()) } });
+        this.#lease = await this.#api.replaceNamespacedLease({
+          name,
+          namespace,
+          body: { ...current, spec: releasedLeaseSpec(current.spec, this.#options.now()) },
+        });
         this.#log.info('released the Lease');
         return;
       } catch (error) {

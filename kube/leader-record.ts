@@ -28,8 +28,13 @@ export function leaderRecord(spec: V1LeaseSpec | undefined): LeaderRecord {
 
 /** Whether two records are the same (a changed record restarts the observed lease). Pure. */
 export function isSameRecord(a: LeaderRecord, b: LeaderRecord): boolean {
-  return a.holderIdentity === b.holderIdentity && a.leaseDurationSeconds === b.leaseDurationSeconds &&
-    a.acquireTime === b.acquireTime && a.renewTime === b.renewTime && a.leaseTransitions === b.leaseTransitions;
+  return (
+    a.holderIdentity === b.holderIdentity &&
+    a.leaseDurationSeconds === b.leaseDurationSeconds &&
+    a.acquireTime === b.acquireTime &&
+    a.renewTime === b.renewTime &&
+    a.leaseTransitions === b.leaseTransitions
+  );
 }
 
 /**
@@ -37,14 +42,21 @@ export function isSameRecord(a: LeaderRecord, b: LeaderRecord): boolean {
  * holder, and `observedAtMs` (when this process first saw this exact record) plus the
  * record's duration (else `fallbackSeconds`) is still ahead of `nowMs`. Pure.
  */
-export function isHeldByOther(record: LeaderRecord, identity: string, clock: { observedAtMs: number; nowMs: number; fallbackSeconds: number }): boolean {
+export function isHeldByOther(
+  record: LeaderRecord,
+  identity: string,
+  clock: { observedAtMs: number; nowMs: number; fallbackSeconds: number },
+): boolean {
   if (record.holderIdentity === '' || record.holderIdentity === identity) return false;
   const seconds = record.leaseDurationSeconds ?? clock.fallbackSeconds;
   return clock.observedAtMs + seconds * 1000 > clock.nowMs;
 }
 
 /** The spec that claims (or renews) the Lease for `identity`, over `current` (never mutated). Pure. */
-export function claimedLeaseSpec(current: V1LeaseSpec | undefined, claim: { identity: string; leaseDurationSeconds: number; nowMs: number }): V1LeaseSpec {
+export function claimedLeaseSpec(
+  current: V1LeaseSpec | undefined,
+  claim: { identity: string; leaseDurationSeconds: number; nowMs: number },
+): V1LeaseSpec {
   const now = new V1MicroTime(claim.nowMs);
   const renewing = current?.holderIdentity === claim.identity;
   return {

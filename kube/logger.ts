@@ -16,7 +16,8 @@ export interface LoggerOptions {
  * @throws {TypeError} on an empty component; pino throws on an unknown level.
  */
 export function createLogger(options: LoggerOptions): Logger {
-  if (typeof options.component !== 'string' || options.component === '') throw new TypeError('component must be a non-empty string');
+  if (typeof options.component !== 'string' || options.component === '')
+    throw new TypeError('component must be a non-empty string');
   const level = options.level ?? process.env.LOG_LEVEL ?? 'info';
   const base = { component: options.component, pod: process.env.POD_NAME ?? hostname() };
   const settings = { level, base, timestamp: pino.stdTimeFunctions.isoTime };

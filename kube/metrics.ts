@@ -1,4 +1,11 @@
-import { collectDefaultMetrics, Counter, Gauge, Registry, type CounterConfiguration, type GaugeConfiguration } from 'prom-client';
+import {
+  collectDefaultMetrics,
+  Counter,
+  Gauge,
+  Registry,
+  type CounterConfiguration,
+  type GaugeConfiguration,
+} from 'prom-client';
 
 /**
  * A component's Prometheus registry: every metric it exports carries the default label
@@ -19,7 +26,10 @@ export function createRegistry(component: string): Registry {
  * component (tests, two watchers in one process) share a registry without a duplicate-name
  * error, and add to the same series.
  */
-export function registryCounter<T extends string>(registry: Registry, config: Omit<CounterConfiguration<T>, 'registers'>): Counter<T> {
+export function registryCounter<T extends string>(
+  registry: Registry,
+  config: Omit<CounterConfiguration<T>, 'registers'>,
+): Counter<T> {
   const existing = registry.getSingleMetric(config.name);
   if (existing instanceof Counter) return existing;
   if (existing !== undefined) throw new TypeError(`metric ${config.name} is registered, but not as a counter`);
@@ -27,7 +37,10 @@ export function registryCounter<T extends string>(registry: Registry, config: Om
 }
 
 /** The gauge `config.name` of `registry`, created on first use (see {@link registryCounter}). */
-export function registryGauge<T extends string>(registry: Registry, config: Omit<GaugeConfiguration<T>, 'registers'>): Gauge<T> {
+export function registryGauge<T extends string>(
+  registry: Registry,
+  config: Omit<GaugeConfiguration<T>, 'registers'>,
+): Gauge<T> {
   const existing = registry.getSingleMetric(config.name);
   if (existing instanceof Gauge) return existing;
   if (existing !== undefined) throw new TypeError(`metric ${config.name} is registered, but not as a gauge`);

@@ -32,12 +32,16 @@ export interface OpsServer {
 }
 
 /** Validates every option at once. @throws {TypeError|RangeError} naming the option. */
-export function resolveOpsServerOptions(options: OpsServerOptions): Required<Omit<OpsServerOptions, 'routes'>> & Pick<OpsServerOptions, 'routes'> {
+export function resolveOpsServerOptions(
+  options: OpsServerOptions,
+): Required<Omit<OpsServerOptions, 'routes'>> & Pick<OpsServerOptions, 'routes'> {
   if (typeof options.host !== 'string' || options.host === '') throw new TypeError('host must be a non-empty string');
-  if (!Number.isInteger(options.port) || options.port < 0 || options.port > 65535) throw new RangeError(`port must be an integer from 0 to 65535, got ${options.port}`);
+  if (!Number.isInteger(options.port) || options.port < 0 || options.port > 65535)
+    throw new RangeError(`port must be an integer from 0 to 65535, got ${options.port}`);
   if (typeof options.ready !== 'function') throw new TypeError('ready must be a function');
   if (typeof options.registry?.metrics !== 'function') throw new TypeError('registry must be a prom-client Registry');
-  if (options.routes !== undefined && typeof options.routes !== 'function') throw new TypeError('routes must be a function');
+  if (options.routes !== undefined && typeof options.routes !== 'function')
+    throw new TypeError('routes must be a function');
   return { logger: pino({ level: 'silent' }), ...options };
 }
 
@@ -84,7 +88,11 @@ export async function startOpsServer(options: OpsServerOptions): Promise<OpsServ
   };
 }
 
-function handleOps(req: IncomingMessage, res: ServerResponse, options: Pick<OpsServerOptions, 'ready' | 'registry'>): void {
+function handleOps(
+  req: IncomingMessage,
+  res: ServerResponse,
+  options: Pick<OpsServerOptions, 'ready' | 'registry'>,
+): void {
   const path = new URL(req.url ?? '/', 'http://ops').pathname;
   const known = path === '/healthz' || path === '/readyz' || path === '/metrics';
   if (!known) return send(res, 404, 'not found\n');
@@ -101,6 +109,10 @@ function handleOps(req: IncomingMessage, res: ServerResponse, options: Pick<OpsS
 }
 
 function send(res: ServerResponse, status: number, body: string, contentType = 'text/plain; charset=utf-8'): void {
-  res.writeHead(status, { 'content-type': contentType, 'content-length': Buffer.byteLength(body), 'cache-control': 'no-store' });
+  res.writeHead(status, {
+    'content-type': contentType,
+    'content-length': Buffer.byteLength(body),
+    'cache-control': 'no-store',
+  });
   res.end(res.req.method === 'HEAD' ? undefined : body);
 }

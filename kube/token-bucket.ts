@@ -34,7 +34,8 @@ export class TokenBucket {
   /** Resolves when a token is taken (callers are served in order). */
   take(): Promise<void> {
     this.#tail = this.#tail.then(async () => {
-      while (!this.tryTake()) await new Promise((resolve) => setTimeout(resolve, ((1 - this.#tokens) / this.#perSecond) * 1000));
+      while (!this.tryTake())
+        await new Promise((resolve) => setTimeout(resolve, ((1 - this.#tokens) / this.#perSecond) * 1000));
     });
     return this.#tail;
   }

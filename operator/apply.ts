@@ -5,7 +5,14 @@
  * desired objects carry only the fields the operator manages.
  */
 import { isDeepStrictEqual } from 'node:util';
-import { AppsV1Api, CoreV1Api, CustomObjectsApi, PolicyV1Api, type KubeConfig, type KubernetesObject } from '@kubernetes/client-node';
+import {
+  AppsV1Api,
+  CoreV1Api,
+  CustomObjectsApi,
+  PolicyV1Api,
+  type KubeConfig,
+  type KubernetesObject,
+} from '@kubernetes/client-node';
 import { IMGATEWAY, type IMGatewayStatus } from './api.js';
 
 /** The kinds the operator writes. */
@@ -29,7 +36,9 @@ export interface PlannedWrite<T extends KubernetesObject> {
 export function isSubset(desired: unknown, observed: unknown): boolean {
   if (Array.isArray(desired)) {
     if (desired.length === 0 && (observed === undefined || observed === null)) return true;
-    return Array.isArray(observed) && observed.length === desired.length && desired.every((d, i) => isSubset(d, observed[i]));
+    return (
+      Array.isArray(observed) && observed.length === desired.length && desired.every((d, i) => isSubset(d, observed[i]))
+    );
   }
   if (desired !== null && typeof desired === 'object') {
     const entries = Object.entries(desired);
@@ -46,24 +55,44 @@ export function isSubset(desired: unknown, observed: unknown): boolean {
  * start from a copy of the cached object (never the object itself) carrying its
  * resourceVersion, with the desired labels, owner references, annotations and body.
  */
-export function planWrite<T extends KubernetesObject & { spec?: unknown; data?: unknown }>(kind: OwnedKind, desired: T, observed: T | undefined): PlannedWrite<T> | undefined {
+export function planWrite<T extends KubernetesObject & { spec?: unknown; data?: unknown }>(
+  kind: OwnedKind,
+  desired: T,
+  observed: T | undefined,
+): PlannedWrite<T> | undefined {
   if (observed === undefined) return { kind, verb: 'create', object: desired };
   if (isUpToDate(kind, desired, observed)) return undefined;
   const copy = structuredClone(observed);
   const meta = copy.metadata ?? {};
-  copy.metadata = { ...meta, labels: { ...meta.labels, ...desired.metadata?.labels }, annotations: { ...meta.annotations, ...desired.metadata?.annotations }, ownerReferences: desired.metadata?.ownerReferences };
+  copy.metadata = {
+    ...meta,
+    labels: { ...meta.labels, ...desired.metadata?.labels },
+    annotations: { ...meta.annotations, ...desired.metadata?.annotations },
+    ownerReferences: desired.metadata?.ownerReferences,
+  };
   if (kind === 'ConfigMap') copy.data = desired.data;
   else copy.spec = desired.spec;
   return { kind, verb: 'update', object: copy };
 }
 
-function isUpToDate<T extends KubernetesObject & { spec?: unknown; data?: unknown }>(kind: OwnedKind, desired: T, observed: T): boolean {
+function isUpToDate<T extends KubernetesObject & { spec?: unknown; data?: unknown }>(
+  kind: OwnedKind,
+  desired: T,
+  observed: T,
+): boolean {
   const want = desired.metadata ?? {};
   const have = observed.metadata ?? {};
   const body =
     // ConfigMap data is compared exactly: a stray key in the ring ConfigMap is not ours to keep.
-    kind === 'ConfigMap' ? isDeepStrictEqual(desired.data ?? {}, observed.data ?? {}) : isSubset(desired.spec, observed.spec);
-  return body && isSubset(want.labels ?? {}, have.labels ?? {}) && isSubset(want.annotations ?? {}, have.annotations ?? {}) && isSubset(want.ownerReferences ?? [], have.ownerReferences ?? []);
+    kind === 'ConfigMap'
+      ? isDeepStrictEqual(desired.data ?? {}, observed.data ?? {})
+      : isSubset(desired.spec, observed.spec);
+  return (
+    body &&
+    isSubset(want.labels ?? {}, have.labels ?? {}) &&
+    isSubset(want.annotations ?? {}, have.annotations ?? {}) &&
+    isSubset(want.ownerReferences ?? [], have.ownerReferences ?? [])
+  );
 }
 
 /** Executes planned writes and status updates through client-node. */
@@ -92,22 +121,33 @@ export class Applier {
     const create = planned.verb === 'create';
     switch (planned.kind) {
       case 'StatefulSet':
-        await (create ? this.#apps.createNamespacedStatefulSet({ namespace, body }) : this.#apps.replaceNamespacedStatefulSet({ namespace, name, body }));
+        await (create
+          ? this.#apps.createNamespacedStatefulSet({ namespace, body })
+          : this.#apps.replaceNamespacedStatefulSet({ namespace, name, body }));
         return;
       case 'Service':
-        await (create ? this.#core.createNamespacedService({ namespace, body }) : this.#core.replaceNamespacedService({ namespace, name, body }));
+        await (create
+          ? this.#core.createNamespacedService({ namespace, body })
+          : this.#core.replaceNamespacedService({ namespace, name, body }));
         return;
       case 'ConfigMap':
-        await (create ? this.#core.createNamespacedConfigMap({ namespace, body }) : this.#core.replaceNamespacedConfigMap({ namespace, name, body }));
+        await (create
+          ? this.#core.createNamespacedConfigMap({ namespace, body })
+          : this.#core.replaceNamespacedConfigMap({ namespace, name, body }));
         return;
       case 'PodDisruptionBudget':
-        await (create ? this.#policy.createNamespacedPodDisruptionBudget({ namespace, body }) : this.#policy.replaceNamespacedPodDisruptionBudget({ namespace, name, body }));
+        await (create
+          ? this.#policy.createNamespacedPodDisruptionBudget({ namespace, body })
+          : this.#policy.replaceNamespacedPodDisruptionBudget({ namespace, name, body }));
         return;
     }
   }
 
   /** Replaces the status of the IMGateway, guarded by the resourceVersion it was computed from. */
-  async writeStatus(gateway: { namespace: string; name: string; resourceVersion: string | undefined }, status: IMGatewayStatus): Promise<void> {
+  async writeStatus(
+    gateway: { namespace: string; name: string; resourceVersion: string | undefined },
+    status: IMGatewayStatus,
+  ): Promise<void> {
     this.#onWrite('IMGateway', 'updateStatus');
     const body = {
       apiVersion: `${IMGATEWAY.group}/${IMGATEWAY.version}`,
@@ -115,6 +155,13 @@ export class Applier {
       metadata: { name: gateway.name, namespace: gateway.namespace, resourceVersion: gateway.resourceVersion },
       status,
     };
-    await this.#custom.replaceNamespacedCustomObjectStatus({ group: IMGATEWAY.group, version: IMGATEWAY.version, namespace: gateway.namespace, plural: IMGATEWAY.plural, name: gateway.name, body });
+    await this.#custom.replaceNamespacedCustomObjectStatus({
+      group: IMGATEWAY.group,
+      version: IMGATEWAY.version,
+      namespace: gateway.namespace,
+      plural: IMGATEWAY.plural,
+      name: gateway.name,
+      body,
+    });
   }
 }

@@ -41,7 +41,11 @@ export interface ControllerOptions {
   readonly now?: () => number;
 }
 
-export const CONTROLLER_DEFAULTS = { clusterDomain: DEFAULT_CLUSTER_DOMAIN, resyncMs: 60_000, reconcilesPerSecond: 50 } as const;
+export const CONTROLLER_DEFAULTS = {
+  clusterDomain: DEFAULT_CLUSTER_DOMAIN,
+  resyncMs: 60_000,
+  reconcilesPerSecond: 50,
+} as const;
 
 /** Runs the reconcile loop until closed. */
 export class Controller {
@@ -59,12 +63,15 @@ export class Controller {
   constructor(options: ControllerOptions) {
     const resolved = { ...CONTROLLER_DEFAULTS, ...options };
     if (!(resolved.resyncMs >= 1000)) throw new RangeError(`resyncMs must be at least 1000, got ${resolved.resyncMs}`);
-    if (!(resolved.reconcilesPerSecond > 0)) throw new RangeError(`reconcilesPerSecond must be positive, got ${resolved.reconcilesPerSecond}`);
+    if (!(resolved.reconcilesPerSecond > 0))
+      throw new RangeError(`reconcilesPerSecond must be positive, got ${resolved.reconcilesPerSecond}`);
     this.#options = resolved;
     this.#bucket = new TokenBucket(resolved.reconcilesPerSecond);
     const caches = this.#makeInformers();
     const applier = new Applier(options.kc, (kind, verb) => options.metrics.apiWrites.inc({ kind, verb }));
-    const recorder = new EventRecorder(options.kc, 'imring-operator', (error) => options.logger.warn({ err: error }, 'event not recorded'));
+    const recorder = new EventRecorder(options.kc, 'imring-operator', (error) =>
+      options.logger.warn({ err: error }, 'event not recorded'),
+    );
     this.#reconciler = new Reconciler({
       caches,
       applier,
@@ -138,7 +145,12 @@ export class Controller {
       list: async () =>
         (namespace === undefined
           ? await custom.listClusterCustomObject({ group, version, plural })
-          : await custom.listNamespacedCustomObject({ group, version, namespace, plural })) as KubernetesListObject<IMGateway>,
+          : await custom.listNamespacedCustomObject({
+              group,
+              version,
+              namespace,
+              plural,
+            })) as KubernetesListObject<IMGateway>,
       onError: (error) => this.#options.logger.warn({ err: error }, 'IMGateway watch failed; restarting'),
     });
     const enqueueGateway = (g: IMGateway): void => {
@@ -151,25 +163,60 @@ export class Controller {
     const coordination = kc.makeApiClient(CoordinationV1Api);
     const labelSelector = Labels.gateway;
     const ns = namespace ?? '';
-    const owned = <T extends KubernetesObject>(path: string, list: () => Promise<KubernetesListObject<T>>): ResilientInformer<T> => {
-      const informer = new ResilientInformer<T>({ kc, path: `${path.replace('{scope}', scope)}`, list, labelSelector, onError: (error) => this.#options.logger.warn({ err: error, path }, 'watch failed; restarting') });
+    const owned = <T extends KubernetesObject>(
+      path: string,
+      list: () => Promise<KubernetesListObject<T>>,
+    ): ResilientInformer<T> => {
+      const informer = new ResilientInformer<T>({
+        kc,
+        path: `${path.replace('{scope}', scope)}`,
+        list,
+        labelSelector,
+        onError: (error) => this.#options.logger.warn({ err: error, path }, 'watch failed; restarting'),
+      });
       const enqueue = (o: T): void => {
         const gateway = o.metadata?.labels?.[Labels.gateway];
-        if (this.#synced && gateway !== undefined && o.metadata?.namespace !== undefined) this.#queue.add(keyOf({ namespace: o.metadata.namespace, name: gateway }));
+        if (this.#synced && gateway !== undefined && o.metadata?.namespace !== undefined)
+          this.#queue.add(keyOf({ namespace: o.metadata.namespace, name: gateway }));
       };
       for (const event of ['add', 'update', 'delete'] as const) informer.on(event, enqueue);
       this.#informers.push(informer);
       return informer;
     };
     const all = namespace === undefined;
-    const sets = owned('/apis/apps/v1{scope}/statefulsets', () => (all ? apps.listStatefulSetForAllNamespaces({ labelSelector }) : apps.listNamespacedStatefulSet({ namespace: ns, labelSelector })));
-    const services = owned('/api/v1{scope}/services', () => (all ? core.listServiceForAllNamespaces({ labelSelector }) : core.listNamespacedService({ namespace: ns, labelSelector })));
-    const configMaps = owned('/api/v1{scope}/configmaps', () => (all ? core.listConfigMapForAllNamespaces({ labelSelector }) : core.listNamespacedConfigMap({ namespace: ns, labelSelector })));
-    const budgets = owned('/apis/policy/v1{scope}/poddisruptionbudgets', () => (all ? policy.listPodDisruptionBudgetForAllNamespaces({ labelSelector }) : policy.listNamespacedPodDisruptionBudget({ namespace: ns, labelSelector })));
-    const pods = owned('/api/v1{scope}/pods', () => (all ? core.listPodForAllNamespaces({ labelSelector }) : core.listNamespacedPod({ namespace: ns, labelSelector })));
-    const leases = owned('/apis/coordination.k8s.io/v1{scope}/leases', () => (all ? coordination.listLeaseForAllNamespaces({ labelSelector }) : coordination.listNamespacedLease({ namespace: ns, labelSelector })));
-    const byGateway = <T extends KubernetesObject>(informer: ResilientInformer<T>, namespace: string, gateway: string): T[] =>
-      informer.list(namespace).filter((o) => o.metadata?.labels?.[Labels.gateway] === gateway);
+    const sets = owned('/apis/apps/v1{scope}/statefulsets', () =>
+      all
+        ? apps.listStatefulSetForAllNamespaces({ labelSelector })
+        : apps.listNamespacedStatefulSet({ namespace: ns, labelSelector }),
+    );
+    const services = owned('/api/v1{scope}/services', () =>
+      all
+        ? core.listServiceForAllNamespaces({ labelSelector })
+        : core.listNamespacedService({ namespace: ns, labelSelector }),
+    );
+    const configMaps = owned('/api/v1{scope}/configmaps', () =>
+      all
+        ? core.listConfigMapForAllNamespaces({ labelSelector })
+        : core.listNamespacedConfigMap({ namespace: ns, labelSelector }),
+    );
+    const budgets = owned('/apis/policy/v1{scope}/poddisruptionbudgets', () =>
+      all
+        ? policy.listPodDisruptionBudgetForAllNamespaces({ labelSelector })
+        : policy.listNamespacedPodDisruptionBudget({ namespace: ns, labelSelector }),
+    );
+    const pods = owned('/api/v1{scope}/pods', () =>
+      all ? core.listPodForAllNamespaces({ labelSelector }) : core.listNamespacedPod({ namespace: ns, labelSelector }),
+    );
+    const leases = owned('/apis/coordination.k8s.io/v1{scope}/leases', () =>
+      all
+        ? coordination.listLeaseForAllNamespaces({ labelSelector })
+        : coordination.listNamespacedLease({ namespace: ns, labelSelector }),
+    );
+    const byGateway = <T extends KubernetesObject>(
+      informer: ResilientInformer<T>,
+      namespace: string,
+      gateway: string,
+    ): T[] => informer.list(namespace).filter((o) => o.metadata?.labels?.[Labels.gateway] === gateway);
     return {
       gateway: (namespace, name) => this.#gateways.get(name, namespace),
       statefulSet: (namespace, name) => sets.get(name, namespace),

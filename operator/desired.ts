@@ -4,10 +4,25 @@
  * returns only the fields the operator manages; `plan.ts` compares them with what the API
  * server holds, so server-set defaults never cause a write.
  */
-import type { V1ConfigMap, V1EnvVar, V1OwnerReference, V1PodDisruptionBudget, V1Service, V1StatefulSet } from '@kubernetes/client-node';
+import type {
+  V1ConfigMap,
+  V1EnvVar,
+  V1OwnerReference,
+  V1PodDisruptionBudget,
+  V1Service,
+  V1StatefulSet,
+} from '@kubernetes/client-node';
 import { Labels, PodEnv, RING_DATA_KEY, serializeRingDocument, type RingDocument } from '../ring/index.js';
 import { IMGATEWAY } from './api.js';
-import { headlessServiceName, OperatorLabels, ringName, selectorLabels, statefulSetName, TRANSITION_TIME_ANNOTATION, type GatewayKey } from './names.js';
+import {
+  headlessServiceName,
+  OperatorLabels,
+  ringName,
+  selectorLabels,
+  statefulSetName,
+  TRANSITION_TIME_ANNOTATION,
+  type GatewayKey,
+} from './names.js';
 import type { ResolvedSpec } from './spec.js';
 
 /** The IMGateway as an owner: its key and uid. */
@@ -18,17 +33,30 @@ export interface Owner extends GatewayKey {
 /** Seconds a gateway pod gets to drain its connections (4002 at a bounded rate) on SIGTERM. */
 export const GATEWAY_TERMINATION_GRACE_SECONDS = 30;
 
-/** The gateways' ServiceAccount unless `podTemplate.serviceAccountName` says otherwise (config/ creates it with its Role). */
+/**
+ * The gateways' ServiceAccount unless `podTemplate.serviceAccountName` says otherwise (config/ creates it with its
+ * Role).
+ */
 export const DEFAULT_GATEWAY_SERVICE_ACCOUNT = 'imring-runtime';
 
 /** The gateway container's name in the StatefulSet's pod template. */
 export const GATEWAY_CONTAINER = 'gateway';
 
 export function ownerReference(owner: Owner): V1OwnerReference {
-  return { apiVersion: `${IMGATEWAY.group}/${IMGATEWAY.version}`, kind: IMGATEWAY.kind, name: owner.name, uid: owner.uid, controller: true, blockOwnerDeletion: true };
+  return {
+    apiVersion: `${IMGATEWAY.group}/${IMGATEWAY.version}`,
+    kind: IMGATEWAY.kind,
+    name: owner.name,
+    uid: owner.uid,
+    controller: true,
+    blockOwnerDeletion: true,
+  };
 }
 
-function ownedMetadata(owner: Owner, name: string): { name: string; namespace: string; labels: Record<string, string>; ownerReferences: V1OwnerReference[] } {
+function ownedMetadata(
+  owner: Owner,
+  name: string,
+): { name: string; namespace: string; labels: Record<string, string>; ownerReferences: V1OwnerReference[] } {
   return {
     name,
     namespace: owner.namespace,
@@ -37,7 +65,10 @@ function ownedMetadata(owner: Owner, name: string): { name: string; namespace: s
   };
 }
 
-/** The gateway StatefulSet with `replicas` pods (Parallel: pods start and stop at once; the ring, not the ordinal order, decides who serves). */
+/**
+ * The gateway StatefulSet with `replicas` pods (Parallel: pods start and stop at once; the ring, not the ordinal order,
+ * decides who serves).
+ */
 export function desiredStatefulSet(owner: Owner, spec: ResolvedSpec, replicas: number): V1StatefulSet {
   const selector = selectorLabels(owner);
   return {
@@ -50,13 +81,21 @@ export function desiredStatefulSet(owner: Owner, spec: ResolvedSpec, replicas: n
       podManagementPolicy: 'Parallel',
       selector: { matchLabels: selector },
       template: {
-        metadata: { labels: { ...spec.podTemplate.labels, ...selector }, annotations: { ...spec.podTemplate.annotations } },
+        metadata: {
+          labels: { ...spec.podTemplate.labels, ...selector },
+          annotations: { ...spec.podTemplate.annotations },
+        },
         spec: {
           serviceAccountName: spec.podTemplate.serviceAccountName ?? DEFAULT_GATEWAY_SERVICE_ACCOUNT,
           terminationGracePeriodSeconds: GATEWAY_TERMINATION_GRACE_SECONDS,
           nodeSelector: { ...spec.podTemplate.nodeSelector },
           tolerations: spec.podTemplate.tolerations.map((t) => ({ ...t })),
-          securityContext: { runAsNonRoot: true, runAsUser: 65532, runAsGroup: 65532, seccompProfile: { type: 'RuntimeDefault' } },
+          securityContext: {
+            runAsNonRoot: true,
+            runAsUser: 65532,
+            runAsGroup: 65532,
+            seccompProfile: { type: 'RuntimeDefault' },
+          },
           containers: [
             {
               name: GATEWAY_CONTAINER,
@@ -68,10 +107,25 @@ export function desiredStatefulSet(owner: Owner, spec: ResolvedSpec, replicas: n
                 { name: 'grpc', containerPort: spec.ports.grpc },
                 { name: 'http', containerPort: spec.ports.http },
               ],
-              readinessProbe: { httpGet: { path: '/readyz', port: spec.ports.http }, periodSeconds: 1, failureThreshold: 2 },
-              livenessProbe: { httpGet: { path: '/healthz', port: spec.ports.http }, periodSeconds: 10, failureThreshold: 3 },
-              resources: { ...(spec.resources.requests ? { requests: { ...spec.resources.requests } } : {}), ...(spec.resources.limits ? { limits: { ...spec.resources.limits } } : {}) },
-              securityContext: { allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ['ALL'] } },
+              readinessProbe: {
+                httpGet: { path: '/readyz', port: spec.ports.http },
+                periodSeconds: 1,
+                failureThreshold: 2,
+              },
+              livenessProbe: {
+                httpGet: { path: '/healthz', port: spec.ports.http },
+                periodSeconds: 10,
+                failureThreshold: 3,
+              },
+              resources: {
+                ...(spec.resources.requests ? { requests: { ...spec.resources.requests } } : {}),
+                ...(spec.resources.limits ? { limits: { ...spec.resources.limits } } : {}),
+              },
+              securityContext: {
+                allowPrivilegeEscalation: false,
+                readOnlyRootFilesystem: true,
+                capabilities: { drop: ['ALL'] },
+              },
             },
           ],
         },
@@ -95,10 +149,16 @@ function gatewayEnv(owner: Owner, spec: ResolvedSpec): V1EnvVar[] {
   ];
   const own = new Set(fixed.map((e) => e.name));
   // The operator's variables win: a user's IMRING_GATEWAY would make the pod serve another ring.
-  return [...fixed, ...spec.podTemplate.env.filter((e) => !own.has(e.name)).map((e) => ({ name: e.name, value: e.value }))];
+  return [
+    ...fixed,
+    ...spec.podTemplate.env.filter((e) => !own.has(e.name)).map((e) => ({ name: e.name, value: e.value })),
+  ];
 }
 
-/** The headless Service: stable DNS names for members, published before pods are Ready (members join the ring only when Ready; readers must resolve them at once). */
+/**
+ * The headless Service: stable DNS names for members, published before pods are Ready (members join the ring only when
+ * Ready; readers must resolve them at once).
+ */
 export function desiredHeadlessService(owner: Owner, spec: ResolvedSpec): V1Service {
   return {
     apiVersion: 'v1',

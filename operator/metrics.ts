@@ -24,7 +24,12 @@ export interface OperatorMetrics {
 export function createOperatorMetrics(): OperatorMetrics {
   const registry = createRegistry('operator');
   const registers = [registry];
-  const transitionSteps = new Counter({ name: 'imring_operator_transition_steps_total', help: 'Protocol steps taken (ring writes and timeouts), by the step reached', labelNames: ['step'] as const, registers });
+  const transitionSteps = new Counter({
+    name: 'imring_operator_transition_steps_total',
+    help: 'Protocol steps taken (ring writes and timeouts), by the step reached',
+    labelNames: ['step'] as const,
+    registers,
+  });
   const stepSeconds = new Histogram({
     name: 'imring_operator_transition_step_seconds',
     help: 'How long each transition phase lasted: Barrier (Prepared written → committed), Draining (committed → converged)',
@@ -34,13 +39,32 @@ export function createOperatorMetrics(): OperatorMetrics {
   });
   return {
     registry,
-    reconciles: new Counter({ name: 'imring_operator_reconciles_total', help: 'Reconciles, by result (ok, conflict, error)', labelNames: ['result'] as const, registers }),
-    reconcileSeconds: new Histogram({ name: 'imring_operator_reconcile_seconds', help: 'Duration of one reconcile', buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5], registers }),
-    apiWrites: new Counter({ name: 'imring_operator_api_writes_total', help: 'Writes sent to the API server, by kind and verb', labelNames: ['kind', 'verb'] as const, registers }),
+    reconciles: new Counter({
+      name: 'imring_operator_reconciles_total',
+      help: 'Reconciles, by result (ok, conflict, error)',
+      labelNames: ['result'] as const,
+      registers,
+    }),
+    reconcileSeconds: new Histogram({
+      name: 'imring_operator_reconcile_seconds',
+      help: 'Duration of one reconcile',
+      buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5],
+      registers,
+    }),
+    apiWrites: new Counter({
+      name: 'imring_operator_api_writes_total',
+      help: 'Writes sent to the API server, by kind and verb',
+      labelNames: ['kind', 'verb'] as const,
+      registers,
+    }),
     queueDepth: new Gauge({ name: 'imring_operator_queue_depth', help: 'Keys waiting in the work queue', registers }),
     transitionSteps,
     stepSeconds,
-    leader: new Gauge({ name: 'imring_operator_leader', help: '1 while this process is the elected leader', registers }),
+    leader: new Gauge({
+      name: 'imring_operator_leader',
+      help: '1 while this process is the elected leader',
+      registers,
+    }),
     observeStep(step, decision) {
       transitionSteps.inc({ step });
       if (decision.completed) stepSeconds.observe({ step: decision.completed.step }, decision.completed.seconds);

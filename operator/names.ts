@@ -52,9 +52,17 @@ export function ordinalOf(gateway: GatewayKey, name: string): number | undefined
 }
 
 /** The ring member of ordinal `i`: `<name>-<i>.<name>-headless.<namespace>.svc.<clusterDomain>`. */
-export function canonicalMember(gateway: GatewayKey, ordinal: number, options: { ports: MemberPorts; clusterDomain: string }): RingMember {
+export function canonicalMember(
+  gateway: GatewayKey,
+  ordinal: number,
+  options: { ports: MemberPorts; clusterDomain: string },
+): RingMember {
   const name = memberName(gateway, ordinal);
-  return { name, host: `${name}.${headlessServiceName(gateway)}.${gateway.namespace}.svc.${options.clusterDomain}`, ports: { ws: options.ports.ws, grpc: options.ports.grpc } };
+  return {
+    name,
+    host: `${name}.${headlessServiceName(gateway)}.${gateway.namespace}.svc.${options.clusterDomain}`,
+    ports: { ws: options.ports.ws, grpc: options.ports.grpc },
+  };
 }
 
 /** Labels that select the gateway pods of `gateway` (StatefulSet selector, Service, PDB). */

@@ -2,7 +2,14 @@
  * Reads one IMGateway's world from the informer caches and turns it into the protocol's
  * views. Pure functions of cached objects (which are never mutated) and the clock.
  */
-import type { V1ConfigMap, V1Lease, V1Pod, V1PodDisruptionBudget, V1Service, V1StatefulSet } from '@kubernetes/client-node';
+import type {
+  V1ConfigMap,
+  V1Lease,
+  V1Pod,
+  V1PodDisruptionBudget,
+  V1Service,
+  V1StatefulSet,
+} from '@kubernetes/client-node';
 import {
   buildRingDocument,
   judgeRingDocument,
@@ -71,7 +78,9 @@ function leaseView(owner: Owner, lease: V1Lease, nowMs: number): LeaseView | und
 }
 
 /** What a runtime reports in its Lease's annotations (DESIGN.md section 6); counts not reported are 0. */
-function reported(annotations: Readonly<Record<string, string>>): Pick<LeaseView, 'version' | 'state' | 'connections' | 'misplaced' | 'ringError'> {
+function reported(
+  annotations: Readonly<Record<string, string>>,
+): Pick<LeaseView, 'version' | 'state' | 'connections' | 'misplaced' | 'ringError'> {
   const { version, state, connections = 0, misplaced = 0, ringError } = parseLeaseAnnotations(annotations);
   return { version, state, connections, misplaced, ...(ringError !== undefined ? { ringError } : {}) };
 }
@@ -118,13 +127,23 @@ export interface CurrentRing {
  * otherwise (edited by hand, corrupt, deleted) the document is rebuilt from `status.ring`,
  * which the operator writes after every ring write, and published again.
  */
-export function currentRing(init: { owner: Owner; spec: ResolvedSpec; clusterDomain: string; configMap: V1ConfigMap | undefined; status: RingStatus | undefined; nowMs: number }): CurrentRing {
+export function currentRing(init: {
+  owner: Owner;
+  spec: ResolvedSpec;
+  clusterDomain: string;
+  configMap: V1ConfigMap | undefined;
+  status: RingStatus | undefined;
+  nowMs: number;
+}): CurrentRing {
   const { configMap, status } = init;
   let refused: string | undefined;
   if (configMap !== undefined) {
     const judged = judgeConfigMap(configMap, init.owner, status);
     if (judged.document !== undefined) {
-      const at = timeOf(configMap.metadata?.annotations?.[TRANSITION_TIME_ANNOTATION]) ?? timeOf(status?.lastTransitionTime) ?? init.nowMs;
+      const at =
+        timeOf(configMap.metadata?.annotations?.[TRANSITION_TIME_ANNOTATION]) ??
+        timeOf(status?.lastTransitionTime) ??
+        init.nowMs;
       return { ring: { document: judged.document, transitionAtMs: at }, refused: undefined };
     }
     refused = judged.refused;
@@ -132,7 +151,12 @@ export function currentRing(init: { owner: Owner; spec: ResolvedSpec; clusterDom
     refused = 'the ConfigMap is missing';
   }
   const restored = status ? ringFromStatus(init, status) : undefined;
-  return { ring: restored ? { document: restored, transitionAtMs: timeOf(status?.lastTransitionTime) ?? init.nowMs } : undefined, refused };
+  return {
+    ring: restored
+      ? { document: restored, transitionAtMs: timeOf(status?.lastTransitionTime) ?? init.nowMs }
+      : undefined,
+    refused,
+  };
 }
 
 /**
@@ -157,12 +181,17 @@ function recordedRing(status: RingStatus | undefined): TrustedRing | undefined {
   return { version, ...(state !== undefined ? { state } : {}), ...(checksum !== undefined ? { checksum } : {}) };
 }
 
-function ringFromStatus(init: { owner: Owner; spec: ResolvedSpec; clusterDomain: string }, status: RingStatus): RingDocument | undefined {
+function ringFromStatus(
+  init: { owner: Owner; spec: ResolvedSpec; clusterDomain: string },
+  status: RingStatus,
+): RingDocument | undefined {
   if (status.version === undefined || status.state === undefined || status.members === undefined) return undefined;
   const members = (names: readonly string[]): RingMember[] | undefined => {
     const ordinals = names.map((n) => ordinalOf(init.owner, n));
     if (ordinals.some((o) => o === undefined)) return undefined;
-    return ordinals.map((o) => canonicalMember(init.owner, o!, { ports: init.spec.ports, clusterDomain: init.clusterDomain }));
+    return ordinals.map((o) =>
+      canonicalMember(init.owner, o!, { ports: init.spec.ports, clusterDomain: init.clusterDomain }),
+    );
   };
   const current = members(status.members);
   const previous = status.previous ? members(status.previous.members) : null;
@@ -176,7 +205,10 @@ function ringFromStatus(init: { owner: Owner; spec: ResolvedSpec; clusterDomain:
       tableSize: status.tableSize ?? init.spec.ring.tableSize,
       members: current,
       previous: previous && status.previous ? { version: status.previous.version, members: previous } : null,
-      policy: { migrateRatePerSecond: init.spec.drain.migrateRatePerSecond, handoffWindowMs: init.spec.drain.handoffWindowMs },
+      policy: {
+        migrateRatePerSecond: init.spec.drain.migrateRatePerSecond,
+        handoffWindowMs: init.spec.drain.handoffWindowMs,
+      },
     });
   } catch {
     return undefined; // a status that cannot make a valid document: start over from the pods

@@ -3,12 +3,26 @@
  * protocol step (pure) → plan → apply only what differs → status (pure) → write it only if it
  * changed. A reconcile that finds nothing to change writes nothing.
  */
-import type { KubernetesObject, V1ConfigMap, V1Lease, V1Pod, V1PodDisruptionBudget, V1Service, V1StatefulSet } from '@kubernetes/client-node';
+import type {
+  KubernetesObject,
+  V1ConfigMap,
+  V1Lease,
+  V1Pod,
+  V1PodDisruptionBudget,
+  V1Service,
+  V1StatefulSet,
+} from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import type { EventRecorder } from '../kube/controller-kit.js';
 import { IMGATEWAY, type IMGateway, type IMGatewayStatus } from './api.js';
 import { planWrite, type Applier, type PlannedWrite } from './apply.js';
-import { desiredHeadlessService, desiredPodDisruptionBudget, desiredRingConfigMap, desiredStatefulSet, type Owner } from './desired.js';
+import {
+  desiredHeadlessService,
+  desiredPodDisruptionBudget,
+  desiredRingConfigMap,
+  desiredStatefulSet,
+  type Owner,
+} from './desired.js';
 import { ringName, selectorString, headlessServiceName, statefulSetName, memberName, ordinalOf } from './names.js';
 import { currentRing, leaseViews, podViews, ringErrorsOf, type Observed } from './observe.js';
 import { resolveSpec, type SpecProblem } from './spec.js';
@@ -80,19 +94,53 @@ export class Reconciler {
     if (!resolved.ok) return this.#reportInvalid(gateway, resolved.problems, nowMs);
     const { spec, warnings } = resolved;
     const observed = this.#observe(gateway, owner);
-    const current = currentRing({ owner, spec, clusterDomain: this.#o.clusterDomain, configMap: observed.configMap, status: gateway.status?.ring, nowMs });
+    const current = currentRing({
+      owner,
+      spec,
+      clusterDomain: this.#o.clusterDomain,
+      configMap: observed.configMap,
+      status: gateway.status?.ring,
+      nowMs,
+    });
     const leases = leaseViews(owner, observed.leases, nowMs);
-    const pods = this.#withMissing(owner, podViews(owner, observed.pods), Math.max(spec.replicas, highestOrdinal(owner, current.ring) + 1), nowMs);
-    const decision = decideTransition({ owner, spec, clusterDomain: this.#o.clusterDomain, ring: current.ring, convergedVersion: gateway.status?.ring?.convergedVersion, pods, leases, nowMs });
+    const pods = this.#withMissing(
+      owner,
+      podViews(owner, observed.pods),
+      Math.max(spec.replicas, highestOrdinal(owner, current.ring) + 1),
+      nowMs,
+    );
+    const decision = decideTransition({
+      owner,
+      spec,
+      clusterDomain: this.#o.clusterDomain,
+      ring: current.ring,
+      convergedVersion: gateway.status?.ring?.convergedVersion,
+      pods,
+      leases,
+      nowMs,
+    });
     if (current.refused !== undefined && current.ring !== undefined) {
-      await this.#event(gateway, 'Warning', 'RingRestored', `ConfigMap ${ringName(owner)} refused (${current.refused}); publishing ring version ${current.ring.document.version} again`);
+      await this.#event(
+        gateway,
+        'Warning',
+        'RingRestored',
+        `ConfigMap ${ringName(owner)} refused (${current.refused}); publishing ring version ${current.ring.document.version} again`,
+      );
     }
-    await this.#apply(owner, [
-      planWrite('Service', desiredHeadlessService(owner, spec), observed.service),
-      planWrite('PodDisruptionBudget', desiredPodDisruptionBudget(owner), observed.podDisruptionBudget),
-      planWrite('ConfigMap', desiredRingConfigMap(owner, decision.ring.document, new Date(decision.ring.transitionAtMs).toISOString()), observed.configMap),
-      planWrite('StatefulSet', desiredStatefulSet(owner, spec, decision.statefulSetReplicas), observed.statefulSet),
-    ], nowMs);
+    await this.#apply(
+      owner,
+      [
+        planWrite('Service', desiredHeadlessService(owner, spec), observed.service),
+        planWrite('PodDisruptionBudget', desiredPodDisruptionBudget(owner), observed.podDisruptionBudget),
+        planWrite(
+          'ConfigMap',
+          desiredRingConfigMap(owner, decision.ring.document, new Date(decision.ring.transitionAtMs).toISOString()),
+          observed.configMap,
+        ),
+        planWrite('StatefulSet', desiredStatefulSet(owner, spec, decision.statefulSetReplicas), observed.statefulSet),
+      ],
+      nowMs,
+    );
     await this.#stepEvents(gateway, decision, observed.statefulSet);
     const status = computeStatus(
       {
@@ -114,18 +162,32 @@ export class Reconciler {
   }
 
   /** Sends the planned writes in order, remembering each so a stale cache is not acted on. */
-  async #apply(owner: Owner, planned: readonly (PlannedWrite<KubernetesObject> | undefined)[], nowMs: number): Promise<void> {
+  async #apply(
+    owner: Owner,
+    planned: readonly (PlannedWrite<KubernetesObject> | undefined)[],
+    nowMs: number,
+  ): Promise<void> {
     for (const write of planned) {
       if (write === undefined) continue;
       await this.#o.applier.write(write);
-      this.#expect(`${write.kind}/${owner.namespace}/${write.object.metadata?.name}`, write.verb === 'create' ? '' : (write.object.metadata?.resourceVersion ?? ''), nowMs);
+      this.#expect(
+        `${write.kind}/${owner.namespace}/${write.object.metadata?.name}`,
+        write.verb === 'create' ? '' : (write.object.metadata?.resourceVersion ?? ''),
+        nowMs,
+      );
     }
   }
 
-  /** InvalidSpec: condition True with the problems, one Warning; the ring and the StatefulSet are not touched, and no requeue (the next spec change brings one). */
+  /**
+   * InvalidSpec: condition True with the problems, one Warning; the ring and the StatefulSet are not touched, and no
+   * requeue (the next spec change brings one).
+   */
   async #reportInvalid(gateway: IMGateway, found: readonly SpecProblem[], nowMs: number): Promise<ReconcileResult> {
     const problems = found.map((p) => `${p.field}: ${p.message}`);
-    const status = invalidSpecStatus({ previous: gateway.status, generation: gateway.metadata.generation, now: new Date(nowMs) }, problems);
+    const status = invalidSpecStatus(
+      { previous: gateway.status, generation: gateway.metadata.generation, now: new Date(nowMs) },
+      problems,
+    );
     if (!isSameStatus(gateway.status, status)) {
       await this.#event(gateway, 'Warning', 'InvalidSpec', problems.join('; '));
       await this.#writeStatus(gateway, status, nowMs);
@@ -196,23 +258,40 @@ export class Reconciler {
     };
   }
 
-  async #stepEvents(gateway: IMGateway, decision: TransitionDecision, statefulSet: V1StatefulSet | undefined): Promise<void> {
+  async #stepEvents(
+    gateway: IMGateway,
+    decision: TransitionDecision,
+    statefulSet: V1StatefulSet | undefined,
+  ): Promise<void> {
     if (decision.changed || decision.events.length > 0) this.#o.onStep?.(decision.step, decision);
     for (const event of decision.events) await this.#event(gateway, event.type, event.reason, event.message);
     const before = statefulSet?.spec?.replicas;
     if (before !== undefined && before !== decision.statefulSetReplicas) {
       const reason = before < decision.statefulSetReplicas ? 'ScalingUp' : 'StatefulSetShrunk';
-      await this.#event(gateway, 'Normal', reason, `StatefulSet ${statefulSetName(gateway.metadata as Owner)} replicas ${before} → ${decision.statefulSetReplicas}`);
+      await this.#event(
+        gateway,
+        'Normal',
+        reason,
+        `StatefulSet ${statefulSetName(gateway.metadata as Owner)} replicas ${before} → ${decision.statefulSetReplicas}`,
+      );
     }
   }
 
   #event(gateway: IMGateway, type: 'Normal' | 'Warning', reason: string, message: string): Promise<void> {
     this.#o.logger.info({ gateway: `${gateway.metadata.namespace}/${gateway.metadata.name}`, type, reason }, message);
-    return this.#o.recorder.record({ apiVersion: `${IMGATEWAY.group}/${IMGATEWAY.version}`, kind: IMGATEWAY.kind, metadata: gateway.metadata }, type, reason, message);
+    return this.#o.recorder.record(
+      { apiVersion: `${IMGATEWAY.group}/${IMGATEWAY.version}`, kind: IMGATEWAY.kind, metadata: gateway.metadata },
+      type,
+      reason,
+      message,
+    );
   }
 }
 
-/** An object of this name that another owner controls is not ours: treated as absent (the create then fails with 409, and says so). */
+/**
+ * An object of this name that another owner controls is not ours: treated as absent (the create then fails with 409,
+ * and says so).
+ */
 function owned<T extends KubernetesObject>(object: T | undefined, owner: Owner): T | undefined {
   if (object === undefined) return undefined;
   const controller = object.metadata?.ownerReferences?.find((r) => r.controller);
@@ -229,7 +308,12 @@ function highestOrdinal(owner: Owner, ring: RingView | undefined): number {
 }
 
 /** Ordinals below `replicas` that are neither in the ring nor waiting to join: unready past their grace period. */
-function unreadyPastGrace(owner: Owner, decision: TransitionDecision, pods: readonly PodView[], replicas: number): string[] {
+function unreadyPastGrace(
+  owner: Owner,
+  decision: TransitionDecision,
+  pods: readonly PodView[],
+  replicas: number,
+): string[] {
   const inRing = new Set(decision.ring.document.members.map((m) => ordinalOf(owner, m.name)));
   const waiting = new Set(decision.adding);
   const names: string[] = [];

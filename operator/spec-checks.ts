@@ -75,9 +75,12 @@ export function readString(object: Json, field: StringField, check: Check): stri
   };
   if (typeof value !== 'string') return problem(`must be of type string, got ${typeName(value)}`);
   // The schema's maxLength counts code points (utf8.RuneCount), not UTF-16 units.
-  if (field.maxLength !== undefined && [...value].length > field.maxLength) return problem(`may not be more than ${field.maxLength} characters`);
+  if (field.maxLength !== undefined && [...value].length > field.maxLength)
+    return problem(`may not be more than ${field.maxLength} characters`);
   if (field.pattern && !field.pattern.test(value)) {
-    return problem(`must be ${field.what ?? `a string matching ${field.pattern.source}`}, got ${JSON.stringify(value)}`);
+    return problem(
+      `must be ${field.what ?? `a string matching ${field.pattern.source}`}, got ${JSON.stringify(value)}`,
+    );
   }
   return value;
 }

@@ -24,7 +24,10 @@ export interface ResolvedSpec {
   /** Container ports of each gateway pod; pairwise distinct. */
   readonly ports: { readonly ws: number; readonly grpc: number; readonly http: number };
   /** Quantities as strings (`"500m"`, `"1"`); either map may be absent. */
-  readonly resources: { readonly requests?: Readonly<Record<string, string>>; readonly limits?: Readonly<Record<string, string>> };
+  readonly resources: {
+    readonly requests?: Readonly<Record<string, string>>;
+    readonly limits?: Readonly<Record<string, string>>;
+  };
   readonly podTemplate: {
     readonly labels: Readonly<Record<string, string>>;
     readonly annotations: Readonly<Record<string, string>>;
@@ -38,7 +41,11 @@ export interface ResolvedSpec {
   /** `tableSize`: Maglev table size, prime. `ackTimeoutSeconds`: barrier limit, in s. */
   readonly ring: { readonly tableSize: number; readonly ackTimeoutSeconds: number };
   /** Limits of the migration step: in s, connections per s per gateway, and ms. */
-  readonly drain: { readonly timeoutSeconds: number; readonly migrateRatePerSecond: number; readonly handoffWindowMs: number };
+  readonly drain: {
+    readonly timeoutSeconds: number;
+    readonly migrateRatePerSecond: number;
+    readonly handoffWindowMs: number;
+  };
   /** How long a member's pod may be unready before it leaves the ring, in s. */
   readonly unreadyGraceSeconds: number;
   readonly auth: { readonly secretName: string; readonly secretKey: string };
@@ -70,15 +77,28 @@ export const MIN_SLOTS_PER_MEMBER = 100;
 
 /** The schema's patterns, verbatim. */
 export const Patterns = {
-  image: /^[a-z0-9]+([._-][a-z0-9]+)*(:[0-9]+)?(\/[a-z0-9]+([._-][a-z0-9]+)*)*(:[A-Za-z0-9_][A-Za-z0-9._-]{0,127})?(@sha256:[a-f0-9]{64})?$/,
+  image:
+    /^[a-z0-9]+([._-][a-z0-9]+)*(:[0-9]+)?(\/[a-z0-9]+([._-][a-z0-9]+)*)*(:[A-Za-z0-9_][A-Za-z0-9._-]{0,127})?(@sha256:[a-f0-9]{64})?$/,
   envName: /^[-._a-zA-Z][-._a-zA-Z0-9]*$/,
   dns1123Subdomain: /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/,
   secretKey: /^[-._a-zA-Z0-9]+$/,
-  quantity: /^(\+|-)?(([0-9]+(\.[0-9]*)?)|(\.[0-9]+))(([KMGTPE]i)|[numkMGTPE]|([eE](\+|-)?(([0-9]+(\.[0-9]*)?)|(\.[0-9]+))))?$/,
+  quantity:
+    /^(\+|-)?(([0-9]+(\.[0-9]*)?)|(\.[0-9]+))(([KMGTPE]i)|[numkMGTPE]|([eE](\+|-)?(([0-9]+(\.[0-9]*)?)|(\.[0-9]+))))?$/,
   dns1123Label: /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/,
 } as const;
 
-const SPEC_FIELDS = ['replicas', 'image', 'ports', 'resources', 'podTemplate', 'ring', 'drain', 'unreadyGraceSeconds', 'auth', 'logLevel'];
+const SPEC_FIELDS = [
+  'replicas',
+  'image',
+  'ports',
+  'resources',
+  'podTemplate',
+  'ring',
+  'drain',
+  'unreadyGraceSeconds',
+  'auth',
+  'logLevel',
+];
 
 /**
  * Validates `gateway.spec` as the CRD schema would, plus the operator's own rules, and fills
@@ -96,13 +116,27 @@ export function resolveSpec(gateway: { metadata?: { name?: string }; spec?: unkn
   const d = SPEC_DEFAULTS;
   const spec: ResolvedSpec = {
     replicas: readInteger(raw, { path: 'spec.replicas', min: 0, max: 1000, fallback: d.replicas }, check),
-    image: readString(raw, { path: 'spec.image', maxLength: 512, pattern: Patterns.image, fallback: d.image, what: 'an OCI image reference' }, check),
+    image: readString(
+      raw,
+      {
+        path: 'spec.image',
+        maxLength: 512,
+        pattern: Patterns.image,
+        fallback: d.image,
+        what: 'an OCI image reference',
+      },
+      check,
+    ),
     ports: resolvePorts(raw, check),
     resources: resolveResources(raw.resources, check),
     podTemplate: resolvePodTemplate(raw.podTemplate, check),
     ring: resolveRing(raw.ring, check),
     drain: resolveDrain(raw.drain, check),
-    unreadyGraceSeconds: readInteger(raw, { path: 'spec.unreadyGraceSeconds', min: 0, max: 3600, fallback: d.unreadyGraceSeconds }, check),
+    unreadyGraceSeconds: readInteger(
+      raw,
+      { path: 'spec.unreadyGraceSeconds', min: 0, max: 3600, fallback: d.unreadyGraceSeconds },
+      check,
+    ),
     auth: resolveAuth(raw.auth, check),
     logLevel: resolveLogLevel(raw.logLevel, check),
   };
@@ -114,8 +148,12 @@ export function resolveSpec(gateway: { metadata?: { name?: string }; spec?: unkn
 function checkName(name: string | undefined, check: Check): void {
   const problem = (message: string): void => void check.problems.push({ field: 'metadata.name', message });
   if (name === undefined || name === '') problem('Required value');
-  else if (name.length > MAX_GATEWAY_NAME_LENGTH) problem(`must be no more than ${MAX_GATEWAY_NAME_LENGTH} characters, got ${name.length}`);
-  else if (!Patterns.dns1123Label.test(name)) problem(`must be a DNS-1123 label (lower case alphanumerics and '-', starting and ending alphanumeric), got ${JSON.stringify(name)}`);
+  else if (name.length > MAX_GATEWAY_NAME_LENGTH)
+    problem(`must be no more than ${MAX_GATEWAY_NAME_LENGTH} characters, got ${name.length}`);
+  else if (!Patterns.dns1123Label.test(name))
+    problem(
+      `must be a DNS-1123 label (lower case alphanumerics and '-', starting and ending alphanumeric), got ${JSON.stringify(name)}`,
+    );
 }
 
 /** The object at `raw[key]`, `{}` when absent or null, undefined (with a problem) when not an object. */
@@ -154,7 +192,8 @@ function resolveResources(raw: unknown, check: Check): ResolvedSpec['resources']
 function quantity(value: unknown): string | { problem: string } {
   if (typeof value === 'number' && Number.isInteger(value)) return String(value);
   if (typeof value === 'string' && Patterns.quantity.test(value)) return value;
-  if (typeof value === 'string') return { problem: `must be a quantity (such as 500m, 1Gi or 2), got ${JSON.stringify(value)}` };
+  if (typeof value === 'string')
+    return { problem: `must be a quantity (such as 500m, 1Gi or 2), got ${JSON.stringify(value)}` };
   return { problem: 'must be an integer or a string' };
 }
 
@@ -162,7 +201,8 @@ const POD_TEMPLATE_FIELDS = ['labels', 'annotations', 'nodeSelector', 'toleratio
 
 function resolvePodTemplate(raw: unknown, check: Check): ResolvedSpec['podTemplate'] {
   const template = section(raw, 'spec.podTemplate', POD_TEMPLATE_FIELDS, check) ?? {};
-  const strings = (key: string): Record<string, string> => readMap(template[key] ?? {}, { path: `spec.podTemplate.${key}`, value: stringValue }, check);
+  const strings = (key: string): Record<string, string> =>
+    readMap(template[key] ?? {}, { path: `spec.podTemplate.${key}`, value: stringValue }, check);
   return {
     labels: strings('labels'),
     annotations: strings('annotations'),
@@ -171,7 +211,19 @@ function resolvePodTemplate(raw: unknown, check: Check): ResolvedSpec['podTempla
     env: resolveEnv(template.env, check),
     ...(template.serviceAccountName === undefined || template.serviceAccountName === null
       ? {}
-      : { serviceAccountName: readString(template, { path: 'spec.podTemplate.serviceAccountName', maxLength: 253, pattern: Patterns.dns1123Subdomain, what: 'a DNS-1123 subdomain', fallback: '' }, check) }),
+      : {
+          serviceAccountName: readString(
+            template,
+            {
+              path: 'spec.podTemplate.serviceAccountName',
+              maxLength: 253,
+              pattern: Patterns.dns1123Subdomain,
+              what: 'a DNS-1123 subdomain',
+              fallback: '',
+            },
+            check,
+          ),
+        }),
   };
 }
 
@@ -202,8 +254,13 @@ function resolveEnv(raw: unknown, check: Check): { name: string; value: string }
   return raw.map((item, i) => {
     const path = `spec.podTemplate.env[${i}]`;
     const entry = section(item, path, ['name', 'value'], check) ?? {};
-    if (entry.name === undefined || entry.name === null) check.problems.push({ field: `${path}.name`, message: 'Required value' });
-    const name = readString(entry, { path: `${path}.name`, pattern: Patterns.envName, fallback: '', what: 'an environment variable name' }, check);
+    if (entry.name === undefined || entry.name === null)
+      check.problems.push({ field: `${path}.name`, message: 'Required value' });
+    const name = readString(
+      entry,
+      { path: `${path}.name`, pattern: Patterns.envName, fallback: '', what: 'an environment variable name' },
+      check,
+    );
     return { name, value: readString(entry, { path: `${path}.value`, fallback: '' }, check) };
   });
 }
@@ -212,8 +269,16 @@ function resolveRing(raw: unknown, check: Check): ResolvedSpec['ring'] {
   const ring = section(raw, 'spec.ring', ['tableSize', 'ackTimeoutSeconds'], check) ?? {};
   const d = SPEC_DEFAULTS.ring;
   return {
-    tableSize: readInteger(ring, { path: 'spec.ring.tableSize', min: 3, max: 10_000_019, fallback: d.tableSize }, check),
-    ackTimeoutSeconds: readInteger(ring, { path: 'spec.ring.ackTimeoutSeconds', min: 1, max: 3600, fallback: d.ackTimeoutSeconds }, check),
+    tableSize: readInteger(
+      ring,
+      { path: 'spec.ring.tableSize', min: 3, max: 10_000_019, fallback: d.tableSize },
+      check,
+    ),
+    ackTimeoutSeconds: readInteger(
+      ring,
+      { path: 'spec.ring.ackTimeoutSeconds', min: 1, max: 3600, fallback: d.ackTimeoutSeconds },
+      check,
+    ),
   };
 }
 
@@ -226,7 +291,9 @@ function checkRing(spec: ResolvedSpec, check: Check): void {
   if (tableSize <= spec.replicas) {
     check.problems.push({ field, message: `must be greater than spec.replicas (${spec.replicas}), got ${tableSize}` });
   } else if (tableSize < MIN_SLOTS_PER_MEMBER * spec.replicas) {
-    check.warnings.push(`${field}: ${tableSize} is less than ${MIN_SLOTS_PER_MEMBER} × spec.replicas (${MIN_SLOTS_PER_MEMBER * spec.replicas}); users will spread unevenly over the members`);
+    check.warnings.push(
+      `${field}: ${tableSize} is less than ${MIN_SLOTS_PER_MEMBER} × spec.replicas (${MIN_SLOTS_PER_MEMBER * spec.replicas}); users will spread unevenly over the members`,
+    );
   }
 }
 
@@ -234,9 +301,21 @@ function resolveDrain(raw: unknown, check: Check): ResolvedSpec['drain'] {
   const drain = section(raw, 'spec.drain', ['timeoutSeconds', 'migrateRatePerSecond', 'handoffWindowMs'], check) ?? {};
   const d = SPEC_DEFAULTS.drain;
   return {
-    timeoutSeconds: readInteger(drain, { path: 'spec.drain.timeoutSeconds', min: 0, max: 3600, fallback: d.timeoutSeconds }, check),
-    migrateRatePerSecond: readInteger(drain, { path: 'spec.drain.migrateRatePerSecond', min: 1, max: 100_000, fallback: d.migrateRatePerSecond }, check),
-    handoffWindowMs: readInteger(drain, { path: 'spec.drain.handoffWindowMs', min: 0, max: 60_000, fallback: d.handoffWindowMs }, check),
+    timeoutSeconds: readInteger(
+      drain,
+      { path: 'spec.drain.timeoutSeconds', min: 0, max: 3600, fallback: d.timeoutSeconds },
+      check,
+    ),
+    migrateRatePerSecond: readInteger(
+      drain,
+      { path: 'spec.drain.migrateRatePerSecond', min: 1, max: 100_000, fallback: d.migrateRatePerSecond },
+      check,
+    ),
+    handoffWindowMs: readInteger(
+      drain,
+      { path: 'spec.drain.handoffWindowMs', min: 0, max: 60_000, fallback: d.handoffWindowMs },
+      check,
+    ),
   };
 }
 
@@ -246,17 +325,41 @@ function resolveAuth(raw: unknown, check: Check): ResolvedSpec['auth'] {
     return { secretName: '', secretKey: SPEC_DEFAULTS.auth.secretKey };
   }
   const auth = section(raw, 'spec.auth', ['secretName', 'secretKey'], check) ?? {};
-  if (auth.secretName === undefined || auth.secretName === null) check.problems.push({ field: 'spec.auth.secretName', message: 'Required value' });
+  if (auth.secretName === undefined || auth.secretName === null)
+    check.problems.push({ field: 'spec.auth.secretName', message: 'Required value' });
   return {
-    secretName: readString(auth, { path: 'spec.auth.secretName', maxLength: 253, pattern: Patterns.dns1123Subdomain, fallback: '', what: 'a DNS-1123 subdomain' }, check),
-    secretKey: readString(auth, { path: 'spec.auth.secretKey', maxLength: 253, pattern: Patterns.secretKey, fallback: SPEC_DEFAULTS.auth.secretKey, what: "alphanumerics, '-', '_' or '.'" }, check),
+    secretName: readString(
+      auth,
+      {
+        path: 'spec.auth.secretName',
+        maxLength: 253,
+        pattern: Patterns.dns1123Subdomain,
+        fallback: '',
+        what: 'a DNS-1123 subdomain',
+      },
+      check,
+    ),
+    secretKey: readString(
+      auth,
+      {
+        path: 'spec.auth.secretKey',
+        maxLength: 253,
+        pattern: Patterns.secretKey,
+        fallback: SPEC_DEFAULTS.auth.secretKey,
+        what: "alphanumerics, '-', '_' or '.'",
+      },
+      check,
+    ),
   };
 }
 
 function resolveLogLevel(raw: unknown, check: Check): LogLevel {
   if (raw === undefined || raw === null) return SPEC_DEFAULTS.logLevel;
   if ((LOG_LEVELS as readonly unknown[]).includes(raw)) return raw as LogLevel;
-  check.problems.push({ field: 'spec.logLevel', message: `Unsupported value: ${JSON.stringify(raw)}: supported values: ${LOG_LEVELS.map((l) => `"${l}"`).join(', ')}` });
+  check.problems.push({
+    field: 'spec.logLevel',
+    message: `Unsupported value: ${JSON.stringify(raw)}: supported values: ${LOG_LEVELS.map((l) => `"${l}"`).join(', ')}`,
+  });
   return SPEC_DEFAULTS.logLevel;
 }
 

@@ -27,27 +27,46 @@ export interface StatusInput {
 }
 
 /** Status when the spec is invalid: everything else as it was, InvalidSpec True. */
-export function invalidSpecStatus(input: Pick<StatusInput, 'previous' | 'generation' | 'now'>, problems: readonly string[]): IMGatewayStatus {
+export function invalidSpecStatus(
+  input: Pick<StatusInput, 'previous' | 'generation' | 'now'>,
+  problems: readonly string[],
+): IMGatewayStatus {
   const previous = input.previous ?? {};
   const conditions = withConditions(previous.conditions, input, [
     { type: ConditionTypes.invalidSpec, status: 'True', reason: 'InvalidSpec', message: problems.join('; ') },
-    { type: ConditionTypes.degraded, status: 'True', reason: 'InvalidSpec', message: 'The spec is invalid; the ring and the StatefulSet are left as they are' },
+    {
+      type: ConditionTypes.degraded,
+      status: 'True',
+      reason: 'InvalidSpec',
+      message: 'The spec is invalid; the ring and the StatefulSet are left as they are',
+    },
   ]);
   return { ...previous, observedGeneration: input.generation, phase: 'Degraded', conditions };
 }
 
 /** The status after a reconcile that decided `decision`. */
-export function computeStatus(input: StatusInput, decision: TransitionDecision, warnings: readonly string[]): IMGatewayStatus {
+export function computeStatus(
+  input: StatusInput,
+  decision: TransitionDecision,
+  warnings: readonly string[],
+): IMGatewayStatus {
   const document = decision.ring.document;
   const ring: RingStatus = {
     version: document.version,
     state: document.state,
     members: document.members.map((m) => m.name),
-    ...(document.previous ? { previous: { version: document.previous.version, members: document.previous.members.map((m) => m.name) } } : {}),
+    ...(document.previous
+      ? { previous: { version: document.previous.version, members: document.previous.members.map((m) => m.name) } }
+      : {}),
     tableSize: document.algorithm.tableSize,
     checksum: document.checksum,
     configMap: input.configMap,
-    acknowledged: Object.fromEntries((['proxy', 'push', 'gateway'] as const).map((c: RuntimeComponent) => [c, `${decision.acknowledged[c].acked}/${decision.acknowledged[c].live}`])),
+    acknowledged: Object.fromEntries(
+      (['proxy', 'push', 'gateway'] as const).map((c: RuntimeComponent) => [
+        c,
+        `${decision.acknowledged[c].acked}/${decision.acknowledged[c].live}`,
+      ]),
+    ),
     misplacedConnections: decision.misplacedConnections,
     lastTransitionTime: new Date(decision.ring.transitionAtMs).toISOString(),
     ...(decision.convergedVersion !== undefined ? { convergedVersion: decision.convergedVersion } : {}),
@@ -61,12 +80,32 @@ export function computeStatus(input: StatusInput, decision: TransitionDecision, 
       ? { type: ConditionTypes.progressing, status: 'False', reason: 'Converged', message: decision.message }
       : { type: ConditionTypes.progressing, status: 'True', reason: decision.step, message: decision.message },
     converged
-      ? { type: ConditionTypes.ringConverged, status: 'True', reason: 'RingConverged', message: `Ring version ${document.version} is converged` }
+      ? {
+          type: ConditionTypes.ringConverged,
+          status: 'True',
+          reason: 'RingConverged',
+          message: `Ring version ${document.version} is converged`,
+        }
       : { type: ConditionTypes.ringConverged, status: 'False', reason: decision.step, message: decision.message },
     degraded
-      ? { type: ConditionTypes.degraded, status: 'True', reason: input.ringErrors.length > 0 ? 'RingDocumentRejected' : 'MembersUnready', message: degradedMessage(input) }
-      : { type: ConditionTypes.degraded, status: 'False', reason: 'AsExpected', message: warnings.length > 0 ? `Warnings: ${warnings.join('; ')}` : 'No problems found' },
-    { type: ConditionTypes.invalidSpec, status: 'False', reason: 'SpecValid', message: warnings.length > 0 ? `Valid, with warnings: ${warnings.join('; ')}` : 'The spec is valid' },
+      ? {
+          type: ConditionTypes.degraded,
+          status: 'True',
+          reason: input.ringErrors.length > 0 ? 'RingDocumentRejected' : 'MembersUnready',
+          message: degradedMessage(input),
+        }
+      : {
+          type: ConditionTypes.degraded,
+          status: 'False',
+          reason: 'AsExpected',
+          message: warnings.length > 0 ? `Warnings: ${warnings.join('; ')}` : 'No problems found',
+        },
+    {
+      type: ConditionTypes.invalidSpec,
+      status: 'False',
+      reason: 'SpecValid',
+      message: warnings.length > 0 ? `Valid, with warnings: ${warnings.join('; ')}` : 'The spec is valid',
+    },
   ]);
   return {
     observedGeneration: input.generation,
@@ -99,8 +138,18 @@ function phaseOf(input: StatusInput, decision: TransitionDecision): Phase {
 function readyCondition(input: StatusInput, members: number): Omit<Condition, 'lastTransitionTime'> {
   const ready = input.readyReplicas >= input.desiredReplicas && members === input.desiredReplicas;
   return ready
-    ? { type: ConditionTypes.ready, status: 'True', reason: 'AllMembersReady', message: `${members} of ${input.desiredReplicas} gateways Ready and in the ring` }
-    : { type: ConditionTypes.ready, status: 'False', reason: 'MembersNotReady', message: `${members} of ${input.desiredReplicas} gateways in the ring, ${input.readyReplicas} Ready` };
+    ? {
+        type: ConditionTypes.ready,
+        status: 'True',
+        reason: 'AllMembersReady',
+        message: `${members} of ${input.desiredReplicas} gateways Ready and in the ring`,
+      }
+    : {
+        type: ConditionTypes.ready,
+        status: 'False',
+        reason: 'MembersNotReady',
+        message: `${members} of ${input.desiredReplicas} gateways in the ring, ${input.readyReplicas} Ready`,
+      };
 }
 
 function degradedMessage(input: StatusInput): string {
@@ -111,13 +160,25 @@ function degradedMessage(input: StatusInput): string {
 }
 
 /** Sets each condition, keeping `lastTransitionTime` unless its status flips. Order: as given. */
-function withConditions(previous: readonly Condition[] | undefined, input: Pick<StatusInput, 'generation' | 'now'>, next: readonly Omit<Condition, 'lastTransitionTime'>[]): Condition[] {
+function withConditions(
+  previous: readonly Condition[] | undefined,
+  input: Pick<StatusInput, 'generation' | 'now'>,
+  next: readonly Omit<Condition, 'lastTransitionTime'>[],
+): Condition[] {
   const old = new Map((previous ?? []).map((c) => [c.type, c]));
   const updated = next.map((c): Condition => {
     const before = old.get(c.type);
     old.delete(c.type);
-    const lastTransitionTime = before && before.status === c.status ? before.lastTransitionTime : input.now.toISOString();
-    return { type: c.type, status: c.status, observedGeneration: input.generation, lastTransitionTime, reason: c.reason, message: c.message };
+    const lastTransitionTime =
+      before && before.status === c.status ? before.lastTransitionTime : input.now.toISOString();
+    return {
+      type: c.type,
+      status: c.status,
+      observedGeneration: input.generation,
+      lastTransitionTime,
+      reason: c.reason,
+      message: c.message,
+    };
   });
   return [...updated, ...old.values()];
 }

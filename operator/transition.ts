@@ -5,7 +5,13 @@
  * ConfigMap's transition time and `status.ring.convergedVersion`, so a restarted or newly
  * elected operator resumes where the last one stopped.
  */
-import { buildRingDocument, type RingDocument, type RingMember, type RingState, type RuntimeComponent } from '../ring/index.js';
+import {
+  buildRingDocument,
+  type RingDocument,
+  type RingMember,
+  type RingState,
+  type RuntimeComponent,
+} from '../ring/index.js';
 import type { Owner } from './desired.js';
 import { canonicalMember, ordinalOf } from './names.js';
 import type { ResolvedSpec } from './spec.js';
@@ -80,7 +86,10 @@ export interface TransitionDecision {
   /** Members being added and removed by the transition in progress (or waiting to start). */
   readonly adding: readonly string[];
   readonly removing: readonly string[];
-  /** Replicas the StatefulSet must have: never below a member of the current ring, nor of the previous one until drained. */
+  /**
+   * Replicas the StatefulSet must have: never below a member of the current ring, nor of the previous one until
+   * drained.
+   */
   readonly statefulSetReplicas: number;
   readonly events: readonly TransitionEvent[];
   /** Run again after this long even if nothing changes (a timeout or grace period ends). */
@@ -119,14 +128,35 @@ interface Draft {
 }
 
 function draft(input: TransitionInput, ring: RingView, step: Step): Draft {
-  return { input, ring, changed: false, convergedVersion: input.convergedVersion, step, events: [], requeueAfterMs: undefined, message: '', adding: [], removing: [], completed: undefined };
+  return {
+    input,
+    ring,
+    changed: false,
+    convergedVersion: input.convergedVersion,
+    step,
+    events: [],
+    requeueAfterMs: undefined,
+    message: '',
+    adding: [],
+    removing: [],
+    completed: undefined,
+  };
 }
 
 function finish(d: Draft): TransitionDecision {
   const document = d.ring.document;
-  const acknowledged = Object.fromEntries(COMPONENTS.map((c) => [c, acknowledgement(d.input.leases, c, document.version)])) as Record<RuntimeComponent, Acknowledgement>;
-  const misplacedConnections = d.input.leases.filter((l) => l.live && l.component === 'gateway').reduce((sum, l) => sum + l.misplaced, 0);
-  if (d.adding.length === 0 && d.removing.length === 0 && document.previous !== null && d.convergedVersion !== document.version) {
+  const acknowledged = Object.fromEntries(
+    COMPONENTS.map((c) => [c, acknowledgement(d.input.leases, c, document.version)]),
+  ) as Record<RuntimeComponent, Acknowledgement>;
+  const misplacedConnections = d.input.leases
+    .filter((l) => l.live && l.component === 'gateway')
+    .reduce((sum, l) => sum + l.misplaced, 0);
+  if (
+    d.adding.length === 0 &&
+    d.removing.length === 0 &&
+    document.previous !== null &&
+    d.convergedVersion !== document.version
+  ) {
     const diff = membershipDiff(document.previous.members, document.members);
     d.adding = diff.adding;
     d.removing = diff.removing;
@@ -157,7 +187,8 @@ function acknowledgement(leases: readonly LeaseView[], component: RuntimeCompone
 function statefulSetReplicas(d: Draft): number {
   const document = d.ring.document;
   const owner = d.input.owner;
-  const highest = (members: readonly RingMember[]): number => Math.max(-1, ...members.map((m) => ordinalOf(owner, m.name) ?? -1)) + 1;
+  const highest = (members: readonly RingMember[]): number =>
+    Math.max(-1, ...members.map((m) => ordinalOf(owner, m.name) ?? -1)) + 1;
   const drained = document.previous === null || d.convergedVersion === document.version;
   const keepPrevious = drained || document.previous === null ? 0 : highest(document.previous.members);
   return Math.max(d.input.spec.replicas, highest(document.members), keepPrevious);
@@ -168,11 +199,20 @@ function bootstrap(input: TransitionInput): TransitionDecision {
   // Above any version a runtime still serves (a ring lost with its status): readers refuse older versions.
   const version = Math.max(0, ...input.leases.map((l) => l.version ?? 0)) + 1;
   // RING-SPEC: every version after 1 names the one it replaces; a lost one is replaced by nobody.
-  const document = ringDocument(input, { version, state: 'Committed', members, previous: version === 1 ? null : { version: version - 1, members: [] } });
+  const document = ringDocument(input, {
+    version,
+    state: 'Committed',
+    members,
+    previous: version === 1 ? null : { version: version - 1, members: [] },
+  });
   const d = draft(input, { document, transitionAtMs: input.nowMs }, 'Bootstrap');
   d.changed = true;
   d.convergedVersion = version;
-  d.events.push({ type: 'Normal', reason: 'RingCreated', message: `Ring version ${version} published with ${members.length} member(s)` });
+  d.events.push({
+    type: 'Normal',
+    reason: 'RingCreated',
+    message: `Ring version ${version} published with ${members.length} member(s)`,
+  });
   d.message = `Ring version ${version} published`;
   return finish(d);
 }
@@ -191,15 +231,27 @@ function barrier(input: TransitionInput, ring: RingView): TransitionDecision {
     return finish(d);
   }
   if (laggards.length > 0) {
-    d.events.push({ type: 'Warning', reason: 'BarrierTimeout', message: `Ring version ${document.version}: no acknowledgement within ${input.spec.ring.ackTimeoutSeconds}s from ${list(laggards)}; committing anyway` });
+    d.events.push({
+      type: 'Warning',
+      reason: 'BarrierTimeout',
+      message: `Ring version ${document.version}: no acknowledgement within ${input.spec.ring.ackTimeoutSeconds}s from ${list(laggards)}; committing anyway`,
+    });
   } else {
-    d.events.push({ type: 'Normal', reason: 'AllRuntimesAcked', message: `Every live runtime serves ring version ${document.version} (${(waitedMs / 1000).toFixed(1)}s)` });
+    d.events.push({
+      type: 'Normal',
+      reason: 'AllRuntimesAcked',
+      message: `Every live runtime serves ring version ${document.version} (${(waitedMs / 1000).toFixed(1)}s)`,
+    });
   }
   d.ring = { document: rebuilt(document, 'Committed'), transitionAtMs: input.nowMs };
   d.completed = { step: 'Barrier', seconds: waitedMs / 1000 };
   d.changed = true;
   d.step = 'Draining';
-  d.events.push({ type: 'Normal', reason: 'RingCommitted', message: `Ring version ${document.version} committed: gateways migrate the users they no longer own` });
+  d.events.push({
+    type: 'Normal',
+    reason: 'RingCommitted',
+    message: `Ring version ${document.version} committed: gateways migrate the users they no longer own`,
+  });
   d.message = `Ring version ${document.version} committed`;
   return finish(d);
 }
@@ -212,7 +264,10 @@ function drain(input: TransitionInput, ring: RingView): TransitionDecision {
   const pending: string[] = [];
   const waitingOn: LeaseView[] = [];
   for (const lease of input.leases) {
-    const why = lease.live && lease.component === 'gateway' ? undrained(lease, members.has(lease.pod), document.version) : undefined;
+    const why =
+      lease.live && lease.component === 'gateway'
+        ? undrained(lease, members.has(lease.pod), document.version)
+        : undefined;
     if (why === undefined) continue;
     pending.push(`${lease.pod} (${why})`);
     waitingOn.push(lease);
@@ -226,11 +281,19 @@ function drain(input: TransitionInput, ring: RingView): TransitionDecision {
     return finish(d);
   }
   if (pending.length > 0) {
-    d.events.push({ type: 'Warning', reason: 'DrainTimeout', message: `Ring version ${document.version}: not drained within ${input.spec.drain.timeoutSeconds}s: ${list(pending)}` });
+    d.events.push({
+      type: 'Warning',
+      reason: 'DrainTimeout',
+      message: `Ring version ${document.version}: not drained within ${input.spec.drain.timeoutSeconds}s: ${list(pending)}`,
+    });
   }
   d.convergedVersion = document.version;
   d.completed = { step: 'Draining', seconds: waitedMs / 1000 };
-  d.events.push({ type: 'Normal', reason: 'RingConverged', message: `Ring version ${document.version} converged in ${(waitedMs / 1000).toFixed(1)}s after commit` });
+  d.events.push({
+    type: 'Normal',
+    reason: 'RingConverged',
+    message: `Ring version ${document.version} converged in ${(waitedMs / 1000).toFixed(1)}s after commit`,
+  });
   // Step 6 (shrinking the StatefulSet) follows from statefulSetReplicas() now that it is drained.
   return nextTransition(input, ring, d);
 }
@@ -242,7 +305,8 @@ function drain(input: TransitionInput, ring: RingView): TransitionDecision {
  */
 function undrained(lease: LeaseView, isMember: boolean, version: number): string | undefined {
   if (!isMember) return lease.connections > 0 ? `${lease.connections} connections` : undefined;
-  if (lease.version !== version || lease.state !== 'Committed') return `serves ${lease.version ?? 'no'} ${lease.state ?? 'ring'}`;
+  if (lease.version !== version || lease.state !== 'Committed')
+    return `serves ${lease.version ?? 'no'} ${lease.state ?? 'ring'}`;
   return lease.misplaced > 0 ? `${lease.misplaced} misplaced` : undefined;
 }
 
@@ -275,14 +339,31 @@ function nextTransition(input: TransitionInput, ring: RingView, converged?: Draf
     return finish(d);
   }
   const version = document.version + 1;
-  d.ring = { document: ringDocument(input, { version, state: 'Prepared', members: target.members, previous: { version: document.version, members: document.members } }), transitionAtMs: input.nowMs };
+  d.ring = {
+    document: ringDocument(input, {
+      version,
+      state: 'Prepared',
+      members: target.members,
+      previous: { version: document.version, members: document.members },
+    }),
+    transitionAtMs: input.nowMs,
+  };
   d.changed = true;
   d.step = 'Barrier';
   d.adding = diff.adding;
   d.removing = diff.removing;
   d.requeueAfterMs = input.spec.ring.ackTimeoutSeconds * 1000;
-  const change = [diff.adding.length > 0 ? `adding ${list(diff.adding)}` : '', diff.removing.length > 0 ? `removing ${list(diff.removing)}` : ''].filter(Boolean).join(', ');
-  d.events.push({ type: 'Normal', reason: 'RingPrepared', message: `Ring version ${version} prepared (${change || 'new addresses'}); waiting for every runtime to load it` });
+  const change = [
+    diff.adding.length > 0 ? `adding ${list(diff.adding)}` : '',
+    diff.removing.length > 0 ? `removing ${list(diff.removing)}` : '',
+  ]
+    .filter(Boolean)
+    .join(', ');
+  d.events.push({
+    type: 'Normal',
+    reason: 'RingPrepared',
+    message: `Ring version ${version} prepared (${change || 'new addresses'}); waiting for every runtime to load it`,
+  });
   d.message = `Ring version ${version} prepared`;
   return finish(d);
 }
@@ -325,36 +406,65 @@ function desiredMembers(input: TransitionInput, ring: RingView): Target {
 }
 
 function readyOrdinals(input: TransitionInput): number[] {
-  return input.pods.filter((p) => p.ready && p.ordinal < input.spec.replicas).map((p) => p.ordinal).sort((a, b) => a - b);
+  return input.pods
+    .filter((p) => p.ready && p.ordinal < input.spec.replicas)
+    .map((p) => p.ordinal)
+    .sort((a, b) => a - b);
 }
 
 function member(input: TransitionInput, ordinal: number): RingMember {
   return canonicalMember(input.owner, ordinal, { ports: input.spec.ports, clusterDomain: input.clusterDomain });
 }
 
-function ringDocument(input: TransitionInput, init: { version: number; state: RingState; members: RingMember[]; previous: { version: number; members: readonly RingMember[] } | null }): RingDocument {
+function ringDocument(
+  input: TransitionInput,
+  init: {
+    version: number;
+    state: RingState;
+    members: RingMember[];
+    previous: { version: number; members: readonly RingMember[] } | null;
+  },
+): RingDocument {
   return buildRingDocument({
     gateway: { namespace: input.owner.namespace, name: input.owner.name, uid: input.owner.uid },
     version: init.version,
     state: init.state,
-    // The table size of a published ring never changes: `previous` must be read with the same table (RING-SPEC section 5).
+    // The table size of a published ring never changes: `previous` must be read with the same table (RING-SPEC section
+    // 5).
     tableSize: input.ring?.document.algorithm.tableSize ?? input.spec.ring.tableSize,
     members: init.members,
     previous: init.previous,
-    policy: { migrateRatePerSecond: input.spec.drain.migrateRatePerSecond, handoffWindowMs: input.spec.drain.handoffWindowMs },
+    policy: {
+      migrateRatePerSecond: input.spec.drain.migrateRatePerSecond,
+      handoffWindowMs: input.spec.drain.handoffWindowMs,
+    },
   });
 }
 
 /** The same document in another state (version, members and policy unchanged). */
 function rebuilt(document: RingDocument, state: RingState): RingDocument {
-  return buildRingDocument({ gateway: document.gateway, version: document.version, state, tableSize: document.algorithm.tableSize, members: document.members, previous: document.previous, policy: document.policy });
+  return buildRingDocument({
+    gateway: document.gateway,
+    version: document.version,
+    state,
+    tableSize: document.algorithm.tableSize,
+    members: document.members,
+    previous: document.previous,
+    policy: document.policy,
+  });
 }
 
 /** Names added to and removed from `from` by `to`. */
-export function membershipDiff(from: readonly RingMember[], to: readonly RingMember[]): { adding: string[]; removing: string[] } {
+export function membershipDiff(
+  from: readonly RingMember[],
+  to: readonly RingMember[],
+): { adding: string[]; removing: string[] } {
   const before = new Set(from.map((m) => m.name));
   const after = new Set(to.map((m) => m.name));
-  return { adding: [...after].filter((n) => !before.has(n)).sort(), removing: [...before].filter((n) => !after.has(n)).sort() };
+  return {
+    adding: [...after].filter((n) => !before.has(n)).sort(),
+    removing: [...before].filter((n) => !after.has(n)).sort(),
+  };
 }
 
 function addressesChanged(from: readonly RingMember[], to: readonly RingMember[]): boolean {

@@ -68,8 +68,7 @@ export interface RingDocument {
 }
 
 export type RingDocumentResult =
-  | { readonly ok: true; readonly document: RingDocument }
-  | { readonly ok: false; readonly error: RingDocumentError };
+  { readonly ok: true; readonly document: RingDocument } | { readonly ok: false; readonly error: RingDocumentError };
 
 /** What the writer decides; the builder adds format, algorithm names and the checksum. */
 export interface RingDocumentInit {

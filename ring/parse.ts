@@ -68,7 +68,11 @@ export function parseRingDocument(text: string): RingDocumentResult {
 function readDocument(value: unknown): RingDocument {
   const doc = object(value, '');
   if (doc.format !== RING_FORMAT) {
-    throw new Refusal(RingErrorCode.UnknownFormat, 'format', `unknown format ${show(doc.format)}, want "${RING_FORMAT}"`);
+    throw new Refusal(
+      RingErrorCode.UnknownFormat,
+      'format',
+      `unknown format ${show(doc.format)}, want "${RING_FORMAT}"`,
+    );
   }
   const version = positiveInteger(doc.version, 'version');
   const algorithm = readAlgorithm(doc.algorithm);
@@ -86,7 +90,11 @@ function readDocument(value: unknown): RingDocument {
   };
   const expected = ringChecksum(version, algorithm, members);
   if (document.checksum !== expected) {
-    throw new Refusal(RingErrorCode.ChecksumMismatch, 'checksum', `is ${show(document.checksum)}, computed ${expected}`);
+    throw new Refusal(
+      RingErrorCode.ChecksumMismatch,
+      'checksum',
+      `is ${show(document.checksum)}, computed ${expected}`,
+    );
   }
   return document;
 }
@@ -108,10 +116,18 @@ function readState(value: unknown): RingDocument['state'] {
 function readAlgorithm(value: unknown): RingAlgorithm {
   const a = object(value, 'algorithm');
   if (a.name !== 'maglev') {
-    throw new Refusal(RingErrorCode.UnknownAlgorithm, 'algorithm.name', `unknown algorithm ${show(a.name)}, want "maglev"`);
+    throw new Refusal(
+      RingErrorCode.UnknownAlgorithm,
+      'algorithm.name',
+      `unknown algorithm ${show(a.name)}, want "maglev"`,
+    );
   }
   if (a.hash !== 'murmur3_x86_32') {
-    throw new Refusal(RingErrorCode.UnknownAlgorithm, 'algorithm.hash', `unknown hash ${show(a.hash)}, want "murmur3_x86_32"`);
+    throw new Refusal(
+      RingErrorCode.UnknownAlgorithm,
+      'algorithm.hash',
+      `unknown hash ${show(a.hash)}, want "murmur3_x86_32"`,
+    );
   }
   const size = a.tableSize;
   if (typeof size !== 'number' || !isPrime(size) || size > MAX_TABLE_SIZE) {
@@ -156,7 +172,11 @@ function readMember(value: unknown, path: string): RingMember {
     throw new Refusal(RingErrorCode.InvalidHost, `${path}.host`, `${show(host)} is not a DNS-1123 subdomain`);
   }
   const ports = object(m.ports, `${path}.ports`);
-  return { name, host, ports: { ws: port(ports.ws, `${path}.ports.ws`), grpc: port(ports.grpc, `${path}.ports.grpc`) } };
+  return {
+    name,
+    host,
+    ports: { ws: port(ports.ws, `${path}.ports.ws`), grpc: port(ports.grpc, `${path}.ports.grpc`) },
+  };
 }
 
 function readPrevious(value: unknown, version: number, tableSize: number): PreviousRing | null {
@@ -177,7 +197,11 @@ function readPolicy(value: unknown): RingPolicy {
   const p = object(value, 'policy');
   const rate = p.migrateRatePerSecond;
   if (typeof rate !== 'number' || !Number.isFinite(rate) || rate <= 0) {
-    throw new Refusal(RingErrorCode.InvalidField, 'policy.migrateRatePerSecond', `is ${show(rate)}, want a positive number`);
+    throw new Refusal(
+      RingErrorCode.InvalidField,
+      'policy.migrateRatePerSecond',
+      `is ${show(rate)}, want a positive number`,
+    );
   }
   const window = p.handoffWindowMs;
   if (!Number.isSafeInteger(window) || (window as number) < 0 || (window as number) > MAX_HANDOFF_WINDOW_MS) {

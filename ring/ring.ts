@@ -38,7 +38,13 @@ export class Ring {
     this.tableSize = init.tableSize ?? DEFAULT_TABLE_SIZE;
     this.members = Object.freeze(sortedMembers(init.members));
     this.document = document;
-    this.#table = this.members.length === 0 ? null : maglevTable(this.members.map((m) => m.name), this.tableSize);
+    this.#table =
+      this.members.length === 0
+        ? null
+        : maglevTable(
+            this.members.map((m) => m.name),
+            this.tableSize,
+          );
     this.#previousInit = init.previous
       ? { members: init.previous.members, version: init.previous.version, tableSize: this.tableSize }
       : null;

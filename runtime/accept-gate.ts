@@ -22,8 +22,10 @@ export const LISTEN_BACKLOG = 4096;
 
 /** Validates a limit; `name` prefixes the error. @throws {RangeError} */
 export function checkAcceptLimit(limit: AcceptLimit, name: string): void {
-  if (!(limit.ratePerSecond > 0) || !Number.isFinite(limit.ratePerSecond)) throw new RangeError(`${name}.ratePerSecond must be a positive number, got ${limit.ratePerSecond}`);
-  if (!Number.isInteger(limit.burst) || limit.burst < 1) throw new RangeError(`${name}.burst must be a positive integer, got ${limit.burst}`);
+  if (!(limit.ratePerSecond > 0) || !Number.isFinite(limit.ratePerSecond))
+    throw new RangeError(`${name}.ratePerSecond must be a positive number, got ${limit.ratePerSecond}`);
+  if (!Number.isInteger(limit.burst) || limit.burst < 1)
+    throw new RangeError(`${name}.burst must be a positive integer, got ${limit.burst}`);
 }
 
 /**
@@ -41,7 +43,12 @@ export function checkAcceptLimit(limit: AcceptLimit, name: string): void {
  *
  * @param onShed called for each shed connection (a metric).
  */
-export function limitAccepts(server: Server, limit: AcceptLimit, onShed: () => void, now: () => number = () => performance.now()): void {
+export function limitAccepts(
+  server: Server,
+  limit: AcceptLimit,
+  onShed: () => void,
+  now: () => number = () => performance.now(),
+): void {
   // http.Server parses a connection from its own 'connection' listener: run it only for admitted sockets.
   const parse = server.listeners('connection') as ((socket: Socket) => void)[];
   server.removeAllListeners('connection');

@@ -76,9 +76,12 @@ export function resolveLeaseReporterOptions(options: LeaseReporterOptions): Reso
     throw new RangeError(`durationSeconds must be a positive integer, got ${resolved.durationSeconds}`);
   }
   if (resolved.renewSeconds >= resolved.durationSeconds) {
-    throw new RangeError(`renewSeconds (${resolved.renewSeconds}) must be less than durationSeconds (${resolved.durationSeconds})`);
+    throw new RangeError(
+      `renewSeconds (${resolved.renewSeconds}) must be less than durationSeconds (${resolved.durationSeconds})`,
+    );
   }
-  if (!(resolved.maxWritesPerSecond > 0)) throw new RangeError(`maxWritesPerSecond must be positive, got ${resolved.maxWritesPerSecond}`);
+  if (!(resolved.maxWritesPerSecond > 0))
+    throw new RangeError(`maxWritesPerSecond must be positive, got ${resolved.maxWritesPerSecond}`);
   if (typeof resolved.now !== 'function') throw new TypeError('now must be a function');
   return resolved;
 }
@@ -86,13 +89,16 @@ export function resolveLeaseReporterOptions(options: LeaseReporterOptions): Reso
 function checkIdentity(options: LeaseReporterOptions): void {
   if (options.kc === undefined || options.kc === null) throw new TypeError('kc must be a KubeConfig');
   for (const key of ['namespace', 'gateway', 'pod'] as const) {
-    if (typeof options[key] !== 'string' || options[key] === '') throw new TypeError(`${key} must be a non-empty string`);
+    if (typeof options[key] !== 'string' || options[key] === '')
+      throw new TypeError(`${key} must be a non-empty string`);
   }
-  if (!['gateway', 'proxy', 'push'].includes(options.component)) throw new TypeError(`component must be gateway, proxy or push, got ${String(options.component)}`);
+  if (!['gateway', 'proxy', 'push'].includes(options.component))
+    throw new TypeError(`component must be gateway, proxy or push, got ${String(options.component)}`);
   if (typeof options.ringSource?.current !== 'function' || typeof options.ringSource.lastError !== 'function') {
     throw new TypeError('ringSource must have current(), onChange() and lastError()');
   }
-  if (options.component === 'gateway' && typeof options.stats !== 'function') throw new TypeError('stats is required for a gateway');
+  if (options.component === 'gateway' && typeof options.stats !== 'function')
+    throw new TypeError('stats is required for a gateway');
 }
 
 const OWN_ANNOTATIONS: readonly string[] = Object.values(Annotations);
@@ -266,9 +272,10 @@ export class LeaseReporter {
         const latest = this.#options.ringSource.lastError();
         const error = latest ?? this.#unreported;
         const body = this.#desired(current, error);
-        this.#lease = current === undefined
-          ? await this.#api.createNamespacedLease({ namespace, body })
-          : await this.#api.replaceNamespacedLease({ name: this.#name, namespace, body });
+        this.#lease =
+          current === undefined
+            ? await this.#api.createNamespacedLease({ namespace, body })
+            : await this.#api.replaceNamespacedLease({ name: this.#name, namespace, body });
         if (error !== undefined) this.#unreported = undefined;
         // A refusal written after its document was replaced: write the cleared state next.
         if (error !== latest) this.#again = true;
@@ -325,4 +332,3 @@ export class LeaseReporter {
     };
   }
 }
-

@@ -41,10 +41,20 @@ const DEFAULTS = { checkIntervalMs: 250, now: Date.now };
 export function createResolver(options: ResolverOptions = {}): Resolver {
   const hostsFile = options.hostsFile ?? (process.env[HOSTS_FILE_ENV] || undefined);
   const checkIntervalMs = options.checkIntervalMs ?? DEFAULTS.checkIntervalMs;
-  if (!Number.isFinite(checkIntervalMs) || checkIntervalMs < 0) throw new RangeError(`checkIntervalMs must be a non-negative number of ms, got ${checkIntervalMs}`);
-  if (hostsFile !== undefined && (typeof hostsFile !== 'string' || hostsFile === '')) throw new TypeError('hostsFile must be a non-empty path');
+  if (!Number.isFinite(checkIntervalMs) || checkIntervalMs < 0)
+    throw new RangeError(`checkIntervalMs must be a non-negative number of ms, got ${checkIntervalMs}`);
+  if (hostsFile !== undefined && (typeof hostsFile !== 'string' || hostsFile === ''))
+    throw new TypeError('hostsFile must be a non-empty path');
   const lookup = options.lookup ?? systemLookup;
-  const hosts = hostsFile === undefined ? undefined : new HostsFile({ file: hostsFile, checkIntervalMs, now: options.now ?? DEFAULTS.now, onWarning: options.onWarning });
+  const hosts =
+    hostsFile === undefined
+      ? undefined
+      : new HostsFile({
+          file: hostsFile,
+          checkIntervalMs,
+          now: options.now ?? DEFAULTS.now,
+          onWarning: options.onWarning,
+        });
   let closed = false;
   return {
     async resolve(host: string): Promise<string> {

@@ -24,7 +24,10 @@ export interface RingFenceOptions {
   readonly lease: HeldLease;
   /** How long before the Lease may lapse the fence closes, ms (the operator's clock may run ahead). Default 3000. */
   readonly marginMs?: number;
-  /** The Lease's duration, ms: how long after start the fence closes if no renewal came. Default 15,000 (LEASE_DURATION_SECONDS). */
+  /**
+   * The Lease's duration, ms: how long after start the fence closes if no renewal came. Default 15,000
+   * (LEASE_DURATION_SECONDS).
+   */
   readonly leaseMs?: number;
   readonly logger?: Logger;
   readonly registry?: Registry;
@@ -66,12 +69,22 @@ export class RingFence implements RingSource {
     const { marginMs, leaseMs } = { ...RING_FENCE_DEFAULTS, ...options };
     if (!(marginMs >= 0)) throw new RangeError(`marginMs must be a non-negative number of ms, got ${marginMs}`);
     if (!(leaseMs > marginMs)) throw new RangeError(`leaseMs must be more than marginMs (${marginMs}), got ${leaseMs}`);
-    if (typeof options.lease?.heldUntil !== 'function' || typeof options.lease.onRenewed !== 'function') throw new TypeError('lease must have heldUntil() and onRenewed()');
+    if (typeof options.lease?.heldUntil !== 'function' || typeof options.lease.onRenewed !== 'function')
+      throw new TypeError('lease must have heldUntil() and onRenewed()');
     if (typeof options.source?.current !== 'function') throw new TypeError('source must be a RingSource');
-    this.#o = { ...options, marginMs, leaseMs, logger: options.logger ?? pino({ level: 'silent' }), registry: options.registry ?? new Registry() };
+    this.#o = {
+      ...options,
+      marginMs,
+      leaseMs,
+      logger: options.logger ?? pino({ level: 'silent' }),
+      registry: options.registry ?? new Registry(),
+    };
     this.#core = options.kc.makeApiClient(CoreV1Api);
     this.#name = ringConfigMapName(options.gateway);
-    this.#gauge = registryGauge(this.#o.registry, { name: 'imring_ring_fenced', help: '1 while the runtime distrusts its ring: its Lease could not be renewed in time.' });
+    this.#gauge = registryGauge(this.#o.registry, {
+      name: 'imring_ring_fenced',
+      help: '1 while the runtime distrusts its ring: its Lease could not be renewed in time.',
+    });
     this.#gauge.set(0);
   }
 
@@ -97,7 +110,10 @@ export class RingFence implements RingSource {
     return this.#fenced === undefined ? this.#o.source.routingRing() : { refused: 'fenced', reason: this.#fenced };
   }
 
-  /** Calls `listener` when the fence closes (with the reason) or opens (undefined); returns the function that unsubscribes. */
+  /**
+   * Calls `listener` when the fence closes (with the reason) or opens (undefined); returns the function that
+   * unsubscribes.
+   */
   onFenceChange(listener: (reason: string | undefined) => void): () => void {
     this.#listeners.add(listener);
     return () => this.#listeners.delete(listener);
@@ -111,7 +127,10 @@ export class RingFence implements RingSource {
     return this.#o.source.onChange(listener);
   }
 
-  /** performance.now() at which the fence closes unless the Lease is renewed (before any renewal: a Lease's duration after start). */
+  /**
+   * performance.now() at which the fence closes unless the Lease is renewed (before any renewal: a Lease's duration
+   * after start).
+   */
   #closesAt(): number {
     return Math.max(this.#o.lease.heldUntil(), this.#startedAt + this.#o.leaseMs) - this.#o.marginMs;
   }
@@ -158,29 +177,35 @@ export class RingFence implements RingSource {
     }
     if (this.#closed || this.#fenced === undefined || this.#closesAt() <= performance.now()) return;
     this.#checking = true;
-    void this.#newerRing().then(
-      (stale) => {
-        if (stale !== undefined) {
-          this.#o.logger.info({ configMap: stale }, 'the ring served may be stale: still fenced');
-          return;
+    void this.#newerRing()
+      .then(
+        (stale) => {
+          if (stale !== undefined) {
+            this.#o.logger.info({ configMap: stale }, 'the ring served may be stale: still fenced');
+            return;
+          }
+          // The renewal that started the check may have run out while it read.
+          if (this.#closed || this.#closesAt() <= performance.now()) return;
+          this.#set(undefined);
+          this.#o.logger.info('Lease renewed and the ring served is the newest: trusting it again');
+          this.#arm();
+        },
+        (error: unknown) =>
+          this.#o.logger.warn({ err: error }, 'could not read the ring ConfigMap; fenced until the next renewal'),
+      )
+      .finally(() => {
+        this.#checking = false;
+        if (this.#recheck) {
+          this.#recheck = false;
+          this.#verify();
         }
-        // The renewal that started the check may have run out while it read.
-        if (this.#closed || this.#closesAt() <= performance.now()) return;
-        this.#set(undefined);
-        this.#o.logger.info('Lease renewed and the ring served is the newest: trusting it again');
-        this.#arm();
-      },
-      (error: unknown) => this.#o.logger.warn({ err: error }, 'could not read the ring ConfigMap; fenced until the next renewal'),
-    ).finally(() => {
-      this.#checking = false;
-      if (this.#recheck) {
-        this.#recheck = false;
-        this.#verify();
-      }
-    });
+      });
   }
 
-  /** What the ConfigMap holds when the served ring may be stale (`version state` of a newer ring, or an invalid document), else undefined. */
+  /**
+   * What the ConfigMap holds when the served ring may be stale (`version state` of a newer ring, or an invalid
+   * document), else undefined.
+   */
   async #newerRing(): Promise<string | undefined> {
     const configMap = await this.#core.readNamespacedConfigMap({ name: this.#name, namespace: this.#o.namespace });
     const served = this.#o.source.current();

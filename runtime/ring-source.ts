@@ -5,9 +5,7 @@ import type { Ring } from '../ring/index.js';
  * why not. `fenced`: the runtime may be behind the operator (its Lease could not be renewed in
  * time, see RingFence), so its ring is not to be trusted; `no_ring`: no ring is loaded yet.
  */
-export type RoutingRing =
-  | { readonly ring: Ring }
-  | { readonly refused: 'no_ring' | 'fenced'; readonly reason: string };
+export type RoutingRing = { readonly ring: Ring } | { readonly refused: 'no_ring' | 'fenced'; readonly reason: string };
 
 /**
  * Where a runtime gets the ring it serves: the ring watcher in production (behind a RingFence

@@ -33,7 +33,8 @@ type ResolvedOptions = Required<Omit<RingWatcherOptions, 'onRejected'>> & Pick<R
 export function resolveRingWatcherOptions(options: RingWatcherOptions): ResolvedOptions {
   if (options.kc === undefined || options.kc === null) throw new TypeError('kc must be a KubeConfig');
   for (const key of ['namespace', 'gateway'] as const) {
-    if (typeof options[key] !== 'string' || options[key] === '') throw new TypeError(`${key} must be a non-empty string`);
+    if (typeof options[key] !== 'string' || options[key] === '')
+      throw new TypeError(`${key} must be a non-empty string`);
   }
   const resolved = {
     ...RING_WATCHER_DEFAULTS,
@@ -42,9 +43,11 @@ export function resolveRingWatcherOptions(options: RingWatcherOptions): Resolved
     ...options,
   };
   for (const key of ['retryBaseMs', 'retryMaxMs'] as const) {
-    if (!Number.isFinite(resolved[key]) || resolved[key] <= 0) throw new RangeError(`${key} must be a positive number of ms, got ${resolved[key]}`);
+    if (!Number.isFinite(resolved[key]) || resolved[key] <= 0)
+      throw new RangeError(`${key} must be a positive number of ms, got ${resolved[key]}`);
   }
-  if (options.onRejected !== undefined && typeof options.onRejected !== 'function') throw new TypeError('onRejected must be a function');
+  if (options.onRejected !== undefined && typeof options.onRejected !== 'function')
+    throw new TypeError('onRejected must be a function');
   return resolved;
 }
 
@@ -76,9 +79,19 @@ export class RingWatcher implements RingSource {
     this.#name = ringConfigMapName(gateway);
     this.#log = this.#options.logger.child({ configMap: `${namespace}/${this.#name}` });
     this.#metrics = {
-      version: registryGauge(registry, { name: 'imring_ring_version', help: 'Version of the ring served (0: none yet).' }),
-      changes: registryCounter(registry, { name: 'imring_ring_changes_total', help: 'Ring documents served (a new version or state).' }),
-      rejected: registryCounter<'code'>(registry, { name: 'imring_ring_documents_rejected_total', help: 'Ring documents refused, by error code.', labelNames: ['code'] }),
+      version: registryGauge(registry, {
+        name: 'imring_ring_version',
+        help: 'Version of the ring served (0: none yet).',
+      }),
+      changes: registryCounter(registry, {
+        name: 'imring_ring_changes_total',
+        help: 'Ring documents served (a new version or state).',
+      }),
+      rejected: registryCounter<'code'>(registry, {
+        name: 'imring_ring_documents_rejected_total',
+        help: 'Ring documents refused, by error code.',
+        labelNames: ['code'],
+      }),
     };
     const core = kc.makeApiClient(CoreV1Api);
     const fieldSelector = `metadata.name=${this.#name}`;
@@ -150,7 +163,16 @@ export class RingWatcher implements RingSource {
     this.#ring = ring;
     this.#metrics.version.set(ring.version);
     this.#metrics.changes.inc();
-    this.#log.info({ version: ring.version, state: ring.state, members: ring.members.length, fromVersion: from?.version, fromState: from?.state }, 'serving ring');
+    this.#log.info(
+      {
+        version: ring.version,
+        state: ring.state,
+        members: ring.members.length,
+        fromVersion: from?.version,
+        fromState: from?.state,
+      },
+      'serving ring',
+    );
     for (const listener of [...this.#listeners]) this.#call(() => listener(ring));
   }
 
@@ -159,7 +181,10 @@ export class RingWatcher implements RingSource {
     if (resourceVersion !== undefined && resourceVersion === this.#lastRefused) return;
     this.#lastRefused = resourceVersion;
     this.#metrics.rejected.inc({ code: error.code });
-    this.#log.warn({ code: error.code, path: error.path, resourceVersion, servedVersion: this.#ring?.version }, `ring document refused: ${error.message}`);
+    this.#log.warn(
+      { code: error.code, path: error.path, resourceVersion, servedVersion: this.#ring?.version },
+      `ring document refused: ${error.message}`,
+    );
     this.#setError(error);
     if (this.#options.onRejected) this.#call(() => this.#options.onRejected!(error));
   }

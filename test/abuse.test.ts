@@ -43,7 +43,10 @@ const LIMITS = {
   // Room for the 1 MiB frames that fill the stalled readers' buffers quickly.
   push: { maxPayloadBytes: 1024 * 1024 },
 };
-/** Connections opened at once: two file descriptors each in this process (client and gateway side), 10,000 of the 20,000 allowed. */
+/**
+ * Connections opened at once: two file descriptors each in this process (client and gateway side), 10,000 of the 20,000
+ * allowed.
+ */
 const FLOOD = 5000;
 const RECEIVERS = Array.from({ length: 20 }, (_, i) => `steady-${i}`);
 
@@ -57,7 +60,8 @@ after(async () => {
   await stack?.close();
 });
 
-const upgrade = (target: string, headers = UPGRADE_HEADERS): string => `GET ${target} HTTP/1.1\r\nHost: 127.0.0.1\r\n${headers}\r\n`;
+const upgrade = (target: string, headers = UPGRADE_HEADERS): string =>
+  `GET ${target} HTTP/1.1\r\nHost: 127.0.0.1\r\n${headers}\r\n`;
 
 /** [what, bytes sent, status from the gateway, status from the proxy]. */
 const MALFORMED: [string, string | Buffer, number, number][] = [
@@ -70,9 +74,24 @@ const MALFORMED: [string, string | Buffer, number, number][] = [
   ['another path', upgrade('/chat?userID=u1&platform=web'), 404, 404],
   ['a GET without Upgrade', 'GET /ws?userID=u1&platform=web HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n', 426, 426],
   ['a POST upgrade', upgrade('/ws?userID=u1&platform=web').replace(/^GET/, 'POST'), 405, 400],
-  ['Upgrade: h2c', upgrade('/ws?userID=u1&platform=web', UPGRADE_HEADERS.replace('Upgrade: websocket', 'Upgrade: h2c')), 400, 400],
-  ['no Sec-WebSocket-Key', upgrade('/ws?userID=u1&platform=web', UPGRADE_HEADERS.replace(/Sec-WebSocket-Key: .*\r\n/, '')), 400, 400],
-  ['a head over 16 KiB', upgrade('/ws?userID=u1&platform=web', `${UPGRADE_HEADERS}X-Pad: ${'p'.repeat(17 * 1024)}\r\n`), 431, 431],
+  [
+    'Upgrade: h2c',
+    upgrade('/ws?userID=u1&platform=web', UPGRADE_HEADERS.replace('Upgrade: websocket', 'Upgrade: h2c')),
+    400,
+    400,
+  ],
+  [
+    'no Sec-WebSocket-Key',
+    upgrade('/ws?userID=u1&platform=web', UPGRADE_HEADERS.replace(/Sec-WebSocket-Key: .*\r\n/, '')),
+    400,
+    400,
+  ],
+  [
+    'a head over 16 KiB',
+    upgrade('/ws?userID=u1&platform=web', `${UPGRADE_HEADERS}X-Pad: ${'p'.repeat(17 * 1024)}\r\n`),
+    431,
+    431,
+  ],
   ['garbage bytes', Buffer.from(Array.from({ length: 512 }, (_, i) => (i * 151 + 7) % 256)), 400, 400],
   ['a TLS ClientHello', Buffer.from('16030100a5010000a10303', 'hex'), 400, 400],
 ];
@@ -83,7 +102,14 @@ test('malformed upgrade requests get a 4xx from the gateway and the proxy, and b
     assert.equal(await rawStatus(stack.proxy.port, bytes), fromProxy, `proxy: ${what}`);
   }
   const receiver = await openReceiver(stack.url(await goodQuery('after-malformed')), 'after-malformed');
-  assert.deepEqual(await pushTo(stack.push.ports.http, { msgID: 'after-malformed', toUserIDs: ['after-malformed'], payload: 'still here' }), ['realtime']);
+  assert.deepEqual(
+    await pushTo(stack.push.ports.http, {
+      msgID: 'after-malformed',
+      toUserIDs: ['after-malformed'],
+      payload: 'still here',
+    }),
+    ['realtime'],
+  );
   await receiver.receivedAll(['after-malformed']);
   receiver.ws.close();
 });
@@ -116,7 +142,7 @@ function closeFrameOf(frames: Buffer): Buffer | undefined {
   return undefined;
 }
 
-test('missing, expired, forged, unsigned and other users\' tokens are closed with 4401', async () => {
+test("missing, expired, forged, unsigned and other users' tokens are closed with 4401", async () => {
   const user = 'mallory';
   const key = new TextEncoder().encode(ABUSE_SECRET);
   const tokens: [string, string | undefined][] = [
@@ -134,7 +160,10 @@ test('missing, expired, forged, unsigned and other users\' tokens are closed wit
     const query: Record<string, string> = { userID: user, platform: 'web', ...(token === undefined ? {} : { token }) };
     assert.equal(await refusedToken(stack.url(query)), CloseCodes.unauthorized, what);
   }
-  assert.equal(await metricValue(stack.registries.gateway, 'imring_gateway_closes_total', { code: '4401' }), before + tokens.length);
+  assert.equal(
+    await metricValue(stack.registries.gateway, 'imring_gateway_closes_total', { code: '4401' }),
+    before + tokens.length,
+  );
   assert.equal(stack.gateway.stats().connections, 0);
 });
 
@@ -151,14 +180,21 @@ async function fillUntilCutOff(readers: readonly StalledReader[]): Promise<void>
 }
 
 test('abusers are cut off with their documented codes while well-behaved clients receive every message', async () => {
-  const receivers = await Promise.all(RECEIVERS.map(async (user) => openReceiver(stack.url(await goodQuery(user)), user)));
+  const receivers = await Promise.all(
+    RECEIVERS.map(async (user) => openReceiver(stack.url(await goodQuery(user)), user)),
+  );
   const gateway = stack.registries.gateway;
   const before = {
     1006: await metricValue(gateway, 'imring_gateway_closes_total', { code: '1006' }),
     1009: await metricValue(gateway, 'imring_gateway_closes_total', { code: '1009' }),
     4008: await metricValue(gateway, 'imring_gateway_closes_total', { code: '4008' }),
   };
-  const floodTargets = await Promise.all(Array.from({ length: FLOOD }, async (_, i) => `/ws?${new URLSearchParams(await goodQuery(`flood-${i}`)).toString()}`));
+  const floodTargets = await Promise.all(
+    Array.from(
+      { length: FLOOD },
+      async (_, i) => `/ws?${new URLSearchParams(await goodQuery(`flood-${i}`)).toString()}`,
+    ),
+  );
 
   // Well-behaved traffic: one message to every receiver after another, for as long as the abuse lasts.
   const sent: string[] = [];
@@ -174,17 +210,26 @@ test('abusers are cut off with their documented codes while well-behaved clients
 
   // Stalled readers first: a reader that never reads never answers a ping either, and must be
   // cut off by its send buffer (4008) well before the ping deadline (1006) of 2–4 s.
-  const readers = await Promise.all(['stalled-0', 'stalled-1', 'stalled-2'].map(async (user) => stalledReader(stack.url(await goodQuery(user)), user)));
+  const readers = await Promise.all(
+    ['stalled-0', 'stalled-1', 'stalled-2'].map(async (user) => stalledReader(stack.url(await goodQuery(user)), user)),
+  );
   const [oversize, stalled] = await Promise.all([
-    Promise.all(Array.from({ length: 10 }, async (_, i) => oversizeFrame(stack.url(await goodQuery(`big-${i}`)), 4097))),
+    Promise.all(
+      Array.from({ length: 10 }, async (_, i) => oversizeFrame(stack.url(await goodQuery(`big-${i}`)), 4097)),
+    ),
     // Read again at once: the 4008 close frame waits behind the backlog, and a socket still not
     // read by the next ping deadline is terminated (1006) like any silent one.
     fillUntilCutOff(readers).then(() => Promise.all(readers.map((r) => r.resume()))),
   ]);
   // Connected before the flood: while it lasts, new connections through the proxy may get 502
   // (the gateway's accept queue is full and the proxy's connectTimeoutMs passes).
-  const silentClients = await Promise.all(Array.from({ length: 10 }, async (_, i) => silentClient(stack.url(await goodQuery(`silent-${i}`)))));
-  const [silent, floodResult] = await Promise.all([Promise.all(silentClients.map((c) => c.closed)), flood(stack.gateway.ports.ws, floodTargets)]);
+  const silentClients = await Promise.all(
+    Array.from({ length: 10 }, async (_, i) => silentClient(stack.url(await goodQuery(`silent-${i}`)))),
+  );
+  const [silent, floodResult] = await Promise.all([
+    Promise.all(silentClients.map((c) => c.closed)),
+    flood(stack.gateway.ports.ws, floodTargets),
+  ]);
   abusing = false;
   await steady;
   await Promise.all(receivers.map((r) => r.receivedAll(sent)));
@@ -210,14 +255,28 @@ test('abusers are cut off with their documented codes while well-behaved clients
 });
 
 test('5,000 connections at once at a proxy with an accept limit: the excess is closed before a byte is read, the rest upgraded, and its established clients receive every message', async () => {
-  const source = new StaticRingSource(new Ring({ version: 1, members: [{ name: 'im-0', host: '127.0.0.1', ports: { ...stack.gateway.ports } }] }));
+  const source = new StaticRingSource(
+    new Ring({ version: 1, members: [{ name: 'im-0', host: '127.0.0.1', ports: { ...stack.gateway.ports } }] }),
+  );
   const registry = new Registry();
   // Room for the receivers at once, then 100 new connections a second.
-  const proxy = await startProxy({ host: '127.0.0.1', port: 0, ringSource: source, registry, acceptLimit: { ratePerSecond: 100, burst: RECEIVERS.length } });
+  const proxy = await startProxy({
+    host: '127.0.0.1',
+    port: 0,
+    ringSource: source,
+    registry,
+    acceptLimit: { ratePerSecond: 100, burst: RECEIVERS.length },
+  });
   try {
-    const url = async (user: string): Promise<string> => `ws://127.0.0.1:${proxy.port}/ws?${new URLSearchParams(await goodQuery(user)).toString()}`;
+    const url = async (user: string): Promise<string> =>
+      `ws://127.0.0.1:${proxy.port}/ws?${new URLSearchParams(await goodQuery(user)).toString()}`;
     const receivers = await Promise.all(RECEIVERS.map(async (user) => openReceiver(await url(user), user)));
-    const targets = await Promise.all(Array.from({ length: FLOOD }, async (_, i) => `/ws?${new URLSearchParams(await goodQuery(`shed-${i}`)).toString()}`));
+    const targets = await Promise.all(
+      Array.from(
+        { length: FLOOD },
+        async (_, i) => `/ws?${new URLSearchParams(await goodQuery(`shed-${i}`)).toString()}`,
+      ),
+    );
     const sent: string[] = [];
     let flooding = true;
     const steady = (async () => {
@@ -235,7 +294,9 @@ test('5,000 connections at once at a proxy with an accept limit: the excess is c
     // Closed unanswered (status 0) or upgraded; never parsed and refused.
     assert.deepEqual([...result.statuses.keys()].sort(), [0, 101]);
     assert.equal(result.statuses.get(0)! + result.statuses.get(101)!, FLOOD);
-    const shed = (await registry.getSingleMetric('imring_proxy_routes_total')?.get())?.values.find((v) => v.labels.result === 'shed')?.value;
+    const shed = (await registry.getSingleMetric('imring_proxy_routes_total')?.get())?.values.find(
+      (v) => v.labels.result === 'shed',
+    )?.value;
     assert.equal(shed, result.statuses.get(0), 'each shed connection is counted');
     await destroyAll(result.upgraded);
     for (const r of receivers) assert.deepEqual([r.userID, r.closes, r.msgIDs.size], [r.userID, [], sent.length]);
@@ -245,12 +306,16 @@ test('5,000 connections at once at a proxy with an accept limit: the excess is c
   }
 });
 
-type PushClient = Client & { Push(request: PushRequest, callback: (error: ServiceError | null, response?: PushResponse) => void): void };
+type PushClient = Client & {
+  Push(request: PushRequest, callback: (error: ServiceError | null, response?: PushResponse) => void): void;
+};
 
 function grpcPush(port: number, request: PushRequest): Promise<PushResponse> {
   const Constructor = pushService();
   const client = new Constructor(`127.0.0.1:${port}`, credentials.createInsecure()) as unknown as PushClient;
-  return new Promise<PushResponse>((resolve, reject) => client.Push(request, (error, response) => (error ? reject(error) : resolve(response!)))).finally(() => client.close());
+  return new Promise<PushResponse>((resolve, reject) =>
+    client.Push(request, (error, response) => (error ? reject(error) : resolve(response!))),
+  ).finally(() => client.close());
 }
 
 async function grpcRefusal(port: number, request: PushRequest): Promise<{ code: status; details: string }> {
@@ -271,18 +336,58 @@ test('push refuses 100k recipients, oversized and malformed requests at its defa
   const { http, grpc } = h.push.ports;
   const json = (messages: unknown): string => JSON.stringify({ messages });
   const cases: [string, string | Buffer, number, RegExp][] = [
-    ['100k recipients in one message', json([{ msgID: 'm', toUserIDs: recipients(100_000), payload: '' }]), 413, /at most 10000 recipients/],
-    ['100k recipients over 20 messages', json(Array.from({ length: 20 }, (_, i) => ({ msgID: `m${i}`, toUserIDs: recipients(5000), payload: '' }))), 413, /at most 10000 recipients/],
-    ['1,001 messages', json(Array.from({ length: 1001 }, (_, i) => ({ msgID: `m${i}`, toUserIDs: ['u'], payload: '' }))), 400, /at most 1000 messages/],
-    ['a payload of 64 KiB + 1', json([{ msgID: 'm', toUserIDs: ['u'], payload: 'x'.repeat(64 * 1024 + 1) }]), 413, /payload is larger than 65536 bytes/],
-    ['a body of 8 MiB + 1', json([{ msgID: 'm', toUserIDs: ['u'], payload: 'x'.repeat(8 * 1024 * 1024) }]), 413, /body is larger than 8388608 bytes/],
+    [
+      '100k recipients in one message',
+      json([{ msgID: 'm', toUserIDs: recipients(100_000), payload: '' }]),
+      413,
+      /at most 10000 recipients/,
+    ],
+    [
+      '100k recipients over 20 messages',
+      json(Array.from({ length: 20 }, (_, i) => ({ msgID: `m${i}`, toUserIDs: recipients(5000), payload: '' }))),
+      413,
+      /at most 10000 recipients/,
+    ],
+    [
+      '1,001 messages',
+      json(Array.from({ length: 1001 }, (_, i) => ({ msgID: `m${i}`, toUserIDs: ['u'], payload: '' }))),
+      400,
+      /at most 1000 messages/,
+    ],
+    [
+      'a payload of 64 KiB + 1',
+      json([{ msgID: 'm', toUserIDs: ['u'], payload: 'x'.repeat(64 * 1024 + 1) }]),
+      413,
+      /payload is larger than 65536 bytes/,
+    ],
+    [
+      'a body of 8 MiB + 1',
+      json([{ msgID: 'm', toUserIDs: ['u'], payload: 'x'.repeat(8 * 1024 * 1024) }]),
+      413,
+      /body is larger than 8388608 bytes/,
+    ],
     ['truncated JSON', '{"messages":[{"msgID":"m"', 400, /not valid JSON/],
     ['null', 'null', 400, /JSON object/],
     ['a number for messages', '{"messages":7}', 400, /messages must be an array/],
-    ['a number for msgID', json([{ msgID: 7, toUserIDs: ['u'], payload: '' }]), 400, /messages\[0\]\.msgID must be a non-empty string/],
-    ['objects for user IDs', json([{ msgID: 'm', toUserIDs: [{ id: 'u' }], payload: '' }]), 400, /messages\[0\]\.toUserIDs\[0\] must be a non-empty string/],
+    [
+      'a number for msgID',
+      json([{ msgID: 7, toUserIDs: ['u'], payload: '' }]),
+      400,
+      /messages\[0\]\.msgID must be a non-empty string/,
+    ],
+    [
+      'objects for user IDs',
+      json([{ msgID: 'm', toUserIDs: [{ id: 'u' }], payload: '' }]),
+      400,
+      /messages\[0\]\.toUserIDs\[0\] must be a non-empty string/,
+    ],
     ['a missing toUserIDs', json([{ msgID: 'm', payload: '' }]), 400, /toUserIDs must be an array/],
-    ['100,000 nested arrays', `{"messages":${'['.repeat(100_000)}${']'.repeat(100_000)}}`, 400, /messages\[0\] must be an object/],
+    [
+      '100,000 nested arrays',
+      `{"messages":${'['.repeat(100_000)}${']'.repeat(100_000)}}`,
+      400,
+      /messages\[0\] must be an object/,
+    ],
     ['bytes that are not UTF-8 JSON', Buffer.from([0xff, 0xfe, 0x7b, 0x00]), 400, /not valid JSON/],
   ];
   for (const [what, body, code, message] of cases) {
@@ -291,9 +396,24 @@ test('push refuses 100k recipients, oversized and malformed requests at its defa
     assert.match(answer.json.error.message, message, what);
   }
   const refusals: [string, PushRequest, status, RegExp][] = [
-    ['100k recipients', { messages: [{ msgId: 'm', toUserIds: recipients(100_000), payload: '' }] }, status.RESOURCE_EXHAUSTED, /at most 10000 recipients/],
-    ['an empty msgId', { messages: [{ msgId: '', toUserIds: ['u'], payload: '' }] }, status.INVALID_ARGUMENT, /msgId must be a non-empty string/],
-    ['a message over maxBodyBytes', { messages: [{ msgId: 'm', toUserIds: ['u'], payload: 'x'.repeat(PUSH_DEFAULTS.maxBodyBytes) }] }, status.RESOURCE_EXHAUSTED, /larger than max/],
+    [
+      '100k recipients',
+      { messages: [{ msgId: 'm', toUserIds: recipients(100_000), payload: '' }] },
+      status.RESOURCE_EXHAUSTED,
+      /at most 10000 recipients/,
+    ],
+    [
+      'an empty msgId',
+      { messages: [{ msgId: '', toUserIds: ['u'], payload: '' }] },
+      status.INVALID_ARGUMENT,
+      /msgId must be a non-empty string/,
+    ],
+    [
+      'a message over maxBodyBytes',
+      { messages: [{ msgId: 'm', toUserIds: ['u'], payload: 'x'.repeat(PUSH_DEFAULTS.maxBodyBytes) }] },
+      status.RESOURCE_EXHAUSTED,
+      /larger than max/,
+    ],
   ];
   for (const [what, request, code, details] of refusals) {
     const refusal = await grpcRefusal(grpc, request);
@@ -303,7 +423,10 @@ test('push refuses 100k recipients, oversized and malformed requests at its defa
   assert.equal(h.gateways[0]!.requests.length, 0, 'no refused request reached a gateway');
   const [user] = usersWhere(1, () => true);
   h.gateways[0]!.script(user!, { status: 'DELIVERED', connections: 1 });
-  assert.deepEqual((await pushHttp(http, json([{ msgID: 'ok', toUserIDs: [user], payload: 'p' }]))).json.results[0]!.status, 'realtime');
+  assert.deepEqual(
+    (await pushHttp(http, json([{ msgID: 'ok', toUserIDs: [user], payload: 'p' }]))).json.results[0]!.status,
+    'realtime',
+  );
 });
 
 test('push requests beyond maxConcurrentRequests are refused at once with 503 / UNAVAILABLE, not queued', async (t) => {
@@ -314,7 +437,10 @@ test('push requests beyond maxConcurrentRequests are refused at once with 503 / 
   h.gateways[0]!.script(user!, { status: 'DELIVERED', connections: 1 });
   const body = (msgID: string): string => JSON.stringify({ messages: [{ msgID, toUserIDs: [user], payload: 'p' }] });
   h.gateways[0]!.hold();
-  const held = [pushHttp(http, body('held-1')), grpcPush(grpc, { messages: [{ msgId: 'held-2', toUserIds: [user!], payload: 'p' }] })];
+  const held = [
+    pushHttp(http, body('held-1')),
+    grpcPush(grpc, { messages: [{ msgId: 'held-2', toUserIds: [user!], payload: 'p' }] }),
+  ];
   const arrived = (): Set<string> => new Set(h.gateways[0]!.requests.flatMap((r) => r.messages.map((m) => m.msgId)));
   for (let n = 1; arrived().size < 2; n++) await h.gateways[0]!.waitForRequests(n);
   const refused = await pushHttp(http, body('refused'));

@@ -1,7 +1,16 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Ring } from '../ring/index.js';
-import { imringMember, isReachedByImring, openimAddresses, openimScalePhases, podOf, simulateImring, simulateOpenim, type OpenimPhase } from '../bench/lib/misroute-sim.js';
+import {
+  imringMember,
+  isReachedByImring,
+  openimAddresses,
+  openimScalePhases,
+  podOf,
+  simulateImring,
+  simulateOpenim,
+  type OpenimPhase,
+} from '../bench/lib/misroute-sim.js';
 import { randomUserIds } from './support/random.js';
 
 const TRAFFIC = { users: randomUserIds(200, 7), recipients: 3, seed: 11 };
@@ -13,7 +22,10 @@ function steady(n: number): OpenimPhase {
 test('OpenIM push addresses carry :88 and the proxy addresses do not, naming the same pods', () => {
   const push = openimAddresses(2, 88);
   const proxy = openimAddresses(2);
-  assert.deepEqual(push, ['openim-msggateway-0.openim-msggateway-headless.openim.svc.cluster.local:88', 'openim-msggateway-1.openim-msggateway-headless.openim.svc.cluster.local:88']);
+  assert.deepEqual(push, [
+    'openim-msggateway-0.openim-msggateway-headless.openim.svc.cluster.local:88',
+    'openim-msggateway-1.openim-msggateway-headless.openim.svc.cluster.local:88',
+  ]);
   assert.deepEqual(proxy.map(podOf), push.map(podOf));
 });
 
@@ -37,7 +49,10 @@ test('scaling OpenIM from one gateway with push restarted first sends messages o
 
 test("imring's rule reaches every connected user before, while and after scaling 5 to 8", () => {
   const counts = simulateImring(TRAFFIC, { n: 5, added: 3, messagesPerPhase: 300 });
-  assert.deepEqual(counts.map((c) => c.label), ['steady', 'v2 prepared', 'v2 committed, migrating']);
+  assert.deepEqual(
+    counts.map((c) => c.label),
+    ['steady', 'v2 prepared', 'v2 committed, migrating'],
+  );
   for (const count of counts) {
     assert.equal(count.units, 900);
     assert.equal(count.offline, 0, count.label);
@@ -45,7 +60,11 @@ test("imring's rule reaches every connected user before, while and after scaling
 });
 
 test("imring's rule does not reach a user connected to a member that owns it in neither ring", () => {
-  const ring = new Ring({ members: [imringMember(0), imringMember(1), imringMember(2)], version: 2, previous: { version: 1, members: [imringMember(0), imringMember(1)] } });
+  const ring = new Ring({
+    members: [imringMember(0), imringMember(1), imringMember(2)],
+    version: 2,
+    previous: { version: 1, members: [imringMember(0), imringMember(1)] },
+  });
   const user = TRAFFIC.users.find((u) => ring.owner(u)?.name === 'im-0' && ring.previous?.owner(u)?.name === 'im-0')!;
   assert.equal(isReachedByImring(ring, user, 'im-0'), true);
   assert.equal(isReachedByImring(ring, user, 'im-2'), false);

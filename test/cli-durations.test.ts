@@ -14,10 +14,20 @@ import { repoRoot } from './support/fixtures.js';
 import { startLocalApi } from './support/local-api.js';
 import { watchUntil } from './support/wait.js';
 
-test('parseDuration reads Go durations as kube-controller-manager\'s flags take them, in ms', () => {
+test("parseDuration reads Go durations as kube-controller-manager's flags take them, in ms", () => {
   const cases: [string, number][] = [
-    ['15s', 15_000], ['500ms', 500], ['1.5s', 1500], ['2.2s', 2200], ['.5s', 500], ['1m30s', 90_000],
-    ['1h', 3_600_000], ['250us', 0.25], ['250µs', 0.25], ['1000000ns', 1], ['0', 0], ['0s', 0],
+    ['15s', 15_000],
+    ['500ms', 500],
+    ['1.5s', 1500],
+    ['2.2s', 2200],
+    ['.5s', 500],
+    ['1m30s', 90_000],
+    ['1h', 3_600_000],
+    ['250us', 0.25],
+    ['250µs', 0.25],
+    ['1000000ns', 1],
+    ['0', 0],
+    ['0s', 0],
   ];
   for (const [text, expected] of cases) assert.equal(parseDuration(text), expected, JSON.stringify(text));
   const refused = ['', '15', '-1s', '+1s', '1 s', 's', '1e3s', '15sec', '1.2.3s', '1d', '1s '];
@@ -122,12 +132,17 @@ test('imring push holds its Lease with the duration and renew period its flags g
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   try {
     const renewals: number[] = [];
-    const renewed = watchUntil(api.kc, '/apis/coordination.k8s.io/v1/namespaces/default/leases', async () => {
-      const current = await leases.readNamespacedLease({ name, namespace: 'default' }).catch(() => undefined);
-      const at = current?.spec?.renewTime === undefined ? undefined : new Date(current.spec.renewTime).getTime();
-      if (at !== undefined && at !== renewals.at(-1)) renewals.push(at);
-      return renewals.length >= 3 ? current : undefined;
-    }, 30_000);
+    const renewed = watchUntil(
+      api.kc,
+      '/apis/coordination.k8s.io/v1/namespaces/default/leases',
+      async () => {
+        const current = await leases.readNamespacedLease({ name, namespace: 'default' }).catch(() => undefined);
+        const at = current?.spec?.renewTime === undefined ? undefined : new Date(current.spec.renewTime).getTime();
+        if (at !== undefined && at !== renewals.at(-1)) renewals.push(at);
+        return renewals.length >= 3 ? current : undefined;
+      },
+      30_000,
+    );
     const died = exited.then((code) => Promise.reject(new Error(`imring push exited (${code}) before its renewals`)));
     // Only the race needs it: the exit on SIGTERM below rejects it too, unheard.
     died.catch(() => undefined);
@@ -135,7 +150,10 @@ test('imring push holds its Lease with the duration and renew period its flags g
     assert.equal(lease?.spec?.leaseDurationSeconds, 2);
     const gaps = renewals.slice(1).map((at, i) => at - renewals[i]!);
     // Renewed every 200 ms (plus the write's own time): far below the 5 s default.
-    assert.ok(gaps.every((gap) => gap < 2500), `renewed ${gaps.join(', ')} ms apart`);
+    assert.ok(
+      gaps.every((gap) => gap < 2500),
+      `renewed ${gaps.join(', ')} ms apart`,
+    );
   } finally {
     child.kill('SIGTERM');
     assert.equal(await exited, 0, 'stops cleanly on SIGTERM');

@@ -61,16 +61,39 @@ test('route --stats prints each member with its table entries and share', async 
   const rows = result.stdout.trimEnd().split('\n');
   assert.equal(rows[0], 'member\tentries\tshare');
   const counts = ring.entryCounts();
-  assert.deepEqual(rows.slice(1), ring.members.map((m, i) => `${m.name}\t${counts[i]}\t${((counts[i]! / 65537) * 100).toFixed(3)}%`));
+  assert.deepEqual(
+    rows.slice(1),
+    ring.members.map((m, i) => `${m.name}\t${counts[i]}\t${((counts[i]! / 65537) * 100).toFixed(3)}%`),
+  );
 });
 
 const failures: [string, string[], string, RegExp][] = [
-  ['neither --gateway nor --ring', ['route', 'u1'], '', /^imring route: --gateway NAME \(the live ring\) or --ring FILE is required/],
-  ['an unreadable file', ['route', '--ring', '/nonexistent/ring.json', 'u1'], '', /^imring route: cannot read ring file "\/nonexistent\/ring.json": ENOENT/],
+  [
+    'neither --gateway nor --ring',
+    ['route', 'u1'],
+    '',
+    /^imring route: --gateway NAME \(the live ring\) or --ring FILE is required/,
+  ],
+  [
+    'an unreadable file',
+    ['route', '--ring', '/nonexistent/ring.json', 'u1'],
+    '',
+    /^imring route: cannot read ring file "\/nonexistent\/ring.json": ENOENT/,
+  ],
   ['invalid JSON', ['route', '--ring', '-', 'u1'], '{', /^imring route: invalid ring document "-": not valid JSON/],
-  ['a wrong checksum', ['route', '--ring', '-', 'u1'], serializeRingDocument({ ...document, checksum: 'sha256:00' }), /invalid ring document "-": checksum: is "sha256:00", computed sha256:/],
+  [
+    'a wrong checksum',
+    ['route', '--ring', '-', 'u1'],
+    serializeRingDocument({ ...document, checksum: 'sha256:00' }),
+    /invalid ring document "-": checksum: is "sha256:00", computed sha256:/,
+  ],
   ['an unknown option', ['route', '--frob'], '', /^imring route: Unknown option '--frob'/],
-  ['ring and IDs both on stdin', ['route', '--ring', '-'], serializeRingDocument(document), /user IDs must come from the arguments/],
+  [
+    'ring and IDs both on stdin',
+    ['route', '--ring', '-'],
+    serializeRingDocument(document),
+    /user IDs must come from the arguments/,
+  ],
   ['an unknown command', ['frob'], '', /^imring: unknown command "frob"/],
 ];
 
@@ -97,10 +120,15 @@ test('the imring executable routes from a file and exits 2 on an invalid documen
   const ok = await run(process.execPath, [bin, 'route', '--ring', join(repoRoot, 'examples/ring.json'), 'alice']);
   assert.match(ok.stdout, /^alice\tim-\d\n$/);
   await withRingFile('{"format":"imring.dev/ring/v1"}', async (file) => {
-    const failed = await run(process.execPath, [bin, 'route', '--ring', file, 'u1']).catch((e: unknown) => e as { code: number; stderr: string });
+    const failed = await run(process.execPath, [bin, 'route', '--ring', file, 'u1']).catch(
+      (e: unknown) => e as { code: number; stderr: string },
+    );
     assert.ok('code' in failed);
     assert.equal(failed.code, 2);
-    assert.match(failed.stderr, /^imring route: invalid ring document ".*": version: is missing, want a positive integer\n$/);
+    assert.match(
+      failed.stderr,
+      /^imring route: invalid ring document ".*": version: is missing, want a positive integer\n$/,
+    );
   });
 });
 
@@ -110,14 +138,23 @@ test('runtime commands refuse a missing gateway or token key before starting any
   delete process.env.IMRING_TOKEN_SECRET;
   try {
     const noGateway = await runCli(['push']);
-    assert.deepEqual([noGateway.code, noGateway.stderr], [2, 'imring push: --gateway (or IMRING_GATEWAY) is required\n']);
+    assert.deepEqual(
+      [noGateway.code, noGateway.stderr],
+      [2, 'imring push: --gateway (or IMRING_GATEWAY) is required\n'],
+    );
     const noKey = await runCli(['gateway', '--gateway', 'im']);
-    assert.deepEqual([noKey.code, noKey.stderr], [2, 'imring gateway: --token-secret (or IMRING_TOKEN_SECRET) is required\n']);
+    assert.deepEqual(
+      [noKey.code, noKey.stderr],
+      [2, 'imring gateway: --token-secret (or IMRING_TOKEN_SECRET) is required\n'],
+    );
     const badPort = await runCli(['proxy', '--gateway', 'im', '--port', '70000']);
     assert.match(badPort.stderr, /--port must be a port from 0 to 65535, got "70000"/);
     for (const bad of ['-1', '1.5', 'lots']) {
       const badLimit = await runCli(['proxy', '--gateway', 'im', `--max-accepts-per-second=${bad}`]);
-      assert.deepEqual([badLimit.code, badLimit.stderr], [2, `imring proxy: --max-accepts-per-second must be a whole number (0: no limit), got "${bad}"\n`]);
+      assert.deepEqual(
+        [badLimit.code, badLimit.stderr],
+        [2, `imring proxy: --max-accepts-per-second must be a whole number (0: no limit), got "${bad}"\n`],
+      );
     }
     const help = await runCli(['gateway', '--help']);
     assert.equal(help.code, 0);

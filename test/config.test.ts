@@ -28,10 +28,24 @@ test('kubectl apply -k config/ installs the CRD, the operator with its RBAC, and
     const again = await k.ok(['apply', '-k', CONFIG]);
     assert.doesNotMatch(again, / (created|configured)$/m, 'a second apply changes nothing');
     assert.match(await k.ok(['apply', '-f', SAMPLE]), /imgateway.imring.dev\/demo created/);
-    const gateway = JSON.parse(await k.ok(['-n', 'imring-demo', 'get', 'imgw', 'demo', '-o', 'json'])) as { spec: { replicas: number; ring: { tableSize: number } } };
+    const gateway = JSON.parse(await k.ok(['-n', 'imring-demo', 'get', 'imgw', 'demo', '-o', 'json'])) as {
+      spec: { replicas: number; ring: { tableSize: number } };
+    };
     assert.equal(gateway.spec.replicas, 3);
     assert.equal(gateway.spec.ring.tableSize, 65537, 'schema defaults applied');
-    const operator = JSON.parse(await k.ok(['-n', 'imring-system', 'get', 'deployment', 'imring-operator', '-o', 'json'])) as { spec: { replicas: number; template: { spec: { containers: { securityContext: { readOnlyRootFilesystem: boolean; allowPrivilegeEscalation: boolean } }[]; securityContext: { runAsNonRoot: boolean } } } } };
+    const operator = JSON.parse(
+      await k.ok(['-n', 'imring-system', 'get', 'deployment', 'imring-operator', '-o', 'json']),
+    ) as {
+      spec: {
+        replicas: number;
+        template: {
+          spec: {
+            containers: { securityContext: { readOnlyRootFilesystem: boolean; allowPrivilegeEscalation: boolean } }[];
+            securityContext: { runAsNonRoot: boolean };
+          };
+        };
+      };
+    };
     assert.equal(operator.spec.replicas, 2);
     assert.equal(operator.spec.template.spec.securityContext.runAsNonRoot, true);
     assert.equal(operator.spec.template.spec.containers[0]!.securityContext.readOnlyRootFilesystem, true);

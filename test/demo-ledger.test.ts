@@ -79,7 +79,11 @@ test('a realtime answer without a receipt on a connection that ends abnormally w
   ledger.closed('u1', 200, 1006);
   ledger.closed('u2', 200, 4001);
   const totals = settled(ledger);
-  assert.deepEqual([totals.lostOnKilledConnection, totals.lost], [1, 1], 'u1 killed under the frame; u2 closed cleanly, so its frame is lost');
+  assert.deepEqual(
+    [totals.lostOnKilledConnection, totals.lost],
+    [1, 1],
+    'u1 killed under the frame; u2 closed cleanly, so its frame is lost',
+  );
 });
 
 test('a push call that failed as a whole (push unreachable) is reported offline, never a misroute, even for a connected user', () => {
@@ -88,7 +92,10 @@ test('a push call that failed as a whole (push unreachable) is reported offline,
   ledger.sent('m1', ['u1'], 100);
   ledger.failed('m1', ['u1'], 'push_unreachable', 150);
   const totals = settled(ledger);
-  assert.deepEqual([totals.misrouted, totals.offlineWhileReconnecting, totals.lost, totals.offlineByReason.push_unreachable], [0, 0, 0, 1]);
+  assert.deepEqual(
+    [totals.misrouted, totals.offlineWhileReconnecting, totals.lost, totals.offlineByReason.push_unreachable],
+    [0, 0, 0, 1],
+  );
 });
 
 test('a realtime answer that comes after the client saw its connection killed, or after it reconnected, was written to the killed connection', () => {
@@ -114,7 +121,9 @@ test('a connection killed just before the send excuses a realtime answer (the ga
   ledger.answered('m1', 'u2', { status: 'realtime', via: 'current' }, 5010);
   const totals = settled(ledger);
   assert.deepEqual([totals.lostOnKilledConnection, totals.lost], [1, 1]);
-  assert.deepEqual(ledger.lostSamples, [`m1/u2 (realtime via current 10 ms after the send; connection 1 closed 1006 at send -${DEAD_CONNECTION_WINDOW_MS + 1} ms)`]);
+  assert.deepEqual(ledger.lostSamples, [
+    `m1/u2 (realtime via current 10 ms after the send; connection 1 closed 1006 at send -${DEAD_CONNECTION_WINDOW_MS + 1} ms)`,
+  ]);
 });
 
 test('lost pairs are sampled with what push answered and how the connections ended', () => {
@@ -124,5 +133,8 @@ test('lost pairs are sampled with what push answered and how the connections end
   ledger.answered('m1', 'u1', { status: 'realtime', via: 'previous' }, 130);
   const totals = settled(ledger);
   assert.equal(totals.lost, 2);
-  assert.deepEqual(ledger.lostSamples, ['m1/u1 (realtime via previous 30 ms after the send; connection 1 still open)', 'm1/u9 (no answer; never connected)']);
+  assert.deepEqual(ledger.lostSamples, [
+    'm1/u1 (realtime via previous 30 ms after the send; connection 1 still open)',
+    'm1/u9 (no answer; never connected)',
+  ]);
 });

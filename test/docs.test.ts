@@ -16,7 +16,9 @@ test('the README has at most 150 lines', () => {
 });
 
 test('the README starts, under its title, with the two commands: npm install && npm start, then npm test', () => {
-  const [title, fence, ...rest] = readFileSync(README, 'utf8').split('\n').filter((line) => line.trim() !== '');
+  const [title, fence, ...rest] = readFileSync(README, 'utf8')
+    .split('\n')
+    .filter((line) => line.trim() !== '');
   assert.match(title ?? '', /^# \S/, 'the first line is the title');
   assert.match(fence ?? '', /^```/, 'a code block follows the title');
   const commands = rest.slice(0, 2).map((line) => line.replace(/\s#.*$/, '').trim());

@@ -5,17 +5,26 @@ import { backoffMs, EventRecorder, ResilientInformer, WorkQueue } from '../kube/
 import { startLocalApi, until } from './support/local-api.js';
 
 test('backoff doubles from the base up to the cap', () => {
-  assert.deepEqual([0, 1, 2, 3, 4, 5].map((a) => backoffMs(a, 1000, 10_000)), [1000, 2000, 4000, 8000, 10_000, 10_000]);
-  assert.deepEqual([0, 1, 2].map((a) => backoffMs(a, 5, 300_000)), [5, 10, 20]);
+  assert.deepEqual(
+    [0, 1, 2, 3, 4, 5].map((a) => backoffMs(a, 1000, 10_000)),
+    [1000, 2000, 4000, 8000, 10_000, 10_000],
+  );
+  assert.deepEqual(
+    [0, 1, 2].map((a) => backoffMs(a, 5, 300_000)),
+    [5, 10, 20],
+  );
 });
 
 test('the work queue handles a key once however often it is added while queued', async () => {
   const handled: string[] = [];
   let release = (): void => undefined;
-  const queue = new WorkQueue(async (key) => {
-    handled.push(key);
-    if (key === 'first') await new Promise<void>((resolve) => (release = resolve));
-  }, { concurrency: 1 });
+  const queue = new WorkQueue(
+    async (key) => {
+      handled.push(key);
+      if (key === 'first') await new Promise<void>((resolve) => (release = resolve));
+    },
+    { concurrency: 1 },
+  );
   queue.add('first');
   for (const key of ['b', 'b', 'c', 'b', 'c']) queue.add(key);
   release();
@@ -96,7 +105,9 @@ test('the informer restarts after the API fails and misses no change', async () 
     // A watch that ends with an error (not a clean close) stops client-node's ListWatch.
     api.faults.set({ failureRate: 1, failureCodes: [500] });
     api.faults.dropWatches();
-    await core.createNamespacedConfigMap({ namespace: 'default', body: { metadata: { name: 'b' } } }).catch(() => undefined);
+    await core
+      .createNamespacedConfigMap({ namespace: 'default', body: { metadata: { name: 'b' } } })
+      .catch(() => undefined);
     api.faults.clear();
     await core.createNamespacedConfigMap({ namespace: 'default', body: { metadata: { name: 'c' } } });
     await until(signal, () => (informer.get('c', 'default') ? true : undefined));
@@ -115,10 +126,26 @@ test('the event recorder writes an Event about an object and never throws', asyn
   try {
     const cm = await core.createNamespacedConfigMap({ namespace: 'default', body: { metadata: { name: 'x' } } });
     const recorder = new EventRecorder(api.kc, 'test-controller', (e) => failures.push(e));
-    await recorder.record({ apiVersion: 'v1', kind: 'ConfigMap', metadata: cm.metadata! }, 'Normal', 'Tested', 'it works');
-    const events = await core.listNamespacedEvent({ namespace: 'default', fieldSelector: `involvedObject.uid=${cm.metadata!.uid}` });
-    assert.deepEqual(events.items.map((e) => [e.reason, e.message, e.type, e.source?.component]), [['Tested', 'it works', 'Normal', 'test-controller']]);
-    await recorder.record({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'y', namespace: 'missing' } }, 'Warning', 'Nowhere', 'no namespace');
+    await recorder.record(
+      { apiVersion: 'v1', kind: 'ConfigMap', metadata: cm.metadata! },
+      'Normal',
+      'Tested',
+      'it works',
+    );
+    const events = await core.listNamespacedEvent({
+      namespace: 'default',
+      fieldSelector: `involvedObject.uid=${cm.metadata!.uid}`,
+    });
+    assert.deepEqual(
+      events.items.map((e) => [e.reason, e.message, e.type, e.source?.component]),
+      [['Tested', 'it works', 'Normal', 'test-controller']],
+    );
+    await recorder.record(
+      { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'y', namespace: 'missing' } },
+      'Warning',
+      'Nowhere',
+      'no namespace',
+    );
     assert.equal(failures.length, 1);
   } finally {
     await api.close();

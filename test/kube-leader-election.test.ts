@@ -8,7 +8,13 @@ import {
   resolveLeaderElectorOptions,
   type LeaderElectorOptions,
 } from '../kube/leader-election.js';
-import { claimedLeaseSpec, isHeldByOther, leaderRecord, releasedLeaseSpec, type LeaderRecord } from '../kube/leader-record.js';
+import {
+  claimedLeaseSpec,
+  isHeldByOther,
+  leaderRecord,
+  releasedLeaseSpec,
+  type LeaderRecord,
+} from '../kube/leader-record.js';
 import { startLocalApi, type LocalApi } from './support/local-api.js';
 import { watchUntil } from './support/wait.js';
 
@@ -41,7 +47,10 @@ function newLeaseName(): string {
  * Watches Lease `name` and checks, at every change of it and every 'started', that at most one
  * of `electors` leads. Keeps the Lease's history (raw watch objects) for the test to read.
  */
-async function guardSingleLeader(name: string, electors: readonly LeaderElector[]): Promise<{ history: V1Lease[]; violations: string[]; close(): void }> {
+async function guardSingleLeader(
+  name: string,
+  electors: readonly LeaderElector[],
+): Promise<{ history: V1Lease[]; violations: string[]; close(): void }> {
   const history: V1Lease[] = [];
   const violations: string[] = [];
   const check = (when: string): void => {
@@ -49,10 +58,15 @@ async function guardSingleLeader(name: string, electors: readonly LeaderElector[
     if (leading > 1) violations.push(`${leading} leaders at ${when}`);
   };
   const removers = electors.map((elector) => elector.on('started', () => check('started')));
-  const controller = await new Watch(api.kc).watch(leasesPath, { fieldSelector: `metadata.name=${name}` }, (type: string, lease: V1Lease) => {
-    history.push(lease);
-    check(`${type} ${lease.spec?.holderIdentity ?? ''}`);
-  }, () => undefined);
+  const controller = await new Watch(api.kc).watch(
+    leasesPath,
+    { fieldSelector: `metadata.name=${name}` },
+    (type: string, lease: V1Lease) => {
+      history.push(lease);
+      check(`${type} ${lease.spec?.holderIdentity ?? ''}`);
+    },
+    () => undefined,
+  );
   return {
     history,
     violations,
@@ -105,7 +119,10 @@ interface Pair {
  * Runs `body` with candidates 'op-a' and 'op-b' (options per identity on top of FAST), not yet
  * started; then closes both and the guard whatever happened, and checks that never two led.
  */
-async function withPair(options: (identity: string) => Partial<LeaderElectorOptions>, body: (pair: Pair) => Promise<void>): Promise<void> {
+async function withPair(
+  options: (identity: string) => Partial<LeaderElectorOptions>,
+  body: (pair: Pair) => Promise<void>,
+): Promise<void> {
   const name = newLeaseName();
   const a = newElector(name, 'op-a', options('op-a'));
   const b = newElector(name, 'op-b', options('op-b'));
@@ -123,24 +140,36 @@ async function withPair(options: (identity: string) => Partial<LeaderElectorOpti
 const fast = (): Partial<LeaderElectorOptions> => ({});
 
 /** Starts both; once one leads: [leader, standby] and their identities. */
-async function startBoth({ a, b }: Pair): Promise<{ leader: LeaderElector; standby: LeaderElector; leaderId: string; standbyId: string }> {
+async function startBoth({
+  a,
+  b,
+}: Pair): Promise<{ leader: LeaderElector; standby: LeaderElector; leaderId: string; standbyId: string }> {
   a.start();
   b.start();
   await bounded(Promise.race([a.whenLeader(), b.whenLeader()]), 'a leader');
-  return a.isLeader() ? { leader: a, standby: b, leaderId: 'op-a', standbyId: 'op-b' } : { leader: b, standby: a, leaderId: 'op-b', standbyId: 'op-a' };
+  return a.isLeader()
+    ? { leader: a, standby: b, leaderId: 'op-a', standbyId: 'op-b' }
+    : { leader: b, standby: a, leaderId: 'op-b', standbyId: 'op-a' };
 }
 
 /** Resolves once the Lease's holder has renewed it for more than `ms` since it acquired it. */
 async function renewedFor(name: string, ms: number): Promise<void> {
-  await watchUntil(api.kc, leasesPath, async () => {
-    const record = leaderRecord((await readLease(name)).spec);
-    return (record.renewTime ?? 0) - (record.acquireTime ?? 0) > ms ? true : undefined;
-  }, BOUND_MS);
+  await watchUntil(
+    api.kc,
+    leasesPath,
+    async () => {
+      const record = leaderRecord((await readLease(name)).spec);
+      return (record.renewTime ?? 0) - (record.acquireTime ?? 0) > ms ? true : undefined;
+    },
+    BOUND_MS,
+  );
 }
 
 /** The renewTime (ms) of `identity`'s last record in the watched history. */
 function lastRenewalOf(guard: Pair['guard'], identity: string): number {
-  return leaderRecord(guard.history.filter((lease) => lease.spec?.holderIdentity === identity).at(-1)?.spec).renewTime ?? NaN;
+  return (
+    leaderRecord(guard.history.filter((lease) => lease.spec?.holderIdentity === identity).at(-1)?.spec).renewTime ?? NaN
+  );
 }
 
 test('one of two electors leads and the other stands by while the leader renews, never both', () =>
@@ -161,29 +190,40 @@ test('a leader that closes releases the Lease and the standby takes over without
   // A 30 s lease: only the release lets the standby lead within the test's bound.
   const leaseMs = 30_000;
   const started: string[] = [];
-  await withPair((identity) => ({ leaseDurationSeconds: leaseMs / 1000, onStartedLeading: () => started.push(identity) }), async (pair) => {
-    const { leader, standby, leaderId, standbyId } = await startBoth(pair);
-    const stopped = nextStop(leader);
-    await leader.close();
-    await bounded(stopped, 'the leader stopping');
-    assert.equal(leader.isLeader(), false);
-    // Released by the time close() resolves (unless the standby was quicker still).
-    assert.ok(['', standbyId].includes((await readLease(pair.name)).spec?.holderIdentity ?? leaderId), 'released on close');
-    await bounded(standby.whenLeader(), 'the standby leading');
+  await withPair(
+    (identity) => ({ leaseDurationSeconds: leaseMs / 1000, onStartedLeading: () => started.push(identity) }),
+    async (pair) => {
+      const { leader, standby, leaderId, standbyId } = await startBoth(pair);
+      const stopped = nextStop(leader);
+      await leader.close();
+      await bounded(stopped, 'the leader stopping');
+      assert.equal(leader.isLeader(), false);
+      // Released by the time close() resolves (unless the standby was quicker still).
+      assert.ok(
+        ['', standbyId].includes((await readLease(pair.name)).spec?.holderIdentity ?? leaderId),
+        'released on close',
+      );
+      await bounded(standby.whenLeader(), 'the standby leading');
 
-    const released = pair.guard.history.find((lease) => lease.spec?.holderIdentity === '');
-    assert.ok(released, 'the leader wrote a released record');
-    assert.equal(released.spec?.leaseDurationSeconds, 1);
-    const taken = await watchUntil(api.kc, leasesPath, async () => {
-      const lease = await readLease(pair.name);
-      return lease.spec?.holderIdentity === standbyId ? lease : undefined;
-    }, BOUND_MS);
-    assert.equal(taken.spec?.leaseTransitions, 1);
-    const releasedAt = leaderRecord(released.spec).renewTime ?? NaN;
-    const acquiredAt = leaderRecord(taken.spec).acquireTime ?? NaN;
-    assert.ok(acquiredAt - releasedAt < leaseMs, 'taken over before the lease ran out');
-    assert.deepEqual(started, [leaderId, standbyId]);
-  });
+      const released = pair.guard.history.find((lease) => lease.spec?.holderIdentity === '');
+      assert.ok(released, 'the leader wrote a released record');
+      assert.equal(released.spec?.leaseDurationSeconds, 1);
+      const taken = await watchUntil(
+        api.kc,
+        leasesPath,
+        async () => {
+          const lease = await readLease(pair.name);
+          return lease.spec?.holderIdentity === standbyId ? lease : undefined;
+        },
+        BOUND_MS,
+      );
+      assert.equal(taken.spec?.leaseTransitions, 1);
+      const releasedAt = leaderRecord(released.spec).renewTime ?? NaN;
+      const acquiredAt = leaderRecord(taken.spec).acquireTime ?? NaN;
+      assert.ok(acquiredAt - releasedAt < leaseMs, 'taken over before the lease ran out');
+      assert.deepEqual(started, [leaderId, standbyId]);
+    },
+  );
 });
 
 test('a leader that vanishes without releasing is replaced only after its lease duration has passed', () =>
@@ -203,17 +243,20 @@ test('a leader that vanishes without releasing is replaced only after its lease 
 
 test('a standby whose clock is an hour ahead still waits while the leader renews, and takes over once it stops', () =>
   // With expiry judged by renewTime + duration against its own clock, op-b would take over at once.
-  withPair((identity) => (identity === 'op-b' ? { now: () => Date.now() + 3_600_000 } : {}), async ({ name, a, b }) => {
-    a.start();
-    await bounded(a.whenLeader(), 'op-a leading');
-    b.start();
-    await renewedFor(name, 2 * FAST.leaseDurationSeconds * 1000);
-    assert.equal(b.isLeader(), false);
-    assert.equal(b.observedLeader(), 'op-a');
-    await a.close({ release: false });
-    await bounded(b.whenLeader(), 'op-b leading');
-    assert.equal((await readLease(name)).spec?.holderIdentity, 'op-b');
-  }));
+  withPair(
+    (identity) => (identity === 'op-b' ? { now: () => Date.now() + 3_600_000 } : {}),
+    async ({ name, a, b }) => {
+      a.start();
+      await bounded(a.whenLeader(), 'op-a leading');
+      b.start();
+      await renewedFor(name, 2 * FAST.leaseDurationSeconds * 1000);
+      assert.equal(b.isLeader(), false);
+      assert.equal(b.observedLeader(), 'op-a');
+      await a.close({ release: false });
+      await bounded(b.whenLeader(), 'op-b leading');
+      assert.equal((await readLease(name)).spec?.holderIdentity, 'op-b');
+    },
+  ));
 
 test('a leader whose renewals fail stops leading after the renew deadline, and an elector leads again once they succeed', () =>
   withPair(fast, async ({ a, b, guard }) => {
@@ -229,7 +272,10 @@ test('a leader whose renewals fail stops leading after the renew deadline, and a
     assert.equal(b.isLeader(), false);
     api.faults.clear();
     const sinceRenewalMs = stoppedAt - lastRenewalOf(guard, 'op-a');
-    assert.ok(sinceRenewalMs >= FAST.renewDeadlineSeconds * 1000, `stopped ${sinceRenewalMs} ms after the last renewal`);
+    assert.ok(
+      sinceRenewalMs >= FAST.renewDeadlineSeconds * 1000,
+      `stopped ${sinceRenewalMs} ms after the last renewal`,
+    );
     await bounded(Promise.race([a.whenLeader(), b.whenLeader()]), 'a leader again');
   }));
 
@@ -272,7 +318,12 @@ test('a listener remover stops further calls, and a throwing listener does not s
     assert.equal(calls, 0);
     // Still renewing after the listener threw.
     const first = leaderRecord((await readLease(name)).spec).renewTime ?? 0;
-    await watchUntil(api.kc, leasesPath, async () => ((leaderRecord((await readLease(name)).spec).renewTime ?? 0) > first ? true : undefined), BOUND_MS);
+    await watchUntil(
+      api.kc,
+      leasesPath,
+      async () => ((leaderRecord((await readLease(name)).spec).renewTime ?? 0) > first ? true : undefined),
+      BOUND_MS,
+    );
   } finally {
     await elector.close();
   }
@@ -284,44 +335,101 @@ test('bad options throw a RangeError or TypeError naming the option', () => {
     [{ leaseDurationSeconds: 0 }, RangeError, /^leaseDurationSeconds must be a positive integer/],
     [{ leaseDurationSeconds: 2.5 }, RangeError, /^leaseDurationSeconds must be a positive integer/],
     [{ renewDeadlineSeconds: 0 }, RangeError, /^renewDeadlineSeconds must be positive/],
-    [{ renewDeadlineSeconds: 15 }, RangeError, /^renewDeadlineSeconds \(15\) must be less than leaseDurationSeconds \(15\)/],
-    [{ leaseDurationSeconds: 5, renewDeadlineSeconds: 6 }, RangeError, /^renewDeadlineSeconds \(6\) must be less than leaseDurationSeconds/],
+    [
+      { renewDeadlineSeconds: 15 },
+      RangeError,
+      /^renewDeadlineSeconds \(15\) must be less than leaseDurationSeconds \(15\)/,
+    ],
+    [
+      { leaseDurationSeconds: 5, renewDeadlineSeconds: 6 },
+      RangeError,
+      /^renewDeadlineSeconds \(6\) must be less than leaseDurationSeconds/,
+    ],
     [{ retryPeriodSeconds: 0 }, RangeError, /^retryPeriodSeconds must be positive/],
     [{ retryPeriodSeconds: Number.NaN }, RangeError, /^retryPeriodSeconds must be positive/],
-    [{ retryPeriodSeconds: 9 }, RangeError, /^renewDeadlineSeconds \(10\) must be greater than 1.2 × retryPeriodSeconds \(9\)/],
+    [
+      { retryPeriodSeconds: 9 },
+      RangeError,
+      /^renewDeadlineSeconds \(10\) must be greater than 1.2 × retryPeriodSeconds \(9\)/,
+    ],
     [{ identity: '' }, TypeError, /^identity must be a non-empty string/],
     [{ name: '' }, TypeError, /^name must be a non-empty string/],
     [{ namespace: undefined }, TypeError, /^namespace must be a non-empty string/],
     [{ now: 5 as unknown as () => number }, TypeError, /^now must be a function/],
   ];
   for (const [options, type, message] of cases) {
-    assert.throws(() => new LeaderElector({ ...base, ...options }), (error: Error) => error instanceof type && message.test(error.message), JSON.stringify(options));
+    assert.throws(
+      () => new LeaderElector({ ...base, ...options }),
+      (error: Error) => error instanceof type && message.test(error.message),
+      JSON.stringify(options),
+    );
   }
-  assert.deepEqual(LEADER_ELECTOR_DEFAULTS, { leaseDurationSeconds: 15, renewDeadlineSeconds: 10, retryPeriodSeconds: 2 });
+  assert.deepEqual(LEADER_ELECTOR_DEFAULTS, {
+    leaseDurationSeconds: 15,
+    renewDeadlineSeconds: 10,
+    retryPeriodSeconds: 2,
+  });
   const resolved = resolveLeaderElectorOptions(base);
   assert.equal(resolved.leaseDurationSeconds, 15);
   assert.equal(resolved.renewDeadlineSeconds, 10);
   assert.equal(resolved.retryPeriodSeconds, 2);
 });
 
-test('claimedLeaseSpec keeps the holder\'s acquireTime on renewal and counts a transition on takeover', () => {
+test("claimedLeaseSpec keeps the holder's acquireTime on renewal and counts a transition on takeover", () => {
   const t0 = Date.parse('2030-01-01T00:00:00.000Z');
-  const claim = (current: V1LeaseSpec | undefined, identity: string, nowMs: number): LeaderRecord => leaderRecord(claimedLeaseSpec(current, { identity, leaseDurationSeconds: 15, nowMs }));
+  const claim = (current: V1LeaseSpec | undefined, identity: string, nowMs: number): LeaderRecord =>
+    leaderRecord(claimedLeaseSpec(current, { identity, leaseDurationSeconds: 15, nowMs }));
   const created = claimedLeaseSpec(undefined, { identity: 'a', leaseDurationSeconds: 15, nowMs: t0 });
   const cases: [string, V1LeaseSpec | undefined, string, LeaderRecord][] = [
-    ['create', undefined, 'a', { holderIdentity: 'a', leaseDurationSeconds: 15, acquireTime: t0 + 1, renewTime: t0 + 1, leaseTransitions: 0 }],
-    ['renew', created, 'a', { holderIdentity: 'a', leaseDurationSeconds: 15, acquireTime: t0, renewTime: t0 + 1, leaseTransitions: 0 }],
-    ['take over', created, 'b', { holderIdentity: 'b', leaseDurationSeconds: 15, acquireTime: t0 + 1, renewTime: t0 + 1, leaseTransitions: 1 }],
-    ['take a released Lease', releasedLeaseSpec({ ...created, leaseTransitions: 4 }, t0), 'b', { holderIdentity: 'b', leaseDurationSeconds: 15, acquireTime: t0 + 1, renewTime: t0 + 1, leaseTransitions: 5 }],
+    [
+      'create',
+      undefined,
+      'a',
+      { holderIdentity: 'a', leaseDurationSeconds: 15, acquireTime: t0 + 1, renewTime: t0 + 1, leaseTransitions: 0 },
+    ],
+    [
+      'renew',
+      created,
+      'a',
+      { holderIdentity: 'a', leaseDurationSeconds: 15, acquireTime: t0, renewTime: t0 + 1, leaseTransitions: 0 },
+    ],
+    [
+      'take over',
+      created,
+      'b',
+      { holderIdentity: 'b', leaseDurationSeconds: 15, acquireTime: t0 + 1, renewTime: t0 + 1, leaseTransitions: 1 },
+    ],
+    [
+      'take a released Lease',
+      releasedLeaseSpec({ ...created, leaseTransitions: 4 }, t0),
+      'b',
+      { holderIdentity: 'b', leaseDurationSeconds: 15, acquireTime: t0 + 1, renewTime: t0 + 1, leaseTransitions: 5 },
+    ],
   ];
-  for (const [what, current, identity, expected] of cases) assert.deepEqual(claim(current, identity, t0 + 1), expected, what);
-  assert.equal(claimedLeaseSpec(undefined, { identity: 'a', leaseDurationSeconds: 15, nowMs: t0 }).renewTime?.toISOString(), '2030-01-01T00:00:00.000000Z');
+  for (const [what, current, identity, expected] of cases)
+    assert.deepEqual(claim(current, identity, t0 + 1), expected, what);
+  assert.equal(
+    claimedLeaseSpec(undefined, { identity: 'a', leaseDurationSeconds: 15, nowMs: t0 }).renewTime?.toISOString(),
+    '2030-01-01T00:00:00.000000Z',
+  );
   const released = leaderRecord(releasedLeaseSpec({ ...created, leaseTransitions: 4 }, t0 + 7));
-  assert.deepEqual(released, { holderIdentity: '', leaseDurationSeconds: 1, acquireTime: t0 + 7, renewTime: t0 + 7, leaseTransitions: 4 });
+  assert.deepEqual(released, {
+    holderIdentity: '',
+    leaseDurationSeconds: 1,
+    acquireTime: t0 + 7,
+    renewTime: t0 + 7,
+    leaseTransitions: 4,
+  });
 });
 
 test('isHeldByOther: a Lease is held until its record has gone unchanged for its duration on the local clock', () => {
-  const record = (holderIdentity: string, leaseDurationSeconds?: number): LeaderRecord => ({ holderIdentity, leaseDurationSeconds, acquireTime: 0, renewTime: 0, leaseTransitions: 0 });
+  const record = (holderIdentity: string, leaseDurationSeconds?: number): LeaderRecord => ({
+    holderIdentity,
+    leaseDurationSeconds,
+    acquireTime: 0,
+    renewTime: 0,
+    leaseTransitions: 0,
+  });
   const cases: [string, LeaderRecord, number, boolean][] = [
     ['held by another, just observed', record('b', 15), 0, true],
     ['held by another, 14.999 s later', record('b', 15), 14_999, true],
@@ -335,6 +443,10 @@ test('isHeldByOther: a Lease is held until its record has gone unchanged for its
   // The record's renewTime (0, far in the past) never matters: only when we observed it.
   const observedAtMs = 1_000_000;
   for (const [what, held, elapsedMs, expected] of cases) {
-    assert.equal(isHeldByOther(held, 'a', { observedAtMs, nowMs: observedAtMs + elapsedMs, fallbackSeconds: 10 }), expected, what);
+    assert.equal(
+      isHeldByOther(held, 'a', { observedAtMs, nowMs: observedAtMs + elapsedMs, fallbackSeconds: 10 }),
+      expected,
+      what,
+    );
   }
 });

@@ -8,7 +8,11 @@ import { createRegistry } from '../kube/metrics.js';
 import { createLogger } from '../kube/logger.js';
 import { loadKubeConfig, podIdentity } from '../kube/kube-config.js';
 
-function fetchText(port: number, path: string, method = 'GET'): Promise<{ status: number; type: string; text: string }> {
+function fetchText(
+  port: number,
+  path: string,
+  method = 'GET',
+): Promise<{ status: number; type: string; text: string }> {
   return new Promise((resolve, reject) => {
     const req = request({ host: '127.0.0.1', port, path, method }, (res) => {
       let text = '';
@@ -49,7 +53,10 @@ test('the ops server answers health, readiness, metrics and 404, and lets routes
     assert.match(metrics.text, /^process_resident_memory_bytes\{component="push"\} \d+/m);
     assert.equal((await fetchText(ops.port, '/nope')).status, 404);
     assert.equal((await fetchText(ops.port, '/healthz', 'POST')).status, 405);
-    assert.deepEqual(await fetchText(ops.port, '/v1/push', 'POST').then((r) => [r.status, r.text]), [200, '{"results":[]}']);
+    assert.deepEqual(await fetchText(ops.port, '/v1/push', 'POST').then((r) => [r.status, r.text]), [
+      200,
+      '{"results":[]}',
+    ]);
     assert.equal((await fetchText(ops.port, '/v1/push')).status, 404);
     assert.equal(typeof ops.server.on, 'function');
   } finally {
@@ -87,7 +94,9 @@ test('bad ops options throw naming the option', async () => {
 
 test('the logger writes JSON lines with component and pod', () => {
   const lines: string[] = [];
-  const destination = new Writable({ write: (chunk: Buffer, _encoding, done) => (lines.push(chunk.toString()), done()) });
+  const destination = new Writable({
+    write: (chunk: Buffer, _encoding, done) => (lines.push(chunk.toString()), done()),
+  });
   const previous = process.env.POD_NAME;
   process.env.POD_NAME = 'gw-3';
   try {
@@ -118,12 +127,17 @@ test('the kube config is read from KUBECONFIG when it is set', async () => {
   const dir = await mkdtemp(`${tmpdir()}/imring-kc-`);
   try {
     const file = `${dir}/config`;
-    await writeFile(file, [
-      'apiVersion: v1', 'kind: Config', 'current-context: local',
-      'clusters: [{ name: local, cluster: { server: "https://127.0.0.1:6443" } }]',
-      'users: [{ name: me, user: { token: abc } }]',
-      'contexts: [{ name: local, context: { cluster: local, user: me } }]',
-    ].join('\n'));
+    await writeFile(
+      file,
+      [
+        'apiVersion: v1',
+        'kind: Config',
+        'current-context: local',
+        'clusters: [{ name: local, cluster: { server: "https://127.0.0.1:6443" } }]',
+        'users: [{ name: me, user: { token: abc } }]',
+        'contexts: [{ name: local, context: { cluster: local, user: me } }]',
+      ].join('\n'),
+    );
     const kc = loadKubeConfig({ env: { KUBECONFIG: file, KUBERNETES_SERVICE_HOST: '10.0.0.1' } });
     assert.equal(kc.getCurrentCluster()?.server, 'https://127.0.0.1:6443');
   } finally {

@@ -5,11 +5,17 @@ import { TokenBucket } from '../kube/token-bucket.js';
 test('tryTake takes a full bucket, then refills at the rate up to the burst', () => {
   let clock = 0;
   const bucket = new TokenBucket(2, { burst: 3, now: () => clock });
-  assert.deepEqual([1, 2, 3, 4].map(() => bucket.tryTake()), [true, true, true, false]);
+  assert.deepEqual(
+    [1, 2, 3, 4].map(() => bucket.tryTake()),
+    [true, true, true, false],
+  );
   clock += 500;
   assert.deepEqual([bucket.tryTake(), bucket.tryTake()], [true, false]);
   clock += 60_000;
-  assert.deepEqual([1, 2, 3, 4].map(() => bucket.tryTake()), [true, true, true, false]);
+  assert.deepEqual(
+    [1, 2, 3, 4].map(() => bucket.tryTake()),
+    [true, true, true, false],
+  );
 });
 
 test('take waits for a token and serves callers in order', async () => {

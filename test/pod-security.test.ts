@@ -40,10 +40,18 @@ function containerProblems(c: V1Container, podContext: V1PodSecurityContext): st
     [context.readOnlyRootFilesystem === true, 'readOnlyRootFilesystem is not true'],
     [context.allowPrivilegeEscalation === false, 'allowPrivilegeEscalation is not false'],
     [context.privileged !== true, 'is privileged'],
-    [(capabilities.drop ?? []).includes('ALL') && (capabilities.add ?? []).length === 0, 'does not drop ALL capabilities (and add none)'],
-    [(context.seccompProfile ?? podContext.seccompProfile)?.type === 'RuntimeDefault', 'seccompProfile is not RuntimeDefault'],
+    [
+      (capabilities.drop ?? []).includes('ALL') && (capabilities.add ?? []).length === 0,
+      'does not drop ALL capabilities (and add none)',
+    ],
+    [
+      (context.seccompProfile ?? podContext.seccompProfile)?.type === 'RuntimeDefault',
+      'seccompProfile is not RuntimeDefault',
+    ],
   ];
-  const secrets = (c.env ?? []).filter(isLiteralSecret).map((env) => `env ${env.name} holds a literal value: secrets only by secretKeyRef`);
+  const secrets = (c.env ?? [])
+    .filter(isLiteralSecret)
+    .map((env) => `env ${env.name} holds a literal value: secrets only by secretKeyRef`);
   return [...checks.filter(([ok]) => !ok).map(([, problem]) => problem), ...secrets];
 }
 
@@ -53,7 +61,13 @@ function isLiteralSecret(env: V1EnvVar): boolean {
 
 async function yamlFiles(dir: string): Promise<string[]> {
   const entries = await readdir(dir, { withFileTypes: true });
-  const nested = await Promise.all(entries.map((e) => (e.isDirectory() ? yamlFiles(join(dir, e.name)) : Promise.resolve(/\.ya?ml$/.test(e.name) ? [join(dir, e.name)] : []))));
+  const nested = await Promise.all(
+    entries.map((e) =>
+      e.isDirectory()
+        ? yamlFiles(join(dir, e.name))
+        : Promise.resolve(/\.ya?ml$/.test(e.name) ? [join(dir, e.name)] : []),
+    ),
+  );
   return nested.flat();
 }
 
@@ -62,7 +76,11 @@ async function shippedWorkloads(): Promise<Workload[]> {
   const workloads: Workload[] = [];
   for (const file of await yamlFiles(join(ROOT, 'config'))) {
     for (const document of parseAllDocuments(await readFile(file, 'utf8'))) {
-      const object = document.toJS() as { kind?: string; metadata?: { name?: string }; spec?: { template?: { spec?: V1PodSpec }; jobTemplate?: unknown } & V1PodSpec } | null;
+      const object = document.toJS() as {
+        kind?: string;
+        metadata?: { name?: string };
+        spec?: { template?: { spec?: V1PodSpec }; jobTemplate?: unknown } & V1PodSpec;
+      } | null;
       if (!object?.kind || !WORKLOADS.has(object.kind)) continue;
       const pod = object.kind === 'Pod' ? object.spec : object.spec?.template?.spec;
       assert.ok(pod, `${object.kind}/${object.metadata?.name} has a pod spec`);
@@ -80,7 +98,11 @@ function gatewayPod(spec: Record<string, unknown>): V1PodSpec {
 
 test('every Deployment under config/ runs non-root with a read-only root filesystem, no privilege escalation, no capabilities, seccomp RuntimeDefault, and secrets only by reference', async () => {
   const workloads = await shippedWorkloads();
-  assert.deepEqual(workloads.map((w) => w.where).sort(), ['config/demo/proxy.yaml Deployment/demo-proxy', 'config/demo/push.yaml Deployment/demo-push', 'config/operator.yaml Deployment/imring-operator']);
+  assert.deepEqual(workloads.map((w) => w.where).sort(), [
+    'config/demo/proxy.yaml Deployment/demo-proxy',
+    'config/demo/push.yaml Deployment/demo-push',
+    'config/operator.yaml Deployment/imring-operator',
+  ]);
   for (const { where, pod } of workloads) assert.deepEqual(podSecurityProblems(pod), [], where);
 });
 
@@ -88,7 +110,16 @@ test('the gateway StatefulSet the operator builds is as locked down, whatever th
   const plain = gatewayPod({ auth: { secretName: 'tok' } });
   assert.deepEqual(podSecurityProblems(plain), []);
   // A user's literal IMRING_TOKEN_SECRET in podTemplate.env never replaces the reference.
-  const extras = gatewayPod({ auth: { secretName: 'tok', secretKey: 'k' }, podTemplate: { env: [{ name: 'IMRING_TOKEN_SECRET', value: 'leaked' }, { name: 'GREETING', value: 'hi' }], labels: { team: 'im' } } });
+  const extras = gatewayPod({
+    auth: { secretName: 'tok', secretKey: 'k' },
+    podTemplate: {
+      env: [
+        { name: 'IMRING_TOKEN_SECRET', value: 'leaked' },
+        { name: 'GREETING', value: 'hi' },
+      ],
+      labels: { team: 'im' },
+    },
+  });
   assert.deepEqual(podSecurityProblems(extras), []);
   const token = extras.containers[0]!.env!.filter((e) => e.name === 'IMRING_TOKEN_SECRET');
   assert.deepEqual(token, [{ name: 'IMRING_TOKEN_SECRET', valueFrom: { secretKeyRef: { name: 'tok', key: 'k' } } }]);
@@ -104,12 +135,28 @@ test('the pod security check finds each kind of weakness (it can fail)', () => {
   const table: [string, (pod: V1PodSpec) => void, RegExp][] = [
     ['root', (p) => void (p.securityContext!.runAsNonRoot = false), /runAsNonRoot/],
     ['uid 0', (p) => void (p.securityContext!.runAsUser = 0), /runAsUser 0/],
-    ['writable root', (p) => void (p.containers[0]!.securityContext!.readOnlyRootFilesystem = false), /readOnlyRootFilesystem/],
-    ['escalation', (p) => void delete p.containers[0]!.securityContext!.allowPrivilegeEscalation, /allowPrivilegeEscalation/],
-    ['capability', (p) => void (p.containers[0]!.securityContext!.capabilities = { drop: ['ALL'], add: ['NET_ADMIN'] }), /capabilities/],
+    [
+      'writable root',
+      (p) => void (p.containers[0]!.securityContext!.readOnlyRootFilesystem = false),
+      /readOnlyRootFilesystem/,
+    ],
+    [
+      'escalation',
+      (p) => void delete p.containers[0]!.securityContext!.allowPrivilegeEscalation,
+      /allowPrivilegeEscalation/,
+    ],
+    [
+      'capability',
+      (p) => void (p.containers[0]!.securityContext!.capabilities = { drop: ['ALL'], add: ['NET_ADMIN'] }),
+      /capabilities/,
+    ],
     ['seccomp', (p) => void (p.securityContext!.seccompProfile = { type: 'Unconfined' }), /seccompProfile/],
     ['privileged', (p) => void (p.containers[0]!.securityContext!.privileged = true), /privileged/],
-    ['literal secret', (p) => void p.containers[0]!.env!.push({ name: 'IMRING_TOKEN_SECRET', value: 'x' }), /literal value/],
+    [
+      'literal secret',
+      (p) => void p.containers[0]!.env!.push({ name: 'IMRING_TOKEN_SECRET', value: 'x' }),
+      /literal value/,
+    ],
     ['host network', (p) => void (p.hostNetwork = true), /host namespace/],
   ];
   for (const [name, change, problem] of table) assert.match(weaken(change).join('\n'), problem, name);

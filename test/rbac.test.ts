@@ -7,7 +7,16 @@ import { after, before, describe as suite, test } from 'node:test';
 import { CoreV1Api, Watch } from '@kubernetes/client-node';
 import { loadKubeConfig } from '../kube/kube-config.js';
 import { convergedAt, imGateway, NAMESPACE, OperatorSystem, RUNTIME_PODS } from './support/operator-system.js';
-import { describe, isAllowed, readGrants, requestAttributes, ruleAllows, unusedPermissions, type Grant, type RequestAttributes } from './support/rbac.js';
+import {
+  describe,
+  isAllowed,
+  readGrants,
+  requestAttributes,
+  ruleAllows,
+  unusedPermissions,
+  type Grant,
+  type RequestAttributes,
+} from './support/rbac.js';
 import { startLocalApi } from './support/local-api.js';
 import { watchUntil } from './support/wait.js';
 
@@ -19,14 +28,24 @@ const COMPONENTS = ['operator', 'gateway', 'proxy', 'push'] as const;
 type Component = (typeof COMPONENTS)[number];
 
 suite('the RBAC evaluator', () => {
-  const entry = (method: string, path: string, query = ''): RequestAttributes => requestAttributes({ method, path, query })!;
+  const entry = (method: string, path: string, query = ''): RequestAttributes =>
+    requestAttributes({ method, path, query })!;
 
   test('maps request paths to verb, API group, resource with subresource, namespace and name', () => {
     const table: [RequestAttributes, string][] = [
-      [entry('GET', '/apis/imring.dev/v1alpha1/imgateways', '?watch=true&resourceVersion=5'), 'watch imgateways.imring.dev'],
+      [
+        entry('GET', '/apis/imring.dev/v1alpha1/imgateways', '?watch=true&resourceVersion=5'),
+        'watch imgateways.imring.dev',
+      ],
       [entry('GET', '/apis/imring.dev/v1alpha1/namespaces/ns/imgateways'), 'list imgateways.imring.dev -n ns'],
-      [entry('PUT', '/apis/imring.dev/v1alpha1/namespaces/ns/imgateways/im/status'), 'update imgateways/status.imring.dev im -n ns'],
-      [entry('GET', '/api/v1/namespaces/ns/configmaps', '?fieldSelector=metadata.name%3Dim-ring'), 'list configmaps im-ring -n ns'],
+      [
+        entry('PUT', '/apis/imring.dev/v1alpha1/namespaces/ns/imgateways/im/status'),
+        'update imgateways/status.imring.dev im -n ns',
+      ],
+      [
+        entry('GET', '/api/v1/namespaces/ns/configmaps', '?fieldSelector=metadata.name%3Dim-ring'),
+        'list configmaps im-ring -n ns',
+      ],
       [entry('GET', '/api/v1/watch/namespaces/ns/pods'), 'watch pods -n ns'],
       [entry('POST', '/apis/coordination.k8s.io/v1/namespaces/ns/leases'), 'create leases.coordination.k8s.io -n ns'],
       [entry('PATCH', '/apis/apps/v1/namespaces/ns/statefulsets/im/scale'), 'patch statefulsets/scale.apps im -n ns'],
@@ -38,21 +57,51 @@ suite('the RBAC evaluator', () => {
   });
 
   test('a rule allows only its groups, resources (a subresource is not its parent), verbs and names', () => {
-    const rule = { apiGroups: [''], resources: ['configmaps'], resourceNames: ['demo-ring'], verbs: ['get', 'list', 'watch'] };
+    const rule = {
+      apiGroups: [''],
+      resources: ['configmaps'],
+      resourceNames: ['demo-ring'],
+      verbs: ['get', 'list', 'watch'],
+    };
     assert.equal(ruleAllows(rule, entry('GET', '/api/v1/namespaces/ns/configmaps/demo-ring')), true);
-    assert.equal(ruleAllows(rule, entry('GET', '/api/v1/namespaces/ns/configmaps', '?watch=1&fieldSelector=metadata.name%3Ddemo-ring')), true);
-    assert.equal(ruleAllows(rule, entry('GET', '/api/v1/namespaces/ns/configmaps')), false, 'a list of all ConfigMaps names none');
+    assert.equal(
+      ruleAllows(
+        rule,
+        entry('GET', '/api/v1/namespaces/ns/configmaps', '?watch=1&fieldSelector=metadata.name%3Ddemo-ring'),
+      ),
+      true,
+    );
+    assert.equal(
+      ruleAllows(rule, entry('GET', '/api/v1/namespaces/ns/configmaps')),
+      false,
+      'a list of all ConfigMaps names none',
+    );
     assert.equal(ruleAllows(rule, entry('GET', '/api/v1/namespaces/ns/configmaps/other')), false);
     assert.equal(ruleAllows(rule, entry('PUT', '/api/v1/namespaces/ns/configmaps/demo-ring')), false);
     assert.equal(ruleAllows(rule, entry('GET', '/api/v1/namespaces/ns/secrets/demo-ring')), false);
     const status = { apiGroups: ['imring.dev'], resources: ['imgateways/status'], verbs: ['update'] };
-    assert.equal(ruleAllows(status, entry('PUT', '/apis/imring.dev/v1alpha1/namespaces/ns/imgateways/im/status')), true);
+    assert.equal(
+      ruleAllows(status, entry('PUT', '/apis/imring.dev/v1alpha1/namespaces/ns/imgateways/im/status')),
+      true,
+    );
     assert.equal(ruleAllows(status, entry('PUT', '/apis/imring.dev/v1alpha1/namespaces/ns/imgateways/im')), false);
-    assert.equal(ruleAllows({ apiGroups: ['*'], resources: ['*'], verbs: ['*'] }, entry('DELETE', '/apis/apps/v1/namespaces/ns/statefulsets/im')), true);
+    assert.equal(
+      ruleAllows(
+        { apiGroups: ['*'], resources: ['*'], verbs: ['*'] },
+        entry('DELETE', '/apis/apps/v1/namespaces/ns/statefulsets/im'),
+      ),
+      true,
+    );
   });
 
   test('a Role allows only in its namespace; unused permissions are listed one by one', () => {
-    const grants: Grant[] = [{ role: 'Role/r', namespace: 'ns', rules: [{ apiGroups: ['coordination.k8s.io'], resources: ['leases'], verbs: ['create', 'delete'] }] }];
+    const grants: Grant[] = [
+      {
+        role: 'Role/r',
+        namespace: 'ns',
+        rules: [{ apiGroups: ['coordination.k8s.io'], resources: ['leases'], verbs: ['create', 'delete'] }],
+      },
+    ];
     const create = entry('POST', '/apis/coordination.k8s.io/v1/namespaces/ns/leases');
     assert.equal(isAllowed(grants, create), true);
     assert.equal(isAllowed(grants, entry('POST', '/apis/coordination.k8s.io/v1/namespaces/other/leases')), false);
@@ -67,7 +116,14 @@ suite('the RBAC evaluator', () => {
       await api.server.writeKubeconfig(join(dir, 'kubeconfig'));
       const kc = loadKubeConfig({ env: { KUBECONFIG: join(dir, 'kubeconfig') }, userAgent: 'imring-test' });
       await kc.makeApiClient(CoreV1Api).listNamespace();
-      await new Watch(kc).watch('/api/v1/namespaces', {}, () => undefined, () => undefined).then((c) => controller.signal.addEventListener('abort', () => c.abort()));
+      await new Watch(kc)
+        .watch(
+          '/api/v1/namespaces',
+          {},
+          () => undefined,
+          () => undefined,
+        )
+        .then((c) => controller.signal.addEventListener('abort', () => c.abort()));
       const mine = api.requestLog.filter((e) => e.userAgent === 'imring-test').map((e) => e.verb);
       assert.deepEqual(mine, ['list', 'watch']);
     } finally {
@@ -77,7 +133,6 @@ suite('the RBAC evaluator', () => {
     }
   });
 });
-
 
 suite('RBAC review: the manifests grant what the components use, and nothing more', () => {
   let system: OperatorSystem;
@@ -101,18 +156,49 @@ suite('RBAC review: the manifests grant what the components use, and nothing mor
     await system.untilGateway(GATEWAY, convergedAt(1));
     // A ring edited by hand: the operator restores it.
     const version = (await system.gateway(GATEWAY)).status!.ring!.version!;
-    await system.kubectlOk(['patch', 'configmap', `${GATEWAY}-ring`, '--type', 'merge', '-p', JSON.stringify({ data: { 'ring.json': '{not json' } })]);
-    await watchUntil(system.cluster.kc, `/api/v1/namespaces/${NAMESPACE}/configmaps`, async () => ((await system.ring(GATEWAY))?.version === version ? true : undefined));
+    await system.kubectlOk([
+      'patch',
+      'configmap',
+      `${GATEWAY}-ring`,
+      '--type',
+      'merge',
+      '-p',
+      JSON.stringify({ data: { 'ring.json': '{not json' } }),
+    ]);
+    await watchUntil(system.cluster.kc, `/api/v1/namespaces/${NAMESPACE}/configmaps`, async () =>
+      (await system.ring(GATEWAY))?.version === version ? true : undefined,
+    );
     // Owned objects edited by hand: the operator puts them back.
-    await system.kubectlOk(['patch', 'service', `${GATEWAY}-headless`, '--type', 'merge', '-p', JSON.stringify({ spec: { publishNotReadyAddresses: false } })]);
-    await system.kubectlOk(['patch', 'pdb', GATEWAY, '--type', 'merge', '-p', JSON.stringify({ spec: { maxUnavailable: 3 } })]);
+    await system.kubectlOk([
+      'patch',
+      'service',
+      `${GATEWAY}-headless`,
+      '--type',
+      'merge',
+      '-p',
+      JSON.stringify({ spec: { publishNotReadyAddresses: false } }),
+    ]);
+    await system.kubectlOk([
+      'patch',
+      'pdb',
+      GATEWAY,
+      '--type',
+      'merge',
+      '-p',
+      JSON.stringify({ spec: { maxUnavailable: 3 } }),
+    ]);
     await watchUntil(system.cluster.kc, `/apis/policy/v1/namespaces/${NAMESPACE}/poddisruptionbudgets`, async () => {
-      const pdb = JSON.parse(await system.kubectlOk(['get', 'pdb', GATEWAY, '-o', 'json'])) as { spec: { maxUnavailable: number } };
-      const service = JSON.parse(await system.kubectlOk(['get', 'service', `${GATEWAY}-headless`, '-o', 'json'])) as { spec: { publishNotReadyAddresses?: boolean } };
+      const pdb = JSON.parse(await system.kubectlOk(['get', 'pdb', GATEWAY, '-o', 'json'])) as {
+        spec: { maxUnavailable: number };
+      };
+      const service = JSON.parse(await system.kubectlOk(['get', 'service', `${GATEWAY}-headless`, '-o', 'json'])) as {
+        spec: { publishNotReadyAddresses?: boolean };
+      };
       return pdb.spec.maxUnavailable === 1 && service.spec.publishNotReadyAddresses === true ? true : undefined;
     });
     // The runtimes stop cleanly (their Leases go), then the operator.
-    for (const component of ['proxy', 'push']) await system.core.deleteNamespacedPod({ name: `${GATEWAY}-${component}`, namespace: NAMESPACE });
+    for (const component of ['proxy', 'push'])
+      await system.core.deleteNamespacedPod({ name: `${GATEWAY}-${component}`, namespace: NAMESPACE });
     await watchUntil(system.cluster.kc, `/api/v1/namespaces/${NAMESPACE}/pods`, async () => {
       const pods = (await system.core.listNamespacedPod({ namespace: NAMESPACE, labelSelector: RUNTIME_PODS })).items;
       return pods.length === 0 ? true : undefined;
@@ -132,10 +218,13 @@ suite('RBAC review: the manifests grant what the components use, and nothing mor
     await system?.close();
   });
 
-  const denied = (grants: Grant[], requests: RequestAttributes[]): string[] => [...new Set(requests.filter((r) => !isAllowed(grants, r)).map(describe))];
+  const denied = (grants: Grant[], requests: RequestAttributes[]): string[] => [
+    ...new Set(requests.filter((r) => !isAllowed(grants, r)).map(describe)),
+  ];
 
   test('every component made API calls under its own name', () => {
-    for (const component of COMPONENTS) assert.ok((calls.get(component) ?? []).length > 0, `no calls from imring-${component}`);
+    for (const component of COMPONENTS)
+      assert.ok((calls.get(component) ?? []).length > 0, `no calls from imring-${component}`);
   });
 
   test('every call of the operator is allowed by ClusterRole imring-operator and Role imring-operator-leader-election', () => {
@@ -143,17 +232,26 @@ suite('RBAC review: the manifests grant what the components use, and nothing mor
     assert.deepEqual(denied(operatorGrants, calls.get('operator') ?? []), []);
   });
 
-  test('every permission of the operator\'s roles is used by the operator', () => {
-    assert.deepEqual(unusedPermissions(operatorGrants, calls.get('operator') ?? []), [], `calls made:\n${[...new Set((calls.get('operator') ?? []).map(describe))].sort().join('\n')}`);
+  test("every permission of the operator's roles is used by the operator", () => {
+    assert.deepEqual(
+      unusedPermissions(operatorGrants, calls.get('operator') ?? []),
+      [],
+      `calls made:\n${[...new Set((calls.get('operator') ?? []).map(describe))].sort().join('\n')}`,
+    );
   });
 
   test('every call of the gateways, the proxy and the push is allowed by Role imring-runtime', () => {
     assert.ok(runtimeGrants.every(Boolean), 'Role imring-runtime is in config/demo/runtime-rbac.yaml');
-    for (const component of ['gateway', 'proxy', 'push'] as const) assert.deepEqual(denied(runtimeGrants, calls.get(component) ?? []), [], component);
+    for (const component of ['gateway', 'proxy', 'push'] as const)
+      assert.deepEqual(denied(runtimeGrants, calls.get(component) ?? []), [], component);
   });
 
   test('every permission of Role imring-runtime is used by some runtime', () => {
     const runtimeCalls = (['gateway', 'proxy', 'push'] as const).flatMap((c) => calls.get(c) ?? []);
-    assert.deepEqual(unusedPermissions(runtimeGrants, runtimeCalls), [], `calls made:\n${[...new Set(runtimeCalls.map(describe))].sort().join('\n')}`);
+    assert.deepEqual(
+      unusedPermissions(runtimeGrants, runtimeCalls),
+      [],
+      `calls made:\n${[...new Set(runtimeCalls.map(describe))].sort().join('\n')}`,
+    );
   });
 });

@@ -6,14 +6,23 @@ import { fixtureText } from './support/fixtures.js';
 
 interface Vectors {
   hashes: { input: string; seed: number; hash: number }[];
-  cases: { members: string[]; tableSize: number; table?: string[]; tableSha256: string; lookups: { key: string; owner: string | null }[] }[];
+  cases: {
+    members: string[];
+    tableSize: number;
+    table?: string[];
+    tableSha256: string;
+    lookups: { key: string; owner: string | null }[];
+  }[];
   documents: { version: number; algorithm: RingAlgorithm; members: RingMember[]; checksum: string }[];
 }
 
 const vectors = JSON.parse(fixtureText('ring-vectors.json')) as Vectors;
 
 function ringOf(names: readonly string[], tableSize: number): Ring {
-  return new Ring({ tableSize, members: names.map((name) => ({ name, host: `${name}.test`, ports: { ws: 1, grpc: 2 } })) });
+  return new Ring({
+    tableSize,
+    members: names.map((name) => ({ name, host: `${name}.test`, ports: { ws: 1, grpc: 2 } })),
+  });
 }
 
 test('murmur3 reproduces the published values of RING-SPEC.md section 1', () => {
@@ -39,7 +48,9 @@ test('every case builds the same table, table digest and lookups as the vectors'
     const names = c.members.length > 0 ? ring.tableNames() : new Array<string>(c.tableSize).fill('undefined');
     const label = `${c.members.length} members, M=${c.tableSize}`;
     if (c.table) assert.deepEqual(names, c.table, label);
-    const digest = createHash('sha256').update(names.map((n) => `${n}\n`).join(''), 'utf8').digest('hex');
+    const digest = createHash('sha256')
+      .update(names.map((n) => `${n}\n`).join(''), 'utf8')
+      .digest('hex');
     assert.equal(digest, c.tableSha256, label);
     for (const { key, owner } of c.lookups) {
       assert.equal(ring.owner(key)?.name ?? null, owner, `${label}: owner(${JSON.stringify(key)})`);

@@ -11,7 +11,10 @@ test('every member holds floor or ceil of M/N table entries', () => {
     const counts = new Ring({ members: newMembers(n), tableSize: M }).entryCounts();
     const low = Math.floor(M / n);
     const high = Math.ceil(M / n);
-    assert.equal(counts.reduce((a, b) => a + b, 0), M);
+    assert.equal(
+      counts.reduce((a, b) => a + b, 0),
+      M,
+    );
     for (const c of counts) assert.ok(c === low || c === high, `N=${n}: ${c} entries, want ${low} or ${high}`);
   }
 });

@@ -1,6 +1,16 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { compareUtf8, isPrime, maglevTable, movedEntries, murmur3, murmur3Bytes, nextPrime, Ring, tableShares } from '../ring/index.js';
+import {
+  compareUtf8,
+  isPrime,
+  maglevTable,
+  movedEntries,
+  murmur3,
+  murmur3Bytes,
+  nextPrime,
+  Ring,
+  tableShares,
+} from '../ring/index.js';
 import { seededRandom } from './support/random.js';
 import { newMember, newMembers } from './support/fixtures.js';
 
@@ -21,7 +31,10 @@ test('owner() maps keys byte-for-byte: no trimming, no case folding', () => {
 
 test('members are sorted by UTF-8 bytes, whatever order they are given in', () => {
   const ring = new Ring({ members: [newMember('im-10'), newMember('im-2'), newMember('im-1')] });
-  assert.deepEqual(ring.members.map((m) => m.name), ['im-1', 'im-10', 'im-2']);
+  assert.deepEqual(
+    ring.members.map((m) => m.name),
+    ['im-1', 'im-10', 'im-2'],
+  );
 });
 
 test('compareUtf8 orders by code point, unlike UTF-16 code units', () => {
@@ -39,14 +52,20 @@ test('shareOf() gives each member its table share, and 0 for a stranger', () => 
   const total = ring.members.reduce((sum, m) => sum + ring.shareOf(m.name), 0);
   assert.ok(Math.abs(total - 1) < 1e-12);
   assert.equal(ring.shareOf('im-9'), 0);
-  assert.deepEqual([...tableShares(ring).values()], ring.members.map((m) => ring.shareOf(m.name)));
+  assert.deepEqual(
+    [...tableShares(ring).values()],
+    ring.members.map((m) => ring.shareOf(m.name)),
+  );
 });
 
 test('previous is built on first use and maps by the previous members', () => {
   const ring = new Ring({ version: 2, members: newMembers(3), previous: { version: 1, members: newMembers(2) } });
   const previous = ring.previous!;
   assert.equal(previous.version, 1);
-  assert.deepEqual(previous.members.map((m) => m.name), ['im-0', 'im-1']);
+  assert.deepEqual(
+    previous.members.map((m) => m.name),
+    ['im-0', 'im-1'],
+  );
   assert.equal(ring.previous, previous, 'built once');
   assert.equal(new Ring({ members: newMembers(1) }).previous, null);
 });
@@ -65,11 +84,31 @@ test('a member index that does not fit 16 bits gets a 32-bit table', () => {
 });
 
 test('movedEntries refuses rings of different table sizes', () => {
-  assert.throws(() => movedEntries(new Ring({ members: newMembers(2), tableSize: 13 }), new Ring({ members: newMembers(2), tableSize: 17 })), RangeError);
+  assert.throws(
+    () =>
+      movedEntries(
+        new Ring({ members: newMembers(2), tableSize: 13 }),
+        new Ring({ members: newMembers(2), tableSize: 17 }),
+      ),
+    RangeError,
+  );
 });
 
 test('isPrime and nextPrime', () => {
-  const cases: [number, boolean][] = [[-7, false], [0, false], [1, false], [2, true], [3, true], [4, false], [13, true], [65537, true], [65535, false], [655373, true], [1.5, false], [Number.NaN, false]];
+  const cases: [number, boolean][] = [
+    [-7, false],
+    [0, false],
+    [1, false],
+    [2, true],
+    [3, true],
+    [4, false],
+    [13, true],
+    [65537, true],
+    [65535, false],
+    [655373, true],
+    [1.5, false],
+    [Number.NaN, false],
+  ];
   for (const [n, prime] of cases) assert.equal(isPrime(n), prime, String(n));
   assert.equal(nextPrime(65536), 65537);
   assert.equal(nextPrime(0), 2);
@@ -88,5 +127,9 @@ test('murmur3 of a string equals murmur3 of its TextEncoder bytes, lone surrogat
     const bytes = encoder.encode(s);
     assert.equal(murmur3(s, 0x9747b28c), murmur3Bytes(bytes, bytes.length, 0x9747b28c), JSON.stringify(s));
   }
-  assert.equal(murmur3('x'.repeat(1000), 0), murmur3Bytes(encoder.encode('x'.repeat(1000)), 1000, 0), 'keys longer than the scratch buffer');
+  assert.equal(
+    murmur3('x'.repeat(1000), 0),
+    murmur3Bytes(encoder.encode('x'.repeat(1000)), 1000, 0),
+    'keys longer than the scratch buffer',
+  );
 });

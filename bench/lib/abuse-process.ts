@@ -22,7 +22,10 @@ export type AbuseChild =
   | { readonly role: 'abusers'; readonly ports: StackPorts; readonly plan: AbusePlan };
 
 /** Child → parent: a runtime reports the port it serves on (the gateway: ws and gRPC). */
-export type AbuseChildMessage = { readonly type: 'ready'; readonly ports?: { readonly main: number; readonly grpc?: number } } | { readonly type: 'report'; readonly report: AbuseReport } | { readonly type: 'failed'; readonly error: string };
+export type AbuseChildMessage =
+  | { readonly type: 'ready'; readonly ports?: { readonly main: number; readonly grpc?: number } }
+  | { readonly type: 'report'; readonly report: AbuseReport }
+  | { readonly type: 'failed'; readonly error: string };
 
 function send(message: AbuseChildMessage): void {
   process.send?.(message);
@@ -30,7 +33,11 @@ function send(message: AbuseChildMessage): void {
 
 async function main(config: AbuseChild): Promise<void> {
   if (config.role !== 'abusers') {
-    const runtime = await startAbuseRuntime(config.role, config.limits, config.role === 'gateway' ? undefined : config.gateway);
+    const runtime = await startAbuseRuntime(
+      config.role,
+      config.limits,
+      config.role === 'gateway' ? undefined : config.gateway,
+    );
     process.once('message', () => void runtime.close().then(() => process.exit(0)));
     send({ type: 'ready', ports: runtime.ports });
     return;

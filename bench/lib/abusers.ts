@@ -6,7 +6,17 @@
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { UnsecuredJWT } from 'jose';
-import { clientToken, destroyAll, flood, goodQuery, oversizeFrame, pushTo, refusedToken, silentClient, stalledReader } from '../../test/support/abuse.js';
+import {
+  clientToken,
+  destroyAll,
+  flood,
+  goodQuery,
+  oversizeFrame,
+  pushTo,
+  refusedToken,
+  silentClient,
+  stalledReader,
+} from '../../test/support/abuse.js';
 
 /** Where the stack listens (127.0.0.1). */
 export interface StackPorts {
@@ -43,7 +53,8 @@ export const KINDS: readonly AbuseKind[] = ['flood', 'stalled', 'silent', 'overs
 export function startAbusers(ports: StackPorts, plan: AbusePlan): { stop(): Promise<AbuseReport> } {
   const report = Object.fromEntries(KINDS.map((k) => [k, { rounds: 0, outcomes: {} }])) as AbuseReport;
   let stopped = false;
-  const url = (query: Record<string, string>): string => `ws://127.0.0.1:${ports.proxy}/ws?${new URLSearchParams(query).toString()}`;
+  const url = (query: Record<string, string>): string =>
+    `ws://127.0.0.1:${ports.proxy}/ws?${new URLSearchParams(query).toString()}`;
   const loop = async (kind: AbuseKind, round: (n: number) => Promise<(number | string)[]>): Promise<void> => {
     if (plan.kinds !== undefined && !plan.kinds.includes(kind)) return;
     for (let n = 0; !stopped; n++) {
@@ -58,7 +69,12 @@ export function startAbusers(ports: StackPorts, plan: AbusePlan): { stop(): Prom
     }
   };
   // Signed once: an attacker's CPU is not the stack's.
-  const floodTargets = Promise.all(Array.from({ length: plan.floodConnections }, async (_, i) => `/ws?${new URLSearchParams(await goodQuery(`flood-${i}`)).toString()}`));
+  const floodTargets = Promise.all(
+    Array.from(
+      { length: plan.floodConnections },
+      async (_, i) => `/ws?${new URLSearchParams(await goodQuery(`flood-${i}`)).toString()}`,
+    ),
+  );
   const loops = [
     loop('flood', async () => {
       const started = performance.now();
@@ -69,11 +85,21 @@ export function startAbusers(ports: StackPorts, plan: AbusePlan): { stop(): Prom
     }),
     loop('stalled', (n) => stalledRound(ports, url, n, plan.fillBytes)),
     loop('silent', async (n) => {
-      const clients = await Promise.all(Array.from({ length: 10 }, async (_, i) => silentClient(url(await goodQuery(`silent-${n}-${i}`)))));
+      const clients = await Promise.all(
+        Array.from({ length: 10 }, async (_, i) => silentClient(url(await goodQuery(`silent-${n}-${i}`)))),
+      );
       return Promise.all(clients.map((c) => c.closed));
     }),
-    ...Array.from({ length: 2 }, (_, worker) => loop('oversize', async (n) => [await oversizeFrame(url(await goodQuery(`big-${worker}-${n}`)), plan.oversizeBytes)])),
-    ...Array.from({ length: 2 }, (_, worker) => loop('badToken', async (n) => [await refusedToken(url({ userID: `mallory-${worker}`, platform: 'web', token: await badToken(n) }))])),
+    ...Array.from({ length: 2 }, (_, worker) =>
+      loop('oversize', async (n) => [
+        await oversizeFrame(url(await goodQuery(`big-${worker}-${n}`)), plan.oversizeBytes),
+      ]),
+    ),
+    ...Array.from({ length: 2 }, (_, worker) =>
+      loop('badToken', async (n) => [
+        await refusedToken(url({ userID: `mallory-${worker}`, platform: 'web', token: await badToken(n) })),
+      ]),
+    ),
   ];
   return {
     async stop() {
@@ -96,7 +122,12 @@ async function floodRound(port: number, targets: readonly string[]): Promise<num
  * (about 10 MiB: the kernel buffers on the way). One round every STALLED_ROUND_MS at most, so
  * the bulk filling (traffic the bench makes, not the reader) does not become the whole load.
  */
-async function stalledRound(ports: StackPorts, url: (query: Record<string, string>) => string, n: number, fillBytes: number): Promise<number[]> {
+async function stalledRound(
+  ports: StackPorts,
+  url: (query: Record<string, string>) => string,
+  n: number,
+  fillBytes: number,
+): Promise<number[]> {
   const users = [`stalled-${n}`];
   const readers = await Promise.all(users.map(async (user) => stalledReader(url(await goodQuery(user)), user)));
   const payload = 'f'.repeat(fillBytes);

@@ -7,9 +7,28 @@
  *   DeliverStream per gateway; calls arriving in one event-loop turn share one DeliverRequest),
  *   so it differs from imring only in where each message is sent.
  */
-import { credentials, Server, ServerCredentials, status, type Client, type ClientDuplexStream, type sendUnaryData, type ServerUnaryCall } from '@grpc/grpc-js';
+import {
+  credentials,
+  Server,
+  ServerCredentials,
+  status,
+  type Client,
+  type ClientDuplexStream,
+  type sendUnaryData,
+  type ServerUnaryCall,
+} from '@grpc/grpc-js';
 import type { RingMember } from '../../ring/index.js';
-import { gatewayService, pushService, type DeliverRequest, type DeliverResponse, type GatewayMessage, type PushRequest, type PushResponse, type PushResult, type UserResult } from '../../runtime/protos.js';
+import {
+  gatewayService,
+  pushService,
+  type DeliverRequest,
+  type DeliverResponse,
+  type GatewayMessage,
+  type PushRequest,
+  type PushResponse,
+  type PushResult,
+  type UserResult,
+} from '../../runtime/protos.js';
 
 /** A running broadcast pusher. */
 export interface BroadcastPush {
@@ -38,7 +57,10 @@ class BroadcastLink {
 
   constructor(member: RingMember) {
     const Constructor = gatewayService();
-    this.#client = new Constructor(`${member.host}:${member.ports.grpc}`, credentials.createInsecure()) as unknown as GatewayClient;
+    this.#client = new Constructor(
+      `${member.host}:${member.ports.grpc}`,
+      credentials.createInsecure(),
+    ) as unknown as GatewayClient;
     this.#stream = this.#client.DeliverStream();
     this.#stream.on('data', (response: DeliverResponse) => this.#answer(response));
     this.#stream.on('error', (error: Error) => this.#failAll(error));
@@ -86,7 +108,9 @@ class BroadcastLink {
   }
 }
 
-type UnaryClient = Client & { Deliver(request: DeliverRequest, callback: (error: Error | null, response?: DeliverResponse) => void): void };
+type UnaryClient = Client & {
+  Deliver(request: DeliverRequest, callback: (error: Error | null, response?: DeliverResponse) => void): void;
+};
 
 /** OpenIM's way: one unary Deliver per gateway for each call, no batching across calls. */
 class UnaryLink {
@@ -94,12 +118,17 @@ class UnaryLink {
 
   constructor(member: RingMember) {
     const Constructor = gatewayService();
-    this.#client = new Constructor(`${member.host}:${member.ports.grpc}`, credentials.createInsecure()) as unknown as UnaryClient;
+    this.#client = new Constructor(
+      `${member.host}:${member.ports.grpc}`,
+      credentials.createInsecure(),
+    ) as unknown as UnaryClient;
   }
 
   deliver(messages: GatewayMessage[]): Promise<UserResult[]> {
     return new Promise((resolve, reject) => {
-      this.#client.Deliver({ ringVersion: 0, messages, batchId: 0 }, (error, response) => (error ? reject(error) : resolve(response?.results ?? [])));
+      this.#client.Deliver({ ringVersion: 0, messages, batchId: 0 }, (error, response) =>
+        error ? reject(error) : resolve(response?.results ?? []),
+      );
     });
   }
 
@@ -109,8 +138,14 @@ class UnaryLink {
 }
 
 /** Starts a broadcast pusher's gRPC server on `host` (any free port) in front of `members`. */
-export async function startBroadcastPush(options: { host: string; members: readonly RingMember[]; mode: 'unary' | 'batched' }): Promise<BroadcastPush> {
-  const links = options.members.map((member) => (options.mode === 'unary' ? new UnaryLink(member) : new BroadcastLink(member)));
+export async function startBroadcastPush(options: {
+  host: string;
+  members: readonly RingMember[];
+  mode: 'unary' | 'batched';
+}): Promise<BroadcastPush> {
+  const links = options.members.map((member) =>
+    options.mode === 'unary' ? new UnaryLink(member) : new BroadcastLink(member),
+  );
   const server = new Server();
   server.addService(pushService().service, {
     Push(call: ServerUnaryCall<PushRequest, PushResponse>, callback: sendUnaryData<PushResponse>): void {
@@ -121,7 +156,9 @@ export async function startBroadcastPush(options: { host: string; members: reado
     },
   });
   const port = await new Promise<number>((resolve, reject) => {
-    server.bindAsync(`${options.host}:0`, ServerCredentials.createInsecure(), (error, bound) => (error ? reject(error) : resolve(bound)));
+    server.bindAsync(`${options.host}:0`, ServerCredentials.createInsecure(), (error, bound) =>
+      error ? reject(error) : resolve(bound),
+    );
   });
   return {
     port,
@@ -134,7 +171,10 @@ export async function startBroadcastPush(options: { host: string; members: reado
 }
 
 /** Sends all of `messages` to every gateway; a (message, user) is realtime if any gateway delivered it. */
-async function broadcast(links: readonly (BroadcastLink | UnaryLink)[], messages: PushRequest['messages']): Promise<PushResult[]> {
+async function broadcast(
+  links: readonly (BroadcastLink | UnaryLink)[],
+  messages: PushRequest['messages'],
+): Promise<PushResult[]> {
   const sent: GatewayMessage[] = messages.map((m) => ({ msgId: m.msgId, userIds: m.toUserIds, payload: m.payload }));
   const pairs = sent.reduce((sum, m) => sum + m.userIds.length, 0);
   const answers = await Promise.all(links.map((link) => link.deliver(sent, pairs)));

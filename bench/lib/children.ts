@@ -35,7 +35,10 @@ export class Component {
 
   /** Forks `config` as `name` and resolves once it listens. */
   static async start(name: string, config: ComponentConfig): Promise<Component> {
-    const child = fork(ENTRY, [JSON.stringify(config)], { execArgv: ['--expose-gc', ...childFlags], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    const child = fork(ENTRY, [JSON.stringify(config)], {
+      execArgv: ['--expose-gc', ...childFlags],
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    });
     live.add(child);
     child.once('exit', () => live.delete(child));
     const ready = await nextMessage(child, START_TIMEOUT_MS);
@@ -89,7 +92,10 @@ export class Component {
 
 function nextMessage(child: ChildProcess, timeoutMs: number): Promise<ChildMessage> {
   return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => finish(new Error(`child ${child.pid} did not answer within ${timeoutMs} ms`)), timeoutMs);
+    const timer = setTimeout(
+      () => finish(new Error(`child ${child.pid} did not answer within ${timeoutMs} ms`)),
+      timeoutMs,
+    );
     const onMessage = (message: ChildMessage): void => finish(undefined, message);
     const onExit = (code: number | null): void => finish(new Error(`child ${child.pid} exited (${code})`));
     function finish(error: Error | undefined, message?: ChildMessage): void {

@@ -89,7 +89,13 @@ export class LiveSystem {
     const first = this.gateways.length;
     for (let i = first; i < first + count; i++) {
       const source = new StaticRingSource(this.#ring);
-      const gateway = await startGateway({ host: HOST, ports: { ws: 0, grpc: 0 }, self: `im-${i}`, ringSource: source, tokenSecret: this.#secret });
+      const gateway = await startGateway({
+        host: HOST,
+        ports: { ws: 0, grpc: 0 },
+        self: `im-${i}`,
+        ringSource: source,
+        tokenSecret: this.#secret,
+      });
       this.gateways.push({ name: `im-${i}`, gateway, source });
     }
   }
@@ -99,7 +105,11 @@ export class LiveSystem {
    * the ring watcher of each would serve it; `previous` is the ring served before.
    */
   writeRing(version: number, state: RingState): Ring {
-    const members: RingMember[] = this.gateways.map((g) => ({ name: g.name, host: HOST, ports: { ws: g.gateway.ports.ws, grpc: g.gateway.ports.grpc } }));
+    const members: RingMember[] = this.gateways.map((g) => ({
+      name: g.name,
+      host: HOST,
+      ports: { ws: g.gateway.ports.ws, grpc: g.gateway.ports.grpc },
+    }));
     const before = this.#ring;
     const previous = before === undefined || before.version === version ? (before?.previous ?? null) : before;
     const document = buildRingDocument({
@@ -131,7 +141,9 @@ export class LiveSystem {
   }
 
   /** `POST /v1/push` on push's HTTP API: one result per (message, recipient). */
-  async push(messages: readonly { msgID: string; toUserIDs: readonly string[]; payload: string }[]): Promise<PushResultJson[]> {
+  async push(
+    messages: readonly { msgID: string; toUserIDs: readonly string[]; payload: string }[],
+  ): Promise<PushResultJson[]> {
     const response = await fetch(`http://${HOST}:${this.#push!.ports.http}/v1/push`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
@@ -143,7 +155,9 @@ export class LiveSystem {
 
   /** True when every gateway holds only users it owns and every client is open. */
   isSettled(): boolean {
-    return this.gateways.every((g) => g.gateway.stats().misplaced === 0) && [...this.users.values()].every((u) => u.isOpen);
+    return (
+      this.gateways.every((g) => g.gateway.stats().misplaced === 0) && [...this.users.values()].every((u) => u.isOpen)
+    );
   }
 
   /** Closes clients, proxy, push and gateways. Idempotent. */

@@ -16,11 +16,20 @@ import { seededRandom } from '../../test/support/random.js';
 import { StathatConsistent } from './stathat-consistent.js';
 
 /** The OpenIM deployment the addresses are built from (names as in its Helm chart). */
-export const OPENIM = { name: 'openim-msggateway', service: 'openim-msggateway-headless', namespace: 'openim', pushPort: 88 } as const;
+export const OPENIM = {
+  name: 'openim-msggateway',
+  service: 'openim-msggateway-headless',
+  namespace: 'openim',
+  pushPort: 88,
+} as const;
 
 /** Gateway addresses as one side builds them: ordinals 0..replicas-1, with `:port` or without. */
 export function openimAddresses(replicas: number, port?: number): string[] {
-  return Array.from({ length: replicas }, (_, i) => `${OPENIM.name}-${i}.${OPENIM.service}.${OPENIM.namespace}.svc.cluster.local${port === undefined ? '' : `:${port}`}`);
+  return Array.from(
+    { length: replicas },
+    (_, i) =>
+      `${OPENIM.name}-${i}.${OPENIM.service}.${OPENIM.namespace}.svc.cluster.local${port === undefined ? '' : `:${port}`}`,
+  );
 }
 
 /** The pod an address names (its first DNS label): what both sides mean by "this gateway". */
@@ -98,9 +107,21 @@ export function openimScalePhases(n: number, init: { added: number; messagesPerP
   return [
     { label: 'steady', proxyReplicas: n, pushReplicas: n, runningReplicas: n, messages: init.messagesPerPhase },
     // Each side reads the replica count at start: push restarted with the new count, the proxy not yet.
-    { label: 'after scale, push restarted', proxyReplicas: n, pushReplicas: scaled, runningReplicas: scaled, messages: init.messagesPerPhase },
+    {
+      label: 'after scale, push restarted',
+      proxyReplicas: n,
+      pushReplicas: scaled,
+      runningReplicas: scaled,
+      messages: init.messagesPerPhase,
+    },
     // Both restarted; connections made before stay where they are (their pods still run).
-    { label: 'after scale, both restarted', proxyReplicas: scaled, pushReplicas: scaled, runningReplicas: scaled, messages: init.messagesPerPhase },
+    {
+      label: 'after scale, both restarted',
+      proxyReplicas: scaled,
+      pushReplicas: scaled,
+      runningReplicas: scaled,
+      messages: init.messagesPerPhase,
+    },
   ];
 }
 
@@ -131,19 +152,38 @@ export function isReachedByImring(ring: Ring, user: string, connectedTo: string)
  * a share of the moved users not yet reconnected. Counts (message, user) units push would
  * send offline although the user is connected.
  */
-export function simulateImring(traffic: Traffic, init: { n: number; added: number; messagesPerPhase: number }): PhaseCount[] {
+export function simulateImring(
+  traffic: Traffic,
+  init: { n: number; added: number; messagesPerPhase: number },
+): PhaseCount[] {
   const random = seededRandom(traffic.seed);
   const before = Array.from({ length: init.n }, (_, i) => imringMember(i));
   const after = Array.from({ length: init.n + init.added }, (_, i) => imringMember(i));
   const v1 = new Ring({ members: before, version: 1 });
-  const prepared = new Ring({ members: after, version: 2, state: 'Prepared', previous: { version: 1, members: before } });
-  const committed = new Ring({ members: after, version: 2, state: 'Committed', previous: { version: 1, members: before } });
+  const prepared = new Ring({
+    members: after,
+    version: 2,
+    state: 'Prepared',
+    previous: { version: 1, members: before },
+  });
+  const committed = new Ring({
+    members: after,
+    version: 2,
+    state: 'Committed',
+    previous: { version: 1, members: before },
+  });
   const connectedTo = new Map(traffic.users.map((u) => [u, v1.owner(u)!.name]));
   const phases: [string, Ring, (user: string) => void][] = [
     ['steady', v1, () => undefined],
     ['v2 prepared', prepared, () => undefined],
     // Migration in progress: each moved user reconnects (through the proxy, by v2) at some point.
-    ['v2 committed, migrating', committed, (u) => { if (random() < 0.5) connectedTo.set(u, committed.owner(u)!.name); }],
+    [
+      'v2 committed, migrating',
+      committed,
+      (u) => {
+        if (random() < 0.5) connectedTo.set(u, committed.owner(u)!.name);
+      },
+    ],
   ];
   return phases.map(([label, ring, churn]) => {
     let offline = 0;

@@ -51,7 +51,11 @@ export class TrafficDriver {
 
   /** One push request; its results are added to `count`. */
   async pushOnce(count: LiveCount): Promise<void> {
-    const messages = Array.from({ length: this.#shape.messagesPerRequest }, () => ({ msgID: `m${this.#next++}`, toUserIDs: this.#recipients(), payload: 'x' }));
+    const messages = Array.from({ length: this.#shape.messagesPerRequest }, () => ({
+      msgID: `m${this.#next++}`,
+      toUserIDs: this.#recipients(),
+      payload: 'x',
+    }));
     const before = new Map<string, number | undefined>();
     for (const m of messages) for (const id of m.toUserIDs) before.set(id, this.#closesIfOpen(id));
     const results = await this.#system.push(messages);

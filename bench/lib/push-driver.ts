@@ -41,7 +41,9 @@ export interface DriveTarget {
 }
 
 /** How a driver drives: calls in flight (closed loop) or calls per second (open loop). */
-export type DriveLoad = { readonly kind: 'closed'; readonly concurrency: number } | { readonly kind: 'steady'; readonly callsPerSecond: number };
+export type DriveLoad =
+  | { readonly kind: 'closed'; readonly concurrency: number }
+  | { readonly kind: 'steady'; readonly callsPerSecond: number };
 
 /**
  * Milliseconds of CLOCK_MONOTONIC, the clock `process.hrtime` reads: one clock for every
@@ -54,7 +56,9 @@ export function monotonicMs(): number {
 /** Starts driving `target` with `load` (in the driver process). */
 export function drive(target: DriveTarget, load: DriveLoad): Drive {
   const messagesOf = recipientCycle(target.users, target.recipients, target.seed);
-  return load.kind === 'closed' ? closedLoop(target.port, messagesOf, load.concurrency) : steadyRate(target.port, messagesOf, load.callsPerSecond);
+  return load.kind === 'closed'
+    ? closedLoop(target.port, messagesOf, load.concurrency)
+    : steadyRate(target.port, messagesOf, load.callsPerSecond);
 }
 
 type MessagesOf = (i: number, sentAtMs: number) => PushMessage[];

@@ -83,9 +83,19 @@ const benchLoop = monitorEventLoopDelay({ resolution: 5 });
 benchLoop.enable();
 
 async function snapshot(deployment: Deployment, receipts: Receipts): Promise<Snapshot> {
-  const [push, proxy, drive, ...gateways] = await Promise.all([deployment.push.stats(), deployment.proxy?.stats(), deployment.driver.stats(), ...deployment.gateways.map((g) => g.stats())]);
+  const [push, proxy, drive, ...gateways] = await Promise.all([
+    deployment.push.stats(),
+    deployment.proxy?.stats(),
+    deployment.driver.stats(),
+    ...deployment.gateways.map((g) => g.stats()),
+  ]);
   const own = process.cpuUsage();
-  const loopMaxMs: Record<string, number> = { bench: benchLoop.max / 1e6, driver: drive.loopMaxMs, push: push.loopMaxMs, gateways: Math.max(...gateways.map((g) => g?.loopMaxMs ?? 0)) };
+  const loopMaxMs: Record<string, number> = {
+    bench: benchLoop.max / 1e6,
+    driver: drive.loopMaxMs,
+    push: push.loopMaxMs,
+    gateways: Math.max(...gateways.map((g) => g?.loopMaxMs ?? 0)),
+  };
   if (proxy) loopMaxMs.proxy = proxy.loopMaxMs;
   benchLoop.reset();
   return {
@@ -127,18 +137,37 @@ async function measureWindow(plan: WindowPlan, target: DriveTarget, load: DriveL
     receipts.latenciesMs = [];
     const totals = await driver.stopDriving();
     const mode = load.kind === 'closed' ? 'throughput' : 'steady';
-    return figures({ label: plan.label, mode, before, after, latencies, totals, closes: Object.fromEntries(receipts.closes), hasProxy: deployment.proxy !== undefined });
+    return figures({
+      label: plan.label,
+      mode,
+      before,
+      after,
+      latencies,
+      totals,
+      closes: Object.fromEntries(receipts.closes),
+      hasProxy: deployment.proxy !== undefined,
+    });
   } finally {
     await driver.stopDriving();
   }
 }
 
-function figures(init: { label: string; mode: WindowFigures['mode']; before: Snapshot; after: Snapshot; latencies: number[]; totals: DriveTotals; closes: Record<string, number>; hasProxy: boolean }): WindowFigures {
+function figures(init: {
+  label: string;
+  mode: WindowFigures['mode'];
+  before: Snapshot;
+  after: Snapshot;
+  latencies: number[];
+  totals: DriveTotals;
+  closes: Record<string, number>;
+  hasProxy: boolean;
+}): WindowFigures {
   const { before, after } = init;
   const frames = Math.max(1, after.frames - before.frames);
   const per = (key: 'push' | 'gateways' | 'proxy' | 'bench'): number => (after[key] - before[key]) / frames;
   const seconds = (after.atMs - before.atMs) / 1000;
-  const cpuSeconds = (['push', 'gateways', 'proxy', 'bench'] as const).reduce((sum, key) => sum + (after[key] - before[key]), 0) / 1e6;
+  const cpuSeconds =
+    (['push', 'gateways', 'proxy', 'bench'] as const).reduce((sum, key) => sum + (after[key] - before[key]), 0) / 1e6;
   const sorted = init.latencies.sort((a, b) => a - b);
   const measured = sorted.length > 0;
   return {
@@ -146,9 +175,18 @@ function figures(init: { label: string; mode: WindowFigures['mode']; before: Sna
     mode: init.mode,
     recipients: 0,
     deliveredPerSecond: (after.frames - before.frames) / seconds,
-    cpuUsPerMessage: { push: per('push'), gateways: per('gateways'), proxy: init.hasProxy ? per('proxy') : null, bench: per('bench') },
+    cpuUsPerMessage: {
+      push: per('push'),
+      gateways: per('gateways'),
+      proxy: init.hasProxy ? per('proxy') : null,
+      bench: per('bench'),
+    },
     coresBusy: cpuSeconds / seconds,
-    machineCoresBusy: before.machine && after.machine ? ((after.machine.busy - before.machine.busy) / (after.machine.total - before.machine.total)) * availableParallelism() : null,
+    machineCoresBusy:
+      before.machine && after.machine
+        ? ((after.machine.busy - before.machine.busy) / (after.machine.total - before.machine.total)) *
+          availableParallelism()
+        : null,
     p50Ms: measured ? median(sorted) : null,
     p99Ms: measured ? sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * 0.99))]! : null,
     totals: init.totals,
@@ -158,10 +196,17 @@ function figures(init: { label: string; mode: WindowFigures['mode']; before: Sna
 }
 
 /** Closed loop: `concurrency` push calls in flight, each carrying `target.recipients` recipients. */
-export async function throughputWindow(plan: WindowPlan, target: DriveTarget, concurrency: number): Promise<WindowFigures> {
+export async function throughputWindow(
+  plan: WindowPlan,
+  target: DriveTarget,
+  concurrency: number,
+): Promise<WindowFigures> {
   progress(`${plan.label}: throughput, ${concurrency} calls in flight`);
   plan.receipts.timing = false;
-  const result = { ...(await measureWindow(plan, target, { kind: 'closed', concurrency })), recipients: target.recipients };
+  const result = {
+    ...(await measureWindow(plan, target, { kind: 'closed', concurrency })),
+    recipients: target.recipients,
+  };
   progress(`  ${Math.round(result.deliveredPerSecond)} delivered/s`);
   return result;
 }
@@ -177,8 +222,17 @@ export async function steadyWindow(plan: WindowPlan, target: DriveTarget, load: 
   progress(`${plan.label}: steady ${load.callsPerSecond} calls/s x ${load.recipients} recipients, latency`);
   plan.receipts.timing = true;
   try {
-    const result = { ...(await measureWindow(plan, target, { kind: 'steady', callsPerSecond: load.callsPerSecond })), recipients: load.recipients };
-    progress(`  p50 ${result.p50Ms?.toFixed(2)} ms, p99 ${result.p99Ms?.toFixed(2)} ms; cores busy: ours ${result.coresBusy.toFixed(2)}, machine ${result.machineCoresBusy?.toFixed(2)}; longest event-loop stall: ${Object.entries(result.loopMaxMs).map(([k, v]) => `${k} ${v.toFixed(1)} ms`).join(', ')}`);
+    const result = {
+      ...(await measureWindow(plan, target, { kind: 'steady', callsPerSecond: load.callsPerSecond })),
+      recipients: load.recipients,
+    };
+    progress(
+      `  p50 ${result.p50Ms?.toFixed(2)} ms, p99 ${result.p99Ms?.toFixed(2)} ms; cores busy: ours ${result.coresBusy.toFixed(2)}, machine ${result.machineCoresBusy?.toFixed(2)}; longest event-loop stall: ${Object.entries(
+        result.loopMaxMs,
+      )
+        .map(([k, v]) => `${k} ${v.toFixed(1)} ms`)
+        .join(', ')}`,
+    );
     return result;
   } finally {
     plan.receipts.timing = false;

@@ -47,8 +47,15 @@ export const LIMITS = {
 
 const SINGLE_PROXY = 'imring, 1 gateway, via proxy';
 
-function windowOf(results: Results, label: string, mode: WindowFigures['mode'], recipients?: number): WindowFigures | undefined {
-  return results.windows.find((w) => w.label.startsWith(label) && w.mode === mode && (recipients === undefined || w.recipients === recipients));
+function windowOf(
+  results: Results,
+  label: string,
+  mode: WindowFigures['mode'],
+  recipients?: number,
+): WindowFigures | undefined {
+  return results.windows.find(
+    (w) => w.label.startsWith(label) && w.mode === mode && (recipients === undefined || w.recipients === recipients),
+  );
 }
 
 /** The throughput round of `label` that delivered the most. */
@@ -57,7 +64,10 @@ function bestThroughput(results: Results, label: string): WindowFigures | undefi
   return rounds.sort((a, b) => b.deliveredPerSecond - a.deliveredPerSecond)[0];
 }
 
-/** Of the throughput rounds of `design` ('imring, N=' or 'broadcast'), the one with the least push + gateways CPU per message. */
+/**
+ * Of the throughput rounds of `design` ('imring, N=' or 'broadcast'), the one with the least push + gateways CPU per
+ * message.
+ */
 function bestRound(results: Results, design: string): WindowFigures | undefined {
   const rounds = results.windows.filter((w) => w.label.startsWith(design) && w.mode === 'throughput');
   return rounds.sort((a, b) => deliveryCpu(a) - deliveryCpu(b))[0];
@@ -76,7 +86,12 @@ export function perCpuRatio(results: Results, design = 'openim broadcast'): numb
 const check = (name: string, value: number | undefined, limit: { op: '>=' | '<=' | '<'; bound: number }): Check => {
   const v = value ?? Number.NaN;
   const pass = limit.op === '>=' ? v >= limit.bound : limit.op === '<=' ? v <= limit.bound : v < limit.bound;
-  return { name, value: Number(v.toPrecision(4)), limit: `${limit.op} ${limit.bound}`, pass: pass && Number.isFinite(v) };
+  return {
+    name,
+    value: Number(v.toPrecision(4)),
+    limit: `${limit.op} ${limit.bound}`,
+    pass: pass && Number.isFinite(v),
+  };
 };
 
 export function checksOf(results: Results): Check[] {
@@ -85,20 +100,47 @@ export function checksOf(results: Results): Check[] {
   // the 2,000 single-recipient calls/s window is reported beside it.
   const steady = windowOf(results, SINGLE_PROXY, 'steady', 10);
   const single = windowOf(results, SINGLE_PROXY, 'steady', 1);
-  const proxyCpu = Math.max(throughput?.cpuUsPerMessage.proxy ?? Number.NaN, steady?.cpuUsPerMessage.proxy ?? Number.NaN, single?.cpuUsPerMessage.proxy ?? Number.NaN);
+  const proxyCpu = Math.max(
+    throughput?.cpuUsPerMessage.proxy ?? Number.NaN,
+    steady?.cpuUsPerMessage.proxy ?? Number.NaN,
+    single?.cpuUsPerMessage.proxy ?? Number.NaN,
+  );
   const gatewayMemory = results.memory.find((m) => m.server === 'gateway');
   return [
-    check('delivered msg/s, 1 push + 1 gateway via proxy, batch 10 (better of 2 rounds)', throughput?.deliveredPerSecond, { op: '>=', bound: LIMITS.deliveredPerSecond }),
-    check('throughput per CPU vs broadcast (OpenIM: a unary call per message per gateway) at N=5 (x)', perCpuRatio(results), { op: '>=', bound: LIMITS.perCpuVsBroadcast }),
-    check('gateway CPU per delivered message (µs)', throughput?.cpuUsPerMessage.gateways, { op: '<=', bound: LIMITS.gatewayCpuUs }),
-    check('p99 end-to-end latency at a steady 2k delivered msg/s (batch 10), 1 gateway via proxy (ms)', steady?.p99Ms ?? undefined, { op: '<', bound: LIMITS.p99Ms }),
+    check(
+      'delivered msg/s, 1 push + 1 gateway via proxy, batch 10 (better of 2 rounds)',
+      throughput?.deliveredPerSecond,
+      { op: '>=', bound: LIMITS.deliveredPerSecond },
+    ),
+    check(
+      'throughput per CPU vs broadcast (OpenIM: a unary call per message per gateway) at N=5 (x)',
+      perCpuRatio(results),
+      { op: '>=', bound: LIMITS.perCpuVsBroadcast },
+    ),
+    check('gateway CPU per delivered message (µs)', throughput?.cpuUsPerMessage.gateways, {
+      op: '<=',
+      bound: LIMITS.gatewayCpuUs,
+    }),
+    check(
+      'p99 end-to-end latency at a steady 2k delivered msg/s (batch 10), 1 gateway via proxy (ms)',
+      steady?.p99Ms ?? undefined,
+      { op: '<', bound: LIMITS.p99Ms },
+    ),
     check('proxy CPU per forwarded frame, worst window (µs)', proxyCpu, { op: '<=', bound: LIMITS.proxyCpuUsPerFrame }),
-    check('gateway RSS per idle connection at 10k (KiB)', gatewayMemory === undefined ? undefined : gatewayMemory.bytesPerConnection / 1024, { op: '<=', bound: LIMITS.gatewayKiBPerConnection }),
-    check('connects/s through the proxy', results.connects.proxyPerSecond, { op: '>=', bound: LIMITS.proxyConnectsPerSecond }),
+    check(
+      'gateway RSS per idle connection at 10k (KiB)',
+      gatewayMemory === undefined ? undefined : gatewayMemory.bytesPerConnection / 1024,
+      { op: '<=', bound: LIMITS.gatewayKiBPerConnection },
+    ),
+    check('connects/s through the proxy', results.connects.proxyPerSecond, {
+      op: '>=',
+      bound: LIMITS.proxyConnectsPerSecond,
+    }),
   ];
 }
 
-const fixed = (value: number | null, digits = 1): string => (value === null || !Number.isFinite(value) ? '–' : value.toFixed(digits));
+const fixed = (value: number | null, digits = 1): string =>
+  value === null || !Number.isFinite(value) ? '–' : value.toFixed(digits);
 
 function windowRow(w: WindowFigures): string {
   const cpu = w.cpuUsPerMessage;
@@ -109,7 +151,11 @@ function windowRow(w: WindowFigures): string {
 }
 
 /** The markdown report, then the PASS/FAIL lines. */
-export function reportOf(results: Results, checks: readonly Check[], config: { users: number; gateways: number; concurrency: number }): string {
+export function reportOf(
+  results: Results,
+  checks: readonly Check[],
+  config: { users: number; gateways: number; concurrency: number },
+): string {
   const imring = bestRound(results, 'imring, N=');
   const broadcast = bestRound(results, 'openim broadcast');
   const batched = bestRound(results, 'batched broadcast');
@@ -128,7 +174,10 @@ export function reportOf(results: Results, checks: readonly Check[], config: { u
     `| imring throughput per CPU over OpenIM broadcast's | ${fixed(perCpuRatio(results), 2)}× |`,
     `| push + gateways CPU per delivered message, batched broadcast N=${config.gateways} (best round) | ${fixed(deliveryCpu(batched))} µs |`,
     `| imring throughput per CPU over batched broadcast's | ${fixed(perCpuRatio(results, 'batched broadcast'), 2)}× |`,
-    ...results.memory.map((m) => `| ${m.server} RSS per idle connection (${m.connections} direct, ${m.failed} failed) | ${fixed(m.bytesPerConnection / 1024, 2)} KiB |`),
+    ...results.memory.map(
+      (m) =>
+        `| ${m.server} RSS per idle connection (${m.connections} direct, ${m.failed} failed) | ${fixed(m.bytesPerConnection / 1024, 2)} KiB |`,
+    ),
     `| connects/s through the proxy (${connects.connections} connections, ${connects.concurrency} in flight, best of ${connects.rounds}) | ${Math.round(connects.proxyPerSecond)} |`,
     `| connects/s straight to the gateway (baseline) | ${Math.round(connects.directPerSecond)} |`,
     `| proxy connects/s over direct | ${fixed(connects.proxyPerSecond / connects.directPerSecond, 2)}× |`,
@@ -139,7 +188,7 @@ export function reportOf(results: Results, checks: readonly Check[], config: { u
     '"machine busy" = the whole machine\'s, from /proc/stat (the difference is other work on the machine).',
     'Steady rows: one message per push call, its payload the send time; p50/p99 = push call issued → frame received.',
     'The p99 check uses the batch-10 row (200 calls/s x 10 = 2k delivered msg/s, the batch of the throughput figure); the 1-recipient row (2k calls/s) is beside it.',
-    'OpenIM broadcast = one unary Deliver per message per gateway, concurrently (OpenIM main, DefaultAllNode); batched broadcast = every batch to every gateway over one DeliverStream each, with push\'s coalescing.',
+    "OpenIM broadcast = one unary Deliver per message per gateway, concurrently (OpenIM main, DefaultAllNode); batched broadcast = every batch to every gateway over one DeliverStream each, with push's coalescing.",
     '',
     ...checks.map((c) => `${c.pass ? 'PASS' : 'FAIL'} ${c.name} (${c.value}, limit ${c.limit})`),
   ].join('\n');

@@ -1,6 +1,7 @@
 /**
  * Child-process entry of the push benchmark: starts one component (gateway, proxy, push, the
- * bench-only broadcast pusher, a plain `ws` server, or the gRPC load driver) on 127.0.0.1 with a {@link StaticRingSource}
+ * bench-only broadcast pusher, a plain `ws` server, or the gRPC load driver) on 127.0.0.1 with a
+ * {@link StaticRingSource}
  * (never the Kubernetes API), so CPU and RSS can be measured per component.
  *
  * Usage (by bench/lib/children.ts): `node dist/bench/lib/runtime-process.js '<ComponentConfig JSON>'`
@@ -20,10 +21,16 @@ import { drive, type Drive, type DriveLoad, type DriveTarget, type DriveTotals }
 /** What one child runs. Ports are always 0 (any free one); the bound ones come back in `ready`. */
 export type ComponentConfig =
   | { readonly role: 'gateway'; readonly host: string; readonly self: string; readonly tokenSecret: string }
-  | { readonly role: 'proxy' | 'push' | 'broadcast-unary' | 'broadcast-batched'; readonly host: string; readonly ring: RingDocument }
+  | {
+      readonly role: 'proxy' | 'push' | 'broadcast-unary' | 'broadcast-batched';
+      readonly host: string;
+      readonly ring: RingDocument;
+    }
   | { readonly role: 'ws-baseline' | 'driver'; readonly host: string };
 
-/** Messages the bench sends a child. `gc`: collect garbage (twice) before reading RSS. `drive`, `stop`: the driver's. */
+/**
+ * Messages the bench sends a child. `gc`: collect garbage (twice) before reading RSS. `drive`, `stop`: the driver's.
+ */
 export type ParentMessage =
   | { readonly type: 'stats'; readonly gc?: boolean }
   | { readonly type: 'ring'; readonly ring: RingDocument }
@@ -58,7 +65,13 @@ async function start(config: ComponentConfig): Promise<Running> {
   switch (config.role) {
     case 'gateway': {
       const ringSource = new StaticRingSource();
-      const gateway = await startGateway({ host: config.host, ports: { ws: 0, grpc: 0 }, self: config.self, ringSource, tokenSecret: config.tokenSecret });
+      const gateway = await startGateway({
+        host: config.host,
+        ports: { ws: 0, grpc: 0 },
+        self: config.self,
+        ringSource,
+        tokenSecret: config.tokenSecret,
+      });
       return { ports: { ...gateway.ports }, ringSource, close: () => gateway.close() };
     }
     case 'proxy': {
@@ -73,7 +86,11 @@ async function start(config: ComponentConfig): Promise<Running> {
     }
     case 'broadcast-unary':
     case 'broadcast-batched': {
-      const push = await startBroadcastPush({ host: config.host, members: config.ring.members, mode: config.role === 'broadcast-unary' ? 'unary' : 'batched' });
+      const push = await startBroadcastPush({
+        host: config.host,
+        members: config.ring.members,
+        mode: config.role === 'broadcast-unary' ? 'unary' : 'batched',
+      });
       return { ports: { grpc: push.port }, close: () => push.close() };
     }
     case 'ws-baseline':

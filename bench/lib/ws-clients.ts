@@ -29,7 +29,11 @@ export class Receipts {
 export async function signTokens(users: readonly string[], secret: string): Promise<Map<string, string>> {
   const key = new TextEncoder().encode(secret);
   const tokens = new Map<string, string>();
-  for (const user of users) tokens.set(user, await new SignJWT({}).setProtectedHeader({ alg: 'HS256' }).setSubject(user).setExpirationTime('10m').sign(key));
+  for (const user of users)
+    tokens.set(
+      user,
+      await new SignJWT({}).setProtectedHeader({ alg: 'HS256' }).setSubject(user).setExpirationTime('10m').sign(key),
+    );
   return tokens;
 }
 
@@ -69,7 +73,14 @@ export async function openClients(plan: OpenPlan, receipts = new Receipts()): Pr
   };
   await Promise.all(Array.from({ length: Math.min(plan.concurrency, plan.users.length) }, worker));
   const seconds = (performance.now() - started) / 1000;
-  return { sockets, receipts, failed, seconds, connectsPerSecond: sockets.length / seconds, close: () => closeSockets(sockets) };
+  return {
+    sockets,
+    receipts,
+    failed,
+    seconds,
+    connectsPerSecond: sockets.length / seconds,
+    close: () => closeSockets(sockets),
+  };
 }
 
 function openOne(plan: OpenPlan, user: string, receipts: Receipts): Promise<WebSocket | undefined> {

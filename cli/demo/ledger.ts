@@ -26,7 +26,8 @@ export const DEAD_CONNECTION_WINDOW_MS = 2000;
 const ABNORMAL_CLOSURE = 1006;
 
 /** Push's answer for one (message, user). */
-export type Outcome = { readonly status: 'realtime'; readonly via: string } | { readonly status: 'offline'; readonly reason: string };
+export type Outcome =
+  { readonly status: 'realtime'; readonly via: string } | { readonly status: 'offline'; readonly reason: string };
 
 interface UserState {
   connected: boolean;
@@ -73,7 +74,10 @@ export interface LedgerTotals {
   offlineWhileReconnecting: number;
   /** Offline for a user whose connection was dead (it ended abnormally right after the answer): not a misroute. */
   offlineOnDeadConnection: number;
-  /** Realtime without a receipt, on a connection that ended abnormally right after the answer: in flight when it was killed. */
+  /**
+   * Realtime without a receipt, on a connection that ended abnormally right after the answer: in flight when it was
+   * killed.
+   */
   lostOnKilledConnection: number;
   /** Reconnect windows of migrated users (close → open), ms. */
   reconnectWindowsMs: number[];
@@ -84,7 +88,21 @@ export class Ledger {
   readonly #pending = new Map<string, Pending>();
   readonly #misrouteSamples: string[] = [];
   readonly #lostSamples: string[] = [];
-  readonly totals: LedgerTotals = { pairs: 0, received: 0, realtime: 0, offline: 0, offlineByReason: {}, realtimeByVia: {}, misrouted: 0, lost: 0, duplicates: 0, offlineWhileReconnecting: 0, offlineOnDeadConnection: 0, lostOnKilledConnection: 0, reconnectWindowsMs: [] };
+  readonly totals: LedgerTotals = {
+    pairs: 0,
+    received: 0,
+    realtime: 0,
+    offline: 0,
+    offlineByReason: {},
+    realtimeByVia: {},
+    misrouted: 0,
+    lost: 0,
+    duplicates: 0,
+    offlineWhileReconnecting: 0,
+    offlineOnDeadConnection: 0,
+    lostOnKilledConnection: 0,
+    reconnectWindowsMs: [],
+  };
 
   /** A user's client opened a connection at `atMs`. */
   opened(user: string, atMs: number): void {
@@ -115,7 +133,18 @@ export class Ledger {
     for (const user of users) {
       const state = this.#users.get(user);
       const epoch = state?.epoch ?? 0;
-      this.#pending.set(key(msgID, user), { user, atMs, answeredAtMs: undefined, epochAtSend: state?.connected ? epoch : -1, lastEpochAtSend: epoch, outcome: undefined, connectedThrough: false, lastEpochAtAnswer: epoch, callFailed: false, receipts: 0 });
+      this.#pending.set(key(msgID, user), {
+        user,
+        atMs,
+        answeredAtMs: undefined,
+        epochAtSend: state?.connected ? epoch : -1,
+        lastEpochAtSend: epoch,
+        outcome: undefined,
+        connectedThrough: false,
+        lastEpochAtAnswer: epoch,
+        callFailed: false,
+        receipts: 0,
+      });
     }
   }
 
@@ -127,7 +156,8 @@ export class Ledger {
     entry.answeredAtMs = atMs;
     const state = this.#users.get(user);
     entry.lastEpochAtAnswer = state?.epoch ?? 0;
-    entry.connectedThrough = entry.epochAtSend >= 0 && state !== undefined && state.connected && state.epoch === entry.epochAtSend;
+    entry.connectedThrough =
+      entry.epochAtSend >= 0 && state !== undefined && state.connected && state.epoch === entry.epochAtSend;
   }
 
   /**
@@ -166,7 +196,10 @@ export class Ledger {
     return this.#misrouteSamples;
   }
 
-  /** Up to 10 pairs that were lost (`msgID/user (what push answered, how the user's connections ended)`), for the report. */
+  /**
+   * Up to 10 pairs that were lost (`msgID/user (what push answered, how the user's connections ended)`), for the
+   * report.
+   */
   get lostSamples(): readonly string[] {
     return this.#lostSamples;
   }
@@ -223,14 +256,25 @@ export class Ledger {
   #killedUnder(entry: Pending): boolean {
     const answeredAtMs = entry.answeredAtMs;
     if (answeredAtMs === undefined) return false;
-    return this.#connectionsAround(entry).some(({ close }) => close?.code === ABNORMAL_CLOSURE && close.atMs >= entry.atMs - DEAD_CONNECTION_WINDOW_MS && close.atMs <= answeredAtMs + DEAD_CONNECTION_WINDOW_MS);
+    return this.#connectionsAround(entry).some(
+      ({ close }) =>
+        close?.code === ABNORMAL_CLOSURE &&
+        close.atMs >= entry.atMs - DEAD_CONNECTION_WINDOW_MS &&
+        close.atMs <= answeredAtMs + DEAD_CONNECTION_WINDOW_MS,
+    );
   }
 
-  /** The user's connections from the latest one at the send to the latest one at the answer, each with how it ended (undefined: still open). */
-  #connectionsAround(entry: Pending): { epoch: number; close: { readonly atMs: number; readonly code: number } | undefined }[] {
+  /**
+   * The user's connections from the latest one at the send to the latest one at the answer, each with how it ended
+   * (undefined: still open).
+   */
+  #connectionsAround(
+    entry: Pending,
+  ): { epoch: number; close: { readonly atMs: number; readonly code: number } | undefined }[] {
     const closes = this.#users.get(entry.user)?.closes;
     const out = [];
-    for (let epoch = entry.lastEpochAtSend; epoch <= entry.lastEpochAtAnswer; epoch++) out.push({ epoch, close: closes?.get(epoch) });
+    for (let epoch = entry.lastEpochAtSend; epoch <= entry.lastEpochAtAnswer; epoch++)
+      out.push({ epoch, close: closes?.get(epoch) });
     return out;
   }
 
@@ -244,7 +288,8 @@ export class Ledger {
       t.offlineOnDeadConnection++;
     } else if (entry.connectedThrough) {
       t.misrouted++;
-      if (this.#misrouteSamples.length < 10) this.#misrouteSamples.push(`${pair} (${reason}${this.#closeAfterAnswer(entry)})`);
+      if (this.#misrouteSamples.length < 10)
+        this.#misrouteSamples.push(`${pair} (${reason}${this.#closeAfterAnswer(entry)})`);
     } else if (entry.epochAtSend >= 0) {
       t.offlineWhileReconnecting++;
     }

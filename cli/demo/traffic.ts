@@ -32,7 +32,14 @@ export interface TrafficOptions {
   readonly now?: () => number;
 }
 
-export const TRAFFIC_DEFAULTS = { users: 200, messagesPerSecond: 100, groupShare: 0.2, groupSize: 10, batch: 10, seed: 1 } as const;
+export const TRAFFIC_DEFAULTS = {
+  users: 200,
+  messagesPerSecond: 100,
+  groupShare: 0.2,
+  groupSize: 10,
+  batch: 10,
+  seed: 1,
+} as const;
 
 /** Period of the push loop, ms: each tick sends the messages that are due. */
 const TICK_MS = 20;
@@ -68,7 +75,14 @@ export class DemoTraffic {
     if (!Number.isInteger(users) || users < 1) throw new RangeError(`users must be a positive integer, got ${users}`);
     const rate = options.messagesPerSecond ?? TRAFFIC_DEFAULTS.messagesPerSecond;
     if (!(rate > 0)) throw new RangeError(`messagesPerSecond must be positive, got ${rate}`);
-    this.#o = { ...TRAFFIC_DEFAULTS, offlineUsers: Math.ceil(users / 20), now: Date.now, ...options, users, messagesPerSecond: rate };
+    this.#o = {
+      ...TRAFFIC_DEFAULTS,
+      offlineUsers: Math.ceil(users / 20),
+      now: Date.now,
+      ...options,
+      users,
+      messagesPerSecond: rate,
+    };
     this.#online = Array.from({ length: users }, (_, i) => `user-${String(i).padStart(5, '0')}`);
     this.#offline = Array.from({ length: this.#o.offlineUsers }, (_, i) => `away-${String(i).padStart(4, '0')}`);
     this.#random = mulberry32(this.#o.seed);
@@ -76,7 +90,11 @@ export class DemoTraffic {
 
   /** Messages pushed, and push calls that failed as a whole. */
   get counts(): { readonly messages: number; readonly pushErrors: number; readonly connected: number } {
-    return { messages: this.#sent, pushErrors: this.#pushErrors, connected: this.#online.filter((u) => this.ledger.isConnected(u)).length };
+    return {
+      messages: this.#sent,
+      pushErrors: this.#pushErrors,
+      connected: this.#online.filter((u) => this.ledger.isConnected(u)).length,
+    };
   }
 
   get rates(): Rates {
@@ -89,7 +107,11 @@ export class DemoTraffic {
     const queue = [...this.#online];
     const worker = async (): Promise<void> => {
       for (let user = queue.shift(); user !== undefined; user = queue.shift()) {
-        const token = await new SignJWT({}).setProtectedHeader({ alg: 'HS256' }).setSubject(user).setExpirationTime('24h').sign(key);
+        const token = await new SignJWT({})
+          .setProtectedHeader({ alg: 'HS256' })
+          .setSubject(user)
+          .setExpirationTime('24h')
+          .sign(key);
         await this.#open(user, token);
       }
     };
@@ -105,7 +127,7 @@ export class DemoTraffic {
       const due = Math.floor(((this.#o.now() - startedMs) / 1000) * this.#o.messagesPerSecond);
       const messages: Message[] = [];
       while (this.#sent < due) messages.push(this.#message(this.#sent++));
-      for (let i = 0; i < messages.length; ) {
+      for (let i = 0; i < messages.length;) {
         const size = i % 2 === 0 ? 1 : this.#o.batch;
         this.#push(messages.slice(i, i + size));
         i += size;
@@ -194,7 +216,8 @@ export class DemoTraffic {
     const recipients = new Set<string>();
     while (recipients.size < size) recipients.add(this.#online[Math.floor(this.#random() * this.#online.length)]!);
     // One message in 20 also goes to a user who is not connected: offline, correctly.
-    if (this.#offline.length > 0 && this.#random() < 0.05) recipients.add(this.#offline[Math.floor(this.#random() * this.#offline.length)]!);
+    if (this.#offline.length > 0 && this.#random() < 0.05)
+      recipients.add(this.#offline[Math.floor(this.#random() * this.#offline.length)]!);
     return { msgID: `m${n}`, toUserIDs: [...recipients], payload: `demo message ${n}` };
   }
 
@@ -208,11 +231,20 @@ export class DemoTraffic {
 
   async #call(messages: Message[]): Promise<void> {
     try {
-      const response = await fetch(`${this.#o.pushUrl}/v1/push`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ messages }) });
+      const response = await fetch(`${this.#o.pushUrl}/v1/push`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ messages }),
+      });
       if (!response.ok) throw new Error(`push answered ${response.status}`);
-      const body = (await response.json()) as { results: { msgID: string; userID: string; status: string; via?: string; reason?: string }[] };
+      const body = (await response.json()) as {
+        results: { msgID: string; userID: string; status: string; via?: string; reason?: string }[];
+      };
       for (const r of body.results) {
-        const outcome: Outcome = r.status === 'realtime' ? { status: 'realtime', via: r.via ?? 'current' } : { status: 'offline', reason: r.reason ?? 'unknown' };
+        const outcome: Outcome =
+          r.status === 'realtime'
+            ? { status: 'realtime', via: r.via ?? 'current' }
+            : { status: 'offline', reason: r.reason ?? 'unknown' };
         if (outcome.status === 'realtime') this.#window.realtime++;
         else this.#window.offline++;
         this.ledger.answered(r.msgID, r.userID, outcome, this.#o.now());
@@ -227,7 +259,10 @@ export class DemoTraffic {
     const now = this.#o.now();
     if (now - this.#window.startMs < 1000) return;
     const seconds = (now - this.#window.startMs) / 1000;
-    this.#rates = { realtimePerSecond: this.#window.realtime / seconds, offlinePerSecond: this.#window.offline / seconds };
+    this.#rates = {
+      realtimePerSecond: this.#window.realtime / seconds,
+      offlinePerSecond: this.#window.offline / seconds,
+    };
     this.#window = { startMs: now, realtime: 0, offline: 0 };
   }
 }

@@ -28,11 +28,25 @@ export interface ViewInput {
 export const CLEAR = '\u001b[2J\u001b[H';
 
 export function formatView(input: ViewInput): string {
-  const lines = [`imring local: up ${formatDuration(input.elapsedSeconds)}          (Ctrl-C stops everything)`, '', input.status.trimEnd(), ''];
+  const lines = [
+    `imring local: up ${formatDuration(input.elapsedSeconds)}          (Ctrl-C stops everything)`,
+    '',
+    input.status.trimEnd(),
+    '',
+  ];
   if (input.traffic) lines.push(...trafficLines(input.traffic), '');
-  lines.push('Last events:', ...(input.events.length > 0 ? input.events.slice(-6).map((e) => `  ${e}`) : ['  (none yet)']), '');
+  lines.push(
+    'Last events:',
+    ...(input.events.length > 0 ? input.events.slice(-6).map((e) => `  ${e}`) : ['  (none yet)']),
+    '',
+  );
   const kubectl = `kubectl --kubeconfig ${input.kubeconfig}`;
-  lines.push('Try:', `  ${kubectl} scale imgw/${input.gateway} --replicas=5`, `  ${kubectl} get imgw,pods`, `  ${kubectl} describe imgw/${input.gateway}`);
+  lines.push(
+    'Try:',
+    `  ${kubectl} scale imgw/${input.gateway} --replicas=5`,
+    `  ${kubectl} get imgw,pods`,
+    `  ${kubectl} describe imgw/${input.gateway}`,
+  );
   return `${lines.join('\n')}\n`;
 }
 

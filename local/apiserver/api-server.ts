@@ -200,7 +200,11 @@ export class LocalApiServer {
         throw new ApiError(401, 'Unauthorized', 'Unauthorized');
       }
       if (route.kind === 'resource') {
-        await this.#injectFaults(res, { method: req.method ?? 'GET', path: url.pathname, userAgent: req.headers['user-agent'] ?? '' });
+        await this.#injectFaults(res, {
+          method: req.method ?? 'GET',
+          path: url.pathname,
+          userAgent: req.headers['user-agent'] ?? '',
+        });
         await this.#serveResource(route, req, res, url);
       } else {
         const address = this.url.replace(/^https:\/\//, '');
@@ -218,7 +222,9 @@ export class LocalApiServer {
     const includeObject = (url.searchParams.get('includeObject') ?? 'Metadata') as 'None' | 'Metadata' | 'Object';
     const now = this.#options.now;
     if (route.verb === 'watch') {
-      const render = table ? (o: KubeObject) => toTable(route.type, [o], { includeObject, now: now() }) : (o: KubeObject) => o;
+      const render = table
+        ? (o: KubeObject) => toTable(route.type, [o], { includeObject, now: now() })
+        : (o: KubeObject) => o;
       this.#watch(route, url.searchParams, res, render);
       return;
     }
@@ -228,7 +234,14 @@ export class LocalApiServer {
     }
     checkBodyType(req.headers['content-type']);
     const body = await readBody(req, this.#options.maxBodyBytes);
-    const request: ObjectRequest = { route, query: url.searchParams, body, contentType: req.headers['content-type'], userAgent: req.headers['user-agent'], warnings: [] };
+    const request: ObjectRequest = {
+      route,
+      query: url.searchParams,
+      body,
+      contentType: req.headers['content-type'],
+      userAgent: req.headers['user-agent'],
+      warnings: [],
+    };
     const { code: status, object: result } = this.#objects.handle(request);
     const headers = request.warnings.map((w) => `299 - ${JSON.stringify(w)}`);
     if (table && (route.verb === 'get' || route.verb === 'list') && route.subresource === undefined) {
@@ -271,7 +284,12 @@ export class LocalApiServer {
     const failure = faults.failure(request);
     if (failure === 429) {
       res.setHeader('Retry-After', '1');
-      throw new ApiError(429, 'TooManyRequests', 'the server has received too many requests and has asked us to try again later', { retryAfterSeconds: 1 });
+      throw new ApiError(
+        429,
+        'TooManyRequests',
+        'the server has received too many requests and has asked us to try again later',
+        { retryAfterSeconds: 1 },
+      );
     }
     if (failure === 500) throw new ApiError(500, 'InternalError', 'Internal error occurred: injected fault');
   }
@@ -306,7 +324,8 @@ function resolveOptions(options: LocalApiServerOptions): ResolvedOptions {
     'maxBodyBytes',
     'maxWatchBufferBytes',
   ] as const) {
-    if (!Number.isFinite(resolved[key]) || resolved[key] <= 0) throw new RangeError(`${key} must be a positive number, got ${resolved[key]}`);
+    if (!Number.isFinite(resolved[key]) || resolved[key] <= 0)
+      throw new RangeError(`${key} must be a positive number, got ${resolved[key]}`);
   }
   if (resolved.token.length < 16) throw new RangeError('token must be at least 16 characters');
   if (!/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/.test(resolved.name)) {

@@ -97,7 +97,11 @@ export function notFound(r: ResourceName, name: string): ApiError {
 
 /** 409: `configmaps "x" already exists`. */
 export function alreadyExists(r: ResourceName, name: string): ApiError {
-  return new ApiError(409, 'AlreadyExists', `${qualified(r)} "${name}" already exists`, { name, group: r.group, kind: r.plural });
+  return new ApiError(409, 'AlreadyExists', `${qualified(r)} "${name}" already exists`, {
+    name,
+    group: r.group,
+    kind: r.plural,
+  });
 }
 
 /** 409: the object was modified since the resourceVersion the client sent. */

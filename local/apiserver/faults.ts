@@ -37,9 +37,11 @@ export class Faults {
   /** Replaces the settings (omitted ones return to their defaults). */
   set(settings: FaultSettings): void {
     const failureRate = settings.failureRate ?? 0;
-    if (!(failureRate >= 0 && failureRate <= 1)) throw new RangeError(`failureRate must be within 0..1, got ${failureRate}`);
+    if (!(failureRate >= 0 && failureRate <= 1))
+      throw new RangeError(`failureRate must be within 0..1, got ${failureRate}`);
     const [min, max] = settings.latencyMs ?? [0, 0];
-    if (!(min >= 0 && max >= min)) throw new RangeError(`latencyMs must be [min, max] with 0 <= min <= max, got [${min}, ${max}]`);
+    if (!(min >= 0 && max >= min))
+      throw new RangeError(`latencyMs must be [min, max] with 0 <= min <= max, got [${min}, ${max}]`);
     const failureCodes = settings.failureCodes ?? [500];
     if (failureCodes.length === 0) throw new RangeError('failureCodes must name at least one code');
     const matching = settings.matching ?? (() => true);

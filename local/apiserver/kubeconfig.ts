@@ -19,7 +19,15 @@ export function kubeconfigYaml(init: KubeconfigInit): string {
   return stringify({
     apiVersion: 'v1',
     kind: 'Config',
-    clusters: [{ name, cluster: { server: init.server, 'certificate-authority-data': Buffer.from(init.caCertificate).toString('base64') } }],
+    clusters: [
+      {
+        name,
+        cluster: {
+          server: init.server,
+          'certificate-authority-data': Buffer.from(init.caCertificate).toString('base64'),
+        },
+      },
+    ],
     users: [{ name, user: { token: init.token } }],
     contexts: [{ name, context: { cluster: name, user: name, namespace: init.namespace ?? 'default' } }],
     'current-context': name,

@@ -26,12 +26,17 @@ export interface HostRecord {
  * or regardless of readiness when the Service sets `publishNotReadyAddresses`, as the
  * endpoints controller does. Sorted by name, then IP, without duplicates.
  */
-export function hostRecords(services: readonly V1Service[], pods: readonly V1Pod[], domain: string = DEFAULT_CLUSTER_DOMAIN): HostRecord[] {
+export function hostRecords(
+  services: readonly V1Service[],
+  pods: readonly V1Pod[],
+  domain: string = DEFAULT_CLUSTER_DOMAIN,
+): HostRecord[] {
   const byNamespace = groupByNamespace(pods);
   const records = new Map<string, HostRecord>();
   for (const service of services) {
     const namespace = service.metadata?.namespace ?? 'default';
-    for (const record of serviceRecords(service, byNamespace.get(namespace) ?? [], domain)) records.set(`${record.name} ${record.ip}`, record);
+    for (const record of serviceRecords(service, byNamespace.get(namespace) ?? [], domain))
+      records.set(`${record.name} ${record.ip}`, record);
   }
   return [...records.values()].sort(compareRecords);
 }
@@ -62,10 +67,16 @@ interface ServiceTarget {
 
 function podRecords(pod: V1Pod, service: ServiceTarget): HostRecord[] {
   const ip = pod.status?.podIP;
-  if (!ip || !matchesSelector(service.selector, pod.metadata?.labels) || !isServing(pod, service.includeNotReady)) return [];
+  if (!ip || !matchesSelector(service.selector, pod.metadata?.labels) || !isServing(pod, service.includeNotReady))
+    return [];
   const hostname = pod.spec?.hostname;
   const named = service.headless && hostname && pod.spec?.subdomain === service.name;
-  return named ? [{ ip, name: service.fqdn }, { ip, name: `${hostname.toLowerCase()}.${service.fqdn}` }] : [{ ip, name: service.fqdn }];
+  return named
+    ? [
+        { ip, name: service.fqdn },
+        { ip, name: `${hostname.toLowerCase()}.${service.fqdn}` },
+      ]
+    : [{ ip, name: service.fqdn }];
 }
 
 /** The selector of a Service that has endpoints by selector (not ExternalName, not empty). */
@@ -96,7 +107,10 @@ export function isServing(pod: V1Pod, includeNotReady: boolean): boolean {
 }
 
 /** Equality-based Service selector: every key present with the same value. */
-export function matchesSelector(selector: Readonly<Record<string, string>>, labels: Readonly<Record<string, string>> | undefined): boolean {
+export function matchesSelector(
+  selector: Readonly<Record<string, string>>,
+  labels: Readonly<Record<string, string>> | undefined,
+): boolean {
   return Object.entries(selector).every(([k, v]) => labels?.[k] === v);
 }
 

@@ -35,7 +35,8 @@ const RETRY_MAX_MS = 10_000;
 /** RFC 1123 names, dot-separated: what a cluster domain may be. */
 const DOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
 
-type ResolvedOptions = Required<Omit<DnsControllerOptions, 'onError' | 'onFlush'>> & Pick<DnsControllerOptions, 'onError' | 'onFlush'>;
+type ResolvedOptions = Required<Omit<DnsControllerOptions, 'onError' | 'onFlush'>> &
+  Pick<DnsControllerOptions, 'onError' | 'onFlush'>;
 
 /**
  * Cluster DNS for the local control plane, as an `/etc/hosts` file (records: see
@@ -64,8 +65,18 @@ export class DnsController {
     const onError = (e: unknown): void => {
       if (!this.#lifecycle.isClosed) options.onError?.(new Error('while watching services and pods', { cause: e }));
     };
-    this.#services = new ResilientInformer<V1Service>({ kc: options.kc, path: '/api/v1/services', list: () => core.listServiceForAllNamespaces(), onError });
-    this.#pods = new ResilientInformer<V1Pod>({ kc: options.kc, path: '/api/v1/pods', list: () => core.listPodForAllNamespaces(), onError });
+    this.#services = new ResilientInformer<V1Service>({
+      kc: options.kc,
+      path: '/api/v1/services',
+      list: () => core.listServiceForAllNamespaces(),
+      onError,
+    });
+    this.#pods = new ResilientInformer<V1Pod>({
+      kc: options.kc,
+      path: '/api/v1/pods',
+      list: () => core.listPodForAllNamespaces(),
+      onError,
+    });
     for (const informer of [this.#services, this.#pods] as const) {
       for (const event of ['add', 'update', 'delete'] as const) informer.on(event, () => this.#schedule());
     }
@@ -159,8 +170,11 @@ async function replaceFile(file: string, content: string): Promise<void> {
 
 function resolveOptions(options: DnsControllerOptions): ResolvedOptions {
   const resolved = { ...DEFAULTS, ...options };
-  if (typeof resolved.hostsFile !== 'string' || resolved.hostsFile === '') throw new TypeError('hostsFile must be a non-empty path');
-  if (!DOMAIN.test(resolved.clusterDomain)) throw new TypeError(`clusterDomain must be a DNS name, got ${JSON.stringify(resolved.clusterDomain)}`);
-  if (!Number.isFinite(resolved.coalesceMs) || resolved.coalesceMs < 0) throw new RangeError(`coalesceMs must be a non-negative number of ms, got ${resolved.coalesceMs}`);
+  if (typeof resolved.hostsFile !== 'string' || resolved.hostsFile === '')
+    throw new TypeError('hostsFile must be a non-empty path');
+  if (!DOMAIN.test(resolved.clusterDomain))
+    throw new TypeError(`clusterDomain must be a DNS name, got ${JSON.stringify(resolved.clusterDomain)}`);
+  if (!Number.isFinite(resolved.coalesceMs) || resolved.coalesceMs < 0)
+    throw new RangeError(`coalesceMs must be a non-negative number of ms, got ${resolved.coalesceMs}`);
   return resolved;
 }

@@ -41,7 +41,9 @@ export function apiVersionOf(resource: WatchedResource): string {
 
 /** The collection path of a resource across namespaces, e.g. `/apis/apps/v1/statefulsets`. */
 export function watchPath(resource: WatchedResource): string {
-  return resource.group === '' ? `/api/${resource.version}/${resource.plural}` : `/apis/${resource.group}/${resource.version}/${resource.plural}`;
+  return resource.group === ''
+    ? `/api/${resource.version}/${resource.plural}`
+    : `/apis/${resource.group}/${resource.version}/${resource.plural}`;
 }
 
 /** A stable key for a resource: `group/version/plural`. */
@@ -65,7 +67,13 @@ export function customResourcesOf(crds: readonly V1CustomResourceDefinition[]): 
     if (crd.metadata?.deletionTimestamp || !isEstablished(crd)) continue;
     const storage = crd.spec.versions.find((v) => v.storage && v.served);
     if (!storage) continue;
-    resources.push({ group: crd.spec.group, version: storage.name, kind: crd.spec.names.kind, plural: crd.spec.names.plural, namespaced: crd.spec.scope === 'Namespaced' });
+    resources.push({
+      group: crd.spec.group,
+      version: storage.name,
+      kind: crd.spec.names.kind,
+      plural: crd.spec.names.plural,
+      namespaced: crd.spec.scope === 'Namespaced',
+    });
   }
   return resources;
 }
@@ -101,7 +109,11 @@ export type DependentAction =
  * it survives while any owner is solid; otherwise it is deleted, in the foreground when an
  * owner waits for it and it has dependents of its own (so the wait covers the whole subtree).
  */
-export function dependentAction(refs: readonly V1OwnerReference[], states: readonly OwnerState[], hasDependents: boolean): DependentAction {
+export function dependentAction(
+  refs: readonly V1OwnerReference[],
+  states: readonly OwnerState[],
+  hasDependents: boolean,
+): DependentAction {
   if (refs.length === 0) return { type: 'none' };
   const solid = states.some((s) => s === 'solid');
   if (solid) {

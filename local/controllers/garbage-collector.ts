@@ -106,7 +106,9 @@ export class GarbageCollector {
       },
     });
     for (const event of ['add', 'update', 'delete'] as const) this.#crds.on(event, () => this.#syncCustomResources());
-    this.#queue = new WorkQueue((uid) => this.#reconcile(uid), { onError: (uid, e) => this.#report(new Error(`while collecting object ${uid}`, { cause: e })) });
+    this.#queue = new WorkQueue((uid) => this.#reconcile(uid), {
+      onError: (uid, e) => this.#report(new Error(`while collecting object ${uid}`, { cause: e })),
+    });
   }
 
   /** Starts watching; resolves once every cache is loaded and the first pass is queued. Refused after `close()`. */
@@ -188,7 +190,8 @@ export class GarbageCollector {
     this.#unlink(uid, previous);
     this.#nodes.set(uid, { key, name: meta.name, namespace: meta.namespace, owners });
     for (const owner of owners) this.#link(uid, owner);
-    if (owners.length > 0 || hasPendingFinalizer(object, ORPHAN_FINALIZER) || isDeletingDependents(object)) this.#enqueue(uid);
+    if (owners.length > 0 || hasPendingFinalizer(object, ORPHAN_FINALIZER) || isDeletingDependents(object))
+      this.#enqueue(uid);
     // A changed dependent may unblock an owner waiting for it.
     for (const owner of new Set([...previous, ...owners])) if (this.#isWaitingOwner(owner)) this.#enqueue(owner);
   }
@@ -253,16 +256,33 @@ export class GarbageCollector {
     await this.#apply(uid, { resource, object }, action);
   }
 
-  async #apply(uid: string, target: { resource: WatchedResource; object: KubernetesObject }, action: DependentAction): Promise<void> {
+  async #apply(
+    uid: string,
+    target: { resource: WatchedResource; object: KubernetesObject },
+    action: DependentAction,
+  ): Promise<void> {
     if (action.type === 'none') return;
     const header = headerOf(target.resource, target.object);
     if (action.type === 'delete') {
       const body = { propagationPolicy: action.propagationPolicy, preconditions: { uid } };
-      await this.#tolerate(uid, this.#objects.delete(header, undefined, undefined, undefined, undefined, action.propagationPolicy, body));
+      await this.#tolerate(
+        uid,
+        this.#objects.delete(header, undefined, undefined, undefined, undefined, action.propagationPolicy, body),
+      );
       return;
     }
-    const patch = { ...header, metadata: { ...header.metadata, resourceVersion: target.object.metadata?.resourceVersion, ownerReferences: withoutOwners(target.object, action.uids) } };
-    await this.#tolerate(uid, this.#objects.patch(patch, undefined, undefined, undefined, undefined, PatchStrategy.MergePatch));
+    const patch = {
+      ...header,
+      metadata: {
+        ...header.metadata,
+        resourceVersion: target.object.metadata?.resourceVersion,
+        ownerReferences: withoutOwners(target.object, action.uids),
+      },
+    };
+    await this.#tolerate(
+      uid,
+      this.#objects.patch(patch, undefined, undefined, undefined, undefined, PatchStrategy.MergePatch),
+    );
   }
 
   /** Foreground deletion: dependents go first; the finalizer goes when none blocks any more. */
@@ -281,9 +301,18 @@ export class GarbageCollector {
       const watch = node && this.#watches.get(node.key);
       if (!watch) continue;
       const header = headerOf(watch.resource, dependent);
-      const patch = { ...header, metadata: { ...header.metadata, resourceVersion: dependent.metadata?.resourceVersion, ownerReferences: withoutOwners(dependent, [uid]) } };
+      const patch = {
+        ...header,
+        metadata: {
+          ...header.metadata,
+          resourceVersion: dependent.metadata?.resourceVersion,
+          ownerReferences: withoutOwners(dependent, [uid]),
+        },
+      };
       // A conflict fails the pass: the owner is retried, and must not lose its finalizer first.
-      await this.#objects.patch(patch, undefined, undefined, undefined, undefined, PatchStrategy.MergePatch).catch(ignoreNotFound);
+      await this.#objects
+        .patch(patch, undefined, undefined, undefined, undefined, PatchStrategy.MergePatch)
+        .catch(ignoreNotFound);
     }
     await this.#removeFinalizer(uid, resource, owner, ORPHAN_FINALIZER);
   }
@@ -292,10 +321,25 @@ export class GarbageCollector {
     return [...(this.#dependents.get(uid) ?? [])].map((d) => this.#current(d)).filter((d) => d !== undefined);
   }
 
-  async #removeFinalizer(uid: string, resource: WatchedResource, owner: KubernetesObject, finalizer: string): Promise<void> {
+  async #removeFinalizer(
+    uid: string,
+    resource: WatchedResource,
+    owner: KubernetesObject,
+    finalizer: string,
+  ): Promise<void> {
     const header = headerOf(resource, owner);
-    const patch = { ...header, metadata: { ...header.metadata, resourceVersion: owner.metadata?.resourceVersion, finalizers: withoutFinalizer(owner, finalizer) } };
-    await this.#tolerate(uid, this.#objects.patch(patch, undefined, undefined, undefined, undefined, PatchStrategy.MergePatch));
+    const patch = {
+      ...header,
+      metadata: {
+        ...header.metadata,
+        resourceVersion: owner.metadata?.resourceVersion,
+        finalizers: withoutFinalizer(owner, finalizer),
+      },
+    };
+    await this.#tolerate(
+      uid,
+      this.#objects.patch(patch, undefined, undefined, undefined, undefined, PatchStrategy.MergePatch),
+    );
   }
 
   /**
@@ -309,16 +353,23 @@ export class GarbageCollector {
       if (cached?.metadata?.uid === ref.uid) return ownerStateOf(ref, cached);
     }
     try {
-      const live = await this.#objects.read({ apiVersion: ref.apiVersion, kind: ref.kind, metadata: { name: ref.name, ...(namespace ? { namespace } : {}) } });
+      const live = await this.#objects.read({
+        apiVersion: ref.apiVersion,
+        kind: ref.kind,
+        metadata: { name: ref.name, ...(namespace ? { namespace } : {}) },
+      });
       return ownerStateOf(ref, live);
     } catch (error) {
       if (apiStatusCode(error) === 404) return 'dangling';
-      throw new Error(`while looking up owner ${ref.kind} ${namespace ? `${namespace}/` : ''}${ref.name}`, { cause: error });
+      throw new Error(`while looking up owner ${ref.kind} ${namespace ? `${namespace}/` : ''}${ref.name}`, {
+        cause: error,
+      });
     }
   }
 
   #watchOfKind(group: string, kind: string): Watch | undefined {
-    for (const watch of this.#watches.values()) if (watch.resource.group === group && watch.resource.kind === kind) return watch;
+    for (const watch of this.#watches.values())
+      if (watch.resource.group === group && watch.resource.kind === kind) return watch;
     return undefined;
   }
 
@@ -341,14 +392,22 @@ export class GarbageCollector {
 
 function resolveOptions(options: GarbageCollectorOptions): ResolvedOptions {
   const resolved = { ...DEFAULTS, ...options };
-  if (!Number.isFinite(resolved.resyncMs) || resolved.resyncMs <= 0) throw new RangeError(`resyncMs must be a positive number of ms, got ${resolved.resyncMs}`);
+  if (!Number.isFinite(resolved.resyncMs) || resolved.resyncMs <= 0)
+    throw new RangeError(`resyncMs must be a positive number of ms, got ${resolved.resyncMs}`);
   return resolved;
 }
 
 /** The apiVersion, kind, name and namespace that address `object` of `resource`. */
-function headerOf(resource: WatchedResource, object: KubernetesObject): { apiVersion: string; kind: string; metadata: { name: string; namespace?: string } } {
+function headerOf(
+  resource: WatchedResource,
+  object: KubernetesObject,
+): { apiVersion: string; kind: string; metadata: { name: string; namespace?: string } } {
   const namespace = resource.namespaced ? object.metadata?.namespace : undefined;
-  return { apiVersion: apiVersionOf(resource), kind: resource.kind, metadata: { name: object.metadata!.name!, ...(namespace ? { namespace } : {}) } };
+  return {
+    apiVersion: apiVersionOf(resource),
+    kind: resource.kind,
+    metadata: { name: object.metadata!.name!, ...(namespace ? { namespace } : {}) },
+  };
 }
 
 function ignoreNotFound(error: unknown): undefined {

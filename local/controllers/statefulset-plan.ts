@@ -1,6 +1,13 @@
 import type { V1Pod, V1StatefulSet, V1StatefulSetStatus } from '@kubernetes/client-node';
 import {
-  desiredPod, isFinished, isHealthy, isTerminating, msUntilAvailable, ordinalOf, revisionOfPod, type Revision,
+  desiredPod,
+  isFinished,
+  isHealthy,
+  isTerminating,
+  msUntilAvailable,
+  ordinalOf,
+  revisionOfPod,
+  type Revision,
 } from './statefulset-pods.js';
 
 /**
@@ -64,8 +71,20 @@ export function revisionFor(input: Pick<PlanInput, 'set' | 'update' | 'current'>
 }
 
 /** The status figures this controller owns. */
-export type StatusFigures = Required<Pick<V1StatefulSetStatus,
-  'observedGeneration' | 'replicas' | 'readyReplicas' | 'currentReplicas' | 'updatedReplicas' | 'availableReplicas' | 'currentRevision' | 'updateRevision' | 'collisionCount'>>;
+export type StatusFigures = Required<
+  Pick<
+    V1StatefulSetStatus,
+    | 'observedGeneration'
+    | 'replicas'
+    | 'readyReplicas'
+    | 'currentReplicas'
+    | 'updatedReplicas'
+    | 'availableReplicas'
+    | 'currentRevision'
+    | 'updateRevision'
+    | 'collisionCount'
+  >
+>;
 
 /** What {@link statusOf} works from. */
 export interface StatusInput {
@@ -139,7 +158,11 @@ function podsByOrdinal(pods: readonly V1Pod[], setName: string): Map<number, V1P
 
 /** What one wanted ordinal needs, and whether OrderedReady must stop there. */
 function slotStep(input: PlanInput, ordinal: number, pod: V1Pod | undefined): { action?: PodAction; blocked: boolean } {
-  if (pod === undefined) return { action: { kind: 'create', pod: desiredPod(input.set, ordinal, revisionFor(input, ordinal)) }, blocked: true };
+  if (pod === undefined)
+    return {
+      action: { kind: 'create', pod: desiredPod(input.set, ordinal, revisionFor(input, ordinal)) },
+      blocked: true,
+    };
   // A pod being deleted keeps its name until it is gone: wait, then create it again.
   if (isTerminating(pod)) return { blocked: true };
   if (isFinished(pod)) return { action: { kind: 'delete', pod, why: 'Finished' }, blocked: true };

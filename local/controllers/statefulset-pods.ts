@@ -62,10 +62,24 @@ export function desiredPod(set: V1StatefulSet, ordinal: number, revision: Revisi
     metadata: {
       name,
       namespace: set.metadata?.namespace,
-      labels: { ...meta.labels, [POD_NAME_LABEL]: name, [POD_INDEX_LABEL]: String(ordinal), [REVISION_LABEL]: revision.name },
+      labels: {
+        ...meta.labels,
+        [POD_NAME_LABEL]: name,
+        [POD_INDEX_LABEL]: String(ordinal),
+        [REVISION_LABEL]: revision.name,
+      },
       ...(meta.annotations ? { annotations: { ...meta.annotations } } : {}),
       ...(meta.finalizers?.length ? { finalizers: [...meta.finalizers] } : {}),
-      ownerReferences: [{ apiVersion: 'apps/v1', kind: 'StatefulSet', name: setName, uid: set.metadata?.uid ?? '', controller: true, blockOwnerDeletion: true }],
+      ownerReferences: [
+        {
+          apiVersion: 'apps/v1',
+          kind: 'StatefulSet',
+          name: setName,
+          uid: set.metadata?.uid ?? '',
+          controller: true,
+          blockOwnerDeletion: true,
+        },
+      ],
     },
     spec,
   };
@@ -74,12 +88,16 @@ export function desiredPod(set: V1StatefulSet, ordinal: number, revision: Revisi
 /** Whether `pod`'s controller is `set` (matched by uid, as the real controller does). */
 export function isOwnedBy(pod: V1Pod, set: V1StatefulSet): boolean {
   const uid = set.metadata?.uid;
-  return uid !== undefined && (pod.metadata?.ownerReferences ?? []).some((ref) => ref.controller === true && ref.uid === uid);
+  return (
+    uid !== undefined && (pod.metadata?.ownerReferences ?? []).some((ref) => ref.controller === true && ref.uid === uid)
+  );
 }
 
 /** The `namespace/name` of the StatefulSet controlling `pod`, if any. */
 export function ownerKeyOf(pod: V1Pod): string | undefined {
-  const ref = (pod.metadata?.ownerReferences ?? []).find((r) => r.controller === true && r.kind === 'StatefulSet' && r.apiVersion.startsWith('apps/'));
+  const ref = (pod.metadata?.ownerReferences ?? []).find(
+    (r) => r.controller === true && r.kind === 'StatefulSet' && r.apiVersion.startsWith('apps/'),
+  );
   return ref ? `${pod.metadata?.namespace ?? ''}/${ref.name}` : undefined;
 }
 

@@ -1,6 +1,20 @@
-import { AppsV1Api, CoreV1Api, type KubeConfig, type V1Pod, type V1PodTemplateSpec, type V1StatefulSet } from '@kubernetes/client-node';
+import {
+  AppsV1Api,
+  CoreV1Api,
+  type KubeConfig,
+  type V1Pod,
+  type V1PodTemplateSpec,
+  type V1StatefulSet,
+} from '@kubernetes/client-node';
 import { EventRecorder, ResilientInformer, WorkQueue } from '../../kube/controller-kit.js';
-import { hasStatusChanged, nextStatus, planActions, statusOf, type PodAction, type StatusFigures } from './statefulset-plan.js';
+import {
+  hasStatusChanged,
+  nextStatus,
+  planActions,
+  statusOf,
+  type PodAction,
+  type StatusFigures,
+} from './statefulset-plan.js';
 import { isOwnedBy, ownerKeyOf, updateRevisionOf, type Revision } from './statefulset-pods.js';
 import { apiStatusCode, apiErrorMessage } from '../../kube/api-errors.js';
 import { Lifecycle } from './lifecycle.js';
@@ -32,7 +46,8 @@ const DEFAULTS = {
   onReconciled: (): void => undefined,
 } satisfies Omit<StatefulSetControllerOptions, 'kc'>;
 
-type ResolvedOptions = Required<Omit<StatefulSetControllerOptions, 'namespace'>> & Pick<StatefulSetControllerOptions, 'namespace'>;
+type ResolvedOptions = Required<Omit<StatefulSetControllerOptions, 'namespace'>> &
+  Pick<StatefulSetControllerOptions, 'namespace'>;
 
 /** Component name on the Events it records, as the real controller's. */
 const COMPONENT = 'statefulset-controller';
@@ -156,7 +171,13 @@ export class StatefulSetController {
         return;
       }
     }
-    const { status, recheckAfterMs } = statusOf({ set, pods, currentRevision: currentName, updateRevision: update.name, nowMs: this.#options.now() });
+    const { status, recheckAfterMs } = statusOf({
+      set,
+      pods,
+      currentRevision: currentName,
+      updateRevision: update.name,
+      nowMs: this.#options.now(),
+    });
     if (this.#shouldWriteStatus(key, set, status)) await this.#writeStatus(key, set, status);
     if (recheckAfterMs !== undefined) this.#queue.add(key, recheckAfterMs);
   }
@@ -188,16 +209,29 @@ export class StatefulSetController {
     const verb = action.kind;
     try {
       if (action.kind === 'create') await this.#core.createNamespacedPod({ namespace, body: action.pod });
-      else await this.#core.deleteNamespacedPod({ namespace, name: podName, body: { preconditions: { uid: action.pod.metadata?.uid } } });
+      else
+        await this.#core.deleteNamespacedPod({
+          namespace,
+          name: podName,
+          body: { preconditions: { uid: action.pod.metadata?.uid } },
+        });
     } catch (error) {
       const code = apiStatusCode(error);
       if (code === 409) return false;
       // Already gone (delete) or namespace gone (create): the informers will tell.
       if (code === 404) return true;
-      await this.#record(set, { type: 'Warning', reason: verb === 'create' ? 'FailedCreate' : 'FailedDelete', message: `${verb} Pod ${podName} in StatefulSet ${set.metadata?.name} failed error: ${apiErrorMessage(error)}` });
+      await this.#record(set, {
+        type: 'Warning',
+        reason: verb === 'create' ? 'FailedCreate' : 'FailedDelete',
+        message: `${verb} Pod ${podName} in StatefulSet ${set.metadata?.name} failed error: ${apiErrorMessage(error)}`,
+      });
       throw new Error(`while trying to ${verb} pod ${namespace}/${podName}`, { cause: error });
     }
-    await this.#record(set, { type: 'Normal', reason: verb === 'create' ? 'SuccessfulCreate' : 'SuccessfulDelete', message: `${verb} Pod ${podName} in StatefulSet ${set.metadata?.name} successful` });
+    await this.#record(set, {
+      type: 'Normal',
+      reason: verb === 'create' ? 'SuccessfulCreate' : 'SuccessfulDelete',
+      message: `${verb} Pod ${podName} in StatefulSet ${set.metadata?.name} successful`,
+    });
     return true;
   }
 
@@ -232,7 +266,12 @@ export class StatefulSetController {
   }
 
   #record(set: V1StatefulSet, event: { type: 'Normal' | 'Warning'; reason: string; message: string }): Promise<void> {
-    return this.#events.record({ apiVersion: 'apps/v1', kind: 'StatefulSet', metadata: set.metadata }, event.type, event.reason, event.message);
+    return this.#events.record(
+      { apiVersion: 'apps/v1', kind: 'StatefulSet', metadata: set.metadata },
+      event.type,
+      event.reason,
+      event.message,
+    );
   }
 }
 
@@ -243,7 +282,8 @@ function resolveOptions(options: StatefulSetControllerOptions): ResolvedOptions 
   const resolved: ResolvedOptions = { ...DEFAULTS, ...stripUndefined(options) };
   for (const key of ['resyncMs', 'conflictRetryMs'] as const) {
     const value = resolved[key];
-    if (!Number.isFinite(value) || value <= 0) throw new RangeError(`StatefulSetController: ${key} must be a positive number of ms, got ${value}`);
+    if (!Number.isFinite(value) || value <= 0)
+      throw new RangeError(`StatefulSetController: ${key} must be a positive number of ms, got ${value}`);
   }
   if (resolved.namespace !== undefined && (typeof resolved.namespace !== 'string' || resolved.namespace === '')) {
     throw new TypeError('StatefulSetController: namespace must be a non-empty string');
@@ -268,4 +308,3 @@ function isOlder(a: string | undefined, b: string): boolean {
 function keyOf(set: V1StatefulSet): string {
   return `${set.metadata?.namespace ?? ''}/${set.metadata?.name ?? ''}`;
 }
-

@@ -13,7 +13,8 @@ export class AddressPool {
   /** @param first the first address, e.g. `127.1.0.1`; must be in 127.0.0.0/8. */
   constructor(first: string) {
     const n = parseIPv4(first);
-    if (n === undefined || n >>> 24 !== 127) throw new RangeError(`firstAddress must be an IPv4 address in 127.0.0.0/8, got ${first}`);
+    if (n === undefined || n >>> 24 !== 127)
+      throw new RangeError(`firstAddress must be an IPv4 address in 127.0.0.0/8, got ${first}`);
     this.#first = n;
     this.#size = LAST - n + 1;
   }

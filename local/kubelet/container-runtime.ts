@@ -6,7 +6,13 @@ import { ContainerProcess, type ExitStatus } from './container.js';
 import { expandArgv, resolveEnv, type EnvSources } from './env.js';
 import { containerArgv, type ImageCommands } from './images.js';
 import { containerLogFiles, readLog, rotateContainerLog, type LogOwner } from './logs.js';
-import { rfc3339, type ContainerSnapshot, type ContainerStateJson, type RestartPolicy, type TerminatedState } from './pod-status.js';
+import {
+  rfc3339,
+  type ContainerSnapshot,
+  type ContainerStateJson,
+  type RestartPolicy,
+  type TerminatedState,
+} from './pod-status.js';
 import { ProbeWorker } from './probes.js';
 
 /** Waiting reasons (pkg/kubelet/images and kuberuntime). */
@@ -115,9 +121,14 @@ export class ContainerRuntime {
   /** The log of the current (or `previous`) run; undefined when there is none. */
   logs(options: PodLogOptions): Promise<Readable | undefined> {
     const files = containerLogFiles(this.#ctx.logDir, this.#ctx.owner, this.name);
-    if (options.previous) return readLog(files.previous, { tailLines: options.tailLines, limitBytes: options.limitBytes });
+    if (options.previous)
+      return readLog(files.previous, { tailLines: options.tailLines, limitBytes: options.limitBytes });
     const until = options.follow && this.#run?.running ? this.#run.exited : undefined;
-    return readLog(files.current, { tailLines: options.tailLines, limitBytes: options.limitBytes, ...(until ? { until } : {}) });
+    return readLog(files.current, {
+      tailLines: options.tailLines,
+      limitBytes: options.limitBytes,
+      ...(until ? { until } : {}),
+    });
   }
 
   async #start(): Promise<void> {
@@ -126,8 +137,12 @@ export class ContainerRuntime {
     if ('error' in env) return this.#failStart(CreateContainerConfigError, `Error: ${env.error}`);
     const command = this.#spec.command ? expandArgv(this.#spec.command, env.env) : undefined;
     const args = this.#spec.args ? expandArgv(this.#spec.args, env.env) : undefined;
-    const argv = containerArgv({ image: this.#spec.image ?? '', ...(command ? { command } : {}), ...(args ? { args } : {}) }, this.#ctx.images);
-    if ('error' in argv) return this.#failStart(ErrImagePull, `Failed to pull image "${this.#spec.image}": ${argv.error}`);
+    const argv = containerArgv(
+      { image: this.#spec.image ?? '', ...(command ? { command } : {}), ...(args ? { args } : {}) },
+      this.#ctx.images,
+    );
+    if ('error' in argv)
+      return this.#failStart(ErrImagePull, `Failed to pull image "${this.#spec.image}": ${argv.error}`);
     this.#ctx.record('Normal', 'Pulled', `Container image "${this.#spec.image}" already present on machine`);
     let run: ContainerProcess;
     try {
@@ -181,8 +196,15 @@ export class ContainerRuntime {
     this.#restartCount++;
     const delay = backoffMs(this.#attempt++, this.#ctx.backoff.baseMs, this.#ctx.backoff.maxMs);
     const pod = this.#ctx.owner;
-    this.#waiting = { reason: CrashLoopBackOff, message: `back-off ${formatDelay(delay)} restarting failed container=${this.name} pod=${pod.name}_${pod.namespace}(${pod.uid})` };
-    this.#ctx.record('Warning', 'BackOff', `Back-off restarting failed container ${this.name} in pod ${pod.name}_${pod.namespace}(${pod.uid})`);
+    this.#waiting = {
+      reason: CrashLoopBackOff,
+      message: `back-off ${formatDelay(delay)} restarting failed container=${this.name} pod=${pod.name}_${pod.namespace}(${pod.uid})`,
+    };
+    this.#ctx.record(
+      'Warning',
+      'BackOff',
+      `Back-off restarting failed container ${this.name} in pod ${pod.name}_${pod.namespace}(${pod.uid})`,
+    );
     this.#retryAfter(delay);
     this.#ctx.changed();
   }
@@ -198,22 +220,37 @@ export class ContainerRuntime {
   #startProbes(env: Readonly<Record<string, string>>): void {
     const target = { podIP: this.#ctx.podIP, ports: this.#spec.ports ?? [], env };
     const probe = (spec: V1Probe, onResult: (ok: boolean) => void, kind: string): ProbeWorker => {
-      const worker = new ProbeWorker({ probe: spec, target, onResult, onFailure: (message) => this.#ctx.record('Warning', 'Unhealthy', `${kind} probe failed: ${message}`) });
+      const worker = new ProbeWorker({
+        probe: spec,
+        target,
+        onResult,
+        onFailure: (message) => this.#ctx.record('Warning', 'Unhealthy', `${kind} probe failed: ${message}`),
+      });
       worker.start();
       return worker;
     };
     const afterStarted = (): void => {
-      if (this.#spec.livenessProbe) this.#probes.liveness = probe(this.#spec.livenessProbe, (ok) => ok || this.#kill(this.#spec.livenessProbe!, 'liveness'), 'Liveness');
-      if (this.#spec.readinessProbe) this.#probes.readiness = probe(this.#spec.readinessProbe, () => this.#ctx.changed(), 'Readiness');
+      if (this.#spec.livenessProbe)
+        this.#probes.liveness = probe(
+          this.#spec.livenessProbe,
+          (ok) => ok || this.#kill(this.#spec.livenessProbe!, 'liveness'),
+          'Liveness',
+        );
+      if (this.#spec.readinessProbe)
+        this.#probes.readiness = probe(this.#spec.readinessProbe, () => this.#ctx.changed(), 'Readiness');
     };
     const startup = this.#spec.startupProbe;
     if (!startup) return afterStarted();
-    this.#probes.startup = probe(startup, (ok) => {
-      if (!ok) return this.#kill(startup, 'startup');
-      this.#probes.startup?.stop();
-      afterStarted();
-      this.#ctx.changed();
-    }, 'Startup');
+    this.#probes.startup = probe(
+      startup,
+      (ok) => {
+        if (!ok) return this.#kill(startup, 'startup');
+        this.#probes.startup?.stop();
+        afterStarted();
+        this.#ctx.changed();
+      },
+      'Startup',
+    );
   }
 
   /** A failed liveness or startup probe: the container is killed, then restarted per the policy. */
@@ -222,7 +259,8 @@ export class ContainerRuntime {
     if (!run?.running || this.#stopping) return;
     this.#stopProbes();
     this.#ctx.record('Normal', 'Killing', `Container ${this.name} failed ${kind} probe, will be restarted`);
-    const graceSeconds = probe.terminationGracePeriodSeconds ?? this.#ctx.pod().spec?.terminationGracePeriodSeconds ?? 30;
+    const graceSeconds =
+      probe.terminationGracePeriodSeconds ?? this.#ctx.pod().spec?.terminationGracePeriodSeconds ?? 30;
     void run.stop(graceSeconds * 1000);
   }
 

@@ -45,7 +45,11 @@ export class ContainerProcess {
         signalGroup(pid, 'SIGKILL');
         child.stdin?.destroy();
         const number = signal ? constants.signals[signal] : undefined;
-        this.#status = { exitCode: number !== undefined ? 128 + number : (code ?? 0), ...(number !== undefined ? { signal: number } : {}), finishedAt: new Date() };
+        this.#status = {
+          exitCode: number !== undefined ? 128 + number : (code ?? 0),
+          ...(number !== undefined ? { signal: number } : {}),
+          finishedAt: new Date(),
+        };
         resolve(this.#status);
       });
     });
@@ -89,10 +93,13 @@ export class ContainerProcess {
     this.signal('SIGTERM');
     let timer: NodeJS.Timeout | undefined;
     const killed = new Promise<void>((resolve) => {
-      timer = setTimeout(() => {
-        this.signal('SIGKILL');
-        resolve();
-      }, Math.max(0, graceMs));
+      timer = setTimeout(
+        () => {
+          this.signal('SIGKILL');
+          resolve();
+        },
+        Math.max(0, graceMs),
+      );
     });
     await Promise.race([this.exited, killed]);
     clearTimeout(timer);

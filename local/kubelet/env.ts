@@ -1,4 +1,13 @@
-import type { V1ConfigMap, V1Container, V1EnvFromSource, V1EnvVar, V1EnvVarSource, V1ObjectFieldSelector, V1Pod, V1Secret } from '@kubernetes/client-node';
+import type {
+  V1ConfigMap,
+  V1Container,
+  V1EnvFromSource,
+  V1EnvVar,
+  V1EnvVarSource,
+  V1ObjectFieldSelector,
+  V1Pod,
+  V1Secret,
+} from '@kubernetes/client-node';
 
 /**
  * A container's environment, resolved as the kubelet does (pkg/kubelet/kubelet_pods.go
@@ -109,7 +118,10 @@ function envFromValues(from: V1EnvFromSource, sources: EnvSources): Record<strin
   const ref = from.configMapRef ?? from.secretRef;
   if (!ref) return out;
   const kind = from.configMapRef ? 'configmap' : 'secret';
-  const values = kind === 'configmap' ? sources.configMaps.get(ref.name ?? '')?.data : secretValues(sources.secrets.get(ref.name ?? ''));
+  const values =
+    kind === 'configmap'
+      ? sources.configMaps.get(ref.name ?? '')?.data
+      : secretValues(sources.secrets.get(ref.name ?? ''));
   if (!values && !ref.optional) throw new ConfigError(`${kind} "${ref.name}" not found`);
   for (const [k, v] of Object.entries(values ?? {})) out[prefix + k] = v;
   return out;
@@ -133,13 +145,22 @@ function valueFrom(source: V1EnvVarSource, input: EnvInput): string | undefined 
   if (source.configMapKeyRef) {
     const ref = source.configMapKeyRef;
     const cm = input.sources.configMaps.get(ref.name ?? '');
-    return keyValue({ kind: 'configmap', name: ref.name, key: ref.key, optional: ref.optional }, cm && { ...cm.binaryData, ...cm.data });
+    return keyValue(
+      { kind: 'configmap', name: ref.name, key: ref.key, optional: ref.optional },
+      cm && { ...cm.binaryData, ...cm.data },
+    );
   }
   if (source.secretKeyRef) {
     const ref = source.secretKeyRef;
-    return keyValue({ kind: 'secret', name: ref.name, key: ref.key, optional: ref.optional }, secretValues(input.sources.secrets.get(ref.name ?? '')));
+    return keyValue(
+      { kind: 'secret', name: ref.name, key: ref.key, optional: ref.optional },
+      secretValues(input.sources.secrets.get(ref.name ?? '')),
+    );
   }
-  if (source.resourceFieldRef) throw new ConfigError(`resourceFieldRef ${source.resourceFieldRef.resource} is not supported by the local pod runner`);
+  if (source.resourceFieldRef)
+    throw new ConfigError(
+      `resourceFieldRef ${source.resourceFieldRef.resource} is not supported by the local pod runner`,
+    );
   return undefined;
 }
 
@@ -155,7 +176,9 @@ function keyValue(ref: KeyRef, values: Record<string, string> | undefined): stri
   if (value !== undefined) return value;
   if (ref.optional) return undefined;
   if (!values) throw new ConfigError(`${ref.kind} "${ref.name}" not found`);
-  throw new ConfigError(`couldn't find key ${ref.key} in ${ref.kind === 'configmap' ? 'ConfigMap' : 'Secret'} ${ref.name}`);
+  throw new ConfigError(
+    `couldn't find key ${ref.key} in ${ref.kind === 'configmap' ? 'ConfigMap' : 'Secret'} ${ref.name}`,
+  );
 }
 
 const LABEL_OR_ANNOTATION = /^metadata\.(labels|annotations)\['([^']*)'\]$/;

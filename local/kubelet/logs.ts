@@ -27,7 +27,11 @@ export function podLogDir(logDir: string, pod: LogOwner): string {
 }
 
 /** The current and previous log files of a container. */
-export function containerLogFiles(logDir: string, pod: LogOwner, container: string): { current: string; previous: string } {
+export function containerLogFiles(
+  logDir: string,
+  pod: LogOwner,
+  container: string,
+): { current: string; previous: string } {
   const dir = podLogDir(logDir, pod);
   return { current: join(dir, `${container}.log`), previous: join(dir, `${container}.previous.log`) };
 }
@@ -65,7 +69,13 @@ export async function readLog(file: string, options: ReadLogOptions): Promise<Re
   try {
     const { size } = await handle.stat();
     const start = await tailOffset(handle, size, options.tailLines);
-    return new LogStream({ handle, file, position: start, limit: options.limitBytes ?? Infinity, until: options.until });
+    return new LogStream({
+      handle,
+      file,
+      position: start,
+      limit: options.limitBytes ?? Infinity,
+      until: options.until,
+    });
   } catch (error) {
     await handle.close();
     throw error;
@@ -103,7 +113,9 @@ interface LogStreamInit {
   until: Promise<unknown> | undefined;
 }
 
-/** Reads a growing file from a position; ends at its end, or (following) once `until` has resolved and the rest is read. */
+/**
+ * Reads a growing file from a position; ends at its end, or (following) once `until` has resolved and the rest is read.
+ */
 class LogStream extends Readable {
   readonly #init: LogStreamInit;
   readonly #buffer = Buffer.alloc(LOG_CHUNK_BYTES);
@@ -134,7 +146,10 @@ class LogStream extends Readable {
   override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
     this.#done = true;
     this.#watcher?.close();
-    this.#init.handle.close().then(() => callback(error), (closeError: Error) => callback(error ?? closeError));
+    this.#init.handle.close().then(
+      () => callback(error),
+      (closeError: Error) => callback(error ?? closeError),
+    );
   }
 
   async #pump(): Promise<void> {

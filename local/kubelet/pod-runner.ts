@@ -1,4 +1,12 @@
-import { CoreV1Api, PatchStrategy, setHeaderOptions, type KubeConfig, type V1ConfigMap, type V1Pod, type V1Secret } from '@kubernetes/client-node';
+import {
+  CoreV1Api,
+  PatchStrategy,
+  setHeaderOptions,
+  type KubeConfig,
+  type V1ConfigMap,
+  type V1Pod,
+  type V1Secret,
+} from '@kubernetes/client-node';
 import type { PodLogSource } from '../apiserver/http/pod-log.js';
 import { EventRecorder, ResilientInformer, WorkQueue } from '../../kube/controller-kit.js';
 import { Lifecycle } from '../controllers/lifecycle.js';
@@ -33,7 +41,10 @@ export interface PodRunnerOptions {
   env?: Record<string, string>;
   /** This node's name; pods with no node are bound to it. Default `local`. */
   nodeName?: string;
-  /** The first pod address; pods get the next free one after it. Default: a random one (see {@link randomFirstPodAddress}). */
+  /**
+   * The first pod address; pods get the next free one after it. Default: a random one (see
+   * {@link randomFirstPodAddress}).
+   */
   firstPodAddress?: string;
   /**
    * Restart backoff, first and longest delay in ms. Default 1,000 and 30,000: shorter than the
@@ -98,9 +109,18 @@ export class PodRunner {
     this.#core = kc.makeApiClient(CoreV1Api);
     this.#addresses = new AddressPool(this.#options.firstPodAddress);
     this.#events = new EventRecorder(kc, 'kubelet', onError);
-    this.#informer = new ResilientInformer<V1Pod>({ kc, path: '/api/v1/pods', list: () => this.#core.listPodForAllNamespaces(), onError });
-    this.#queue = new WorkQueue((key) => this.#sync(key), { concurrency: SYNC_CONCURRENCY, onError: (_key, error) => onError(error) });
-    for (const event of ['add', 'update', 'delete'] as const) this.#informer.on(event, (pod) => this.#queue.add(keyOf(pod)));
+    this.#informer = new ResilientInformer<V1Pod>({
+      kc,
+      path: '/api/v1/pods',
+      list: () => this.#core.listPodForAllNamespaces(),
+      onError,
+    });
+    this.#queue = new WorkQueue((key) => this.#sync(key), {
+      concurrency: SYNC_CONCURRENCY,
+      onError: (_key, error) => onError(error),
+    });
+    for (const event of ['add', 'update', 'delete'] as const)
+      this.#informer.on(event, (pod) => this.#queue.add(keyOf(pod)));
     this.podLogs = (namespace, name, logOptions) => {
       const worker = this.#workers.get(`${namespace}/${name}`);
       return worker ? worker.logs(logOptions) : Promise.resolve(undefined);
@@ -188,14 +208,22 @@ export class PodRunner {
       { op: 'add', path: '/spec/nodeName', value: this.#options.nodeName },
     ];
     if (!(await ignoring([404, 409, 422], this.#core.patchNamespacedPod({ name, namespace, body }, jsonPatch)))) return;
-    this.#record({ apiVersion: 'v1', kind: 'Pod', metadata: structuredClone(pod.metadata) }, { type: 'Normal', reason: 'Scheduled', message: `Successfully assigned ${namespace}/${name} to ${this.#options.nodeName}` });
+    this.#record(
+      { apiVersion: 'v1', kind: 'Pod', metadata: structuredClone(pod.metadata) },
+      {
+        type: 'Normal',
+        reason: 'Scheduled',
+        message: `Successfully assigned ${namespace}/${name} to ${this.#options.nodeName}`,
+      },
+    );
   }
 
   /** A pod with a deletionTimestamp: stop its containers, then remove it (grace 0), as the kubelet does. */
   async #finishDeletion(key: string, worker: PodWorker): Promise<void> {
     if (!worker.terminating) {
       const target = { apiVersion: 'v1', kind: 'Pod', metadata: structuredClone(worker.pod.metadata) };
-      for (const container of worker.runningContainers()) this.#record(target, { type: 'Normal', reason: 'Killing', message: `Stopping container ${container}` });
+      for (const container of worker.runningContainers())
+        this.#record(target, { type: 'Normal', reason: 'Killing', message: `Stopping container ${container}` });
       void worker.terminate(graceMsOf(worker.pod)).then(() => this.#queue.add(key));
     }
     // No status write while terminating: the local API server completes a pending deletion on
@@ -208,7 +236,15 @@ export class PodRunner {
 
   async #deletePod(pod: V1Pod): Promise<void> {
     const { name = '', namespace = '', uid } = pod.metadata ?? {};
-    await ignoring([404, 409], this.#core.deleteNamespacedPod({ name, namespace, gracePeriodSeconds: 0, body: { gracePeriodSeconds: 0, preconditions: { uid } } }));
+    await ignoring(
+      [404, 409],
+      this.#core.deleteNamespacedPod({
+        name,
+        namespace,
+        gracePeriodSeconds: 0,
+        body: { gracePeriodSeconds: 0, preconditions: { uid } },
+      }),
+    );
   }
 
   /** Retires the worker of `key` when its pod is gone or is another pod of the same name. */
@@ -240,7 +276,12 @@ export class PodRunner {
       { op: 'test', path: '/metadata/uid', value: worker.uid },
       { op: 'add', path: '/status', value: status },
     ];
-    if (await ignoring([404, 422], this.#core.patchNamespacedPodStatus({ name: worker.name, namespace: worker.namespace, body }, jsonPatch))) {
+    if (
+      await ignoring(
+        [404, 422],
+        this.#core.patchNamespacedPodStatus({ name: worker.name, namespace: worker.namespace, body }, jsonPatch),
+      )
+    ) {
       this.#written.set(worker.uid, status);
     }
   }
@@ -263,7 +304,10 @@ export class PodRunner {
     return { configMaps, secrets };
   }
 
-  #record(target: Parameters<EventRecorder['record']>[0], event: { type: 'Normal' | 'Warning'; reason: string; message: string }): void {
+  #record(
+    target: Parameters<EventRecorder['record']>[0],
+    event: { type: 'Normal' | 'Warning'; reason: string; message: string },
+  ): void {
     const pending = this.#events.record(target, event.type, event.reason, event.message);
     this.#pendingEvents.add(pending);
     void pending.finally(() => this.#pendingEvents.delete(pending));
@@ -279,9 +323,11 @@ function resolveOptions(options: PodRunnerOptions): ResolvedOptions {
   const resolved = { ...DEFAULTS, onError: () => undefined, ...options };
   if (!resolved.logDir) throw new TypeError('logDir is required');
   for (const key of ['restartBackoffBaseMs', 'restartBackoffMaxMs'] as const) {
-    if (!Number.isFinite(resolved[key]) || resolved[key] <= 0) throw new RangeError(`${key} must be a positive number of ms, got ${resolved[key]}`);
+    if (!Number.isFinite(resolved[key]) || resolved[key] <= 0)
+      throw new RangeError(`${key} must be a positive number of ms, got ${resolved[key]}`);
   }
-  if (resolved.restartBackoffMaxMs < resolved.restartBackoffBaseMs) throw new RangeError('restartBackoffMaxMs must not be less than restartBackoffBaseMs');
+  if (resolved.restartBackoffMaxMs < resolved.restartBackoffBaseMs)
+    throw new RangeError('restartBackoffMaxMs must not be less than restartBackoffBaseMs');
   const { imagesEnv } = options;
   if (imagesEnv !== undefined && !ENV_NAME.test(imagesEnv)) {
     throw new TypeError(`imagesEnv must be an environment variable name, got ${JSON.stringify(imagesEnv)}`);
@@ -294,7 +340,12 @@ function resolveOptions(options: PodRunnerOptions): ResolvedOptions {
     names: nameTable(options.imageNames ?? {}, 'imageNames'),
     env: imagesEnv,
   };
-  return { ...resolved, firstPodAddress: options.firstPodAddress ?? randomFirstPodAddress(), images, env: { ...options.env } };
+  return {
+    ...resolved,
+    firstPodAddress: options.firstPodAddress ?? randomFirstPodAddress(),
+    images,
+    env: { ...options.env },
+  };
 }
 
 /** `deletionGracePeriodSeconds` when set (and not 0), else `spec.terminationGracePeriodSeconds`, else 30 s; in ms. */

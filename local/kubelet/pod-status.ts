@@ -92,7 +92,8 @@ export function podStatus(input: PodStatusInput): PodStatusJson {
   const phase = podPhase(input.restartPolicy, input.containers);
   const allReady = input.containers.length > 0 && input.containers.every((c) => c.ready);
   const notReadyReason = phase === 'Succeeded' || phase === 'Failed' ? PodCompleted : ContainersNotReady;
-  const condition = (type: string, status: boolean, reason?: string): PodConditionJson => podCondition({ type, status, reason: status ? undefined : reason }, input);
+  const condition = (type: string, status: boolean, reason?: string): PodConditionJson =>
+    podCondition({ type, status, reason: status ? undefined : reason }, input);
   return {
     phase,
     conditions: [
@@ -160,13 +161,26 @@ function containerStatus(c: ContainerSnapshot): ContainerStatusJson {
   };
 }
 
-function podCondition(init: { type: string; status: boolean; reason: string | undefined }, input: PodStatusInput): PodConditionJson {
+function podCondition(
+  init: { type: string; status: boolean; reason: string | undefined },
+  input: PodStatusInput,
+): PodConditionJson {
   const status = init.status ? 'True' : 'False';
   const before = input.previous?.find((c) => c.type === init.type);
   const lastTransitionTime = before?.status === status ? before.lastTransitionTime : input.now;
-  return { type: init.type, status, lastProbeTime: null, lastTransitionTime, ...(init.reason ? { reason: init.reason } : {}) };
+  return {
+    type: init.type,
+    status,
+    lastProbeTime: null,
+    lastTransitionTime,
+    ...(init.reason ? { reason: init.reason } : {}),
+  };
 }
 
 function canonical(value: unknown): string {
-  return JSON.stringify(value, (_key, v: unknown) => (v && typeof v === 'object' && !Array.isArray(v) ? Object.fromEntries(Object.entries(v).sort(([a], [b]) => a.localeCompare(b))) : v));
+  return JSON.stringify(value, (_key, v: unknown) =>
+    v && typeof v === 'object' && !Array.isArray(v)
+      ? Object.fromEntries(Object.entries(v).sort(([a], [b]) => a.localeCompare(b)))
+      : v,
+  );
 }

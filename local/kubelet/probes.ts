@@ -25,7 +25,13 @@ export interface ProbeTarget {
 }
 
 /** Probe defaults (core/v1 Probe). */
-export const PROBE_DEFAULTS = { periodSeconds: 10, timeoutSeconds: 1, successThreshold: 1, failureThreshold: 3, initialDelaySeconds: 0 } as const;
+export const PROBE_DEFAULTS = {
+  periodSeconds: 10,
+  timeoutSeconds: 1,
+  successThreshold: 1,
+  failureThreshold: 3,
+  initialDelaySeconds: 0,
+} as const;
 
 /** Largest exec probe output kept for the failure message, in bytes (the kubelet keeps 10 KiB). */
 const MAX_EXEC_OUTPUT_BYTES = 10 * 1024;
@@ -35,9 +41,16 @@ export async function runProbe(probe: V1Probe, target: ProbeTarget): Promise<Pro
   const timeoutMs = (probe.timeoutSeconds ?? PROBE_DEFAULTS.timeoutSeconds) * 1000;
   try {
     if (probe.httpGet) return await httpProbe(probe.httpGet, target, timeoutMs);
-    if (probe.tcpSocket) return await tcpProbe({ host: probe.tcpSocket.host || target.podIP, port: portOf(probe.tcpSocket.port, target.ports) }, timeoutMs);
+    if (probe.tcpSocket)
+      return await tcpProbe(
+        { host: probe.tcpSocket.host || target.podIP, port: portOf(probe.tcpSocket.port, target.ports) },
+        timeoutMs,
+      );
     if (probe.exec) return await execProbe(probe.exec.command ?? [], target.env, timeoutMs);
-    return { success: false, message: probe.grpc ? 'grpc probes are not supported by the local pod runner' : 'the probe has no handler' };
+    return {
+      success: false,
+      message: probe.grpc ? 'grpc probes are not supported by the local pod runner' : 'the probe has no handler',
+    };
   } catch (error) {
     return { success: false, message: (error as Error).message };
   }
@@ -122,7 +135,11 @@ export function portOf(port: number | string, ports: readonly V1ContainerPort[])
   return named.containerPort;
 }
 
-function httpProbe(action: NonNullable<V1Probe['httpGet']>, target: ProbeTarget, timeoutMs: number): Promise<ProbeResult> {
+function httpProbe(
+  action: NonNullable<V1Probe['httpGet']>,
+  target: ProbeTarget,
+  timeoutMs: number,
+): Promise<ProbeResult> {
   const host = action.host || target.podIP;
   const port = portOf(action.port, target.ports);
   const path = action.path || '/';
@@ -134,9 +151,17 @@ function httpProbe(action: NonNullable<V1Probe['httpGet']>, target: ProbeTarget,
     const req = request(url, { method: 'GET', headers, timeout: timeoutMs, rejectUnauthorized: false }, (res) => {
       res.resume();
       const status = res.statusCode ?? 0;
-      resolve(status >= 200 && status < 400 ? { success: true, message: '' } : { success: false, message: `HTTP probe failed with statuscode: ${status}` });
+      resolve(
+        status >= 200 && status < 400
+          ? { success: true, message: '' }
+          : { success: false, message: `HTTP probe failed with statuscode: ${status}` },
+      );
     });
-    req.on('timeout', () => req.destroy(new Error(`Get "${url}": context deadline exceeded (Client.Timeout exceeded while awaiting headers)`)));
+    req.on('timeout', () =>
+      req.destroy(
+        new Error(`Get "${url}": context deadline exceeded (Client.Timeout exceeded while awaiting headers)`),
+      ),
+    );
     req.on('error', (error) => resolve({ success: false, message: `Get "${url}": ${error.message}` }));
     req.end();
   });
@@ -145,7 +170,9 @@ function httpProbe(action: NonNullable<V1Probe['httpGet']>, target: ProbeTarget,
 function tcpProbe(address: { host: string; port: number }, timeoutMs: number): Promise<ProbeResult> {
   return new Promise((resolve) => {
     const socket = connect(address);
-    socket.setTimeout(timeoutMs, () => socket.destroy(new Error(`dial tcp ${address.host}:${address.port}: i/o timeout`)));
+    socket.setTimeout(timeoutMs, () =>
+      socket.destroy(new Error(`dial tcp ${address.host}:${address.port}: i/o timeout`)),
+    );
     socket.once('connect', () => {
       socket.destroy();
       resolve({ success: true, message: '' });
@@ -154,13 +181,18 @@ function tcpProbe(address: { host: string; port: number }, timeoutMs: number): P
   });
 }
 
-function execProbe(command: readonly string[], env: Readonly<Record<string, string>>, timeoutMs: number): Promise<ProbeResult> {
+function execProbe(
+  command: readonly string[],
+  env: Readonly<Record<string, string>>,
+  timeoutMs: number,
+): Promise<ProbeResult> {
   if (command.length === 0) return Promise.resolve({ success: false, message: 'exec probe has no command' });
   return new Promise((resolve) => {
     const child = spawn(command[0]!, command.slice(1), { env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
     let output = '';
     const keep = (chunk: Buffer): void => {
-      if (output.length < MAX_EXEC_OUTPUT_BYTES) output += chunk.toString('utf8').slice(0, MAX_EXEC_OUTPUT_BYTES - output.length);
+      if (output.length < MAX_EXEC_OUTPUT_BYTES)
+        output += chunk.toString('utf8').slice(0, MAX_EXEC_OUTPUT_BYTES - output.length);
     };
     child.stdout.on('data', keep);
     child.stderr.on('data', keep);
@@ -174,7 +206,11 @@ function execProbe(command: readonly string[], env: Readonly<Record<string, stri
     });
     child.once('close', (code) => {
       clearTimeout(timer);
-      resolve(code === 0 ? { success: true, message: '' } : { success: false, message: output.trim() || `command exited with ${code}` });
+      resolve(
+        code === 0
+          ? { success: true, message: '' }
+          : { success: false, message: output.trim() || `command exited with ${code}` },
+      );
     });
   });
 }

@@ -23,6 +23,7 @@ export function parseUpgradeRequest(target: string | undefined, headers: Incomin
   const userID = url.searchParams.get('userID');
   const platform = url.searchParams.get('platform');
   if (!userID || userID.length > MAX_ID_LENGTH) return { ok: false, status: 400, reason: 'missing or too long userID' };
-  if (!platform || platform.length > MAX_ID_LENGTH) return { ok: false, status: 400, reason: 'missing or too long platform' };
+  if (!platform || platform.length > MAX_ID_LENGTH)
+    return { ok: false, status: 400, reason: 'missing or too long platform' };
   return { ok: true, userID, platform, token: clientToken(url.searchParams, headers.authorization) };
 }

@@ -1,5 +1,12 @@
 import { CloseCodes, DEFAULT_POLICY, type Ring, type RingPolicy } from '../../ring/index.js';
-import type { DeliverRequest, DeliverResponse, KickRequest, KickResponse, OnlineRequest, OnlineResponse } from '../protos.js';
+import type {
+  DeliverRequest,
+  DeliverResponse,
+  KickRequest,
+  KickResponse,
+  OnlineRequest,
+  OnlineResponse,
+} from '../protos.js';
 import { verifyClientToken } from '../client-token.js';
 import { ConnectionTable, type ClientConnection } from './connections.js';
 import { deliverBatch, type DeliveryTally } from './deliver.js';
@@ -65,7 +72,11 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   });
   let grpc: GrpcServer;
   try {
-    grpc = await startGrpcServer({ host: o.host, port: o.ports.grpc, implementation: gatewayImplementation(core, o.logger) });
+    grpc = await startGrpcServer({
+      host: o.host,
+      port: o.ports.grpc,
+      implementation: gatewayImplementation(core, o.logger),
+    });
   } catch (error) {
     await ws.close();
     throw new Error(`while binding the gateway gRPC port ${o.ports.grpc}`, { cause: error });
@@ -215,7 +226,11 @@ class GatewayCore {
     }
     const users = usersToMigrate(this.connections.userIDs(), (userID) => this.connections.isOwned(userID));
     this.#migrator.replace(users, policy.migrateRatePerSecond);
-    if (users.length > 0) this.#o.logger.info({ version: ring.version, users: users.length, ratePerSecond: policy.migrateRatePerSecond }, 'migrating');
+    if (users.length > 0)
+      this.#o.logger.info(
+        { version: ring.version, users: users.length, ratePerSecond: policy.migrateRatePerSecond },
+        'migrating',
+      );
   }
 
   /** Closes a user's connections with 4001 unless the current ring gave it back to us. */

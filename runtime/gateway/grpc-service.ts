@@ -1,6 +1,22 @@
-import { Server, ServerCredentials, status, type ServerDuplexStream, type ServerUnaryCall, type sendUnaryData, type UntypedServiceImplementation } from '@grpc/grpc-js';
+import {
+  Server,
+  ServerCredentials,
+  status,
+  type ServerDuplexStream,
+  type ServerUnaryCall,
+  type sendUnaryData,
+  type UntypedServiceImplementation,
+} from '@grpc/grpc-js';
 import type { Logger } from 'pino';
-import { gatewayService, type DeliverRequest, type DeliverResponse, type KickRequest, type KickResponse, type OnlineRequest, type OnlineResponse } from '../protos.js';
+import {
+  gatewayService,
+  type DeliverRequest,
+  type DeliverResponse,
+  type KickRequest,
+  type KickResponse,
+  type OnlineRequest,
+  type OnlineResponse,
+} from '../protos.js';
 
 /** The operations behind `imring.gateway.v1.Gateway`; synchronous, over the connection table. */
 export interface GatewayOperations {
@@ -55,12 +71,18 @@ export interface GrpcServer {
 }
 
 /** Serves `implementation` on `host:port` (0: any free port), without TLS (in-cluster traffic). */
-export async function startGrpcServer(options: { host: string; port: number; implementation: UntypedServiceImplementation }): Promise<GrpcServer> {
+export async function startGrpcServer(options: {
+  host: string;
+  port: number;
+  implementation: UntypedServiceImplementation;
+}): Promise<GrpcServer> {
   const server = new Server();
   server.addService(gatewayService().service, options.implementation);
   const host = options.host.includes(':') ? `[${options.host}]` : options.host;
   const port = await new Promise<number>((resolve, reject) => {
-    server.bindAsync(`${host}:${options.port}`, ServerCredentials.createInsecure(), (error, bound) => (error ? reject(error) : resolve(bound)));
+    server.bindAsync(`${host}:${options.port}`, ServerCredentials.createInsecure(), (error, bound) =>
+      error ? reject(error) : resolve(bound),
+    );
   });
   let closing: Promise<void> | undefined;
   return {

@@ -12,7 +12,10 @@ export interface GatewayMetrics {
  * Registers the gateway metrics in `registry`. The two gauges read `stats()` at scrape time
  * (the connection table keeps the counts incrementally, so a scrape costs two field reads).
  */
-export function gatewayMetrics(registry: Registry, stats: () => { connections: number; misplaced: number }): GatewayMetrics {
+export function gatewayMetrics(
+  registry: Registry,
+  stats: () => { connections: number; misplaced: number },
+): GatewayMetrics {
   new Gauge({
     name: 'imring_gateway_connections',
     help: 'Open client connections.',
@@ -30,9 +33,28 @@ export function gatewayMetrics(registry: Registry, stats: () => { connections: n
     },
   });
   return {
-    migrations: new Counter({ name: 'imring_gateway_migrations_total', help: 'Connections closed with 4001 because the committed ring moved their user away.', registers: [registry] }),
-    deliveries: new Counter({ name: 'imring_gateway_deliveries_total', help: 'Deliver results per (message, user): delivered, not_here, migrated.', labelNames: ['result'], registers: [registry] }),
-    closes: new Counter({ name: 'imring_gateway_closes_total', help: 'Connections the gateway closed, by close code (1006: ping timeout or teardown).', labelNames: ['code'], registers: [registry] }),
-    authFailures: new Counter({ name: 'imring_gateway_auth_failures_total', help: 'Upgrades refused for their token (closed 4401), by reason.', labelNames: ['reason'], registers: [registry] }),
+    migrations: new Counter({
+      name: 'imring_gateway_migrations_total',
+      help: 'Connections closed with 4001 because the committed ring moved their user away.',
+      registers: [registry],
+    }),
+    deliveries: new Counter({
+      name: 'imring_gateway_deliveries_total',
+      help: 'Deliver results per (message, user): delivered, not_here, migrated.',
+      labelNames: ['result'],
+      registers: [registry],
+    }),
+    closes: new Counter({
+      name: 'imring_gateway_closes_total',
+      help: 'Connections the gateway closed, by close code (1006: ping timeout or teardown).',
+      labelNames: ['code'],
+      registers: [registry],
+    }),
+    authFailures: new Counter({
+      name: 'imring_gateway_auth_failures_total',
+      help: 'Upgrades refused for their token (closed 4401), by reason.',
+      labelNames: ['reason'],
+      registers: [registry],
+    }),
   };
 }

@@ -82,9 +82,10 @@ export class PacedCloser {
     const { intervalMs } = this.#pace;
     const random = this.#options.random();
     // After a batch the next one waits a full (stretched) interval, however the queue refilled.
-    const delayMs = this.#lastBatchMs === undefined
-      ? intervalMs * random
-      : Math.max(0, this.#lastBatchMs + intervalMs * (1 + PACE_JITTER * random) - this.#options.now());
+    const delayMs =
+      this.#lastBatchMs === undefined
+        ? intervalMs * random
+        : Math.max(0, this.#lastBatchMs + intervalMs * (1 + PACE_JITTER * random) - this.#options.now());
     this.#timer = this.#options.timers.setTimeout(() => this.#tick(), delayMs);
   }
 

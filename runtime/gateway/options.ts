@@ -23,7 +23,10 @@ export interface GatewayOptions {
   maxPayloadBytes?: number;
   /** Per-connection send buffer limit in bytes; above it the connection is closed with 4008. Default 1 MiB. */
   maxSendBufferBytes?: number;
-  /** Ping period in ms (each connection is pinged once per period; the pings are spread over it); a connection that has not answered by its next ping is terminated. Default 30 000. */
+  /**
+   * Ping period in ms (each connection is pinged once per period; the pings are spread over it); a connection that has
+   * not answered by its next ping is terminated. Default 30 000.
+   */
   pingIntervalMs?: number;
   /** Open connections per process; beyond it upgrades are refused with 503. Default 50 000. */
   maxConnections?: number;
@@ -58,7 +61,14 @@ const realTimers: Timers = {
   clearTimeout: (handle) => clearTimeout(handle as NodeJS.Timeout),
 };
 
-const LIMITS = ['maxPayloadBytes', 'maxSendBufferBytes', 'pingIntervalMs', 'maxConnections', 'shutdownCloseRatePerSecond', 'closeTimeoutMs'] as const;
+const LIMITS = [
+  'maxPayloadBytes',
+  'maxSendBufferBytes',
+  'pingIntervalMs',
+  'maxConnections',
+  'shutdownCloseRatePerSecond',
+  'closeTimeoutMs',
+] as const;
 
 /**
  * Fills defaults and validates every option at once.
@@ -69,11 +79,13 @@ export function resolveGatewayOptions(options: GatewayOptions): ResolvedGatewayO
   const limits: Record<(typeof LIMITS)[number], number> = { ...DEFAULTS };
   for (const name of LIMITS) {
     const value = options[name] ?? DEFAULTS[name];
-    if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) throw new RangeError(`startGateway: options.${name} must be a positive number`);
+    if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0)
+      throw new RangeError(`startGateway: options.${name} must be a positive number`);
     limits[name] = value;
   }
   for (const name of ['now', 'random'] as const) {
-    if (options[name] !== undefined && typeof options[name] !== 'function') throw new TypeError(`startGateway: options.${name} must be a function`);
+    if (options[name] !== undefined && typeof options[name] !== 'function')
+      throw new TypeError(`startGateway: options.${name} must be a function`);
   }
   return {
     host: options.host,
@@ -91,17 +103,22 @@ export function resolveGatewayOptions(options: GatewayOptions): ResolvedGatewayO
 }
 
 function checkPlacement(options: GatewayOptions): void {
-  if (typeof options.host !== 'string' || options.host === '') throw new TypeError('startGateway: options.host must be a non-empty string');
+  if (typeof options.host !== 'string' || options.host === '')
+    throw new TypeError('startGateway: options.host must be a non-empty string');
   for (const name of ['ws', 'grpc'] as const) {
     const port = options.ports?.[name];
-    if (!Number.isInteger(port) || port < 0 || port > 65535) throw new RangeError(`startGateway: options.ports.${name} must be an integer in 0..65535`);
+    if (!Number.isInteger(port) || port < 0 || port > 65535)
+      throw new RangeError(`startGateway: options.ports.${name} must be an integer in 0..65535`);
   }
-  if (typeof options.self !== 'string' || options.self === '') throw new TypeError('startGateway: options.self must be a non-empty string');
-  if (typeof options.ringSource?.current !== 'function') throw new TypeError('startGateway: options.ringSource must be a RingSource');
+  if (typeof options.self !== 'string' || options.self === '')
+    throw new TypeError('startGateway: options.self must be a non-empty string');
+  if (typeof options.ringSource?.current !== 'function')
+    throw new TypeError('startGateway: options.ringSource must be a RingSource');
 }
 
 function tokenKeyOf(secret: Uint8Array | string): Uint8Array {
   const key = typeof secret === 'string' ? new TextEncoder().encode(secret) : secret;
-  if (!(key instanceof Uint8Array) || key.length === 0) throw new TypeError('startGateway: options.tokenSecret must be a non-empty string or Uint8Array');
+  if (!(key instanceof Uint8Array) || key.length === 0)
+    throw new TypeError('startGateway: options.tokenSecret must be a non-empty string or Uint8Array');
   return key;
 }

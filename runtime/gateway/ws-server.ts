@@ -121,7 +121,13 @@ class ClientSocketServer implements WsServer {
       response.writeHead(426, { connection: 'close', upgrade: 'websocket' }).end();
     });
     // closeTimeout (ws >= 8.19) is missing from @types/ws.
-    const serverOptions: ServerOptions & { closeTimeout: number } = { noServer: true, maxPayload: options.maxPayloadBytes, perMessageDeflate: false, closeTimeout: options.closeTimeoutMs, clientTracking: false };
+    const serverOptions: ServerOptions & { closeTimeout: number } = {
+      noServer: true,
+      maxPayload: options.maxPayloadBytes,
+      perMessageDeflate: false,
+      closeTimeout: options.closeTimeoutMs,
+      clientTracking: false,
+    };
     this.#wss = new WebSocketServer(serverOptions);
     this.#http.on('upgrade', (request: IncomingMessage, socket: Duplex, head: Buffer) => {
       if (this.#closed) return void socket.destroy();

@@ -31,7 +31,8 @@ export function forwardedHead(request: ForwardedRequest): string {
     if (request.remoteAddress !== undefined && name.toLowerCase() === X_FORWARDED_FOR) hops.push(value);
     else lines.push(`${name}: ${value}`);
   }
-  if (request.remoteAddress !== undefined) lines.push(`X-Forwarded-For: ${[...hops, request.remoteAddress].join(', ')}`);
+  if (request.remoteAddress !== undefined)
+    lines.push(`X-Forwarded-For: ${[...hops, request.remoteAddress].join(', ')}`);
   return `${lines.join('\r\n')}\r\n\r\n`;
 }
 

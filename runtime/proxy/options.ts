@@ -79,7 +79,8 @@ export function resolveProxyOptions(options: ProxyOptions): ResolvedProxyOptions
   if (typeof source?.routingRing !== 'function' || typeof source.onChange !== 'function') {
     throw new TypeError('ringSource must be a RingSource');
   }
-  if (options.resolver !== undefined && typeof options.resolver.resolve !== 'function') throw new TypeError('resolver must be a Resolver');
+  if (options.resolver !== undefined && typeof options.resolver.resolve !== 'function')
+    throw new TypeError('resolver must be a Resolver');
   const merged = { ...DEFAULTS, ...definedOnly(options) };
   integer('connectTimeoutMs', merged.connectTimeoutMs, { min: 1, max: 600_000 });
   integer('maxConnections', merged.maxConnections, { min: 1, max: 1_000_000 });
@@ -112,13 +113,16 @@ function tokenKey(secret: Uint8Array | string | undefined): Uint8Array | undefin
     if (secret === '') throw new TypeError('tokenSecret must not be empty');
     return new TextEncoder().encode(secret);
   }
-  if (!(secret instanceof Uint8Array) || secret.length === 0) throw new TypeError('tokenSecret must be a non-empty string or Uint8Array');
+  if (!(secret instanceof Uint8Array) || secret.length === 0)
+    throw new TypeError('tokenSecret must be a non-empty string or Uint8Array');
   return secret;
 }
 
 function integer(name: string, value: unknown, range: { min: number; max: number }): void {
-  if (typeof value !== 'number' || !Number.isInteger(value)) throw new TypeError(`${name} must be an integer, got ${String(value)}`);
-  if (value < range.min || value > range.max) throw new RangeError(`${name} must be from ${range.min} to ${range.max}, got ${value}`);
+  if (typeof value !== 'number' || !Number.isInteger(value))
+    throw new TypeError(`${name} must be an integer, got ${String(value)}`);
+  if (value < range.min || value > range.max)
+    throw new RangeError(`${name} must be from ${range.min} to ${range.max}, got ${value}`);
 }
 
 /** The keys of `options` whose value is not undefined (so `{ x: undefined }` keeps the default). */

@@ -59,15 +59,23 @@ class ProxyServer implements Proxy {
   constructor(options: ResolvedProxyOptions) {
     this.#options = options;
     this.#log = options.logger.child({ component: 'proxy' });
-    this.#metrics = createProxyMetrics(options.registry, { connections: () => this.#tunnels.size, flushBytes: () => this.#flushBytes() });
+    this.#metrics = createProxyMetrics(options.registry, {
+      connections: () => this.#tunnels.size,
+      flushBytes: () => this.#flushBytes(),
+    });
     const onRequest = (request: IncomingMessage, response: ServerResponse): void => this.#onRequest(request, response);
     this.#server = createServer({ maxHeaderSize: options.maxHeaderBytes }, onRequest);
-    this.#server.on('upgrade', (request: IncomingMessage, socket: Duplex, head: Buffer) => this.#onUpgrade(request, socket, head));
+    this.#server.on('upgrade', (request: IncomingMessage, socket: Duplex, head: Buffer) =>
+      this.#onUpgrade(request, socket, head),
+    );
     if (options.acceptLimit) limitAccepts(this.#server, options.acceptLimit, () => this.#metrics.route('shed', ''));
     this.#server.on('clientError', (error: Error & { code?: string }, socket: Duplex) => {
       // Node answers 431 itself for heads over maxHeaderSize when we do not; keep its answers.
       this.#log.debug({ err: error }, 'bad client request');
-      if (!socket.destroyed) socket.end(`HTTP/1.1 ${error.code === 'HPE_HEADER_OVERFLOW' ? '431 Request Header Fields Too Large' : '400 Bad Request'}\r\nConnection: close\r\n\r\n`);
+      if (!socket.destroyed)
+        socket.end(
+          `HTTP/1.1 ${error.code === 'HPE_HEADER_OVERFLOW' ? '431 Request Header Fields Too Large' : '400 Bad Request'}\r\nConnection: close\r\n\r\n`,
+        );
     });
   }
 
@@ -175,7 +183,10 @@ class ProxyServer implements Proxy {
     const outcome = await tunnel.dial({
       address: () => this.#options.resolver.resolve(host),
       port: ports.ws,
-      head: head.length === 0 ? Buffer.from(requestHead, 'latin1') : Buffer.concat([Buffer.from(requestHead, 'latin1'), head]),
+      head:
+        head.length === 0
+          ? Buffer.from(requestHead, 'latin1')
+          : Buffer.concat([Buffer.from(requestHead, 'latin1'), head]),
     });
     if (outcome.kind === 'piped') {
       this.#metrics.route('ok', owner);

@@ -10,7 +10,8 @@ import type { RoutingRing } from '../ring-source.js';
  */
 
 /** How an upgrade ended, the `result` label of `imring_proxy_routes_total`. */
-export type RouteResult = 'ok' | 'no_ring' | 'fenced' | 'shed' | 'bad_request' | 'unauthorized' | 'unreachable' | 'overloaded' | 'aborted';
+export type RouteResult =
+  'ok' | 'no_ring' | 'fenced' | 'shed' | 'bad_request' | 'unauthorized' | 'unreachable' | 'overloaded' | 'aborted';
 
 /** What the routing decision reads of an upgrade request. */
 export interface UpgradeRequest {
@@ -42,9 +43,24 @@ export const Rejections = {
   noUserID: { result: 'bad_request', status: 400, reason: 'the userID query parameter is required (exactly once)' },
   duplicateToken: { result: 'bad_request', status: 400, reason: 'the token query parameter may appear once' },
   // Retry-After in seconds (RFC 9110 section 10.2.3): the ring is loaded within moments.
-  noRing: { result: 'no_ring', status: 503, reason: 'no ring with members is loaded yet; retry', headers: { 'Retry-After': '1' } },
-  fenced: { result: 'fenced', status: 503, reason: 'this proxy could not renew its Lease, so its ring may be stale; retry', headers: { 'Retry-After': '1' } },
-  overloaded: { result: 'overloaded', status: 503, reason: 'too many connections at this proxy; retry', headers: { 'Retry-After': '1' } },
+  noRing: {
+    result: 'no_ring',
+    status: 503,
+    reason: 'no ring with members is loaded yet; retry',
+    headers: { 'Retry-After': '1' },
+  },
+  fenced: {
+    result: 'fenced',
+    status: 503,
+    reason: 'this proxy could not renew its Lease, so its ring may be stale; retry',
+    headers: { 'Retry-After': '1' },
+  },
+  overloaded: {
+    result: 'overloaded',
+    status: 503,
+    reason: 'too many connections at this proxy; retry',
+    headers: { 'Retry-After': '1' },
+  },
   unreachable: { result: 'unreachable', status: 502, reason: 'the gateway that owns this user did not answer' },
 } as const satisfies Record<string, Rejection>;
 
@@ -65,7 +81,9 @@ export function decideRoute(request: UpgradeRequest, routing: RoutingRing): Rout
 }
 
 /** The user and token of an upgrade request, or the 4xx that refuses it. */
-export function parseUpgrade(request: UpgradeRequest): { ok: true; userID: string; token: string | undefined } | { ok: false; rejection: Rejection } {
+export function parseUpgrade(
+  request: UpgradeRequest,
+): { ok: true; userID: string; token: string | undefined } | { ok: false; rejection: Rejection } {
   const target = originFormTarget(request.url);
   if (target === undefined || target.pathname !== WS_PATH) return { ok: false, rejection: Rejections.notFound };
   if (request.method !== 'GET') return { ok: false, rejection: Rejections.notGet };

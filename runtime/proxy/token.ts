@@ -14,7 +14,11 @@ const REASONS: Record<TokenFailure, string> = {
  * costing a gateway connection.
  * @returns undefined when the token is good, else the 401 to answer.
  */
-export async function checkToken(token: string | undefined, userID: string, key: Uint8Array): Promise<Rejection | undefined> {
+export async function checkToken(
+  token: string | undefined,
+  userID: string,
+  key: Uint8Array,
+): Promise<Rejection | undefined> {
   const failure = await verifyClientToken(token, userID, key);
   if (failure === undefined) return undefined;
   // RFC 6750 section 3: a 401 names the scheme it wants.

@@ -23,7 +23,8 @@ export interface DialTarget {
 }
 
 /** How a dial ended: piped (the gateway answered), failed (answer 502), or the client left. */
-export type DialOutcome = { readonly kind: 'piped' } | { readonly kind: 'failed'; readonly error: Error } | { readonly kind: 'aborted' };
+export type DialOutcome =
+  { readonly kind: 'piped' } | { readonly kind: 'failed'; readonly error: Error } | { readonly kind: 'aborted' };
 
 /**
  * One client upgrade from acceptance until both of its sockets are closed. Bytes are piped
@@ -81,7 +82,10 @@ export class Tunnel {
         if (outcome.kind !== 'piped') this.#upstream?.destroy();
         resolve(outcome);
       };
-      const timer = setTimeout(() => settle({ kind: 'failed', error: new Error(`no answer within ${this.#limits.connectTimeoutMs} ms`) }), this.#limits.connectTimeoutMs);
+      const timer = setTimeout(
+        () => settle({ kind: 'failed', error: new Error(`no answer within ${this.#limits.connectTimeoutMs} ms`) }),
+        this.#limits.connectTimeoutMs,
+      );
       this.#onClientClose = () => settle({ kind: 'aborted' });
       target.address().then(
         (address) => {

@@ -61,7 +61,11 @@ interface Pending {
  * user left is waiting for a handoff, so settled users are never held back by a wait, and the
  * whole call is bounded by one handoff window plus a few gateway round trips.
  */
-export async function deliverMessages(messages: readonly PushMessage[], units: readonly Unit[], context: DeliverContext): Promise<PushResult[]> {
+export async function deliverMessages(
+  messages: readonly PushMessage[],
+  units: readonly Unit[],
+  context: DeliverContext,
+): Promise<PushResult[]> {
   const outcomes = new Map<string, Outcome>();
   let pending: Pending[] = units.map((unit) => ({ unit, stage: 'current' }));
   while (pending.length > 0) {
@@ -69,11 +73,17 @@ export async function deliverMessages(messages: readonly PushMessage[], units: r
     // One routing answer per round: a fence that closed since the last round stops it here.
     const routing = context.ringSource.routingRing();
     const settled: [Unit, Outcome][] = [];
-    pending = 'refused' in routing
-      ? settleAll(pending, settled, NO_RING)
-      : await round({ ring: routing.ring, pending, settled, messages, context });
+    pending =
+      'refused' in routing
+        ? settleAll(pending, settled, NO_RING)
+        : await round({ ring: routing.ring, pending, settled, messages, context });
     for (const [unit, outcome] of settled) outcomes.set(outcomeKey(unit.message, unit.userId), outcome);
-    context.onOutcomes(settled.map(([unit, outcome]) => ({ result: toResult(messages[unit.message]!.msgId, unit.userId, outcome), label: outcomeLabel(outcome) })));
+    context.onOutcomes(
+      settled.map(([unit, outcome]) => ({
+        result: toResult(messages[unit.message]!.msgId, unit.userId, outcome),
+        label: outcomeLabel(outcome),
+      })),
+    );
   }
   return orderedResults(messages, outcomes);
 }
@@ -118,7 +128,10 @@ interface Answer {
 async function ask(group: OwnerGroup<Pending>, round: Pick<Round, 'ring' | 'messages' | 'context'>): Promise<Answer> {
   // Sorted by message (stable), the items line up with the pairs sent and their results.
   const items = group.items.toSorted((a, b) => a.unit.message - b.unit.message);
-  const sent = gatewayMessages(items.map((p) => p.unit), round.messages);
+  const sent = gatewayMessages(
+    items.map((p) => p.unit),
+    round.messages,
+  );
   try {
     const results = await round.context.deliver(group.member, sent, round.ring.version);
     return { member: group.member, items, results };
@@ -128,7 +141,11 @@ async function ask(group: OwnerGroup<Pending>, round: Pick<Round, 'ring' | 'mess
   }
 }
 
-function classify(item: Pending, result: UserResult | undefined, at: { ring: Ring; context: DeliverContext; asked: RingMember }): { done: Outcome } | { pending: Pending } {
+function classify(
+  item: Pending,
+  result: UserResult | undefined,
+  at: { ring: Ring; context: DeliverContext; asked: RingMember },
+): { done: Outcome } | { pending: Pending } {
   if (result === undefined) return { done: GATEWAY_ERROR };
   const now = at.context.now();
   const previousOwner = item.stage === 'current' ? at.ring.previous?.owner(item.unit.userId) : undefined;
@@ -141,7 +158,9 @@ function classify(item: Pending, result: UserResult | undefined, at: { ring: Rin
     handoffOpen: now < deadline && !at.context.isClosing(),
   });
   if ('done' in step) return step;
-  return step.retry === 'previous' ? { pending: { unit: item.unit, stage: 'previous', previousOwner: previousOwner! } } : { pending: { unit: item.unit, stage: 'handoff', deadline } };
+  return step.retry === 'previous'
+    ? { pending: { unit: item.unit, stage: 'previous', previousOwner: previousOwner! } }
+    : { pending: { unit: item.unit, stage: 'handoff', deadline } };
 }
 
 /** Sleeps `handoffRetryMs`, or less so that no user's window ends unasked. */

@@ -1,6 +1,12 @@
 import { credentials, type Client, type ClientDuplexStream } from '@grpc/grpc-js';
 import type { RingMember } from '../../ring/index.js';
-import { gatewayService, type DeliverRequest, type DeliverResponse, type GatewayMessage, type UserResult } from '../protos.js';
+import {
+  gatewayService,
+  type DeliverRequest,
+  type DeliverResponse,
+  type GatewayMessage,
+  type UserResult,
+} from '../protos.js';
 import type { Resolver } from '../resolver.js';
 import { matchResults } from './plan.js';
 
@@ -137,10 +143,13 @@ class GatewayLink {
     return new Promise<(UserResult | undefined)[]>((resolve, reject) => {
       const caller: Caller = { messages, resolve, reject };
       let batch = this.#queue.at(-1);
-      const fits = batch !== undefined && batch.ringVersion === ringVersion && batch.bytes + bytes <= this.#options.maxBatchBytes;
+      const fits =
+        batch !== undefined && batch.ringVersion === ringVersion && batch.bytes + bytes <= this.#options.maxBatchBytes;
       if (!fits) {
         if (this.#queue.length >= this.#options.maxQueued) {
-          const error = new Error(`gateway ${this.name}: overloaded, ${this.#queue.length} batches already wait behind ${this.#inFlight.size} in flight`);
+          const error = new Error(
+            `gateway ${this.name}: overloaded, ${this.#queue.length} batches already wait behind ${this.#inFlight.size} in flight`,
+          );
           this.#report(error);
           reject(error);
           return;
@@ -167,7 +176,16 @@ class GatewayLink {
   }
 
   #newBatch(ringVersion: number): Batch {
-    const batch: Batch = { id: this.#nextId++, callers: [], messages: [], ringVersion, pairs: 0, bytes: 0, timer: undefined, stream: undefined };
+    const batch: Batch = {
+      id: this.#nextId++,
+      callers: [],
+      messages: [],
+      ringVersion,
+      pairs: 0,
+      bytes: 0,
+      timer: undefined,
+      stream: undefined,
+    };
     // The timeout covers the wait for a slot and the call, so no caller waits unbounded.
     batch.timer = setTimeout(() => this.#timeout(batch), this.#options.timeoutMs);
     this.#queue.push(batch);
@@ -217,7 +235,10 @@ class GatewayLink {
     if (this.#client === undefined) {
       const Constructor = gatewayService();
       const target = ip.includes(':') ? `[${ip}]:${this.#port}` : `${ip}:${this.#port}`;
-      this.#client = { ip, client: new Constructor(target, credentials.createInsecure(), CHANNEL_OPTIONS) as unknown as GatewayClient };
+      this.#client = {
+        ip,
+        client: new Constructor(target, credentials.createInsecure(), CHANNEL_OPTIONS) as unknown as GatewayClient,
+      };
     }
     const stream = this.#client.client.DeliverStream();
     this.#stream = stream;
@@ -240,7 +261,10 @@ class GatewayLink {
       this.#failing = false;
       this.#options.onRecovered(this.name);
     }
-    const matched = matchResults(batch.callers.map((caller) => caller.messages), response.results);
+    const matched = matchResults(
+      batch.callers.map((caller) => caller.messages),
+      response.results,
+    );
     batch.callers.forEach((caller, i) => caller.resolve(matched[i]!));
     this.#flush();
   }

@@ -33,16 +33,18 @@ export function pushImplementation(options: GrpcServiceOptions): UntypedServiceI
         if (outcome.response !== undefined) callback(null, outcome.response);
         else callback({ code, details: outcome.details ?? '' });
       };
-      options.serve(() => ({ ok: true, messages: call.request.messages ?? [], api: 'grpc' })).then(
-        (outcome) => {
-          if (outcome.ok) answer(status.OK, { response: { results: outcome.results } });
-          else answer(REFUSAL_CODES[outcome.error.kind], { details: outcome.error.message });
-        },
-        (error: unknown) => {
-          options.logger.error({ err: error }, 'push gRPC request failed');
-          answer(status.INTERNAL, { details: 'internal error' });
-        },
-      );
+      options
+        .serve(() => ({ ok: true, messages: call.request.messages ?? [], api: 'grpc' }))
+        .then(
+          (outcome) => {
+            if (outcome.ok) answer(status.OK, { response: { results: outcome.results } });
+            else answer(REFUSAL_CODES[outcome.error.kind], { details: outcome.error.message });
+          },
+          (error: unknown) => {
+            options.logger.error({ err: error }, 'push gRPC request failed');
+            answer(status.INTERNAL, { details: 'internal error' });
+          },
+        );
     },
   };
 }

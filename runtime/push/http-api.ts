@@ -97,8 +97,17 @@ function errorBody(code: string, message: string): string {
   return JSON.stringify({ error: { code, message } });
 }
 
-function send(res: ServerResponse, status: number, body: string, head: { type?: string; headers?: Record<string, string> } = {}): void {
+function send(
+  res: ServerResponse,
+  status: number,
+  body: string,
+  head: { type?: string; headers?: Record<string, string> } = {},
+): void {
   if (res.headersSent) return;
-  res.writeHead(status, { 'content-type': head.type ?? 'application/json', 'content-length': Buffer.byteLength(body), ...head.headers });
+  res.writeHead(status, {
+    'content-type': head.type ?? 'application/json',
+    'content-length': Buffer.byteLength(body),
+    ...head.headers,
+  });
   res.end(body);
 }

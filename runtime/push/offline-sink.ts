@@ -43,7 +43,13 @@ function logSink(options: OfflineSinkOptions): OfflineSink {
   return {
     submit(results) {
       if (results.length === 0) return;
-      options.logger.info({ offline: results.length, results: results.map(({ msgId, userId, reason }) => ({ msgID: msgId, userID: userId, reason })) }, 'offline results');
+      options.logger.info(
+        {
+          offline: results.length,
+          results: results.map(({ msgId, userId, reason }) => ({ msgID: msgId, userID: userId, reason })),
+        },
+        'offline results',
+      );
       options.counter.inc({ outcome: 'delivered' }, results.length);
     },
     queued: () => 0,
@@ -53,7 +59,9 @@ function logSink(options: OfflineSinkOptions): OfflineSink {
 
 /** The webhook's body, in the HTTP API's JSON shape. */
 export function webhookBody(results: readonly PushResult[]): string {
-  return JSON.stringify({ results: results.map(({ msgId, userId, reason }) => ({ msgID: msgId, userID: userId, status: 'offline', reason })) });
+  return JSON.stringify({
+    results: results.map(({ msgId, userId, reason }) => ({ msgID: msgId, userID: userId, status: 'offline', reason })),
+  });
 }
 
 /**
@@ -119,7 +127,12 @@ class WebhookSink implements OfflineSink {
       }
       try {
         const signal = AbortSignal.any([this.#abort.signal, AbortSignal.timeout(this.#options.requestTimeoutMs)]);
-        const response = await fetch(this.#url, { method: 'POST', headers: { 'content-type': 'application/json' }, body, signal });
+        const response = await fetch(this.#url, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body,
+          signal,
+        });
         await response.arrayBuffer().catch(() => undefined);
         if (response.ok) return true;
         lastError = `HTTP ${response.status}`;
@@ -127,7 +140,11 @@ class WebhookSink implements OfflineSink {
         lastError = (error as Error).message;
       }
     }
-    if (!this.#closed) this.#options.logger.warn({ webhook: this.#url, results: batch.length, attempts: this.#options.maxAttempts, error: lastError }, 'offline webhook failed; results dropped');
+    if (!this.#closed)
+      this.#options.logger.warn(
+        { webhook: this.#url, results: batch.length, attempts: this.#options.maxAttempts, error: lastError },
+        'offline webhook failed; results dropped',
+      );
     return false;
   }
 
@@ -135,7 +152,11 @@ class WebhookSink implements OfflineSink {
     this.#options.counter.inc({ outcome }, count);
     if (outcome !== 'queue_full') return;
     // Logged once per overflow episode, not once per push.
-    if (!this.#overflowing) this.#options.logger.warn({ limit: this.#options.queueLimit, dropped: count }, 'offline queue full; results dropped');
+    if (!this.#overflowing)
+      this.#options.logger.warn(
+        { limit: this.#options.queueLimit, dropped: count },
+        'offline queue full; results dropped',
+      );
     this.#overflowing = true;
   }
 }

@@ -120,7 +120,13 @@ export type Next = { readonly done: Outcome } | { readonly retry: Stage };
  * owner goes to the previous owner when it differs; MIGRATED goes (again) to the current
  * owner while the handoff window lasts; anything else is `not_connected`.
  */
-export function nextStep(input: { stage: Stage; status: DeliveryStatus; connections: number; hasDistinctPrevious: boolean; handoffOpen: boolean }): Next {
+export function nextStep(input: {
+  stage: Stage;
+  status: DeliveryStatus;
+  connections: number;
+  hasDistinctPrevious: boolean;
+  handoffOpen: boolean;
+}): Next {
   const { stage, status } = input;
   if (status === 'DELIVERED') return { done: { status: 'realtime', via: stage, connections: input.connections } };
   if (status === 'NOT_HERE' && stage === 'current' && input.hasDistinctPrevious) return { retry: 'previous' };

@@ -148,17 +148,46 @@ function pushMetrics(registry: Registry): {
 } {
   const registers = [registry];
   return {
-    deliveries: new Counter({ name: 'imring_push_deliveries_total', help: 'Distinct (message, user) deliveries by result: realtime_current, realtime_previous, realtime_handoff, offline, error (gateway_error).', labelNames: ['result'], registers }),
-    gatewayErrors: new Counter({ name: 'imring_push_gateway_errors_total', help: 'Batches to a gateway that failed (unreachable, timeout, broken stream, overloaded).', labelNames: ['gateway'], registers }),
-    batchSize: new Histogram({ name: 'imring_push_batch_size', help: '(message, user) pairs per DeliverRequest.', buckets: [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10_000], registers }),
-    requests: new Counter({ name: 'imring_push_requests_total', help: 'Push API requests by api (http, grpc) and code (HTTP status or gRPC code).', labelNames: ['api', 'code'], registers }),
-    offline: new Counter({ name: 'imring_push_offline_results_total', help: 'Offline results by outcome: delivered to the sink, or dropped (queue_full, webhook_failed, shutdown).', labelNames: ['outcome'], registers }),
+    deliveries: new Counter({
+      name: 'imring_push_deliveries_total',
+      help: 'Distinct (message, user) deliveries by result: realtime_current, realtime_previous, realtime_handoff, offline, error (gateway_error).',
+      labelNames: ['result'],
+      registers,
+    }),
+    gatewayErrors: new Counter({
+      name: 'imring_push_gateway_errors_total',
+      help: 'Batches to a gateway that failed (unreachable, timeout, broken stream, overloaded).',
+      labelNames: ['gateway'],
+      registers,
+    }),
+    batchSize: new Histogram({
+      name: 'imring_push_batch_size',
+      help: '(message, user) pairs per DeliverRequest.',
+      buckets: [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10_000],
+      registers,
+    }),
+    requests: new Counter({
+      name: 'imring_push_requests_total',
+      help: 'Push API requests by api (http, grpc) and code (HTTP status or gRPC code).',
+      labelNames: ['api', 'code'],
+      registers,
+    }),
+    offline: new Counter({
+      name: 'imring_push_offline_results_total',
+      help: 'Offline results by outcome: delivered to the sink, or dropped (queue_full, webhook_failed, shutdown).',
+      labelNames: ['outcome'],
+      registers,
+    }),
   };
 }
 
 function bindGrpc(server: GrpcServer, host: string, port: number): Promise<number> {
   const target = host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
-  return new Promise((resolve, reject) => server.bindAsync(target, ServerCredentials.createInsecure(), (error, bound) => (error ? reject(error) : resolve(bound))));
+  return new Promise((resolve, reject) =>
+    server.bindAsync(target, ServerCredentials.createInsecure(), (error, bound) =>
+      error ? reject(error) : resolve(bound),
+    ),
+  );
 }
 
 /** Graceful shutdown, forced after 1 s (calls in flight were already failed by the pool). */

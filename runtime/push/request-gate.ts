@@ -28,7 +28,8 @@ export class RequestGate {
 
   constructor(options: RequestGateOptions) {
     const { limit } = options;
-    if (!Number.isInteger(limit) || limit < 1) throw new RangeError(`RequestGate: limit must be an integer >= 1, got ${limit}`);
+    if (!Number.isInteger(limit) || limit < 1)
+      throw new RangeError(`RequestGate: limit must be an integer >= 1, got ${limit}`);
     this.limit = limit;
     this.#ringSource = options.ringSource;
   }
@@ -44,7 +45,8 @@ export class RequestGate {
     if ('refused' in routing && routing.refused === 'fenced') {
       return { ok: false, code: 'fenced', message: `${routing.reason}; retry` };
     }
-    if (this.#inFlight >= this.limit) return { ok: false, code: 'overloaded', message: `more than ${this.limit} push requests at once; retry` };
+    if (this.#inFlight >= this.limit)
+      return { ok: false, code: 'overloaded', message: `more than ${this.limit} push requests at once; retry` };
     this.#inFlight++;
     let released = false;
     const release = (): void => {

@@ -16,8 +16,7 @@ export interface PushRefusal {
 
 /** One result per (message, recipient), in request order; or why the request was refused. */
 export type PushAnswer =
-  | { readonly ok: true; readonly results: PushResult[] }
-  | { readonly ok: false; readonly error: PushRefusal };
+  { readonly ok: true; readonly results: PushResult[] } | { readonly ok: false; readonly error: PushRefusal };
 
 /** What {@link servePush} needs: the gate, the request limits and the delivery. */
 export interface ServePushContext {

@@ -14,7 +14,11 @@ import {
 import { Faults, LocalApiServer, ObjectStore, type ServedRequest } from '../../local/index.js';
 import { codeOf, rawRequest, startLocalApi, statusOf } from '../support/local-api.js';
 
-function configMap(name: string, data: Record<string, string> = { a: '1' }, labels?: Record<string, string>): V1ConfigMap {
+function configMap(
+  name: string,
+  data: Record<string, string> = { a: '1' },
+  labels?: Record<string, string>,
+): V1ConfigMap {
   return { metadata: { name, ...(labels ? { labels } : {}) }, data };
 }
 
@@ -25,7 +29,10 @@ function statefulSet(name: string, replicas = 1): V1StatefulSet {
       replicas,
       serviceName: `${name}-headless`,
       selector: { matchLabels: { app: name } },
-      template: { metadata: { labels: { app: name } }, spec: { containers: [{ name: 'main', image: 'example/server:1' }] } },
+      template: {
+        metadata: { labels: { app: name } },
+        spec: { containers: [{ name: 'main', image: 'example/server:1' }] },
+      },
     },
   };
 }
@@ -40,7 +47,10 @@ test('serves /version as Kubernetes 1.32 without a token, and refuses resources 
     const denied = await rawRequest(api, '/api/v1/namespaces/default/configmaps', { anonymous: true });
     assert.equal(denied.status, 401);
     assert.equal(denied.json<{ reason: string }>().reason, 'Unauthorized');
-    const wrong = await rawRequest(api, '/api/v1/namespaces', { anonymous: true, headers: { authorization: 'Bearer nope' } });
+    const wrong = await rawRequest(api, '/api/v1/namespaces', {
+      anonymous: true,
+      headers: { authorization: 'Bearer nope' },
+    });
     assert.equal(wrong.status, 401);
   } finally {
     await api.close();
@@ -58,12 +68,22 @@ test('creates, reads, lists, replaces, patches and deletes a configmap through c
     assert.ok(created.metadata?.creationTimestamp instanceof Date);
     const read = await core.readNamespacedConfigMap({ name: 'cm1', namespace: 'default' });
     assert.deepEqual(read.data, { a: '1' });
-    const replaced = await core.replaceNamespacedConfigMap({ name: 'cm1', namespace: 'default', body: { ...read, data: { a: '2' } } });
+    const replaced = await core.replaceNamespacedConfigMap({
+      name: 'cm1',
+      namespace: 'default',
+      body: { ...read, data: { a: '2' } },
+    });
     assert.ok(Number(replaced.metadata?.resourceVersion) > Number(read.metadata?.resourceVersion));
-    const patched = await core.patchNamespacedConfigMap({ name: 'cm1', namespace: 'default', body: { data: { b: '3' } } }, merge);
+    const patched = await core.patchNamespacedConfigMap(
+      { name: 'cm1', namespace: 'default', body: { data: { b: '3' } } },
+      merge,
+    );
     assert.deepEqual(patched.data, { a: '2', b: '3' });
     const list = await core.listNamespacedConfigMap({ namespace: 'default' });
-    assert.deepEqual(list.items.map((i) => i.metadata?.name), ['cm1']);
+    assert.deepEqual(
+      list.items.map((i) => i.metadata?.name),
+      ['cm1'],
+    );
     await core.deleteNamespacedConfigMap({ name: 'cm1', namespace: 'default' });
     assert.equal(await codeOf(core.readNamespacedConfigMap({ name: 'cm1', namespace: 'default' })), 404);
   } finally {
@@ -79,12 +99,20 @@ test('answers 404, 409 AlreadyExists and 409 Conflict with proper Status bodies'
     assert.deepEqual([missing.code, missing.reason, missing.message], [404, 'NotFound', 'configmaps "nope" not found']);
     const first = await core.createNamespacedConfigMap({ namespace: 'default', body: configMap('cm') });
     const exists = await statusOf(core.createNamespacedConfigMap({ namespace: 'default', body: configMap('cm') }));
-    assert.deepEqual([exists.code, exists.reason, exists.message], [409, 'AlreadyExists', 'configmaps "cm" already exists']);
+    assert.deepEqual(
+      [exists.code, exists.reason, exists.message],
+      [409, 'AlreadyExists', 'configmaps "cm" already exists'],
+    );
     await core.replaceNamespacedConfigMap({ name: 'cm', namespace: 'default', body: { ...first, data: { a: 'new' } } });
-    const stale = await statusOf(core.replaceNamespacedConfigMap({ name: 'cm', namespace: 'default', body: { ...first, data: { a: 'stale' } } }));
+    const stale = await statusOf(
+      core.replaceNamespacedConfigMap({ name: 'cm', namespace: 'default', body: { ...first, data: { a: 'stale' } } }),
+    );
     assert.equal(stale.code, 409);
     assert.equal(stale.reason, 'Conflict');
-    assert.match(stale.message, /the object has been modified; please apply your changes to the latest version and try again/);
+    assert.match(
+      stale.message,
+      /the object has been modified; please apply your changes to the latest version and try again/,
+    );
     const noNamespace = await statusOf(core.createNamespacedConfigMap({ namespace: 'ghost', body: configMap('x') }));
     assert.deepEqual([noNamespace.code, noNamespace.message], [404, 'namespaces "ghost" not found']);
   } finally {
@@ -99,7 +127,10 @@ test('a write that changes nothing keeps the resourceVersion', async () => {
     const created = await core.createNamespacedConfigMap({ namespace: 'default', body: configMap('cm') });
     const before = api.store.resourceVersion;
     const same = await core.replaceNamespacedConfigMap({ name: 'cm', namespace: 'default', body: created });
-    const patched = await core.patchNamespacedConfigMap({ name: 'cm', namespace: 'default', body: { data: { a: '1' } } }, merge);
+    const patched = await core.patchNamespacedConfigMap(
+      { name: 'cm', namespace: 'default', body: { data: { a: '1' } } },
+      merge,
+    );
     assert.equal(same.metadata?.resourceVersion, created.metadata?.resourceVersion);
     assert.equal(patched.metadata?.resourceVersion, created.metadata?.resourceVersion);
     assert.equal(api.store.resourceVersion, before);
@@ -114,7 +145,10 @@ test('generateName gives a unique name with a five-character suffix', async () =
   try {
     const names = new Set<string>();
     for (let i = 0; i < 5; i++) {
-      const created = await core.createNamespacedConfigMap({ namespace: 'default', body: { metadata: { generateName: 'gen-' }, data: {} } });
+      const created = await core.createNamespacedConfigMap({
+        namespace: 'default',
+        body: { metadata: { generateName: 'gen-' }, data: {} },
+      });
       assert.match(created.metadata?.name ?? '', /^gen-[bcdfghjklmnpqrstvwxz2456789]{5}$/);
       names.add(created.metadata!.name!);
     }
@@ -131,15 +165,33 @@ test('generation counts spec changes of a statefulset, not label or status chang
     const created = await apps.createNamespacedStatefulSet({ namespace: 'default', body: statefulSet('web') });
     assert.equal(created.metadata?.generation, 1);
     assert.equal(created.spec?.podManagementPolicy, 'OrderedReady', 'defaulted like the API server');
-    const labelled = await apps.patchNamespacedStatefulSet({ name: 'web', namespace: 'default', body: { metadata: { labels: { x: 'y' } } } }, merge);
+    const labelled = await apps.patchNamespacedStatefulSet(
+      { name: 'web', namespace: 'default', body: { metadata: { labels: { x: 'y' } } } },
+      merge,
+    );
     assert.equal(labelled.metadata?.generation, 1);
-    const scaled = await apps.patchNamespacedStatefulSet({ name: 'web', namespace: 'default', body: { spec: { replicas: 3 } } }, merge);
+    const scaled = await apps.patchNamespacedStatefulSet(
+      { name: 'web', namespace: 'default', body: { spec: { replicas: 3 } } },
+      merge,
+    );
     assert.equal(scaled.metadata?.generation, 2);
-    const status = await apps.replaceNamespacedStatefulSetStatus({ name: 'web', namespace: 'default', body: { ...scaled, spec: { ...scaled.spec!, replicas: 9 }, status: { replicas: 3, readyReplicas: 2, observedGeneration: 2 } } });
+    const status = await apps.replaceNamespacedStatefulSetStatus({
+      name: 'web',
+      namespace: 'default',
+      body: {
+        ...scaled,
+        spec: { ...scaled.spec!, replicas: 9 },
+        status: { replicas: 3, readyReplicas: 2, observedGeneration: 2 },
+      },
+    });
     assert.equal(status.metadata?.generation, 2);
     assert.equal(status.spec?.replicas, 3, 'a status write leaves spec alone');
     assert.equal(status.status?.readyReplicas, 2);
-    const main = await apps.replaceNamespacedStatefulSet({ name: 'web', namespace: 'default', body: { ...status, status: { replicas: 0 } } });
+    const main = await apps.replaceNamespacedStatefulSet({
+      name: 'web',
+      namespace: 'default',
+      body: { ...status, status: { replicas: 0 } },
+    });
     assert.equal(main.status?.readyReplicas, 2, 'a main-resource write leaves status alone');
   } finally {
     await api.close();
@@ -154,11 +206,28 @@ test('the scale subresource of a statefulset reads and writes spec.replicas', as
     const scale = await apps.readNamespacedStatefulSetScale({ name: 'web', namespace: 'default' });
     assert.equal(scale.spec?.replicas, 2);
     assert.equal(scale.status?.selector, 'app=web');
-    await apps.replaceNamespacedStatefulSetScale({ name: 'web', namespace: 'default', body: { ...scale, spec: { replicas: 4 } } });
+    await apps.replaceNamespacedStatefulSetScale({
+      name: 'web',
+      namespace: 'default',
+      body: { ...scale, spec: { replicas: 4 } },
+    });
     assert.equal((await apps.readNamespacedStatefulSet({ name: 'web', namespace: 'default' })).spec?.replicas, 4);
-    await apps.patchNamespacedStatefulSetScale({ name: 'web', namespace: 'default', body: { spec: { replicas: 5 } } }, merge);
+    await apps.patchNamespacedStatefulSetScale(
+      { name: 'web', namespace: 'default', body: { spec: { replicas: 5 } } },
+      merge,
+    );
     assert.equal((await apps.readNamespacedStatefulSet({ name: 'web', namespace: 'default' })).spec?.replicas, 5);
-    assert.equal(await codeOf(apps.replaceNamespacedStatefulSetScale({ name: 'web', namespace: 'default', body: { ...scale, spec: { replicas: 1 } } })), 409, 'stale scale resourceVersion');
+    assert.equal(
+      await codeOf(
+        apps.replaceNamespacedStatefulSetScale({
+          name: 'web',
+          namespace: 'default',
+          body: { ...scale, spec: { replicas: 1 } },
+        }),
+      ),
+      409,
+      'stale scale resourceVersion',
+    );
   } finally {
     await api.close();
   }
@@ -169,10 +238,18 @@ test('label and field selectors filter lists', async () => {
   const core = api.kc.makeApiClient(CoreV1Api);
   try {
     await core.createNamespacedConfigMap({ namespace: 'default', body: configMap('a', {}, { app: 'im', tier: 'gw' }) });
-    await core.createNamespacedConfigMap({ namespace: 'default', body: configMap('b', {}, { app: 'im', tier: 'push' }) });
+    await core.createNamespacedConfigMap({
+      namespace: 'default',
+      body: configMap('b', {}, { app: 'im', tier: 'push' }),
+    });
     await core.createNamespacedConfigMap({ namespace: 'kube-system', body: configMap('c', {}, { app: 'other' }) });
     const names = async (labelSelector?: string, fieldSelector?: string): Promise<string[]> =>
-      (await core.listConfigMapForAllNamespaces({ ...(labelSelector ? { labelSelector } : {}), ...(fieldSelector ? { fieldSelector } : {}) })).items.map((i) => i.metadata!.name!);
+      (
+        await core.listConfigMapForAllNamespaces({
+          ...(labelSelector ? { labelSelector } : {}),
+          ...(fieldSelector ? { fieldSelector } : {}),
+        })
+      ).items.map((i) => i.metadata!.name!);
     assert.deepEqual(await names('app=im'), ['a', 'b']);
     assert.deepEqual(await names('app==im,tier!=gw'), ['b']);
     assert.deepEqual(await names('tier in (gw,push)'), ['a', 'b']);
@@ -191,16 +268,27 @@ test('limit and continue page through a list without repeats or gaps', async () 
   const api = await startLocalApi();
   const core = api.kc.makeApiClient(CoreV1Api);
   try {
-    for (let i = 0; i < 25; i++) await core.createNamespacedConfigMap({ namespace: 'default', body: configMap(`cm-${String(i).padStart(2, '0')}`) });
+    for (let i = 0; i < 25; i++)
+      await core.createNamespacedConfigMap({
+        namespace: 'default',
+        body: configMap(`cm-${String(i).padStart(2, '0')}`),
+      });
     const seen: string[] = [];
     let token: string | undefined;
     do {
-      const page = await core.listNamespacedConfigMap({ namespace: 'default', limit: 10, ...(token ? { _continue: token } : {}) });
+      const page = await core.listNamespacedConfigMap({
+        namespace: 'default',
+        limit: 10,
+        ...(token ? { _continue: token } : {}),
+      });
       seen.push(...page.items.map((i) => i.metadata!.name!));
       token = page.metadata?._continue;
       if (token) assert.equal(page.metadata?.remainingItemCount, 25 - seen.length);
     } while (token);
-    assert.deepEqual(seen, Array.from({ length: 25 }, (_, i) => `cm-${String(i).padStart(2, '0')}`));
+    assert.deepEqual(
+      seen,
+      Array.from({ length: 25 }, (_, i) => `cm-${String(i).padStart(2, '0')}`),
+    );
   } finally {
     await api.close();
   }
@@ -210,13 +298,22 @@ test('finalizers hold a deleted object until the last one is removed', async () 
   const api = await startLocalApi();
   const core = api.kc.makeApiClient(CoreV1Api);
   try {
-    await core.createNamespacedConfigMap({ namespace: 'default', body: { metadata: { name: 'held', finalizers: ['example.com/a', 'example.com/b'] } } });
+    await core.createNamespacedConfigMap({
+      namespace: 'default',
+      body: { metadata: { name: 'held', finalizers: ['example.com/a', 'example.com/b'] } },
+    });
     await core.deleteNamespacedConfigMap({ name: 'held', namespace: 'default' });
     const marked = await core.readNamespacedConfigMap({ name: 'held', namespace: 'default' });
     assert.ok(marked.metadata?.deletionTimestamp, 'marked for deletion');
-    await core.patchNamespacedConfigMap({ name: 'held', namespace: 'default', body: { metadata: { finalizers: ['example.com/b'] } } }, merge);
+    await core.patchNamespacedConfigMap(
+      { name: 'held', namespace: 'default', body: { metadata: { finalizers: ['example.com/b'] } } },
+      merge,
+    );
     assert.equal(await codeOf(core.readNamespacedConfigMap({ name: 'held', namespace: 'default' })), 200);
-    await core.patchNamespacedConfigMap({ name: 'held', namespace: 'default', body: { metadata: { finalizers: null } } }, merge);
+    await core.patchNamespacedConfigMap(
+      { name: 'held', namespace: 'default', body: { metadata: { finalizers: null } } },
+      merge,
+    );
     assert.equal(await codeOf(core.readNamespacedConfigMap({ name: 'held', namespace: 'default' })), 404);
   } finally {
     await api.close();
@@ -229,9 +326,27 @@ test('JSON patch applies operations and refuses a failed test with 422', async (
   const jsonPatch = setHeaderOptions('Content-Type', PatchStrategy.JsonPatch);
   try {
     await core.createNamespacedConfigMap({ namespace: 'default', body: configMap('cm', { a: '1' }) });
-    const patched = await core.patchNamespacedConfigMap({ name: 'cm', namespace: 'default', body: [{ op: 'test', path: '/data/a', value: '1' }, { op: 'add', path: '/data/b', value: '2' }] }, jsonPatch);
+    const patched = await core.patchNamespacedConfigMap(
+      {
+        name: 'cm',
+        namespace: 'default',
+        body: [
+          { op: 'test', path: '/data/a', value: '1' },
+          { op: 'add', path: '/data/b', value: '2' },
+        ],
+      },
+      jsonPatch,
+    );
     assert.deepEqual(patched.data, { a: '1', b: '2' });
-    assert.equal(await codeOf(core.patchNamespacedConfigMap({ name: 'cm', namespace: 'default', body: [{ op: 'test', path: '/data/a', value: 'x' }] }, jsonPatch)), 422);
+    assert.equal(
+      await codeOf(
+        core.patchNamespacedConfigMap(
+          { name: 'cm', namespace: 'default', body: [{ op: 'test', path: '/data/a', value: 'x' }] },
+          jsonPatch,
+        ),
+      ),
+      422,
+    );
   } finally {
     await api.close();
   }
@@ -244,13 +359,34 @@ test('strategic merge patch merges containers by name', async () => {
   try {
     await apps.createNamespacedStatefulSet({ namespace: 'default', body: statefulSet('web') });
     const patched = await apps.patchNamespacedStatefulSet(
-      { name: 'web', namespace: 'default', body: { spec: { template: { spec: { containers: [{ name: 'main', env: [{ name: 'A', value: '1' }] }, { name: 'sidecar', image: 'example/side:1' }] } } } } },
+      {
+        name: 'web',
+        namespace: 'default',
+        body: {
+          spec: {
+            template: {
+              spec: {
+                containers: [
+                  { name: 'main', env: [{ name: 'A', value: '1' }] },
+                  { name: 'sidecar', image: 'example/side:1' },
+                ],
+              },
+            },
+          },
+        },
+      },
       strategic,
     );
     const containers = patched.spec?.template.spec?.containers ?? [];
-    assert.deepEqual(containers.map((c) => c.name), ['main', 'sidecar']);
+    assert.deepEqual(
+      containers.map((c) => c.name),
+      ['main', 'sidecar'],
+    );
     assert.equal(containers[0]?.image, 'example/server:1', 'the merged container keeps its image');
-    assert.deepEqual(containers[0]?.env?.map((e) => ({ name: e.name, value: e.value })), [{ name: 'A', value: '1' }]);
+    assert.deepEqual(
+      containers[0]?.env?.map((e) => ({ name: e.name, value: e.value })),
+      [{ name: 'A', value: '1' }],
+    );
   } finally {
     await api.close();
   }
@@ -261,14 +397,33 @@ test('server-side apply creates, re-applies idempotently, and reports conflicts'
   const core = api.kc.makeApiClient(CoreV1Api);
   const apply = setHeaderOptions('Content-Type', PatchStrategy.ServerSideApply);
   try {
-    const body = { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'ssa', namespace: 'default' }, data: { a: '1' } };
-    const created = await core.patchNamespacedConfigMap({ name: 'ssa', namespace: 'default', body, fieldManager: 'me' }, apply);
+    const body = {
+      apiVersion: 'v1',
+      kind: 'ConfigMap',
+      metadata: { name: 'ssa', namespace: 'default' },
+      data: { a: '1' },
+    };
+    const created = await core.patchNamespacedConfigMap(
+      { name: 'ssa', namespace: 'default', body, fieldManager: 'me' },
+      apply,
+    );
     assert.deepEqual(created.data, { a: '1' });
-    const again = await core.patchNamespacedConfigMap({ name: 'ssa', namespace: 'default', body, fieldManager: 'me' }, apply);
+    const again = await core.patchNamespacedConfigMap(
+      { name: 'ssa', namespace: 'default', body, fieldManager: 'me' },
+      apply,
+    );
     assert.equal(again.metadata?.resourceVersion, created.metadata?.resourceVersion, 're-apply changes nothing');
-    const conflict = await statusOf(core.patchNamespacedConfigMap({ name: 'ssa', namespace: 'default', body: { ...body, data: { a: '2' } }, fieldManager: 'other' }, apply));
+    const conflict = await statusOf(
+      core.patchNamespacedConfigMap(
+        { name: 'ssa', namespace: 'default', body: { ...body, data: { a: '2' } }, fieldManager: 'other' },
+        apply,
+      ),
+    );
     assert.equal(conflict.code, 409);
-    const forced = await core.patchNamespacedConfigMap({ name: 'ssa', namespace: 'default', body: { ...body, data: { a: '2' } }, fieldManager: 'other', force: true }, apply);
+    const forced = await core.patchNamespacedConfigMap(
+      { name: 'ssa', namespace: 'default', body: { ...body, data: { a: '2' } }, fieldManager: 'other', force: true },
+      apply,
+    );
     assert.equal(forced.data?.a, '2');
   } finally {
     await api.close();
@@ -279,7 +434,10 @@ test('leases are served by coordination.k8s.io/v1', async () => {
   const api = await startLocalApi();
   const coordination = api.kc.makeApiClient(CoordinationV1Api);
   try {
-    const lease = await coordination.createNamespacedLease({ namespace: 'default', body: { metadata: { name: 'l' }, spec: { holderIdentity: 'a', leaseDurationSeconds: 15 } } });
+    const lease = await coordination.createNamespacedLease({
+      namespace: 'default',
+      body: { metadata: { name: 'l' }, spec: { holderIdentity: 'a', leaseDurationSeconds: 15 } },
+    });
     assert.equal(lease.spec?.holderIdentity, 'a');
     const list = await coordination.listNamespacedLease({ namespace: 'default' });
     assert.equal(list.items.length, 1);
@@ -314,7 +472,10 @@ test('the request log records verb, path and status of each request', async () =
     await core.createNamespacedConfigMap({ namespace: 'default', body: configMap('cm') });
     await codeOf(core.readNamespacedConfigMap({ name: 'missing', namespace: 'default' }));
     const entries = api.requestLog.map((e) => `${e.verb} ${e.path} ${e.status}`);
-    assert.deepEqual(entries, ['create /api/v1/namespaces/default/configmaps 201', 'get /api/v1/namespaces/default/configmaps/missing 404']);
+    assert.deepEqual(entries, [
+      'create /api/v1/namespaces/default/configmaps 201',
+      'get /api/v1/namespaces/default/configmaps/missing 404',
+    ]);
   } finally {
     await api.close();
   }
@@ -356,5 +517,8 @@ test('the server carries no test hooks: its store, faults, request observer and 
     name: 'TypeError',
     message: /^historyLimit and store exclude each other/,
   });
-  assert.throws(() => new LocalApiServer({ name: 'Not_A' }), { name: 'TypeError', message: /^name must be a DNS label/ });
+  assert.throws(() => new LocalApiServer({ name: 'Not_A' }), {
+    name: 'TypeError',
+    message: /^name must be a DNS label/,
+  });
 });

@@ -36,11 +36,59 @@ const scale = { specReplicasPath: '.spec.replicas', statusReplicasPath: '.status
 
 const TYPES: ResourceType[] = [
   newType(),
-  newType({ kind: 'Namespace', listKind: 'NamespaceList', plural: 'namespaces', singular: 'namespace', shortNames: ['ns'], namespaced: false, statusSubresource: true }),
-  newType({ group: 'apps', kind: 'StatefulSet', listKind: 'StatefulSetList', plural: 'statefulsets', singular: 'statefulset', shortNames: ['sts'], categories: ['all'], statusSubresource: true, scale }),
-  newType({ group: 'imring.dev', version: 'v1alpha1', kind: 'IMGateway', listKind: 'IMGatewayList', plural: 'imgateways', singular: 'imgateway', shortNames: [], custom: true, statusSubresource: true, scale, schema: { type: 'object', properties: { spec: { type: 'object', properties: { replicas: { type: 'integer' } } } } } }),
-  newType({ group: 'imring.dev', version: 'v1', kind: 'IMGateway', listKind: 'IMGatewayList', plural: 'imgateways', singular: 'imgateway', shortNames: [], custom: true }),
-  newType({ group: 'imring.dev', version: 'v1beta1', kind: 'IMGateway', listKind: 'IMGatewayList', plural: 'imgateways', singular: 'imgateway', shortNames: [], custom: true }),
+  newType({
+    kind: 'Namespace',
+    listKind: 'NamespaceList',
+    plural: 'namespaces',
+    singular: 'namespace',
+    shortNames: ['ns'],
+    namespaced: false,
+    statusSubresource: true,
+  }),
+  newType({
+    group: 'apps',
+    kind: 'StatefulSet',
+    listKind: 'StatefulSetList',
+    plural: 'statefulsets',
+    singular: 'statefulset',
+    shortNames: ['sts'],
+    categories: ['all'],
+    statusSubresource: true,
+    scale,
+  }),
+  newType({
+    group: 'imring.dev',
+    version: 'v1alpha1',
+    kind: 'IMGateway',
+    listKind: 'IMGatewayList',
+    plural: 'imgateways',
+    singular: 'imgateway',
+    shortNames: [],
+    custom: true,
+    statusSubresource: true,
+    scale,
+    schema: { type: 'object', properties: { spec: { type: 'object', properties: { replicas: { type: 'integer' } } } } },
+  }),
+  newType({
+    group: 'imring.dev',
+    version: 'v1',
+    kind: 'IMGateway',
+    listKind: 'IMGatewayList',
+    plural: 'imgateways',
+    singular: 'imgateway',
+    shortNames: [],
+    custom: true,
+  }),
+  newType({
+    group: 'imring.dev',
+    version: 'v1beta1',
+    kind: 'IMGateway',
+    listKind: 'IMGatewayList',
+    plural: 'imgateways',
+    singular: 'imgateway',
+    shortNames: [],
+    custom: true,
+  }),
 ];
 
 /** What kubectl 1.32 (client-go discovery) sends for GET /api and /apis. */
@@ -51,10 +99,17 @@ test('negotiateDiscovery picks the first aggregated format the client accepts', 
   const v2 = 'application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList';
   const cases: [string | undefined, ReturnType<typeof negotiateDiscovery>][] = [
     [KUBECTL_ACCEPT, { aggregated: true, version: 'v2', contentType: v2 }],
-    ['application/json;as=APIGroupDiscoveryList;v=v2;g=apidiscovery.k8s.io', { aggregated: true, version: 'v2', contentType: v2 }],
+    [
+      'application/json;as=APIGroupDiscoveryList;v=v2;g=apidiscovery.k8s.io',
+      { aggregated: true, version: 'v2', contentType: v2 },
+    ],
     [
       'application/json;g=apidiscovery.k8s.io;v=v2beta1;as=APIGroupDiscoveryList,application/json',
-      { aggregated: true, version: 'v2beta1', contentType: 'application/json;g=apidiscovery.k8s.io;v=v2beta1;as=APIGroupDiscoveryList' },
+      {
+        aggregated: true,
+        version: 'v2beta1',
+        contentType: 'application/json;g=apidiscovery.k8s.io;v=v2beta1;as=APIGroupDiscoveryList',
+      },
     ],
     ['application/json, */*', { aggregated: false }],
     ['application/json,application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList', { aggregated: false }],
@@ -77,9 +132,15 @@ test('GET /api lists v1 and the server address', () => {
 test('GET /apis lists the named groups with the kube-aware preferred version first', () => {
   const list = apiGroupList(TYPES) as any;
   assert.equal(list.kind, 'APIGroupList');
-  assert.deepEqual(list.groups.map((g: any) => g.name), ['apps', 'imring.dev']);
+  assert.deepEqual(
+    list.groups.map((g: any) => g.name),
+    ['apps', 'imring.dev'],
+  );
   const imring = list.groups[1];
-  assert.deepEqual(imring.versions.map((v: any) => v.groupVersion), ['imring.dev/v1', 'imring.dev/v1beta1', 'imring.dev/v1alpha1']);
+  assert.deepEqual(
+    imring.versions.map((v: any) => v.groupVersion),
+    ['imring.dev/v1', 'imring.dev/v1beta1', 'imring.dev/v1alpha1'],
+  );
   assert.deepEqual(imring.preferredVersion, { groupVersion: 'imring.dev/v1', version: 'v1' });
 });
 
@@ -98,10 +159,32 @@ test('an APIResourceList has each resource and its status and scale subresources
   const list = apiResourceList(TYPES, 'apps', 'v1') as any;
   assert.equal(list.groupVersion, 'apps/v1');
   assert.deepEqual(list.resources, [
-    { name: 'statefulsets', singularName: 'statefulset', namespaced: true, kind: 'StatefulSet', verbs: TYPES[2]!.verbs, shortNames: ['sts'], categories: ['all'] },
-    { name: 'statefulsets/status', singularName: '', namespaced: true, kind: 'StatefulSet', verbs: ['get', 'patch', 'update'] },
+    {
+      name: 'statefulsets',
+      singularName: 'statefulset',
+      namespaced: true,
+      kind: 'StatefulSet',
+      verbs: TYPES[2]!.verbs,
+      shortNames: ['sts'],
+      categories: ['all'],
+    },
+    {
+      name: 'statefulsets/status',
+      singularName: '',
+      namespaced: true,
+      kind: 'StatefulSet',
+      verbs: ['get', 'patch', 'update'],
+    },
     // client-go's scale client finds the Scale kind (autoscaling/v1) from this entry.
-    { name: 'statefulsets/scale', singularName: '', namespaced: true, group: 'autoscaling', version: 'v1', kind: 'Scale', verbs: ['get', 'patch', 'update'] },
+    {
+      name: 'statefulsets/scale',
+      singularName: '',
+      namespaced: true,
+      group: 'autoscaling',
+      version: 'v1',
+      kind: 'Scale',
+      verbs: ['get', 'patch', 'update'],
+    },
   ]);
   assert.equal((apiResourceList(TYPES, '', 'v1') as any).groupVersion, 'v1');
   assert.equal(apiResourceList(TYPES, 'apps', 'v2'), undefined);
@@ -114,13 +197,25 @@ test('aggregated discovery for /api holds only the nameless core group', () => {
   assert.equal(doc.items.length, 1);
   assert.equal(doc.items[0].metadata.name, undefined);
   const resources = doc.items[0].versions[0].resources;
-  assert.deepEqual(resources.map((r: any) => [r.resource, r.scope]), [['configmaps', 'Namespaced'], ['namespaces', 'Cluster']]);
+  assert.deepEqual(
+    resources.map((r: any) => [r.resource, r.scope]),
+    [
+      ['configmaps', 'Namespaced'],
+      ['namespaces', 'Cluster'],
+    ],
+  );
 });
 
 test('aggregated discovery for /apis describes resources, subresources and freshness', () => {
   const doc = aggregatedDiscovery(TYPES, 'apis') as any;
-  assert.deepEqual(doc.items.map((i: any) => i.metadata.name), ['apps', 'imring.dev']);
-  assert.deepEqual(doc.items[1].versions.map((v: any) => v.version), ['v1', 'v1beta1', 'v1alpha1']);
+  assert.deepEqual(
+    doc.items.map((i: any) => i.metadata.name),
+    ['apps', 'imring.dev'],
+  );
+  assert.deepEqual(
+    doc.items[1].versions.map((v: any) => v.version),
+    ['v1', 'v1beta1', 'v1alpha1'],
+  );
   const version = doc.items[0].versions[0];
   assert.equal(version.freshness, 'Current');
   assert.deepEqual(version.resources[0], {
@@ -132,8 +227,16 @@ test('aggregated discovery for /apis describes resources, subresources and fresh
     shortNames: ['sts'],
     categories: ['all'],
     subresources: [
-      { subresource: 'status', responseKind: { group: 'apps', version: 'v1', kind: 'StatefulSet' }, verbs: ['get', 'patch', 'update'] },
-      { subresource: 'scale', responseKind: { group: 'autoscaling', version: 'v1', kind: 'Scale' }, verbs: ['get', 'patch', 'update'] },
+      {
+        subresource: 'status',
+        responseKind: { group: 'apps', version: 'v1', kind: 'StatefulSet' },
+        verbs: ['get', 'patch', 'update'],
+      },
+      {
+        subresource: 'scale',
+        responseKind: { group: 'autoscaling', version: 'v1', kind: 'Scale' },
+        verbs: ['get', 'patch', 'update'],
+      },
     ],
   });
   assert.equal((aggregatedDiscovery(TYPES, 'apis', 'v2beta1') as any).apiVersion, 'apidiscovery.k8s.io/v2beta1');
@@ -141,7 +244,13 @@ test('aggregated discovery for /apis describes resources, subresources and fresh
 
 test('the OpenAPI v3 root links every served group-version with a content hash', () => {
   const root = openApiV3Root(TYPES) as any;
-  assert.deepEqual(Object.keys(root.paths).sort(), ['api/v1', 'apis/apps/v1', 'apis/imring.dev/v1', 'apis/imring.dev/v1alpha1', 'apis/imring.dev/v1beta1']);
+  assert.deepEqual(Object.keys(root.paths).sort(), [
+    'api/v1',
+    'apis/apps/v1',
+    'apis/imring.dev/v1',
+    'apis/imring.dev/v1alpha1',
+    'apis/imring.dev/v1beta1',
+  ]);
   assert.match(root.paths['apis/apps/v1'].serverRelativeURL, /^\/openapi\/v3\/apis\/apps\/v1\?hash=[0-9A-F]{128}$/);
   const changed = openApiV3Root([...TYPES.slice(0, 2), newType({ ...TYPES[2]!, namespaced: false })]) as any;
   assert.equal(changed.paths['api/v1'].serverRelativeURL, root.paths['api/v1'].serverRelativeURL);
@@ -173,8 +282,14 @@ test('a group-version document has collection, item, status and scale paths', ()
   const doc = openApiV3GroupVersion(TYPES, 'apps', 'v1') as any;
   const base = '/apis/apps/v1/namespaces/{namespace}/statefulsets';
   assert.deepEqual(Object.keys(doc.paths), [base, `${base}/{name}`, `${base}/{name}/status`, `${base}/{name}/scale`]);
-  assert.deepEqual(Object.keys(doc.paths[base]).filter((k) => k !== 'parameters'), ['get', 'post', 'delete']);
-  assert.deepEqual(Object.keys(doc.paths[`${base}/{name}`]).filter((k) => k !== 'parameters'), ['get', 'put', 'patch', 'delete']);
+  assert.deepEqual(
+    Object.keys(doc.paths[base]).filter((k) => k !== 'parameters'),
+    ['get', 'post', 'delete'],
+  );
+  assert.deepEqual(
+    Object.keys(doc.paths[`${base}/{name}`]).filter((k) => k !== 'parameters'),
+    ['get', 'put', 'patch', 'delete'],
+  );
   assert.ok(doc.paths[base].post.parameters.some((p: any) => p.name === 'fieldValidation'));
   assert.equal(doc.openapi, '3.0.0');
   const core = openApiV3GroupVersion(TYPES, '', 'v1') as any;
@@ -184,14 +299,22 @@ test('a group-version document has collection, item, status and scale paths', ()
 
 test('PATCH bodies leave out strategic merge so kubectl computes patches from its own types', () => {
   const doc = openApiV3GroupVersion(TYPES, 'apps', 'v1') as any;
-  const content = Object.keys(doc.paths['/apis/apps/v1/namespaces/{namespace}/statefulsets/{name}'].patch.requestBody.content);
-  assert.deepEqual(content, ['application/json-patch+json', 'application/merge-patch+json', 'application/apply-patch+yaml']);
+  const content = Object.keys(
+    doc.paths['/apis/apps/v1/namespaces/{namespace}/statefulsets/{name}'].patch.requestBody.content,
+  );
+  assert.deepEqual(content, [
+    'application/json-patch+json',
+    'application/merge-patch+json',
+    'application/apply-patch+yaml',
+  ]);
 });
 
 test('component schemas carry their GVK, and a custom resource keeps its structural schema', () => {
   const doc = openApiV3GroupVersion(TYPES, 'imring.dev', 'v1alpha1') as any;
   const schema = doc.components.schemas['dev.imring.v1alpha1.IMGateway'];
-  assert.deepEqual(schema['x-kubernetes-group-version-kind'], [{ group: 'imring.dev', version: 'v1alpha1', kind: 'IMGateway' }]);
+  assert.deepEqual(schema['x-kubernetes-group-version-kind'], [
+    { group: 'imring.dev', version: 'v1alpha1', kind: 'IMGateway' },
+  ]);
   assert.equal(schema.properties.spec.properties.replicas.type, 'integer');
   assert.equal(schema.properties.kind.type, 'string');
   const apps = openApiV3GroupVersion(TYPES, 'apps', 'v1') as any;

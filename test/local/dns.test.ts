@@ -8,22 +8,54 @@ import { DnsController, type FlushResult } from '../../local/controllers/dns.js'
 import { hostRecords, hostsFileText } from '../../local/controllers/dns-records.js';
 import { startLocalApi, until } from '../support/local-api.js';
 
-function newService(name: string, init: { headless?: boolean; publishNotReady?: boolean; namespace?: string; selector?: Record<string, string> } = {}): V1Service {
+function newService(
+  name: string,
+  init: { headless?: boolean; publishNotReady?: boolean; namespace?: string; selector?: Record<string, string> } = {},
+): V1Service {
   return {
     metadata: { name, namespace: init.namespace ?? 'default' },
-    spec: { selector: init.selector ?? { app: name }, ports: [{ port: 80 }], ...(init.headless === false ? {} : { clusterIP: 'None' }), ...(init.publishNotReady ? { publishNotReadyAddresses: true } : {}) },
+    spec: {
+      selector: init.selector ?? { app: name },
+      ports: [{ port: 80 }],
+      ...(init.headless === false ? {} : { clusterIP: 'None' }),
+      ...(init.publishNotReady ? { publishNotReadyAddresses: true } : {}),
+    },
   };
 }
 
-function newPod(name: string, init: { app: string; ip?: string; ready?: boolean; hostname?: string; subdomain?: string; namespace?: string; terminating?: boolean }): V1Pod {
+function newPod(
+  name: string,
+  init: {
+    app: string;
+    ip?: string;
+    ready?: boolean;
+    hostname?: string;
+    subdomain?: string;
+    namespace?: string;
+    terminating?: boolean;
+  },
+): V1Pod {
   return {
-    metadata: { name, namespace: init.namespace ?? 'default', labels: { app: init.app }, ...(init.terminating ? { deletionTimestamp: new Date() } : {}) },
-    spec: { containers: [{ name: 'c', image: 'x' }], ...(init.hostname ? { hostname: init.hostname } : {}), ...(init.subdomain ? { subdomain: init.subdomain } : {}) },
-    status: { ...(init.ip ? { podIP: init.ip } : {}), conditions: [{ type: 'Ready', status: init.ready === false ? 'False' : 'True' }] },
+    metadata: {
+      name,
+      namespace: init.namespace ?? 'default',
+      labels: { app: init.app },
+      ...(init.terminating ? { deletionTimestamp: new Date() } : {}),
+    },
+    spec: {
+      containers: [{ name: 'c', image: 'x' }],
+      ...(init.hostname ? { hostname: init.hostname } : {}),
+      ...(init.subdomain ? { subdomain: init.subdomain } : {}),
+    },
+    status: {
+      ...(init.ip ? { podIP: init.ip } : {}),
+      conditions: [{ type: 'Ready', status: init.ready === false ? 'False' : 'True' }],
+    },
   };
 }
 
-const lines = (services: V1Service[], pods: V1Pod[]): string[] => hostRecords(services, pods).map((r) => `${r.ip} ${r.name}`);
+const lines = (services: V1Service[], pods: V1Pod[]): string[] =>
+  hostRecords(services, pods).map((r) => `${r.ip} ${r.name}`);
 
 test('a headless service names its ready pods, and each pod with a hostname in its subdomain', () => {
   const pods = [
@@ -46,19 +78,32 @@ test('a headless service names its ready pods, and each pod with a hostname in i
 });
 
 test('publishNotReadyAddresses lists pods whatever their readiness, but never without an IP', () => {
-  const pods = [newPod('db-0', { app: 'db', ip: '127.1.0.1', hostname: 'db-0', subdomain: 'db', ready: false }), newPod('db-1', { app: 'db', hostname: 'db-1', subdomain: 'db' })];
-  assert.deepEqual(lines([newService('db', { publishNotReady: true })], pods), ['127.1.0.1 db-0.db.default.svc.cluster.local', '127.1.0.1 db.default.svc.cluster.local']);
+  const pods = [
+    newPod('db-0', { app: 'db', ip: '127.1.0.1', hostname: 'db-0', subdomain: 'db', ready: false }),
+    newPod('db-1', { app: 'db', hostname: 'db-1', subdomain: 'db' }),
+  ];
+  assert.deepEqual(lines([newService('db', { publishNotReady: true })], pods), [
+    '127.1.0.1 db-0.db.default.svc.cluster.local',
+    '127.1.0.1 db.default.svc.cluster.local',
+  ]);
   assert.deepEqual(lines([newService('db')], pods), []);
 });
 
 test('a ClusterIP service names its ready pods but no per-pod names; no selector, no records', () => {
-  const pods = [newPod('api-0', { app: 'api', ip: '127.1.0.1', hostname: 'api-0', subdomain: 'api' }), newPod('api-1', { app: 'api', ip: '127.1.0.2', ready: false })];
+  const pods = [
+    newPod('api-0', { app: 'api', ip: '127.1.0.1', hostname: 'api-0', subdomain: 'api' }),
+    newPod('api-1', { app: 'api', ip: '127.1.0.2', ready: false }),
+  ];
   assert.deepEqual(lines([newService('api', { headless: false })], pods), ['127.1.0.1 api.default.svc.cluster.local']);
   assert.deepEqual(lines([newService('api', { selector: {} })], pods), []);
 });
 
 test('the hosts file has a header and one sorted line per record, under the given domain', () => {
-  const records = hostRecords([newService('web')], [newPod('web-0', { app: 'web', ip: '127.1.0.1' })], 'example.internal');
+  const records = hostRecords(
+    [newService('web')],
+    [newPod('web-0', { app: 'web', ip: '127.1.0.1' })],
+    'example.internal',
+  );
   const text = hostsFileText(records, 'example.internal');
   assert.match(text, /^# /);
   assert.match(text, /no virtual IP/);
@@ -73,8 +118,17 @@ test('the controller keeps the hosts file in step with pods and services, replac
   const flushes: FlushResult[] = [];
   const errors: unknown[] = [];
   let notify = (): void => undefined;
-  const dns = new DnsController({ kc: api.kc, hostsFile, onError: (e) => errors.push(e), onFlush: (f) => (flushes.push(f), notify()) });
-  const flushed = <T>(predicate: () => T | undefined | false): Promise<T> => until<T>((n) => ((notify = n), () => (notify = () => undefined)), () => predicate() || undefined);
+  const dns = new DnsController({
+    kc: api.kc,
+    hostsFile,
+    onError: (e) => errors.push(e),
+    onFlush: (f) => (flushes.push(f), notify()),
+  });
+  const flushed = <T>(predicate: () => T | undefined | false): Promise<T> =>
+    until<T>(
+      (n) => ((notify = n), () => (notify = () => undefined)),
+      () => predicate() || undefined,
+    );
   const latest = (): string => flushes.at(-1)?.content ?? '';
   // A reader racing the writer: every version it reads must be one the controller wrote whole.
   const seen = new Set<string>();
@@ -87,20 +141,42 @@ test('the controller keeps the hosts file in step with pods and services, replac
     await dns.start();
     assert.match(await readFile(hostsFile, 'utf8'), /^# Cluster DNS/, 'start() resolves after the first write');
     const setStatus = (name: string, ready: boolean): Promise<V1Pod> =>
-      core.patchNamespacedPodStatus({ name, namespace: 'default', body: [{ op: 'add', path: '/status/podIP', value: `127.1.0.${Number(name.slice(-1)) + 1}` }, { op: 'add', path: '/status/conditions', value: [{ type: 'Ready', status: ready ? 'True' : 'False' }] }] });
+      core.patchNamespacedPodStatus({
+        name,
+        namespace: 'default',
+        body: [
+          { op: 'add', path: '/status/podIP', value: `127.1.0.${Number(name.slice(-1)) + 1}` },
+          { op: 'add', path: '/status/conditions', value: [{ type: 'Ready', status: ready ? 'True' : 'False' }] },
+        ],
+      });
     await core.createNamespacedService({ namespace: 'default', body: newService('web') });
     for (const name of ['web-0', 'web-1']) {
-      await core.createNamespacedPod({ namespace: 'default', body: { metadata: { name, labels: { app: 'web' } }, spec: { hostname: name, subdomain: 'web', containers: [{ name: 'c', image: 'x' }] } } });
+      await core.createNamespacedPod({
+        namespace: 'default',
+        body: {
+          metadata: { name, labels: { app: 'web' } },
+          spec: { hostname: name, subdomain: 'web', containers: [{ name: 'c', image: 'x' }] },
+        },
+      });
     }
     await setStatus('web-0', true);
     await setStatus('web-1', false);
     await flushed(() => latest().includes('web-0.web.default.svc.cluster.local'));
-    assert.deepEqual(latest().split('\n').filter((l) => !l.startsWith('#') && l !== ''), ['127.1.0.1\tweb-0.web.default.svc.cluster.local', '127.1.0.1\tweb.default.svc.cluster.local']);
+    assert.deepEqual(
+      latest()
+        .split('\n')
+        .filter((l) => !l.startsWith('#') && l !== ''),
+      ['127.1.0.1\tweb-0.web.default.svc.cluster.local', '127.1.0.1\tweb.default.svc.cluster.local'],
+    );
     const before = await stat(hostsFile);
 
     // A change that alters no record: a pass, but no write.
     const passes = flushes.length;
-    await core.patchNamespacedPod({ name: 'web-0', namespace: 'default', body: [{ op: 'add', path: '/metadata/labels/unrelated', value: 'x' }] });
+    await core.patchNamespacedPod({
+      name: 'web-0',
+      namespace: 'default',
+      body: [{ op: 'add', path: '/metadata/labels/unrelated', value: 'x' }],
+    });
     await flushed(() => flushes.length > passes);
     assert.equal(flushes.at(-1)!.changed, false);
     const after = await stat(hostsFile);
@@ -113,7 +189,11 @@ test('the controller keeps the hosts file in step with pods and services, replac
     await setStatus('web-0', false);
     await setStatus('web-1', false);
     await flushed(() => !latest().includes('web.default.svc'));
-    await core.patchNamespacedService({ name: 'web', namespace: 'default', body: [{ op: 'add', path: '/spec/publishNotReadyAddresses', value: true }] });
+    await core.patchNamespacedService({
+      name: 'web',
+      namespace: 'default',
+      body: [{ op: 'add', path: '/spec/publishNotReadyAddresses', value: true }],
+    });
     await flushed(() => latest().includes('web-0.web.default') && latest().includes('web-1.web.default'));
 
     await core.deleteNamespacedPod({ name: 'web-0', namespace: 'default' });
@@ -139,7 +219,10 @@ test('bad options throw at construction, naming the option', async () => {
   const api = await startLocalApi();
   try {
     assert.throws(() => new DnsController({ kc: api.kc, hostsFile: '' }), /hostsFile/);
-    assert.throws(() => new DnsController({ kc: api.kc, hostsFile: '/tmp/x', clusterDomain: 'Bad_Domain' }), /clusterDomain/);
+    assert.throws(
+      () => new DnsController({ kc: api.kc, hostsFile: '/tmp/x', clusterDomain: 'Bad_Domain' }),
+      /clusterDomain/,
+    );
     assert.throws(() => new DnsController({ kc: api.kc, hostsFile: '/tmp/x', coalesceMs: -1 }), RangeError);
   } finally {
     await api.close();

@@ -12,7 +12,8 @@ import { runKubectl } from '../support/kubectl.js';
 import { isGone } from '../support/wait.js';
 
 /** The summary line `imring local` prints every `--summary-seconds` when stdout is not a terminal. */
-const SUMMARY = /^imring local: (\d+)\/(\d+) connected, \d+ realtime\/s, \d+ offline\/s, settled (\d+), misrouted (\d+), lost (\d+)$/;
+const SUMMARY =
+  /^imring local: (\d+)\/(\d+) connected, \d+ realtime\/s, \d+ offline\/s, settled (\d+), misrouted (\d+), lost (\d+)$/;
 
 test('imring local runs the operator, proxy, push and the sample with demo traffic, writes the env file, follows kubectl scale, and stops cleanly', async (t) => {
   const stateDir = await mkdtemp(join(tmpdir(), 'imring-local-demo-'));
@@ -41,7 +42,8 @@ test('imring local runs the operator, proxy, push and the sample with demo traff
     const settledAfter = ((performance.now() - startedMs) / 1000).toFixed(1);
     t.diagnostic(`traffic settled ${settledAfter} s after start (a summary a second; pairs settle 5 s after sending)`);
     const env = await readFile(join(stateDir, 'env'), 'utf8');
-    for (const name of ['KUBECONFIG', 'IMRING_PROXY_URL', 'IMRING_PUSH_URL', 'IMRING_TOKEN_SECRET']) assert.match(env, new RegExp(`^export ${name}='[^']+'$`, 'm'));
+    for (const name of ['KUBECONFIG', 'IMRING_PROXY_URL', 'IMRING_PUSH_URL', 'IMRING_TOKEN_SECRET'])
+      assert.match(env, new RegExp(`^export ${name}='[^']+'$`, 'm'));
     assert.match((await kubectl('get', 'imgw', 'demo')).stdout, /^demo\s+3\s+3\s+\d+\s+Stable\s+True/m);
     // kubectl scale is followed live, and the traffic goes on without a misroute.
     assert.equal((await kubectl('scale', 'imgw/demo', '--replicas=4')).code, 0);
@@ -55,7 +57,15 @@ test('imring local runs the operator, proxy, push and the sample with demo traff
     const kc = new KubeConfig();
     kc.loadFromFile(kubeconfig);
     const pods = (await kc.makeApiClient(CoreV1Api).listNamespacedPod({ namespace: 'default' })).items;
-    assert.deepEqual(pods.map((p) => p.metadata?.name).sort(), ['demo-0', 'demo-1', 'demo-2', 'demo-3', 'demo-proxy', 'demo-push', 'imring-operator']);
+    assert.deepEqual(pods.map((p) => p.metadata?.name).sort(), [
+      'demo-0',
+      'demo-1',
+      'demo-2',
+      'demo-3',
+      'demo-proxy',
+      'demo-push',
+      'imring-operator',
+    ]);
     const pids = pods.map((p) => Number(p.status?.containerStatuses?.[0]?.containerID?.replace('local://', '')));
     child.kill('SIGINT');
     const [code] = await exited;

@@ -42,11 +42,27 @@ spec:
 `;
 
 /** `imring local --bare` in `stateDir`, once it printed ready: kubectl and a client for it, and its exit. */
-async function startLocal(stateDir: string): Promise<{ child: ChildProcess; exited: Promise<[number | null, string | null]>; stderr: () => string; kubectl: (...args: string[]) => Promise<{ stdout: string }>; core: CoreV1Api; kc: KubeConfig }> {
-  const child = spawn(process.execPath, [join(repoRoot, 'dist/cli/imring.js'), 'local', '--bare', '--state-dir', stateDir], {
-    env: { ...process.env, IMRING_LOCAL_IMAGES: JSON.stringify({ 'imring-test/server': [process.execPath, join(repoRoot, 'dist/test/fixtures/test-server.js')] }) },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+async function startLocal(stateDir: string): Promise<{
+  child: ChildProcess;
+  exited: Promise<[number | null, string | null]>;
+  stderr: () => string;
+  kubectl: (...args: string[]) => Promise<{ stdout: string }>;
+  core: CoreV1Api;
+  kc: KubeConfig;
+}> {
+  const child = spawn(
+    process.execPath,
+    [join(repoRoot, 'dist/cli/imring.js'), 'local', '--bare', '--state-dir', stateDir],
+    {
+      env: {
+        ...process.env,
+        IMRING_LOCAL_IMAGES: JSON.stringify({
+          'imring-test/server': [process.execPath, join(repoRoot, 'dist/test/fixtures/test-server.js')],
+        }),
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   let stderr = '';
   child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
   const exited = once(child, 'exit') as Promise<[number | null, string | null]>;
@@ -54,7 +70,9 @@ async function startLocal(stateDir: string): Promise<{ child: ChildProcess; exit
   for await (const line of lines) if (line === 'imring local: ready') break;
   const kubeconfig = join(stateDir, 'kubeconfig');
   const kubectl = (...args: string[]): Promise<{ stdout: string }> =>
-    run('/usr/bin/kubectl', ['--kubeconfig', kubeconfig, '--cache-dir', join(stateDir, 'kubectl-cache'), ...args], { timeout: 30_000 });
+    run('/usr/bin/kubectl', ['--kubeconfig', kubeconfig, '--cache-dir', join(stateDir, 'kubectl-cache'), ...args], {
+      timeout: 30_000,
+    });
   const kc = new KubeConfig();
   kc.loadFromFile(kubeconfig);
   return { child, exited, stderr: () => stderr, kubectl, core: kc.makeApiClient(CoreV1Api), kc };
@@ -72,7 +90,10 @@ async function readyPids(local: { kc: KubeConfig; core: CoreV1Api }, count: numb
 
 type Local = Awaited<ReturnType<typeof startLocal>>;
 
-/** Runs `body` against `imring local --bare` with the echo StatefulSet applied; kills it (if still running) and removes its state after. */
+/**
+ * Runs `body` against `imring local --bare` with the echo StatefulSet applied; kills it (if still running) and removes
+ * its state after.
+ */
 async function withEcho(body: (local: Local) => Promise<void>): Promise<void> {
   const stateDir = await mkdtemp(join(tmpdir(), 'imring-local-'));
   const local = await startLocal(stateDir);

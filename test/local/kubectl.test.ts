@@ -1,7 +1,16 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { parse as parseYaml } from 'yaml';
-import { configMap, eventAbout, liveKubectlPids, statefulSet, widget, withKubectl, type KubectlSession, type KubectlWatch } from '../support/kubectl.js';
+import {
+  configMap,
+  eventAbout,
+  liveKubectlPids,
+  statefulSet,
+  widget,
+  withKubectl,
+  type KubectlSession,
+  type KubectlWatch,
+} from '../support/kubectl.js';
 import { isAlive } from '../support/wait.js';
 import { createRaw, rawRequest } from '../support/local-api.js';
 import { widgetCrd } from '../support/sample-crd.js';
@@ -13,7 +22,14 @@ const IMAGE = 'example/w:1';
 interface Served {
   apiVersion: string;
   kind: string;
-  metadata: { name: string; namespace: string; uid: string; resourceVersion: string; annotations?: Record<string, string>; managedFields?: { manager: string; fieldsV1?: unknown }[] };
+  metadata: {
+    name: string;
+    namespace: string;
+    uid: string;
+    resourceVersion: string;
+    annotations?: Record<string, string>;
+    managedFields?: { manager: string; fieldsV1?: unknown }[];
+  };
   spec?: Record<string, unknown>;
   data?: Record<string, string>;
 }
@@ -24,7 +40,12 @@ async function applyWidgetCrd(k: KubectlSession): Promise<string> {
 }
 
 /** Writes `objects` to `name` and `kubectl apply -f`s it with `flags`; resolves to stdout. */
-async function apply(k: KubectlSession, name: string, objects: readonly unknown[], flags: readonly string[] = []): Promise<string> {
+async function apply(
+  k: KubectlSession,
+  name: string,
+  objects: readonly unknown[],
+  flags: readonly string[] = [],
+): Promise<string> {
   return k.ok(['apply', ...flags, '-f', await k.write(name, objects)]);
 }
 
@@ -42,7 +63,10 @@ function requests(k: KubectlSession, verb: string, path: string): number {
 
 /** The table rows of kubectl's output, split into cells. */
 function rows(stdout: string): string[][] {
-  return stdout.trimEnd().split('\n').map((line) => line.trim().split(/\s{2,}/));
+  return stdout
+    .trimEnd()
+    .split('\n')
+    .map((line) => line.trim().split(/\s{2,}/));
 }
 
 /**
@@ -55,23 +79,55 @@ function endedBySigterm(exit: { code: number | null; signal: NodeJS.Signals | nu
 
 test('kubectl apply -f creates a CRD and a widget, re-applies as unchanged, and patches a changed field (configured)', async () => {
   await withKubectl(async (k) => {
-    assert.equal(await applyWidgetCrd(k), 'customresourcedefinition.apiextensions.k8s.io/widgets.example.com created\n');
-    assert.equal(await apply(k, 'w1.yaml', [widget('w1', { replicas: 2, image: IMAGE })]), 'widget.example.com/w1 created\n');
-    assert.equal(await apply(k, 'w1.yaml', [widget('w1', { replicas: 2, image: IMAGE })]), 'widget.example.com/w1 unchanged\n');
+    assert.equal(
+      await applyWidgetCrd(k),
+      'customresourcedefinition.apiextensions.k8s.io/widgets.example.com created\n',
+    );
+    assert.equal(
+      await apply(k, 'w1.yaml', [widget('w1', { replicas: 2, image: IMAGE })]),
+      'widget.example.com/w1 created\n',
+    );
+    assert.equal(
+      await apply(k, 'w1.yaml', [widget('w1', { replicas: 2, image: IMAGE })]),
+      'widget.example.com/w1 unchanged\n',
+    );
     assert.equal(requests(k, 'create', WIDGETS), 1);
     assert.equal(requests(k, 'patch', `${WIDGETS}/w1`), 0, 'an unchanged apply sends no patch');
-    assert.equal(await apply(k, 'w1.yaml', [widget('w1', { replicas: 3, image: IMAGE })]), 'widget.example.com/w1 configured\n');
+    assert.equal(
+      await apply(k, 'w1.yaml', [widget('w1', { replicas: 3, image: IMAGE })]),
+      'widget.example.com/w1 configured\n',
+    );
     assert.equal(requests(k, 'patch', `${WIDGETS}/w1`), 1);
     const w1 = await served(k, `${WIDGETS}/w1`);
     assert.deepEqual(w1.spec, { replicas: 3, image: IMAGE, mode: 'safe' });
-    const lastApplied = JSON.parse(w1.metadata.annotations?.['kubectl.kubernetes.io/last-applied-configuration'] ?? '{}') as Served;
+    const lastApplied = JSON.parse(
+      w1.metadata.annotations?.['kubectl.kubernetes.io/last-applied-configuration'] ?? '{}',
+    ) as Served;
     assert.deepEqual(lastApplied.spec, { replicas: 3, image: IMAGE });
   });
 });
 
 const serverSideCases = [
-  { what: 'a widget', path: `${WIDGETS}/w1`, printed: 'widget.example.com/w1', field: '.spec.replicas', owned: 'f:replicas', before: widget('w1', { replicas: 2, image: IMAGE }), after: widget('w1', { replicas: 4, image: IMAGE }), value: (o: Served) => o.spec?.replicas },
-  { what: 'a configmap', path: `${CONFIGMAPS}/c1`, printed: 'configmap/c1', field: '.data.a', owned: 'f:a', before: configMap('c1', {}, { a: '1' }), after: configMap('c1', {}, { a: '2' }), value: (o: Served) => o.data?.a },
+  {
+    what: 'a widget',
+    path: `${WIDGETS}/w1`,
+    printed: 'widget.example.com/w1',
+    field: '.spec.replicas',
+    owned: 'f:replicas',
+    before: widget('w1', { replicas: 2, image: IMAGE }),
+    after: widget('w1', { replicas: 4, image: IMAGE }),
+    value: (o: Served) => o.spec?.replicas,
+  },
+  {
+    what: 'a configmap',
+    path: `${CONFIGMAPS}/c1`,
+    printed: 'configmap/c1',
+    field: '.data.a',
+    owned: 'f:a',
+    before: configMap('c1', {}, { a: '1' }),
+    after: configMap('c1', {}, { a: '2' }),
+    value: (o: Served) => o.data?.a,
+  },
 ];
 
 for (const c of serverSideCases) {
@@ -86,14 +142,19 @@ for (const c of serverSideCases) {
       const other = await k.write('other.yaml', [c.after]);
       const refused = await k.run(['apply', '--server-side', '--field-manager=other', '-f', other]);
       assert.notEqual(refused.code, 0);
-      assert.match(refused.stderr, new RegExp(`Apply failed with 1 conflict: conflict with "kubectl": ${c.field.replace(/\./g, '\\.')}\n`));
+      assert.match(
+        refused.stderr,
+        new RegExp(`Apply failed with 1 conflict: conflict with "kubectl": ${c.field.replace(/\./g, '\\.')}\n`),
+      );
       assert.match(refused.stderr, /--force-conflicts/);
       assert.equal(c.value(await served(k, c.path)), c.value(first));
 
       await k.ok(['apply', '--server-side', '--field-manager=other', '--force-conflicts', '-f', other]);
       const taken = await served(k, c.path);
       assert.notEqual(c.value(taken), c.value(first));
-      const owners = (taken.metadata.managedFields ?? []).filter((m) => JSON.stringify(m.fieldsV1).includes(`"${c.owned}"`)).map((m) => m.manager);
+      const owners = (taken.metadata.managedFields ?? [])
+        .filter((m) => JSON.stringify(m.fieldsV1).includes(`"${c.owned}"`))
+        .map((m) => m.manager);
       assert.deepEqual(owners, ['other']);
     });
   });
@@ -103,7 +164,11 @@ test('kubectl get widgets prints the printer columns; -o yaml prints the object'
   await withKubectl(async (k) => {
     await applyWidgetCrd(k);
     await apply(k, 'w1.yaml', [widget('w1', { replicas: 2, image: IMAGE })]);
-    const phase = await rawRequest(k.api, `${WIDGETS}/w1/status`, { method: 'PATCH', headers: { 'content-type': 'application/merge-patch+json' }, body: JSON.stringify({ status: { phase: 'Running' } }) });
+    const phase = await rawRequest(k.api, `${WIDGETS}/w1/status`, {
+      method: 'PATCH',
+      headers: { 'content-type': 'application/merge-patch+json' },
+      body: JSON.stringify({ status: { phase: 'Running' } }),
+    });
     assert.equal(phase.status, 200);
     const [header, row, ...rest] = rows(await k.ok(['get', 'widgets']));
     assert.deepEqual(header, ['NAME', 'DESIRED', 'PHASE', 'AGE']);
@@ -111,7 +176,10 @@ test('kubectl get widgets prints the printer columns; -o yaml prints the object'
     assert.match(row?.[3] ?? '', /^\d+s$/);
     assert.deepEqual(rest, []);
     const yaml = parseYaml(await k.ok(['get', 'wd', 'w1', '-o', 'yaml'])) as Served & { status: unknown };
-    assert.deepEqual([yaml.apiVersion, yaml.kind, yaml.metadata.name, yaml.metadata.namespace], ['example.com/v1', 'Widget', 'w1', 'default']);
+    assert.deepEqual(
+      [yaml.apiVersion, yaml.kind, yaml.metadata.name, yaml.metadata.namespace],
+      ['example.com/v1', 'Widget', 'w1', 'default'],
+    );
     assert.deepEqual(yaml.spec, { replicas: 2, image: IMAGE, mode: 'safe' });
     assert.deepEqual(yaml.status, { phase: 'Running' });
     assert.equal(yaml.metadata.uid, (await served(k, `${WIDGETS}/w1`)).metadata.uid);
@@ -123,10 +191,24 @@ test('kubectl get cm -o json lists the configmaps, and kubectl get ns lists the 
     await apply(k, 'cms.yaml', [configMap('c1', {}, { a: '1' }), configMap('c2', {}, { b: '2' })]);
     const list = JSON.parse(await k.ok(['get', 'cm', '-o', 'json'])) as { kind: string; items: Served[] };
     assert.equal(list.kind, 'List');
-    assert.deepEqual(list.items.map((i) => [i.kind, i.metadata.name, i.data]), [['ConfigMap', 'c1', { a: '1' }], ['ConfigMap', 'c2', { b: '2' }]]);
+    assert.deepEqual(
+      list.items.map((i) => [i.kind, i.metadata.name, i.data]),
+      [
+        ['ConfigMap', 'c1', { a: '1' }],
+        ['ConfigMap', 'c2', { b: '2' }],
+      ],
+    );
     const [header, ...namespaces] = rows(await k.ok(['get', 'ns']));
     assert.deepEqual(header, ['NAME', 'STATUS', 'AGE']);
-    assert.deepEqual(namespaces.map((r) => r.slice(0, 2)), [['default', 'Active'], ['kube-node-lease', 'Active'], ['kube-public', 'Active'], ['kube-system', 'Active']]);
+    assert.deepEqual(
+      namespaces.map((r) => r.slice(0, 2)),
+      [
+        ['default', 'Active'],
+        ['kube-node-lease', 'Active'],
+        ['kube-public', 'Active'],
+        ['kube-system', 'Active'],
+      ],
+    );
   });
 });
 
@@ -137,7 +219,11 @@ test('kubectl get wd -w prints a change made through the API after it started, a
     const watch = k.watch(['get', 'wd', '-w']);
     await watch.line(/^NAME\s+DESIRED\s+PHASE\s+AGE$/);
     await watch.line(/^w1\s+2\s/);
-    const patched = await rawRequest(k.api, `${WIDGETS}/w1`, { method: 'PATCH', headers: { 'content-type': 'application/merge-patch+json' }, body: JSON.stringify({ spec: { replicas: 9 } }) });
+    const patched = await rawRequest(k.api, `${WIDGETS}/w1`, {
+      method: 'PATCH',
+      headers: { 'content-type': 'application/merge-patch+json' },
+      body: JSON.stringify({ spec: { replicas: 9 } }),
+    });
     assert.equal(patched.status, 200);
     await watch.line(/^w1\s+9\s/);
     assert.ok(endedBySigterm(await watch.stop()));
@@ -169,7 +255,11 @@ test('kubectl scale sets spec.replicas of a widget and of a statefulset through 
     assert.equal(await k.ok(['scale', 'sts/web', '--replicas=3']), 'statefulset.apps/web scaled\n');
     assert.equal((await served(k, `${WIDGETS}/w1`)).spec?.replicas, 5);
     assert.equal((await served(k, '/apis/apps/v1/namespaces/default/statefulsets/web')).spec?.replicas, 3);
-    assert.equal(requests(k, 'patch', `${WIDGETS}/w1`) + requests(k, 'update', `${WIDGETS}/w1`), 0, 'scale goes through /scale');
+    assert.equal(
+      requests(k, 'patch', `${WIDGETS}/w1`) + requests(k, 'update', `${WIDGETS}/w1`),
+      0,
+      'scale goes through /scale',
+    );
   });
 });
 
@@ -178,8 +268,16 @@ test('kubectl describe wd lists the events about that widget only', async () => 
     await applyWidgetCrd(k);
     await apply(k, 'widgets.yaml', [widget('w1', { image: IMAGE }), widget('w2', { image: IMAGE })]);
     const [w1, w2] = [await served(k, `${WIDGETS}/w1`), await served(k, `${WIDGETS}/w2`)];
-    await createRaw(k.api, '/api/v1/namespaces/default/events', eventAbout(w1, { name: 'w1.1', reason: 'Scaled', message: 'scaled to 5 replicas' }));
-    await createRaw(k.api, '/api/v1/namespaces/default/events', eventAbout(w2, { name: 'w2.1', reason: 'Elsewhere', message: 'about another widget' }));
+    await createRaw(
+      k.api,
+      '/api/v1/namespaces/default/events',
+      eventAbout(w1, { name: 'w1.1', reason: 'Scaled', message: 'scaled to 5 replicas' }),
+    );
+    await createRaw(
+      k.api,
+      '/api/v1/namespaces/default/events',
+      eventAbout(w2, { name: 'w2.1', reason: 'Elsewhere', message: 'about another widget' }),
+    );
     const described = await k.ok(['describe', 'wd', 'w1']);
     assert.match(described, /^Name:\s+w1$/m);
     const events = described.slice(described.indexOf('\nEvents:'));
@@ -197,7 +295,10 @@ test('kubectl delete removes a widget (then get is NotFound), and delete -f of t
     const gone = await k.run(['get', 'wd', 'w1']);
     assert.notEqual(gone.code, 0);
     assert.equal(gone.stderr, 'Error from server (NotFound): widgets.example.com "w1" not found\n');
-    assert.equal(await k.ok(['delete', '-f', `${k.dir}/crd.yaml`]), 'customresourcedefinition.apiextensions.k8s.io "widgets.example.com" deleted\n');
+    assert.equal(
+      await k.ok(['delete', '-f', `${k.dir}/crd.yaml`]),
+      'customresourcedefinition.apiextensions.k8s.io "widgets.example.com" deleted\n',
+    );
     assert.doesNotMatch(await k.ok(['api-resources']), /widgets/);
     assert.notEqual((await k.run(['get', 'wd'])).code, 0);
     assert.equal((await rawRequest(k.api, `${WIDGETS}/w2`)).status, 404);
@@ -207,7 +308,11 @@ test('kubectl delete removes a widget (then get is NotFound), and delete -f of t
 test('kubectl apply of an invalid widget fails, naming each invalid field', async () => {
   await withKubectl(async (k) => {
     await applyWidgetCrd(k);
-    const result = await k.run(['apply', '-f', await k.write('bad.yaml', [widget('bad', { replicas: 2000, mode: 'slow' })])]);
+    const result = await k.run([
+      'apply',
+      '-f',
+      await k.write('bad.yaml', [widget('bad', { replicas: 2000, mode: 'slow' })]),
+    ]);
     assert.notEqual(result.code, 0);
     assert.equal(result.stdout, '');
     const [first, ...causes] = result.stderr.trimEnd().split('\n');
@@ -223,7 +328,11 @@ test('kubectl apply of an invalid widget fails, naming each invalid field', asyn
 
 test('kubectl get cm -l selects by equality, set and absence', async () => {
   await withKubectl(async (k) => {
-    await apply(k, 'cms.yaml', [configMap('a', { app: 'im', tier: 'gw' }), configMap('b', { app: 'im' }), configMap('c', { app: 'other', tier: 'db' })]);
+    await apply(k, 'cms.yaml', [
+      configMap('a', { app: 'im', tier: 'gw' }),
+      configMap('b', { app: 'im' }),
+      configMap('c', { app: 'other', tier: 'db' }),
+    ]);
     const names = async (selector: string): Promise<string> => k.ok(['get', 'cm', '-l', selector, '-o', 'name']);
     assert.equal(await names('app=im'), 'configmap/a\nconfigmap/b\n');
     assert.equal(await names('tier in (gw)'), 'configmap/a\n');
@@ -238,7 +347,10 @@ test('kubectl apply of a widget with an unknown spec field fails with a strict d
     const path = await k.write('unknown.yaml', [widget('w1', { image: IMAGE, colour: 'red' })]);
     const result = await k.run(['apply', '-f', path]);
     assert.notEqual(result.code, 0);
-    assert.equal(result.stderr, `Error from server (BadRequest): error when creating "${path}": strict decoding error: unknown field "spec.colour"\n`);
+    assert.equal(
+      result.stderr,
+      `Error from server (BadRequest): error when creating "${path}": strict decoding error: unknown field "spec.colour"\n`,
+    );
     const post = k.api.requestLog.find((r) => r.verb === 'create' && r.path === WIDGETS);
     assert.match(post?.query ?? '', /fieldValidation=Strict/);
     assert.equal((await rawRequest(k.api, `${WIDGETS}/w1`)).status, 404);
@@ -250,7 +362,11 @@ test('kubectl api-resources lists widgets with short name wd once the CRD is app
     assert.doesNotMatch(await k.ok(['api-resources']), /widgets/);
     await applyWidgetCrd(k);
     assert.match(await k.ok(['api-resources']), /^widgets\s+wd\s+example\.com\/v1\s+true\s+Widget$/m);
-    const version = JSON.parse(await k.ok(['get', '--raw', '/version'])) as { major: string; minor: string; gitVersion: string };
+    const version = JSON.parse(await k.ok(['get', '--raw', '/version'])) as {
+      major: string;
+      minor: string;
+      gitVersion: string;
+    };
     assert.deepEqual([version.major, version.minor], ['1', '32']);
     assert.match(await k.ok(['version', '-o', 'json']), /"serverVersion"/);
   });

@@ -58,7 +58,11 @@ test('an apply that creates records FieldsV1 as structured-merge-diff encodes it
 
 test('re-applying the same configuration returns an equal object, time included', () => {
   const first = applyAs(undefined, newDeployment(2), 'kubectl');
-  const again = applyServerSideApply(first, newDeployment(2), newContext({ manager: 'kubectl', now: clockAt('2026-06-01T00:00:00Z') }));
+  const again = applyServerSideApply(
+    first,
+    newDeployment(2),
+    newContext({ manager: 'kubectl', now: clockAt('2026-06-01T00:00:00Z') }),
+  );
   assert.deepEqual(again, first);
 });
 
@@ -67,13 +71,27 @@ test('changing a field an Update manager owns is a 409 worded like the apiserver
   const err = conflictOf(() => applyAs(created, newDeployment(3), 'kubectl'));
   assert.equal(err.code, 409);
   assert.equal(err.reason, 'Conflict');
-  assert.equal(err.message, 'Apply failed with 1 conflict: conflict with "kubectl-client-side-apply" using apps/v1: .spec.replicas');
-  assert.deepEqual(err.details?.causes, [{ reason: 'FieldManagerConflict', message: 'conflict with "kubectl-client-side-apply" using apps/v1', field: '.spec.replicas' }]);
+  assert.equal(
+    err.message,
+    'Apply failed with 1 conflict: conflict with "kubectl-client-side-apply" using apps/v1: .spec.replicas',
+  );
+  assert.deepEqual(err.details?.causes, [
+    {
+      reason: 'FieldManagerConflict',
+      message: 'conflict with "kubectl-client-side-apply" using apps/v1',
+      field: '.spec.replicas',
+    },
+  ]);
 });
 
 test('several conflicts are listed per manager, and keyed list elements print their key', () => {
   const created = applyAs(undefined, newDeployment(1, 'nginx:1'), 'ci');
-  const byHand = recordUpdate(created, { ...created, metadata: { ...created.metadata, labels: { team: 'a' } } }, 'editor', newContext());
+  const byHand = recordUpdate(
+    created,
+    { ...created, metadata: { ...created.metadata, labels: { team: 'a' } } },
+    'editor',
+    newContext(),
+  );
   const config = newDeployment(4, 'nginx:2');
   config.metadata = { ...config.metadata, labels: { team: 'b' } };
   const err = conflictOf(() => applyAs(byHand, config, 'kubectl'));
@@ -96,7 +114,10 @@ test('force takes the conflicting fields over from their previous owner', () => 
 test('two appliers setting the same value share the field without a conflict', () => {
   const one = applyAs(undefined, newDeployment(2), 'a');
   const two = applyAs(one, newDeployment(2), 'b');
-  assert.deepEqual(entries(two).map((e) => e.manager), ['a', 'b']);
+  assert.deepEqual(
+    entries(two).map((e) => e.manager),
+    ['a', 'b'],
+  );
   assert.deepEqual(entryOf(two, 'a')!.fieldsV1, entryOf(two, 'b')!.fieldsV1);
 });
 
@@ -118,7 +139,10 @@ test('dropping a container from the applied list removes that element', () => {
   (two.spec as Obj).template.spec.containers.push({ name: 'side', image: 's' });
   const applied = applyAs(undefined, two, 'kubectl');
   const out = applyAs(applied, newDeployment(1), 'kubectl');
-  assert.deepEqual(((out.spec as Obj).template.spec.containers as Obj[]).map((c) => String(c.name)), ['nginx']);
+  assert.deepEqual(
+    ((out.spec as Obj).template.spec.containers as Obj[]).map((c) => String(c.name)),
+    ['nginx'],
+  );
 });
 
 test('apply merges keyed lists per element and keeps what other managers added', () => {
@@ -178,7 +202,10 @@ test('recordUpdate gives the writer the fields it changed and takes them from th
 test('recordUpdate adds no entry for a write that changes nothing, and drops removed fields', () => {
   const created = recordUpdate(undefined, newDeployment(1), CSA, newContext());
   const same = recordUpdate(created, newDeployment(1), 'someone', newContext());
-  assert.deepEqual(entries(same).map((e) => e.manager), [CSA]);
+  assert.deepEqual(
+    entries(same).map((e) => e.manager),
+    [CSA],
+  );
 
   const noSelector = newDeployment(1);
   delete (noSelector.spec as Obj).selector;
@@ -211,7 +238,10 @@ test('recordUpdate keeps the ownership an apply by the same manager just recorde
   const applied = applyAs(created, newDeployment(1, 'nginx:2'), 'kubectl', { force: true });
   const recorded = recordUpdate(created, applied, 'kubectl', newContext());
   assert.deepEqual(recorded, applied);
-  assert.deepEqual(entries(recorded).map((e) => `${e.manager}/${e.operation}`), [`${CSA}/Update`, 'kubectl/Apply']);
+  assert.deepEqual(
+    entries(recorded).map((e) => `${e.manager}/${e.operation}`),
+    [`${CSA}/Update`, 'kubectl/Apply'],
+  );
 });
 
 test('recordUpdate starts from managedFields a client replaced', () => {
@@ -219,5 +249,8 @@ test('recordUpdate starts from managedFields a client replaced', () => {
   const handedOver = structuredClone(created);
   handedOver.metadata!.managedFields = [{ ...entries(created)[0]!, manager: 'new-owner' }];
   const out = recordUpdate(created, handedOver, 'someone', newContext());
-  assert.deepEqual(entries(out).map((e) => e.manager), ['new-owner']);
+  assert.deepEqual(
+    entries(out).map((e) => e.manager),
+    ['new-owner'],
+  );
 });

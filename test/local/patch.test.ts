@@ -51,7 +51,11 @@ test('applyMergePatch reproduces every example of RFC 7386 Appendix A', () => {
     [{ a: 'c' }, { a: ['b'] }, { a: ['b'] }],
     [{ a: { b: 'c' } }, { a: { b: 'd', c: null } }, { a: { b: 'd' } }],
     [{ a: [{ b: 'c' }] }, { a: [1] }, { a: [1] }],
-    [['a', 'b'], ['c', 'd'], ['c', 'd']],
+    [
+      ['a', 'b'],
+      ['c', 'd'],
+      ['c', 'd'],
+    ],
     [{ a: 'b' }, ['c'], ['c']],
     [{ a: 'foo' }, null, null],
     [{ a: 'foo' }, 'bar', 'bar'],
@@ -73,18 +77,43 @@ test('applyMergePatch leaves its target untouched', () => {
 // RFC 6902 Appendix A.1–A.16, the examples that succeed.
 test('applyJsonPatch reproduces the successful examples of RFC 6902 Appendix A', () => {
   const cases: [string, unknown, JsonPatchOperation[], unknown][] = [
-    ['A.1 add an object member', { foo: 'bar' }, [{ op: 'add', path: '/baz', value: 'qux' }], { baz: 'qux', foo: 'bar' }],
-    ['A.2 add an array element', { foo: ['bar', 'baz'] }, [{ op: 'add', path: '/foo/1', value: 'qux' }], { foo: ['bar', 'qux', 'baz'] }],
+    [
+      'A.1 add an object member',
+      { foo: 'bar' },
+      [{ op: 'add', path: '/baz', value: 'qux' }],
+      { baz: 'qux', foo: 'bar' },
+    ],
+    [
+      'A.2 add an array element',
+      { foo: ['bar', 'baz'] },
+      [{ op: 'add', path: '/foo/1', value: 'qux' }],
+      { foo: ['bar', 'qux', 'baz'] },
+    ],
     ['A.3 remove an object member', { baz: 'qux', foo: 'bar' }, [{ op: 'remove', path: '/baz' }], { foo: 'bar' }],
-    ['A.4 remove an array element', { foo: ['bar', 'qux', 'baz'] }, [{ op: 'remove', path: '/foo/1' }], { foo: ['bar', 'baz'] }],
-    ['A.5 replace a value', { baz: 'qux', foo: 'bar' }, [{ op: 'replace', path: '/baz', value: 'boo' }], { baz: 'boo', foo: 'bar' }],
+    [
+      'A.4 remove an array element',
+      { foo: ['bar', 'qux', 'baz'] },
+      [{ op: 'remove', path: '/foo/1' }],
+      { foo: ['bar', 'baz'] },
+    ],
+    [
+      'A.5 replace a value',
+      { baz: 'qux', foo: 'bar' },
+      [{ op: 'replace', path: '/baz', value: 'boo' }],
+      { baz: 'boo', foo: 'bar' },
+    ],
     [
       'A.6 move a value',
       { foo: { bar: 'baz', waldo: 'fred' }, qux: { corge: 'grault' } },
       [{ op: 'move', from: '/foo/waldo', path: '/qux/thud' }],
       { foo: { bar: 'baz' }, qux: { corge: 'grault', thud: 'fred' } },
     ],
-    ['A.7 move an array element', { foo: ['all', 'grass', 'cows', 'eat'] }, [{ op: 'move', from: '/foo/1', path: '/foo/3' }], { foo: ['all', 'cows', 'eat', 'grass'] }],
+    [
+      'A.7 move an array element',
+      { foo: ['all', 'grass', 'cows', 'eat'] },
+      [{ op: 'move', from: '/foo/1', path: '/foo/3' }],
+      { foo: ['all', 'cows', 'eat', 'grass'] },
+    ],
     [
       'A.8 test a value: success',
       { baz: 'qux', foo: ['a', 2, 'c'] },
@@ -94,12 +123,32 @@ test('applyJsonPatch reproduces the successful examples of RFC 6902 Appendix A',
       ],
       { baz: 'qux', foo: ['a', 2, 'c'] },
     ],
-    ['A.10 add a nested member object', { foo: 'bar' }, [{ op: 'add', path: '/child', value: { grandchild: {} } }], { foo: 'bar', child: { grandchild: {} } }],
-    ['A.11 ignore unrecognized elements', { foo: 'bar' }, [{ op: 'add', path: '/baz', value: 'qux', xyz: 123 } as JsonPatchOperation], { foo: 'bar', baz: 'qux' }],
+    [
+      'A.10 add a nested member object',
+      { foo: 'bar' },
+      [{ op: 'add', path: '/child', value: { grandchild: {} } }],
+      { foo: 'bar', child: { grandchild: {} } },
+    ],
+    [
+      'A.11 ignore unrecognized elements',
+      { foo: 'bar' },
+      [{ op: 'add', path: '/baz', value: 'qux', xyz: 123 } as JsonPatchOperation],
+      { foo: 'bar', baz: 'qux' },
+    ],
     ['A.14 ~ escape ordering', { '/': 9, '~1': 10 }, [{ op: 'test', path: '/~01', value: 10 }], { '/': 9, '~1': 10 }],
-    ['A.16 add an array value', { foo: ['bar'] }, [{ op: 'add', path: '/foo/-', value: ['abc', 'def'] }], { foo: ['bar', ['abc', 'def']] }],
+    [
+      'A.16 add an array value',
+      { foo: ['bar'] },
+      [{ op: 'add', path: '/foo/-', value: ['abc', 'def'] }],
+      { foo: ['bar', ['abc', 'def']] },
+    ],
     ['copy a subtree', { a: { b: 1 } }, [{ op: 'copy', from: '/a', path: '/c' }], { a: { b: 1 }, c: { b: 1 } }],
-    ['~1 addresses a key with a slash', { metadata: { labels: {} } }, [{ op: 'add', path: '/metadata/labels/app.kubernetes.io~1name', value: 'x' }], { metadata: { labels: { 'app.kubernetes.io/name': 'x' } } }],
+    [
+      '~1 addresses a key with a slash',
+      { metadata: { labels: {} } },
+      [{ op: 'add', path: '/metadata/labels/app.kubernetes.io~1name', value: 'x' }],
+      { metadata: { labels: { 'app.kubernetes.io/name': 'x' } } },
+    ],
   ];
   for (const [name, doc, ops, want] of cases) assert.deepEqual(applyJsonPatch(doc, ops), want, name);
 });
@@ -119,7 +168,12 @@ test('applyJsonPatch answers 422 Invalid with the generic apiserver message when
     ['add without a value', { a: 1 }, [{ op: 'add', path: '/b' }]],
   ];
   for (const [name, doc, ops] of cases) {
-    const err = assertApiError(() => applyJsonPatch(doc, ops), 422, 'Invalid', 'the server rejected our request due to an error in our request');
+    const err = assertApiError(
+      () => applyJsonPatch(doc, ops),
+      422,
+      'Invalid',
+      'the server rejected our request due to an error in our request',
+    );
     assert.ok(err.cause instanceof Error, name);
   }
 });
@@ -142,11 +196,23 @@ test('applyJsonPatch bounds how much copy operations may duplicate', () => {
 
 test('patchObject applies a JSON patch and refuses more than 10000 operations with 413', () => {
   const live = newDeployment(1);
-  const out = patchObject(live, JSON.stringify([{ op: 'replace', path: '/spec/replicas', value: 3 }]), 'json', newContext());
+  const out = patchObject(
+    live,
+    JSON.stringify([{ op: 'replace', path: '/spec/replicas', value: 3 }]),
+    'json',
+    newContext(),
+  );
   assert.equal((out.spec as { replicas: number }).replicas, 3);
   assert.equal((live.spec as { replicas: number }).replicas, 1, 'live is never modified');
-  const many = JSON.stringify(Array.from({ length: MAX_JSON_PATCH_OPERATIONS + 1 }, () => ({ op: 'test', path: '/kind', value: 'Deployment' })));
-  assertApiError(() => patchObject(live, many, 'json', newContext()), 413, 'RequestEntityTooLarge', 'The allowed maximum operations in a JSON patch is 10000, got 10001');
+  const many = JSON.stringify(
+    Array.from({ length: MAX_JSON_PATCH_OPERATIONS + 1 }, () => ({ op: 'test', path: '/kind', value: 'Deployment' })),
+  );
+  assertApiError(
+    () => patchObject(live, many, 'json', newContext()),
+    413,
+    'RequestEntityTooLarge',
+    'The allowed maximum operations in a JSON patch is 10000, got 10001',
+  );
 });
 
 test('patchObject answers 400 for bodies that do not parse or have the wrong shape', () => {
@@ -171,12 +237,23 @@ test('patchObject answers 400 for bodies that do not parse or have the wrong sha
 test('patchObject refuses strategic merge on a custom resource with the apiserver 415', () => {
   const live = { apiVersion: 'imring.dev/v1', kind: 'IMGateway', metadata: { name: 'im' }, spec: { replicas: 1 } };
   assertApiError(
-    () => patchObject(live, '{"spec":{"replicas":2}}', 'strategic', newContext({ kind: 'IMGateway', group: 'imring.dev', custom: true })),
+    () =>
+      patchObject(
+        live,
+        '{"spec":{"replicas":2}}',
+        'strategic',
+        newContext({ kind: 'IMGateway', group: 'imring.dev', custom: true }),
+      ),
     415,
     'UnsupportedMediaType',
     'the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml',
   );
-  const merged = patchObject(live, '{"spec":{"replicas":2}}', 'merge', newContext({ kind: 'IMGateway', group: 'imring.dev', custom: true }));
+  const merged = patchObject(
+    live,
+    '{"spec":{"replicas":2}}',
+    'merge',
+    newContext({ kind: 'IMGateway', group: 'imring.dev', custom: true }),
+  );
   assert.deepEqual(merged.spec, { replicas: 2 });
 });
 
@@ -200,6 +277,19 @@ test('patchObject parses an apply body as YAML and creates the object when there
 });
 
 test('patchObject refuses YAML alias bombs in an apply body', () => {
-  const bomb = ['a: &a [x, x, x, x, x, x, x, x, x]', ...Array.from({ length: 12 }, (_, i) => `${'b'.repeat(i + 1)}: &${'b'.repeat(i + 1)} [${Array(9).fill(i === 0 ? '*a' : `*${'b'.repeat(i)}`).join(', ')}]`)].join('\n');
-  assertApiError(() => patchObject(undefined, bomb, 'apply', newContext({ kind: 'ConfigMap', group: '', manager: 'm' })), 400, 'BadRequest');
+  const bomb = [
+    'a: &a [x, x, x, x, x, x, x, x, x]',
+    ...Array.from(
+      { length: 12 },
+      (_, i) =>
+        `${'b'.repeat(i + 1)}: &${'b'.repeat(i + 1)} [${Array(9)
+          .fill(i === 0 ? '*a' : `*${'b'.repeat(i)}`)
+          .join(', ')}]`,
+    ),
+  ].join('\n');
+  assertApiError(
+    () => patchObject(undefined, bomb, 'apply', newContext({ kind: 'ConfigMap', group: '', manager: 'm' })),
+    400,
+    'BadRequest',
+  );
 });

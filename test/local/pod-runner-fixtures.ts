@@ -34,7 +34,10 @@ export interface Harness {
   errors: unknown[];
   /** Resolves with the stored pod once `predicate` holds for it (checked at every change). */
   pod(name: string, predicate: (pod: StoredPod) => boolean, timeoutMs?: number): Promise<StoredPod>;
-  /** Resolves with the first version of the pod, since the server started, for which `predicate` held (transient states included). */
+  /**
+   * Resolves with the first version of the pod, since the server started, for which `predicate` held (transient states
+   * included).
+   */
   seen(name: string, predicate: (pod: StoredPod) => boolean, timeoutMs?: number): Promise<StoredPod>;
   /** Resolves once the pod is gone from the store. */
   gone(name: string, timeoutMs?: number): Promise<void>;
@@ -74,17 +77,28 @@ export async function startHarness(options: Partial<PodRunnerOptions> = {}): Pro
     logDir,
     errors,
     pod: (name, predicate, timeoutMs) =>
-      until(changes, () => {
-        const pod = store.get('/pods', 'default', name) as StoredPod | undefined;
-        return pod && predicate(pod) ? pod : undefined;
-      }, { timeoutMs, describe: stateOf(name) }),
+      until(
+        changes,
+        () => {
+          const pod = store.get('/pods', 'default', name) as StoredPod | undefined;
+          return pod && predicate(pod) ? pod : undefined;
+        },
+        { timeoutMs, describe: stateOf(name) },
+      ),
     seen: (name, predicate, timeoutMs) => {
       let found: StoredPod | undefined;
       const replay = (notify: () => void): (() => void) => {
         // `until` checks once after subscribing, so the replayed history must not notify.
         let replaying = true;
         const off = store.subscribe(0, (event) => {
-          if (found === undefined && event.resource === '/pods' && event.type !== 'DELETED' && event.object.metadata?.name === name && predicate(event.object as unknown as StoredPod)) found = event.object as unknown as StoredPod;
+          if (
+            found === undefined &&
+            event.resource === '/pods' &&
+            event.type !== 'DELETED' &&
+            event.object.metadata?.name === name &&
+            predicate(event.object as unknown as StoredPod)
+          )
+            found = event.object as unknown as StoredPod;
           if (!replaying) notify();
         });
         replaying = false;
@@ -119,7 +133,16 @@ export function testPod(name: string, container: Partial<V1Container> = {}, spec
       terminationGracePeriodSeconds: 2,
       ...spec,
       // Ready once it answers: with no readiness probe a container is ready as soon as it runs, before it listens.
-      containers: [{ name: 'main', image: `${TEST_IMAGE}:1`, ports: [{ name: 'http', containerPort: 8080 }], readinessProbe: { httpGet: { path: '/healthz', port: 8080 }, periodSeconds: 1 }, ...container, env }],
+      containers: [
+        {
+          name: 'main',
+          image: `${TEST_IMAGE}:1`,
+          ports: [{ name: 'http', containerPort: 8080 }],
+          readinessProbe: { httpGet: { path: '/healthz', port: 8080 }, periodSeconds: 1 },
+          ...container,
+          env,
+        },
+      ],
     },
   };
 }
@@ -159,13 +182,16 @@ export function http(url: string, method = 'GET'): Promise<{ status: number; bod
   });
 }
 
-
 /** Resolves when `pid` has exited (checked every 20 ms: an unrelated process cannot be waited on). */
 export function exited(pid: number, timeoutMs = 10_000): Promise<true> {
-  return until((notify) => {
-    const timer = setInterval(notify, 20);
-    return () => clearInterval(timer);
-  }, () => (isAlive(pid) ? undefined : true), { timeoutMs, describe: () => `pid ${pid} still runs` });
+  return until(
+    (notify) => {
+      const timer = setInterval(notify, 20);
+      return () => clearInterval(timer);
+    },
+    () => (isAlive(pid) ? undefined : true),
+    { timeoutMs, describe: () => `pid ${pid} still runs` },
+  );
 }
 
 /** A stored pod in one line, for a wait that gives up. */
@@ -179,22 +205,29 @@ export function pidOf(status: unknown): number {
 }
 
 /** A follow request whose body is read line by line. */
-export async function openFollow(api: LocalApi, path: string): Promise<{ line(pattern: RegExp): Promise<string>; ended: Promise<void> }> {
+export async function openFollow(
+  api: LocalApi,
+  path: string,
+): Promise<{ line(pattern: RegExp): Promise<string>; ended: Promise<void> }> {
   let text = '';
   const waiters = new Set<() => void>();
   let ended!: Promise<void>;
   await new Promise<void>((resolve, reject) => {
-    const req = httpsRequest(`${api.server.url}${path}`, { headers: { authorization: `Bearer ${api.server.token}` }, ca: api.server.caCertificate }, (res) => {
-      assert.equal(res.statusCode, 200);
-      assert.match(String(res.headers['content-type']), /text\/plain/);
-      res.setEncoding('utf8');
-      res.on('data', (chunk: string) => {
-        text += chunk;
-        for (const w of waiters) w();
-      });
-      ended = new Promise((done) => res.on('end', done));
-      resolve();
-    });
+    const req = httpsRequest(
+      `${api.server.url}${path}`,
+      { headers: { authorization: `Bearer ${api.server.token}` }, ca: api.server.caCertificate },
+      (res) => {
+        assert.equal(res.statusCode, 200);
+        assert.match(String(res.headers['content-type']), /text\/plain/);
+        res.setEncoding('utf8');
+        res.on('data', (chunk: string) => {
+          text += chunk;
+          for (const w of waiters) w();
+        });
+        ended = new Promise((done) => res.on('end', done));
+        resolve();
+      },
+    );
     req.on('error', reject);
     req.end();
   });
@@ -202,7 +235,10 @@ export async function openFollow(api: LocalApi, path: string): Promise<{ line(pa
     ended,
     line: (pattern) =>
       new Promise((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error(`no line matched ${pattern}: ${JSON.stringify(text)}`)), 10_000);
+        const timer = setTimeout(
+          () => reject(new Error(`no line matched ${pattern}: ${JSON.stringify(text)}`)),
+          10_000,
+        );
         const check = (): void => {
           const found = text.split('\n').find((l) => pattern.test(l));
           if (found === undefined) return;

@@ -1,6 +1,18 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { exited, http, isAlive, mainStatus, openFollow, pidOf, readyPod, startHarness, testPod, TEST_IMAGE, type Harness } from './pod-runner-fixtures.js';
+import {
+  exited,
+  http,
+  isAlive,
+  mainStatus,
+  openFollow,
+  pidOf,
+  readyPod,
+  startHarness,
+  testPod,
+  TEST_IMAGE,
+  type Harness,
+} from './pod-runner-fixtures.js';
 
 let h: Harness;
 before(async () => {
@@ -23,9 +35,15 @@ test('a crashed container is restarted after a backoff, shown as CrashLoopBackOf
   assert.equal(status.ready, false);
   assert.equal(status.lastState.terminated.exitCode, 1);
   assert.equal(status.lastState.terminated.reason, 'Error');
-  assert.match(String(status.state.waiting.message), /back-off 300ms restarting failed container=main pod=crash_default/);
+  assert.match(
+    String(status.state.waiting.message),
+    /back-off 300ms restarting failed container=main pod=crash_default/,
+  );
   await h.event('crash', 'BackOff');
-  const again = await h.pod('crash', (p) => mainStatus(p).state.running !== undefined && mainStatus(p).restartCount === 1);
+  const again = await h.pod(
+    'crash',
+    (p) => mainStatus(p).state.running !== undefined && mainStatus(p).restartCount === 1,
+  );
   assert.notEqual(pidOf(mainStatus(again)), firstPid);
   assert.equal(isAlive(firstPid), false);
   // The previous run's log is kept.
@@ -33,7 +51,12 @@ test('a crashed container is restarted after a backoff, shown as CrashLoopBackOf
 });
 
 test('a failing liveness probe kills and restarts the container', async () => {
-  const probe = { httpGet: { path: '/ready', port: 'http' }, initialDelaySeconds: 1, periodSeconds: 1, failureThreshold: 1 };
+  const probe = {
+    httpGet: { path: '/ready', port: 'http' },
+    initialDelaySeconds: 1,
+    periodSeconds: 1,
+    failureThreshold: 1,
+  };
   await h.core.createNamespacedPod({ namespace, body: testPod('live', { livenessProbe: probe }) });
   const pod = await readyPod(h, 'live');
   await http(`http://${pod.status.podIP}:8080/unready`, 'POST');
@@ -45,7 +68,10 @@ test('a failing liveness probe kills and restarts the container', async () => {
 });
 
 test('a graceful delete sends SIGTERM, and the kubelet removes the pod once the container exited', async () => {
-  await h.core.createNamespacedPod({ namespace, body: testPod('bye', { env: [{ name: 'TERM_DELAY_MS', value: '200' }] }) });
+  await h.core.createNamespacedPod({
+    namespace,
+    body: testPod('bye', { env: [{ name: 'TERM_DELAY_MS', value: '200' }] }),
+  });
   const pod = await readyPod(h, 'bye');
   const pid = pidOf(mainStatus(pod));
   const log = await openFollow(h.api, '/api/v1/namespaces/default/pods/bye/log?follow=true');
@@ -61,7 +87,10 @@ test('a graceful delete sends SIGTERM, and the kubelet removes the pod once the 
 });
 
 test('a container that ignores SIGTERM is SIGKILLed after the grace period', async () => {
-  await h.core.createNamespacedPod({ namespace, body: testPod('stubborn', { env: [{ name: 'IGNORE_SIGTERM', value: '1' }] }, { terminationGracePeriodSeconds: 1 }) });
+  await h.core.createNamespacedPod({
+    namespace,
+    body: testPod('stubborn', { env: [{ name: 'IGNORE_SIGTERM', value: '1' }] }, { terminationGracePeriodSeconds: 1 }),
+  });
   const pod = await readyPod(h, 'stubborn');
   const pid = pidOf(mainStatus(pod));
   const log = await openFollow(h.api, '/api/v1/namespaces/default/pods/stubborn/log?follow=true');
@@ -84,7 +113,14 @@ test('an unknown image leaves the container waiting in ErrImagePull, naming IMRI
 
 test('restartPolicy Never: a command that exits 0 succeeds, one that fails fails; a command runs as a local executable', async () => {
   const run = (name: string, script: string): Promise<unknown> =>
-    h.core.createNamespacedPod({ namespace, body: testPod(name, { image: TEST_IMAGE, command: ['sh', '-c', script], readinessProbe: undefined }, { restartPolicy: 'Never' }) });
+    h.core.createNamespacedPod({
+      namespace,
+      body: testPod(
+        name,
+        { image: TEST_IMAGE, command: ['sh', '-c', script], readinessProbe: undefined },
+        { restartPolicy: 'Never' },
+      ),
+    });
   await run('ok', 'echo done');
   await run('ko', 'exit 3');
   const ok = await h.pod('ok', (p) => p.status?.phase === 'Succeeded');

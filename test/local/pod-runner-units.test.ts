@@ -31,9 +31,15 @@ test('container argv: image entrypoint, command replacing it, and unknown images
     names: {},
     env: LOCAL_IMAGES_ENV,
   };
-  assert.deepEqual(containerArgv({ image: 'acme/server:3', args: ['-v'] }, images), { argv: ['/usr/bin/node', '/srv/server.js', '-v'] });
-  assert.deepEqual(containerArgv({ image: 'acme/server', command: ['server', 'run'], args: ['-v'] }, images), { argv: ['/usr/bin/node', '/srv/server.js', 'run', '-v'] });
-  assert.deepEqual(containerArgv({ image: 'acme/server', command: ['sh', '-c', 'x'] }, images), { argv: ['sh', '-c', 'x'] });
+  assert.deepEqual(containerArgv({ image: 'acme/server:3', args: ['-v'] }, images), {
+    argv: ['/usr/bin/node', '/srv/server.js', '-v'],
+  });
+  assert.deepEqual(containerArgv({ image: 'acme/server', command: ['server', 'run'], args: ['-v'] }, images), {
+    argv: ['/usr/bin/node', '/srv/server.js', 'run', '-v'],
+  });
+  assert.deepEqual(containerArgv({ image: 'acme/server', command: ['sh', '-c', 'x'] }, images), {
+    argv: ['sh', '-c', 'x'],
+  });
   const byName = { repositories: {}, names: IMRING_CLUSTER_OPTIONS.imageNames };
   const imring = containerArgv({ image: 'registry.example/imring:0.1', command: ['imring', 'proxy'] }, byName);
   assert.deepEqual(imring, { argv: [...IMRING_CLI, 'proxy'] });
@@ -95,24 +101,56 @@ test('$(VAR) expansion follows Kubernetes', () => {
     ['x$', 'x$'],
     ['$(A', '$(A'],
   ];
-  for (const [input, output] of table) assert.equal(expand(input, (n) => vars[n]), output, input);
+  for (const [input, output] of table)
+    assert.equal(
+      expand(input, (n) => vars[n]),
+      output,
+      input,
+    );
 });
 
 test('env: missing required references are config errors, optional ones are skipped', () => {
   const pod = { metadata: { name: 'p', annotations: { k: 'v' } }, spec: { containers: [] } };
-  const sources = { configMaps: new Map(), secrets: new Map([['s', { data: { k: Buffer.from('v').toString('base64') } }]]) };
-  const run = (env: any[]): { env?: Record<string, string>; error?: string } => resolveEnv({ pod, container: { name: 'c', env }, sources });
+  const sources = {
+    configMaps: new Map(),
+    secrets: new Map([['s', { data: { k: Buffer.from('v').toString('base64') } }]]),
+  };
+  const run = (env: any[]): { env?: Record<string, string>; error?: string } =>
+    resolveEnv({ pod, container: { name: 'c', env }, sources });
   assert.deepEqual(run([{ name: 'X', valueFrom: { secretKeyRef: { name: 's', key: 'k' } } }]), { env: { X: 'v' } });
-  assert.deepEqual(run([{ name: 'X', valueFrom: { fieldRef: { fieldPath: "metadata.annotations['k']" } } }]), { env: { X: 'v' } });
-  assert.deepEqual(run([{ name: 'X', valueFrom: { secretKeyRef: { name: 's', key: 'nope', optional: true } } }]), { env: {} });
-  assert.match(String(run([{ name: 'X', valueFrom: { secretKeyRef: { name: 's', key: 'nope' } } }]).error), /couldn't find key nope in Secret s/);
-  assert.match(String(run([{ name: 'X', valueFrom: { configMapKeyRef: { name: 'cm', key: 'k' } } }]).error), /configmap "cm" not found/);
-  assert.match(String(run([{ name: 'X', valueFrom: { fieldRef: { fieldPath: 'spec.nope' } } }]).error), /unsupported fieldRef/);
+  assert.deepEqual(run([{ name: 'X', valueFrom: { fieldRef: { fieldPath: "metadata.annotations['k']" } } }]), {
+    env: { X: 'v' },
+  });
+  assert.deepEqual(run([{ name: 'X', valueFrom: { secretKeyRef: { name: 's', key: 'nope', optional: true } } }]), {
+    env: {},
+  });
+  assert.match(
+    String(run([{ name: 'X', valueFrom: { secretKeyRef: { name: 's', key: 'nope' } } }]).error),
+    /couldn't find key nope in Secret s/,
+  );
+  assert.match(
+    String(run([{ name: 'X', valueFrom: { configMapKeyRef: { name: 'cm', key: 'k' } } }]).error),
+    /configmap "cm" not found/,
+  );
+  assert.match(
+    String(run([{ name: 'X', valueFrom: { fieldRef: { fieldPath: 'spec.nope' } } }]).error),
+    /unsupported fieldRef/,
+  );
 });
 
 test('pod phase follows the kubelet', () => {
-  const c = (state: any, extra: Partial<ContainerSnapshot> = {}): ContainerSnapshot => ({ name: 'c', image: 'i', state, restartCount: 0, ready: false, started: false, ...extra });
-  const done = (exitCode: number): any => ({ terminated: { exitCode, reason: '', startedAt: '', finishedAt: '', containerID: '' } });
+  const c = (state: any, extra: Partial<ContainerSnapshot> = {}): ContainerSnapshot => ({
+    name: 'c',
+    image: 'i',
+    state,
+    restartCount: 0,
+    ready: false,
+    started: false,
+    ...extra,
+  });
+  const done = (exitCode: number): any => ({
+    terminated: { exitCode, reason: '', startedAt: '', finishedAt: '', containerID: '' },
+  });
   const table: [string, ContainerSnapshot[], string][] = [
     ['Always', [c({ waiting: { reason: 'ContainerCreating' } })], 'Pending'],
     ['Always', [c({ running: { startedAt: '' } })], 'Running'],
@@ -122,15 +160,37 @@ test('pod phase follows the kubelet', () => {
     ['OnFailure', [c(done(2))], 'Running'],
     ['Always', [], 'Pending'],
   ];
-  for (const [policy, containers, phase] of table) assert.equal(podPhase(policy as never, containers), phase, `${policy} ${JSON.stringify(containers)}`);
+  for (const [policy, containers, phase] of table)
+    assert.equal(podPhase(policy as never, containers), phase, `${policy} ${JSON.stringify(containers)}`);
 });
 
 test('pod status keeps condition transition times unless they flip, and compares by content', () => {
-  const running: ContainerSnapshot = { name: 'c', image: 'i', state: { running: { startedAt: 't0' } }, restartCount: 0, ready: true, started: true };
-  const input = { restartPolicy: 'Always' as const, containers: [running], hostIP: '127.0.0.1', podIP: '127.1.0.1', startTime: 't0', previous: undefined, now: 't1' };
+  const running: ContainerSnapshot = {
+    name: 'c',
+    image: 'i',
+    state: { running: { startedAt: 't0' } },
+    restartCount: 0,
+    ready: true,
+    started: true,
+  };
+  const input = {
+    restartPolicy: 'Always' as const,
+    containers: [running],
+    hostIP: '127.0.0.1',
+    podIP: '127.1.0.1',
+    startTime: 't0',
+    previous: undefined,
+    now: 't1',
+  };
   const first = podStatus(input);
-  const second = podStatus({ ...input, previous: first.conditions, now: 't2', containers: [{ ...running, ready: false }] });
-  const time = (s: typeof first, type: string): string | undefined => s.conditions.find((x) => x.type === type)?.lastTransitionTime;
+  const second = podStatus({
+    ...input,
+    previous: first.conditions,
+    now: 't2',
+    containers: [{ ...running, ready: false }],
+  });
+  const time = (s: typeof first, type: string): string | undefined =>
+    s.conditions.find((x) => x.type === type)?.lastTransitionTime;
   assert.equal(time(second, 'Initialized'), 't1');
   assert.equal(time(second, 'Ready'), 't2');
   assert.equal(second.conditions.find((x) => x.type === 'Ready')?.reason, 'ContainersNotReady');
@@ -166,8 +226,18 @@ test('probe results flip at their thresholds', () => {
 });
 
 test('restarts follow the policy, with exponential backoff', () => {
-  assert.deepEqual([0, 1, 2, 3, 4, 5].map((n) => backoffMs(n, 1000, 10_000)), [1000, 2000, 4000, 8000, 10_000, 10_000]);
-  assert.deepEqual(['Always', 'OnFailure', 'Never'].map((p) => [shouldRestart(p as never, 0), shouldRestart(p as never, 1)]), [[true, true], [false, true], [false, false]]);
+  assert.deepEqual(
+    [0, 1, 2, 3, 4, 5].map((n) => backoffMs(n, 1000, 10_000)),
+    [1000, 2000, 4000, 8000, 10_000, 10_000],
+  );
+  assert.deepEqual(
+    ['Always', 'OnFailure', 'Never'].map((p) => [shouldRestart(p as never, 0), shouldRestart(p as never, 1)]),
+    [
+      [true, true],
+      [false, true],
+      [false, false],
+    ],
+  );
 });
 
 test('tailOffset finds where the last lines start', async () => {

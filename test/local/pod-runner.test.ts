@@ -4,7 +4,16 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { startLocalApi, rawRequest } from '../support/local-api.js';
 import { KUBECTL } from '../support/kubectl.js';
-import { hasCondition, http, mainStatus, openFollow, readyPod, startHarness, testPod, type Harness } from './pod-runner-fixtures.js';
+import {
+  hasCondition,
+  http,
+  mainStatus,
+  openFollow,
+  readyPod,
+  startHarness,
+  testPod,
+  type Harness,
+} from './pod-runner-fixtures.js';
 
 let h: Harness;
 before(async () => {
@@ -35,14 +44,25 @@ test('a pod is bound, runs, and serves on its own loopback address; two pods sha
   assert.equal(status.restartCount, 0);
   assert.match(status.containerID, /^local:\/\/\d+$/);
   assert.ok(status.state.running.startedAt);
-  assert.deepEqual(a.status.conditions.map((c: any) => `${c.type}=${c.status}`).sort(), ['ContainersReady=True', 'Initialized=True', 'PodScheduled=True', 'Ready=True']);
+  assert.deepEqual(a.status.conditions.map((c: any) => `${c.type}=${c.status}`).sort(), [
+    'ContainersReady=True',
+    'Initialized=True',
+    'PodScheduled=True',
+    'Ready=True',
+  ]);
   for (const pod of [a, b]) assert.equal((await http(`http://${pod.status.podIP}:8080/healthz`)).status, 200);
   for (const reason of ['Scheduled', 'Pulled', 'Created', 'Started']) await h.event('web-a', reason);
   assert.ok(h.runner.pids().includes(Number(status.containerID.slice('local://'.length))));
 });
 
 test('the environment holds what the spec says, downward API and ConfigMap/Secret references included, and nothing implicit', async () => {
-  await h.core.createNamespacedSecret({ namespace, body: { metadata: { name: 's' }, data: { password: Buffer.from('hunter2').toString('base64'), token: Buffer.from('t0k').toString('base64') } } });
+  await h.core.createNamespacedSecret({
+    namespace,
+    body: {
+      metadata: { name: 's' },
+      data: { password: Buffer.from('hunter2').toString('base64'), token: Buffer.from('t0k').toString('base64') },
+    },
+  });
   const body = testPod('env', {
     env: [
       { name: 'NAME', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } },
@@ -64,7 +84,10 @@ test('the environment holds what the spec says, downward API and ConfigMap/Secre
   const waiting = await h.pod('env', (p) => mainStatus(p)?.state?.waiting?.reason === 'CreateContainerConfigError');
   assert.match(String(mainStatus(waiting).state.waiting.message), /configmap "cfg" not found/);
   await h.event('env', 'Failed');
-  await h.core.createNamespacedConfigMap({ namespace, body: { metadata: { name: 'cfg' }, data: { level: 'debug', mode: 'fast' } } });
+  await h.core.createNamespacedConfigMap({
+    namespace,
+    body: { metadata: { name: 'cfg' }, data: { level: 'debug', mode: 'fast' } },
+  });
   const pod = await readyPod(h, 'env');
   const { env, argv } = JSON.parse((await http(`http://${pod.status.podIP}:8080/env`)).body);
   delete env.PATH;
@@ -91,7 +114,12 @@ test('the environment holds what the spec says, downward API and ConfigMap/Secre
 });
 
 test('readiness follows the readiness probe', async () => {
-  await h.core.createNamespacedPod({ namespace, body: testPod('ready', { readinessProbe: { httpGet: { path: '/ready', port: 'http' }, periodSeconds: 1, failureThreshold: 1 } }) });
+  await h.core.createNamespacedPod({
+    namespace,
+    body: testPod('ready', {
+      readinessProbe: { httpGet: { path: '/ready', port: 'http' }, periodSeconds: 1, failureThreshold: 1 },
+    }),
+  });
   const pod = await readyPod(h, 'ready');
   const url = `http://${pod.status.podIP}:8080`;
   await http(`${url}/unready`, 'POST');
@@ -105,7 +133,10 @@ test('readiness follows the readiness probe', async () => {
 
 test('logs are served to client-node and kubectl, with tailLines, follow and the API server errors', async () => {
   // A TCP readiness probe: it writes no log line.
-  await h.core.createNamespacedPod({ namespace, body: testPod('logs', { readinessProbe: { tcpSocket: { port: 'http' }, periodSeconds: 1 } }) });
+  await h.core.createNamespacedPod({
+    namespace,
+    body: testPod('logs', { readinessProbe: { tcpSocket: { port: 'http' }, periodSeconds: 1 } }),
+  });
   const pod = await readyPod(h, 'logs');
   await http(`http://${pod.status.podIP}:8080/healthz`);
   const all = await h.core.readNamespacedPodLog({ name: 'logs', namespace });
@@ -116,7 +147,12 @@ test('logs are served to client-node and kubectl, with tailLines, follow and the
   const kubeconfig = join(h.logDir, 'kubeconfig');
   await h.api.server.writeKubeconfig(kubeconfig);
   const stdout = await new Promise<string>((resolve, reject) => {
-    execFile(KUBECTL, ['--kubeconfig', kubeconfig, '--cache-dir', join(h.logDir, 'cache'), 'logs', 'logs', '--tail=1'], { env: { PATH: process.env.PATH, HOME: h.logDir }, timeout: 20_000 }, (error, out, err) => (error ? reject(new Error(err, { cause: error })) : resolve(out)));
+    execFile(
+      KUBECTL,
+      ['--kubeconfig', kubeconfig, '--cache-dir', join(h.logDir, 'cache'), 'logs', 'logs', '--tail=1'],
+      { env: { PATH: process.env.PATH, HOME: h.logDir }, timeout: 20_000 },
+      (error, out, err) => (error ? reject(new Error(err, { cause: error })) : resolve(out)),
+    );
   });
   assert.equal(stdout, 'GET /healthz\n');
 
@@ -140,7 +176,11 @@ test('logs are served to client-node and kubectl, with tailLines, follow and the
 test('without a log source the API server answers a known pod 400 and an unknown one 404', async () => {
   const api = await startLocalApi();
   try {
-    await rawRequest(api, '/api/v1/namespaces/default/pods', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(testPod('p')) });
+    await rawRequest(api, '/api/v1/namespaces/default/pods', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(testPod('p')),
+    });
     const none = await rawRequest(api, '/api/v1/namespaces/default/pods/p/log');
     assert.equal(none.status, 400);
     assert.match(String(none.json<{ message: string }>().message), /container "main" in pod "p" is waiting to start/);

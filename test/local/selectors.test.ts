@@ -54,7 +54,8 @@ test('label selectors match like labels.Selector', () => {
     ['app in (,x)', { app: '' }, true],
     ['app=im', undefined, false],
   ];
-  for (const [text, ls, want] of cases) assert.equal(matchesLabels(parseLabelSelector(text), ls), want, `${text} on ${JSON.stringify(ls)}`);
+  for (const [text, ls, want] of cases)
+    assert.equal(matchesLabels(parseLabelSelector(text), ls), want, `${text} on ${JSON.stringify(ls)}`);
 });
 
 test('bad label selectors are refused with the apiserver message', () => {
@@ -70,9 +71,17 @@ test('bad label selectors are refused with the apiserver message', () => {
     ['-a=b', `unable to parse requirement: <nil>: Invalid value: "-a": ${NAME_PART_REGEX}`],
     ['/a', 'unable to parse requirement: <nil>: Invalid value: "/a": prefix part must be non-empty'],
     ['a=-b', `unable to parse requirement: values[0][a]: Invalid value: "-b": ${LABEL_VALUE_REGEX}`],
-    ['a>b', `unable to parse requirement: values[0]: Invalid value: "b": for 'Gt', 'Lt' operators, the value must be an integer`],
+    [
+      'a>b',
+      `unable to parse requirement: values[0]: Invalid value: "b": for 'Gt', 'Lt' operators, the value must be an integer`,
+    ],
   ];
-  for (const [text, want] of cases) assert.equal(badRequestMessage(() => parseLabelSelector(text)), want, text);
+  for (const [text, want] of cases)
+    assert.equal(
+      badRequestMessage(() => parseLabelSelector(text)),
+      want,
+      text,
+    );
 });
 
 test('label values longer than 63 bytes are refused', () => {
@@ -83,12 +92,27 @@ test('label values longer than 63 bytes are refused', () => {
 test('selector objects convert to the same requirements and the canonical string', () => {
   const cases: [unknown, string][] = [
     [{ matchLabels: { tier: 'gw', app: 'im' } }, 'app=im,tier=gw'],
-    [{ matchLabels: { app: 'im' }, matchExpressions: [{ key: 'tier', operator: 'In', values: ['gw', 'db'] }] }, 'app=im,tier in (db,gw)'],
-    [{ matchExpressions: [{ key: 'x', operator: 'Exists' }, { key: 'y', operator: 'DoesNotExist' }, { key: 'z', operator: 'NotIn', values: ['a'] }] }, 'x,!y,z notin (a)'],
+    [
+      { matchLabels: { app: 'im' }, matchExpressions: [{ key: 'tier', operator: 'In', values: ['gw', 'db'] }] },
+      'app=im,tier in (db,gw)',
+    ],
+    [
+      {
+        matchExpressions: [
+          { key: 'x', operator: 'Exists' },
+          { key: 'y', operator: 'DoesNotExist' },
+          { key: 'z', operator: 'NotIn', values: ['a'] },
+        ],
+      },
+      'x,!y,z notin (a)',
+    ],
     [{}, ''],
   ];
   for (const [obj, want] of cases) assert.equal(labelSelectorToString(obj), want, JSON.stringify(obj));
-  const selector = fromLabelSelectorObject({ matchLabels: { app: 'im' }, matchExpressions: [{ key: 'tier', operator: 'In', values: ['gw'] }] });
+  const selector = fromLabelSelectorObject({
+    matchLabels: { app: 'im' },
+    matchExpressions: [{ key: 'tier', operator: 'In', values: ['gw'] }],
+  });
   assert.equal(matchesLabels(selector, { app: 'im', tier: 'gw' }), true);
   assert.equal(matchesLabels(selector, { app: 'im', tier: 'db' }), false);
 });
@@ -99,8 +123,14 @@ test('a missing selector object matches nothing, an empty one everything', () =>
 });
 
 test('bad selector objects are refused', () => {
-  assert.equal(badRequestMessage(() => fromLabelSelectorObject({ matchExpressions: [{ key: 'a', operator: 'Near' }] })), '"Near" is not a valid label selector operator');
-  assert.match(badRequestMessage(() => fromLabelSelectorObject({ matchLabels: { 'a/b/c': 'x' } })), /^key: Invalid value: "a\/b\/c": a qualified name /);
+  assert.equal(
+    badRequestMessage(() => fromLabelSelectorObject({ matchExpressions: [{ key: 'a', operator: 'Near' }] })),
+    '"Near" is not a valid label selector operator',
+  );
+  assert.match(
+    badRequestMessage(() => fromLabelSelectorObject({ matchLabels: { 'a/b/c': 'x' } })),
+    /^key: Invalid value: "a\/b\/c": a qualified name /,
+  );
 });
 
 const pod: KubeObject = {
@@ -128,7 +158,12 @@ test('field selectors match supported fields per kind', () => {
     ['spec.nodeName==n1,spec.restartPolicy=Always', { group: '', plural: 'pods' }, pod, true],
     ['status.podIP=10.0.0.1', { group: '', plural: 'pods' }, pod, true],
     ['spec.nodeName=', { group: '', plural: 'pods' }, { ...pod, spec: {} }, true],
-    ['involvedObject.kind=Pod,involvedObject.name=im-0,involvedObject.uid=u1', { group: '', plural: 'events' }, event, true],
+    [
+      'involvedObject.kind=Pod,involvedObject.name=im-0,involvedObject.uid=u1',
+      { group: '', plural: 'events' },
+      event,
+      true,
+    ],
     ['reason=Started,type=Normal,source=kubelet', { group: '', plural: 'events' }, event, true],
     ['type=Warning', { group: '', plural: 'events' }, event, false],
     ['type=Opaque', { group: '', plural: 'secrets' }, { metadata: { name: 's' }, type: 'Opaque' }, true],
@@ -145,8 +180,17 @@ test('bad field selectors are refused with the apiserver message', () => {
     ['foo=bar', { group: '', plural: 'pods' }, 'field label not supported: foo'],
     ['status.phase=Running', { group: '', plural: 'configmaps' }, 'field label not supported: status.phase'],
     ['type=Opaque', { group: '', plural: 'pods' }, 'field label not supported: type'],
-    ['metadata.name', { group: '', plural: 'pods' }, "invalid selector: 'metadata.name'; can't understand 'metadata.name'"],
+    [
+      'metadata.name',
+      { group: '', plural: 'pods' },
+      "invalid selector: 'metadata.name'; can't understand 'metadata.name'",
+    ],
     ['metadata.name=a\\b', { group: '', plural: 'pods' }, 'invalid field selector: invalid escape sequence: \\b'],
   ];
-  for (const [text, resource, want] of cases) assert.equal(badRequestMessage(() => parseFieldSelector(text, resource)), want, text);
+  for (const [text, resource, want] of cases)
+    assert.equal(
+      badRequestMessage(() => parseFieldSelector(text, resource)),
+      want,
+      text,
+    );
 });

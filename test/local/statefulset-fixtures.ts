@@ -26,9 +26,15 @@ export function newStatefulSet(f: SetFixture): V1StatefulSet {
       replicas: f.replicas,
       serviceName: 'web-headless',
       podManagementPolicy: f.policy ?? 'OrderedReady',
-      updateStrategy: f.strategy === 'OnDelete' ? { type: 'OnDelete' } : { type: 'RollingUpdate', rollingUpdate: { partition: f.partition ?? 0 } },
+      updateStrategy:
+        f.strategy === 'OnDelete'
+          ? { type: 'OnDelete' }
+          : { type: 'RollingUpdate', rollingUpdate: { partition: f.partition ?? 0 } },
       selector: { matchLabels: { app: 'web' } },
-      template: { metadata: { labels: { app: 'web' }, annotations: { 'example.com/note': 'kept' } }, spec: { containers: [{ name: 'main', image: 'web:1' }] } },
+      template: {
+        metadata: { labels: { app: 'web' }, annotations: { 'example.com/note': 'kept' } },
+        spec: { containers: [{ name: 'main', image: 'web:1' }] },
+      },
     },
   };
 }
@@ -47,9 +53,21 @@ export class Observer {
   constructor(api: LocalApi) {
     const core = api.kc.makeApiClient(CoreV1Api);
     const apps = api.kc.makeApiClient(AppsV1Api);
-    this.pods = new ResilientInformer<V1Pod>({ kc: api.kc, path: `/api/v1/namespaces/${NS}/pods`, list: () => core.listNamespacedPod({ namespace: NS }) });
-    this.sets = new ResilientInformer<V1StatefulSet>({ kc: api.kc, path: `/apis/apps/v1/namespaces/${NS}/statefulsets`, list: () => apps.listNamespacedStatefulSet({ namespace: NS }) });
-    this.events = new ResilientInformer<CoreV1Event>({ kc: api.kc, path: `/api/v1/namespaces/${NS}/events`, list: () => core.listNamespacedEvent({ namespace: NS }) });
+    this.pods = new ResilientInformer<V1Pod>({
+      kc: api.kc,
+      path: `/api/v1/namespaces/${NS}/pods`,
+      list: () => core.listNamespacedPod({ namespace: NS }),
+    });
+    this.sets = new ResilientInformer<V1StatefulSet>({
+      kc: api.kc,
+      path: `/apis/apps/v1/namespaces/${NS}/statefulsets`,
+      list: () => apps.listNamespacedStatefulSet({ namespace: NS }),
+    });
+    this.events = new ResilientInformer<CoreV1Event>({
+      kc: api.kc,
+      path: `/api/v1/namespaces/${NS}/events`,
+      list: () => core.listNamespacedEvent({ namespace: NS }),
+    });
     const seen = new Map<string, Set<string>>();
     const note = (pod: V1Pod, mark: string): void => {
       const name = pod.metadata?.name ?? '';
@@ -67,7 +85,8 @@ export class Observer {
     this.pods.on('update', onPod);
     this.pods.on('delete', (pod) => note(pod, '-'));
     for (const informer of [this.pods, this.sets, this.events] as ResilientInformer<never>[]) {
-      for (const event of ['add', 'update', 'delete'] as const) informer.on(event, () => this.#listeners.forEach((notify) => notify()));
+      for (const event of ['add', 'update', 'delete'] as const)
+        informer.on(event, () => this.#listeners.forEach((notify) => notify()));
     }
   }
 
@@ -77,10 +96,13 @@ export class Observer {
 
   /** Resolves when `predicate` holds, checked on every change the informers see. */
   until<T>(predicate: () => T | undefined | false): Promise<T> {
-    return until((notify) => {
-      this.#listeners.add(notify);
-      return () => this.#listeners.delete(notify);
-    }, () => predicate() || undefined);
+    return until(
+      (notify) => {
+        this.#listeners.add(notify);
+        return () => this.#listeners.delete(notify);
+      },
+      () => predicate() || undefined,
+    );
   }
 
   pod(name: string): V1Pod | undefined {
@@ -88,7 +110,10 @@ export class Observer {
   }
 
   podNames(): string[] {
-    return this.pods.list(NS).map((p) => p.metadata?.name ?? '').sort();
+    return this.pods
+      .list(NS)
+      .map((p) => p.metadata?.name ?? '')
+      .sort();
   }
 
   set(): V1StatefulSet | undefined {
@@ -123,20 +148,45 @@ export class FakeKubelet {
     for (const name of names) {
       const status = {
         phase: 'Running',
-        conditions: [{ type: 'Ready', status: 'True', lastTransitionTime: now }, { type: 'ContainersReady', status: 'True', lastTransitionTime: now }],
-        containerStatuses: [{ name: 'main', image: 'web', imageID: '', ready: true, restartCount: 0, started: true, state: { running: { startedAt: now } } }],
+        conditions: [
+          { type: 'Ready', status: 'True', lastTransitionTime: now },
+          { type: 'ContainersReady', status: 'True', lastTransitionTime: now },
+        ],
+        containerStatuses: [
+          {
+            name: 'main',
+            image: 'web',
+            imageID: '',
+            ready: true,
+            restartCount: 0,
+            started: true,
+            state: { running: { startedAt: now } },
+          },
+        ],
       };
-      await this.#core.patchNamespacedPodStatus({ name, namespace: NS, body: [{ op: 'replace', path: '/status', value: status }] });
+      await this.#core.patchNamespacedPodStatus({
+        name,
+        namespace: NS,
+        body: [{ op: 'replace', path: '/status', value: status }],
+      });
     }
   }
 
   async fail(name: string): Promise<void> {
-    await this.#core.patchNamespacedPodStatus({ name, namespace: NS, body: [{ op: 'replace', path: '/status', value: { phase: 'Failed' } }] });
+    await this.#core.patchNamespacedPodStatus({
+      name,
+      namespace: NS,
+      body: [{ op: 'replace', path: '/status', value: { phase: 'Failed' } }],
+    });
   }
 
   /** Binds a pod to a node, so that deleting it is graceful (it terminates until {@link finish}). */
   async bind(name: string): Promise<void> {
-    await this.#core.patchNamespacedPod({ name, namespace: NS, body: [{ op: 'add', path: '/spec/nodeName', value: 'local' }] });
+    await this.#core.patchNamespacedPod({
+      name,
+      namespace: NS,
+      body: [{ op: 'add', path: '/spec/nodeName', value: 'local' }],
+    });
   }
 
   async delete(name: string): Promise<void> {
@@ -172,7 +222,13 @@ export async function setup(t: TestContext, options: Partial<StatefulSetControll
     reconciles++;
     for (const notify of listeners) notify();
   };
-  const controller = new StatefulSetController({ kc: api.kc, namespace: NS, onError: (e) => errors.push(e), onReconciled, ...options });
+  const controller = new StatefulSetController({
+    kc: api.kc,
+    namespace: NS,
+    onError: (e) => errors.push(e),
+    onReconciled,
+    ...options,
+  });
   const observer = new Observer(api);
   t.after(async () => {
     await controller.close();
@@ -180,20 +236,37 @@ export async function setup(t: TestContext, options: Partial<StatefulSetControll
     await api.close();
   });
   await Promise.all([controller.start(), observer.start()]);
-  return { api, apps: api.kc.makeApiClient(AppsV1Api), controller, observer, kubelet: new FakeKubelet(api), reconciles: () => reconciles, onReconciled: (notify) => {
-    listeners.add(notify);
-    return () => listeners.delete(notify);
-  }, errors };
+  return {
+    api,
+    apps: api.kc.makeApiClient(AppsV1Api),
+    controller,
+    observer,
+    kubelet: new FakeKubelet(api),
+    reconciles: () => reconciles,
+    onReconciled: (notify) => {
+      listeners.add(notify);
+      return () => listeners.delete(notify);
+    },
+    errors,
+  };
 }
 
 /** Sets `spec.replicas` of `web`. */
 export async function scale(env: Env, replicas: number): Promise<void> {
-  await env.apps.patchNamespacedStatefulSet({ name: 'web', namespace: NS, body: [{ op: 'replace', path: '/spec/replicas', value: replicas }] });
+  await env.apps.patchNamespacedStatefulSet({
+    name: 'web',
+    namespace: NS,
+    body: [{ op: 'replace', path: '/spec/replicas', value: replicas }],
+  });
 }
 
 /** Sets the image of `web`'s container (a new revision). */
 export async function setImage(env: Env, image: string): Promise<void> {
-  await env.apps.patchNamespacedStatefulSet({ name: 'web', namespace: NS, body: [{ op: 'replace', path: '/spec/template/spec/containers/0/image', value: image }] });
+  await env.apps.patchNamespacedStatefulSet({
+    name: 'web',
+    namespace: NS,
+    body: [{ op: 'replace', path: '/spec/template/spec/containers/0/image', value: image }],
+  });
 }
 
 /** Writes (anything but GET) in the server's request log since `from`, as `METHOD path`. */
@@ -209,4 +282,3 @@ export const POD_POSTS = `/api/v1/namespaces/${NS}/pods`;
 /** The revision label of a pod. */
 export const revisionOf = (pod: V1Pod | undefined): string | undefined =>
   pod?.metadata?.labels?.['controller-revision-hash'];
-

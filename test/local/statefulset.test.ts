@@ -16,7 +16,10 @@ import {
 test('Parallel scales 1 → 3 → 1 at once, removing the highest ordinal first', async (t) => {
   const env = await setup(t);
   const { observer } = env;
-  await env.apps.createNamespacedStatefulSet({ namespace: NS, body: newStatefulSet({ replicas: 1, policy: 'Parallel' }) });
+  await env.apps.createNamespacedStatefulSet({
+    namespace: NS,
+    body: newStatefulSet({ replicas: 1, policy: 'Parallel' }),
+  });
   await observer.until(() => observer.pod('web-0'));
   await scale(env, 3);
   // None is Ready: Parallel does not wait for its predecessors.
@@ -43,7 +46,10 @@ test('OrderedReady creates each pod only once the previous is Ready, and scales 
   await observer.until(() => observer.pod('web-2'));
   await kubelet.ready('web-2');
   await observer.status({ replicas: 3, readyReplicas: 3, availableReplicas: 3 });
-  assert.deepEqual(observer.timeline.filter((e) => !e.startsWith('~')), ['+web-0', 'ready web-0', '+web-1', 'ready web-1', '+web-2', 'ready web-2']);
+  assert.deepEqual(
+    observer.timeline.filter((e) => !e.startsWith('~')),
+    ['+web-0', 'ready web-0', '+web-1', 'ready web-1', '+web-2', 'ready web-2'],
+  );
 
   // Bound pods terminate gracefully, so the controller must wait for each to be gone.
   for (const name of ['web-0', 'web-1', 'web-2']) await kubelet.bind(name);
@@ -57,7 +63,10 @@ test('OrderedReady creates each pod only once the previous is Ready, and scales 
   await observer.until(() => observer.pod('web-1')?.metadata?.deletionTimestamp);
   await kubelet.finish('web-1');
   await observer.status({ replicas: 1, readyReplicas: 1 });
-  assert.deepEqual(observer.timeline.filter((e) => e.startsWith('~') || e.startsWith('-')), ['~web-2', '-web-2', '~web-1', '-web-1']);
+  assert.deepEqual(
+    observer.timeline.filter((e) => e.startsWith('~') || e.startsWith('-')),
+    ['~web-2', '-web-2', '~web-1', '-web-1'],
+  );
   assert.deepEqual(env.errors, []);
 });
 
@@ -69,22 +78,45 @@ test('pods carry the template, identity labels, hostname, subdomain and a contro
   const status = await observer.status({ replicas: 1 });
   const revision = status.status?.updateRevision;
   assert.match(revision ?? '', /^web-[bcdfghjklmnpqrstvwxz2456789]+$/);
-  assert.deepEqual(pod.metadata?.labels, { app: 'web', 'statefulset.kubernetes.io/pod-name': 'web-0', 'apps.kubernetes.io/pod-index': '0', 'controller-revision-hash': revision });
+  assert.deepEqual(pod.metadata?.labels, {
+    app: 'web',
+    'statefulset.kubernetes.io/pod-name': 'web-0',
+    'apps.kubernetes.io/pod-index': '0',
+    'controller-revision-hash': revision,
+  });
   assert.deepEqual(pod.metadata?.annotations, { 'example.com/note': 'kept' });
   assert.equal(pod.spec?.hostname, 'web-0');
   assert.equal(pod.spec?.subdomain, 'web-headless');
   assert.equal(pod.spec?.containers[0]?.image, 'web:1');
   const refs = pod.metadata?.ownerReferences?.map((r) => ({ ...r }));
-  assert.deepEqual(refs, [{ apiVersion: 'apps/v1', kind: 'StatefulSet', name: 'web', uid: set.metadata?.uid, controller: true, blockOwnerDeletion: true }]);
+  assert.deepEqual(refs, [
+    {
+      apiVersion: 'apps/v1',
+      kind: 'StatefulSet',
+      name: 'web',
+      uid: set.metadata?.uid,
+      controller: true,
+      blockOwnerDeletion: true,
+    },
+  ]);
 });
 
 test('status reports the pods and the observed generation', async (t) => {
   const env = await setup(t);
   const { observer, kubelet } = env;
-  await env.apps.createNamespacedStatefulSet({ namespace: NS, body: newStatefulSet({ replicas: 3, policy: 'Parallel' }) });
+  await env.apps.createNamespacedStatefulSet({
+    namespace: NS,
+    body: newStatefulSet({ replicas: 3, policy: 'Parallel' }),
+  });
   await observer.until(() => observer.podNames().length === 3);
   await kubelet.ready('web-0', 'web-2');
-  const set = await observer.status({ replicas: 3, readyReplicas: 2, availableReplicas: 2, currentReplicas: 3, updatedReplicas: 3 });
+  const set = await observer.status({
+    replicas: 3,
+    readyReplicas: 2,
+    availableReplicas: 2,
+    currentReplicas: 3,
+    updatedReplicas: 3,
+  });
   assert.equal(set.status?.currentRevision, set.status?.updateRevision);
   assert.equal(set.status?.collisionCount, 0);
   assert.equal(set.status?.observedGeneration, 1);
@@ -96,7 +128,10 @@ test('status reports the pods and the observed generation', async (t) => {
 test('a deleted or Failed pod is recreated under the same name, a terminating one only once gone', async (t) => {
   const env = await setup(t);
   const { observer, kubelet, api } = env;
-  await env.apps.createNamespacedStatefulSet({ namespace: NS, body: newStatefulSet({ replicas: 2, policy: 'Parallel' }) });
+  await env.apps.createNamespacedStatefulSet({
+    namespace: NS,
+    body: newStatefulSet({ replicas: 2, policy: 'Parallel' }),
+  });
   await observer.until(() => observer.podNames().length === 2);
   await kubelet.ready('web-0', 'web-1');
   await observer.status({ readyReplicas: 2 });
@@ -110,7 +145,11 @@ test('a deleted or Failed pod is recreated under the same name, a terminating on
   const from = api.requestLog.length;
   await kubelet.delete('web-1');
   await observer.status({ replicas: 1, readyReplicas: 1 });
-  assert.deepEqual(writesSince(api, from, POD_POSTS).filter((w) => w.startsWith('POST')), [], 'no create while web-1 terminates');
+  assert.deepEqual(
+    writesSince(api, from, POD_POSTS).filter((w) => w.startsWith('POST')),
+    [],
+    'no create while web-1 terminates',
+  );
   await kubelet.finish('web-1');
   await observer.until(() => observer.pod('web-1') && observer.pod('web-1')?.metadata?.uid !== second.metadata?.uid);
 
@@ -124,7 +163,10 @@ test('a deleted or Failed pod is recreated under the same name, a terminating on
 test('a rolling update replaces the highest ordinal first, one at a time once Ready, down to the partition', async (t) => {
   const env = await setup(t);
   const { observer, kubelet } = env;
-  await env.apps.createNamespacedStatefulSet({ namespace: NS, body: newStatefulSet({ replicas: 3, policy: 'Parallel', partition: 1 }) });
+  await env.apps.createNamespacedStatefulSet({
+    namespace: NS,
+    body: newStatefulSet({ replicas: 3, policy: 'Parallel', partition: 1 }),
+  });
   await observer.until(() => observer.podNames().length === 3);
   await kubelet.ready('web-0', 'web-1', 'web-2');
   const before = await observer.status({ readyReplicas: 3 });
@@ -138,7 +180,11 @@ test('a rolling update replaces the highest ordinal first, one at a time once Re
   assert.equal(rolling.status?.currentRevision, oldRevision);
   assert.equal(revisionOf(observer.pod('web-2')), newRevision);
   assert.equal(observer.pod('web-2')?.spec?.containers[0]?.image, 'web:2');
-  assert.deepEqual(writesSince(env.api, beforeUpdate, POD_POSTS).filter((w) => w.startsWith('DELETE')), [`DELETE ${POD_POSTS}/web-2`], 'web-1 waits until web-2 is Ready');
+  assert.deepEqual(
+    writesSince(env.api, beforeUpdate, POD_POSTS).filter((w) => w.startsWith('DELETE')),
+    [`DELETE ${POD_POSTS}/web-2`],
+    'web-1 waits until web-2 is Ready',
+  );
 
   await kubelet.ready('web-2');
   await observer.until(() => revisionOf(observer.pod('web-1')) === newRevision);
@@ -155,7 +201,11 @@ test('a rolling update replaces the highest ordinal first, one at a time once Re
   assert.equal(revisionOf(observer.pod('web-0')), oldRevision);
   assert.equal(observer.pod('web-0')?.spec?.containers[0]?.image, 'web:1');
 
-  await env.apps.patchNamespacedStatefulSet({ name: 'web', namespace: NS, body: [{ op: 'replace', path: '/spec/updateStrategy/rollingUpdate/partition', value: 0 }] });
+  await env.apps.patchNamespacedStatefulSet({
+    name: 'web',
+    namespace: NS,
+    body: [{ op: 'replace', path: '/spec/updateStrategy/rollingUpdate/partition', value: 0 }],
+  });
   await observer.until(() => revisionOf(observer.pod('web-0')) === newRevision);
   await kubelet.ready('web-0');
   const complete = await observer.status({ updatedReplicas: 3, currentReplicas: 3, readyReplicas: 3 });
@@ -166,7 +216,10 @@ test('a rolling update replaces the highest ordinal first, one at a time once Re
 test('OnDelete never replaces pods, and a pod deleted by hand comes back at the new revision', async (t) => {
   const env = await setup(t);
   const { observer, kubelet } = env;
-  await env.apps.createNamespacedStatefulSet({ namespace: NS, body: newStatefulSet({ replicas: 2, policy: 'Parallel', strategy: 'OnDelete' }) });
+  await env.apps.createNamespacedStatefulSet({
+    namespace: NS,
+    body: newStatefulSet({ replicas: 2, policy: 'Parallel', strategy: 'OnDelete' }),
+  });
   await observer.until(() => observer.podNames().length === 2);
   await kubelet.ready('web-0', 'web-1');
   const before = await observer.status({ readyReplicas: 2 });
@@ -175,7 +228,10 @@ test('OnDelete never replaces pods, and a pod deleted by hand comes back at the 
   await setImage(env, 'web:2');
   const after = await observer.status({ updatedReplicas: 0, currentReplicas: 2, readyReplicas: 2 });
   assert.notEqual(after.status?.updateRevision, before.status?.updateRevision);
-  assert.deepEqual(observer.pods.list(NS).map((p) => p.metadata?.uid), uids);
+  assert.deepEqual(
+    observer.pods.list(NS).map((p) => p.metadata?.uid),
+    uids,
+  );
 
   await kubelet.delete('web-1');
   await observer.until(() => revisionOf(observer.pod('web-1')) === after.status?.updateRevision);
@@ -186,7 +242,10 @@ test('OnDelete never replaces pods, and a pod deleted by hand comes back at the 
 test('a resync that finds nothing changed writes nothing', async (t) => {
   const env = await setup(t, { resyncMs: 20 });
   const { observer, kubelet, api } = env;
-  await env.apps.createNamespacedStatefulSet({ namespace: NS, body: newStatefulSet({ replicas: 2, policy: 'Parallel' }) });
+  await env.apps.createNamespacedStatefulSet({
+    namespace: NS,
+    body: newStatefulSet({ replicas: 2, policy: 'Parallel' }),
+  });
   await observer.until(() => observer.podNames().length === 2);
   await kubelet.ready('web-0', 'web-1');
   await observer.status({ readyReplicas: 2, availableReplicas: 2 });
@@ -199,7 +258,10 @@ test('a resync that finds nothing changed writes nothing', async (t) => {
 test('creations and deletions are recorded as Events on the StatefulSet', async (t) => {
   const env = await setup(t);
   const { observer } = env;
-  await env.apps.createNamespacedStatefulSet({ namespace: NS, body: newStatefulSet({ replicas: 2, policy: 'Parallel' }) });
+  await env.apps.createNamespacedStatefulSet({
+    namespace: NS,
+    body: newStatefulSet({ replicas: 2, policy: 'Parallel' }),
+  });
   await observer.until(() => observer.podNames().length === 2);
   await scale(env, 1);
   const event = await observer.until(() => observer.events.list(NS).find((e) => e.reason === 'SuccessfulDelete'));
@@ -207,16 +269,32 @@ test('creations and deletions are recorded as Events on the StatefulSet', async 
   assert.equal(event.type, 'Normal');
   assert.deepEqual([event.involvedObject.kind, event.involvedObject.name], ['StatefulSet', 'web']);
   assert.equal(event.source?.component, 'statefulset-controller');
-  const created = observer.events.list(NS).filter((e) => e.reason === 'SuccessfulCreate').map((e) => e.message).sort();
-  assert.deepEqual(created, ['create Pod web-0 in StatefulSet web successful', 'create Pod web-1 in StatefulSet web successful']);
+  const created = observer.events
+    .list(NS)
+    .filter((e) => e.reason === 'SuccessfulCreate')
+    .map((e) => e.message)
+    .sort();
+  assert.deepEqual(created, [
+    'create Pod web-0 in StatefulSet web successful',
+    'create Pod web-1 in StatefulSet web successful',
+  ]);
 });
 
 test('bad options are refused at construction, naming the option', async () => {
   const api = await startLocalApi();
   try {
-    assert.throws(() => new StatefulSetController({ kc: api.kc, resyncMs: 0 }), { name: 'RangeError', message: /resyncMs/ });
-    assert.throws(() => new StatefulSetController({ kc: api.kc, conflictRetryMs: Number.NaN }), { name: 'RangeError', message: /conflictRetryMs/ });
-    assert.throws(() => new StatefulSetController({ kc: api.kc, namespace: '' }), { name: 'TypeError', message: /namespace/ });
+    assert.throws(() => new StatefulSetController({ kc: api.kc, resyncMs: 0 }), {
+      name: 'RangeError',
+      message: /resyncMs/,
+    });
+    assert.throws(() => new StatefulSetController({ kc: api.kc, conflictRetryMs: Number.NaN }), {
+      name: 'RangeError',
+      message: /conflictRetryMs/,
+    });
+    assert.throws(() => new StatefulSetController({ kc: api.kc, namespace: '' }), {
+      name: 'TypeError',
+      message: /namespace/,
+    });
   } finally {
     await api.close();
   }

@@ -108,29 +108,80 @@ test('a custom resource prints Name then exactly its printer columns, with their
   const t = table(newType({ printerColumns }), [newObject()]);
   assert.deepEqual(
     t.columnDefinitions.map((c: any) => [c.name, c.type, c.priority]),
-    [['Name', 'string', 0], ['Replicas', 'integer', 0], ['Version', 'string', 1]],
+    [
+      ['Name', 'string', 0],
+      ['Replicas', 'integer', 0],
+      ['Version', 'string', 1],
+    ],
   );
   assert.equal(t.columnDefinitions[0].format, 'name');
 });
 
 test('printer column cells follow the apiserver tableconvertor rules', () => {
   const cases: { col: PrinterColumn; object: KubeObject; want: unknown }[] = [
-    { col: { name: 'R', type: 'integer', jsonPath: '.spec.replicas' }, object: newObject({ spec: { replicas: 3 } }), want: 3 },
-    { col: { name: 'R', type: 'integer', jsonPath: '.spec.replicas' }, object: newObject({ spec: { replicas: 2.7 } }), want: 2 },
-    { col: { name: 'R', type: 'integer', jsonPath: '.spec.replicas' }, object: newObject({ spec: { replicas: '3' } }), want: null },
+    {
+      col: { name: 'R', type: 'integer', jsonPath: '.spec.replicas' },
+      object: newObject({ spec: { replicas: 3 } }),
+      want: 3,
+    },
+    {
+      col: { name: 'R', type: 'integer', jsonPath: '.spec.replicas' },
+      object: newObject({ spec: { replicas: 2.7 } }),
+      want: 2,
+    },
+    {
+      col: { name: 'R', type: 'integer', jsonPath: '.spec.replicas' },
+      object: newObject({ spec: { replicas: '3' } }),
+      want: null,
+    },
     { col: { name: 'R', type: 'integer', jsonPath: '.spec.replicas' }, object: newObject({}), want: null },
-    { col: { name: 'N', type: 'number', jsonPath: '.spec.load' }, object: newObject({ spec: { load: 0.5 } }), want: 0.5 },
-    { col: { name: 'B', type: 'boolean', jsonPath: '.spec.on' }, object: newObject({ spec: { on: false } }), want: false },
-    { col: { name: 'B', type: 'boolean', jsonPath: '.spec.on' }, object: newObject({ spec: { on: 'yes' } }), want: null },
+    {
+      col: { name: 'N', type: 'number', jsonPath: '.spec.load' },
+      object: newObject({ spec: { load: 0.5 } }),
+      want: 0.5,
+    },
+    {
+      col: { name: 'B', type: 'boolean', jsonPath: '.spec.on' },
+      object: newObject({ spec: { on: false } }),
+      want: false,
+    },
+    {
+      col: { name: 'B', type: 'boolean', jsonPath: '.spec.on' },
+      object: newObject({ spec: { on: 'yes' } }),
+      want: null,
+    },
     {
       col: { name: 'Ready', type: 'string', jsonPath: '.status.conditions[?(@.type=="Ready")].status' },
-      object: newObject({ status: { conditions: [{ type: 'Synced', status: 'False' }, { type: 'Ready', status: 'True' }] } }),
+      object: newObject({
+        status: {
+          conditions: [
+            { type: 'Synced', status: 'False' },
+            { type: 'Ready', status: 'True' },
+          ],
+        },
+      }),
       want: 'True',
     },
-    { col: { name: 'S', type: 'string', jsonPath: '.spec.replicas' }, object: newObject({ spec: { replicas: 3 } }), want: '3' },
-    { col: { name: 'S', type: 'string', jsonPath: '.spec.sel' }, object: newObject({ spec: { sel: { a: 'b' } } }), want: '{"a":"b"}' },
-    { col: { name: 'D', type: 'date', jsonPath: '.status.at' }, object: newObject({ status: { at: ago(5 * MINUTE) } }), want: '5m' },
-    { col: { name: 'D', type: 'date', jsonPath: '.status.at' }, object: newObject({ status: { at: 'yesterday-ish' } }), want: '<invalid>' },
+    {
+      col: { name: 'S', type: 'string', jsonPath: '.spec.replicas' },
+      object: newObject({ spec: { replicas: 3 } }),
+      want: '3',
+    },
+    {
+      col: { name: 'S', type: 'string', jsonPath: '.spec.sel' },
+      object: newObject({ spec: { sel: { a: 'b' } } }),
+      want: '{"a":"b"}',
+    },
+    {
+      col: { name: 'D', type: 'date', jsonPath: '.status.at' },
+      object: newObject({ status: { at: ago(5 * MINUTE) } }),
+      want: '5m',
+    },
+    {
+      col: { name: 'D', type: 'date', jsonPath: '.status.at' },
+      object: newObject({ status: { at: 'yesterday-ish' } }),
+      want: '<invalid>',
+    },
     { col: { name: 'D', type: 'date', jsonPath: '.status.at' }, object: newObject({ status: { at: 5 } }), want: null },
   ];
   for (const { col, object, want } of cases) {
@@ -154,24 +205,44 @@ const core = (plural: string, kind: string): ResourceType =>
 
 test('built-in kinds print the columns of kubernetes printers.go', () => {
   const cases: [ResourceType, string[]][] = [
-    [core('pods', 'Pod'), ['Name', 'Ready', 'Status', 'Restarts', 'Age', 'IP', 'Node', 'Nominated Node', 'Readiness Gates']],
-    [newType({ group: 'apps', version: 'v1', plural: 'statefulsets', custom: false }), ['Name', 'Ready', 'Age', 'Containers', 'Images']],
+    [
+      core('pods', 'Pod'),
+      ['Name', 'Ready', 'Status', 'Restarts', 'Age', 'IP', 'Node', 'Nominated Node', 'Readiness Gates'],
+    ],
+    [
+      newType({ group: 'apps', version: 'v1', plural: 'statefulsets', custom: false }),
+      ['Name', 'Ready', 'Age', 'Containers', 'Images'],
+    ],
     [core('services', 'Service'), ['Name', 'Type', 'Cluster-IP', 'External-IP', 'Port(s)', 'Age', 'Selector']],
     [core('configmaps', 'ConfigMap'), ['Name', 'Data', 'Age']],
     [core('secrets', 'Secret'), ['Name', 'Type', 'Data', 'Age']],
     [core('namespaces', 'Namespace'), ['Name', 'Status', 'Age']],
-    [core('events', 'Event'), ['Last Seen', 'Type', 'Reason', 'Object', 'Subobject', 'Source', 'Message', 'First Seen', 'Count', 'Name']],
-    [newType({ group: 'coordination.k8s.io', version: 'v1', plural: 'leases', custom: false }), ['Name', 'Holder', 'Age']],
-    [newType({ group: 'policy', version: 'v1', plural: 'poddisruptionbudgets', custom: false }), ['Name', 'Min Available', 'Max Unavailable', 'Allowed Disruptions', 'Age']],
+    [
+      core('events', 'Event'),
+      ['Last Seen', 'Type', 'Reason', 'Object', 'Subobject', 'Source', 'Message', 'First Seen', 'Count', 'Name'],
+    ],
+    [
+      newType({ group: 'coordination.k8s.io', version: 'v1', plural: 'leases', custom: false }),
+      ['Name', 'Holder', 'Age'],
+    ],
+    [
+      newType({ group: 'policy', version: 'v1', plural: 'poddisruptionbudgets', custom: false }),
+      ['Name', 'Min Available', 'Max Unavailable', 'Allowed Disruptions', 'Age'],
+    ],
     [core('serviceaccounts', 'ServiceAccount'), ['Name', 'Secrets', 'Age']],
-    [newType({ group: 'apiextensions.k8s.io', version: 'v1', plural: 'customresourcedefinitions', custom: false }), ['Name', 'Created At']],
+    [
+      newType({ group: 'apiextensions.k8s.io', version: 'v1', plural: 'customresourcedefinitions', custom: false }),
+      ['Name', 'Created At'],
+    ],
     [core('endpoints', 'Endpoints'), ['Name', 'Age']],
   ];
   for (const [type, want] of cases) assert.deepEqual(names(type), want, type.plural);
 });
 
 test('wide-only built-in columns have priority 1', () => {
-  const wide = tableColumns(core('pods', 'Pod')).filter((c) => c.definition.priority === 1).map((c) => c.definition.name);
+  const wide = tableColumns(core('pods', 'Pod'))
+    .filter((c) => c.definition.priority === 1)
+    .map((c) => c.definition.name);
   assert.deepEqual(wide, ['IP', 'Node', 'Nominated Node', 'Readiness Gates']);
 });
 
@@ -185,7 +256,14 @@ test('pod cells summarise readiness, status and restarts like kubectl', () => {
   const cases: { name: string; object: KubeObject; want: unknown[] }[] = [
     {
       name: 'running and ready',
-      object: pod({ phase: 'Running', podIP: '10.0.0.1', containerStatuses: [{ ready: true, state: running, restartCount: 0 }, { ready: true, state: running, restartCount: 0 }] }),
+      object: pod({
+        phase: 'Running',
+        podIP: '10.0.0.1',
+        containerStatuses: [
+          { ready: true, state: running, restartCount: 0 },
+          { ready: true, state: running, restartCount: 0 },
+        ],
+      }),
       want: ['im', '2/2', 'Running', '0', '3h', '10.0.0.1', 'n1', '<none>', '<none>'],
     },
     {
@@ -194,15 +272,30 @@ test('pod cells summarise readiness, status and restarts like kubectl', () => {
         phase: 'Running',
         containerStatuses: [
           { ready: true, state: running, restartCount: 0 },
-          { ready: false, state: { waiting: { reason: 'CrashLoopBackOff' } }, restartCount: 4, lastState: { terminated: { finishedAt: ago(90 * SECOND) } } },
+          {
+            ready: false,
+            state: { waiting: { reason: 'CrashLoopBackOff' } },
+            restartCount: 4,
+            lastState: { terminated: { finishedAt: ago(90 * SECOND) } },
+          },
         ],
       }),
       want: ['im', '1/2', 'CrashLoopBackOff', '4 (90s ago)', '3h', '<none>', 'n1', '<none>', '<none>'],
     },
-    { name: 'pending', object: pod({ phase: 'Pending' }), want: ['im', '0/2', 'Pending', '0', '3h', '<none>', 'n1', '<none>', '<none>'] },
+    {
+      name: 'pending',
+      object: pod({ phase: 'Pending' }),
+      want: ['im', '0/2', 'Pending', '0', '3h', '<none>', 'n1', '<none>', '<none>'],
+    },
     {
       name: 'initialising',
-      object: newObject({ spec: { containers: [{ name: 'a' }], initContainers: [{ name: 'i' }, { name: 'j' }] }, status: { phase: 'Pending', initContainerStatuses: [{ state: { terminated: { exitCode: 0 } } }, { state: running }] } }),
+      object: newObject({
+        spec: { containers: [{ name: 'a' }], initContainers: [{ name: 'i' }, { name: 'j' }] },
+        status: {
+          phase: 'Pending',
+          initContainerStatuses: [{ state: { terminated: { exitCode: 0 } } }, { state: running }],
+        },
+      }),
       want: ['im', '0/1', 'Init:1/2', '0', '3h', '<none>', '<none>', '<none>', '<none>'],
     },
     {
@@ -219,12 +312,36 @@ test('built-in cells render like printers.go', () => {
   const cases: { type: ResourceType; object: KubeObject; want: unknown[] }[] = [
     {
       type: sts,
-      object: newObject({ spec: { replicas: 3, template: { spec: { containers: [{ name: 'gw', image: 'im:1' }, { name: 'side', image: 'sc:2' }] } } }, status: { readyReplicas: 2 } }),
+      object: newObject({
+        spec: {
+          replicas: 3,
+          template: {
+            spec: {
+              containers: [
+                { name: 'gw', image: 'im:1' },
+                { name: 'side', image: 'sc:2' },
+              ],
+            },
+          },
+        },
+        status: { readyReplicas: 2 },
+      }),
       want: ['im', '2/3', '3h', 'gw,side', 'im:1,sc:2'],
     },
     {
       type: core('services', 'Service'),
-      object: newObject({ spec: { type: 'NodePort', clusterIP: '10.96.0.5', clusterIPs: ['10.96.0.5'], ports: [{ port: 80, nodePort: 30080, protocol: 'TCP' }, { port: 53, protocol: 'UDP' }], selector: { b: '2', a: '1' } } }),
+      object: newObject({
+        spec: {
+          type: 'NodePort',
+          clusterIP: '10.96.0.5',
+          clusterIPs: ['10.96.0.5'],
+          ports: [
+            { port: 80, nodePort: 30080, protocol: 'TCP' },
+            { port: 53, protocol: 'UDP' },
+          ],
+          selector: { b: '2', a: '1' },
+        },
+      }),
       want: ['im', 'NodePort', '10.96.0.5', '<none>', '80:30080/TCP,53/UDP', '3h', 'a=1,b=2'],
     },
     {
@@ -232,9 +349,21 @@ test('built-in cells render like printers.go', () => {
       object: newObject({ spec: { type: 'LoadBalancer', clusterIP: 'None', ports: [] } }),
       want: ['im', 'LoadBalancer', 'None', '<pending>', '<none>', '3h', '<none>'],
     },
-    { type: core('configmaps', 'ConfigMap'), object: newObject({ data: { a: '1', b: '2' }, binaryData: { c: 'AA==' } }), want: ['im', 3, '3h'] },
-    { type: core('secrets', 'Secret'), object: newObject({ type: 'Opaque', data: { a: 'MQ==' } }), want: ['im', 'Opaque', 1, '3h'] },
-    { type: core('namespaces', 'Namespace'), object: newObject({ status: { phase: 'Active' } }), want: ['im', 'Active', '3h'] },
+    {
+      type: core('configmaps', 'ConfigMap'),
+      object: newObject({ data: { a: '1', b: '2' }, binaryData: { c: 'AA==' } }),
+      want: ['im', 3, '3h'],
+    },
+    {
+      type: core('secrets', 'Secret'),
+      object: newObject({ type: 'Opaque', data: { a: 'MQ==' } }),
+      want: ['im', 'Opaque', 1, '3h'],
+    },
+    {
+      type: core('namespaces', 'Namespace'),
+      object: newObject({ status: { phase: 'Active' } }),
+      want: ['im', 'Active', '3h'],
+    },
     { type: core('serviceaccounts', 'ServiceAccount'), object: newObject({}), want: ['im', 0, '3h'] },
     {
       type: newType({ group: 'coordination.k8s.io', version: 'v1', plural: 'leases', custom: false }),
@@ -247,19 +376,39 @@ test('built-in cells render like printers.go', () => {
       want: ['im', '50%', 'N/A', 1, '3h'],
     },
     {
-      type: newType({ group: 'apiextensions.k8s.io', version: 'v1', plural: 'customresourcedefinitions', custom: false }),
+      type: newType({
+        group: 'apiextensions.k8s.io',
+        version: 'v1',
+        plural: 'customresourcedefinitions',
+        custom: false,
+      }),
       object: newObject({}, { creationTimestamp: '2026-01-10T09:00:00Z' }),
       want: ['im', '2026-01-10T09:00:00Z'],
     },
     {
       type: core('events', 'Event'),
       object: newObject({
-        type: 'Warning', reason: 'BackOff', message: ' restarting \n', count: 3,
+        type: 'Warning',
+        reason: 'BackOff',
+        message: ' restarting \n',
+        count: 3,
         involvedObject: { kind: 'Pod', name: 'web-0', fieldPath: 'spec.containers{c}' },
         source: { component: 'kubelet', host: 'n1' },
-        firstTimestamp: ago(10 * MINUTE), lastTimestamp: ago(30 * SECOND),
+        firstTimestamp: ago(10 * MINUTE),
+        lastTimestamp: ago(30 * SECOND),
       }),
-      want: ['30s', 'Warning', 'BackOff', 'pod/web-0', 'spec.containers{c}', 'kubelet, n1', 'restarting', '10m', 3, 'im'],
+      want: [
+        '30s',
+        'Warning',
+        'BackOff',
+        'pod/web-0',
+        'spec.containers{c}',
+        'kubelet, n1',
+        'restarting',
+        '10m',
+        3,
+        'im',
+      ],
     },
   ];
   for (const { type, object, want } of cases) assert.deepEqual(cells(type, object), want, type.plural);
@@ -273,7 +422,13 @@ test('findFirst evaluates the printer-column JSONPath subset', () => {
   const doc = {
     spec: { replicas: 3, items: [{ name: 'a' }, { name: 'b' }] },
     metadata: { labels: { app: 'im', 'app.kubernetes.io/name': 'gw' } },
-    status: { ring: { version: 9 }, conditions: [{ type: 'Ready', status: 'False' }, { type: 'Synced', status: 'True' }] },
+    status: {
+      ring: { version: 9 },
+      conditions: [
+        { type: 'Ready', status: 'False' },
+        { type: 'Synced', status: 'True' },
+      ],
+    },
     a: { 'b.c': 'dotted' },
   };
   const cases: [string, unknown][] = [
@@ -298,7 +453,18 @@ test('findFirst evaluates the printer-column JSONPath subset', () => {
 });
 
 test('findFirst never throws, whatever the object holds', () => {
-  const odd: unknown[] = [null, undefined, 5, 'text', [], [null], { spec: null }, { spec: [1, 2] }, Object.create(null)];
+  const odd: unknown[] = [
+    null,
+    undefined,
+    5,
+    'text',
+    [],
+    [null],
+    { spec: null },
+    { spec: [1, 2] },
+    Object.create(null),
+  ];
   const paths = ['.spec.replicas', '.spec[0]', '.spec[?(@.x==1)].y', ".spec['a']", '.[*]', '', '{}', '[?(@.a=="b")]'];
-  for (const [i, o] of odd.entries()) for (const p of paths) assert.doesNotThrow(() => findFirst(o, p), `case ${i}: ${p}`);
+  for (const [i, o] of odd.entries())
+    for (const p of paths) assert.doesNotThrow(() => findFirst(o, p), `case ${i}: ${p}`);
 });

@@ -21,7 +21,8 @@ test('isSubset: desired fields must match, server-added fields are ignored', () 
     [{ a: 'x' }, null, false],
     [{ a: undefined }, {}, true],
   ];
-  for (const [desired, observed, expected] of cases) assert.equal(isSubset(desired, observed), expected, JSON.stringify([desired, observed]));
+  for (const [desired, observed, expected] of cases)
+    assert.equal(isSubset(desired, observed), expected, JSON.stringify([desired, observed]));
 });
 
 test('planWrite: creates when absent, nothing when the server only added defaults, an update from a copy otherwise', () => {
@@ -43,22 +44,50 @@ test('planWrite: creates when absent, nothing when the server only added default
 
 test('planWrite: ring ConfigMap data is compared exactly', () => {
   const desired: V1ConfigMap = { metadata: { name: 'im-ring', namespace: 'chat' }, data: { 'ring.json': '{}' } };
-  assert.equal(planWrite('ConfigMap', desired, { ...desired, data: { 'ring.json': '{}', extra: 'x' } })?.verb, 'update');
+  assert.equal(
+    planWrite('ConfigMap', desired, { ...desired, data: { 'ring.json': '{}', extra: 'x' } })?.verb,
+    'update',
+  );
   assert.equal(planWrite('ConfigMap', desired, structuredClone(desired)), undefined);
 });
 
 function statusInput(overrides: Partial<StatusInput> = {}): StatusInput {
-  return { previous: undefined, generation: 1, selector: 's', desiredReplicas: 1, replicas: 1, readyReplicas: 1, configMap: 'im-ring', unreadyMembers: [], ringErrors: [], now: new Date(1_000_000), ...overrides };
+  return {
+    previous: undefined,
+    generation: 1,
+    selector: 's',
+    desiredReplicas: 1,
+    replicas: 1,
+    readyReplicas: 1,
+    configMap: 'im-ring',
+    unreadyMembers: [],
+    ringErrors: [],
+    now: new Date(1_000_000),
+    ...overrides,
+  };
 }
 
 test('computeStatus keeps lastTransitionTime unless a condition flips, so an unchanged world writes nothing', () => {
   const resolved = resolveSpec({ metadata: { name: 'im' }, spec: { auth: { secretName: 's' } } });
   assert.ok(resolved.ok);
-  const decision = decideTransition({ owner: OWNER, spec: resolved.spec, clusterDomain: 'cluster.local', ring: undefined, convergedVersion: undefined, pods: [{ ordinal: 0, ready: true, sinceMs: 0 }], leases: [], nowMs: 1_000_000 });
+  const decision = decideTransition({
+    owner: OWNER,
+    spec: resolved.spec,
+    clusterDomain: 'cluster.local',
+    ring: undefined,
+    convergedVersion: undefined,
+    pods: [{ ordinal: 0, ready: true, sinceMs: 0 }],
+    leases: [],
+    nowMs: 1_000_000,
+  });
   const first = computeStatus(statusInput(), decision, []);
   const later = computeStatus(statusInput({ previous: first, now: new Date(2_000_000) }), decision, []);
   assert.ok(isSameStatus(first, later));
-  const degraded = computeStatus(statusInput({ previous: first, now: new Date(3_000_000), ringErrors: ['proxy/p: IMRING_RING_CHECKSUM: bad'] }), decision, []);
+  const degraded = computeStatus(
+    statusInput({ previous: first, now: new Date(3_000_000), ringErrors: ['proxy/p: IMRING_RING_CHECKSUM: bad'] }),
+    decision,
+    [],
+  );
   const condition = (s: typeof first, type: string) => s.conditions!.find((c) => c.type === type)!;
   assert.equal(condition(degraded, 'Degraded').status, 'True');
   assert.equal(condition(degraded, 'Degraded').lastTransitionTime, new Date(3_000_000).toISOString());

@@ -1,7 +1,14 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
-import { ApiextensionsV1Api, CoreV1Api, CustomObjectsApi, KubeConfig, type RequestContext, type V1CustomResourceDefinition } from '@kubernetes/client-node';
+import {
+  ApiextensionsV1Api,
+  CoreV1Api,
+  CustomObjectsApi,
+  KubeConfig,
+  type RequestContext,
+  type V1CustomResourceDefinition,
+} from '@kubernetes/client-node';
 import { parse as parseYaml } from 'yaml';
 import { IMGATEWAY, type IMGateway } from '../../operator/api.js';
 import { Controller } from '../../operator/controller.js';
@@ -24,7 +31,8 @@ class SlowConfigMapLists extends KubeConfig {
 
   override async applySecurityAuthentication(context: RequestContext): Promise<void> {
     const url = new URL(context.getUrl());
-    if (url.pathname.endsWith('/configmaps') && url.searchParams.get('watch') !== 'true') await new Promise((resolve) => setTimeout(resolve, this.delayMs));
+    if (url.pathname.endsWith('/configmaps') && url.searchParams.get('watch') !== 'true')
+      await new Promise((resolve) => setTimeout(resolve, this.delayMs));
     return super.applySecurityAuthentication(context);
   }
 }
@@ -37,20 +45,34 @@ test('a controller that starts while its ConfigMap cache is still listing does n
     const crd = parseYaml(readFileSync(`${repoRoot}crds/imgateway.yaml`, 'utf8')) as V1CustomResourceDefinition;
     await api.kc.makeApiClient(ApiextensionsV1Api).createCustomResourceDefinition({ body: crd });
     const custom = api.kc.makeApiClient(CustomObjectsApi);
-    const created = { group: IMGATEWAY.group, version: IMGATEWAY.version, namespace: 'default', plural: IMGATEWAY.plural };
+    const created = {
+      group: IMGATEWAY.group,
+      version: IMGATEWAY.version,
+      namespace: 'default',
+      plural: IMGATEWAY.plural,
+    };
     await custom.createNamespacedCustomObject({ ...created, body: imGateway('im', { replicas: 0 }) });
     // A first operator publishes the ring and the status, and stops.
     const first = new Controller({ kc: api.kc, namespace: 'default', logger, metrics: createOperatorMetrics() });
     controllers.push(first);
     await first.start();
-    await watchUntil(api.kc, `/apis/${IMGATEWAY.group}/${IMGATEWAY.version}/namespaces/default/${IMGATEWAY.plural}`, async () => {
-      const gateway = (await custom.getNamespacedCustomObject({ ...created, name: 'im' })) as IMGateway;
-      return gateway.status?.conditions?.some((c) => c.type === 'RingConverged' && c.status === 'True') ? true : undefined;
-    });
+    await watchUntil(
+      api.kc,
+      `/apis/${IMGATEWAY.group}/${IMGATEWAY.version}/namespaces/default/${IMGATEWAY.plural}`,
+      async () => {
+        const gateway = (await custom.getNamespacedCustomObject({ ...created, name: 'im' })) as IMGateway;
+        return gateway.status?.conditions?.some((c) => c.type === 'RingConverged' && c.status === 'True')
+          ? true
+          : undefined;
+      },
+    );
     await first.idle();
     await first.close();
-    const ringBefore = (await api.kc.makeApiClient(CoreV1Api).readNamespacedConfigMap({ namespace: 'default', name: 'im-ring' })).metadata?.resourceVersion;
-    // The next one sees the IMGateway (and its status) before the ConfigMap: nothing has changed, so it must write nothing.
+    const ringBefore = (
+      await api.kc.makeApiClient(CoreV1Api).readNamespacedConfigMap({ namespace: 'default', name: 'im-ring' })
+    ).metadata?.resourceVersion;
+    // The next one sees the IMGateway (and its status) before the ConfigMap: nothing has changed, so it must write
+    // nothing.
     const metrics = createOperatorMetrics();
     const second = new Controller({ kc: new SlowConfigMapLists(api.kc, 300), namespace: 'default', logger, metrics });
     controllers.push(second);
@@ -58,9 +80,15 @@ test('a controller that starts while its ConfigMap cache is still listing does n
     await second.idle();
     const writes = (await metrics.apiWrites.get()).values.map((v) => `${v.labels.verb} ${v.labels.kind}: ${v.value}`);
     assert.deepEqual(writes, []);
-    const events = (await api.kc.makeApiClient(CoreV1Api).listNamespacedEvent({ namespace: 'default' })).items.map((e) => e.reason);
+    const events = (await api.kc.makeApiClient(CoreV1Api).listNamespacedEvent({ namespace: 'default' })).items.map(
+      (e) => e.reason,
+    );
     assert.ok(!events.includes('RingRestored'), events.join(', '));
-    assert.equal((await api.kc.makeApiClient(CoreV1Api).readNamespacedConfigMap({ namespace: 'default', name: 'im-ring' })).metadata?.resourceVersion, ringBefore);
+    assert.equal(
+      (await api.kc.makeApiClient(CoreV1Api).readNamespacedConfigMap({ namespace: 'default', name: 'im-ring' }))
+        .metadata?.resourceVersion,
+      ringBefore,
+    );
   } finally {
     for (const controller of controllers) await controller.close();
     await api.close();

@@ -5,7 +5,8 @@ import { IMGATEWAY, type IMGateway } from '../../operator/api.js';
 import { parseRingDocument, RING_DATA_KEY, type RingDocument } from '../../ring/index.js';
 import { convergedAt, imGateway, NAMESPACE, OperatorSystem } from '../support/operator-system.js';
 
-const conditionOf = (g: IMGateway, type: string): { status?: string; reason?: string } | undefined => g.status?.conditions?.find((c) => c.type === type);
+const conditionOf = (g: IMGateway, type: string): { status?: string; reason?: string } | undefined =>
+  g.status?.conditions?.find((c) => c.type === type);
 const ordinal = (member: string): number => Number(member.slice(member.lastIndexOf('-') + 1));
 const names = (n: number): string[] => Array.from({ length: n }, (_, i) => `im-${i}`);
 
@@ -28,14 +29,25 @@ const watches: AbortController[] = [];
 async function recordTimeline(): Promise<void> {
   const watch = new Watch(system.cluster.kc);
   watches.push(
-    await watch.watch(CONFIGMAPS, {}, (_type: string, object: V1ConfigMap) => {
-      if (object.metadata?.name !== 'im-ring') return;
-      const parsed = parseRingDocument(object.data?.[RING_DATA_KEY] ?? '');
-      if (parsed.ok) timeline.push({ rv: Number(object.metadata.resourceVersion), ring: parsed.document });
-    }, () => undefined),
-    await watch.watch(STATEFULSETS, {}, (_type: string, object: V1StatefulSet) => {
-      if (object.metadata?.name === 'im' && object.spec?.replicas !== undefined) timeline.push({ rv: Number(object.metadata.resourceVersion), replicas: object.spec.replicas });
-    }, () => undefined),
+    await watch.watch(
+      CONFIGMAPS,
+      {},
+      (_type: string, object: V1ConfigMap) => {
+        if (object.metadata?.name !== 'im-ring') return;
+        const parsed = parseRingDocument(object.data?.[RING_DATA_KEY] ?? '');
+        if (parsed.ok) timeline.push({ rv: Number(object.metadata.resourceVersion), ring: parsed.document });
+      },
+      () => undefined,
+    ),
+    await watch.watch(
+      STATEFULSETS,
+      {},
+      (_type: string, object: V1StatefulSet) => {
+        if (object.metadata?.name === 'im' && object.spec?.replicas !== undefined)
+          timeline.push({ rv: Number(object.metadata.resourceVersion), replicas: object.spec.replicas });
+      },
+      () => undefined,
+    ),
   );
 }
 
@@ -62,12 +74,18 @@ function killWhen<T>(path: string, seen: (object: T) => boolean, timeoutMs = 60_
       else resolve(result);
     };
     void new Watch(system.cluster.kc)
-      .watch(path, {}, (_type: string, object: T) => {
-        if (done || !seen(object)) return;
-        void system.stopOperator(victim, 'SIGKILL').then(() => finish(object), finish);
-      }, (error: unknown) => {
-        if (error && !done) finish(error instanceof Error ? error : new Error(`killWhen ${path}: the watch failed`, { cause: error }));
-      })
+      .watch(
+        path,
+        {},
+        (_type: string, object: T) => {
+          if (done || !seen(object)) return;
+          void system.stopOperator(victim, 'SIGKILL').then(() => finish(object), finish);
+        },
+        (error: unknown) => {
+          if (error && !done)
+            finish(error instanceof Error ? error : new Error(`killWhen ${path}: the watch failed`, { cause: error }));
+        },
+      )
       .then((c) => {
         controller = c;
         if (done) c.abort();
@@ -99,17 +117,38 @@ async function killAtRingState(version: number, state: 'Prepared' | 'Committed')
     return ring?.version === version && ring.state === state;
   });
   const ring = await system.ring('im');
-  assert.equal(`v${ring?.version} ${ring?.state}`, `v${version} ${state}`, 'the operator died at the step it was killed at');
-  if (state === 'Committed') assert.notEqual((await system.gateway('im')).status?.ring?.convergedVersion, version, 'killed before the transition converged');
+  assert.equal(
+    `v${ring?.version} ${ring?.state}`,
+    `v${version} ${state}`,
+    'the operator died at the step it was killed at',
+  );
+  if (state === 'Committed')
+    assert.notEqual(
+      (await system.gateway('im')).status?.ring?.convergedVersion,
+      version,
+      'killed before the transition converged',
+    );
   await startNextOperator();
 }
 
-/** Scales, kills at `step`, lets a new operator finish; asserts one version, Prepared then Committed once, and the members. */
-async function scaleThroughFailover(replicas: number, step: 'Prepared' | 'Committed' | 'WaitingForPods'): Promise<void> {
+/**
+ * Scales, kills at `step`, lets a new operator finish; asserts one version, Prepared then Committed once, and the
+ * members.
+ */
+async function scaleThroughFailover(
+  replicas: number,
+  step: 'Prepared' | 'Committed' | 'WaitingForPods',
+): Promise<void> {
   const start = await ringVersion();
   const historyBefore = system.ringHistory.length;
   if (step === 'WaitingForPods') {
-    const waiting = killWhen<IMGateway>(GATEWAYS, (g) => g.metadata.name === 'im' && g.spec?.replicas === replicas && conditionOf(g, 'Progressing')?.reason === 'WaitingForPods');
+    const waiting = killWhen<IMGateway>(
+      GATEWAYS,
+      (g) =>
+        g.metadata.name === 'im' &&
+        g.spec?.replicas === replicas &&
+        conditionOf(g, 'Progressing')?.reason === 'WaitingForPods',
+    );
     await scale(replicas);
     await waiting;
     assert.equal((await system.ring('im'))?.version, start, 'killed before the new members joined a ring');
@@ -123,7 +162,11 @@ async function scaleThroughFailover(replicas: number, step: 'Prepared' | 'Commit
   const context = `history ${system.ringHistory.join(', ')}; events:\n${(await system.events('im')).map((e) => `${e.reason}: ${e.message}`).join('\n')}`;
   assert.deepEqual(gateway.status?.ring?.members, names(replicas), context);
   assert.equal(gateway.status?.ring?.version, start + 1, `one transition, one version: ${context}`);
-  assert.deepEqual(system.ringHistory.slice(historyBefore), [`v${start + 1} Prepared`, `v${start + 1} Committed`], context);
+  assert.deepEqual(
+    system.ringHistory.slice(historyBefore),
+    [`v${start + 1} Prepared`, `v${start + 1} Committed`],
+    context,
+  );
 }
 
 before(async () => {
@@ -132,7 +175,13 @@ before(async () => {
   await startNextOperator();
   await system.startRuntimes('im');
   const custom = system.cluster.kc.makeApiClient(CustomObjectsApi);
-  await custom.createNamespacedCustomObject({ group: IMGATEWAY.group, version: IMGATEWAY.version, namespace: NAMESPACE, plural: IMGATEWAY.plural, body: imGateway('im', { replicas: 1 }) });
+  await custom.createNamespacedCustomObject({
+    group: IMGATEWAY.group,
+    version: IMGATEWAY.version,
+    namespace: NAMESPACE,
+    plural: IMGATEWAY.plural,
+    body: imGateway('im', { replicas: 1 }),
+  });
   baseline = (await system.untilGateway('im', convergedAt(1))).status!.ring!.version!;
 });
 
@@ -144,9 +193,12 @@ after(async () => {
 describe('The operator process is killed (SIGKILL) at each protocol step in turn and a new one finishes the transition correctly', () => {
   test('killed right after it writes RingPrepared while scaling up 1 → 3', () => scaleThroughFailover(3, 'Prepared'));
   test('killed right after it writes RingPrepared while scaling down 3 → 2', () => scaleThroughFailover(2, 'Prepared'));
-  test('killed right after it commits the ring while scaling up 2 → 3, before it converges', () => scaleThroughFailover(3, 'Committed'));
-  test('killed right after it commits the ring while scaling down 3 → 1, before it drains', () => scaleThroughFailover(1, 'Committed'));
-  test('killed while it waits for the new pods to become Ready, scaling up 1 → 2', () => scaleThroughFailover(2, 'WaitingForPods'));
+  test('killed right after it commits the ring while scaling up 2 → 3, before it converges', () =>
+    scaleThroughFailover(3, 'Committed'));
+  test('killed right after it commits the ring while scaling down 3 → 1, before it drains', () =>
+    scaleThroughFailover(1, 'Committed'));
+  test('killed while it waits for the new pods to become Ready, scaling up 1 → 2', () =>
+    scaleThroughFailover(2, 'WaitingForPods'));
 
   test('across every failover, versions rose by one, each Prepared then Committed once, and the StatefulSet never shrank before a ring without the removed members was Committed', async () => {
     const ordered = [...timeline].sort((a, b) => a.rv - b.rv);
@@ -163,7 +215,9 @@ describe('The operator process is killed (SIGKILL) at each protocol step in turn
       }
       if (replicas !== undefined && change.replicas < replicas) {
         const safe = ring?.state === 'Committed' && ring.members.every((m) => ordinal(m.name) < change.replicas);
-        shrinks.push(`${replicas} → ${change.replicas} at ring v${ring?.version} ${ring?.state}${safe ? '' : ' (UNSAFE)'}`);
+        shrinks.push(
+          `${replicas} → ${change.replicas} at ring v${ring?.version} ${ring?.state}${safe ? '' : ' (UNSAFE)'}`,
+        );
       }
       replicas = change.replicas;
     }
@@ -175,6 +229,10 @@ describe('The operator process is killed (SIGKILL) at each protocol step in turn
     assert.equal(shrinks.length, 2, shrinks.join('; '));
     const restored = (await system.events('im')).filter((e) => e.reason === 'RingRestored').map((e) => e.message);
     assert.deepEqual(restored, [], 'a new operator acts only on synced caches: it never finds the ring missing');
-    assert.deepEqual(shrinks.filter((s) => s.endsWith('(UNSAFE)')), [], shrinks.join('; '));
+    assert.deepEqual(
+      shrinks.filter((s) => s.endsWith('(UNSAFE)')),
+      [],
+      shrinks.join('; '),
+    );
   });
 });

@@ -8,8 +8,13 @@ import { ReconcileWorld } from '../support/reconcile-world.js';
 const conditionOf = (g: IMGateway, type: string) => g.status?.conditions?.find((c) => c.type === type);
 const isCurrent = (g: IMGateway): boolean => g.status?.observedGeneration === g.metadata.generation;
 const isInvalid = (g: IMGateway): boolean => isCurrent(g) && conditionOf(g, 'InvalidSpec')?.status === 'True';
-const isConverged = (replicas: number) => (g: IMGateway): boolean =>
-  isCurrent(g) && conditionOf(g, 'InvalidSpec')?.status === 'False' && conditionOf(g, 'RingConverged')?.status === 'True' && g.status?.ring?.members?.length === replicas;
+const isConverged =
+  (replicas: number) =>
+  (g: IMGateway): boolean =>
+    isCurrent(g) &&
+    conditionOf(g, 'InvalidSpec')?.status === 'False' &&
+    conditionOf(g, 'RingConverged')?.status === 'True' &&
+    g.status?.ring?.members?.length === replicas;
 
 /** The operator's reconciler on in-memory caches: the tests run in order, on one world. */
 const world = new ReconcileWorld();
@@ -17,11 +22,36 @@ const world = new ReconcileWorld();
 // Specs the CRD's structural schema accepts and only the operator can judge (the ports rule is CEL, which the
 // local control plane does not run).
 const CASES: { name: string; why: string; spec: Record<string, unknown>; field: RegExp }[] = [
-  { name: 'not-prime', why: 'a table size that is not prime', spec: { ring: { tableSize: 65536 } }, field: /spec\.ring\.tableSize: must be a prime number, got 65536/ },
-  { name: 'small-table', why: 'a table size not greater than replicas', spec: { replicas: 5, ring: { tableSize: 5 } }, field: /spec\.ring\.tableSize: must be greater than spec\.replicas \(5\), got 5/ },
-  { name: 'same-ports', why: 'equal ports (a CEL rule the local API server does not run)', spec: { ports: { ws: 9000, grpc: 9000 } }, field: /spec\.ports: ports\.ws, ports\.grpc and ports\.http must differ/ },
-  { name: 'port-clash', why: 'ports.http equal to the default ports.ws (conflicting ports)', spec: { ports: { http: 10001 } }, field: /spec\.ports: ports\.ws, ports\.grpc and ports\.http must differ/ },
-  { name: 'a'.repeat(53), why: 'a name longer than 52 characters', spec: {}, field: /metadata\.name: must be no more than 52 characters, got 53/ },
+  {
+    name: 'not-prime',
+    why: 'a table size that is not prime',
+    spec: { ring: { tableSize: 65536 } },
+    field: /spec\.ring\.tableSize: must be a prime number, got 65536/,
+  },
+  {
+    name: 'small-table',
+    why: 'a table size not greater than replicas',
+    spec: { replicas: 5, ring: { tableSize: 5 } },
+    field: /spec\.ring\.tableSize: must be greater than spec\.replicas \(5\), got 5/,
+  },
+  {
+    name: 'same-ports',
+    why: 'equal ports (a CEL rule the local API server does not run)',
+    spec: { ports: { ws: 9000, grpc: 9000 } },
+    field: /spec\.ports: ports\.ws, ports\.grpc and ports\.http must differ/,
+  },
+  {
+    name: 'port-clash',
+    why: 'ports.http equal to the default ports.ws (conflicting ports)',
+    spec: { ports: { http: 10001 } },
+    field: /spec\.ports: ports\.ws, ports\.grpc and ports\.http must differ/,
+  },
+  {
+    name: 'a'.repeat(53),
+    why: 'a name longer than 52 characters',
+    spec: {},
+    field: /metadata\.name: must be no more than 52 characters, got 53/,
+  },
 ];
 
 for (const c of CASES) {
@@ -48,7 +78,10 @@ test('fixing an invalid spec clears InvalidSpec and the gateway gets its ring', 
   assert.equal(conditionOf(gateway, 'InvalidSpec')?.reason, 'SpecValid');
   assert.equal(gateway.status?.phase, 'Stable');
   const ring = world.ring('same-ports');
-  assert.deepEqual(ring?.members.map((m) => m.ports), [{ ws: 9000, grpc: 9001 }]);
+  assert.deepEqual(
+    ring?.members.map((m) => m.ports),
+    [{ ws: 9000, grpc: 9001 }],
+  );
 });
 
 test('an existing gateway edited to an invalid spec keeps its ring ConfigMap and StatefulSet untouched until the spec is fixed', async () => {
@@ -57,7 +90,10 @@ test('an existing gateway edited to an invalid spec keeps its ring ConfigMap and
   const snapshot = versions('im');
   world.patch('im', { spec: { replicas: 2, ring: { tableSize: 65536 } } });
   const invalid = await world.until('im', isInvalid);
-  assert.match(conditionOf(invalid, 'InvalidSpec')?.message ?? '', /spec\.ring\.tableSize: must be a prime number, got 65536/);
+  assert.match(
+    conditionOf(invalid, 'InvalidSpec')?.message ?? '',
+    /spec\.ring\.tableSize: must be a prime number, got 65536/,
+  );
   assert.equal(conditionOf(invalid, 'Degraded')?.status, 'True');
   // The ring block is the last valid one, and nothing the operator owns was written.
   assert.deepEqual(invalid.status?.ring, before.status?.ring);

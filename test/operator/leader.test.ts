@@ -14,9 +14,12 @@ import { watchUntil } from '../support/wait.js';
 const LEASE_DURATION_MS = 2000;
 const RETRY_MS = 200 * 2.2;
 const LEADER_ELECTION_FLAGS = [
-  '--leader-elect-lease-duration', `${LEASE_DURATION_MS}ms`,
-  '--leader-elect-renew-deadline', '1500ms',
-  '--leader-elect-retry-period', '200ms',
+  '--leader-elect-lease-duration',
+  `${LEASE_DURATION_MS}ms`,
+  '--leader-elect-renew-deadline',
+  '1500ms',
+  '--leader-elect-retry-period',
+  '200ms',
 ];
 /**
  * Longest takeover: a standby sees the leader's last renewal at its next poll (up to RETRY_MS
@@ -24,7 +27,6 @@ const LEADER_ELECTION_FLAGS = [
  * acquires at the poll after (up to RETRY_MS more); plus a margin for a loaded machine.
  */
 const TAKEOVER_BOUND_MS = LEASE_DURATION_MS + 2 * RETRY_MS + 5_000;
-
 
 let system: OperatorSystem;
 const processes = new Map<string, OperatorProcess>();
@@ -55,34 +57,56 @@ async function scaleTo(replicas: number): Promise<void> {
   await system.untilGateway('im', convergedAt(replicas));
 }
 
-test('Two operators: only the leader writes, and when it is killed the standby takes over once the Lease runs out ' +
-  'and finishes a scale', async () => {
-  const custom = system.cluster.kc.makeApiClient(CustomObjectsApi);
-  await custom.createNamespacedCustomObject({ group: IMGATEWAY.group, version: IMGATEWAY.version, namespace: NAMESPACE, plural: IMGATEWAY.plural, body: imGateway('im', { replicas: 1 }) });
-  await system.untilGateway('im', convergedAt(1));
-  const leader = (await holder())!;
-  assert.ok(leader === 'op-a' || leader === 'op-b', `the Lease names a leader: ${leader}`);
-  const duration = (await operatorLease())?.spec?.leaseDurationSeconds;
-  assert.equal(duration, LEASE_DURATION_MS / 1000, 'the flag set the duration');
-  const standby = leader === 'op-a' ? 'op-b' : 'op-a';
-  assert.equal(await system.metric(leader, 'imring_operator_leader'), 1);
-  assert.equal(await system.metric(standby, 'imring_operator_leader'), 0);
+test(
+  'Two operators: only the leader writes, and when it is killed the standby takes over once the Lease runs out ' +
+    'and finishes a scale',
+  async () => {
+    const custom = system.cluster.kc.makeApiClient(CustomObjectsApi);
+    await custom.createNamespacedCustomObject({
+      group: IMGATEWAY.group,
+      version: IMGATEWAY.version,
+      namespace: NAMESPACE,
+      plural: IMGATEWAY.plural,
+      body: imGateway('im', { replicas: 1 }),
+    });
+    await system.untilGateway('im', convergedAt(1));
+    const leader = (await holder())!;
+    assert.ok(leader === 'op-a' || leader === 'op-b', `the Lease names a leader: ${leader}`);
+    const duration = (await operatorLease())?.spec?.leaseDurationSeconds;
+    assert.equal(duration, LEASE_DURATION_MS / 1000, 'the flag set the duration');
+    const standby = leader === 'op-a' ? 'op-b' : 'op-a';
+    assert.equal(await system.metric(leader, 'imring_operator_leader'), 1);
+    assert.equal(await system.metric(standby, 'imring_operator_leader'), 0);
 
-  const writesBefore = await system.metric(leader, 'imring_operator_api_writes_total');
-  assert.ok(writesBefore > 0, 'the leader created the StatefulSet, Service, PDB and ring');
-  await scaleTo(2);
-  assert.ok((await system.metric(leader, 'imring_operator_api_writes_total')) > writesBefore, 'the leader took the scale through');
-  assert.equal(await system.metric(standby, 'imring_operator_api_writes_total'), 0, 'the standby wrote nothing');
+    const writesBefore = await system.metric(leader, 'imring_operator_api_writes_total');
+    assert.ok(writesBefore > 0, 'the leader created the StatefulSet, Service, PDB and ring');
+    await scaleTo(2);
+    assert.ok(
+      (await system.metric(leader, 'imring_operator_api_writes_total')) > writesBefore,
+      'the leader took the scale through',
+    );
+    assert.equal(await system.metric(standby, 'imring_operator_api_writes_total'), 0, 'the standby wrote nothing');
 
-  await system.stopOperator(leader, 'SIGKILL');
-  // Bound, not delay: a killed leader does not release its Lease, so the standby waits out its duration.
-  await watchUntil(system.cluster.kc, `/apis/coordination.k8s.io/v1/namespaces/${NAMESPACE}/leases`, async () => ((await holder()) === standby ? true : undefined), TAKEOVER_BOUND_MS);
-  await watchUntil(system.cluster.kc, `/apis/coordination.k8s.io/v1/namespaces/${NAMESPACE}/leases`, async () => ((await system.metric(standby, 'imring_operator_leader')) === 1 ? true : undefined), 10_000);
-  await scaleTo(3);
-  const gateway = await system.gateway('im');
-  assert.deepEqual(gateway.status?.ring?.members, ['im-0', 'im-1', 'im-2']);
-  assert.ok((await system.metric(standby, 'imring_operator_api_writes_total')) > 0, 'the new leader writes');
-});
+    await system.stopOperator(leader, 'SIGKILL');
+    // Bound, not delay: a killed leader does not release its Lease, so the standby waits out its duration.
+    await watchUntil(
+      system.cluster.kc,
+      `/apis/coordination.k8s.io/v1/namespaces/${NAMESPACE}/leases`,
+      async () => ((await holder()) === standby ? true : undefined),
+      TAKEOVER_BOUND_MS,
+    );
+    await watchUntil(
+      system.cluster.kc,
+      `/apis/coordination.k8s.io/v1/namespaces/${NAMESPACE}/leases`,
+      async () => ((await system.metric(standby, 'imring_operator_leader')) === 1 ? true : undefined),
+      10_000,
+    );
+    await scaleTo(3);
+    const gateway = await system.gateway('im');
+    assert.deepEqual(gateway.status?.ring?.members, ['im-0', 'im-1', 'im-2']);
+    assert.ok((await system.metric(standby, 'imring_operator_api_writes_total')) > 0, 'the new leader writes');
+  },
+);
 
 test('SIGTERM stops a standby and a leader with exit code 0, and the leader gives its Lease up', async () => {
   const leader = (await holder())!;
@@ -96,19 +120,26 @@ test('SIGTERM stops a standby and a leader with exit code 0, and the leader give
 
 test('a leader that finds its Lease taken by another exits 1 rather than race the new holder', async () => {
   const leader = await system.startOperator('op-f', LEADER_ELECTION_FLAGS);
-  await watchUntil(system.cluster.kc, `/apis/coordination.k8s.io/v1/namespaces/${NAMESPACE}/leases`, async () => ((await holder()) === 'op-f' ? true : undefined), TAKEOVER_BOUND_MS);
+  await watchUntil(
+    system.cluster.kc,
+    `/apis/coordination.k8s.io/v1/namespaces/${NAMESPACE}/leases`,
+    async () => ((await holder()) === 'op-f' ? true : undefined),
+    TAKEOVER_BOUND_MS,
+  );
   const coordination = system.cluster.kc.makeApiClient(CoordinationV1Api);
   // Read-modify-write: a renewal in between makes it 409, and it is tried again.
-  for (let taken = false; !taken; ) {
+  for (let taken = false; !taken;) {
     const lease = await coordination.readNamespacedLease({ namespace: NAMESPACE, name: 'imring-operator' });
     lease.spec = { ...lease.spec, holderIdentity: 'intruder', renewTime: new V1MicroTime() };
-    taken = await coordination.replaceNamespacedLease({ namespace: NAMESPACE, name: 'imring-operator', body: lease }).then(
-      () => true,
-      (error: unknown) => {
-        if ((error as { code?: number }).code === 409) return false;
-        throw error;
-      },
-    );
+    taken = await coordination
+      .replaceNamespacedLease({ namespace: NAMESPACE, name: 'imring-operator', body: lease })
+      .then(
+        () => true,
+        (error: unknown) => {
+          if ((error as { code?: number }).code === 409) return false;
+          throw error;
+        },
+      );
   }
   assert.equal(await leader.exited, 1);
   assert.equal(await holder(), 'intruder', 'the operator did not take the Lease back');

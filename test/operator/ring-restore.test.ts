@@ -97,7 +97,7 @@ test('a corrupted ConfigMap after a tableSize edit is restored as the document t
   assert.equal(serializeRingDocument(restored), serializeRingDocument(accepted));
 });
 
-test('a status written without the table size still restores the ring with the spec\'s table size', () => {
+test("a status written without the table size still restores the ring with the spec's table size", () => {
   const accepted = acceptedDocument(251);
   const { tableSize: _recorded, ...older } = recordedStatus(accepted, spec(251)) as RingStatus & { tableSize?: number };
   const current = continueFrom({ spec: spec(251), configMap: corrupted, status: older });

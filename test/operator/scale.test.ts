@@ -8,7 +8,6 @@ import { buildRingDocument, serializeRingDocument } from '../../ring/index.js';
 import { convergedAt, imGateway, NAMESPACE, OperatorSystem } from '../support/operator-system.js';
 import { watchUntil } from '../support/wait.js';
 
-
 let system: OperatorSystem;
 
 before(async () => {
@@ -42,14 +41,23 @@ test('kubectl scale to 5 goes Prepared → barrier → Committed → converged, 
   const historyBefore = system.ringHistory.length;
   await system.kubectlOk(['scale', 'imgw/im', '--replicas=5']);
   const gateway = await system.untilGateway('im', convergedAt(5));
-  assert.equal(gateway.status?.ring?.version, start + 1, `one transition, one version: ${system.ringHistory.join(', ')}; ${(await system.events('im')).map((e) => `${e.reason}: ${e.message}`).join('\n')}`);
+  assert.equal(
+    gateway.status?.ring?.version,
+    start + 1,
+    `one transition, one version: ${system.ringHistory.join(', ')}; ${(await system.events('im')).map((e) => `${e.reason}: ${e.message}`).join('\n')}`,
+  );
   assert.deepEqual(gateway.status?.ring?.members, ['im-0', 'im-1', 'im-2', 'im-3', 'im-4']);
   assert.equal(gateway.status?.ring?.acknowledged?.gateway, '5/5');
   assert.equal(gateway.status?.ring?.acknowledged?.proxy, '1/1');
   assert.equal(gateway.status?.ring?.acknowledged?.push, '1/1');
   assert.deepEqual(system.ringHistory.slice(historyBefore), [`v${start + 1} Prepared`, `v${start + 1} Committed`]);
   const reasons = (await system.events('im')).slice(eventsBefore).map((e) => e.reason);
-  assert.deepEqual(reasons.filter((r) => ['ScalingUp', 'RingPrepared', 'AllRuntimesAcked', 'RingCommitted', 'RingConverged'].includes(r!)), ['ScalingUp', 'RingPrepared', 'AllRuntimesAcked', 'RingCommitted', 'RingConverged']);
+  assert.deepEqual(
+    reasons.filter((r) =>
+      ['ScalingUp', 'RingPrepared', 'AllRuntimesAcked', 'RingCommitted', 'RingConverged'].includes(r!),
+    ),
+    ['ScalingUp', 'RingPrepared', 'AllRuntimesAcked', 'RingCommitted', 'RingConverged'],
+  );
 });
 
 test('kubectl scale to 2 drains the removed members before the StatefulSet shrinks', async () => {
@@ -63,7 +71,9 @@ test('kubectl scale to 2 drains the removed members before the StatefulSet shrin
     const set = await apps.readNamespacedStatefulSet({ name: 'im', namespace: NAMESPACE });
     if (set.spec?.replicas !== 2) return undefined;
     const gateway = await system.gateway('im');
-    shrunkWhile.push(`${gateway.status?.ring?.version} ${gateway.status?.ring?.state} converged=${gateway.status?.ring?.convergedVersion}`);
+    shrunkWhile.push(
+      `${gateway.status?.ring?.version} ${gateway.status?.ring?.state} converged=${gateway.status?.ring?.convergedVersion}`,
+    );
     return true;
   });
   await system.kubectlOk(['scale', 'imgw/im', '--replicas=2']);
@@ -72,14 +82,20 @@ test('kubectl scale to 2 drains the removed members before the StatefulSet shrin
   assert.deepEqual(gateway.status?.ring?.members, ['im-0', 'im-1']);
   assert.deepEqual(system.ringHistory.slice(historyBefore), [`v${start + 1} Prepared`, `v${start + 1} Committed`]);
   const reasons = (await system.events('im')).slice(eventsBefore).map((e) => e.reason);
-  assert.deepEqual(reasons.filter((r) => ['RingPrepared', 'AllRuntimesAcked', 'RingCommitted', 'RingConverged', 'StatefulSetShrunk'].includes(r!)), ['RingPrepared', 'AllRuntimesAcked', 'RingCommitted', 'RingConverged', 'StatefulSetShrunk']);
+  assert.deepEqual(
+    reasons.filter((r) =>
+      ['RingPrepared', 'AllRuntimesAcked', 'RingCommitted', 'RingConverged', 'StatefulSetShrunk'].includes(r!),
+    ),
+    ['RingPrepared', 'AllRuntimesAcked', 'RingCommitted', 'RingConverged', 'StatefulSetShrunk'],
+  );
   // Shrunk in the reconcile that found ring v+1 drained (its status write follows).
   assert.match(shrunkWhile[0]!, new RegExp(`^${start + 1} Committed`));
 });
 
 test('kubectl describe shows the conditions and the protocol events', async () => {
   const text = await system.kubectlOk(['describe', 'imgw/im']);
-  for (const type of ['Ready', 'Progressing', 'RingConverged', 'Degraded', 'InvalidSpec']) assert.match(text, new RegExp(`Type:\\s+${type}`));
+  for (const type of ['Ready', 'Progressing', 'RingConverged', 'Degraded', 'InvalidSpec'])
+    assert.match(text, new RegExp(`Type:\\s+${type}`));
   assert.match(text, /RingCommitted/);
   assert.match(text, /RingConverged/);
 });
@@ -93,11 +109,40 @@ async function writeManifest(gateway: IMGateway): Promise<string> {
 test('a ring ConfigMap edited by hand (invalid JSON, then an older version) is published again from the status', async () => {
   const version = (await system.gateway('im')).status!.ring!.version!;
   const restoredTo = async (): Promise<number | undefined> => (await system.ring('im'))?.version;
-  await system.kubectlOk(['patch', 'configmap', 'im-ring', '--type', 'merge', '-p', JSON.stringify({ data: { 'ring.json': '{not json' } })]);
-  assert.equal(await watchUntil(system.cluster.kc, `/api/v1/namespaces/${NAMESPACE}/configmaps`, async () => ((await restoredTo()) === version ? version : undefined)), version);
-  const older = buildRingDocument({ gateway: { namespace: NAMESPACE, name: 'im', uid: (await system.gateway('im')).metadata.uid! }, version: version - 1, state: 'Committed', members: [], previous: { version: version - 2, members: [] } });
-  await system.kubectlOk(['patch', 'configmap', 'im-ring', '--type', 'merge', '-p', JSON.stringify({ data: { 'ring.json': serializeRingDocument(older) } })]);
-  await watchUntil(system.cluster.kc, `/api/v1/namespaces/${NAMESPACE}/configmaps`, async () => ((await restoredTo()) === version ? true : undefined));
+  await system.kubectlOk([
+    'patch',
+    'configmap',
+    'im-ring',
+    '--type',
+    'merge',
+    '-p',
+    JSON.stringify({ data: { 'ring.json': '{not json' } }),
+  ]);
+  assert.equal(
+    await watchUntil(system.cluster.kc, `/api/v1/namespaces/${NAMESPACE}/configmaps`, async () =>
+      (await restoredTo()) === version ? version : undefined,
+    ),
+    version,
+  );
+  const older = buildRingDocument({
+    gateway: { namespace: NAMESPACE, name: 'im', uid: (await system.gateway('im')).metadata.uid! },
+    version: version - 1,
+    state: 'Committed',
+    members: [],
+    previous: { version: version - 2, members: [] },
+  });
+  await system.kubectlOk([
+    'patch',
+    'configmap',
+    'im-ring',
+    '--type',
+    'merge',
+    '-p',
+    JSON.stringify({ data: { 'ring.json': serializeRingDocument(older) } }),
+  ]);
+  await watchUntil(system.cluster.kc, `/api/v1/namespaces/${NAMESPACE}/configmaps`, async () =>
+    (await restoredTo()) === version ? true : undefined,
+  );
   const restored = (await system.events('im')).filter((e) => e.reason === 'RingRestored').map((e) => e.message);
   assert.equal(restored.length, 2);
   assert.match(restored[0]!, /IMRING_RING_INVALID_JSON/);

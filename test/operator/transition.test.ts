@@ -3,7 +3,13 @@ import { test } from 'node:test';
 import type { Owner } from '../../operator/desired.js';
 import { canonicalMember } from '../../operator/names.js';
 import { resolveSpec, type ResolvedSpec } from '../../operator/spec.js';
-import { decideTransition, type LeaseView, type PodView, type RingView, type TransitionInput } from '../../operator/transition.js';
+import {
+  decideTransition,
+  type LeaseView,
+  type PodView,
+  type RingView,
+  type TransitionInput,
+} from '../../operator/transition.js';
 import { buildRingDocument, type RingState } from '../../ring/index.js';
 
 const OWNER: Owner = { namespace: 'chat', name: 'im', uid: 'uid-1' };
@@ -11,12 +17,27 @@ const NOW = 1_000_000;
 const PORTS = { ws: 10001, grpc: 10002 };
 
 function spec(overrides: Record<string, unknown> = {}): ResolvedSpec {
-  const resolved = resolveSpec({ metadata: { name: 'im' }, spec: { auth: { secretName: 's' }, unreadyGraceSeconds: 30, ring: { ackTimeoutSeconds: 30 }, drain: { timeoutSeconds: 120 }, ...overrides } });
+  const resolved = resolveSpec({
+    metadata: { name: 'im' },
+    spec: {
+      auth: { secretName: 's' },
+      unreadyGraceSeconds: 30,
+      ring: { ackTimeoutSeconds: 30 },
+      drain: { timeoutSeconds: 120 },
+      ...overrides,
+    },
+  });
   assert.ok(resolved.ok);
   return resolved.spec;
 }
 
-function ring(init: { version: number; state: RingState; members: number[]; previous?: number[]; atMs?: number }): RingView {
+function ring(init: {
+  version: number;
+  state: RingState;
+  members: number[];
+  previous?: number[];
+  atMs?: number;
+}): RingView {
   const member = (o: number) => canonicalMember(OWNER, o, { ports: PORTS, clusterDomain: 'cluster.local' });
   const document = buildRingDocument({
     gateway: OWNER,
@@ -28,15 +49,41 @@ function ring(init: { version: number; state: RingState; members: number[]; prev
   return { document, transitionAtMs: init.atMs ?? NOW - 1000 };
 }
 
-const ready = (...ordinals: number[]): PodView[] => ordinals.map((ordinal) => ({ ordinal, ready: true, sinceMs: NOW - 60_000 }));
+const ready = (...ordinals: number[]): PodView[] =>
+  ordinals.map((ordinal) => ({ ordinal, ready: true, sinceMs: NOW - 60_000 }));
 const unready = (ordinal: number, sinceMs: number): PodView => ({ ordinal, ready: false, sinceMs });
 
-function lease(component: LeaseView['component'], pod: string, version: number, extra: Partial<LeaseView> = {}): LeaseView {
-  return { component, pod, live: true, expiresAtMs: NOW + 15_000, version, state: 'Committed', connections: 0, misplaced: 0, ...extra };
+function lease(
+  component: LeaseView['component'],
+  pod: string,
+  version: number,
+  extra: Partial<LeaseView> = {},
+): LeaseView {
+  return {
+    component,
+    pod,
+    live: true,
+    expiresAtMs: NOW + 15_000,
+    version,
+    state: 'Committed',
+    connections: 0,
+    misplaced: 0,
+    ...extra,
+  };
 }
 
 function input(overrides: Partial<TransitionInput>): TransitionInput {
-  return { owner: OWNER, spec: spec(), clusterDomain: 'cluster.local', ring: undefined, convergedVersion: undefined, pods: [], leases: [], nowMs: NOW, ...overrides };
+  return {
+    owner: OWNER,
+    spec: spec(),
+    clusterDomain: 'cluster.local',
+    ring: undefined,
+    convergedVersion: undefined,
+    pods: [],
+    leases: [],
+    nowMs: NOW,
+    ...overrides,
+  };
 }
 
 test('without a ring, version 1 is published Committed with the Ready pods below replicas', () => {
@@ -44,9 +91,15 @@ test('without a ring, version 1 is published Committed with the Ready pods below
   assert.equal(decision.changed, true);
   assert.equal(decision.ring.document.version, 1);
   assert.equal(decision.ring.document.state, 'Committed');
-  assert.deepEqual(decision.ring.document.members.map((m) => m.name), ['im-0']);
+  assert.deepEqual(
+    decision.ring.document.members.map((m) => m.name),
+    ['im-0'],
+  );
   assert.equal(decision.ring.document.members[0]!.host, 'im-0.im-headless.chat.svc.cluster.local');
-  assert.deepEqual(decision.events.map((e) => e.reason), ['RingCreated']);
+  assert.deepEqual(
+    decision.events.map((e) => e.reason),
+    ['RingCreated'],
+  );
 });
 
 test('a lost ring is published above every version a runtime still serves', () => {
@@ -58,7 +111,14 @@ test('a lost ring is published above every version a runtime still serves', () =
 
 test('new pods join only when Ready: the transition waits for them, and the StatefulSet grows first', () => {
   const current = ring({ version: 1, state: 'Committed', members: [0] });
-  const decision = decideTransition(input({ spec: spec({ replicas: 3 }), ring: current, convergedVersion: 1, pods: [...ready(0, 1), unready(2, NOW - 1000)] }));
+  const decision = decideTransition(
+    input({
+      spec: spec({ replicas: 3 }),
+      ring: current,
+      convergedVersion: 1,
+      pods: [...ready(0, 1), unready(2, NOW - 1000)],
+    }),
+  );
   assert.equal(decision.changed, false);
   assert.equal(decision.step, 'WaitingForPods');
   assert.deepEqual(decision.adding, ['im-2']);
@@ -68,20 +128,37 @@ test('new pods join only when Ready: the transition waits for them, and the Stat
 
 test('once the new pods are Ready, version v+1 is Prepared with previous = v', () => {
   const current = ring({ version: 1, state: 'Committed', members: [0] });
-  const decision = decideTransition(input({ spec: spec({ replicas: 3 }), ring: current, convergedVersion: 1, pods: ready(0, 1, 2) }));
+  const decision = decideTransition(
+    input({ spec: spec({ replicas: 3 }), ring: current, convergedVersion: 1, pods: ready(0, 1, 2) }),
+  );
   assert.equal(decision.changed, true);
   const document = decision.ring.document;
   assert.deepEqual([document.version, document.state], [2, 'Prepared']);
-  assert.deepEqual(document.members.map((m) => m.name), ['im-0', 'im-1', 'im-2']);
-  assert.deepEqual(document.previous?.members.map((m) => m.name), ['im-0']);
-  assert.deepEqual(decision.events.map((e) => e.reason), ['RingPrepared']);
+  assert.deepEqual(
+    document.members.map((m) => m.name),
+    ['im-0', 'im-1', 'im-2'],
+  );
+  assert.deepEqual(
+    document.previous?.members.map((m) => m.name),
+    ['im-0'],
+  );
+  assert.deepEqual(
+    decision.events.map((e) => e.reason),
+    ['RingPrepared'],
+  );
   assert.equal(decision.step, 'Barrier');
 });
 
 test('the barrier holds while a live runtime serves an older version, and ignores dead Leases', () => {
   const prepared = ring({ version: 2, state: 'Prepared', members: [0, 1], previous: [0], atMs: NOW - 5000 });
-  const leases = [lease('proxy', 'proxy-a', 2), lease('push', 'push-a', 1, { expiresAtMs: NOW + 60_000 }), lease('gateway', 'im-0', 1, { live: false })];
-  const decision = decideTransition(input({ spec: spec({ replicas: 2 }), ring: prepared, convergedVersion: 1, pods: ready(0, 1), leases }));
+  const leases = [
+    lease('proxy', 'proxy-a', 2),
+    lease('push', 'push-a', 1, { expiresAtMs: NOW + 60_000 }),
+    lease('gateway', 'im-0', 1, { live: false }),
+  ];
+  const decision = decideTransition(
+    input({ spec: spec({ replicas: 2 }), ring: prepared, convergedVersion: 1, pods: ready(0, 1), leases }),
+  );
   assert.equal(decision.changed, false);
   assert.equal(decision.step, 'Barrier');
   assert.match(decision.message, /push\/push-a/);
@@ -91,16 +168,35 @@ test('the barrier holds while a live runtime serves an older version, and ignore
 
 test('when every live runtime serves v+1, it is Committed', () => {
   const prepared = ring({ version: 2, state: 'Prepared', members: [0, 1], previous: [0], atMs: NOW - 300 });
-  const decision = decideTransition(input({ spec: spec({ replicas: 2 }), ring: prepared, convergedVersion: 1, pods: ready(0, 1), leases: [lease('proxy', 'p', 2), lease('gateway', 'im-0', 2, { state: 'Prepared' })] }));
+  const decision = decideTransition(
+    input({
+      spec: spec({ replicas: 2 }),
+      ring: prepared,
+      convergedVersion: 1,
+      pods: ready(0, 1),
+      leases: [lease('proxy', 'p', 2), lease('gateway', 'im-0', 2, { state: 'Prepared' })],
+    }),
+  );
   assert.deepEqual([decision.ring.document.version, decision.ring.document.state], [2, 'Committed']);
-  assert.deepEqual(decision.events.map((e) => e.reason), ['AllRuntimesAcked', 'RingCommitted']);
+  assert.deepEqual(
+    decision.events.map((e) => e.reason),
+    ['AllRuntimesAcked', 'RingCommitted'],
+  );
   assert.deepEqual(decision.completed, { step: 'Barrier', seconds: 0.3 });
   assert.equal(decision.ring.transitionAtMs, NOW);
 });
 
 test('after ackTimeoutSeconds it commits anyway and names the laggards in a Warning', () => {
   const prepared = ring({ version: 2, state: 'Prepared', members: [0, 1], previous: [0], atMs: NOW - 30_000 });
-  const decision = decideTransition(input({ spec: spec({ replicas: 2 }), ring: prepared, convergedVersion: 1, pods: ready(0, 1), leases: [lease('push', 'push-a', 1)] }));
+  const decision = decideTransition(
+    input({
+      spec: spec({ replicas: 2 }),
+      ring: prepared,
+      convergedVersion: 1,
+      pods: ready(0, 1),
+      leases: [lease('push', 'push-a', 1)],
+    }),
+  );
   assert.equal(decision.ring.document.state, 'Committed');
   assert.equal(decision.events[0]!.type, 'Warning');
   assert.equal(decision.events[0]!.reason, 'BarrierTimeout');
@@ -108,9 +204,17 @@ test('after ackTimeoutSeconds it commits anyway and names the laggards in a Warn
 });
 
 test('a committed ring drains: it waits for misplaced connections and removed members, keeping the StatefulSet', () => {
-  const committed = ring({ version: 3, state: 'Committed', members: [0, 1], previous: [0, 1, 2, 3, 4], atMs: NOW - 2000 });
+  const committed = ring({
+    version: 3,
+    state: 'Committed',
+    members: [0, 1],
+    previous: [0, 1, 2, 3, 4],
+    atMs: NOW - 2000,
+  });
   const leases = [lease('gateway', 'im-0', 3, { misplaced: 4 }), lease('gateway', 'im-3', 3, { connections: 12 })];
-  const decision = decideTransition(input({ spec: spec({ replicas: 2 }), ring: committed, convergedVersion: 2, pods: ready(0, 1, 2, 3, 4), leases }));
+  const decision = decideTransition(
+    input({ spec: spec({ replicas: 2 }), ring: committed, convergedVersion: 2, pods: ready(0, 1, 2, 3, 4), leases }),
+  );
   assert.equal(decision.step, 'Draining');
   assert.equal(decision.changed, false);
   assert.equal(decision.statefulSetReplicas, 5, 'removed members keep their pods until drained');
@@ -121,62 +225,130 @@ test('a committed ring drains: it waits for misplaced connections and removed me
 
 test('a gateway that has not loaded the committed ring yet keeps the drain open', () => {
   const committed = ring({ version: 3, state: 'Committed', members: [0, 1], previous: [0, 1, 2], atMs: NOW - 2000 });
-  const decision = decideTransition(input({ spec: spec({ replicas: 2 }), ring: committed, convergedVersion: 2, pods: ready(0, 1, 2), leases: [lease('gateway', 'im-1', 3, { state: 'Prepared' })] }));
+  const decision = decideTransition(
+    input({
+      spec: spec({ replicas: 2 }),
+      ring: committed,
+      convergedVersion: 2,
+      pods: ready(0, 1, 2),
+      leases: [lease('gateway', 'im-1', 3, { state: 'Prepared' })],
+    }),
+  );
   assert.equal(decision.step, 'Draining');
 });
 
 test('drained: converged, and only now the StatefulSet shrinks', () => {
-  const committed = ring({ version: 3, state: 'Committed', members: [0, 1], previous: [0, 1, 2, 3, 4], atMs: NOW - 2000 });
+  const committed = ring({
+    version: 3,
+    state: 'Committed',
+    members: [0, 1],
+    previous: [0, 1, 2, 3, 4],
+    atMs: NOW - 2000,
+  });
   const leases = [lease('gateway', 'im-0', 3), lease('gateway', 'im-1', 3), lease('gateway', 'im-4', 3)];
-  const decision = decideTransition(input({ spec: spec({ replicas: 2 }), ring: committed, convergedVersion: 2, pods: ready(0, 1, 2, 3, 4), leases }));
+  const decision = decideTransition(
+    input({ spec: spec({ replicas: 2 }), ring: committed, convergedVersion: 2, pods: ready(0, 1, 2, 3, 4), leases }),
+  );
   assert.equal(decision.step, 'Stable');
   assert.equal(decision.convergedVersion, 3);
   assert.equal(decision.statefulSetReplicas, 2);
-  assert.deepEqual(decision.events.map((e) => e.reason), ['RingConverged']);
+  assert.deepEqual(
+    decision.events.map((e) => e.reason),
+    ['RingConverged'],
+  );
   assert.deepEqual(decision.completed, { step: 'Draining', seconds: 2 });
 });
 
 test('after drain.timeoutSeconds it converges anyway, with a Warning naming who was not drained', () => {
   const committed = ring({ version: 3, state: 'Committed', members: [0], previous: [0, 1], atMs: NOW - 120_000 });
-  const decision = decideTransition(input({ spec: spec({ replicas: 1 }), ring: committed, convergedVersion: 2, pods: ready(0, 1), leases: [lease('gateway', 'im-1', 3, { connections: 3 })] }));
+  const decision = decideTransition(
+    input({
+      spec: spec({ replicas: 1 }),
+      ring: committed,
+      convergedVersion: 2,
+      pods: ready(0, 1),
+      leases: [lease('gateway', 'im-1', 3, { connections: 3 })],
+    }),
+  );
   assert.equal(decision.convergedVersion, 3);
-  assert.deepEqual(decision.events.map((e) => [e.type, e.reason]), [['Warning', 'DrainTimeout'], ['Normal', 'RingConverged']]);
+  assert.deepEqual(
+    decision.events.map((e) => [e.type, e.reason]),
+    [
+      ['Warning', 'DrainTimeout'],
+      ['Normal', 'RingConverged'],
+    ],
+  );
 });
 
 test('one step per reconcile: the reconcile that converges does not start the next transition', () => {
   const committed = ring({ version: 3, state: 'Committed', members: [0, 1], previous: [0], atMs: NOW - 2000 });
-  const decision = decideTransition(input({ spec: spec({ replicas: 4 }), ring: committed, convergedVersion: 2, pods: ready(0, 1, 2, 3), leases: [] }));
+  const decision = decideTransition(
+    input({ spec: spec({ replicas: 4 }), ring: committed, convergedVersion: 2, pods: ready(0, 1, 2, 3), leases: [] }),
+  );
   assert.equal(decision.ring.document.version, 3);
   assert.equal(decision.convergedVersion, 3);
 });
 
 test('a member unready for less than unreadyGraceSeconds stays; after it, it leaves through a transition', () => {
   const current = ring({ version: 4, state: 'Committed', members: [0, 1, 2], previous: [0, 1], atMs: NOW - 600_000 });
-  const within = decideTransition(input({ spec: spec({ replicas: 3 }), ring: current, convergedVersion: 4, pods: [...ready(0, 1), unready(2, NOW - 10_000)] }));
+  const within = decideTransition(
+    input({
+      spec: spec({ replicas: 3 }),
+      ring: current,
+      convergedVersion: 4,
+      pods: [...ready(0, 1), unready(2, NOW - 10_000)],
+    }),
+  );
   assert.equal(within.changed, false);
   assert.equal(within.requeueAfterMs, 20_000);
-  const past = decideTransition(input({ spec: spec({ replicas: 3 }), ring: current, convergedVersion: 4, pods: [...ready(0, 1), unready(2, NOW - 30_000)] }));
-  assert.deepEqual(past.ring.document.members.map((m) => m.name), ['im-0', 'im-1']);
+  const past = decideTransition(
+    input({
+      spec: spec({ replicas: 3 }),
+      ring: current,
+      convergedVersion: 4,
+      pods: [...ready(0, 1), unready(2, NOW - 30_000)],
+    }),
+  );
+  assert.deepEqual(
+    past.ring.document.members.map((m) => m.name),
+    ['im-0', 'im-1'],
+  );
   assert.deepEqual(past.removing, ['im-2']);
   assert.equal(past.statefulSetReplicas, 3, 'an unready member keeps its pod: it may come back');
 });
 
 test('a member that is Ready again returns through a transition', () => {
   const current = ring({ version: 5, state: 'Committed', members: [0, 1], previous: [0, 1, 2] });
-  const decision = decideTransition(input({ spec: spec({ replicas: 3 }), ring: current, convergedVersion: 5, pods: ready(0, 1, 2) }));
+  const decision = decideTransition(
+    input({ spec: spec({ replicas: 3 }), ring: current, convergedVersion: 5, pods: ready(0, 1, 2) }),
+  );
   assert.deepEqual([decision.ring.document.version, decision.ring.document.state], [6, 'Prepared']);
   assert.deepEqual(decision.adding, ['im-2']);
 });
 
 test('the table size of a published ring never changes', () => {
   const current = ring({ version: 1, state: 'Committed', members: [0] });
-  const decision = decideTransition(input({ spec: spec({ replicas: 2, ring: { tableSize: 101 } }), ring: current, convergedVersion: 1, pods: ready(0, 1) }));
+  const decision = decideTransition(
+    input({
+      spec: spec({ replicas: 2, ring: { tableSize: 101 } }),
+      ring: current,
+      convergedVersion: 1,
+      pods: ready(0, 1),
+    }),
+  );
   assert.equal(decision.ring.document.algorithm.tableSize, 65537);
 });
 
 test('the same input gives the same decision (pure)', () => {
   const current = ring({ version: 3, state: 'Committed', members: [0, 1], previous: [0, 1, 2], atMs: NOW - 2000 });
-  const make = () => input({ spec: spec({ replicas: 2 }), ring: current, convergedVersion: 2, pods: ready(0, 1, 2), leases: [lease('gateway', 'im-2', 3, { connections: 1 })] });
+  const make = () =>
+    input({
+      spec: spec({ replicas: 2 }),
+      ring: current,
+      convergedVersion: 2,
+      pods: ready(0, 1, 2),
+      leases: [lease('gateway', 'im-2', 3, { connections: 1 })],
+    });
   assert.deepEqual(decideTransition(make()), decideTransition(make()));
 });
 
@@ -184,15 +356,38 @@ test('the same input gives the same decision (pure)', () => {
 test('a removed member with no connections counts as drained whatever ring version it still serves', () => {
   const committed = ring({ version: 3, state: 'Committed', members: [0, 2], previous: [0, 1, 2], atMs: NOW - 1000 });
   const leases = [lease('gateway', 'im-0', 3), lease('gateway', 'im-1', 2), lease('gateway', 'im-2', 3)];
-  const decision = decideTransition(input({ spec: spec({ replicas: 3 }), ring: committed, convergedVersion: 2, pods: [...ready(0, 2), unready(1, NOW - 40_000)], leases }));
+  const decision = decideTransition(
+    input({
+      spec: spec({ replicas: 3 }),
+      ring: committed,
+      convergedVersion: 2,
+      pods: [...ready(0, 2), unready(1, NOW - 40_000)],
+      leases,
+    }),
+  );
   assert.equal(decision.convergedVersion, 3, decision.message);
-  assert.deepEqual(decision.events.map((e) => e.reason), ['RingConverged']);
+  assert.deepEqual(
+    decision.events.map((e) => e.reason),
+    ['RingConverged'],
+  );
 });
 
 test('a removed member that still has connections holds the drain whatever version it serves', () => {
   const committed = ring({ version: 3, state: 'Committed', members: [0, 2], previous: [0, 1, 2], atMs: NOW - 1000 });
-  const leases = [lease('gateway', 'im-0', 3), lease('gateway', 'im-1', 2, { connections: 3 }), lease('gateway', 'im-2', 3)];
-  const decision = decideTransition(input({ spec: spec({ replicas: 3 }), ring: committed, convergedVersion: 2, pods: [...ready(0, 2), unready(1, NOW - 40_000)], leases }));
+  const leases = [
+    lease('gateway', 'im-0', 3),
+    lease('gateway', 'im-1', 2, { connections: 3 }),
+    lease('gateway', 'im-2', 3),
+  ];
+  const decision = decideTransition(
+    input({
+      spec: spec({ replicas: 3 }),
+      ring: committed,
+      convergedVersion: 2,
+      pods: [...ready(0, 2), unready(1, NOW - 40_000)],
+      leases,
+    }),
+  );
   assert.equal(decision.step, 'Draining');
   assert.match(decision.message, /im-1 \(3 connections\)/);
 });
@@ -200,7 +395,9 @@ test('a removed member that still has connections holds the drain whatever versi
 test('the barrier wakes when a laggard Lease expires, before the ack timeout', () => {
   const prepared = ring({ version: 3, state: 'Prepared', members: [0, 2], previous: [0, 1, 2], atMs: NOW - 1000 });
   const leases = [lease('gateway', 'im-0', 3), lease('gateway', 'im-1', 2, { expiresAtMs: NOW + 4000 })];
-  const decision = decideTransition(input({ spec: spec({ replicas: 3 }), ring: prepared, convergedVersion: 2, pods: ready(0, 2), leases }));
+  const decision = decideTransition(
+    input({ spec: spec({ replicas: 3 }), ring: prepared, convergedVersion: 2, pods: ready(0, 2), leases }),
+  );
   assert.equal(decision.step, 'Barrier');
   assert.equal(decision.changed, false);
   assert.equal(decision.requeueAfterMs, 4000);
@@ -208,14 +405,24 @@ test('the barrier wakes when a laggard Lease expires, before the ack timeout', (
 
 test('the barrier wakes at the ack timeout when that comes before any laggard Lease expires', () => {
   const prepared = ring({ version: 3, state: 'Prepared', members: [0, 2], previous: [0, 1, 2], atMs: NOW - 1000 });
-  const decision = decideTransition(input({ spec: spec({ replicas: 3 }), ring: prepared, convergedVersion: 2, pods: ready(0, 2), leases: [lease('proxy', 'proxy-a', 2, { expiresAtMs: NOW + 60_000 })] }));
+  const decision = decideTransition(
+    input({
+      spec: spec({ replicas: 3 }),
+      ring: prepared,
+      convergedVersion: 2,
+      pods: ready(0, 2),
+      leases: [lease('proxy', 'proxy-a', 2, { expiresAtMs: NOW + 60_000 })],
+    }),
+  );
   assert.equal(decision.requeueAfterMs, 29_000);
 });
 
 test('the drain wakes when a Lease it waits for expires, before the drain timeout', () => {
   const committed = ring({ version: 3, state: 'Committed', members: [0, 2], previous: [0, 1, 2], atMs: NOW - 1000 });
   const leases = [lease('gateway', 'im-0', 3, { misplaced: 2, expiresAtMs: NOW + 7000 }), lease('gateway', 'im-2', 3)];
-  const decision = decideTransition(input({ spec: spec({ replicas: 3 }), ring: committed, convergedVersion: 2, pods: ready(0, 2), leases }));
+  const decision = decideTransition(
+    input({ spec: spec({ replicas: 3 }), ring: committed, convergedVersion: 2, pods: ready(0, 2), leases }),
+  );
   assert.equal(decision.step, 'Draining');
   assert.equal(decision.requeueAfterMs, 7000);
 });

@@ -6,7 +6,8 @@ import { imGateway } from '../support/operator-system.js';
 import { ReconcileWorld } from '../support/reconcile-world.js';
 
 const conditionOf = (g: IMGateway, type: string) => g.status?.conditions?.find((c) => c.type === type);
-const isConverged = (g: IMGateway): boolean => conditionOf(g, 'RingConverged')?.status === 'True' && g.status?.observedGeneration === g.metadata.generation;
+const isConverged = (g: IMGateway): boolean =>
+  conditionOf(g, 'RingConverged')?.status === 'True' && g.status?.observedGeneration === g.metadata.generation;
 const membersOf = (g: IMGateway): string => (g.status?.ring?.members ?? []).join(',');
 
 /** The operator's reconciler on in-memory caches, with a proxy and a push whose Leases take part in the barrier. */
@@ -26,8 +27,10 @@ test('a gateway pod that stops being Ready leaves the ring after the grace perio
   const pid = containerPid(world.object<V1Pod>('Pod', 'im-1')!);
   // Frozen, not killed (as SIGSTOP): the pod stays, its readiness probe fails, its runtime stops renewing.
   world.freeze('im-1');
-  const degraded = await world.until('im', (g) =>
-    isConverged(g) && membersOf(g) === 'im-0,im-2' && g.status?.phase === 'Degraded');
+  const degraded = await world.until(
+    'im',
+    (g) => isConverged(g) && membersOf(g) === 'im-0,im-2' && g.status?.phase === 'Degraded',
+  );
   assert.equal(degraded.status?.ring?.version, start + 1, world.ringHistory.join(', '));
   assert.equal(conditionOf(degraded, 'Degraded')?.status, 'True');
   assert.equal(conditionOf(degraded, 'Degraded')?.reason, 'MembersUnready');

@@ -8,7 +8,10 @@ import { checkAcceptLimit, limitAccepts } from '../../runtime/accept-gate.js';
 import { openClient, refusedUpgrade, startProxyFixture } from './proxy-support.js';
 
 /** An HTTP server answering 200 `ok`, limited to `burst` connections then `ratePerSecond` on a hand-driven clock. */
-async function limitedServer(limit: { ratePerSecond: number; burst: number }): Promise<{ server: Server; port: number; shed: () => number; advance(ms: number): void; parsed: () => number }> {
+async function limitedServer(limit: {
+  ratePerSecond: number;
+  burst: number;
+}): Promise<{ server: Server; port: number; shed: () => number; advance(ms: number): void; parsed: () => number }> {
   let clock = 0;
   let shed = 0;
   let parsed = 0;
@@ -16,10 +19,21 @@ async function limitedServer(limit: { ratePerSecond: number; burst: number }): P
     parsed++;
     res.end('ok');
   });
-  limitAccepts(server, limit, () => shed++, () => clock);
+  limitAccepts(
+    server,
+    limit,
+    () => shed++,
+    () => clock,
+  );
   server.listen(0, '127.0.0.1');
   await once(server, 'listening');
-  return { server, port: (server.address() as AddressInfo).port, shed: () => shed, advance: (ms) => (clock += ms), parsed: () => parsed };
+  return {
+    server,
+    port: (server.address() as AddressInfo).port,
+    shed: () => shed,
+    advance: (ms) => (clock += ms),
+    parsed: () => parsed,
+  };
 }
 
 /** Sends one GET on `socket`: the status of its response, or `closed` when the socket closes without one. */
@@ -94,6 +108,9 @@ test('a proxy with an accept limit closes the upgrades beyond it unanswered, and
 
 test('bad limits throw naming the field', () => {
   assert.throws(() => checkAcceptLimit({ ratePerSecond: 0, burst: 1 }, 'acceptLimit'), /acceptLimit.ratePerSecond/);
-  assert.throws(() => checkAcceptLimit({ ratePerSecond: Infinity, burst: 1 }, 'acceptLimit'), /acceptLimit.ratePerSecond/);
+  assert.throws(
+    () => checkAcceptLimit({ ratePerSecond: Infinity, burst: 1 }, 'acceptLimit'),
+    /acceptLimit.ratePerSecond/,
+  );
   assert.throws(() => checkAcceptLimit({ ratePerSecond: 1, burst: 0.5 }, 'acceptLimit'), /acceptLimit.burst/);
 });

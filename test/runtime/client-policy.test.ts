@@ -27,13 +27,26 @@ test('the default backoff doubles from 500 ms to 30 s, and immediate reconnects 
   const policy = CLIENT_DEFAULTS.reconnect;
   const delays = Array.from({ length: 9 }, (_, n) => backoffDelay(n, policy, () => 0.5));
   assert.deepEqual(delays, [500, 1_000, 2_000, 4_000, 8_000, 16_000, 30_000, 30_000, 30_000]);
-  assert.equal(backoffDelay(10_000, policy, () => 0.5), 30_000, 'no overflow after many failures');
-  assert.equal(immediateDelay(policy, () => 0), 0);
-  assert.equal(immediateDelay(policy, () => 0.999), 100);
+  assert.equal(
+    backoffDelay(10_000, policy, () => 0.5),
+    30_000,
+    'no overflow after many failures',
+  );
+  assert.equal(
+    immediateDelay(policy, () => 0),
+    0,
+  );
+  assert.equal(
+    immediateDelay(policy, () => 0.999),
+    100,
+  );
 });
 
 test('frames parse to messages; unknown types are skipped and junk is reported', () => {
-  assert.deepEqual(parseFrame('{"type":"message","msgID":"m1","payload":"p","extra":1}'), { kind: 'message', message: { msgID: 'm1', payload: 'p' } });
+  assert.deepEqual(parseFrame('{"type":"message","msgID":"m1","payload":"p","extra":1}'), {
+    kind: 'message',
+    message: { msgID: 'm1', payload: 'p' },
+  });
   assert.deepEqual(parseFrame('{"type":"ping"}'), { kind: 'ignored' });
   assert.equal(parseFrame('{"type":"message","msgID":1,"payload":"p"}').kind, 'invalid');
   assert.equal(parseFrame('[1]').kind, 'invalid');

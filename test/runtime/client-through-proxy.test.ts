@@ -9,7 +9,13 @@ test('a client moved with 4001 after a ring change reconnects through the proxy 
   const f = await startProxyFixture({ gateways: 2 });
   const userID = userOwnedBy(f.ring, 'im-0');
   f.source.set(new Ring({ members: [f.members[0]!], version: 1 }));
-  const client = new ImringClient({ url: `ws://127.0.0.1:${f.proxy.port}/ws`, userID, platform: 'web', token: 't', random: () => 0 });
+  const client = new ImringClient({
+    url: `ws://127.0.0.1:${f.proxy.port}/ws`,
+    userID,
+    platform: 'web',
+    token: 't',
+    random: () => 0,
+  });
   try {
     client.connect();
     const first = await f.gateways[0]!.nextConnection();

@@ -105,9 +105,15 @@ test('messages arrive as events and through the async iterator; other frames are
       received.push(message);
       if (received.length === 2) break;
     }
-    assert.deepEqual(received, [{ msgID: 'm1', payload: 'hello' }, { msgID: 'm2', payload: '{"nested":true}' }]);
+    assert.deepEqual(received, [
+      { msgID: 'm1', payload: 'hello' },
+      { msgID: 'm2', payload: '{"nested":true}' },
+    ]);
     assert.deepEqual(events, received);
-    assert.deepEqual(errors.map((e) => e.message), ['a frame is not JSON']);
+    assert.deepEqual(
+      errors.map((e) => e.message),
+      ['a frame is not JSON'],
+    );
   } finally {
     await client.close();
     await gateway.close();
@@ -130,7 +136,11 @@ test('close() three times closes the socket with 1000, stops, and ends the itera
     assert.deepEqual(await connection.closed, { code: 1000, reason: 'client closed' });
     assert.equal(client.state, 'stopped');
     assert.deepEqual(await pending, { value: undefined, done: true });
-    assert.deepEqual(await client.messages().next(), { value: undefined, done: true }, 'a stopped client yields nothing');
+    assert.deepEqual(
+      await client.messages().next(),
+      { value: undefined, done: true },
+      'a stopped client yields nothing',
+    );
   } finally {
     await gateway.close();
   }
@@ -201,7 +211,11 @@ test('an abnormal drop backs off, and a connection that stays open resets the ba
   };
   try {
     client.connect();
-    assert.deepEqual([await drop(), await drop(), await drop()], [500, 1_000, 2_000], 'short-lived connections keep backing off');
+    assert.deepEqual(
+      [await drop(), await drop(), await drop()],
+      [500, 1_000, 2_000],
+      'short-lived connections keep backing off',
+    );
     const connection = await gateway.nextConnection();
     if (client.state !== 'open') await once(client, 'open');
     timers.fireStable();
@@ -215,7 +229,10 @@ test('an abnormal drop backs off, and a connection that stays open resets the ba
   }
 });
 
-for (const [name, code] of [['4401 unauthorized', CloseCodes.unauthorized], ['4003 replaced', CloseCodes.replaced]] as const) {
+for (const [name, code] of [
+  ['4401 unauthorized', CloseCodes.unauthorized],
+  ['4003 replaced', CloseCodes.replaced],
+] as const) {
   test(`close code ${name} stops the client for good`, async () => {
     const gateway = await startFakeWsGateway();
     const timers = new FakeTimers();
@@ -238,7 +255,7 @@ for (const [name, code] of [['4401 unauthorized', CloseCodes.unauthorized], ['40
   });
 }
 
-test('an HTTP 401 to the upgrade (the proxy\'s early token check) stops the client too', async () => {
+test("an HTTP 401 to the upgrade (the proxy's early token check) stops the client too", async () => {
   const gateway = await startFakeWsGateway({ refuseStatus: 401 });
   const timers = new FakeTimers();
   const client = newClient(wsUrl(gateway), timers);
@@ -268,7 +285,10 @@ test('a token function is asked before every attempt', async () => {
     first.socket.close(CloseCodes.moved, 'moved');
     fire(await timers.next());
     const second = await gateway.nextConnection();
-    assert.deepEqual([first.url, second.url].map((u) => new URL(u, 'http://x').searchParams.get('token')), ['tok-1', 'tok-2']);
+    assert.deepEqual(
+      [first.url, second.url].map((u) => new URL(u, 'http://x').searchParams.get('token')),
+      ['tok-1', 'tok-2'],
+    );
   } finally {
     await client.close();
     await gateway.close();

@@ -83,16 +83,37 @@ test('messages reach every connected user through the proxy and push, in real ti
 
 test('a new ring version reaches the proxy, push and every gateway Lease', async (t) => {
   await system.scaleGateways(3);
-  const changed = system.watchers.map((w) => new Promise<Ring>((resolve) => { const off = w.onChange((ring) => { if (ring.version === 2) { off(); resolve(ring); } }); }));
+  const changed = system.watchers.map(
+    (w) =>
+      new Promise<Ring>((resolve) => {
+        const off = w.onChange((ring) => {
+          if (ring.version === 2) {
+            off();
+            resolve(ring);
+          }
+        });
+      }),
+  );
   const written = performance.now();
   await system.writeRing({ version: 2, state: 'Prepared', members: 3, previousMembers: 2 });
   await Promise.all(changed);
   const servedMs = performance.now() - written;
   const coordination = system.cluster.kc.makeApiClient(CoordinationV1Api);
-  await watchUntil(system.cluster.kc, `/apis/coordination.k8s.io/v1/namespaces/${GATEWAY.namespace}/leases`, async () => {
-    const leases = (await coordination.listNamespacedLease({ namespace: GATEWAY.namespace, labelSelector: 'imring.dev/component=gateway' })).items;
-    return leases.length === 3 && leases.every((l) => l.metadata?.annotations?.[Annotations.ringVersion] === '2') ? true : undefined;
-  });
+  await watchUntil(
+    system.cluster.kc,
+    `/apis/coordination.k8s.io/v1/namespaces/${GATEWAY.namespace}/leases`,
+    async () => {
+      const leases = (
+        await coordination.listNamespacedLease({
+          namespace: GATEWAY.namespace,
+          labelSelector: 'imring.dev/component=gateway',
+        })
+      ).items;
+      return leases.length === 3 && leases.every((l) => l.metadata?.annotations?.[Annotations.ringVersion] === '2')
+        ? true
+        : undefined;
+    },
+  );
   t.diagnostic(`ring v2 served by the proxy and push ${servedMs.toFixed(0)} ms after the write`);
 });
 
@@ -123,14 +144,28 @@ test('committing the ring moves connections to their owners, and nothing is lost
   const again = await rawSocket(HANDOFF_USER);
   const frame = once(again, 'message') as Promise<[Buffer]>;
   const { body: handoff } = await pushed;
-  assert.deepEqual(handoff.results.map((r) => `${r.status}/${r.via}`), ['realtime/handoff']);
+  assert.deepEqual(
+    handoff.results.map((r) => `${r.status}/${r.via}`),
+    ['realtime/handoff'],
+  );
   assert.equal((JSON.parse((await frame)[0].toString()) as { msgID: string }).msgID, 'm-handoff');
   again.close();
   const coordination = system.cluster.kc.makeApiClient(CoordinationV1Api);
-  await watchUntil(system.cluster.kc, `/apis/coordination.k8s.io/v1/namespaces/${GATEWAY.namespace}/leases`, async () => {
-    const leases = (await coordination.listNamespacedLease({ namespace: GATEWAY.namespace, labelSelector: 'imring.dev/component=gateway' })).items;
-    return leases.length === 3 && leases.every((l) => l.metadata?.annotations?.[Annotations.misplaced] === '0') ? true : undefined;
-  });
+  await watchUntil(
+    system.cluster.kc,
+    `/apis/coordination.k8s.io/v1/namespaces/${GATEWAY.namespace}/leases`,
+    async () => {
+      const leases = (
+        await coordination.listNamespacedLease({
+          namespace: GATEWAY.namespace,
+          labelSelector: 'imring.dev/component=gateway',
+        })
+      ).items;
+      return leases.length === 3 && leases.every((l) => l.metadata?.annotations?.[Annotations.misplaced] === '0')
+        ? true
+        : undefined;
+    },
+  );
   const delivered = allReceived(USERS, 'm3');
   const { body } = await system.pushHttp([{ msgID: 'm3', toUserIDs: USERS, payload: 'after commit' }]);
   assert.deepEqual(new Set(body.results.map((r) => `${r.status}/${r.via}`)), new Set(['realtime/current']));
@@ -143,8 +178,15 @@ const BAD_DOCUMENTS: [string, (doc: Record<string, any>) => string][] = [
   ['an unknown algorithm', (d) => JSON.stringify({ ...d, algorithm: { ...d.algorithm, name: 'ketama' } })],
   ['a non-prime table', (d) => JSON.stringify({ ...d, algorithm: { ...d.algorithm, tableSize: 65536 } })],
   ['duplicate members', (d) => JSON.stringify({ ...d, members: [d.members[0], d.members[0]] })],
-  ['a bad member name', (d) => JSON.stringify({ ...d, members: [{ ...d.members[0], name: 'IM_0' }, ...d.members.slice(1)] })],
-  ['a bad port', (d) => JSON.stringify({ ...d, members: [{ ...d.members[0], ports: { ws: 0, grpc: 10002 } }, ...d.members.slice(1)] })],
+  [
+    'a bad member name',
+    (d) => JSON.stringify({ ...d, members: [{ ...d.members[0], name: 'IM_0' }, ...d.members.slice(1)] }),
+  ],
+  [
+    'a bad port',
+    (d) =>
+      JSON.stringify({ ...d, members: [{ ...d.members[0], ports: { ws: 0, grpc: 10002 } }, ...d.members.slice(1)] }),
+  ],
   ['a wrong checksum', (d) => JSON.stringify({ ...d, checksum: `sha256:${'0'.repeat(64)}` })],
   ['a lower version', (d) => JSON.stringify({ ...d, version: 1, previous: null })],
   ['another gateway', (d) => JSON.stringify({ ...d, gateway: { ...d.gateway, name: 'other' } })],
@@ -159,7 +201,10 @@ test('bad ring documents are refused while the last good ring keeps serving', as
     await refused;
     for (const watcher of system.watchers) assert.equal(watcher.current()?.version, 2, `${what}: still serving v2`);
     const { body } = await system.pushHttp([{ msgID: `bad-${what}`, toUserIDs: USERS.slice(0, 4), payload: what }]);
-    assert.ok(body.results.every((r) => r.status === 'realtime'), `${what}: still delivering`);
+    assert.ok(
+      body.results.every((r) => r.status === 'realtime'),
+      `${what}: still delivering`,
+    );
     const cleared = errorsBecome((error) => error === undefined);
     await system.writeRingText(JSON.stringify(good));
     await cleared;
@@ -181,7 +226,12 @@ function errorsBecome(predicate: (error: unknown) => boolean): Promise<void> {
 }
 
 test('a client with a token for another user is refused with 4401 through the proxy', async () => {
-  const client = new ImringClient({ url: system.proxyUrl, userID: 'mallory', platform: 'web', token: await tokenFor('alice') });
+  const client = new ImringClient({
+    url: system.proxyUrl,
+    userID: 'mallory',
+    platform: 'web',
+    token: await tokenFor('alice'),
+  });
   const closed = once(client, 'close') as Promise<[{ code: number; willReconnect: boolean }]>;
   client.connect();
   const [event] = await closed;

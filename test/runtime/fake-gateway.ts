@@ -1,10 +1,22 @@
-import { Server, ServerCredentials, type sendUnaryData, type ServerDuplexStream, type ServerUnaryCall } from '@grpc/grpc-js';
+import {
+  Server,
+  ServerCredentials,
+  type sendUnaryData,
+  type ServerDuplexStream,
+  type ServerUnaryCall,
+} from '@grpc/grpc-js';
 import { buildRingDocument, Ring, type RingMember } from '../../ring/index.js';
 import { Registry } from 'prom-client';
 import { startPush, type Push, type PushOptions } from '../../runtime/push/push.js';
 import { StaticRingSource } from '../../runtime/ring-source.js';
 import { sampleGateway } from '../support/fixtures.js';
-import { gatewayService, type DeliverRequest, type DeliverResponse, type DeliveryStatus, type UserResult } from '../../runtime/protos.js';
+import {
+  gatewayService,
+  type DeliverRequest,
+  type DeliverResponse,
+  type DeliveryStatus,
+  type UserResult,
+} from '../../runtime/protos.js';
 
 /** A scripted answer for one user: a status, with a connection count for DELIVERED. */
 export interface Answer {
@@ -59,8 +71,14 @@ export async function startFakeGateway(port = 0): Promise<FakeGateway> {
         const attempt = (attempts.get(userId) ?? 0) + 1;
         attempts.set(userId, attempt);
         const script = scripts.get(userId);
-        const { status, connections } = typeof script === 'function' ? script(attempt) : (script ?? { status: 'NOT_HERE' as const });
-        results.push({ msgId: message.msgId, userId, status, connections: status === 'DELIVERED' ? (connections ?? 1) : 0 });
+        const { status, connections } =
+          typeof script === 'function' ? script(attempt) : (script ?? { status: 'NOT_HERE' as const });
+        results.push({
+          msgId: message.msgId,
+          userId,
+          status,
+          connections: status === 'DELIVERED' ? (connections ?? 1) : 0,
+        });
       }
     }
     return { batchId: request.batchId, results, ringVersion: request.ringVersion };
@@ -95,7 +113,9 @@ export async function startFakeGateway(port = 0): Promise<FakeGateway> {
     },
   });
   const bound = await new Promise<number>((resolve, reject) =>
-    server.bindAsync(`127.0.0.1:${port}`, ServerCredentials.createInsecure(), (error, p) => (error ? reject(error) : resolve(p))),
+    server.bindAsync(`127.0.0.1:${port}`, ServerCredentials.createInsecure(), (error, p) =>
+      error ? reject(error) : resolve(p),
+    ),
   );
   let closed = false;
   return {
@@ -109,7 +129,8 @@ export async function startFakeGateway(port = 0): Promise<FakeGateway> {
       for (const send of heldBack.splice(0)) send();
     },
     held: () => heldBack.length,
-    waitForRequests: (count) => (requests.length >= count ? Promise.resolve() : new Promise((resolve) => waiters.push({ count, resolve }))),
+    waitForRequests: (count) =>
+      requests.length >= count ? Promise.resolve() : new Promise((resolve) => waiters.push({ count, resolve })),
     close: () => {
       if (!closed) {
         closed = true;
@@ -127,7 +148,10 @@ export function memberAt(name: string, gateway: { port: number }): RingMember {
 }
 
 /** A committed ring of `members` (and `previous`, as version - 1) with a handoff window in ms. */
-export function ringOf(members: RingMember[], options: { version?: number; previous?: RingMember[]; handoffWindowMs?: number } = {}): Ring {
+export function ringOf(
+  members: RingMember[],
+  options: { version?: number; previous?: RingMember[]; handoffWindowMs?: number } = {},
+): Ring {
   const version = options.version ?? (options.previous ? 2 : 1);
   return Ring.fromDocument(
     buildRingDocument({
@@ -167,7 +191,10 @@ export interface Harness {
 }
 
 /** Starts `count` fake gateways and push with a one-version ring over them (and `options`). */
-export async function startHarness(count: number, options: Partial<PushOptions> & { ring?: boolean } = {}): Promise<Harness> {
+export async function startHarness(
+  count: number,
+  options: Partial<PushOptions> & { ring?: boolean } = {},
+): Promise<Harness> {
   const gateways = await Promise.all(Array.from({ length: count }, () => startFakeGateway()));
   const members = gateways.map((gateway, i) => memberAt(`im-${i}`, gateway));
   const source = new StaticRingSource(options.ring === false ? undefined : ringOf(members));
@@ -197,8 +224,16 @@ export async function startHarness(count: number, options: Partial<PushOptions> 
     metric: async (name, labels = {}) => {
       const metric = await registry.getSingleMetric(name)?.get();
       // Counters have one series per label set; a histogram answers with its _count.
-      const series = (metric?.values ?? []) as { labels: Record<string, unknown>; value: number; metricName?: string }[];
-      const value = series.find((v) => Object.entries(labels).every(([k, l]) => v.labels[k] === l) && (v.metricName === undefined || v.metricName === `${name}_count`));
+      const series = (metric?.values ?? []) as {
+        labels: Record<string, unknown>;
+        value: number;
+        metricName?: string;
+      }[];
+      const value = series.find(
+        (v) =>
+          Object.entries(labels).every(([k, l]) => v.labels[k] === l) &&
+          (v.metricName === undefined || v.metricName === `${name}_count`),
+      );
       return value?.value ?? 0;
     },
     close: async () => {

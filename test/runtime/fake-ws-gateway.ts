@@ -32,8 +32,13 @@ export interface FakeWsGateway {
   close(): Promise<void>;
 }
 
-/** Starts a fake gateway on `host` (default 127.0.0.1), port 0; `refuseStatus` answers every upgrade with that HTTP status instead. */
-export async function startFakeWsGateway(options: { host?: string; echo?: boolean; refuseStatus?: number } = {}): Promise<FakeWsGateway> {
+/**
+ * Starts a fake gateway on `host` (default 127.0.0.1), port 0; `refuseStatus` answers every upgrade with that HTTP
+ * status instead.
+ */
+export async function startFakeWsGateway(
+  options: { host?: string; echo?: boolean; refuseStatus?: number } = {},
+): Promise<FakeWsGateway> {
   const host = options.host ?? '127.0.0.1';
   const server = createServer((_request, response) => response.writeHead(404).end());
   const wss = new WebSocketServer({ noServer: true });
@@ -49,7 +54,13 @@ export async function startFakeWsGateway(options: { host?: string; echo?: boolea
     wss.handleUpgrade(request, socket, head, (ws) => {
       const closed = once(ws, 'close').then(([code, reason]) => ({ code: code as number, reason: String(reason) }));
       if (options.echo !== false) ws.on('message', (data, isBinary) => ws.send(data, { binary: isBinary }));
-      const connection = { socket: ws, url: request.url!, headers: request.headers, rawHeaders: request.rawHeaders, closed };
+      const connection = {
+        socket: ws,
+        url: request.url!,
+        headers: request.headers,
+        rawHeaders: request.rawHeaders,
+        closed,
+      };
       connections.push(connection);
       const waiter = waiting.shift();
       if (waiter) {

@@ -15,9 +15,25 @@ export const SECRET = 'test-secret-of-the-gateway';
 export const SELF = 'im-0';
 
 /** A ring of `im-0`…`im-<members-1>` as the operator would write it. */
-export function newRing(init: { version: number; members: number; state?: RingState; previousMembers?: number; policy?: RingPolicy }): Ring {
-  const previous = init.previousMembers === undefined ? null : { version: init.version - 1, members: newMembers(init.previousMembers) };
-  const document = buildRingDocument({ gateway: sampleGateway, version: init.version, state: init.state ?? 'Committed', members: newMembers(init.members), previous, policy: init.policy });
+export function newRing(init: {
+  version: number;
+  members: number;
+  state?: RingState;
+  previousMembers?: number;
+  policy?: RingPolicy;
+}): Ring {
+  const previous =
+    init.previousMembers === undefined
+      ? null
+      : { version: init.version - 1, members: newMembers(init.previousMembers) };
+  const document = buildRingDocument({
+    gateway: sampleGateway,
+    version: init.version,
+    state: init.state ?? 'Committed',
+    members: newMembers(init.members),
+    previous,
+    policy: init.policy,
+  });
   return Ring.fromDocument(document);
 }
 
@@ -31,7 +47,11 @@ export function usersWhere(count: number, predicate: (userID: string) => boolean
 /** An HS256 token for `sub`, expiring `expiresInSeconds` from now (negative: already expired). */
 export function sign(sub: string, init: { secret?: string; expiresInSeconds?: number } = {}): Promise<string> {
   const exp = Math.floor(Date.now() / 1000) + (init.expiresInSeconds ?? 600);
-  return new SignJWT({}).setProtectedHeader({ alg: 'HS256' }).setSubject(sub).setExpirationTime(exp).sign(new TextEncoder().encode(init.secret ?? SECRET));
+  return new SignJWT({})
+    .setProtectedHeader({ alg: 'HS256' })
+    .setSubject(sub)
+    .setExpirationTime(exp)
+    .sign(new TextEncoder().encode(init.secret ?? SECRET));
 }
 
 /** A clock and timers that move only when told, running due timers in time order. */
@@ -78,12 +98,25 @@ export interface TestGateway {
 }
 
 /** A gateway `im-0` on 127.0.0.1 with a fake clock, serving `ring` (default: v1 of 2 members). */
-export async function startTestGateway(overrides: Partial<GatewayOptions> & { ring?: Ring | null } = {}): Promise<TestGateway> {
+export async function startTestGateway(
+  overrides: Partial<GatewayOptions> & { ring?: Ring | null } = {},
+): Promise<TestGateway> {
   const { ring, ...options } = overrides;
   const source = new StaticRingSource(ring === null ? undefined : (ring ?? newRing({ version: 1, members: 2 })));
   const clock = new FakeClock();
   const registry = new Registry();
-  const gw = await startGateway({ host: '127.0.0.1', ports: { ws: 0, grpc: 0 }, self: SELF, ringSource: source, tokenSecret: SECRET, registry, now: clock.now, timers: clock.timers, random: () => 0, ...options });
+  const gw = await startGateway({
+    host: '127.0.0.1',
+    ports: { ws: 0, grpc: 0 },
+    self: SELF,
+    ringSource: source,
+    tokenSecret: SECRET,
+    registry,
+    now: clock.now,
+    timers: clock.timers,
+    random: () => 0,
+    ...options,
+  });
   return { gw, source, clock, registry, close: () => gw.close() };
 }
 
@@ -97,7 +130,10 @@ export interface TestClient {
 }
 
 /** A ws client of `gw`; resolves once open (a 4401 close still opens first). */
-export async function connectClient(gw: Gateway, init: { userID: string; platform?: string; token?: string | null; bearer?: boolean }): Promise<TestClient> {
+export async function connectClient(
+  gw: Gateway,
+  init: { userID: string; platform?: string; token?: string | null; bearer?: boolean },
+): Promise<TestClient> {
   const token = init.token === undefined ? await sign(init.userID) : init.token;
   const query = new URLSearchParams({ userID: init.userID, platform: init.platform ?? 'web' });
   if (token !== null && !init.bearer) query.set('token', token);
@@ -109,14 +145,17 @@ export async function connectClient(gw: Gateway, init: { userID: string; platfor
     messages.push(isBinary ? data : JSON.parse(data.toString('utf8')));
     for (const w of waiters.filter((w) => messages.length >= w.count)) w.resolve();
   });
-  const closed = new Promise<{ code: number; reason: string }>((resolve) => ws.once('close', (code, reason) => resolve({ code, reason: reason.toString() })));
+  const closed = new Promise<{ code: number; reason: string }>((resolve) =>
+    ws.once('close', (code, reason) => resolve({ code, reason: reason.toString() })),
+  );
   ws.on('error', () => undefined);
   await once(ws, 'open');
   return {
     ws,
     messages,
     closed,
-    received: (count) => (messages.length >= count ? Promise.resolve() : new Promise((resolve) => waiters.push({ count, resolve }))),
+    received: (count) =>
+      messages.length >= count ? Promise.resolve() : new Promise((resolve) => waiters.push({ count, resolve })),
   };
 }
 
@@ -124,7 +163,9 @@ export async function connectClient(gw: Gateway, init: { userID: string; platfor
 export async function upgradeStatus(port: number, target: string): Promise<number> {
   const socket = tcpConnect(port, '127.0.0.1');
   await once(socket, 'connect');
-  socket.write(`GET ${target} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n`);
+  socket.write(
+    `GET ${target} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n`,
+  );
   const [data] = (await once(socket, 'data')) as [Buffer];
   socket.destroy();
   return Number(/^HTTP\/1\.1 (\d{3})/.exec(data.toString('latin1'))?.[1]);
@@ -141,7 +182,9 @@ export function grpcClient(gw: Gateway): {
   const raw = new Client(`127.0.0.1:${gw.ports.grpc}`, credentials.createInsecure());
   type Unary = (request: unknown, callback: (error: Error | null, response: unknown) => void) => void;
   const call = <T>(method: string, request: unknown): Promise<T> =>
-    new Promise((resolve, reject) => (raw[method] as Unary).call(raw, request, (error, response) => (error ? reject(error) : resolve(response as T))));
+    new Promise((resolve, reject) =>
+      (raw[method] as Unary).call(raw, request, (error, response) => (error ? reject(error) : resolve(response as T))),
+    );
   return {
     deliver: (request) => call<DeliverResponse>('Deliver', request),
     call,
@@ -151,8 +194,14 @@ export function grpcClient(gw: Gateway): {
 }
 
 /** The value of a metric sample, 0 when absent. */
-export async function metricValue(registry: Registry, name: string, labels: Record<string, string> = {}): Promise<number> {
+export async function metricValue(
+  registry: Registry,
+  name: string,
+  labels: Record<string, string> = {},
+): Promise<number> {
   const metric = await registry.getSingleMetric(name)?.get();
-  const sample = metric?.values.find((v) => Object.entries(labels).every(([k, value]) => String(v.labels[k]) === value));
+  const sample = metric?.values.find((v) =>
+    Object.entries(labels).every(([k, value]) => String(v.labels[k]) === value),
+  );
   return sample?.value ?? 0;
 }

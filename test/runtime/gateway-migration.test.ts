@@ -1,7 +1,17 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { CloseCodes } from '../../ring/index.js';
-import { connectClient, grpcClient, metricValue, newRing, SELF, startTestGateway, upgradeStatus, usersWhere, type TestClient } from './gateway-fixture.js';
+import {
+  connectClient,
+  grpcClient,
+  metricValue,
+  newRing,
+  SELF,
+  startTestGateway,
+  upgradeStatus,
+  usersWhere,
+  type TestClient,
+} from './gateway-fixture.js';
 
 const policy = { migrateRatePerSecond: 20, handoffWindowMs: 2000 }; // 2 closes per 100 ms
 const v1 = newRing({ version: 1, members: 2, policy });
@@ -60,7 +70,10 @@ test('a Committed ring migrates lost users with 4001 at the paced rate; MIGRATED
     assert.equal(await metricValue(t.registry, 'imring_gateway_migrations_total'), 6);
 
     // The last batch closed at t0+200; the first at t0.
-    const results = async (): Promise<string[]> => (await rpc.deliver({ messages: [{ msgId: 'm', userIds: [moving[0]!, moving[5]!, staying!], payload: 'p' }] })).results.map((r) => r.status);
+    const results = async (): Promise<string[]> =>
+      (
+        await rpc.deliver({ messages: [{ msgId: 'm', userIds: [moving[0]!, moving[5]!, staying!], payload: 'p' }] })
+      ).results.map((r) => r.status);
     assert.deepEqual(await results(), ['MIGRATED', 'MIGRATED', 'DELIVERED']);
     t.clock.advance(1800);
     assert.deepEqual(await results(), ['NOT_HERE', 'MIGRATED', 'DELIVERED'], 'the first batch is past its window');
@@ -87,7 +100,14 @@ test('a new ring mid-migration replans: users owned again are kept', async () =>
     t.clock.advance(1000);
     assert.equal(t.gw.stats().connections, 4);
     const response = await rpc.deliver({ messages: [{ msgId: 'm', userIds: moving, payload: 'p' }] });
-    assert.deepEqual(response.results.map((r) => r.status).sort(), ['DELIVERED', 'DELIVERED', 'DELIVERED', 'DELIVERED', 'MIGRATED', 'MIGRATED']);
+    assert.deepEqual(response.results.map((r) => r.status).sort(), [
+      'DELIVERED',
+      'DELIVERED',
+      'DELIVERED',
+      'DELIVERED',
+      'MIGRATED',
+      'MIGRATED',
+    ]);
     const delivered = clients.filter((_, i) => response.results[i]!.status === 'DELIVERED');
     await Promise.all(delivered.map((c) => c.received(1)));
     assert.ok(delivered.every(isOpen));
@@ -124,7 +144,8 @@ test('drain closes every connection with 4002 at its rate, fails readiness and r
     assert.equal(t.gw.stats().connections, 1, 'two closes in the first batch');
     t.clock.advance(100);
     await drained;
-    for (const client of clients) assert.deepEqual(await client.closed, { code: CloseCodes.shuttingDown, reason: 'shutting down' });
+    for (const client of clients)
+      assert.deepEqual(await client.closed, { code: CloseCodes.shuttingDown, reason: 'shutting down' });
     assert.equal(await metricValue(t.registry, 'imring_gateway_closes_total', { code: '4002' }), 3);
   } finally {
     await t.close();
@@ -138,7 +159,10 @@ test('a gateway without a ring is not ready but still accepts and delivers', asy
     assert.equal(t.gw.ready(), false);
     const client = await connectClient(t.gw, { userID: 'alice' });
     const response = await rpc.deliver({ messages: [{ msgId: 'm', userIds: ['alice'], payload: 'p' }] });
-    assert.deepEqual(response.results.map((r) => r.status), ['DELIVERED']);
+    assert.deepEqual(
+      response.results.map((r) => r.status),
+      ['DELIVERED'],
+    );
     await client.received(1);
     t.source.set(v1);
     assert.equal(t.gw.ready(), true);

@@ -37,18 +37,27 @@ const key = new TextEncoder().encode(SECRET);
 test('upgrade targets parse into user, platform and token, or a status to refuse with', () => {
   const cases: [string, Record<string, string>, unknown][] = [
     ['/ws?userID=u1&platform=web&token=t', {}, { ok: true, userID: 'u1', platform: 'web', token: 't' }],
-    ['/ws?userID=u1&platform=ios', { authorization: 'Bearer abc' }, { ok: true, userID: 'u1', platform: 'ios', token: 'abc' }],
+    [
+      '/ws?userID=u1&platform=ios',
+      { authorization: 'Bearer abc' },
+      { ok: true, userID: 'u1', platform: 'ios', token: 'abc' },
+    ],
     ['/ws?userID=%20U1&platform=ios', {}, { ok: true, userID: ' U1', platform: 'ios', token: undefined }],
     ['/ws?platform=web', {}, { ok: false, status: 400, reason: 'missing or too long userID' }],
     ['/ws?userID=u1', {}, { ok: false, status: 400, reason: 'missing or too long platform' }],
-    [`/ws?userID=${'x'.repeat(257)}&platform=web`, {}, { ok: false, status: 400, reason: 'missing or too long userID' }],
+    [
+      `/ws?userID=${'x'.repeat(257)}&platform=web`,
+      {},
+      { ok: false, status: 400, reason: 'missing or too long userID' },
+    ],
     ['/other?userID=u1&platform=web', {}, { ok: false, status: 404, reason: 'not found' }],
     // `new URL` throws on these; the throw once escaped the upgrade handler and ended the gateway.
     ['//', {}, { ok: false, status: 400, reason: 'malformed request target' }],
     ['http://[::1/ws?userID=u1&platform=web', {}, { ok: false, status: 400, reason: 'malformed request target' }],
     ['*', {}, { ok: false, status: 400, reason: 'malformed request target' }],
   ];
-  for (const [target, headers, expected] of cases) assert.deepEqual(parseUpgradeRequest(target, headers), expected, target);
+  for (const [target, headers, expected] of cases)
+    assert.deepEqual(parseUpgradeRequest(target, headers), expected, target);
 });
 
 test('tokens are accepted only when signed with the key, unexpired and for the same user', async () => {
@@ -101,7 +110,14 @@ test('a batch answers per (message, user) in request order, encoding each frame 
   table.markMigrated('m', 100);
   const tally = { delivered: 0, notHere: 0, migrated: 0 };
   const response = deliverBatch(
-    { batchId: 7, ringVersion: 3, messages: [{ msgId: 'm1', userIds: ['a', 'x', 'm', 's'], payload: 'hi "there"' }, { msgId: 'm2', userIds: ['x'], payload: '' }] },
+    {
+      batchId: 7,
+      ringVersion: 3,
+      messages: [
+        { msgId: 'm1', userIds: ['a', 'x', 'm', 's'], payload: 'hi "there"' },
+        { msgId: 'm2', userIds: ['x'], payload: '' },
+      ],
+    },
     { connections: table, nowMs: 200, handoffWindowMs: 2000, ringVersion: 4, tally },
   );
   assert.deepEqual(response, {
@@ -132,14 +148,22 @@ test('the pace turns a rate into batches about every 100 ms', () => {
     [0.5, { batch: 1, intervalMs: 2000 }],
   ];
   for (const [rate, expected] of cases) assert.deepEqual(pace(rate), expected, `rate ${rate}`);
-  assert.deepEqual(usersToMigrate(['a', 'b', 'c'], (u) => u === 'b'), ['a', 'c']);
+  assert.deepEqual(
+    usersToMigrate(['a', 'b', 'c'], (u) => u === 'b'),
+    ['a', 'c'],
+  );
 });
 
 test('the paced closer closes at the rate, with jitter only stretching gaps, and drops replaced users', () => {
   const clock = new FakeClock();
   const randoms = [0.5, 1, 0, 0];
   const closedAt: [string, number][] = [];
-  const closer = new PacedCloser({ timers: clock.timers, now: clock.now, random: () => randoms.shift() ?? 0, close: (u) => (closedAt.push([u, clock.nowMs]), 1) });
+  const closer = new PacedCloser({
+    timers: clock.timers,
+    now: clock.now,
+    random: () => randoms.shift() ?? 0,
+    close: (u) => (closedAt.push([u, clock.nowMs]), 1),
+  });
   const t0 = clock.nowMs;
   closer.replace(['a', 'b', 'c', 'd', 'e'], 20); // 2 per 100 ms
   assert.deepEqual(clock.pending(), [50], 'the first batch waits a random part of one interval');
@@ -148,7 +172,17 @@ test('the paced closer closes at the rate, with jitter only stretching gaps, and
   clock.advance(110);
   closer.replace(['e', 'f'], 20);
   clock.advance(1000);
-  assert.deepEqual(closedAt.map(([u, at]) => [u, at - t0]), [['a', 50], ['b', 50], ['c', 160], ['d', 160], ['e', 260], ['f', 260]]);
+  assert.deepEqual(
+    closedAt.map(([u, at]) => [u, at - t0]),
+    [
+      ['a', 50],
+      ['b', 50],
+      ['c', 160],
+      ['d', 160],
+      ['e', 260],
+      ['f', 260],
+    ],
+  );
   closer.add('g');
   assert.deepEqual(clock.pending(), [0], 'after an idle gap the next batch may start at once');
   closer.clear();
@@ -156,7 +190,13 @@ test('the paced closer closes at the rate, with jitter only stretching gaps, and
 });
 
 test('bad options are refused naming the option', () => {
-  const base = { host: '127.0.0.1', ports: { ws: 0, grpc: 0 }, self: 'im-0', ringSource: new StaticRingSource(), tokenSecret: 's' };
+  const base = {
+    host: '127.0.0.1',
+    ports: { ws: 0, grpc: 0 },
+    self: 'im-0',
+    ringSource: new StaticRingSource(),
+    tokenSecret: 's',
+  };
   assert.throws(() => resolveGatewayOptions({ ...base, tokenSecret: '' }), /options\.tokenSecret/);
   assert.throws(() => resolveGatewayOptions({ ...base, ports: { ws: 70000, grpc: 0 } }), RangeError);
   assert.throws(() => resolveGatewayOptions({ ...base, maxSendBufferBytes: 0 }), /options\.maxSendBufferBytes/);

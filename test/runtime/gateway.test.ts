@@ -17,7 +17,8 @@ test('clients with a good token connect (query or Bearer); bad tokens are closed
       connectClient(t.gw, { userID: 'carol', token: await sign('alice') }),
       connectClient(t.gw, { userID: 'carol', token: null }),
     ]);
-    for (const client of refused) assert.deepEqual(await client.closed, { code: CloseCodes.unauthorized, reason: 'unauthorized' });
+    for (const client of refused)
+      assert.deepEqual(await client.closed, { code: CloseCodes.unauthorized, reason: 'unauthorized' });
     assert.equal(t.gw.stats().connections, 2);
     assert.equal(await metricValue(t.registry, 'imring_gateway_auth_failures_total', { reason: 'expired' }), 1);
     assert.equal(await metricValue(t.registry, 'imring_gateway_auth_failures_total', { reason: 'invalid' }), 1);
@@ -54,10 +55,13 @@ test('a second connection on the same platform closes the first with 4003; other
     assert.deepEqual(await first.closed, { code: CloseCodes.replaced, reason: 'replaced' });
     assert.equal(t.gw.stats().connections, 2);
     const online = await rpc.call<OnlineResponse>('Online', { userIds: ['alice', 'nobody'] });
-    assert.deepEqual(online.users.map((u) => ({ ...u, platforms: [...u.platforms].sort() })), [
-      { userId: 'alice', connections: 2, platforms: ['ios', 'web'] },
-      { userId: 'nobody', connections: 0, platforms: [] },
-    ]);
+    assert.deepEqual(
+      online.users.map((u) => ({ ...u, platforms: [...u.platforms].sort() })),
+      [
+        { userId: 'alice', connections: 2, platforms: ['ios', 'web'] },
+        { userId: 'nobody', connections: 0, platforms: [] },
+      ],
+    );
     const kicked = await rpc.call<KickResponse>('Kick', { userId: 'alice' });
     assert.equal(kicked.closed, 2);
     assert.deepEqual(await second.closed, { code: 1000, reason: 'kicked' });
@@ -76,7 +80,13 @@ test('Deliver writes one text frame per connection and answers DELIVERED with co
     const web = await connectClient(t.gw, { userID: 'alice', platform: 'web' });
     const ios = await connectClient(t.gw, { userID: 'alice', platform: 'ios' });
     const bob = await connectClient(t.gw, { userID: 'bob' });
-    const response = await rpc.deliver({ ringVersion: 1, messages: [{ msgId: 'm1', userIds: ['alice', 'zed', 'bob'], payload: 'hello ✓' }, { msgId: 'm2', userIds: ['bob'], payload: '{"x":1}' }] });
+    const response = await rpc.deliver({
+      ringVersion: 1,
+      messages: [
+        { msgId: 'm1', userIds: ['alice', 'zed', 'bob'], payload: 'hello ✓' },
+        { msgId: 'm2', userIds: ['bob'], payload: '{"x":1}' },
+      ],
+    });
     assert.deepEqual(response, {
       batchId: 0,
       ringVersion: 1,
@@ -90,7 +100,10 @@ test('Deliver writes one text frame per connection and answers DELIVERED with co
     await Promise.all([web.received(1), ios.received(1), bob.received(2)]);
     assert.deepEqual(web.messages, [{ type: 'message', msgID: 'm1', payload: 'hello ✓' }]);
     assert.deepEqual(ios.messages, web.messages);
-    assert.deepEqual(bob.messages, [{ type: 'message', msgID: 'm1', payload: 'hello ✓' }, { type: 'message', msgID: 'm2', payload: '{"x":1}' }]);
+    assert.deepEqual(bob.messages, [
+      { type: 'message', msgID: 'm1', payload: 'hello ✓' },
+      { type: 'message', msgID: 'm2', payload: '{"x":1}' },
+    ]);
     assert.equal(await metricValue(t.registry, 'imring_gateway_deliveries_total', { result: 'delivered' }), 3);
     assert.equal(await metricValue(t.registry, 'imring_gateway_deliveries_total', { result: 'not_here' }), 1);
   } finally {
@@ -108,14 +121,22 @@ test('DeliverStream answers each batch with its batchId', async () => {
     const responses: DeliverResponse[] = [];
     stream.on('data', (r: DeliverResponse) => responses.push(r));
     const ended = once(stream, 'end');
-    for (const batchId of [11, 12, 13]) stream.write({ batchId, ringVersion: 1, messages: [{ msgId: `m${batchId}`, userIds: batchId === 12 ? ['bob'] : ['alice'], payload: 'p' }] });
+    for (const batchId of [11, 12, 13])
+      stream.write({
+        batchId,
+        ringVersion: 1,
+        messages: [{ msgId: `m${batchId}`, userIds: batchId === 12 ? ['bob'] : ['alice'], payload: 'p' }],
+      });
     stream.end();
     await ended;
-    assert.deepEqual(responses.map((r) => [r.batchId, r.results.map((x) => `${x.msgId}:${x.userId}:${x.status}:${x.connections}`)]), [
-      [11, ['m11:alice:DELIVERED:1']],
-      [12, ['m12:bob:NOT_HERE:0']],
-      [13, ['m13:alice:DELIVERED:1']],
-    ]);
+    assert.deepEqual(
+      responses.map((r) => [r.batchId, r.results.map((x) => `${x.msgId}:${x.userId}:${x.status}:${x.connections}`)]),
+      [
+        [11, ['m11:alice:DELIVERED:1']],
+        [12, ['m12:bob:NOT_HERE:0']],
+        [13, ['m13:alice:DELIVERED:1']],
+      ],
+    );
   } finally {
     rpc.close();
     await t.close();
@@ -157,7 +178,10 @@ test('a reader that stops reading is closed with 4008 while another keeps receiv
     assert.equal(slowStatus, 'NOT_HERE');
     assert.equal(t.gw.stats().connections, 1);
     const after = await rpc.deliver({ messages: [{ msgId: 'after', userIds: ['slow', 'fast'], payload: 'small' }] });
-    assert.deepEqual(after.results.map((r) => r.status), ['NOT_HERE', 'DELIVERED']);
+    assert.deepEqual(
+      after.results.map((r) => r.status),
+      ['NOT_HERE', 'DELIVERED'],
+    );
     await fast.received(sent + 1);
     (slow.ws as any)._socket.resume();
     assert.equal((await slow.closed).code, CloseCodes.tooSlow);
@@ -207,7 +231,9 @@ test('a connection that does not answer a ping by the next one is terminated; an
     const silent = tcpConnect(t.gw.ports.ws, '127.0.0.1');
     await once(silent, 'connect');
     const token = await sign('silent');
-    silent.write(`GET /ws?userID=silent&platform=web&token=${token} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n`);
+    silent.write(
+      `GET /ws?userID=silent&platform=web&token=${token} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n`,
+    );
     const [head] = (await once(silent, 'data')) as [Buffer];
     assert.match(head.toString('latin1'), /^HTTP\/1\.1 101 /);
     silent.on('data', () => undefined);

@@ -52,7 +52,16 @@ class FakeRingSource {
 }
 
 /** A reporter for pod `pod` with fast timers, its source and a clock that ticks a second per read. */
-function newReporter(pod: string, options: { component?: RuntimeComponent; renewSeconds?: number; maxWritesPerSecond?: number; logger?: Logger; stats?: () => { connections: number; misplaced: number } } = {}): { reporter: LeaseReporter; source: FakeRingSource } {
+function newReporter(
+  pod: string,
+  options: {
+    component?: RuntimeComponent;
+    renewSeconds?: number;
+    maxWritesPerSecond?: number;
+    logger?: Logger;
+    stats?: () => { connections: number; misplaced: number };
+  } = {},
+): { reporter: LeaseReporter; source: FakeRingSource } {
   const source = new FakeRingSource();
   let clock = Date.parse('2030-01-01T00:00:00.000Z');
   const component = options.component ?? 'gateway';
@@ -84,14 +93,24 @@ async function readLease(name: string): Promise<V1Lease | undefined> {
 
 /** Resolves with the Lease once `check` holds for it, waiting on the API's watch events. */
 function leaseWhen(name: string, check: (lease: V1Lease | undefined) => boolean): Promise<V1Lease | undefined> {
-  return watchUntil(api.kc, leasesPath, async () => {
-    const lease = await readLease(name);
-    return check(lease) ? { lease } : undefined;
-  }, 10_000).then((found) => found.lease);
+  return watchUntil(
+    api.kc,
+    leasesPath,
+    async () => {
+      const lease = await readLease(name);
+      return check(lease) ? { lease } : undefined;
+    },
+    10_000,
+  ).then((found) => found.lease);
 }
 
 function writesOf(name: string): number {
-  return api.requestLog.filter((e) => (e.method === 'PUT' || e.method === 'POST') && e.path.startsWith(leasesPath) && (e.path.endsWith(`/${name}`) || e.method === 'POST')).length;
+  return api.requestLog.filter(
+    (e) =>
+      (e.method === 'PUT' || e.method === 'POST') &&
+      e.path.startsWith(leasesPath) &&
+      (e.path.endsWith(`/${name}`) || e.method === 'POST'),
+  ).length;
 }
 
 test('start creates the Lease with labels, annotations and a microsecond renewTime; close deletes it', async () => {
@@ -135,7 +154,10 @@ test('the Lease is renewed every renewSeconds, keeping its acquireTime', async (
   try {
     await reporter.start();
     const first = await readLease('im-gateway-gw-renew');
-    const renewed = await leaseWhen('im-gateway-gw-renew', (lease) => Date.parse(String(lease?.spec?.renewTime)) >= Date.parse(String(first?.spec?.renewTime)) + 2000);
+    const renewed = await leaseWhen(
+      'im-gateway-gw-renew',
+      (lease) => Date.parse(String(lease?.spec?.renewTime)) >= Date.parse(String(first?.spec?.renewTime)) + 2000,
+    );
     assert.equal(String(renewed?.spec?.acquireTime), String(first?.spec?.acquireTime));
   } finally {
     await reporter.close();
@@ -151,12 +173,21 @@ test('a ring change and a ring error are written at once, and the error annotati
     await leaseWhen('im-gateway-gw-change', (lease) => lease?.metadata?.annotations?.[Annotations.ringVersion] === '2');
 
     source.setError({ code: 'IMRING_RING_CHECKSUM_MISMATCH', path: 'checksum', message: 'checksum: is "x"' });
-    let lease = await leaseWhen('im-gateway-gw-change', (l) => l?.metadata?.annotations?.[Annotations.ringError] !== undefined);
-    assert.equal(lease?.metadata?.annotations?.[Annotations.ringError], 'IMRING_RING_CHECKSUM_MISMATCH: checksum: is "x"');
+    let lease = await leaseWhen(
+      'im-gateway-gw-change',
+      (l) => l?.metadata?.annotations?.[Annotations.ringError] !== undefined,
+    );
+    assert.equal(
+      lease?.metadata?.annotations?.[Annotations.ringError],
+      'IMRING_RING_CHECKSUM_MISMATCH: checksum: is "x"',
+    );
     assert.equal(lease?.metadata?.annotations?.[Annotations.ringVersion], '2');
 
     source.setError(undefined);
-    lease = await leaseWhen('im-gateway-gw-change', (l) => l?.metadata?.annotations?.[Annotations.ringError] === undefined);
+    lease = await leaseWhen(
+      'im-gateway-gw-change',
+      (l) => l?.metadata?.annotations?.[Annotations.ringError] === undefined,
+    );
     assert.equal(lease?.metadata?.annotations?.[Annotations.ringState], 'Prepared');
   } finally {
     await reporter.close();
@@ -172,10 +203,20 @@ test('a refusal replaced by a good document before the throttled write is still 
     // Within the throttle gap of the first write: the operator restored the document already.
     source.setError({ code: 'IMRING_RING_INVALID_JSON', path: '', message: 'not valid JSON' });
     source.setError(undefined);
-    const flagged = await leaseWhen(name, (lease) => lease?.metadata?.annotations?.[Annotations.ringError] !== undefined);
+    const flagged = await leaseWhen(
+      name,
+      (lease) => lease?.metadata?.annotations?.[Annotations.ringError] !== undefined,
+    );
     assert.equal(flagged?.metadata?.annotations?.[Annotations.ringError], 'IMRING_RING_INVALID_JSON: not valid JSON');
-    assert.equal(flagged?.metadata?.annotations?.[Annotations.ringVersion], '4', 'the last good ring is still the one reported');
-    await leaseWhen(name, (lease) => lease !== undefined && lease.metadata?.annotations?.[Annotations.ringError] === undefined);
+    assert.equal(
+      flagged?.metadata?.annotations?.[Annotations.ringVersion],
+      '4',
+      'the last good ring is still the one reported',
+    );
+    await leaseWhen(
+      name,
+      (lease) => lease !== undefined && lease.metadata?.annotations?.[Annotations.ringError] === undefined,
+    );
   } finally {
     await reporter.close();
   }
@@ -187,7 +228,10 @@ test('a burst of changes is coalesced into one throttled write of the last state
   source.set(1);
   try {
     await reporter.start();
-    for (const burst of [[2, 11], [12, 21]] as const) {
+    for (const burst of [
+      [2, 11],
+      [12, 21],
+    ] as const) {
       const before = writesOf(name);
       for (let version = burst[0]; version <= burst[1]; version++) source.set(version);
       await leaseWhen(name, (lease) => lease?.metadata?.annotations?.[Annotations.ringVersion] === String(burst[1]));
@@ -209,8 +253,19 @@ test('a deleted Lease is recreated, and a Lease written by someone else is re-re
 
     // Another writer changes it: our cached resourceVersion is stale, the replace gets 409.
     const current = await readLease(name);
-    await leases.replaceNamespacedLease({ name, namespace, body: { ...current!, metadata: { ...current!.metadata, annotations: { ...current!.metadata?.annotations, 'example.com/note': 'kept' } } } });
-    const conflicts = (): number => api.requestLog.filter((e) => e.method === 'PUT' && e.path.endsWith(`/${name}`) && e.status === 409).length;
+    await leases.replaceNamespacedLease({
+      name,
+      namespace,
+      body: {
+        ...current!,
+        metadata: {
+          ...current!.metadata,
+          annotations: { ...current!.metadata?.annotations, 'example.com/note': 'kept' },
+        },
+      },
+    });
+    const conflicts = (): number =>
+      api.requestLog.filter((e) => e.method === 'PUT' && e.path.endsWith(`/${name}`) && e.status === 409).length;
     const before = conflicts();
     source.set(6);
     const lease = await leaseWhen(name, (l) => l?.metadata?.annotations?.[Annotations.ringVersion] === '6');
@@ -229,7 +284,9 @@ test('API errors are logged and the next renewal writes again', async () => {
   source.set(1);
   try {
     await reporter.start();
-    const failed = new Promise<void>((resolve) => events.on('line', (line: { msg: string }) => line.msg.startsWith('could not write the Lease') && resolve()));
+    const failed = new Promise<void>((resolve) =>
+      events.on('line', (line: { msg: string }) => line.msg.startsWith('could not write the Lease') && resolve()),
+    );
     api.faults.set({ failureRate: 1 });
     await failed;
     api.faults.clear();
@@ -254,12 +311,17 @@ test('a failed write is made again within a second (not at the next renewal), an
     const before = performance.now();
     await reporter.start();
     assert.equal(renewals.length, 1);
-    assert.ok(reporter.heldUntil() >= before + 15_000 && reporter.heldUntil() <= performance.now() + 15_000, 'the write start plus the 15 s duration');
+    assert.ok(
+      reporter.heldUntil() >= before + 15_000 && reporter.heldUntil() <= performance.now() + 15_000,
+      'the write start plus the 15 s duration',
+    );
     const held = reporter.heldUntil();
     // Lease writes fail: the ring change's write fails, and its retries come well before the 10 s renewal.
     api.faults.set({ failureRate: 1, matching: (r) => r.method === 'PUT' && r.path === `${leasesPath}/${name}` });
     const failedAt = writesOf(name);
-    const threeFailures = new Promise<void>((resolve) => events.on('line', (line: { failures?: number }) => (line.failures ?? 0) >= 3 && resolve()));
+    const threeFailures = new Promise<void>((resolve) =>
+      events.on('line', (line: { failures?: number }) => (line.failures ?? 0) >= 3 && resolve()),
+    );
     const started = performance.now();
     source.set(2);
     await threeFailures;

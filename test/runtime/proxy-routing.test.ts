@@ -2,7 +2,13 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Ring } from '../../ring/index.js';
 import { bearerToken } from '../../runtime/client-token.js';
-import { decideRoute, forwardedHead, httpResponse, Rejections, type UpgradeRequest } from '../../runtime/proxy/index.js';
+import {
+  decideRoute,
+  forwardedHead,
+  httpResponse,
+  Rejections,
+  type UpgradeRequest,
+} from '../../runtime/proxy/index.js';
 import { resolveProxyOptions } from '../../runtime/proxy/options.js';
 import { StaticRingSource, unfencedRoutingRing } from '../../runtime/ring-source.js';
 import { localMember } from './proxy-support.js';
@@ -63,15 +69,44 @@ test('503 refusals carry Retry-After, and refusals are complete Connection: clos
 });
 
 test('the forwarded head keeps the request line and headers as received and appends X-Forwarded-For', () => {
-  const rawHeaders = ['Host', 'proxy:10080', 'upgrade', 'websocket', 'X-Forwarded-For', '198.51.100.1', 'Sec-WebSocket-Key', 'k=='];
-  const head = forwardedHead({ method: 'GET', url: '/ws?userID=u%201', httpVersion: '1.1', rawHeaders, remoteAddress: '10.0.0.7' });
-  assert.equal(head, 'GET /ws?userID=u%201 HTTP/1.1\r\nHost: proxy:10080\r\nupgrade: websocket\r\nSec-WebSocket-Key: k==\r\nX-Forwarded-For: 198.51.100.1, 10.0.0.7\r\n\r\n');
-  const noAddress = forwardedHead({ method: 'GET', url: '/ws', httpVersion: '1.1', rawHeaders, remoteAddress: undefined });
+  const rawHeaders = [
+    'Host',
+    'proxy:10080',
+    'upgrade',
+    'websocket',
+    'X-Forwarded-For',
+    '198.51.100.1',
+    'Sec-WebSocket-Key',
+    'k==',
+  ];
+  const head = forwardedHead({
+    method: 'GET',
+    url: '/ws?userID=u%201',
+    httpVersion: '1.1',
+    rawHeaders,
+    remoteAddress: '10.0.0.7',
+  });
+  assert.equal(
+    head,
+    'GET /ws?userID=u%201 HTTP/1.1\r\nHost: proxy:10080\r\nupgrade: websocket\r\nSec-WebSocket-Key: k==\r\nX-Forwarded-For: 198.51.100.1, 10.0.0.7\r\n\r\n',
+  );
+  const noAddress = forwardedHead({
+    method: 'GET',
+    url: '/ws',
+    httpVersion: '1.1',
+    rawHeaders,
+    remoteAddress: undefined,
+  });
   assert.match(noAddress, /\r\nX-Forwarded-For: 198.51.100.1\r\n/);
 });
 
 test('bad proxy options throw naming the option', () => {
-  const base = { host: '127.0.0.1', port: 0, ringSource: new StaticRingSource(), resolver: { resolve: (h: string) => Promise.resolve(h), close: () => undefined } };
+  const base = {
+    host: '127.0.0.1',
+    port: 0,
+    ringSource: new StaticRingSource(),
+    resolver: { resolve: (h: string) => Promise.resolve(h), close: () => undefined },
+  };
   assert.throws(() => resolveProxyOptions({ ...base, host: '' }), /host/);
   assert.throws(() => resolveProxyOptions({ ...base, port: 70_000 }), /port/);
   assert.throws(() => resolveProxyOptions({ ...base, ringSource: {} as never }), /ringSource/);

@@ -29,7 +29,9 @@ export function localMember(name: string, wsPort: number): RingMember {
 }
 
 /** Starts `gateways` fake gateways (default 3) and a proxy routing by their ring. */
-export async function startProxyFixture(init: { gateways?: number; ring?: 'none' | 'full'; options?: Partial<ProxyOptions> } = {}): Promise<ProxyFixture> {
+export async function startProxyFixture(
+  init: { gateways?: number; ring?: 'none' | 'full'; options?: Partial<ProxyOptions> } = {},
+): Promise<ProxyFixture> {
   const gateways = await Promise.all(Array.from({ length: init.gateways ?? 3 }, () => startFakeWsGateway()));
   const members = gateways.map((g, i) => localMember(`im-${i}`, g.port));
   const ring = new Ring({ members, version: 1 });
@@ -88,7 +90,13 @@ export function refusedUpgrade(port: number, path: string, headers: Record<strin
       host: '127.0.0.1',
       port,
       path,
-      headers: { Connection: 'Upgrade', Upgrade: 'websocket', 'Sec-WebSocket-Version': '13', 'Sec-WebSocket-Key': 'dGhlIHNhbXBsZSBub25jZQ==', ...headers },
+      headers: {
+        Connection: 'Upgrade',
+        Upgrade: 'websocket',
+        'Sec-WebSocket-Version': '13',
+        'Sec-WebSocket-Key': 'dGhlIHNhbXBsZSBub25jZQ==',
+        ...headers,
+      },
     });
     req.on('upgrade', (_res, socket) => {
       socket.destroy();
@@ -138,4 +146,3 @@ export async function silentServer(): Promise<{ port: number; close(): Promise<v
     },
   };
 }
-

@@ -6,7 +6,17 @@ import { SignJWT } from 'jose';
 import { Ring } from '../../ring/index.js';
 import { startProxy } from '../../runtime/proxy/index.js';
 import { StaticRingSource } from '../../runtime/ring-source.js';
-import { httpGet, localMember, nextFrame, openClient, refusedUpgrade, refusingPort, silentServer, startProxyFixture, userOwnedBy } from './proxy-support.js';
+import {
+  httpGet,
+  localMember,
+  nextFrame,
+  openClient,
+  refusedUpgrade,
+  refusingPort,
+  silentServer,
+  startProxyFixture,
+  userOwnedBy,
+} from './proxy-support.js';
 
 const SECRET = 'proxy-test-secret';
 
@@ -24,16 +34,26 @@ test('each user is piped to its owner among three gateways, with the original re
     for (const [i, member] of f.members.entries()) {
       const userID = userOwnedBy(f.ring, member.name);
       const arrived = f.gateways[i]!.nextConnection();
-      const ws = await openClient(f.url({ userID, platform: 'ios', token: 'opaque' }), { 'X-Trace': `t-${i}`, 'X-Forwarded-For': '203.0.113.9' });
+      const ws = await openClient(f.url({ userID, platform: 'ios', token: 'opaque' }), {
+        'X-Trace': `t-${i}`,
+        'X-Forwarded-For': '203.0.113.9',
+      });
       const seen = await arrived;
       assert.equal(seen.url, `/ws?userID=${userID}&platform=ios&token=opaque`);
       assert.equal(seen.headers['x-trace'], `t-${i}`);
-      assert.equal(seen.headers['x-forwarded-for'], '203.0.113.9, 127.0.0.1', 'the client address is appended to earlier hops');
+      assert.equal(
+        seen.headers['x-forwarded-for'],
+        '203.0.113.9, 127.0.0.1',
+        'the client address is appended to earlier hops',
+      );
       assert.equal(seen.headers.host, `127.0.0.1:${f.proxy.port}`, 'Host is forwarded as received');
       ws.close();
       await seen.closed;
     }
-    assert.deepEqual(f.gateways.map((g) => g.connections.length), [1, 1, 1]);
+    assert.deepEqual(
+      f.gateways.map((g) => g.connections.length),
+      [1, 1, 1],
+    );
   } finally {
     await f.close();
   }
@@ -55,7 +75,11 @@ test('frames flow both ways unchanged, and a gateway close code reaches the clie
     ws.send(big);
     assert.equal((await nextFrame(ws)).data.toString(), big, 'a frame larger than a socket buffer arrives whole');
     f.gateways[1]!.sendMessage(gateway, { msgID: 'm1', payload: 'hi' });
-    assert.deepEqual(JSON.parse((await nextFrame(ws)).data.toString()), { type: 'message', msgID: 'm1', payload: 'hi' });
+    assert.deepEqual(JSON.parse((await nextFrame(ws)).data.toString()), {
+      type: 'message',
+      msgID: 'm1',
+      payload: 'hi',
+    });
     const closed = once(ws, 'close');
     gateway.socket.close(4001, 'moved');
     const [code, reason] = (await closed) as [number, Buffer];
@@ -67,23 +91,29 @@ test('frames flow both ways unchanged, and a gateway close code reaches the clie
   }
 });
 
-test('bytes sent right behind the request head (in the same packet) are forwarded too', { timeout: 10_000 }, async () => {
-  const f = await startProxyFixture({ gateways: 1 });
-  const socket = connect({ host: '127.0.0.1', port: f.proxy.port });
-  try {
-    await once(socket, 'connect');
-    const request = 'GET /ws?userID=u1 HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n';
-    // A masked text frame "hi" (RFC 6455 section 5.2) with an all-zero mask, written with the head.
-    socket.write(Buffer.concat([Buffer.from(request), Buffer.from([0x81, 0x82, 0, 0, 0, 0, 0x68, 0x69])]));
-    let received = Buffer.alloc(0);
-    const echo = Buffer.from([0x81, 0x02, 0x68, 0x69]);
-    while (!received.includes(echo)) received = Buffer.concat([received, ((await once(socket, 'data')) as [Buffer])[0]]);
-    assert.match(received.toString('latin1'), /^HTTP\/1\.1 101 /);
-  } finally {
-    socket.destroy();
-    await f.close();
-  }
-});
+test(
+  'bytes sent right behind the request head (in the same packet) are forwarded too',
+  { timeout: 10_000 },
+  async () => {
+    const f = await startProxyFixture({ gateways: 1 });
+    const socket = connect({ host: '127.0.0.1', port: f.proxy.port });
+    try {
+      await once(socket, 'connect');
+      const request =
+        'GET /ws?userID=u1 HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n';
+      // A masked text frame "hi" (RFC 6455 section 5.2) with an all-zero mask, written with the head.
+      socket.write(Buffer.concat([Buffer.from(request), Buffer.from([0x81, 0x82, 0, 0, 0, 0, 0x68, 0x69])]));
+      let received = Buffer.alloc(0);
+      const echo = Buffer.from([0x81, 0x02, 0x68, 0x69]);
+      while (!received.includes(echo))
+        received = Buffer.concat([received, ((await once(socket, 'data')) as [Buffer])[0]]);
+      assert.match(received.toString('latin1'), /^HTTP\/1\.1 101 /);
+    } finally {
+      socket.destroy();
+      await f.close();
+    }
+  },
+);
 
 test('while the ring is fenced (the Lease not renewed in time), upgrades get 503 with Retry-After and /readyz fails', async () => {
   const f = await startProxyFixture();
@@ -153,7 +183,11 @@ test('a request without userID gets 400, another path 404; the ops server alone 
   try {
     assert.equal((await refusedUpgrade(f.proxy.port, '/ws?platform=ios')).status, 400);
     assert.equal((await refusedUpgrade(f.proxy.port, '/ws?userID=')).status, 400);
-    assert.equal((await refusedUpgrade(f.proxy.port, '/ws?userID=a&userID=b')).status, 400, 'a repeated userID is ambiguous');
+    assert.equal(
+      (await refusedUpgrade(f.proxy.port, '/ws?userID=a&userID=b')).status,
+      400,
+      'a repeated userID is ambiguous',
+    );
     assert.equal((await refusedUpgrade(f.proxy.port, '/other?userID=u1')).status, 404);
     assert.deepEqual(await httpGet(f.ops.port, '/healthz'), { status: 200, body: 'ok' });
     assert.equal((await httpGet(f.proxy.port, '/healthz')).status, 404, 'the client port serves /ws only');
@@ -234,7 +268,8 @@ test('connections are counted while piped and released once both sides close', a
     await f.proxy.idle();
     const metrics = (await httpGet(f.ops.port, '/metrics')).body;
     assert.match(metrics, /imring_proxy_connections 0/);
-    for (const m of f.members) assert.match(metrics, new RegExp(`imring_proxy_routes_total\\{result="ok",owner="${m.name}"\\} 1`));
+    for (const m of f.members)
+      assert.match(metrics, new RegExp(`imring_proxy_routes_total\\{result="ok",owner="${m.name}"\\} 1`));
     const upstream = Number(/imring_proxy_bytes_total\{direction="upstream"\} (\d+)/.exec(metrics)?.[1]);
     const downstream = Number(/imring_proxy_bytes_total\{direction="downstream"\} (\d+)/.exec(metrics)?.[1]);
     assert.ok(upstream > 3 * 150, `upstream bytes include the request heads (${upstream})`);

@@ -7,7 +7,9 @@ import { pino } from 'pino';
 import { startHarness } from './fake-gateway.js';
 
 /** A local webhook that answers each request with `respond(n)` (n = 1, 2, …), recording bodies. */
-async function startWebhook(respond: (n: number, res: ServerResponse) => void): Promise<{ url: string; bodies: unknown[]; received(count: number): Promise<void>; close(): Promise<void> }> {
+async function startWebhook(
+  respond: (n: number, res: ServerResponse) => void,
+): Promise<{ url: string; bodies: unknown[]; received(count: number): Promise<void>; close(): Promise<void> }> {
   const bodies: unknown[] = [];
   const waiters: { count: number; resolve: () => void }[] = [];
   const server = createServer((req: IncomingMessage, res) => {
@@ -23,7 +25,8 @@ async function startWebhook(respond: (n: number, res: ServerResponse) => void): 
   return {
     url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/offline`,
     bodies,
-    received: (count) => (bodies.length >= count ? Promise.resolve() : new Promise((resolve) => waiters.push({ count, resolve }))),
+    received: (count) =>
+      bodies.length >= count ? Promise.resolve() : new Promise((resolve) => waiters.push({ count, resolve })),
     close: () => {
       server.closeAllConnections();
       return new Promise((resolve) => server.close(() => resolve()));
@@ -39,12 +42,21 @@ test('offline results are POSTed to the webhook, retried with backoff until it a
     await webhook.close();
   });
   const results = await h.push.push([{ msgId: 'm1', toUserIds: ['away', 'gone'], payload: 'x' }]);
-  assert.deepEqual(results.map((r) => r.reason), ['not_connected', 'not_connected']);
+  assert.deepEqual(
+    results.map((r) => r.reason),
+    ['not_connected', 'not_connected'],
+  );
   await webhook.received(3);
-  const expected = { results: [{ msgID: 'm1', userID: 'away', status: 'offline', reason: 'not_connected' }, { msgID: 'm1', userID: 'gone', status: 'offline', reason: 'not_connected' }] };
+  const expected = {
+    results: [
+      { msgID: 'm1', userID: 'away', status: 'offline', reason: 'not_connected' },
+      { msgID: 'm1', userID: 'gone', status: 'offline', reason: 'not_connected' },
+    ],
+  };
   assert.deepEqual(webhook.bodies, [expected, expected, expected]);
   assert.deepEqual(h.clock.sleeps, [200, 400]);
-  while ((await h.metric('imring_push_offline_results_total', { outcome: 'delivered' })) < 2) await new Promise((resolve) => setImmediate(resolve));
+  while ((await h.metric('imring_push_offline_results_total', { outcome: 'delivered' })) < 2)
+    await new Promise((resolve) => setImmediate(resolve));
 });
 
 test('the offline queue is bounded: results beyond offlineQueueLimit are dropped and counted, and close drops the rest', async (t) => {
@@ -57,7 +69,11 @@ test('the offline queue is bounded: results beyond offlineQueueLimit are dropped
   await webhook.received(1);
   await h.push.push([{ msgId: 'm2', toUserIds: users('b'), payload: '' }]);
   await h.push.push([{ msgId: 'm3', toUserIds: users('c'), payload: '' }]);
-  assert.equal((webhook.bodies[0] as { results: unknown[] }).results.length, 3, 'the first request carries what fit in the queue');
+  assert.equal(
+    (webhook.bodies[0] as { results: unknown[] }).results.length,
+    3,
+    'the first request carries what fit in the queue',
+  );
   assert.equal(await h.metric('imring_push_offline_results_total', { outcome: 'queue_full' }), 7 + 7 + 10);
   await h.push.close();
   await h.push.close();

@@ -1,7 +1,16 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { DeliveryStatus } from '../../runtime/protos.js';
-import { gatewayMessages, groupByOwner, matchResults, nextStep, orderedResults, outcomeKey, uniqueUnits, type Stage } from '../../runtime/push/plan.js';
+import {
+  gatewayMessages,
+  groupByOwner,
+  matchResults,
+  nextStep,
+  orderedResults,
+  outcomeKey,
+  uniqueUnits,
+  type Stage,
+} from '../../runtime/push/plan.js';
 import { memberAt, ringOf, usersWhere } from './fake-gateway.js';
 
 const messages = [
@@ -36,12 +45,23 @@ test('gateway results are matched per (msgId, user), even reordered and with a m
     { msgId: 'm1', userIds: ['a', 'b'], payload: 'one' },
     { msgId: 'm1', userIds: ['b'], payload: 'two' },
   ]);
-  const result = (userId: string, status: DeliveryStatus, connections = 0) => ({ msgId: 'm1', userId, status, connections });
+  const result = (userId: string, status: DeliveryStatus, connections = 0) => ({
+    msgId: 'm1',
+    userId,
+    status,
+    connections,
+  });
   const answers = [result('b', 'DELIVERED', 1), result('a', 'NOT_HERE'), result('b', 'MIGRATED')];
   const [matched] = matchResults([sent], answers);
-  assert.deepEqual(matched!.map((r) => r?.status), ['NOT_HERE', 'DELIVERED', 'MIGRATED']);
+  assert.deepEqual(
+    matched!.map((r) => r?.status),
+    ['NOT_HERE', 'DELIVERED', 'MIGRATED'],
+  );
   const [partial] = matchResults([sent], [result('a', 'NOT_HERE')]);
-  assert.deepEqual(partial!.map((r) => r?.status), ['NOT_HERE', undefined, undefined]);
+  assert.deepEqual(
+    partial!.map((r) => r?.status),
+    ['NOT_HERE', undefined, undefined],
+  );
 });
 
 const STEPS: [Stage, DeliveryStatus, { hasDistinctPrevious: boolean; handoffOpen: boolean }, string][] = [
@@ -56,13 +76,23 @@ const STEPS: [Stage, DeliveryStatus, { hasDistinctPrevious: boolean; handoffOpen
   ['handoff', 'DELIVERED', { hasDistinctPrevious: false, handoffOpen: false }, 'realtime handoff'],
   ['handoff', 'NOT_HERE', { hasDistinctPrevious: false, handoffOpen: true }, 'retry handoff'],
   ['handoff', 'NOT_HERE', { hasDistinctPrevious: false, handoffOpen: false }, 'offline not_connected'],
-  ['handoff', 'DELIVERY_STATUS_UNSPECIFIED', { hasDistinctPrevious: false, handoffOpen: true }, 'offline not_connected'],
+  [
+    'handoff',
+    'DELIVERY_STATUS_UNSPECIFIED',
+    { hasDistinctPrevious: false, handoffOpen: true },
+    'offline not_connected',
+  ],
 ];
 
 test('each gateway answer leads to the next step of the push algorithm', () => {
   for (const [stage, status, flags, expected] of STEPS) {
     const step = nextStep({ stage, status, connections: 1, ...flags });
-    const got = 'retry' in step ? `retry ${step.retry}` : step.done.status === 'realtime' ? `realtime ${step.done.via}` : `offline ${step.done.reason}`;
+    const got =
+      'retry' in step
+        ? `retry ${step.retry}`
+        : step.done.status === 'realtime'
+          ? `realtime ${step.done.via}`
+          : `offline ${step.done.reason}`;
     assert.equal(got, expected, `${stage} ${status} ${JSON.stringify(flags)}`);
   }
 });
@@ -72,17 +102,23 @@ test('results answer every occurrence of a recipient, in request order', () => {
     [outcomeKey(0, 'a'), { status: 'realtime' as const, via: 'current' as const, connections: 2 }],
     [outcomeKey(0, 'b'), { status: 'offline' as const, reason: 'not_connected' as const }],
   ]);
-  assert.deepEqual(orderedResults(messages, outcomes).map((r) => [r.userId, r.status, r.via || r.reason]), [
-    ['a', 'realtime', 'current'],
-    ['b', 'offline', 'not_connected'],
-    ['a', 'realtime', 'current'],
-    ['b', 'offline', 'gateway_error'], // no outcome: never silently "delivered"
-  ]);
+  assert.deepEqual(
+    orderedResults(messages, outcomes).map((r) => [r.userId, r.status, r.via || r.reason]),
+    [
+      ['a', 'realtime', 'current'],
+      ['b', 'offline', 'not_connected'],
+      ['a', 'realtime', 'current'],
+      ['b', 'offline', 'gateway_error'], // no outcome: never silently "delivered"
+    ],
+  );
 });
 
 test('a batch shared by several requests is split among them by (msgId, user), even answered out of order', () => {
   const first = [{ msgId: 'm1', userIds: ['a', 'b'], payload: '' }];
-  const second = [{ msgId: 'm2', userIds: ['a'], payload: '' }, { msgId: 'm1', userIds: ['b'], payload: '' }];
+  const second = [
+    { msgId: 'm2', userIds: ['a'], payload: '' },
+    { msgId: 'm1', userIds: ['b'], payload: '' },
+  ];
   const result = (msgId: string, userId: string, status: DeliveryStatus) => ({ msgId, userId, status, connections: 0 });
   const answers = [
     result('m2', 'a', 'DELIVERED'),
@@ -91,5 +127,8 @@ test('a batch shared by several requests is split among them by (msgId, user), e
     result('m1', 'b', 'DELIVERED'),
   ];
   const split = matchResults([first, second], answers).map((list) => list.map((r) => `${r?.userId} ${r?.status}`));
-  assert.deepEqual(split, [['a MIGRATED', 'b NOT_HERE'], ['a DELIVERED', 'b DELIVERED']]);
+  assert.deepEqual(split, [
+    ['a MIGRATED', 'b NOT_HERE'],
+    ['a DELIVERED', 'b DELIVERED'],
+  ]);
 });

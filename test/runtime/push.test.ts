@@ -24,7 +24,7 @@ interface Handoff {
 async function startHandoff(t: TestContext, init: { handoffWindowMs: number; prefix: string }): Promise<Handoff> {
   const h = await startHarness(2, { handoffRetryMs: 50 });
   t.after(() => h.close());
-  const [im0, im1] = h.members as [typeof h.members[0], typeof h.members[0]];
+  const [im0, im1] = h.members as [(typeof h.members)[0], (typeof h.members)[0]];
   h.source.set(ringOf([im0, im1], { previous: [im0], handoffWindowMs: init.handoffWindowMs }));
   const [user] = usersWhere(1, (u) => h.source.current()!.owner(u)!.name === 'im-1', init.prefix);
   h.gateways[0]!.script(user!, { status: 'MIGRATED' });
@@ -36,21 +36,37 @@ test('recipients are grouped by owner: one batched request per gateway, results 
   t.after(() => h.close());
   const ring = h.source.current()!;
   const users = usersWhere(12, () => true);
-  for (const user of users.slice(0, 6)) for (const g of h.gateways) g.script(user, { status: 'DELIVERED', connections: 2 });
+  for (const user of users.slice(0, 6))
+    for (const g of h.gateways) g.script(user, { status: 'DELIVERED', connections: 2 });
   const results = await h.push.push([message('m1', [...users.slice(0, 8), users[0]!]), message('m2', users.slice(4))]);
 
   assert.deepEqual(
     results.map((r) => [r.msgId, r.userId, r.status]),
-    [...[...users.slice(0, 8), users[0]!].map((u) => ['m1', u, users.indexOf(u) < 6 ? 'realtime' : 'offline']), ...users.slice(4).map((u) => ['m2', u, users.indexOf(u) < 6 ? 'realtime' : 'offline'])],
+    [
+      ...[...users.slice(0, 8), users[0]!].map((u) => ['m1', u, users.indexOf(u) < 6 ? 'realtime' : 'offline']),
+      ...users.slice(4).map((u) => ['m2', u, users.indexOf(u) < 6 ? 'realtime' : 'offline']),
+    ],
   );
   // The duplicate recipient is answered twice, delivered once.
-  assert.deepEqual(results[8], { msgId: 'm1', userId: users[0], status: 'realtime', via: 'current', reason: '', connections: 2 });
+  assert.deepEqual(results[8], {
+    msgId: 'm1',
+    userId: users[0],
+    status: 'realtime',
+    via: 'current',
+    reason: '',
+    connections: 2,
+  });
   assert.equal(results.at(-1)!.reason, 'not_connected');
   h.gateways.forEach((gateway, i) => {
     assert.equal(gateway.requests.length, 1, `im-${i} got one batch`);
     const asked = gateway.requests[0]!.messages.flatMap((m) => m.userIds.map((u) => `${m.msgId}/${u}`));
-    const owned = [...new Set([...users.slice(0, 8)].map((u) => `m1/${u}`))].concat(users.slice(4).map((u) => `m2/${u}`));
-    assert.deepEqual(asked, owned.filter((key) => ring.owner(key.slice(3))!.name === `im-${i}`));
+    const owned = [...new Set([...users.slice(0, 8)].map((u) => `m1/${u}`))].concat(
+      users.slice(4).map((u) => `m2/${u}`),
+    );
+    assert.deepEqual(
+      asked,
+      owned.filter((key) => ring.owner(key.slice(3))!.name === `im-${i}`),
+    );
   });
   assert.equal(await h.metric('imring_push_deliveries_total', { result: 'realtime_current' }), 8); // 6 in m1, 2 in m2
   assert.equal(await h.metric('imring_push_deliveries_total', { result: 'offline' }), 2 + 6);
@@ -60,7 +76,7 @@ test('recipients are grouped by owner: one batched request per gateway, results 
 test('a user the current owner does not hold is found at the owner in the previous ring', async (t) => {
   const h = await startHarness(2);
   t.after(() => h.close());
-  const [im0, im1] = h.members as [typeof h.members[0], typeof h.members[0]];
+  const [im0, im1] = h.members as [(typeof h.members)[0], (typeof h.members)[0]];
   h.source.set(ringOf([im0, im1], { previous: [im0] }));
   const ring = h.source.current()!;
   const [moved] = usersWhere(1, (u) => ring.owner(u)!.name === 'im-1', 'moved');
@@ -69,12 +85,18 @@ test('a user the current owner does not hold is found at the owner in the previo
 
   const results = await h.push.push([message('m1', [moved!, stayed!])]);
 
-  assert.deepEqual(results.map((r) => [r.userId, r.status, r.via || r.reason, r.connections]), [
-    [moved, 'realtime', 'previous', 3],
-    [stayed, 'offline', 'not_connected', 0],
-  ]);
+  assert.deepEqual(
+    results.map((r) => [r.userId, r.status, r.via || r.reason, r.connections]),
+    [
+      [moved, 'realtime', 'previous', 3],
+      [stayed, 'offline', 'not_connected', 0],
+    ],
+  );
   // im-0 was asked about `stayed` once (it is its owner in both rings) and then about `moved`.
-  assert.deepEqual(h.gateways[0]!.requests.map((r) => r.messages.flatMap((m) => m.userIds)), [[stayed], [moved]]);
+  assert.deepEqual(
+    h.gateways[0]!.requests.map((r) => r.messages.flatMap((m) => m.userIds)),
+    [[stayed], [moved]],
+  );
   assert.equal(h.gateways[0]!.requests[0]!.ringVersion, 2);
   assert.equal(await h.metric('imring_push_deliveries_total', { result: 'realtime_previous' }), 1);
 });
@@ -85,14 +107,20 @@ test('a migrated user is retried at its current owner until the handoff succeeds
   h.gateways[0]!.script(online!, DELIVERED);
   h.gateways[1]!.script(moving, (attempt) => (attempt < 3 ? { status: 'NOT_HERE' } : DELIVERED));
   const settledBeforeWaiting: number[] = [];
-  h.clock.onSleep = () => void h.metric('imring_push_deliveries_total', { result: 'realtime_current' }).then((n) => settledBeforeWaiting.push(n));
+  h.clock.onSleep = () =>
+    void h
+      .metric('imring_push_deliveries_total', { result: 'realtime_current' })
+      .then((n) => settledBeforeWaiting.push(n));
 
   const results = await h.push.push([message('m1', [moving, online!])]);
 
-  assert.deepEqual(results.map((r) => [r.userId, r.status, r.via]), [
-    [moving, 'realtime', 'handoff'],
-    [online, 'realtime', 'current'],
-  ]);
+  assert.deepEqual(
+    results.map((r) => [r.userId, r.status, r.via]),
+    [
+      [moving, 'realtime', 'handoff'],
+      [online, 'realtime', 'current'],
+    ],
+  );
   assert.deepEqual(h.clock.sleeps, [50, 50]);
   // The user delivered at once was settled (counted) before the first handoff wait.
   assert.equal(settledBeforeWaiting[0], 1);
@@ -105,7 +133,10 @@ test('a migrated user who never arrives is offline when the handoff window ends,
 
   const results = await h.push.push([message('m1', [lost])]);
 
-  assert.deepEqual(results.map((r) => [r.status, r.reason]), [['offline', 'not_connected']]);
+  assert.deepEqual(
+    results.map((r) => [r.status, r.reason]),
+    [['offline', 'not_connected']],
+  );
   assert.deepEqual(h.clock.sleeps, [50, 50, 20]);
   assert.equal(h.clock.now, 120);
   assert.equal(h.gateways[1]!.requests.length, 4); // first try, then one per wait
@@ -118,7 +149,10 @@ test('a fence that closes during a handoff wait ends the request: no gateway is 
 
   const results = await h.push.push([message('m1', [moving])]);
 
-  assert.deepEqual(results.map((r) => [r.status, r.reason]), [['offline', 'not_connected']]);
+  assert.deepEqual(
+    results.map((r) => [r.status, r.reason]),
+    [['offline', 'not_connected']],
+  );
   assert.deepEqual(h.clock.sleeps, [50]);
   assert.equal(h.gateways[1]!.requests.length, 1, 'asked once, before the fence closed');
 });
@@ -147,7 +181,10 @@ test('an unreachable gateway makes its users gateway_error, counted, and push re
   await h.gateways[1]!.close();
 
   const down = await h.push.push([message('m1', [a!, b!])]);
-  assert.deepEqual(down.map((r) => r.via || r.reason), ['current', 'gateway_error']);
+  assert.deepEqual(
+    down.map((r) => r.via || r.reason),
+    ['current', 'gateway_error'],
+  );
   const again = await h.push.push([message('m2', [b!])]);
   assert.equal(again[0]!.reason, 'gateway_error');
   assert.equal(await h.metric('imring_push_gateway_errors_total', { gateway: 'im-1' }), 2);
@@ -180,11 +217,14 @@ test('without a ring, or with an empty one, every recipient is offline with no_r
   t.after(() => h.close());
   assert.equal(h.push.ready(), false);
   const results = await h.push.push([message('m1', ['u1', 'u2']), message('m2', ['u1'])]);
-  assert.deepEqual(results.map((r) => [r.msgId, r.userId, r.status, r.reason]), [
-    ['m1', 'u1', 'offline', 'no_ring'],
-    ['m1', 'u2', 'offline', 'no_ring'],
-    ['m2', 'u1', 'offline', 'no_ring'],
-  ]);
+  assert.deepEqual(
+    results.map((r) => [r.msgId, r.userId, r.status, r.reason]),
+    [
+      ['m1', 'u1', 'offline', 'no_ring'],
+      ['m1', 'u2', 'offline', 'no_ring'],
+      ['m2', 'u1', 'offline', 'no_ring'],
+    ],
+  );
   h.source.set(new Ring({ members: [] }));
   assert.equal((await h.push.push([message('m3', ['u1'])]))[0]!.reason, 'no_ring');
   assert.equal(h.gateways[0]!.requests.length, 0);
@@ -196,9 +236,15 @@ test('concurrent pushes to one gateway share one DeliverRequest', async (t) => {
   const users = usersWhere(3, () => true);
   for (const user of users) h.gateways[0]!.script(user, DELIVERED);
   const results = await Promise.all(users.map((user, i) => h.push.push([message(`m${i}`, [user])])));
-  assert.deepEqual(results.map((r) => r.map((x) => [x.msgId, x.userId, x.via])), users.map((user, i) => [[`m${i}`, user, 'current']]));
+  assert.deepEqual(
+    results.map((r) => r.map((x) => [x.msgId, x.userId, x.via])),
+    users.map((user, i) => [[`m${i}`, user, 'current']]),
+  );
   assert.equal(h.gateways[0]!.requests.length, 1);
-  assert.deepEqual(h.gateways[0]!.requests[0]!.messages.map((m) => m.msgId), ['m0', 'm1', 'm2']);
+  assert.deepEqual(
+    h.gateways[0]!.requests[0]!.messages.map((m) => m.msgId),
+    ['m0', 'm1', 'm2'],
+  );
 });
 
 test('with coalesceMs, a push made later within the window joins the waiting batch', async (t) => {
@@ -229,7 +275,10 @@ test('batches beyond the in-flight limit wait, at most as many again; beyond tha
   assert.equal(await h.metric('imring_push_gateway_errors_total', { gateway: 'im-0' }), 1);
   gateway.release();
   const answered = await Promise.all(waiting);
-  assert.deepEqual(answered.map((r) => r[0]!.reason), Array(4).fill('not_connected'));
+  assert.deepEqual(
+    answered.map((r) => r[0]!.reason),
+    Array(4).fill('not_connected'),
+  );
   assert.equal(gateway.requests.length, 4);
 });
 

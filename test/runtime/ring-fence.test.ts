@@ -4,7 +4,14 @@ import { performance } from 'node:perf_hooks';
 import { CoreV1Api } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import { Registry } from 'prom-client';
-import { buildRingDocument, Ring, RING_DATA_KEY, ringConfigMapName, serializeRingDocument, type RingState } from '../../ring/index.js';
+import {
+  buildRingDocument,
+  Ring,
+  RING_DATA_KEY,
+  ringConfigMapName,
+  serializeRingDocument,
+  type RingState,
+} from '../../ring/index.js';
 import { RingFence, type HeldLease } from '../../runtime/ring-fence.js';
 import { StaticRingSource } from '../../runtime/ring-source.js';
 import { newMembers, sampleGateway } from '../support/fixtures.js';
@@ -45,18 +52,54 @@ function ring(version: number, state: RingState = 'Committed'): Ring {
 
 /** Writes gateway `name`'s ring ConfigMap: a document at `version`, or raw text. */
 async function putRing(name: string, content: { version: number; state?: RingState } | string): Promise<void> {
-  const text = typeof content === 'string'
-    ? content
-    : serializeRingDocument(buildRingDocument({ gateway: { ...sampleGateway, name }, version: content.version, state: content.state ?? 'Committed', members: newMembers(3, name), previous: { version: content.version - 1, members: newMembers(2, name) }, tableSize: 251 }));
-  await putConfigMap(core, namespace, { metadata: { name: ringConfigMapName(name), namespace }, data: { [RING_DATA_KEY]: text } });
+  const text =
+    typeof content === 'string'
+      ? content
+      : serializeRingDocument(
+          buildRingDocument({
+            gateway: { ...sampleGateway, name },
+            version: content.version,
+            state: content.state ?? 'Committed',
+            members: newMembers(3, name),
+            previous: { version: content.version - 1, members: newMembers(2, name) },
+            tableSize: 251,
+          }),
+        );
+  await putConfigMap(core, namespace, {
+    metadata: { name: ringConfigMapName(name), namespace },
+    data: { [RING_DATA_KEY]: text },
+  });
 }
 
-/** A started fence for gateway `name` over a static source serving `served`, with a short Lease (600 ms) and margin (200 ms). */
-function startFence(name: string, served: Ring, logger?: Logger): { fence: RingFence; lease: FakeLease; source: StaticRingSource; registry: Registry; next: () => Promise<string | undefined> } {
+/**
+ * A started fence for gateway `name` over a static source serving `served`, with a short Lease (600 ms) and margin (200
+ * ms).
+ */
+function startFence(
+  name: string,
+  served: Ring,
+  logger?: Logger,
+): {
+  fence: RingFence;
+  lease: FakeLease;
+  source: StaticRingSource;
+  registry: Registry;
+  next: () => Promise<string | undefined>;
+} {
   const lease = new FakeLease();
   const source = new StaticRingSource(served);
   const registry = new Registry();
-  const fence = new RingFence({ kc: api.kc, namespace, gateway: name, source, lease, marginMs: 200, leaseMs: 600, registry, ...(logger ? { logger } : {}) });
+  const fence = new RingFence({
+    kc: api.kc,
+    namespace,
+    gateway: name,
+    source,
+    lease,
+    marginMs: 200,
+    leaseMs: 600,
+    registry,
+    ...(logger ? { logger } : {}),
+  });
   const next = (): Promise<string | undefined> =>
     new Promise((resolve) => {
       const off = fence.onFenceChange((reason) => {
@@ -113,7 +156,10 @@ test('a renewal opens the fence when the ConfigMap holds no newer ring', async (
 });
 
 test('after a renewal, a newer ring in the ConfigMap (or a Committed one over a served Prepared) keeps it closed until the ring is served', async () => {
-  for (const [served, written] of [[ring(5), { version: 6 }], [ring(6, 'Prepared'), { version: 6, state: 'Committed' as const }]] as const) {
+  for (const [served, written] of [
+    [ring(5), { version: 6 }],
+    [ring(6, 'Prepared'), { version: 6, state: 'Committed' as const }],
+  ] as const) {
     const name = `fence-newer-${served.state.toLowerCase()}`;
     await putRing(name, written);
     const logs = captureLogs();
@@ -121,11 +167,18 @@ test('after a renewal, a newer ring in the ConfigMap (or a Committed one over a 
     try {
       await next();
       lease.renew(60_000);
-      assert.equal((await logs.next((line) => line.msg === 'the ring served may be stale: still fenced')).configMap, `${written.version} ${written.state ?? 'Committed'}`);
+      assert.equal(
+        (await logs.next((line) => line.msg === 'the ring served may be stale: still fenced')).configMap,
+        `${written.version} ${written.state ?? 'Committed'}`,
+      );
       assert.notEqual(fencedReason(fence), undefined, 'still closed after the renewal');
       const opened = next();
       source.set(ring(written.version, written.state ?? 'Committed'));
-      assert.equal(await opened, undefined, `${served.version} ${served.state} → ${written.version}: opens once the newer ring is served`);
+      assert.equal(
+        await opened,
+        undefined,
+        `${served.version} ${served.state} → ${written.version}: opens once the newer ring is served`,
+      );
     } finally {
       await fence.close();
     }
@@ -139,7 +192,10 @@ test('an invalid document in the ConfigMap keeps the fence closed at a renewal; 
   try {
     await next();
     lease.renew(60_000);
-    assert.match(String((await logs.next((line) => line.msg === 'the ring served may be stale: still fenced')).configMap), /invalid document/);
+    assert.match(
+      String((await logs.next((line) => line.msg === 'the ring served may be stale: still fenced')).configMap),
+      /invalid document/,
+    );
     assert.notEqual(fencedReason(fence), undefined);
     await putRing('fence-invalid', { version: 3 });
     const opened = next();

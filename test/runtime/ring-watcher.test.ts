@@ -4,7 +4,15 @@ import { performance } from 'node:perf_hooks';
 import { CoreV1Api } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import { Registry } from 'prom-client';
-import { buildRingDocument, ringConfigMapName, serializeRingDocument, type GatewayRef, type Ring, type RingDocument, type RingState } from '../../ring/index.js';
+import {
+  buildRingDocument,
+  ringConfigMapName,
+  serializeRingDocument,
+  type GatewayRef,
+  type Ring,
+  type RingDocument,
+  type RingState,
+} from '../../ring/index.js';
 import type { RingRefusal } from '../../ring/index.js';
 import { RingWatcher } from '../../runtime/ring-watcher.js';
 import { newMembers, sampleGateway } from '../support/fixtures.js';
@@ -44,14 +52,16 @@ function gatewayFixture(name: string): {
         previous: version === 1 ? null : { version: version - 1, members: newMembers(count + version - 1, name) },
         tableSize: 251,
       }),
-    put: (data, annotations = {}) => putConfigMap(core, namespace, { metadata: { name: cmName, namespace, annotations }, data }),
+    put: (data, annotations = {}) =>
+      putConfigMap(core, namespace, { metadata: { name: cmName, namespace, annotations }, data }),
     putDoc(document) {
       return this.put({ 'ring.json': typeof document === 'string' ? document : serializeRingDocument(document) });
     },
     async remove() {
       await core.deleteNamespacedConfigMap({ name: cmName, namespace });
     },
-    watcher: (options = {}) => new RingWatcher({ kc: api.kc, namespace, gateway: name, retryBaseMs: 5, retryMaxMs: 50, ...options }),
+    watcher: (options = {}) =>
+      new RingWatcher({ kc: api.kc, namespace, gateway: name, retryBaseMs: 5, retryMaxMs: 50, ...options }),
   };
 }
 
@@ -168,8 +178,13 @@ test('bad documents are refused, counted by code and reported, while the last go
     }
     const counts = await rejectedCounts(registry);
     assert.deepEqual(counts, Object.fromEntries(bad.map(({ code }) => [code, 1])));
-    const refusals = logs.lines.filter((line) => line.level === 40 && String(line.msg).startsWith('ring document refused'));
-    assert.deepEqual(refusals.map((line) => line.code), bad.map(({ code }) => code));
+    const refusals = logs.lines.filter(
+      (line) => line.level === 40 && String(line.msg).startsWith('ring document refused'),
+    );
+    assert.deepEqual(
+      refusals.map((line) => line.code),
+      bad.map(({ code }) => code),
+    );
 
     // A relist hands the same refused document over again: neither counted nor logged twice.
     api.faults.expireHistory();
@@ -198,7 +213,17 @@ test('a lower version, a reused version and a Committed to Prepared regression a
 
     for (const [document, code] of [
       [gw.doc(2, 'Committed'), 'IMRING_RING_STALE_VERSION'],
-      [buildRingDocument({ gateway: gw.ref, version: 3, state: 'Prepared', members: newMembers(9, 'order'), previous: { version: 2, members: newMembers(5, 'order') }, tableSize: 251 }), 'IMRING_RING_VERSION_REUSED'],
+      [
+        buildRingDocument({
+          gateway: gw.ref,
+          version: 3,
+          state: 'Prepared',
+          members: newMembers(9, 'order'),
+          previous: { version: 2, members: newMembers(5, 'order') },
+          tableSize: 251,
+        }),
+        'IMRING_RING_VERSION_REUSED',
+      ],
     ] as const) {
       const reported = nextError(watcher);
       await gw.putDoc(document);
@@ -225,7 +250,11 @@ test('a lower version, a reused version and a Committed to Prepared regression a
     assert.equal(await cleared, undefined);
     await gw.putDoc(gw.doc(4, 'Prepared'));
     assert.equal((await served).version, 4);
-    assert.deepEqual(await rejectedCounts(registry), { IMRING_RING_STALE_VERSION: 1, IMRING_RING_VERSION_REUSED: 1, IMRING_RING_STATE_REGRESSION: 1 });
+    assert.deepEqual(await rejectedCounts(registry), {
+      IMRING_RING_STALE_VERSION: 1,
+      IMRING_RING_VERSION_REUSED: 1,
+      IMRING_RING_STATE_REGRESSION: 1,
+    });
   } finally {
     await watcher.close();
   }
@@ -265,9 +294,16 @@ test('watch drops, expired history and API errors are survived without missing a
     await gw.putDoc(gw.doc(4, 'Committed'));
     assert.equal((await served).version, 4);
     // Only this one ConfigMap is listed and watched, never the namespace's others.
-    const reads = api.requestLog.filter((e) => e.method === 'GET' && e.path === `/api/v1/namespaces/${namespace}/configmaps`);
+    const reads = api.requestLog.filter(
+      (e) => e.method === 'GET' && e.path === `/api/v1/namespaces/${namespace}/configmaps`,
+    );
     assert.ok(reads.some((e) => e.verb === 'watch') && reads.some((e) => e.verb === 'list'));
-    for (const read of reads) assert.equal(new URLSearchParams(read.query).get('fieldSelector')?.startsWith('metadata.name='), true, read.query);
+    for (const read of reads)
+      assert.equal(
+        new URLSearchParams(read.query).get('fieldSelector')?.startsWith('metadata.name='),
+        true,
+        read.query,
+      );
   } finally {
     api.faults.clear();
     await watcher.close();

@@ -18,11 +18,14 @@ import { StaticRingSource } from '../../runtime/ring-source.js';
 export const ABUSE_SECRET = 'abuse-test-secret';
 
 /** The headers of a valid websocket upgrade (RFC 6455 section 4.1), without Host. */
-export const UPGRADE_HEADERS = 'Connection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n';
+export const UPGRADE_HEADERS =
+  'Connection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n';
 
 /** Limits of the stack: small enough that every abuse is cut off within seconds. */
 export interface StackLimits {
-  readonly gateway?: Partial<Pick<GatewayOptions, 'maxPayloadBytes' | 'maxSendBufferBytes' | 'pingIntervalMs' | 'maxConnections'>>;
+  readonly gateway?: Partial<
+    Pick<GatewayOptions, 'maxPayloadBytes' | 'maxSendBufferBytes' | 'pingIntervalMs' | 'maxConnections'>
+  >;
   readonly proxy?: Partial<Pick<ProxyOptions, 'maxConnections' | 'tokenSecret' | 'acceptLimit'>>;
   readonly push?: Partial<Omit<PushOptions, 'host' | 'ports' | 'ringSource'>>;
 }
@@ -42,16 +45,37 @@ export interface AbuseStack {
 export async function startAbuseStack(limits: StackLimits = {}): Promise<AbuseStack> {
   const source = new StaticRingSource();
   const registries = { gateway: new Registry(), proxy: new Registry(), push: new Registry() };
-  const gateway = await startGateway({ host: '127.0.0.1', ports: { ws: 0, grpc: 0 }, self: 'im-0', ringSource: source, tokenSecret: ABUSE_SECRET, registry: registries.gateway, ...limits.gateway });
+  const gateway = await startGateway({
+    host: '127.0.0.1',
+    ports: { ws: 0, grpc: 0 },
+    self: 'im-0',
+    ringSource: source,
+    tokenSecret: ABUSE_SECRET,
+    registry: registries.gateway,
+    ...limits.gateway,
+  });
   source.set(new Ring({ version: 1, members: [{ name: 'im-0', host: '127.0.0.1', ports: { ...gateway.ports } }] }));
-  const proxy = await startProxy({ host: '127.0.0.1', port: 0, ringSource: source, registry: registries.proxy, ...limits.proxy });
-  const push = await startPush({ host: '127.0.0.1', ports: { grpc: 0, http: 0 }, ringSource: source, registry: registries.push, ...limits.push });
+  const proxy = await startProxy({
+    host: '127.0.0.1',
+    port: 0,
+    ringSource: source,
+    registry: registries.proxy,
+    ...limits.proxy,
+  });
+  const push = await startPush({
+    host: '127.0.0.1',
+    ports: { grpc: 0, http: 0 },
+    ringSource: source,
+    registry: registries.push,
+    ...limits.push,
+  });
   return {
     gateway,
     proxy,
     push,
     registries,
-    url: (query, init = {}) => `ws://127.0.0.1:${init.direct === true ? gateway.ports.ws : proxy.port}/ws?${new URLSearchParams(query).toString()}`,
+    url: (query, init = {}) =>
+      `ws://127.0.0.1:${init.direct === true ? gateway.ports.ws : proxy.port}/ws?${new URLSearchParams(query).toString()}`,
     close: async () => {
       await push.close();
       await proxy.close();
@@ -65,10 +89,21 @@ export async function startAbuseStack(limits: StackLimits = {}): Promise<AbuseSt
  * gateway `im-0`, or a proxy or a push routing to it at `gateway`'s ports. Reports the port it
  * serves (`main`: the gateway's and the proxy's ws port, push's HTTP port; the gateway's gRPC).
  */
-export async function startAbuseRuntime(role: 'gateway' | 'proxy' | 'push', limits: StackLimits, gateway?: { ws: number; grpc: number }): Promise<{ ports: { main: number; grpc?: number }; close(): Promise<void> }> {
+export async function startAbuseRuntime(
+  role: 'gateway' | 'proxy' | 'push',
+  limits: StackLimits,
+  gateway?: { ws: number; grpc: number },
+): Promise<{ ports: { main: number; grpc?: number }; close(): Promise<void> }> {
   const source = new StaticRingSource();
   if (role === 'gateway') {
-    const started = await startGateway({ host: '127.0.0.1', ports: { ws: 0, grpc: 0 }, self: 'im-0', ringSource: source, tokenSecret: ABUSE_SECRET, ...limits.gateway });
+    const started = await startGateway({
+      host: '127.0.0.1',
+      ports: { ws: 0, grpc: 0 },
+      self: 'im-0',
+      ringSource: source,
+      tokenSecret: ABUSE_SECRET,
+      ...limits.gateway,
+    });
     source.set(new Ring({ version: 1, members: [{ name: 'im-0', host: '127.0.0.1', ports: { ...started.ports } }] }));
     return { ports: { main: started.ports.ws, grpc: started.ports.grpc }, close: () => started.close() };
   }
@@ -85,7 +120,11 @@ export async function startAbuseRuntime(role: 'gateway' | 'proxy' | 'push', limi
 /** An HS256 client token for `sub` (DESIGN.md section 6); negative `expiresInSeconds`: expired. */
 export function clientToken(sub: string, init: { secret?: string; expiresInSeconds?: number } = {}): Promise<string> {
   const exp = Math.floor(Date.now() / 1000) + (init.expiresInSeconds ?? 600);
-  return new SignJWT({}).setProtectedHeader({ alg: 'HS256' }).setSubject(sub).setExpirationTime(exp).sign(new TextEncoder().encode(init.secret ?? ABUSE_SECRET));
+  return new SignJWT({})
+    .setProtectedHeader({ alg: 'HS256' })
+    .setSubject(sub)
+    .setExpirationTime(exp)
+    .sign(new TextEncoder().encode(init.secret ?? ABUSE_SECRET));
 }
 
 /** A connection query with a good token for `userID`. */
@@ -116,7 +155,10 @@ export interface FloodResult {
   readonly upgraded: Socket[];
 }
 
-/** Opens one raw upgrade per target at once (no pacing, no waiting between them); upgraded sockets stay open, answering pings. */
+/**
+ * Opens one raw upgrade per target at once (no pacing, no waiting between them); upgraded sockets stay open, answering
+ * pings.
+ */
 export async function flood(port: number, targets: readonly string[]): Promise<FloodResult> {
   const statuses = new Map<number, number>();
   const upgraded: Socket[] = [];
@@ -148,16 +190,23 @@ export async function flood(port: number, targets: readonly string[]): Promise<F
  * the gateway sends nothing but short pings to them, each chunk holding whole frames.
  */
 function answerPings(socket: Socket, chunk: Buffer): void {
-  for (let i = 0; i + 1 < chunk.length; ) {
+  for (let i = 0; i + 1 < chunk.length;) {
     const length = chunk[i + 1]! & 0x7f;
-    if ((chunk[i]! & 0x0f) === 0x9 && length < 126) socket.write(Buffer.concat([Buffer.from([0x8a, 0x80 | length, 0, 0, 0, 0]), chunk.subarray(i + 2, i + 2 + length)]));
+    if ((chunk[i]! & 0x0f) === 0x9 && length < 126)
+      socket.write(
+        Buffer.concat([Buffer.from([0x8a, 0x80 | length, 0, 0, 0, 0]), chunk.subarray(i + 2, i + 2 + length)]),
+      );
     i += 2 + length;
   }
 }
 
 /** Destroys `sockets` and waits until each is closed. */
 export async function destroyAll(sockets: readonly Socket[]): Promise<void> {
-  await Promise.all(sockets.map((socket) => (socket.closed ? Promise.resolve() : new Promise((resolve) => socket.once('close', resolve).destroy()))));
+  await Promise.all(
+    sockets.map((socket) =>
+      socket.closed ? Promise.resolve() : new Promise((resolve) => socket.once('close', resolve).destroy()),
+    ),
+  );
 }
 
 /** Resolves with the close code a ws client saw. */
@@ -226,7 +275,11 @@ export interface Receiver {
   receivedAll(msgIDs: readonly string[]): Promise<void>;
 }
 
-export async function openReceiver(url: string, userID: string, onFrame?: (frame: { msgID: string; payload: string }) => void): Promise<Receiver> {
+export async function openReceiver(
+  url: string,
+  userID: string,
+  onFrame?: (frame: { msgID: string; payload: string }) => void,
+): Promise<Receiver> {
   const ws = await openWs(url);
   const msgIDs = new Set<string>();
   const closes: number[] = [];
@@ -243,7 +296,8 @@ export async function openReceiver(url: string, userID: string, onFrame?: (frame
     ws,
     msgIDs,
     closes,
-    receivedAll: (ids) => (ids.every((id) => msgIDs.has(id)) ? Promise.resolve() : new Promise((resolve) => waiters.push({ ids, resolve }))),
+    receivedAll: (ids) =>
+      ids.every((id) => msgIDs.has(id)) ? Promise.resolve() : new Promise((resolve) => waiters.push({ ids, resolve })),
   };
 }
 
@@ -254,29 +308,45 @@ export interface PushAnswer {
 }
 
 /** One JSON exchange with push's `POST /v1/push` (or another path/method). */
-export function pushHttp(port: number, body: string | Buffer, init: { method?: string; path?: string } = {}): Promise<{ status: number; headers: Record<string, unknown>; json: PushAnswer }> {
+export function pushHttp(
+  port: number,
+  body: string | Buffer,
+  init: { method?: string; path?: string } = {},
+): Promise<{ status: number; headers: Record<string, unknown>; json: PushAnswer }> {
   return new Promise((resolve, reject) => {
-    const req = request({ host: '127.0.0.1', port, method: init.method ?? 'POST', path: init.path ?? '/v1/push', headers: { 'content-type': 'application/json' } }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (chunk: Buffer) => chunks.push(chunk));
-      res.on('end', () => {
-        const text = Buffer.concat(chunks).toString('utf8');
-        let json: unknown;
-        try {
-          json = JSON.parse(text);
-        } catch {
-          json = text;
-        }
-        resolve({ status: res.statusCode!, headers: res.headers, json: json as PushAnswer });
-      });
-    });
+    const req = request(
+      {
+        host: '127.0.0.1',
+        port,
+        method: init.method ?? 'POST',
+        path: init.path ?? '/v1/push',
+        headers: { 'content-type': 'application/json' },
+      },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (chunk: Buffer) => chunks.push(chunk));
+        res.on('end', () => {
+          const text = Buffer.concat(chunks).toString('utf8');
+          let json: unknown;
+          try {
+            json = JSON.parse(text);
+          } catch {
+            json = text;
+          }
+          resolve({ status: res.statusCode!, headers: res.headers, json: json as PushAnswer });
+        });
+      },
+    );
     req.on('error', reject);
     req.end(body);
   });
 }
 
 /** Pushes `msgID` to `userIDs`; resolves with the per-user statuses (`realtime`, `offline`). */
-export async function pushTo(port: number, message: { msgID: string; toUserIDs: readonly string[]; payload: string }): Promise<string[]> {
+export async function pushTo(
+  port: number,
+  message: { msgID: string; toUserIDs: readonly string[]; payload: string },
+): Promise<string[]> {
   const { status, json } = await pushHttp(port, JSON.stringify({ messages: [message] }));
   if (status !== 200) throw new Error(`push answered ${status}: ${JSON.stringify(json)}`);
   return json.results.map((r) => r.status);

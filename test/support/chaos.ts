@@ -3,10 +3,26 @@
  * operator kills at seeded points of a transition, the API server's fault pacing, a record of
  * every ring document and of the ring errors runtimes report on their Leases.
  */
-import { AppsV1Api, CoordinationV1Api, CoreV1Api, Watch, type CoreV1Event, type KubeConfig, type V1ConfigMap, type V1Lease } from '@kubernetes/client-node';
+import {
+  AppsV1Api,
+  CoordinationV1Api,
+  CoreV1Api,
+  Watch,
+  type CoreV1Event,
+  type KubeConfig,
+  type V1ConfigMap,
+  type V1Lease,
+} from '@kubernetes/client-node';
 import { SAMPLE } from '../../cli/local-system.js';
 import type { Faults } from '../../local/index.js';
-import { Annotations, Labels, parseRingDocument, RING_DATA_KEY, ringConfigMapName, type RingDocument } from '../../ring/index.js';
+import {
+  Annotations,
+  Labels,
+  parseRingDocument,
+  RING_DATA_KEY,
+  ringConfigMapName,
+  type RingDocument,
+} from '../../ring/index.js';
 import { CONFIGMAPS_PATH, killPod, ringDocument, until } from './scenario.js';
 
 /** The operator's pod (cli/local-system.ts). */
@@ -42,7 +58,10 @@ export interface Kill {
  * version `fromVersion`): when the point is seen, after a seeded jitter, the running operator
  * (a new process each time: the pod runner restarted it) is killed.
  */
-export async function killOperatorAt(kc: KubeConfig, init: { points: readonly KillPoint[]; replicas: number; fromVersion: number; random: () => number; lastPid?: number }): Promise<Kill[]> {
+export async function killOperatorAt(
+  kc: KubeConfig,
+  init: { points: readonly KillPoint[]; replicas: number; fromVersion: number; random: () => number; lastPid?: number },
+): Promise<Kill[]> {
   const kills: Kill[] = [];
   let lastPid = init.lastPid;
   for (const point of init.points) {
@@ -56,7 +75,11 @@ export async function killOperatorAt(kc: KubeConfig, init: { points: readonly Ki
   return kills;
 }
 
-async function reached(kc: KubeConfig, point: KillPoint, init: { replicas: number; fromVersion: number }): Promise<void> {
+async function reached(
+  kc: KubeConfig,
+  point: KillPoint,
+  init: { replicas: number; fromVersion: number },
+): Promise<void> {
   if (point === 'scaled') return;
   if (point === 'statefulset') {
     const apps = kc.makeApiClient(AppsV1Api);
@@ -73,7 +96,9 @@ async function reached(kc: KubeConfig, point: KillPoint, init: { replicas: numbe
     const document = await ringDocument(kc);
     observe(document === undefined ? 'no valid ring document' : `ring v${document.version} ${document.state}`);
     if (document === undefined || document.version <= init.fromVersion) return undefined;
-    return point === 'prepared' || document.state === 'Committed' || document.version > init.fromVersion + 1 ? true : undefined;
+    return point === 'prepared' || document.state === 'Committed' || document.version > init.fromVersion + 1
+      ? true
+      : undefined;
   });
 }
 
@@ -107,12 +132,18 @@ export class RingTimeline {
 
   static async start(kc: KubeConfig): Promise<RingTimeline> {
     const timeline = new RingTimeline();
-    timeline.#controller = await new Watch(kc).watch(CONFIGMAPS_PATH, {}, (_type: string, object: V1ConfigMap) => {
-      if (object.metadata?.name !== ringConfigMapName(SAMPLE.name)) return;
-      const parsed = parseRingDocument(object.data?.[RING_DATA_KEY] ?? '');
-      const last = timeline.documents.at(-1);
-      if (parsed.ok && (last?.version !== parsed.document.version || last.state !== parsed.document.state)) timeline.documents.push(parsed.document);
-    }, () => undefined);
+    timeline.#controller = await new Watch(kc).watch(
+      CONFIGMAPS_PATH,
+      {},
+      (_type: string, object: V1ConfigMap) => {
+        if (object.metadata?.name !== ringConfigMapName(SAMPLE.name)) return;
+        const parsed = parseRingDocument(object.data?.[RING_DATA_KEY] ?? '');
+        const last = timeline.documents.at(-1);
+        if (parsed.ok && (last?.version !== parsed.document.version || last.state !== parsed.document.state))
+          timeline.documents.push(parsed.document);
+      },
+      () => undefined,
+    );
     return timeline;
   }
 
@@ -138,11 +169,19 @@ export class LeaseReports {
   static async start(kc: KubeConfig): Promise<LeaseReports> {
     const reports = new LeaseReports();
     const path = `/apis/coordination.k8s.io/v1/namespaces/${SAMPLE.namespace}/leases`;
-    reports.#controller = await new Watch(kc).watch(path, { labelSelector: `${Labels.gateway}=${SAMPLE.name}` }, (type: string, lease: V1Lease) => reports.#record(type, lease), () => undefined);
+    reports.#controller = await new Watch(kc).watch(
+      path,
+      { labelSelector: `${Labels.gateway}=${SAMPLE.name}` },
+      (type: string, lease: V1Lease) => reports.#record(type, lease),
+      () => undefined,
+    );
     return reports;
   }
 
-  /** Resolves once every Lease in `names` reported an error that includes `code` (after `timeoutMs`, rejects naming the silent ones). */
+  /**
+   * Resolves once every Lease in `names` reported an error that includes `code` (after `timeoutMs`, rejects naming the
+   * silent ones).
+   */
   reported(names: readonly string[], code: string, timeoutMs = 30_000): Promise<void> {
     const missing = (): string[] => names.filter((n) => !(this.errors.get(n) ?? []).some((e) => e.includes(code)));
     return new Promise((resolve, reject) => {
@@ -157,7 +196,11 @@ export class LeaseReports {
       };
       const timer = setTimeout(() => {
         finish();
-        reject(new Error(`no ${code} reported on ${missing().join(', ')}: ${JSON.stringify(Object.fromEntries(this.errors))}`));
+        reject(
+          new Error(
+            `no ${code} reported on ${missing().join(', ')}: ${JSON.stringify(Object.fromEntries(this.errors))}`,
+          ),
+        );
       }, timeoutMs);
       this.#waiters.add(check);
       check();
@@ -187,14 +230,24 @@ export class LeaseReports {
  */
 export async function runtimeLeases(kc: KubeConfig): Promise<string[]> {
   const api = kc.makeApiClient(CoordinationV1Api);
-  const list = await api.listNamespacedLease({ namespace: SAMPLE.namespace, labelSelector: `${Labels.gateway}=${SAMPLE.name}` });
-  const isLive = (l: V1Lease): boolean => new Date(l.spec?.renewTime ?? 0).getTime() + (l.spec?.leaseDurationSeconds ?? 0) * 1000 > Date.now();
-  return list.items.filter(isLive).map((l) => l.metadata?.name ?? '').filter((n) => n !== '');
+  const list = await api.listNamespacedLease({
+    namespace: SAMPLE.namespace,
+    labelSelector: `${Labels.gateway}=${SAMPLE.name}`,
+  });
+  const isLive = (l: V1Lease): boolean =>
+    new Date(l.spec?.renewTime ?? 0).getTime() + (l.spec?.leaseDurationSeconds ?? 0) * 1000 > Date.now();
+  return list.items
+    .filter(isLive)
+    .map((l) => l.metadata?.name ?? '')
+    .filter((n) => n !== '');
 }
 
 /** How many `reason` Events the sample IMGateway has. */
 export async function eventCount(kc: KubeConfig, reason: string): Promise<number> {
   const core = kc.makeApiClient(CoreV1Api);
-  const list = await core.listNamespacedEvent({ namespace: SAMPLE.namespace, fieldSelector: `involvedObject.name=${SAMPLE.name}` });
+  const list = await core.listNamespacedEvent({
+    namespace: SAMPLE.namespace,
+    fieldSelector: `involvedObject.name=${SAMPLE.name}`,
+  });
   return list.items.filter((e: CoreV1Event) => e.reason === reason).length;
 }

@@ -4,7 +4,9 @@ import { buildRingDocument } from '../../ring/index.js';
 import type { GatewayRef, RingDocument, RingDocumentInit, RingMember, RingState } from '../../ring/index.js';
 
 /** The repository root, from this module's place in `dist/test/support/` or `test/support/`. */
-export const repoRoot = fileURLToPath(new URL(import.meta.url.includes('/dist/') ? '../../../' : '../../', import.meta.url));
+export const repoRoot = fileURLToPath(
+  new URL(import.meta.url.includes('/dist/') ? '../../../' : '../../', import.meta.url),
+);
 
 /** Reads a file of `test/fixtures/` as UTF-8 text. */
 export function fixtureText(name: string): string {

@@ -5,7 +5,14 @@ import { AppsV1Api, CoreV1Api, type V1Pod, type V1StatefulSet } from '@kubernete
 import { SignJWT } from 'jose';
 import { IMRING_CLUSTER_OPTIONS } from '../../cli/local-system.js';
 import { LocalCluster } from '../../local/cluster.js';
-import { buildRingDocument, ringConfigMapName, serializeRingDocument, type RingDocument, type RingMember, type RingState } from '../../ring/index.js';
+import {
+  buildRingDocument,
+  ringConfigMapName,
+  serializeRingDocument,
+  type RingDocument,
+  type RingMember,
+  type RingState,
+} from '../../ring/index.js';
 import { createResolver } from '../../runtime/resolver.js';
 import { RingWatcher } from '../../runtime/ring-watcher.js';
 import { startProxy, type Proxy } from '../../runtime/proxy/proxy.js';
@@ -20,12 +27,20 @@ export const TOKEN_SECRET = 'e2e-token-secret-0123456789abcdef';
 
 /** Member `im-<i>` at its canonical address, as the operator publishes it. */
 export function member(i: number): RingMember {
-  return { name: `im-${i}`, host: `im-${i}.im-headless.${GATEWAY.namespace}.svc.cluster.local`, ports: { ws: 10001, grpc: 10002 } };
+  return {
+    name: `im-${i}`,
+    host: `im-${i}.im-headless.${GATEWAY.namespace}.svc.cluster.local`,
+    ports: { ws: 10001, grpc: 10002 },
+  };
 }
 
 /** An HS256 client token for `userID`, valid for 10 minutes. */
 export function tokenFor(userID: string, secret = TOKEN_SECRET): Promise<string> {
-  return new SignJWT({}).setProtectedHeader({ alg: 'HS256' }).setSubject(userID).setExpirationTime('10m').sign(new TextEncoder().encode(secret));
+  return new SignJWT({})
+    .setProtectedHeader({ alg: 'HS256' })
+    .setSubject(userID)
+    .setExpirationTime('10m')
+    .sign(new TextEncoder().encode(secret));
 }
 
 /**
@@ -61,17 +76,38 @@ export class ImSystem {
   async #start(members: number): Promise<void> {
     await this.cluster.start();
     const core = this.cluster.kc.makeApiClient(CoreV1Api);
-    await core.createNamespacedSecret({ namespace: GATEWAY.namespace, body: { metadata: { name: 'im-token' }, stringData: { key: TOKEN_SECRET } } });
-    await core.createNamespacedService({ namespace: GATEWAY.namespace, body: { metadata: { name: 'im-headless' }, spec: { clusterIP: 'None', publishNotReadyAddresses: true, selector: { app: 'im' }, ports: [{ name: 'ws', port: 10001 }] } } });
+    await core.createNamespacedSecret({
+      namespace: GATEWAY.namespace,
+      body: { metadata: { name: 'im-token' }, stringData: { key: TOKEN_SECRET } },
+    });
+    await core.createNamespacedService({
+      namespace: GATEWAY.namespace,
+      body: {
+        metadata: { name: 'im-headless' },
+        spec: {
+          clusterIP: 'None',
+          publishNotReadyAddresses: true,
+          selector: { app: 'im' },
+          ports: [{ name: 'ws', port: 10001 }],
+        },
+      },
+    });
     await this.writeRing({ version: 1, state: 'Committed', members });
-    await this.cluster.kc.makeApiClient(AppsV1Api).createNamespacedStatefulSet({ namespace: GATEWAY.namespace, body: gatewayStatefulSet(members) });
+    await this.cluster.kc
+      .makeApiClient(AppsV1Api)
+      .createNamespacedStatefulSet({ namespace: GATEWAY.namespace, body: gatewayStatefulSet(members) });
     await this.readyGateways(members);
     this.#resolver.close();
     this.#resolver = createResolver({ hostsFile: this.cluster.hostsFile });
     const proxyRing = await this.#watcher();
     const pushRing = await this.#watcher();
     this.proxy = await startProxy({ host: '127.0.0.1', port: 0, ringSource: proxyRing, resolver: this.#resolver });
-    this.push = await startPush({ host: '127.0.0.1', ports: { grpc: 0, http: 0 }, ringSource: pushRing, resolver: this.#resolver });
+    this.push = await startPush({
+      host: '127.0.0.1',
+      ports: { grpc: 0, http: 0 },
+      ringSource: pushRing,
+      resolver: this.#resolver,
+    });
   }
 
   /** The in-process ring watchers (proxy's, then push's). */
@@ -92,13 +128,24 @@ export class ImSystem {
   }
 
   /** Writes ring `version` of members im-0..members-1 (previous: version - 1 of `previousMembers`). */
-  async writeRing(init: { version: number; state: RingState; members: number; previousMembers?: number }): Promise<RingDocument> {
+  async writeRing(init: {
+    version: number;
+    state: RingState;
+    members: number;
+    previousMembers?: number;
+  }): Promise<RingDocument> {
     const document = buildRingDocument({
       gateway: GATEWAY,
       version: init.version,
       state: init.state,
       members: Array.from({ length: init.members }, (_, i) => member(i)),
-      previous: init.version === 1 ? null : { version: init.version - 1, members: Array.from({ length: init.previousMembers ?? init.members }, (_, i) => member(i)) },
+      previous:
+        init.version === 1
+          ? null
+          : {
+              version: init.version - 1,
+              members: Array.from({ length: init.previousMembers ?? init.members }, (_, i) => member(i)),
+            },
       policy: { migrateRatePerSecond: 500, handoffWindowMs: 2000 },
     });
     await this.writeRingText(serializeRingDocument(document));
@@ -116,23 +163,42 @@ export class ImSystem {
   async scaleGateways(count: number): Promise<V1Pod[]> {
     const apps = this.cluster.kc.makeApiClient(AppsV1Api);
     const scale = await apps.readNamespacedStatefulSetScale({ name: 'im', namespace: GATEWAY.namespace });
-    await apps.replaceNamespacedStatefulSetScale({ name: 'im', namespace: GATEWAY.namespace, body: { ...scale, spec: { replicas: count } } });
+    await apps.replaceNamespacedStatefulSetScale({
+      name: 'im',
+      namespace: GATEWAY.namespace,
+      body: { ...scale, spec: { replicas: count } },
+    });
     return this.readyGateways(count);
   }
 
   readyGateways(count: number): Promise<V1Pod[]> {
     const core = this.cluster.kc.makeApiClient(CoreV1Api);
-    return watchUntil(this.cluster.kc, `/api/v1/namespaces/${GATEWAY.namespace}/pods`, async (observe) => {
-      const pods = (await core.listNamespacedPod({ namespace: GATEWAY.namespace, labelSelector: 'app=im' })).items;
-      observe(pods.map(describePod).join(' | ') || 'no gateway pods');
-      const ready = pods.filter((p) => !p.metadata?.deletionTimestamp && p.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True'));
-      return ready.length === count && pods.length === count ? ready : undefined;
-    }, 90_000);
+    return watchUntil(
+      this.cluster.kc,
+      `/api/v1/namespaces/${GATEWAY.namespace}/pods`,
+      async (observe) => {
+        const pods = (await core.listNamespacedPod({ namespace: GATEWAY.namespace, labelSelector: 'app=im' })).items;
+        observe(pods.map(describePod).join(' | ') || 'no gateway pods');
+        const ready = pods.filter(
+          (p) =>
+            !p.metadata?.deletionTimestamp &&
+            p.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True'),
+        );
+        return ready.length === count && pods.length === count ? ready : undefined;
+      },
+      90_000,
+    );
   }
 
   /** POST /v1/push on the push service. */
-  async pushHttp(messages: { msgID: string; toUserIDs: string[]; payload: string }[]): Promise<{ status: number; body: { results: PushResultJson[] } }> {
-    const response = await fetch(`http://127.0.0.1:${this.push.ports.http}/v1/push`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ messages }) });
+  async pushHttp(
+    messages: { msgID: string; toUserIDs: string[]; payload: string }[],
+  ): Promise<{ status: number; body: { results: PushResultJson[] } }> {
+    const response = await fetch(`http://127.0.0.1:${this.push.ports.http}/v1/push`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ messages }),
+    });
     return { status: response.status, body: (await response.json()) as { results: PushResultJson[] } };
   }
 
@@ -182,7 +248,11 @@ function gatewayStatefulSet(replicas: number): V1StatefulSet {
                 { name: 'IMRING_TOKEN_SECRET', valueFrom: { secretKeyRef: { name: 'im-token', key: 'key' } } },
                 { name: 'LOG_LEVEL', value: 'warn' },
               ],
-              ports: [{ name: 'ws', containerPort: 10001 }, { name: 'grpc', containerPort: 10002 }, { name: 'http', containerPort: 10003 }],
+              ports: [
+                { name: 'ws', containerPort: 10001 },
+                { name: 'grpc', containerPort: 10002 },
+                { name: 'http', containerPort: 10003 },
+              ],
               readinessProbe: { httpGet: { path: '/readyz', port: 10003 }, periodSeconds: 1 },
             },
           ],

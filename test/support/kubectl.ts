@@ -33,7 +33,6 @@ export function liveKubectlPids(): number[] {
   return [...live].map((child) => child.pid ?? -1);
 }
 
-
 /**
  * A local API server and a kubectl pointed at it through its own kubeconfig and a fresh
  * `--cache-dir`, both in a temp dir (also kubectl's HOME, so no user config leaks in).
@@ -116,11 +115,21 @@ export class KubectlSession {
 export function runKubectl(kubeconfig: string, dir: string, args: readonly string[]): Promise<KubectlResult> {
   return new Promise((resolve, reject) => {
     const argv = ['--kubeconfig', kubeconfig, '--cache-dir', join(dir, 'cache'), ...args];
-    const child = execFile(KUBECTL, argv, { env: { PATH: process.env.PATH, HOME: dir }, timeout: COMMAND_TIMEOUT_MS, maxBuffer: MAX_OUTPUT_BYTES, encoding: 'utf8' }, (error, stdout, stderr) => {
-      const code = error ? (error as { code?: unknown }).code : 0;
-      if (typeof code === 'number') resolve({ code, stdout, stderr });
-      else reject(new Error(`kubectl ${args.join(' ')} did not finish: ${stderr}`, { cause: error }));
-    });
+    const child = execFile(
+      KUBECTL,
+      argv,
+      {
+        env: { PATH: process.env.PATH, HOME: dir },
+        timeout: COMMAND_TIMEOUT_MS,
+        maxBuffer: MAX_OUTPUT_BYTES,
+        encoding: 'utf8',
+      },
+      (error, stdout, stderr) => {
+        const code = error ? (error as { code?: unknown }).code : 0;
+        if (typeof code === 'number') resolve({ code, stdout, stderr });
+        else reject(new Error(`kubectl ${args.join(' ')} did not finish: ${stderr}`, { cause: error }));
+      },
+    );
     track(child);
   });
 }
@@ -174,7 +183,10 @@ export class KubectlWatch {
         if (found !== undefined) finish(undefined, found);
       };
       const exited = (): void => finish(this.#failure(`exited before a line matched ${pattern}`));
-      const timer = setTimeout(() => finish(this.#failure(`no line matched ${pattern} within ${timeoutMs} ms`)), timeoutMs);
+      const timer = setTimeout(
+        () => finish(this.#failure(`no line matched ${pattern} within ${timeoutMs} ms`)),
+        timeoutMs,
+      );
       this.#reader.on('line', check);
       this.child.once('close', exited);
       check();
@@ -189,7 +201,9 @@ export class KubectlWatch {
   }
 
   #failure(what: string): Error {
-    return new Error(`kubectl ${this.child.spawnargs.slice(5).join(' ')} ${what}; stdout: ${JSON.stringify(this.lines)}; stderr: ${this.#stderr}`);
+    return new Error(
+      `kubectl ${this.child.spawnargs.slice(5).join(' ')} ${what}; stdout: ${JSON.stringify(this.lines)}; stderr: ${this.#stderr}`,
+    );
   }
 }
 
@@ -205,7 +219,11 @@ export function widget(name: string, spec: Record<string, unknown>): Record<stri
 }
 
 /** A ConfigMap manifest. */
-export function configMap(name: string, labels: Record<string, string> = {}, data: Record<string, string> = { a: '1' }): Record<string, unknown> {
+export function configMap(
+  name: string,
+  labels: Record<string, string> = {},
+  data: Record<string, string> = { a: '1' },
+): Record<string, unknown> {
   return { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name, labels }, data };
 }
 
@@ -216,7 +234,12 @@ export function statefulSet(name: string, replicas: number): Record<string, unkn
     apiVersion: 'apps/v1',
     kind: 'StatefulSet',
     metadata: { name },
-    spec: { replicas, serviceName: name, selector: { matchLabels: labels }, template: { metadata: { labels }, spec: { containers: [{ name: 'main', image: 'example/web:1' }] } } },
+    spec: {
+      replicas,
+      serviceName: name,
+      selector: { matchLabels: labels },
+      template: { metadata: { labels }, spec: { containers: [{ name: 'main', image: 'example/web:1' }] } },
+    },
   };
 }
 
@@ -227,8 +250,13 @@ export interface EventInit {
   message: string;
 }
 
-/** A core/v1 Event about `about` (a served object: its apiVersion, kind and metadata), as a controller would record it. */
-export function eventAbout(about: { apiVersion: string; kind: string; metadata: { name: string; namespace: string; uid: string } }, init: EventInit): Record<string, unknown> {
+/**
+ * A core/v1 Event about `about` (a served object: its apiVersion, kind and metadata), as a controller would record it.
+ */
+export function eventAbout(
+  about: { apiVersion: string; kind: string; metadata: { name: string; namespace: string; uid: string } },
+  init: EventInit,
+): Record<string, unknown> {
   const now = new Date().toISOString().replace(/\.\d+Z$/, 'Z');
   const { name, namespace, uid } = about.metadata;
   return {

@@ -58,7 +58,11 @@ export async function startLocalApi(
 }
 
 /** Replaces ConfigMap `body.metadata.name` in `namespace`, or creates it when there is none. */
-export async function putConfigMap(core: CoreV1Api, namespace: string, body: V1ConfigMap & { metadata: { name: string } }): Promise<void> {
+export async function putConfigMap(
+  core: CoreV1Api,
+  namespace: string,
+  body: V1ConfigMap & { metadata: { name: string } },
+): Promise<void> {
   try {
     await core.replaceNamespacedConfigMap({ name: body.metadata.name, namespace, body });
   } catch (error) {
@@ -80,7 +84,12 @@ export async function codeOf(promise: Promise<unknown>): Promise<number> {
 }
 
 /** Parsed `Status` body of a client-node ApiException. */
-export async function statusOf(promise: Promise<unknown>): Promise<{ code: number; reason: string; message: string; details?: { causes?: { field?: string; message: string }[] } }> {
+export async function statusOf(promise: Promise<unknown>): Promise<{
+  code: number;
+  reason: string;
+  message: string;
+  details?: { causes?: { field?: string; message: string }[] };
+}> {
   try {
     await promise;
   } catch (error) {
@@ -144,16 +153,29 @@ export interface RawResponse {
  * One raw request to the local API server, trusting its certificate; sends the token unless
  * `anonymous`. For what client-node's typed calls cannot say (odd content types, bad tokens).
  */
-export function rawRequest(api: LocalApi, path: string, init: { method?: string; headers?: Record<string, string>; body?: string; anonymous?: boolean } = {}): Promise<RawResponse> {
+export function rawRequest(
+  api: LocalApi,
+  path: string,
+  init: { method?: string; headers?: Record<string, string>; body?: string; anonymous?: boolean } = {},
+): Promise<RawResponse> {
   return new Promise((resolve, reject) => {
-    const headers: Record<string, string> = { ...(init.anonymous ? {} : { authorization: `Bearer ${api.server.token}` }), ...init.headers };
-    const req = httpsRequest(`${api.server.url}${path}`, { method: init.method ?? 'GET', headers, ca: api.server.caCertificate }, (res) => {
-      let text = '';
-      res.setEncoding('utf8');
-      res.on('data', (chunk: string) => (text += chunk));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, text, json: <T>() => JSON.parse(text) as T }));
-      res.on('error', reject);
-    });
+    const headers: Record<string, string> = {
+      ...(init.anonymous ? {} : { authorization: `Bearer ${api.server.token}` }),
+      ...init.headers,
+    };
+    const req = httpsRequest(
+      `${api.server.url}${path}`,
+      { method: init.method ?? 'GET', headers, ca: api.server.caCertificate },
+      (res) => {
+        let text = '';
+        res.setEncoding('utf8');
+        res.on('data', (chunk: string) => (text += chunk));
+        res.on('end', () =>
+          resolve({ status: res.statusCode ?? 0, headers: res.headers, text, json: <T>() => JSON.parse(text) as T }),
+        );
+        res.on('error', reject);
+      },
+    );
     req.on('error', reject);
     req.end(init.body);
   });
@@ -164,8 +186,16 @@ export function rawRequest(api: LocalApi, path: string, init: { method?: string;
  * (`default`, `enum`, `x-kubernetes-*` are `_default`, `_enum`, `xKubernetes…` there), so CRDs
  * written as their YAML would be go through here.
  */
-export async function postRaw(api: LocalApi, path: string, object: unknown): Promise<{ status: number; body: Record<string, unknown> }> {
-  const response = await rawRequest(api, path, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(object) });
+export async function postRaw(
+  api: LocalApi,
+  path: string,
+  object: unknown,
+): Promise<{ status: number; body: Record<string, unknown> }> {
+  const response = await rawRequest(api, path, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(object),
+  });
   return { status: response.status, body: response.json() };
 }
 

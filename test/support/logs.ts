@@ -15,13 +15,16 @@ export interface CapturedLogs {
 export function captureLogs(): CapturedLogs {
   const events = new EventEmitter();
   const lines: LogLine[] = [];
-  const logger = pino({ level: 'debug' }, {
-    write: (text: string) => {
-      const line = JSON.parse(text) as LogLine;
-      lines.push(line);
-      events.emit('line', line);
+  const logger = pino(
+    { level: 'debug' },
+    {
+      write: (text: string) => {
+        const line = JSON.parse(text) as LogLine;
+        lines.push(line);
+        events.emit('line', line);
+      },
     },
-  });
+  );
   const next = (match: (line: LogLine) => boolean): Promise<LogLine> =>
     new Promise((resolve) => {
       const listener = (line: LogLine): void => {

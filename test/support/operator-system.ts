@@ -5,7 +5,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { CoreV1Api, CustomObjectsApi, Watch, type CoreV1Event, type V1ConfigMap, type V1Pod } from '@kubernetes/client-node';
+import {
+  CoreV1Api,
+  CustomObjectsApi,
+  Watch,
+  type CoreV1Event,
+  type V1ConfigMap,
+  type V1Pod,
+} from '@kubernetes/client-node';
 import { IMRING_CLUSTER_OPTIONS, runtimePod } from '../../cli/local-system.js';
 import { LocalCluster } from '../../local/cluster.js';
 import type { ServedRequest } from '../../local/index.js';
@@ -51,7 +58,8 @@ export class OperatorSystem {
 
   private constructor(dir: string) {
     this.dir = dir;
-    // Pod addresses come from a random /16 per cluster (local/kubelet/pod-runner.ts), so test runs side by side do not collide.
+    // Pod addresses come from a random /16 per cluster (local/kubelet/pod-runner.ts), so test runs side by side do not
+    // collide.
     const probes = apiProbes();
     this.requestLog = probes.requestLog;
     this.cluster = new LocalCluster({
@@ -67,7 +75,10 @@ export class OperatorSystem {
     try {
       await system.cluster.start();
       await system.kubectlOk(['apply', '-f', CRD_FILE]);
-      await system.core.createNamespacedSecret({ namespace: NAMESPACE, body: { metadata: { name: 'im-token' }, stringData: { key: TOKEN_SECRET } } });
+      await system.core.createNamespacedSecret({
+        namespace: NAMESPACE,
+        body: { metadata: { name: 'im-token' }, stringData: { key: TOKEN_SECRET } },
+      });
       await system.#watchRing();
     } catch (error) {
       await system.close();
@@ -93,12 +104,32 @@ export class OperatorSystem {
   /** Starts `imring operator` (leader election on); resolves once its metrics server listens. */
   async startOperator(identity: string, extra: readonly string[] = []): Promise<OperatorProcess> {
     const log = createWriteStream(join(this.dir, `operator-${identity}.log`), { flags: 'a' });
-    const child = spawn(process.execPath, [CLI, 'operator', '--namespace', NAMESPACE, '--host', '127.0.0.1', '--metrics-port', '0', '--identity', identity, '--leader-election-namespace', NAMESPACE, ...extra], {
-      env: { PATH: process.env.PATH, KUBECONFIG: this.cluster.kubeconfigPath, LOG_LEVEL: 'info' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const child = spawn(
+      process.execPath,
+      [
+        CLI,
+        'operator',
+        '--namespace',
+        NAMESPACE,
+        '--host',
+        '127.0.0.1',
+        '--metrics-port',
+        '0',
+        '--identity',
+        identity,
+        '--leader-election-namespace',
+        NAMESPACE,
+        ...extra,
+      ],
+      {
+        env: { PATH: process.env.PATH, KUBECONFIG: this.cluster.kubeconfigPath, LOG_LEVEL: 'info' },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
     child.stderr.pipe(log);
-    const exited = new Promise<number | string>((resolve) => child.once('exit', (code, signal) => resolve(code ?? signal ?? -1)));
+    const exited = new Promise<number | string>((resolve) =>
+      child.once('exit', (code, signal) => resolve(code ?? signal ?? -1)),
+    );
     const metricsPort = await new Promise<number>((resolve, reject) => {
       const lines = createInterface({ input: child.stdout });
       lines.on('line', (line) => {
@@ -137,20 +168,39 @@ export class OperatorSystem {
   async startRuntimes(gateway: string): Promise<{ proxy: V1Pod; push: V1Pod }> {
     for (const component of ['proxy', 'push'] as const) {
       // Ready once listening: they start before the IMGateway, so no ring exists yet.
-      await this.core.createNamespacedPod({ namespace: NAMESPACE, body: runtimePod({ gateway, component, tokenSecretName: 'im-token', readiness: 'listening' }) });
+      await this.core.createNamespacedPod({
+        namespace: NAMESPACE,
+        body: runtimePod({ gateway, component, tokenSecretName: 'im-token', readiness: 'listening' }),
+      });
     }
-    const ready = await watchUntil(this.cluster.kc, `/api/v1/namespaces/${NAMESPACE}/pods`, async (observe) => {
-      const pods = (await this.core.listNamespacedPod({ namespace: NAMESPACE, labelSelector: RUNTIME_PODS })).items;
-      observe(pods.map(describePod).join(' | ') || 'no runtime pods');
-      const running = pods.filter((p) => p.status?.podIP && p.status.conditions?.some((c) => c.type === 'Ready' && c.status === 'True'));
-      return running.length === 2 ? running : undefined;
-    }, 60_000);
-    return { proxy: ready.find((p) => p.metadata?.name === `${gateway}-proxy`)!, push: ready.find((p) => p.metadata?.name === `${gateway}-push`)! };
+    const ready = await watchUntil(
+      this.cluster.kc,
+      `/api/v1/namespaces/${NAMESPACE}/pods`,
+      async (observe) => {
+        const pods = (await this.core.listNamespacedPod({ namespace: NAMESPACE, labelSelector: RUNTIME_PODS })).items;
+        observe(pods.map(describePod).join(' | ') || 'no runtime pods');
+        const running = pods.filter(
+          (p) => p.status?.podIP && p.status.conditions?.some((c) => c.type === 'Ready' && c.status === 'True'),
+        );
+        return running.length === 2 ? running : undefined;
+      },
+      60_000,
+    );
+    return {
+      proxy: ready.find((p) => p.metadata?.name === `${gateway}-proxy`)!,
+      push: ready.find((p) => p.metadata?.name === `${gateway}-push`)!,
+    };
   }
 
   async gateway(name: string): Promise<IMGateway> {
     const custom = this.cluster.kc.makeApiClient(CustomObjectsApi);
-    return (await custom.getNamespacedCustomObject({ group: IMGATEWAY.group, version: IMGATEWAY.version, namespace: NAMESPACE, plural: IMGATEWAY.plural, name })) as IMGateway;
+    return (await custom.getNamespacedCustomObject({
+      group: IMGATEWAY.group,
+      version: IMGATEWAY.version,
+      namespace: NAMESPACE,
+      plural: IMGATEWAY.plural,
+      name,
+    })) as IMGateway;
   }
 
   /**
@@ -159,27 +209,36 @@ export class OperatorSystem {
    */
   untilGateway(name: string, check: (gateway: IMGateway) => boolean, timeoutMs = 90_000): Promise<IMGateway> {
     const path = `/apis/${IMGATEWAY.group}/${IMGATEWAY.version}/namespaces/${NAMESPACE}/${IMGATEWAY.plural}`;
-    return watchUntil(this.cluster.kc, path, async (observe) => {
-      const gateway = await this.gateway(name).catch(() => undefined);
-      observe(describeGateway(gateway));
-      if (gateway && check(gateway)) return gateway;
-      throwIfInvalid(gateway, `IMGateway ${name}`);
-      const exited = await this.#everyOperatorExited();
-      if (exited !== undefined) throw new Unreachable(`IMGateway ${name}: ${exited}; ${describeGateway(gateway)}`);
-      return undefined;
-    }, { timeoutMs, wake: (evaluate) => this.#onOperatorExit(evaluate) });
+    return watchUntil(
+      this.cluster.kc,
+      path,
+      async (observe) => {
+        const gateway = await this.gateway(name).catch(() => undefined);
+        observe(describeGateway(gateway));
+        if (gateway && check(gateway)) return gateway;
+        throwIfInvalid(gateway, `IMGateway ${name}`);
+        const exited = await this.#everyOperatorExited();
+        if (exited !== undefined) throw new Unreachable(`IMGateway ${name}: ${exited}; ${describeGateway(gateway)}`);
+        return undefined;
+      },
+      { timeoutMs, wake: (evaluate) => this.#onOperatorExit(evaluate) },
+    );
   }
 
   /** The ring document in the ConfigMap now. */
   async ring(name: string): Promise<RingDocument | undefined> {
-    const configMap = await this.core.readNamespacedConfigMap({ namespace: NAMESPACE, name: `${name}-ring` }).catch(() => undefined);
+    const configMap = await this.core
+      .readNamespacedConfigMap({ namespace: NAMESPACE, name: `${name}-ring` })
+      .catch(() => undefined);
     const parsed = parseRingDocument(configMap?.data?.[RING_DATA_KEY] ?? '');
     return parsed.ok ? parsed.document : undefined;
   }
 
   /** Events about IMGateway `name`, oldest first. */
   async events(name: string): Promise<CoreV1Event[]> {
-    const events = (await this.core.listNamespacedEvent({ namespace: NAMESPACE })).items.filter((e) => e.involvedObject.kind === IMGATEWAY.kind && e.involvedObject.name === name);
+    const events = (await this.core.listNamespacedEvent({ namespace: NAMESPACE })).items.filter(
+      (e) => e.involvedObject.kind === IMGATEWAY.kind && e.involvedObject.name === name,
+    );
     return events.sort((a, b) => new Date(a.firstTimestamp ?? 0).getTime() - new Date(b.firstTimestamp ?? 0).getTime());
   }
 
@@ -199,11 +258,13 @@ export class OperatorSystem {
     const operators = [...this.#operators.values()];
     const running = operators.some((o) => o.child.exitCode === null && o.child.signalCode === null);
     if (operators.length === 0 || running) return undefined;
-    const exits = await Promise.all(operators.map(async (o) => {
-      const log = await readFile(join(this.dir, `operator-${o.identity}.log`), 'utf8').catch(() => '');
-      const last = log.trim().split('\n').at(-1) ?? '';
-      return `${o.identity} (${o.child.exitCode ?? o.child.signalCode}; last logged: ${last})`;
-    }));
+    const exits = await Promise.all(
+      operators.map(async (o) => {
+        const log = await readFile(join(this.dir, `operator-${o.identity}.log`), 'utf8').catch(() => '');
+        const last = log.trim().split('\n').at(-1) ?? '';
+        return `${o.identity} (${o.child.exitCode ?? o.child.signalCode}; last logged: ${last})`;
+      }),
+    );
     return `every operator exited: ${exits.join(', ')}`;
   }
 
@@ -217,12 +278,17 @@ export class OperatorSystem {
   }
 
   async #watchRing(): Promise<void> {
-    this.#historyWatch = await new Watch(this.cluster.kc).watch(`/api/v1/namespaces/${NAMESPACE}/configmaps`, {}, (_type: string, object: V1ConfigMap) => {
-      if (!object.metadata?.name?.endsWith('-ring')) return;
-      const parsed = parseRingDocument(object.data?.[RING_DATA_KEY] ?? '');
-      const entry = parsed.ok ? `v${parsed.document.version} ${parsed.document.state}` : 'invalid';
-      if (this.ringHistory.at(-1) !== entry) this.ringHistory.push(entry);
-    }, () => undefined);
+    this.#historyWatch = await new Watch(this.cluster.kc).watch(
+      `/api/v1/namespaces/${NAMESPACE}/configmaps`,
+      {},
+      (_type: string, object: V1ConfigMap) => {
+        if (!object.metadata?.name?.endsWith('-ring')) return;
+        const parsed = parseRingDocument(object.data?.[RING_DATA_KEY] ?? '');
+        const entry = parsed.ok ? `v${parsed.document.version} ${parsed.document.state}` : 'invalid';
+        if (this.ringHistory.at(-1) !== entry) this.ringHistory.push(entry);
+      },
+      () => undefined,
+    );
   }
 }
 
@@ -239,7 +305,10 @@ export function isConverged(gateway: IMGateway, replicas: number): boolean {
 }
 
 /** {@link isConverged} as a predicate for {@link OperatorSystem.untilGateway}. */
-export const convergedAt = (replicas: number) => (gateway: IMGateway): boolean => isConverged(gateway, replicas);
+export const convergedAt =
+  (replicas: number) =>
+  (gateway: IMGateway): boolean =>
+    isConverged(gateway, replicas);
 
 /** An IMGateway manifest with test-friendly timings. */
 export function imGateway(name: string, spec: Record<string, unknown> = {}): IMGateway {
@@ -247,6 +316,15 @@ export function imGateway(name: string, spec: Record<string, unknown> = {}): IMG
     apiVersion: `${IMGATEWAY.group}/${IMGATEWAY.version}`,
     kind: IMGATEWAY.kind,
     metadata: { name, namespace: NAMESPACE },
-    spec: { replicas: 1, image: 'imring:dev', auth: { secretName: 'im-token' }, unreadyGraceSeconds: 20, ring: { ackTimeoutSeconds: 10 }, drain: { timeoutSeconds: 20 }, logLevel: 'warn', ...spec },
+    spec: {
+      replicas: 1,
+      image: 'imring:dev',
+      auth: { secretName: 'im-token' },
+      unreadyGraceSeconds: 20,
+      ring: { ackTimeoutSeconds: 10 },
+      drain: { timeoutSeconds: 20 },
+      logLevel: 'warn',
+      ...spec,
+    },
   };
 }

@@ -64,7 +64,13 @@ export function requestAttributes(
   const isWatch = legacyWatch || ['true', '1'].includes(query.get('watch') ?? '');
   const verb = verbOf(entry.method, pathName !== undefined, isWatch);
   const name = pathName ?? /^metadata\.name==?([^,]+)$/.exec(query.get('fieldSelector') ?? '')?.[1];
-  return { verb, apiGroup, resource: subresource === undefined ? resource : `${resource}/${subresource}`, namespace, name };
+  return {
+    verb,
+    apiGroup,
+    resource: subresource === undefined ? resource : `${resource}/${subresource}`,
+    namespace,
+    name,
+  };
 }
 
 function verbOf(method: string, hasName: boolean, isWatch: boolean): string {
@@ -86,18 +92,28 @@ function verbOf(method: string, hasName: boolean, isWatch: boolean): string {
   }
 }
 
-const has = (list: readonly string[] | undefined, value: string): boolean => (list ?? []).some((v) => v === '*' || v === value);
+const has = (list: readonly string[] | undefined, value: string): boolean =>
+  (list ?? []).some((v) => v === '*' || v === value);
 
 /** Whether `rule` allows `request` (RBAC's RuleAllows; an empty resourceNames allows every name). */
 export function ruleAllows(rule: PolicyRule, request: RequestAttributes): boolean {
-  if (!has(rule.verbs, request.verb) || !has(rule.apiGroups, request.apiGroup) || !has(rule.resources, request.resource)) return false;
+  if (
+    !has(rule.verbs, request.verb) ||
+    !has(rule.apiGroups, request.apiGroup) ||
+    !has(rule.resources, request.resource)
+  )
+    return false;
   if (!rule.resourceNames || rule.resourceNames.length === 0) return true;
   return request.name !== undefined && rule.resourceNames.includes(request.name);
 }
 
 /** Whether some grant allows `request`: a namespaced grant only inside its namespace. */
 export function isAllowed(grants: readonly Grant[], request: RequestAttributes): boolean {
-  return grants.some((g) => (g.namespace === undefined || g.namespace === request.namespace) && g.rules.some((rule) => ruleAllows(rule, request)));
+  return grants.some(
+    (g) =>
+      (g.namespace === undefined || g.namespace === request.namespace) &&
+      g.rules.some((rule) => ruleAllows(rule, request)),
+  );
 }
 
 /**
@@ -109,7 +125,9 @@ export function unusedPermissions(grants: readonly Grant[], requests: readonly R
   for (const grant of grants) {
     for (const rule of grant.rules) {
       for (const permission of expand(rule)) {
-        const used = requests.some((r) => (grant.namespace === undefined || grant.namespace === r.namespace) && ruleAllows(permission, r));
+        const used = requests.some(
+          (r) => (grant.namespace === undefined || grant.namespace === r.namespace) && ruleAllows(permission, r),
+        );
         if (!used) unused.push(`${grant.role}: ${describe(permission)}`);
       }
     }
@@ -120,7 +138,16 @@ export function unusedPermissions(grants: readonly Grant[], requests: readonly R
 function expand(rule: PolicyRule): PolicyRule[] {
   const names = rule.resourceNames && rule.resourceNames.length > 0 ? rule.resourceNames.map((n) => [n]) : [undefined];
   return (rule.apiGroups ?? []).flatMap((apiGroup) =>
-    (rule.resources ?? []).flatMap((resource) => rule.verbs.flatMap((verb) => names.map((resourceNames) => ({ apiGroups: [apiGroup], resources: [resource], verbs: [verb], ...(resourceNames ? { resourceNames } : {}) })))),
+    (rule.resources ?? []).flatMap((resource) =>
+      rule.verbs.flatMap((verb) =>
+        names.map((resourceNames) => ({
+          apiGroups: [apiGroup],
+          resources: [resource],
+          verbs: [verb],
+          ...(resourceNames ? { resourceNames } : {}),
+        })),
+      ),
+    ),
   );
 }
 
@@ -150,7 +177,11 @@ export async function readGrants(file: string, namespace?: string): Promise<Map<
     const object = document.toJS() as RoleDocument | null;
     if (object?.kind !== 'Role' && object?.kind !== 'ClusterRole') continue;
     const role = `${object.kind}/${object.metadata?.name}`;
-    grants.set(object.metadata?.name ?? '', { role, namespace: object.kind === 'Role' ? (namespace ?? object.metadata?.namespace) : undefined, rules: object.rules ?? [] });
+    grants.set(object.metadata?.name ?? '', {
+      role,
+      namespace: object.kind === 'Role' ? (namespace ?? object.metadata?.namespace) : undefined,
+      rules: object.rules ?? [],
+    });
   }
   return grants;
 }

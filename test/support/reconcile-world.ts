@@ -300,8 +300,10 @@ export class ReconcileWorld {
   /** Each running gateway pod of `gateway`, and each of the other runtimes, serves the ring and renews its Lease. */
   #runRuntimes(gateway: string): void {
     const document = this.ring(gateway);
-    const pods = [...this.#podsOf(gateway).values()]
-      .map((p): [RuntimeComponent, string] => ['gateway', p.metadata!.name!]);
+    const pods = [...this.#podsOf(gateway).values()].map((p): [RuntimeComponent, string] => [
+      'gateway',
+      p.metadata!.name!,
+    ]);
     const others = this.#runtimes.map((c): [RuntimeComponent, string] => [c, `${gateway}-${c}`]);
     for (const [component, pod] of [...pods, ...others]) {
       if (!this.#frozen.has(pod)) this.#renewLease({ gateway, component, pod }, document);
@@ -319,7 +321,7 @@ export class ReconcileWorld {
     const served = Number(live?.metadata?.annotations?.[Annotations.ringVersion] ?? 0);
     // A runtime refuses an older version than the one it serves (RING-SPEC section 4).
     const loads = document !== undefined && document.version >= served;
-    const annotations = loads ? ringAnnotations(document, component) : live?.metadata?.annotations ?? {};
+    const annotations = loads ? ringAnnotations(document, component) : (live?.metadata?.annotations ?? {});
     if (live !== undefined && this.#isCurrent(live, annotations)) return;
     this.#put('Lease', {
       apiVersion: 'coordination.k8s.io/v1',

@@ -1,4 +1,3 @@
-
 /** A CRD as its YAML would be written, as plain JSON (see `createRaw`). */
 export interface CrdJson {
   apiVersion: string;
@@ -33,7 +32,14 @@ export function widgetCrd(): CrdJson {
     served: true,
     storage,
     schema: { openAPIV3Schema: schema },
-    subresources: { status: {}, scale: { specReplicasPath: '.spec.replicas', statusReplicasPath: '.status.replicas', labelSelectorPath: '.status.selector' } },
+    subresources: {
+      status: {},
+      scale: {
+        specReplicasPath: '.spec.replicas',
+        statusReplicasPath: '.status.replicas',
+        labelSelectorPath: '.status.selector',
+      },
+    },
     additionalPrinterColumns: [
       { name: 'Desired', type: 'integer', jsonPath: '.spec.replicas' },
       { name: 'Phase', type: 'string', jsonPath: '.status.phase' },

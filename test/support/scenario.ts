@@ -63,14 +63,24 @@ export async function startSystem(options: { replicas: number; prefix?: string }
 
 /** `kubectl scale imgw/demo --replicas=<replicas>`; asserts it succeeded. */
 export async function scale(system: ScenarioSystem, replicas: number): Promise<void> {
-  const scaled = await runKubectl(system.cluster.kubeconfigPath, system.dir, ['scale', `imgw/${SAMPLE.name}`, `--replicas=${replicas}`]);
+  const scaled = await runKubectl(system.cluster.kubeconfigPath, system.dir, [
+    'scale',
+    `imgw/${SAMPLE.name}`,
+    `--replicas=${replicas}`,
+  ]);
   assert.equal(scaled.code, 0, scaled.stderr);
 }
 
 /** The sample IMGateway as the API server has it now. */
 export async function sampleGateway(kc: KubeConfig): Promise<IMGateway> {
   const custom = kc.makeApiClient(CustomObjectsApi);
-  return (await custom.getNamespacedCustomObject({ group: IMGATEWAY.group, version: IMGATEWAY.version, namespace: SAMPLE.namespace, plural: IMGATEWAY.plural, name: SAMPLE.name })) as IMGateway;
+  return (await custom.getNamespacedCustomObject({
+    group: IMGATEWAY.group,
+    version: IMGATEWAY.version,
+    namespace: SAMPLE.namespace,
+    plural: IMGATEWAY.plural,
+    name: SAMPLE.name,
+  })) as IMGateway;
 }
 
 export const GATEWAYS_PATH = `/apis/${IMGATEWAY.group}/${IMGATEWAY.version}/namespaces/${SAMPLE.namespace}/${IMGATEWAY.plural}`;
@@ -82,21 +92,33 @@ export const LEASES_PATH = `/apis/coordination.k8s.io/v1/namespaces/${SAMPLE.nam
  * Resolves when the sample gateway's ring has converged at `replicas` Ready members; fails at
  * once when its spec is invalid.
  */
-export function converged(cluster: LocalCluster, replicas: number, timeoutMs = CONVERGE_TIMEOUT_MS): Promise<IMGateway> {
+export function converged(
+  cluster: LocalCluster,
+  replicas: number,
+  timeoutMs = CONVERGE_TIMEOUT_MS,
+): Promise<IMGateway> {
   const kc = cluster.kc;
-  return until(kc, GATEWAYS_PATH, async (observe) => {
-    const gateway = await sampleGateway(kc);
-    observe(describeGateway(gateway));
-    if (isConverged(gateway, replicas)) return gateway;
-    throwIfInvalid(gateway, `IMGateway ${SAMPLE.name}`);
-    return undefined;
-  }, timeoutMs);
+  return until(
+    kc,
+    GATEWAYS_PATH,
+    async (observe) => {
+      const gateway = await sampleGateway(kc);
+      observe(describeGateway(gateway));
+      if (isConverged(gateway, replicas)) return gateway;
+      throwIfInvalid(gateway, `IMGateway ${SAMPLE.name}`);
+      return undefined;
+    },
+    timeoutMs,
+  );
 }
 
 /** The sample's ring document as the ConfigMap holds it now (undefined when missing or refused by the parser). */
 export async function ringDocument(kc: KubeConfig): Promise<RingDocument | undefined> {
   const core = kc.makeApiClient(CoreV1Api);
-  const configMap = await core.readNamespacedConfigMap({ name: ringConfigMapName(SAMPLE.name), namespace: SAMPLE.namespace });
+  const configMap = await core.readNamespacedConfigMap({
+    name: ringConfigMapName(SAMPLE.name),
+    namespace: SAMPLE.namespace,
+  });
   const parsed = parseRingDocument(configMap.data?.[RING_DATA_KEY] ?? '');
   return parsed.ok ? parsed.document : undefined;
 }
@@ -140,21 +162,27 @@ export function until<T>(
       if ('value' in outcome) resolve(outcome.value);
       else reject(outcome.error);
     };
-    const evaluate = serialEvaluation(() => check(observe), (value) => finish({ value }), (error) => {
-      if (error instanceof Unreachable) return finish({ error });
-      lastError = error;
-      if (!finished) later(() => void evaluate());
-    });
+    const evaluate = serialEvaluation(
+      () => check(observe),
+      (value) => finish({ value }),
+      (error) => {
+        if (error instanceof Unreachable) return finish({ error });
+        lastError = error;
+        if (!finished) later(() => void evaluate());
+      },
+    );
     const open = (): void => {
       if (finished) return;
       const ended = (): void => {
         if (!finished) later(open);
       };
-      new Watch(kc).watch(path, {}, () => void evaluate(), ended).then((c) => {
-        controller = c;
-        if (finished) c.abort();
-        void evaluate();
-      }, ended);
+      new Watch(kc)
+        .watch(path, {}, () => void evaluate(), ended)
+        .then((c) => {
+          controller = c;
+          if (finished) c.abort();
+          void evaluate();
+        }, ended);
     };
     const deadline = setTimeout(() => {
       const why = `until ${path}: not met within ${timeoutMs} ms; last seen: ${lastSeen}`;
@@ -176,7 +204,9 @@ export function runningPid(kc: KubeConfig, name: string, not?: number): Promise<
   });
 }
 
-/** SIGKILLs pod `name`'s container (its process group) once it runs a process other than `not`; returns the pid killed. */
+/**
+ * SIGKILLs pod `name`'s container (its process group) once it runs a process other than `not`; returns the pid killed.
+ */
 export async function killPod(kc: KubeConfig, name: string, not?: number): Promise<number> {
   const pid = await runningPid(kc, name, not);
   try {
@@ -188,7 +218,10 @@ export async function killPod(kc: KubeConfig, name: string, not?: number): Promi
 }
 
 /** Scenario traffic: `users` connected through the proxy, then pushing `messagesPerSecond`. */
-export async function startTraffic(endpoints: Endpoints, options: Omit<TrafficOptions, keyof Endpoints>): Promise<DemoTraffic> {
+export async function startTraffic(
+  endpoints: Endpoints,
+  options: Omit<TrafficOptions, keyof Endpoints>,
+): Promise<DemoTraffic> {
   const traffic = new DemoTraffic({ ...endpoints, ...options });
   try {
     await traffic.connect();
@@ -220,7 +253,8 @@ export async function account(traffic: DemoTraffic): Promise<Accounting> {
   traffic.ledger.settle(Number.POSITIVE_INFINITY);
   const totals = traffic.ledger.totals;
   const windows = [...totals.reconnectWindowsMs].sort((a, b) => a - b);
-  const p99ReconnectMs = windows.length > 0 ? windows[Math.min(windows.length - 1, Math.floor(windows.length * 0.99))]! : 0;
+  const p99ReconnectMs =
+    windows.length > 0 ? windows[Math.min(windows.length - 1, Math.floor(windows.length * 0.99))]! : 0;
   const realtimeShare = totals.pairs === 0 ? 0 : (100 * totals.received) / totals.pairs;
   const { messages, pushErrors } = traffic.counts;
   const lines = [
@@ -235,12 +269,20 @@ export async function account(traffic: DemoTraffic): Promise<Accounting> {
  * none misrouted. Frames in flight on a connection whose gateway or proxy process was killed
  * die with it (`lostOnKilledConnection`): allowed only where a test kills one.
  */
-export function assertAccounted(traffic: DemoTraffic, accounting: Accounting, options: { minMessages: number; killsConnections?: boolean }): void {
+export function assertAccounted(
+  traffic: DemoTraffic,
+  accounting: Accounting,
+  options: { minMessages: number; killsConnections?: boolean },
+): void {
   const { totals } = accounting;
   assert.ok(accounting.messages >= options.minMessages, `traffic flowed: ${accounting.messages} messages`);
   assert.equal(totals.misrouted, 0, `misrouted: ${traffic.ledger.misrouteSamples.join(', ')}`);
   assert.equal(totals.lost, 0, `lost: neither received nor reported offline: ${traffic.ledger.lostSamples.join(', ')}`);
   if (options.killsConnections !== true) {
-    assert.equal(totals.lostOnKilledConnection + totals.offlineOnDeadConnection, 0, 'no connection was killed, so none died under a message');
+    assert.equal(
+      totals.lostOnKilledConnection + totals.offlineOnDeadConnection,
+      0,
+      'no connection was killed, so none died under a message',
+    );
   }
 }

@@ -34,22 +34,31 @@ export async function watchUntil<T>(
   let unwake: (() => void) | undefined;
   try {
     return await new Promise<T>((resolve, reject) => {
-      const evaluate = serialEvaluation(() => seen.check(check), resolve, (error) => reject(asError(error)));
+      const evaluate = serialEvaluation(
+        () => seen.check(check),
+        resolve,
+        (error) => reject(asError(error)),
+      );
       const giveUp = (why: string, cause?: unknown): void => {
         reject(new Error(`watchUntil ${path}: ${why}; ${seen.describe()}`, { cause }));
       };
       timer = setTimeout(() => giveUp(`not met within ${timeoutMs} ms`), timeoutMs);
       unwake = wake?.(() => void evaluate());
       void new Watch(kc)
-        .watch(path, {}, () => {
-          seen.events++;
-          void evaluate();
-        }, (error: unknown) => {
-          if (settled) return;
-          if (error) giveUp('the watch failed', error);
-          // A last look at what the final events brought, then nothing more can be seen.
-          else void evaluate().then(() => giveUp('the watch ended'));
-        })
+        .watch(
+          path,
+          {},
+          () => {
+            seen.events++;
+            void evaluate();
+          },
+          (error: unknown) => {
+            if (settled) return;
+            if (error) giveUp('the watch failed', error);
+            // A last look at what the final events brought, then nothing more can be seen.
+            else void evaluate().then(() => giveUp('the watch ended'));
+          },
+        )
         .then((c) => {
           controller = c;
           // Settled before the watch was open (woken by `wake`): nothing else would close it.
@@ -98,7 +107,11 @@ class Sightings {
  * when done (and returns when it is). `found` gets the first non-undefined result, `failed`
  * any error.
  */
-export function serialEvaluation<T>(check: () => Promise<T | undefined>, found: (value: T) => void, failed: (error: unknown) => void): () => Promise<void> {
+export function serialEvaluation<T>(
+  check: () => Promise<T | undefined>,
+  found: (value: T) => void,
+  failed: (error: unknown) => void,
+): () => Promise<void> {
   let running: Promise<void> | undefined;
   let again = false;
   const loop = async (): Promise<void> => {

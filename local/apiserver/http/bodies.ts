@@ -9,14 +9,20 @@ import { ApiError } from '../errors.js';
 /** Answers `status` with `body` as JSON, and `warnings` as `Warning` headers. */
 export function send(res: ServerResponse, status: number, body: unknown, warnings: readonly string[] = []): void {
   const text = JSON.stringify(body);
-  const headers: Record<string, string | string[]> = { 'Content-Type': 'application/json', 'Content-Length': String(Buffer.byteLength(text)) };
+  const headers: Record<string, string | string[]> = {
+    'Content-Type': 'application/json',
+    'Content-Length': String(Buffer.byteLength(text)),
+  };
   if (warnings.length > 0) headers.Warning = [...warnings];
   res.writeHead(status, headers).end(text);
 }
 
 /** Answers `error` as a `Status` (an unexpected one as 500); ends a response already under way. */
 export function sendError(res: ServerResponse, error: unknown): void {
-  const apiError = error instanceof ApiError ? error : new ApiError(500, 'InternalError', `Internal error occurred: ${(error as Error).message}`);
+  const apiError =
+    error instanceof ApiError
+      ? error
+      : new ApiError(500, 'InternalError', `Internal error occurred: ${(error as Error).message}`);
   if (res.headersSent) {
     res.end();
     return;
@@ -33,7 +39,8 @@ export async function readBody(req: IncomingMessage, limit: number): Promise<str
   let size = 0;
   for await (const chunk of req as AsyncIterable<Buffer>) {
     size += chunk.length;
-    if (size > limit) throw new ApiError(413, 'RequestEntityTooLarge', `the request body is larger than ${limit} bytes`);
+    if (size > limit)
+      throw new ApiError(413, 'RequestEntityTooLarge', `the request body is larger than ${limit} bytes`);
     chunks.push(chunk);
   }
   return Buffer.concat(chunks).toString('utf8');
@@ -43,7 +50,11 @@ export async function readBody(req: IncomingMessage, limit: number): Promise<str
 export function checkBodyType(contentType: string | undefined): void {
   if (contentType?.includes('protobuf') || contentType?.includes('cbor')) {
     // kubectl's generator commands (`kubectl create configmap …`) encode built-ins as protobuf.
-    throw new ApiError(415, 'UnsupportedMediaType', `the local API server accepts JSON and YAML bodies, not ${contentType}: use "kubectl apply -f" or "kubectl create -f"`);
+    throw new ApiError(
+      415,
+      'UnsupportedMediaType',
+      `the local API server accepts JSON and YAML bodies, not ${contentType}: use "kubectl apply -f" or "kubectl create -f"`,
+    );
   }
 }
 

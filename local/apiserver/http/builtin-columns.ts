@@ -33,8 +33,9 @@ const BUILTIN: Record<string, readonly TableColumn[]> = {
   'pods.': podColumns(),
   'statefulsets.apps': [
     nameColumn(),
-    column({ name: 'Ready', description: 'Number of the pod with ready state' }, (o) =>
-      `${num(at(o, 'status', 'readyReplicas'))}/${num(at(o, 'spec', 'replicas'))}`,
+    column(
+      { name: 'Ready', description: 'Number of the pod with ready state' },
+      (o) => `${num(at(o, 'status', 'readyReplicas'))}/${num(at(o, 'spec', 'replicas'))}`,
     ),
     ageColumn(),
     wide('Containers', 'Names of each container in the template.', (o) => templateContainers(o, 'name')),
@@ -43,15 +44,36 @@ const BUILTIN: Record<string, readonly TableColumn[]> = {
   'services.': serviceColumns(),
   'configmaps.': [
     nameColumn(),
-    column({ name: 'Data', type: 'integer', description: 'Data contains the configuration data. Each key must consist of alphanumeric characters, \'-\', \'_\' or \'.\'. Values with non-UTF-8 byte sequences must use the BinaryData field. The keys stored in Data must not overlap with the keys in the BinaryData field, this is enforced during validation process.' }, (o) =>
-      Object.keys(rec(o['data'])).length + Object.keys(rec(o['binaryData'])).length,
+    column(
+      {
+        name: 'Data',
+        type: 'integer',
+        description:
+          "Data contains the configuration data. Each key must consist of alphanumeric characters, '-', '_' or '.'. Values with non-UTF-8 byte sequences must use the BinaryData field. The keys stored in Data must not overlap with the keys in the BinaryData field, this is enforced during validation process.",
+      },
+      (o) => Object.keys(rec(o['data'])).length + Object.keys(rec(o['binaryData'])).length,
     ),
     ageColumn(),
   ],
   'secrets.': [
     nameColumn(),
-    column({ name: 'Type', description: 'Used to facilitate programmatic handling of secret data. More info: https://kubernetes.io/docs/concepts/configuration/secret/#secret-types' }, (o) => str(o['type'])),
-    column({ name: 'Data', type: 'integer', description: 'Data contains the secret data. Each key must consist of alphanumeric characters, \'-\', \'_\' or \'.\'. The serialized form of the secret data is a base64 encoded string, representing the arbitrary (possibly non-string) data value here. Described in https://tools.ietf.org/html/rfc4648#section-4' }, (o) => Object.keys(rec(o['data'])).length),
+    column(
+      {
+        name: 'Type',
+        description:
+          'Used to facilitate programmatic handling of secret data. More info: https://kubernetes.io/docs/concepts/configuration/secret/#secret-types',
+      },
+      (o) => str(o['type']),
+    ),
+    column(
+      {
+        name: 'Data',
+        type: 'integer',
+        description:
+          "Data contains the secret data. Each key must consist of alphanumeric characters, '-', '_' or '.'. The serialized form of the secret data is a base64 encoded string, representing the arbitrary (possibly non-string) data value here. Described in https://tools.ietf.org/html/rfc4648#section-4",
+      },
+      (o) => Object.keys(rec(o['data'])).length,
+    ),
     ageColumn(),
   ],
   'namespaces.': [
@@ -63,19 +85,45 @@ const BUILTIN: Record<string, readonly TableColumn[]> = {
   'events.events.k8s.io': eventColumns(),
   'leases.coordination.k8s.io': [
     nameColumn(),
-    column({ name: 'Holder', description: 'holderIdentity contains the identity of the holder of a current lease. If Coordinated Leader Election is used, the holder identity must be equal to the elected LeaseCandidate.metadata.name field.' }, (o) => str(at(o, 'spec', 'holderIdentity'))),
+    column(
+      {
+        name: 'Holder',
+        description:
+          'holderIdentity contains the identity of the holder of a current lease. If Coordinated Leader Election is used, the holder identity must be equal to the elected LeaseCandidate.metadata.name field.',
+      },
+      (o) => str(at(o, 'spec', 'holderIdentity')),
+    ),
     ageColumn(),
   ],
   'poddisruptionbudgets.policy': [
     nameColumn(),
-    column({ name: 'Min Available', description: 'The minimum number of pods that must be available.' }, (o) => naOr(at(o, 'spec', 'minAvailable'))),
-    column({ name: 'Max Unavailable', description: 'The maximum number of pods that may be unavailable.' }, (o) => naOr(at(o, 'spec', 'maxUnavailable'))),
-    column({ name: 'Allowed Disruptions', type: 'integer', description: 'Calculated number of pods that may be disrupted at this time.' }, (o) => num(at(o, 'status', 'disruptionsAllowed'))),
+    column({ name: 'Min Available', description: 'The minimum number of pods that must be available.' }, (o) =>
+      naOr(at(o, 'spec', 'minAvailable')),
+    ),
+    column({ name: 'Max Unavailable', description: 'The maximum number of pods that may be unavailable.' }, (o) =>
+      naOr(at(o, 'spec', 'maxUnavailable')),
+    ),
+    column(
+      {
+        name: 'Allowed Disruptions',
+        type: 'integer',
+        description: 'Calculated number of pods that may be disrupted at this time.',
+      },
+      (o) => num(at(o, 'status', 'disruptionsAllowed')),
+    ),
     ageColumn(),
   ],
   'serviceaccounts.': [
     nameColumn(),
-    column({ name: 'Secrets', type: 'integer', description: 'Secrets is a list of the secrets in the same namespace that pods running using this ServiceAccount are allowed to use.' }, (o) => list(o['secrets']).length),
+    column(
+      {
+        name: 'Secrets',
+        type: 'integer',
+        description:
+          'Secrets is a list of the secrets in the same namespace that pods running using this ServiceAccount are allowed to use.',
+      },
+      (o) => list(o['secrets']).length,
+    ),
     ageColumn(),
   ],
   // CRDs have no printer in printers.go: the server's default table convertor prints these two.
@@ -107,11 +155,20 @@ function templateContainers(o: KubeObject, field: 'name' | 'image'): string {
 function serviceColumns(): readonly TableColumn[] {
   return [
     nameColumn(),
-    column({ name: 'Type', description: 'type determines how the Service is exposed.' }, (o) => str(at(o, 'spec', 'type'))),
+    column({ name: 'Type', description: 'type determines how the Service is exposed.' }, (o) =>
+      str(at(o, 'spec', 'type')),
+    ),
     column({ name: 'Cluster-IP', description: 'clusterIP is the IP address of the service.' }, (o) =>
       orNone(str(list(at(o, 'spec', 'clusterIPs'))[0]) || str(at(o, 'spec', 'clusterIP'))),
     ),
-    column({ name: 'External-IP', description: 'externalIPs is a list of IP addresses for which nodes in the cluster will also accept traffic for this service.' }, serviceExternalIP),
+    column(
+      {
+        name: 'External-IP',
+        description:
+          'externalIPs is a list of IP addresses for which nodes in the cluster will also accept traffic for this service.',
+      },
+      serviceExternalIP,
+    ),
     column({ name: 'Port(s)', description: 'The list of ports that are exposed by this service.' }, servicePorts),
     ageColumn(),
     wide('Selector', 'Route service traffic to pods with label keys and values matching this selector.', (o) =>
@@ -128,7 +185,9 @@ function serviceExternalIP(o: KubeObject): string {
     case 'ExternalName':
       return str(spec['externalName']);
     case 'LoadBalancer': {
-      const ingress = list(at(o, 'status', 'loadBalancer', 'ingress')).map((i) => str(rec(i)['ip']) || str(rec(i)['hostname']));
+      const ingress = list(at(o, 'status', 'loadBalancer', 'ingress')).map(
+        (i) => str(rec(i)['ip']) || str(rec(i)['hostname']),
+      );
       const all = [...ingress.filter((s) => s !== ''), ...external];
       return all.length > 0 ? all.join(',') : '<pending>';
     }
@@ -150,14 +209,37 @@ function servicePorts(o: KubeObject): string {
 
 function eventColumns(): readonly TableColumn[] {
   return [
-    column({ name: 'Last Seen', description: 'The time at which the most recent occurrence of this event was recorded.' }, eventLastSeen),
-    column({ name: 'Type', description: 'Type of this event (Normal, Warning), new types could be added in the future' }, (o) => str(o['type'])),
-    column({ name: 'Reason', description: 'This should be a short, machine understandable string that gives the reason for the transition into the object\'s current status.' }, (o) => str(o['reason'])),
+    column(
+      { name: 'Last Seen', description: 'The time at which the most recent occurrence of this event was recorded.' },
+      eventLastSeen,
+    ),
+    column(
+      { name: 'Type', description: 'Type of this event (Normal, Warning), new types could be added in the future' },
+      (o) => str(o['type']),
+    ),
+    column(
+      {
+        name: 'Reason',
+        description:
+          "This should be a short, machine understandable string that gives the reason for the transition into the object's current status.",
+      },
+      (o) => str(o['reason']),
+    ),
     column({ name: 'Object', description: 'The object that this event is about.' }, eventTarget),
-    wide('Subobject', 'If referring to a piece of an object instead of an entire object, this string should contain a valid JSON/Go field access statement, such as desiredState.manifest.containers[2].', (o) => str(at(o, 'involvedObject', 'fieldPath'))),
+    wide(
+      'Subobject',
+      'If referring to a piece of an object instead of an entire object, this string should contain a valid JSON/Go field access statement, such as desiredState.manifest.containers[2].',
+      (o) => str(at(o, 'involvedObject', 'fieldPath')),
+    ),
     wide('Source', 'The component reporting this event. Should be a short machine understandable string.', eventSource),
-    column({ name: 'Message', description: 'A human-readable description of the status of this operation.' }, (o) => (str(o['message']) || str(o['note'])).trim()),
-    wide('First Seen', 'The time at which the event was first recorded. (Time of server receipt is in TypeMeta.)', eventFirstSeen),
+    column({ name: 'Message', description: 'A human-readable description of the status of this operation.' }, (o) =>
+      (str(o['message']) || str(o['note'])).trim(),
+    ),
+    wide(
+      'First Seen',
+      'The time at which the event was first recorded. (Time of server receipt is in TypeMeta.)',
+      eventFirstSeen,
+    ),
     wide('Count', 'The number of times this event has occurred.', eventCount),
     column({ name: 'Name', format: 'name', description: NAME_DESCRIPTION, priority: 1 }, (o) => o.metadata?.name ?? ''),
   ];

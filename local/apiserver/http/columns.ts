@@ -32,7 +32,9 @@ export function nameColumn(): TableColumn {
   return column({ name: 'Name', format: 'name', description: NAME_DESCRIPTION }, (o) => o.metadata?.name ?? '');
 }
 
-/** `Age`: the creation time as `HumanDuration` since now, `<unknown>` when unset (printers.go translateTimestampSince). */
+/**
+ * `Age`: the creation time as `HumanDuration` since now, `<unknown>` when unset (printers.go translateTimestampSince).
+ */
 export function ageColumn(): TableColumn {
   return column({ name: 'Age', description: AGE_DESCRIPTION }, (o, now) => since(o.metadata?.creationTimestamp, now));
 }

@@ -38,7 +38,11 @@ export function apiGroup(types: ResourceType[], group: string): Record<string, u
  * subresource (`statefulsets/status`, `statefulsets/scale` as autoscaling/v1 Scale). Undefined
  * when the group/version is not served.
  */
-export function apiResourceList(types: ResourceType[], group: string, version: string): Record<string, unknown> | undefined {
+export function apiResourceList(
+  types: ResourceType[],
+  group: string,
+  version: string,
+): Record<string, unknown> | undefined {
   const served = types.filter((t) => t.group === group && t.version === version);
   if (served.length === 0) return undefined;
   return {
@@ -79,9 +83,14 @@ export function negotiateDiscovery(
 ): { aggregated: false } | { aggregated: true; version: 'v2' | 'v2beta1'; contentType: string } {
   for (const range of (accept ?? '').split(',')) {
     const { type, params } = parseMediaRange(range);
-    if (type === 'application/json' && params.get('g') === 'apidiscovery.k8s.io' && params.get('as') === 'APIGroupDiscoveryList') {
+    if (
+      type === 'application/json' &&
+      params.get('g') === 'apidiscovery.k8s.io' &&
+      params.get('as') === 'APIGroupDiscoveryList'
+    ) {
       const v = params.get('v');
-      if (v === 'v2' || v === 'v2beta1') return { aggregated: true, version: v, contentType: AGGREGATED.replace('%V', v) };
+      if (v === 'v2' || v === 'v2beta1')
+        return { aggregated: true, version: v, contentType: AGGREGATED.replace('%V', v) };
     }
     // Plain JSON (or anything) before an aggregated range means the client prefers the legacy form.
     if (type === 'application/json' && params.size === 0) return { aggregated: false };
@@ -90,7 +99,10 @@ export function negotiateDiscovery(
   return { aggregated: false };
 }
 
-/** Kube-aware version order (k8s.io/apimachinery version.CompareKubeAwareVersionStrings): v2 > v1 > v1beta2 > v1beta1 > v1alpha1 > others. */
+/**
+ * Kube-aware version order (k8s.io/apimachinery version.CompareKubeAwareVersionStrings): v2 > v1 > v1beta2 > v1beta1 >
+ * v1alpha1 > others.
+ */
 export function compareVersions(a: string, b: string): number {
   const ka = versionKey(a);
   const kb = versionKey(b);
@@ -113,7 +125,14 @@ function parseMediaRange(range: string): { type: string; params: Map<string, str
   const params = new Map<string, string>();
   for (const p of rest) {
     const eq = p.indexOf('=');
-    if (eq > 0) params.set(p.slice(0, eq).trim().toLowerCase(), p.slice(eq + 1).trim().replace(/^"(.*)"$/, '$1'));
+    if (eq > 0)
+      params.set(
+        p.slice(0, eq).trim().toLowerCase(),
+        p
+          .slice(eq + 1)
+          .trim()
+          .replace(/^"(.*)"$/, '$1'),
+      );
   }
   params.delete('q');
   return { type: type.toLowerCase(), params };
@@ -152,7 +171,9 @@ function resourceEntries(t: ResourceType): Record<string, unknown>[] {
     name: `${t.plural}/${s.subresource}`,
     singularName: '',
     namespaced: t.namespaced,
-    ...(s.kind.group !== t.group || s.kind.version !== t.version ? { group: s.kind.group, version: s.kind.version } : {}),
+    ...(s.kind.group !== t.group || s.kind.version !== t.version
+      ? { group: s.kind.group, version: s.kind.version }
+      : {}),
     kind: s.kind.kind,
     verbs: s.verbs,
   }));
@@ -169,7 +190,9 @@ function subresources(t: ResourceType): Subresource[] {
   const own = { group: t.group, version: t.version, kind: t.kind };
   return [
     ...(t.statusSubresource ? [{ subresource: 'status', kind: own, verbs: STATUS_VERBS }] : []),
-    ...(t.scale ? [{ subresource: 'scale', kind: { group: 'autoscaling', version: 'v1', kind: 'Scale' }, verbs: SCALE_VERBS }] : []),
+    ...(t.scale
+      ? [{ subresource: 'scale', kind: { group: 'autoscaling', version: 'v1', kind: 'Scale' }, verbs: SCALE_VERBS }]
+      : []),
   ];
 }
 
@@ -193,7 +216,13 @@ function resourceDiscovery(t: ResourceType): Record<string, unknown> {
     ...(t.shortNames.length > 0 ? { shortNames: t.shortNames } : {}),
     ...(t.categories.length > 0 ? { categories: t.categories } : {}),
     ...(subresources(t).length > 0
-      ? { subresources: subresources(t).map((s) => ({ subresource: s.subresource, responseKind: s.kind, verbs: s.verbs })) }
+      ? {
+          subresources: subresources(t).map((s) => ({
+            subresource: s.subresource,
+            responseKind: s.kind,
+            verbs: s.verbs,
+          })),
+        }
       : {}),
   };
 }

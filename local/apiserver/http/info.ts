@@ -2,7 +2,14 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { ApiError } from '../errors.js';
 import type { ResourceType } from '../types.js';
 import { send } from './bodies.js';
-import { aggregatedDiscovery, apiGroup, apiGroupList, apiResourceList, legacyApiVersions, negotiateDiscovery } from './discovery.js';
+import {
+  aggregatedDiscovery,
+  apiGroup,
+  apiGroupList,
+  apiResourceList,
+  legacyApiVersions,
+  negotiateDiscovery,
+} from './discovery.js';
 import { openApiV3GroupVersion, openApiV3Root } from './openapi.js';
 import type { InfoRoute } from './router.js';
 

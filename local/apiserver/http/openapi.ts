@@ -13,7 +13,11 @@ import { createHash } from 'node:crypto';
 import type { JSONSchemaProps, ResourceType } from '../types.js';
 
 /** The PATCH media types advertised: everything but strategic merge (see the module comment). */
-const PATCH_MEDIA_TYPES = ['application/json-patch+json', 'application/merge-patch+json', 'application/apply-patch+yaml'];
+const PATCH_MEDIA_TYPES = [
+  'application/json-patch+json',
+  'application/merge-patch+json',
+  'application/apply-patch+yaml',
+];
 
 type Json = Record<string, unknown>;
 
@@ -31,7 +35,11 @@ export function openApiV3Root(types: ResourceType[]): Record<string, unknown> {
 }
 
 /** The OpenAPI 3.0 document for one group/version, or undefined when nothing is served there. */
-export function openApiV3GroupVersion(types: ResourceType[], group: string, version: string): Record<string, unknown> | undefined {
+export function openApiV3GroupVersion(
+  types: ResourceType[],
+  group: string,
+  version: string,
+): Record<string, unknown> | undefined {
   const served = types.filter((t) => t.group === group && t.version === version);
   if (served.length === 0) return undefined;
   const paths: Json = {};
@@ -57,7 +65,8 @@ export function documentHash(doc: unknown): string {
 /** The definition name a kind's schema goes by (`io.k8s.api.apps.v1.StatefulSet`, `com.example.v1.Widget`). */
 export function schemaName(t: ResourceType): string {
   if (t.custom) return [...t.group.split('.').reverse(), t.version, t.kind].join('.');
-  if (t.group === 'apiextensions.k8s.io') return `io.k8s.apiextensions-apiserver.pkg.apis.apiextensions.${t.version}.${t.kind}`;
+  if (t.group === 'apiextensions.k8s.io')
+    return `io.k8s.apiextensions-apiserver.pkg.apis.apiextensions.${t.version}.${t.kind}`;
   const pkg = t.group === '' ? 'core' : (t.group.split('.')[0] ?? t.group);
   return `io.k8s.api.${pkg}.${t.version}.${t.kind}`;
 }
@@ -150,15 +159,40 @@ function queryParameter(name: string, type: 'string' | 'boolean', description: s
 
 function writeParameters(patch: boolean): Json[] {
   return [
-    queryParameter('dryRun', 'string', 'When present, indicates that modifications should not be persisted. Valid value: All.'),
-    queryParameter('fieldManager', 'string', 'The name associated with the actor or entity that is making these changes.'),
-    queryParameter('fieldValidation', 'string', 'How the server treats unknown or duplicate fields: Ignore, Warn or Strict.'),
-    ...(patch ? [queryParameter('force', 'boolean', 'Force an apply request: re-acquire conflicting fields owned by other people.')] : []),
+    queryParameter(
+      'dryRun',
+      'string',
+      'When present, indicates that modifications should not be persisted. Valid value: All.',
+    ),
+    queryParameter(
+      'fieldManager',
+      'string',
+      'The name associated with the actor or entity that is making these changes.',
+    ),
+    queryParameter(
+      'fieldValidation',
+      'string',
+      'How the server treats unknown or duplicate fields: Ignore, Warn or Strict.',
+    ),
+    ...(patch
+      ? [
+          queryParameter(
+            'force',
+            'boolean',
+            'Force an apply request: re-acquire conflicting fields owned by other people.',
+          ),
+        ]
+      : []),
   ];
 }
 
 function pathParameters(t: ResourceType, item: boolean): Json[] {
-  const path = (name: string): Json => ({ name, in: 'path', required: true, schema: { type: 'string', uniqueItems: true } });
+  const path = (name: string): Json => ({
+    name,
+    in: 'path',
+    required: true,
+    schema: { type: 'string', uniqueItems: true },
+  });
   return [...(item ? [path('name')] : []), ...(t.namespaced ? [path('namespace')] : [])];
 }
 
@@ -166,7 +200,12 @@ function pathParameters(t: ResourceType, item: boolean): Json[] {
 function kindSchema(t: ResourceType): Json {
   const ext = { 'x-kubernetes-group-version-kind': [gvk(t)] };
   if (!t.schema) {
-    return { type: 'object', description: `${t.kind} (schema not published)`, 'x-kubernetes-preserve-unknown-fields': true, ...ext };
+    return {
+      type: 'object',
+      description: `${t.kind} (schema not published)`,
+      'x-kubernetes-preserve-unknown-fields': true,
+      ...ext,
+    };
   }
   return { ...withTypeMeta(t.schema), ...ext };
 }
@@ -176,8 +215,14 @@ function withTypeMeta(schema: JSONSchemaProps): Json {
     ...schema,
     type: 'object',
     properties: {
-      apiVersion: { type: 'string', description: 'APIVersion defines the versioned schema of this representation of an object.' },
-      kind: { type: 'string', description: 'Kind is a string value representing the REST resource this object represents.' },
+      apiVersion: {
+        type: 'string',
+        description: 'APIVersion defines the versioned schema of this representation of an object.',
+      },
+      kind: {
+        type: 'string',
+        description: 'Kind is a string value representing the REST resource this object represents.',
+      },
       metadata: { type: 'object', description: "Standard object's metadata." },
       ...(schema.properties ?? {}),
     },

@@ -22,14 +22,39 @@ import {
 export function podColumns(): readonly TableColumn[] {
   return [
     nameColumn(),
-    column({ name: 'Ready', description: 'The aggregate readiness state of this pod for accepting traffic.' }, (o) => podSummary(o).ready),
-    column({ name: 'Status', description: 'The aggregate status of the containers in this pod.' }, (o) => podSummary(o).reason),
-    column({ name: 'Restarts', description: 'The number of times the containers in this pod have been restarted and when the last container in this pod has restarted.' }, (o, now) => podRestarts(o, now)),
+    column(
+      { name: 'Ready', description: 'The aggregate readiness state of this pod for accepting traffic.' },
+      (o) => podSummary(o).ready,
+    ),
+    column(
+      { name: 'Status', description: 'The aggregate status of the containers in this pod.' },
+      (o) => podSummary(o).reason,
+    ),
+    column(
+      {
+        name: 'Restarts',
+        description:
+          'The number of times the containers in this pod have been restarted and when the last container in this pod has restarted.',
+      },
+      (o, now) => podRestarts(o, now),
+    ),
     ageColumn(),
-    wide('IP', 'podIP address allocated to the pod. Routable at least within the cluster. Empty if not yet allocated.', (o) => orNone(str(at(o, 'status', 'podIP')))),
-    wide('Node', 'NodeName indicates in which node this pod is scheduled.', (o) => orNone(str(at(o, 'spec', 'nodeName')))),
-    wide('Nominated Node', 'nominatedNodeName is set only when this pod preempts other pods on the node.', (o) => orNone(str(at(o, 'status', 'nominatedNodeName')))),
-    wide('Readiness Gates', 'If specified, all readiness gates will be evaluated for pod readiness.', podReadinessGates),
+    wide(
+      'IP',
+      'podIP address allocated to the pod. Routable at least within the cluster. Empty if not yet allocated.',
+      (o) => orNone(str(at(o, 'status', 'podIP'))),
+    ),
+    wide('Node', 'NodeName indicates in which node this pod is scheduled.', (o) =>
+      orNone(str(at(o, 'spec', 'nodeName'))),
+    ),
+    wide('Nominated Node', 'nominatedNodeName is set only when this pod preempts other pods on the node.', (o) =>
+      orNone(str(at(o, 'status', 'nominatedNodeName'))),
+    ),
+    wide(
+      'Readiness Gates',
+      'If specified, all readiness gates will be evaluated for pod readiness.',
+      podReadinessGates,
+    ),
   ];
 }
 
@@ -54,11 +79,13 @@ function podSummary(o: KubeObject): PodSummary {
   const status = rec(o['status']);
   let reason = str(status['reason']) || str(status['phase']);
   const conditions = list(status['conditions']).map(rec);
-  if (conditions.some((c) => c['type'] === 'PodScheduled' && c['reason'] === 'SchedulingGated')) reason = 'SchedulingGated';
+  if (conditions.some((c) => c['type'] === 'PodScheduled' && c['reason'] === 'SchedulingGated'))
+    reason = 'SchedulingGated';
   const init = initReason(o);
   const initialized = conditions.some((c) => c['type'] === 'Initialized' && c['status'] === 'True');
   let summary = { ready: 0, reason: init.reason ?? reason, restarts: init.restarts, lastRestart: init.lastRestart };
-  if (init.reason === undefined || initialized) summary = containersSummary(list(status['containerStatuses']).map(rec), reason, conditions);
+  if (init.reason === undefined || initialized)
+    summary = containersSummary(list(status['containerStatuses']).map(rec), reason, conditions);
   const total = list(at(o, 'spec', 'containers')).length;
   return { ...summary, ready: `${summary.ready}/${total}`, reason: terminating(o, summary.reason) };
 }
@@ -98,7 +125,11 @@ function finishedAt(s: Record<string, unknown>): number {
   return Number.isNaN(t) ? 0 : t;
 }
 
-function containersSummary(statuses: Record<string, unknown>[], phaseReason: string, conditions: Record<string, unknown>[]) {
+function containersSummary(
+  statuses: Record<string, unknown>[],
+  phaseReason: string,
+  conditions: Record<string, unknown>[],
+) {
   let reason = phaseReason;
   let ready = 0;
   let restarts = 0;
@@ -124,6 +155,7 @@ function containersSummary(statuses: Record<string, unknown>[], phaseReason: str
 
 function podRestarts(o: KubeObject, now: Date): string {
   const { restarts, lastRestart } = podSummary(o);
-  return restarts !== 0 && lastRestart !== 0 ? `${restarts} (${humanDuration(now.getTime() - lastRestart)} ago)` : String(restarts);
+  return restarts !== 0 && lastRestart !== 0
+    ? `${restarts} (${humanDuration(now.getTime() - lastRestart)} ago)`
+    : String(restarts);
 }
-

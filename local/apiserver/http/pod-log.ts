@@ -50,7 +50,11 @@ export async function servePodLog(
   const options = podLogOptions(pod, query);
   const stream = await from.source?.(namespace, name, options);
   if (!stream) {
-    throw badRequest(options.previous ? `previous terminated container "${options.container}" in pod "${name}" not found` : `container "${options.container}" in pod "${name}" is waiting to start: ContainerCreating`);
+    throw badRequest(
+      options.previous
+        ? `previous terminated container "${options.container}" in pod "${name}" not found`
+        : `container "${options.container}" in pod "${name}" is waiting to start: ContainerCreating`,
+    );
   }
   res.writeHead(200, { 'Content-Type': 'text/plain' });
   res.flushHeaders();
@@ -61,9 +65,12 @@ export async function servePodLog(
 /** The validated log options of a request for `pod`'s log, as the API server checks them. */
 function podLogOptions(pod: KubeObject, query: URLSearchParams): PodLogOptions {
   const name = pod.metadata?.name ?? '';
-  const containers = ((pod.spec as { containers?: { name: string }[] } | undefined)?.containers ?? []).map((c) => c.name);
+  const containers = ((pod.spec as { containers?: { name: string }[] } | undefined)?.containers ?? []).map(
+    (c) => c.name,
+  );
   const asked = query.get('container');
-  if (asked === null && containers.length !== 1) throw badRequest(`a container name must be specified for pod ${name}, choose one of: [${containers.join(' ')}]`);
+  if (asked === null && containers.length !== 1)
+    throw badRequest(`a container name must be specified for pod ${name}, choose one of: [${containers.join(' ')}]`);
   const container = asked ?? containers[0]!;
   if (!containers.includes(container)) throw badRequest(`container ${container} is not valid for pod ${name}`);
   const flag = (key: string): boolean => query.get(key) === 'true' || query.get(key) === '1';
@@ -71,10 +78,18 @@ function podLogOptions(pod: KubeObject, query: URLSearchParams): PodLogOptions {
     const text = query.get(key);
     if (text === null) return undefined;
     const value = Number(text);
-    if (!Number.isSafeInteger(value) || value < min) throw badRequest(`${key} must be an integer greater than or equal to ${min}, got ${text}`);
+    if (!Number.isSafeInteger(value) || value < min)
+      throw badRequest(`${key} must be an integer greater than or equal to ${min}, got ${text}`);
     return value;
   };
   const tailLines = count('tailLines', 0);
   const limitBytes = count('limitBytes', 1);
-  return { container, follow: flag('follow'), previous: flag('previous'), timestamps: flag('timestamps'), ...(tailLines !== undefined ? { tailLines } : {}), ...(limitBytes !== undefined ? { limitBytes } : {}) };
+  return {
+    container,
+    follow: flag('follow'),
+    previous: flag('previous'),
+    timestamps: flag('timestamps'),
+    ...(tailLines !== undefined ? { tailLines } : {}),
+    ...(limitBytes !== undefined ? { limitBytes } : {}),
+  };
 }

@@ -27,9 +27,13 @@ const HEALTH = new Set(['/healthz', '/readyz', '/livez']);
 
 /** Maps a method and path (no query) to what it asks for, by the served resources. */
 export function routeRequest(method: string, path: string, query: URLSearchParams, catalog: ResourceCatalog): Route {
-  const parts = path.split('/').filter((p) => p !== '').map(decodeURIComponent);
+  const parts = path
+    .split('/')
+    .filter((p) => p !== '')
+    .map(decodeURIComponent);
   if (path === '/version' || path === '/version/') return { kind: 'version' };
-  if (HEALTH.has(path) || parts[0] === 'healthz' || parts[0] === 'readyz' || parts[0] === 'livez') return { kind: 'health' };
+  if (HEALTH.has(path) || parts[0] === 'healthz' || parts[0] === 'readyz' || parts[0] === 'livez')
+    return { kind: 'health' };
   if (parts[0] === 'openapi') return openApiRoute(parts);
   if (parts[0] === 'api') return coreRoute(method, parts.slice(1), query, catalog);
   if (parts[0] === 'apis') return groupRoute(method, parts.slice(1), query, catalog);

@@ -23,7 +23,10 @@ export interface TableOptions {
   readonly listMeta?: { resourceVersion: string; continue?: string };
 }
 
-/** Renders objects as a meta.k8s.io/v1 Table (what the server returns for Accept: application/json;as=Table;v=v1;g=meta.k8s.io). */
+/**
+ * Renders objects as a meta.k8s.io/v1 Table (what the server returns for Accept:
+ * application/json;as=Table;v=v1;g=meta.k8s.io).
+ */
 export function toTable(type: ResourceType, objects: KubeObject[], options: TableOptions): Record<string, unknown> {
   const columns = tableColumns(type);
   return {
@@ -80,7 +83,9 @@ function printerColumn(col: PrinterColumn): TableColumn {
     name: col.name,
     type: col.type,
     format: col.format ?? '',
-    description: col.description ?? (isAge ? AGE_DESCRIPTION : `Custom resource definition column (in JSONPath format): ${col.jsonPath}`),
+    description:
+      col.description ??
+      (isAge ? AGE_DESCRIPTION : `Custom resource definition column (in JSONPath format): ${col.jsonPath}`),
     priority: col.priority ?? 0,
   };
   return { definition, cell: (object, now) => printerCell(col, findFirst(object, col.jsonPath), now) };

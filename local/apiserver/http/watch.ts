@@ -35,7 +35,12 @@ export interface OpenWatch {
  * with an ADDED event for every current object; from an older version than the kept history
  * it sends one ERROR event with a 410 Status and ends, as the API server does.
  */
-export function serveWatch(route: ResourceRoute, query: URLSearchParams, res: ServerResponse, options: WatchOptions): OpenWatch {
+export function serveWatch(
+  route: ResourceRoute,
+  query: URLSearchParams,
+  res: ServerResponse,
+  options: WatchOptions,
+): OpenWatch {
   const labels = parseLabelSelector(query.get('labelSelector') ?? '');
   const fields = parseFieldSelector(query.get('fieldSelector') ?? '', route.type);
   const from = startVersion(query.get('resourceVersion'));
@@ -64,7 +69,8 @@ export function serveWatch(route: ResourceRoute, query: URLSearchParams, res: Se
     res.write(`${JSON.stringify({ type, object })}\n`);
     if (res.writableLength > options.maxBufferedBytes) close();
   };
-  const served = (o: KubeObject): unknown => options.render(route.type.custom ? { ...o, apiVersion: apiVersionOf(route.type) } : o);
+  const served = (o: KubeObject): unknown =>
+    options.render(route.type.custom ? { ...o, apiVersion: apiVersionOf(route.type) } : o);
   const onEvent = (event: StoreEvent): void => {
     if (event.resource !== resource) return;
     const type = transition(event, matches);
@@ -73,7 +79,8 @@ export function serveWatch(route: ResourceRoute, query: URLSearchParams, res: Se
 
   try {
     if (from === undefined) {
-      for (const object of options.store.list(resource, route.namespace)) if (matches(object)) send('ADDED', served(object));
+      for (const object of options.store.list(resource, route.namespace))
+        if (matches(object)) send('ADDED', served(object));
     }
     unsubscribe = options.store.subscribe(from ?? options.store.resourceVersion, onEvent);
   } catch (error) {
@@ -87,7 +94,11 @@ export function serveWatch(route: ResourceRoute, query: URLSearchParams, res: Se
   timers.push(setTimeout(close, Math.min(Math.max(timeout, 0), options.maxTimeoutSeconds) * 1000));
   if (query.get('allowWatchBookmarks') === 'true') {
     const bookmark = (): void => {
-      send('BOOKMARK', { kind: route.type.kind, apiVersion: apiVersionOf(route.type), metadata: { resourceVersion: String(options.store.resourceVersion) } });
+      send('BOOKMARK', {
+        kind: route.type.kind,
+        apiVersion: apiVersionOf(route.type),
+        metadata: { resourceVersion: String(options.store.resourceVersion) },
+      });
       timers[1] = setTimeout(bookmark, options.bookmarkIntervalMs);
     };
     timers[1] = setTimeout(bookmark, options.bookmarkIntervalMs);
@@ -109,6 +120,7 @@ function transition(event: StoreEvent, matches: (o: KubeObject | undefined) => b
 function startVersion(value: string | null): number | undefined {
   if (value === null || value === '' || value === '0') return undefined;
   const n = Number(value);
-  if (!Number.isSafeInteger(n) || n < 0) throw badRequest(`resourceVersion: Invalid value: "${value}": must be a non-negative integer`);
+  if (!Number.isSafeInteger(n) || n < 0)
+    throw badRequest(`resourceVersion: Invalid value: "${value}": must be a non-negative integer`);
   return n;
 }

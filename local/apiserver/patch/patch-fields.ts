@@ -18,7 +18,16 @@ export const ELEMENT: unique symbol = Symbol('element');
 export type FieldValues = Map<string, unknown>;
 
 /** `metadata` fields the API server sets: never owned by a manager (fieldmanager's stripMeta). */
-const SERVER_META = new Set(['name', 'namespace', 'creationTimestamp', 'selfLink', 'uid', 'generation', 'managedFields', 'resourceVersion']);
+const SERVER_META = new Set([
+  'name',
+  'namespace',
+  'creationTimestamp',
+  'selfLink',
+  'uid',
+  'generation',
+  'managedFields',
+  'resourceVersion',
+]);
 
 /** The map key of a path in a set. */
 export function pathKey(path: FieldPath): string {

@@ -74,7 +74,12 @@ export function goString(v: unknown): string {
 
 /** True for a strategic-merge directive key (`$patch`, `$retainKeys`, `$setElementOrder/x`, …). */
 export function isDirectiveKey(k: string): boolean {
-  return k === '$patch' || k === '$retainKeys' || k.startsWith('$setElementOrder/') || k.startsWith('$deleteFromPrimitiveList/');
+  return (
+    k === '$patch' ||
+    k === '$retainKeys' ||
+    k.startsWith('$setElementOrder/') ||
+    k.startsWith('$deleteFromPrimitiveList/')
+  );
 }
 
 /** A deep copy of a JSON value with every directive key and delete-marked list element removed. */

@@ -50,7 +50,12 @@ export function patchTypeOf(contentType: string | undefined): PatchType | undefi
  * operations, 422 for a JSON patch that does not apply (failed `test`, missing path), 415 for
  * strategic merge on a custom resource, 409 for apply conflicts.
  */
-export function patchObject(live: KubeObject | undefined, body: string, type: PatchType, ctx: PatchContext): KubeObject {
+export function patchObject(
+  live: KubeObject | undefined,
+  body: string,
+  type: PatchType,
+  ctx: PatchContext,
+): KubeObject {
   if (type === 'apply') return applyServerSideApply(live, parseApplyBody(body), ctx);
   if (live === undefined) throw new TypeError(`patchObject: a ${type} patch needs the live object`);
   switch (type) {
@@ -137,7 +142,8 @@ function applyOperation(doc: Doc, op: JsonPatchOperation): void {
     case 'copy':
       return add(doc, path, copyOf(doc, pointer(op.from, 'from')));
     case 'test':
-      if (!deepEqual(get(doc.root, path), valueOf(op))) throw new PatchFailure(`testing value ${String(op.path)} failed: test failed`);
+      if (!deepEqual(get(doc.root, path), valueOf(op)))
+        throw new PatchFailure(`testing value ${String(op.path)} failed: test failed`);
       return;
     default:
       throw new PatchFailure(`Unexpected kind: ${String(op.op)}`);
@@ -210,7 +216,8 @@ function remove(doc: Doc, path: readonly string[], what: string): unknown {
   if (path.length === 0) throw new PatchFailure(`${what} operation does not apply: the whole document`);
   const parent = parentOf(doc, path, what);
   const last = path[path.length - 1]!;
-  const missing = (): PatchFailure => new PatchFailure(`${what} operation does not apply: doc is missing key: /${path.join('/')}`);
+  const missing = (): PatchFailure =>
+    new PatchFailure(`${what} operation does not apply: doc is missing key: /${path.join('/')}`);
   if (Array.isArray(parent)) {
     const i = arrayIndex(last, parent.length);
     if (i >= parent.length) throw missing();
@@ -225,7 +232,8 @@ function remove(doc: Doc, path: readonly string[], what: string): unknown {
 
 function copyOf(doc: Doc, from: readonly string[]): unknown {
   const value = get(doc.root, from);
-  if (value === undefined) throw new PatchFailure(`copy operation does not apply: doc is missing from path: /${from.join('/')}`);
+  if (value === undefined)
+    throw new PatchFailure(`copy operation does not apply: doc is missing from path: /${from.join('/')}`);
   doc.copied += countNodes(value, MAX_COPIED_NODES - doc.copied);
   if (doc.copied > MAX_COPIED_NODES) throw new PatchFailure(`copies exceed the limit of ${MAX_COPIED_NODES} nodes`);
   return structuredClone(value);
@@ -245,10 +253,18 @@ function countNodes(value: unknown, limit: number): number {
 
 function parseJsonPatch(body: string): JsonPatchOperation[] {
   const ops = parseJsonBody(body);
-  if (!Array.isArray(ops)) throw badRequest(`json: cannot unmarshal ${typeof ops === 'object' && ops !== null ? 'object' : typeof ops} into Go value of type jsonpatch.Patch`);
-  if (!ops.every(isObject)) throw badRequest('json: cannot unmarshal non-object into Go struct field of type jsonpatch.Operation');
+  if (!Array.isArray(ops))
+    throw badRequest(
+      `json: cannot unmarshal ${typeof ops === 'object' && ops !== null ? 'object' : typeof ops} into Go value of type jsonpatch.Patch`,
+    );
+  if (!ops.every(isObject))
+    throw badRequest('json: cannot unmarshal non-object into Go struct field of type jsonpatch.Operation');
   if (ops.length > MAX_JSON_PATCH_OPERATIONS) {
-    throw new ApiError(413, 'RequestEntityTooLarge', `The allowed maximum operations in a JSON patch is ${MAX_JSON_PATCH_OPERATIONS}, got ${ops.length}`);
+    throw new ApiError(
+      413,
+      'RequestEntityTooLarge',
+      `The allowed maximum operations in a JSON patch is ${MAX_JSON_PATCH_OPERATIONS}, got ${ops.length}`,
+    );
   }
   return ops;
 }

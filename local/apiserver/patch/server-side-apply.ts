@@ -54,9 +54,20 @@ interface Owner {
 export function applyServerSideApply(live: KubeObject | undefined, applied: JsonObject, ctx: PatchContext): KubeObject {
   const manager = ctx.manager ?? '';
   if (manager === '') {
-    throw new ApiError(422, 'Invalid', 'PatchOptions.meta.k8s.io "" is invalid: fieldManager: Required value: is required for apply patch', {
-      causes: [{ reason: 'FieldValueRequired', message: 'Required value: is required for apply patch', field: 'fieldManager' }],
-    });
+    throw new ApiError(
+      422,
+      'Invalid',
+      'PatchOptions.meta.k8s.io "" is invalid: fieldManager: Required value: is required for apply patch',
+      {
+        causes: [
+          {
+            reason: 'FieldValueRequired',
+            message: 'Required value: is required for apply patch',
+            field: 'fieldManager',
+          },
+        ],
+      },
+    );
   }
   const shape = ctx.custom ? customShape() : shapeOf(ctx.kind);
   const statusOnly = ctx.subresource === 'status';
@@ -66,7 +77,11 @@ export function applyServerSideApply(live: KubeObject | undefined, applied: Json
   const appliedValues = fieldValues(config, shape, statusOnly);
   const owners = ownersOf(live);
   const self = { manager, operation: 'Apply' as const, subresource: ctx.subresource };
-  const conflicts = conflictsOf(owners.filter((o) => !isSame(o.entry, self)), liveValues, appliedValues);
+  const conflicts = conflictsOf(
+    owners.filter((o) => !isSame(o.entry, self)),
+    liveValues,
+    appliedValues,
+  );
   if (conflicts.length > 0 && !ctx.force) throw conflictError(conflicts);
   for (const c of conflicts) c.owner.fields.delete(c.key);
 
@@ -74,14 +89,25 @@ export function applyServerSideApply(live: KubeObject | undefined, applied: Json
   const mine = owners.find((o) => isSame(o.entry, self));
   removeDropped(result, mine, owners, appliedValues);
   const fields = new Set(appliedValues.keys());
-  const unchanged = mine !== undefined && sameSet(mine.fields, fields) && deepEqual(withoutManagedFields(result), withoutManagedFields(base));
-  const entry = newEntry(self, typeof applied.apiVersion === 'string' ? applied.apiVersion : (live?.apiVersion ?? ''), ctx);
+  const unchanged =
+    mine !== undefined &&
+    sameSet(mine.fields, fields) &&
+    deepEqual(withoutManagedFields(result), withoutManagedFields(base));
+  const entry = newEntry(
+    self,
+    typeof applied.apiVersion === 'string' ? applied.apiVersion : (live?.apiVersion ?? ''),
+    ctx,
+  );
   if (unchanged) entry.time = mine.entry.time;
   const next = mine ? owners.map((o) => (o === mine ? { entry, fields } : o)) : [...owners, { entry, fields }];
   return withOwners(result, next, shape);
 }
 
-function newEntry(who: { manager: string; operation: 'Apply' | 'Update' }, apiVersion: string, ctx: PatchContext): ManagedFieldsEntry {
+function newEntry(
+  who: { manager: string; operation: 'Apply' | 'Update' },
+  apiVersion: string,
+  ctx: PatchContext,
+): ManagedFieldsEntry {
   return {
     manager: who.manager,
     operation: who.operation,
@@ -102,7 +128,12 @@ function newEntry(who: { manager: string; operation: 'Apply' | 'Update' }, apiVe
  * recorded, they are kept as they are. Non-empty managedFields a client sent that differ from
  * `before`'s replace them as the starting point (as the apiserver lets clients reset ownership).
  */
-export function recordUpdate(before: KubeObject | undefined, after: KubeObject, manager: string, ctx: PatchContext): KubeObject {
+export function recordUpdate(
+  before: KubeObject | undefined,
+  after: KubeObject,
+  manager: string,
+  ctx: PatchContext,
+): KubeObject {
   const shape = ctx.custom ? customShape() : shapeOf(ctx.kind);
   const owners = startingOwners(before, after, manager, ctx.subresource);
   if (owners === 'applied') return withOwners(structuredClone(after), ownersOf(after), shape);
@@ -123,7 +154,12 @@ export function recordUpdate(before: KubeObject | undefined, after: KubeObject, 
  * The ownership an update starts from: `before`'s, or the non-empty managedFields the client
  * sent instead; `'applied'` when those are what an apply by `manager` just recorded.
  */
-function startingOwners(before: KubeObject | undefined, after: KubeObject, manager: string, subresource: string | undefined): Owner[] | 'applied' {
+function startingOwners(
+  before: KubeObject | undefined,
+  after: KubeObject,
+  manager: string,
+  subresource: string | undefined,
+): Owner[] | 'applied' {
   const given = after.metadata?.managedFields ?? [];
   const previous = before?.metadata?.managedFields ?? [];
   if (given.length === 0 || deepEqual(given, previous)) return ownersOf(before);
@@ -131,9 +167,16 @@ function startingOwners(before: KubeObject | undefined, after: KubeObject, manag
 }
 
 /** The field paths whose value `after` sets differently from `before` (new ones included). */
-function changedFields(before: KubeObject | undefined, after: KubeObject, shape: FieldShape, statusOnly: boolean): string[] {
+function changedFields(
+  before: KubeObject | undefined,
+  after: KubeObject,
+  shape: FieldShape,
+  statusOnly: boolean,
+): string[] {
   const old = fieldValues(before ?? {}, shape, statusOnly);
-  return [...fieldValues(after, shape, statusOnly)].filter(([k, v]) => !old.has(k) || !deepEqual(old.get(k), v)).map(([k]) => k);
+  return [...fieldValues(after, shape, statusOnly)]
+    .filter(([k, v]) => !old.has(k) || !deepEqual(old.get(k), v))
+    .map(([k]) => k);
 }
 
 interface Who {
@@ -145,7 +188,13 @@ interface Who {
 /** True when `given` holds an Apply entry for `who` that `previous` did not have as such. */
 function isFreshApply(given: ManagedFieldsEntry[], previous: ManagedFieldsEntry[], who: Who): boolean {
   const now = given.find((e) => isSame(e, who));
-  return now !== undefined && !deepEqual(now, previous.find((e) => isSame(e, who)));
+  return (
+    now !== undefined &&
+    !deepEqual(
+      now,
+      previous.find((e) => isSame(e, who)),
+    )
+  );
 }
 
 function timeOf(ctx: PatchContext): string {
@@ -154,7 +203,11 @@ function timeOf(ctx: PatchContext): string {
 }
 
 function isSame(entry: ManagedFieldsEntry, who: Who): boolean {
-  return entry.manager === who.manager && entry.operation === who.operation && (entry.subresource ?? '') === (who.subresource ?? '');
+  return (
+    entry.manager === who.manager &&
+    entry.operation === who.operation &&
+    (entry.subresource ?? '') === (who.subresource ?? '')
+  );
 }
 
 function ownersOf(obj: KubeObject | undefined): Owner[] {
@@ -193,7 +246,11 @@ function scoped(config: JsonObject, statusOnly: boolean): JsonObject {
 function withoutNulls(v: unknown): unknown {
   if (Array.isArray(v)) return v.filter((e) => e !== null).map(withoutNulls);
   if (!isObject(v)) return v;
-  return Object.fromEntries(Object.entries(v).filter(([, c]) => c !== null).map(([k, c]) => [k, withoutNulls(c)]));
+  return Object.fromEntries(
+    Object.entries(v)
+      .filter(([, c]) => c !== null)
+      .map(([k, c]) => [k, withoutNulls(c)]),
+  );
 }
 
 function withoutManagedFields(obj: JsonObject): JsonObject {
@@ -230,9 +287,18 @@ function conflictError(conflicts: Conflict[]): ApiError {
   const rows = conflicts
     .map((c) => ({ who: managerName(c.owner.entry), field: pathString(pathOf(c.key)) }))
     .sort((a, b) => (a.who === b.who ? a.field.localeCompare(b.field) : a.who.localeCompare(b.who)));
-  const causes = rows.map((r) => ({ reason: 'FieldManagerConflict', message: `conflict with ${r.who}`, field: r.field }));
+  const causes = rows.map((r) => ({
+    reason: 'FieldManagerConflict',
+    message: `conflict with ${r.who}`,
+    field: r.field,
+  }));
   if (rows.length === 1) {
-    return new ApiError(409, 'Conflict', `Apply failed with 1 conflict: conflict with ${rows[0]!.who}: ${rows[0]!.field}`, { causes });
+    return new ApiError(
+      409,
+      'Conflict',
+      `Apply failed with 1 conflict: conflict with ${rows[0]!.who}: ${rows[0]!.field}`,
+      { causes },
+    );
   }
   const lines: string[] = [];
   for (const r of rows) {

@@ -24,7 +24,9 @@ const ORDER_PREFIX = '$setElementOrder/';
  */
 export function applyStrategicMergePatch(original: KubeObject, patch: unknown, kind: string): KubeObject {
   if (!isObject(patch)) {
-    throw badRequest(`json: cannot unmarshal ${Array.isArray(patch) ? 'array' : typeof patch} into Go value of type map[string]interface {}`);
+    throw badRequest(
+      `json: cannot unmarshal ${Array.isArray(patch) ? 'array' : typeof patch} into Go value of type map[string]interface {}`,
+    );
   }
   return mergeMap(structuredClone(original), structuredClone(patch), shapeOf(kind));
 }
@@ -132,13 +134,22 @@ function liveOrderSeenByApimachinery(orig: unknown[], patchList: unknown[], merg
   return [...kept, ...added.slice(0, orig.length - kept.length)];
 }
 
-function mergedForOrder(orig: unknown[] | undefined, patchList: unknown[] | undefined, shape: FieldShape | undefined): unknown[] {
+function mergedForOrder(
+  orig: unknown[] | undefined,
+  patchList: unknown[] | undefined,
+  shape: FieldShape | undefined,
+): unknown[] {
   if (patchList === undefined) return orig ?? [];
   if (orig === undefined) return stripDirectives(patchList) as unknown[];
   return mergeValue(orig, patchList, shape, false) as unknown[];
 }
 
-function mergeSlice(original: unknown[], patch: unknown[], shape: FieldShape | undefined, isDeleteList: boolean): unknown[] {
+function mergeSlice(
+  original: unknown[],
+  patch: unknown[],
+  shape: FieldShape | undefined,
+  isDeleteList: boolean,
+): unknown[] {
   if (original.length === 0 && patch.length === 0) return original;
   const elementKind = sliceElementKind(original, patch);
   const mergeKey = shape?.mergeKey ?? '';

@@ -140,7 +140,9 @@ function prune(value: unknown, schema: JSONSchemaProps | undefined, at: PruneAt)
   const preserve = at.preserved === true || schema?.['x-kubernetes-preserve-unknown-fields'] === true;
   if (Array.isArray(value)) {
     if (preserve && !schema?.items) return;
-    value.forEach((item, i) => prune(item, schema?.items, { ...at, path: `${at.path}[${i}]`, isRoot: false, preserved: preserve }));
+    value.forEach((item, i) =>
+      prune(item, schema?.items, { ...at, path: `${at.path}[${i}]`, isRoot: false, preserved: preserve }),
+    );
     return;
   }
   if (!isObject(value)) return;

@@ -60,7 +60,9 @@ function checkType(s: JsonObject, at: At): void {
     const detail = 'must be object if x-kubernetes-embedded-resource is true';
     at.causes.push(type === undefined ? required(typePath, detail) : invalid(typePath, type, detail));
   } else if (type === undefined && !intOrString && !preserve) {
-    const where = { root: 'at the root', item: 'for specified array items', field: 'for specified object fields' }[at.level];
+    const where = { root: 'at the root', item: 'for specified array items', field: 'for specified object fields' }[
+      at.level
+    ];
     at.causes.push(required(typePath, `must not be empty ${where}`));
   } else if (at.level === 'root' && type !== undefined && type !== 'object') {
     at.causes.push(invalid(typePath, type, 'must be object at the root'));
@@ -71,7 +73,8 @@ function checkType(s: JsonObject, at: At): void {
 function checkExtensions(s: JsonObject, at: At): void {
   if (s['x-kubernetes-int-or-string'] !== true) return;
   for (const ext of ['x-kubernetes-preserve-unknown-fields', 'x-kubernetes-embedded-resource']) {
-    if (s[ext] === true) at.causes.push(invalid(`${at.path}.${ext}`, true, 'must be false if x-kubernetes-int-or-string is true'));
+    if (s[ext] === true)
+      at.causes.push(invalid(`${at.path}.${ext}`, true, 'must be false if x-kubernetes-int-or-string is true'));
   }
 }
 
@@ -88,24 +91,40 @@ function checkListType(s: JsonObject, at: At): void {
   }
   const keyList = Array.isArray(keys) ? keys : [];
   if (listType === 'map' && keyList.length === 0) {
-    at.causes.push(required(`${at.path}.x-kubernetes-list-map-keys`, 'must not be empty if x-kubernetes-list-type is map'));
+    at.causes.push(
+      required(`${at.path}.x-kubernetes-list-map-keys`, 'must not be empty if x-kubernetes-list-type is map'),
+    );
   }
   if (keyList.length > 0 && listType !== 'map') {
-    at.causes.push(invalid(`${at.path}.x-kubernetes-list-type`, listType ?? '', 'must be map if x-kubernetes-list-map-keys is non-empty'));
+    at.causes.push(
+      invalid(
+        `${at.path}.x-kubernetes-list-type`,
+        listType ?? '',
+        'must be map if x-kubernetes-list-map-keys is non-empty',
+      ),
+    );
   }
   if (listType === 'map' && isObject(s.items)) checkMapKeys(s.items, keyList, at);
 }
 
 function checkMapKeys(items: JsonObject, keys: readonly unknown[], at: At): void {
   if (items.type !== 'object') {
-    at.causes.push(invalid(`${at.path}.items.type`, items.type ?? '', "must be object if parent array's x-kubernetes-list-type is map"));
+    at.causes.push(
+      invalid(
+        `${at.path}.items.type`,
+        items.type ?? '',
+        "must be object if parent array's x-kubernetes-list-type is map",
+      ),
+    );
     return;
   }
   const props = isObject(items.properties) ? items.properties : {};
   for (const key of keys) {
     const prop = typeof key === 'string' ? props[key] : undefined;
     if (!isObject(prop)) {
-      at.causes.push(invalid(`${at.path}.x-kubernetes-list-map-keys`, keys, 'entries must all be names of item properties'));
+      at.causes.push(
+        invalid(`${at.path}.x-kubernetes-list-map-keys`, keys, 'entries must all be names of item properties'),
+      );
     } else if (prop.type === 'array' || prop.type === 'object') {
       const detail = "must be a scalar type if parent array's x-kubernetes-list-type is map";
       at.causes.push(invalid(`${at.path}.items.properties[${String(key)}].type`, prop.type, detail));
@@ -117,20 +136,31 @@ function checkValueRules(s: JsonObject, at: At): void {
   if (typeof s.pattern === 'string') {
     const compiled = compilePattern(s.pattern);
     if (compiled instanceof SyntaxError) {
-      at.causes.push(invalid(`${at.path}.pattern`, s.pattern, `must be a valid regular expression, but isn't: ${compiled.message}`));
+      at.causes.push(
+        invalid(`${at.path}.pattern`, s.pattern, `must be a valid regular expression, but isn't: ${compiled.message}`),
+      );
     }
   }
   if (s.uniqueItems === true) {
-    at.causes.push(forbidden(`${at.path}.uniqueItems`, 'uniqueItems cannot be set to true since the runtime complexity becomes quadratic'));
+    at.causes.push(
+      forbidden(
+        `${at.path}.uniqueItems`,
+        'uniqueItems cannot be set to true since the runtime complexity becomes quadratic',
+      ),
+    );
   }
   const extra = s.additionalProperties;
   if (extra === undefined) return;
   if (at.level === 'root') at.causes.push(forbidden(`${at.path}.additionalProperties`, 'must not be used at the root'));
   if (isObject(s.properties) && Object.keys(s.properties).length > 0 && (extra === false || isObject(extra))) {
-    at.causes.push(forbidden(`${at.path}.additionalProperties`, 'additionalProperties and properties are mutual exclusive'));
+    at.causes.push(
+      forbidden(`${at.path}.additionalProperties`, 'additionalProperties and properties are mutual exclusive'),
+    );
   }
   if (s['x-kubernetes-embedded-resource'] === true) {
-    at.causes.push(forbidden(`${at.path}.additionalProperties`, 'must not be used if x-kubernetes-embedded-resource is set'));
+    at.causes.push(
+      forbidden(`${at.path}.additionalProperties`, 'must not be used if x-kubernetes-embedded-resource is set'),
+    );
   }
 }
 
@@ -143,7 +173,8 @@ function checkChildren(s: JsonObject, at: At): void {
       else at.causes.push(invalid(`${at.path}.properties[${k}]`, v, 'must be a schema object'));
     }
   }
-  if (isObject(s.additionalProperties)) checkNode(s.additionalProperties, next(`${at.path}.additionalProperties`, 'field'));
+  if (isObject(s.additionalProperties))
+    checkNode(s.additionalProperties, next(`${at.path}.additionalProperties`, 'field'));
   if (at.level === 'root' && isObject(s.properties) && isObject(s.properties.metadata)) {
     checkRootMetadata(s.properties.metadata, `${at.path}.properties[metadata]`, at.causes);
   }
@@ -157,6 +188,11 @@ function checkRootMetadata(meta: JsonObject, path: string, causes: StatusCause[]
   const extraProps = props.some((p) => p !== 'name' && p !== 'generateName');
   const extraKeys = Object.keys(meta).some((k) => !allowed.has(k));
   if (extraProps || extraKeys) {
-    causes.push(forbidden(path, 'must not specify anything other than name and generateName, but metadata is implicitly specified'));
+    causes.push(
+      forbidden(
+        path,
+        'must not specify anything other than name and generateName, but metadata is implicitly specified',
+      ),
+    );
   }
 }

@@ -11,7 +11,12 @@ import { fieldCause, invalid, required, sortedJson } from './schema-messages.js'
 import { childPath, isObject, META_FIELDS, type JsonObject } from './schema-prune.js';
 
 /** Appends embedded-resource and list-type causes for `value` at `path` to `causes`. */
-export function validateStructure(schema: JSONSchemaProps | undefined, value: unknown, path: string, causes: StatusCause[]): void {
+export function validateStructure(
+  schema: JSONSchemaProps | undefined,
+  value: unknown,
+  path: string,
+  causes: StatusCause[],
+): void {
   if (!schema) return;
   if (Array.isArray(value)) {
     validateList(schema, value, path, causes);
@@ -58,7 +63,8 @@ function embeddedCauses(value: JsonObject, path: string): StatusCause[] {
 function validateList(schema: JSONSchemaProps, value: unknown[], path: string, causes: StatusCause[]): void {
   const listType = schema['x-kubernetes-list-type'];
   if (listType === 'set') {
-    for (const i of repeatedIndices(value)) causes.push(fieldCause('FieldValueDuplicate', `${path}[${i}]`, '', value[i]));
+    for (const i of repeatedIndices(value))
+      causes.push(fieldCause('FieldValueDuplicate', `${path}[${i}]`, '', value[i]));
   } else if (listType === 'map') {
     validateListMap(schema['x-kubernetes-list-map-keys'] ?? [], value, path, causes);
   }

@@ -7,7 +7,17 @@
 
 import type { StatusCause } from '../errors.js';
 import type { JSONSchemaProps } from '../types.js';
-import { fieldCause, goNumber, goQuote, invalid, notSupported, required, sortedJson, tooLong, tooMany } from './schema-messages.js';
+import {
+  fieldCause,
+  goNumber,
+  goQuote,
+  invalid,
+  notSupported,
+  required,
+  sortedJson,
+  tooLong,
+  tooMany,
+} from './schema-messages.js';
 import { childPath, isObject, type JsonObject } from './schema-prune.js';
 import { isValidFormat } from './schema-formats.js';
 
@@ -84,14 +94,23 @@ function validateString(schema: JSONSchemaProps, value: string, path: string, ca
     causes.push(invalid(at, value, `${at} in body should be at least ${schema.minLength} chars long`));
   } else if (schema.pattern !== undefined) checkPattern(schema.pattern, value, at, causes);
   if (schema.format !== undefined && !isValidFormat(schema.format, value)) {
-    causes.push(fieldCause('FieldValueTypeInvalid', at, `${at} in body must be of type ${schema.format}: ${goQuote(value)}`, value));
+    causes.push(
+      fieldCause(
+        'FieldValueTypeInvalid',
+        at,
+        `${at} in body must be of type ${schema.format}: ${goQuote(value)}`,
+        value,
+      ),
+    );
   }
 }
 
 function checkPattern(pattern: string, value: string, path: string, causes: StatusCause[]): void {
   const re = compilePattern(pattern);
   if (re instanceof SyntaxError) {
-    causes.push(invalid(path, value, `${path} in body should match '${pattern}, but pattern is invalid: ${re.message}'`));
+    causes.push(
+      invalid(path, value, `${path} in body should match '${pattern}, but pattern is invalid: ${re.message}'`),
+    );
   } else if (!re.test(value)) {
     causes.push(invalid(path, value, `${path} in body should match '${pattern}'`));
   }
@@ -134,7 +153,8 @@ function validateArray(schema: JSONSchemaProps, value: unknown[], path: string, 
   if (schema.minItems !== undefined && value.length < schema.minItems) {
     causes.push(invalid(path, value.length, `${path} in body should have at least ${schema.minItems} items`));
   }
-  if (schema.maxItems !== undefined && value.length > schema.maxItems) causes.push(tooMany(path, value.length, schema.maxItems));
+  if (schema.maxItems !== undefined && value.length > schema.maxItems)
+    causes.push(tooMany(path, value.length, schema.maxItems));
   if (schema.uniqueItems === true && new Set(value.map((v) => sortedJson(v))).size !== value.length) {
     causes.push(invalid(path, '', `${path} in body shouldn't contain duplicates`));
   }
@@ -145,7 +165,13 @@ function checkEnum(schema: JSONSchemaProps, value: unknown, path: string, causes
   if (!options || options.length === 0) return;
   const seen = sortedJson(value);
   if (options.some((o) => o === value || sortedJson(o) === seen)) return;
-  causes.push(notSupported(path, value, options.map((o) => (typeof o === 'string' ? o : sortedJson(o)))));
+  causes.push(
+    notSupported(
+      path,
+      value,
+      options.map((o) => (typeof o === 'string' ? o : sortedJson(o))),
+    ),
+  );
 }
 
 function validateObject(schema: JSONSchemaProps, value: JsonObject, path: string, causes: StatusCause[]): void {

@@ -11,7 +11,15 @@
 import type { StatusCause } from '../errors.js';
 import type { JSONSchemaProps, KubeObject } from '../types.js';
 import { invalid } from './schema-messages.js';
-import { cloneJson, defaultInPlace, exceedsDepth, isObject, pruneNulls, pruneUnknown, type JsonObject } from './schema-prune.js';
+import {
+  cloneJson,
+  defaultInPlace,
+  exceedsDepth,
+  isObject,
+  pruneNulls,
+  pruneUnknown,
+  type JsonObject,
+} from './schema-prune.js';
 import { checkSchema } from './schema-structural.js';
 import { validateStructure } from './schema-structure.js';
 import { validateValue } from './schema-validate.js';

@@ -38,10 +38,17 @@ export function builtinCauses(kind: string, object: KubeObject): StatusCause[] {
   const spec = (object.spec ?? {}) as Json;
   const selector = spec.selector as { matchLabels?: Record<string, string> } | undefined;
   if (!selector) return [{ reason: 'FieldValueRequired', field: 'spec.selector', message: 'Required value' }];
-  const labels = ((spec.template as Json | undefined)?.metadata as Json | undefined)?.labels as Record<string, string> | undefined;
+  const labels = ((spec.template as Json | undefined)?.metadata as Json | undefined)?.labels as
+    Record<string, string> | undefined;
   const matches = Object.entries(selector.matchLabels ?? {}).every(([k, v]) => labels?.[k] === v);
   if (matches) return [];
-  return [{ reason: 'FieldValueInvalid', field: 'spec.template.metadata.labels', message: `Invalid value: ${JSON.stringify(labels ?? {})}: \`selector\` does not match template \`labels\`` }];
+  return [
+    {
+      reason: 'FieldValueInvalid',
+      field: 'spec.template.metadata.labels',
+      message: `Invalid value: ${JSON.stringify(labels ?? {})}: \`selector\` does not match template \`labels\``,
+    },
+  ];
 }
 
 function defaultStatefulSet(object: KubeObject): void {

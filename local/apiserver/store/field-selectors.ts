@@ -24,20 +24,27 @@ type FieldReader = (object: KubeObject) => string;
 function str(path: string, fallback = ''): FieldReader {
   return (o) => {
     let at: unknown = o;
-    for (const k of path.split('.')) at = typeof at === 'object' && at !== null ? (at as Record<string, unknown>)[k] : undefined;
+    for (const k of path.split('.'))
+      at = typeof at === 'object' && at !== null ? (at as Record<string, unknown>)[k] : undefined;
     if (typeof at === 'string') return at;
     if (typeof at === 'number' || typeof at === 'boolean') return String(at);
     return at === undefined || at === null ? fallback : JSON.stringify(at);
   };
 }
 
-const META: Record<string, FieldReader> = { 'metadata.name': str('metadata.name'), 'metadata.namespace': str('metadata.namespace') };
+const META: Record<string, FieldReader> = {
+  'metadata.name': str('metadata.name'),
+  'metadata.namespace': str('metadata.namespace'),
+};
 
 /** Fields each resource accepts besides metadata.name/namespace, keyed `group/plural`. */
 const FIELDS: Record<string, Record<string, FieldReader>> = {
   '/events': {
     ...Object.fromEntries(
-      ['kind', 'namespace', 'name', 'uid', 'apiVersion', 'resourceVersion', 'fieldPath'].map((f) => [`involvedObject.${f}`, str(`involvedObject.${f}`)]),
+      ['kind', 'namespace', 'name', 'uid', 'apiVersion', 'resourceVersion', 'fieldPath'].map((f) => [
+        `involvedObject.${f}`,
+        str(`involvedObject.${f}`),
+      ]),
     ),
     reason: str('reason'),
     reportingComponent: str('reportingComponent'),
@@ -114,7 +121,8 @@ function unescapeValue(s: string): string {
   let escaped = false;
   for (const c of s) {
     if (escaped) {
-      if (c !== '\\' && c !== ',' && c !== '=') throw badRequest(`invalid field selector: invalid escape sequence: \\${c}`);
+      if (c !== '\\' && c !== ',' && c !== '=')
+        throw badRequest(`invalid field selector: invalid escape sequence: \\${c}`);
       out += c;
       escaped = false;
     } else if (c === '\\') escaped = true;
@@ -124,4 +132,3 @@ function unescapeValue(s: string): string {
   if (escaped) throw badRequest('invalid field selector: invalid escape sequence: \\');
   return out;
 }
-

@@ -24,7 +24,14 @@ export function generatedName(prefix: string): string {
 
 /** Problems with `metadata.name` for a kind, as the API server words them. */
 export function nameCauses(type: ResourceType, name: string | undefined): StatusCause[] {
-  if (!name) return [{ reason: 'FieldValueRequired', field: 'metadata.name', message: 'Required value: name or generateName is required' }];
+  if (!name)
+    return [
+      {
+        reason: 'FieldValueRequired',
+        field: 'metadata.name',
+        message: 'Required value: name or generateName is required',
+      },
+    ];
   const label = LABEL_NAMED_KINDS.has(type.kind);
   const max = label ? 63 : 253;
   const pattern = label ? DNS_LABEL : DNS_SUBDOMAIN;
@@ -33,11 +40,16 @@ export function nameCauses(type: ResourceType, name: string | undefined): Status
   const shape = label
     ? "must consist of lower case alphanumeric characters or '-', and must start and end with an alphanumeric character"
     : "must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character";
-  return [{ reason: 'FieldValueInvalid', field: 'metadata.name', message: `Invalid value: "${name}": ${what} ${shape}` }];
+  return [
+    { reason: 'FieldValueInvalid', field: 'metadata.name', message: `Invalid value: "${name}": ${what} ${shape}` },
+  ];
 }
 
 /** Fresh system metadata for an object being created. */
-export function createdMeta(meta: ObjectMeta, init: { namespace: string | undefined; now: Date; generation: boolean }): ObjectMeta {
+export function createdMeta(
+  meta: ObjectMeta,
+  init: { namespace: string | undefined; now: Date; generation: boolean },
+): ObjectMeta {
   const out: ObjectMeta = { ...meta };
   delete out.resourceVersion;
   delete out.deletionTimestamp;
@@ -55,7 +67,15 @@ export function createdMeta(meta: ObjectMeta, init: { namespace: string | undefi
 /** Metadata for a write to an existing object: system fields stay as the server set them. */
 export function updatedMeta(next: ObjectMeta, live: ObjectMeta): ObjectMeta {
   const out: ObjectMeta = { ...next };
-  for (const field of ['name', 'namespace', 'uid', 'creationTimestamp', 'generation', 'deletionTimestamp', 'deletionGracePeriodSeconds'] as const) {
+  for (const field of [
+    'name',
+    'namespace',
+    'uid',
+    'creationTimestamp',
+    'generation',
+    'deletionTimestamp',
+    'deletionGracePeriodSeconds',
+  ] as const) {
     if (live[field] === undefined) delete out[field];
     else (out as Record<string, unknown>)[field] = live[field];
   }

@@ -3,7 +3,10 @@
 type Json = Record<string, unknown>;
 
 function segments(path: string): string[] {
-  return path.replace(/^\./, '').split('.').filter((s) => s !== '');
+  return path
+    .replace(/^\./, '')
+    .split('.')
+    .filter((s) => s !== '');
 }
 
 /** The value at `path` in `object`, or undefined. */

@@ -58,7 +58,10 @@ export class ObjectService {
       case 'list':
         return this.list(route.type, route.namespace, request.query);
       case 'create':
-        return this.#served(route.type, writeObject(this.#target, this.#context(request), undefined, parseBody(request.body)));
+        return this.#served(
+          route.type,
+          writeObject(this.#target, this.#context(request), undefined, parseBody(request.body)),
+        );
       case 'update':
         return this.#update(request, parseBody(request.body));
       case 'patch':
@@ -129,7 +132,12 @@ export class ObjectService {
     const deleted = this.matching(route.type, route.namespace, request.query).map((o) =>
       this.delete({ ...route, name: o.metadata!.name!, namespace: o.metadata?.namespace }, options, request.query),
     );
-    return { apiVersion: apiVersionOf(route.type), kind: route.type.listKind, metadata: { resourceVersion: String(this.#target.store.resourceVersion) }, items: deleted };
+    return {
+      apiVersion: apiVersionOf(route.type),
+      kind: route.type.listKind,
+      metadata: { resourceVersion: String(this.#target.store.resourceVersion) },
+      items: deleted,
+    };
   }
 
   #update(request: ObjectRequest, body: KubeObject): KubeObject {
@@ -140,7 +148,10 @@ export class ObjectService {
   #patch(request: ObjectRequest): KubeObject {
     const { route } = request;
     const type = patchTypeOf(request.contentType);
-    if (!type || (type === 'strategic' && route.type.custom)) throw unsupportedMediaType(`the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml${route.type.custom ? '' : ', application/strategic-merge-patch+json'}`);
+    if (!type || (type === 'strategic' && route.type.custom))
+      throw unsupportedMediaType(
+        `the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml${route.type.custom ? '' : ', application/strategic-merge-patch+json'}`,
+      );
     const live = this.#target.store.get(storageKey(route.type), route.namespace ?? '', route.name!);
     if (!live && type !== 'apply') throw notFound(route.type, route.name!);
     const ctx = this.#context(request);
@@ -166,11 +177,20 @@ export class ObjectService {
     if (route.verb === 'get') return current;
     let desired: KubeObject;
     if (route.verb === 'update') desired = parseBody(request.body);
-    else if (route.verb === 'patch') desired = patchObject(current, request.body, patchTypeOf(request.contentType) === 'json' ? 'json' : 'merge', { kind: 'Scale', group: 'autoscaling', custom: true });
+    else if (route.verb === 'patch')
+      desired = patchObject(current, request.body, patchTypeOf(request.contentType) === 'json' ? 'json' : 'merge', {
+        kind: 'Scale',
+        group: 'autoscaling',
+        custom: true,
+      });
     else throw methodNotAllowed(`${route.verb} is not supported on scale`);
     const replicas = (desired.spec as { replicas?: unknown } | undefined)?.replicas;
     if (!Number.isInteger(replicas) || (replicas as number) < 0) {
-      throw new ApiError(422, 'Invalid', `Scale.autoscaling "${route.name}" is invalid: spec.replicas: Invalid value: ${JSON.stringify(replicas)}: must be greater than or equal to 0`);
+      throw new ApiError(
+        422,
+        'Invalid',
+        `Scale.autoscaling "${route.name}" is invalid: spec.replicas: Invalid value: ${JSON.stringify(replicas)}: must be greater than or equal to 0`,
+      );
     }
     const next = structuredClone(live);
     setPath(next, spec.specReplicasPath, replicas);
@@ -243,10 +263,18 @@ function checkPreconditions(type: ResourceType, live: KubeObject, options: Delet
   const pre = options.preconditions;
   const name = live.metadata!.name!;
   if (pre?.uid && pre.uid !== live.metadata?.uid) {
-    throw new ApiError(409, 'Conflict', `Operation cannot be fulfilled on ${type.plural} "${name}": Precondition failed: UID in precondition: ${pre.uid}, UID in object meta: ${live.metadata?.uid}`);
+    throw new ApiError(
+      409,
+      'Conflict',
+      `Operation cannot be fulfilled on ${type.plural} "${name}": Precondition failed: UID in precondition: ${pre.uid}, UID in object meta: ${live.metadata?.uid}`,
+    );
   }
   if (pre?.resourceVersion && pre.resourceVersion !== live.metadata?.resourceVersion) {
-    throw new ApiError(409, 'Conflict', `Operation cannot be fulfilled on ${type.plural} "${name}": Precondition failed: ResourceVersion in precondition: ${pre.resourceVersion}, ResourceVersion in object meta: ${live.metadata?.resourceVersion}`);
+    throw new ApiError(
+      409,
+      'Conflict',
+      `Operation cannot be fulfilled on ${type.plural} "${name}": Precondition failed: ResourceVersion in precondition: ${pre.resourceVersion}, ResourceVersion in object meta: ${live.metadata?.resourceVersion}`,
+    );
   }
 }
 
@@ -254,7 +282,9 @@ function checkPreconditions(type: ResourceType, live: KubeObject, options: Delet
 function podGraceSeconds(pod: KubeObject, options: DeleteOptions, query: URLSearchParams): number {
   const spec = (pod.spec ?? {}) as { nodeName?: string; terminationGracePeriodSeconds?: number };
   if (!spec.nodeName) return 0;
-  const asked = options.gracePeriodSeconds ?? (query.has('gracePeriodSeconds') ? Number(query.get('gracePeriodSeconds')) : undefined);
+  const asked =
+    options.gracePeriodSeconds ??
+    (query.has('gracePeriodSeconds') ? Number(query.get('gracePeriodSeconds')) : undefined);
   const grace = asked ?? spec.terminationGracePeriodSeconds ?? 30;
   return Number.isFinite(grace) && grace > 0 ? grace : 0;
 }
@@ -271,9 +301,18 @@ function scaleOf(type: ResourceType, object: KubeObject): KubeObject {
   return {
     kind: 'Scale',
     apiVersion: 'autoscaling/v1',
-    metadata: { name: meta.name!, namespace: meta.namespace!, uid: meta.uid!, resourceVersion: meta.resourceVersion!, creationTimestamp: meta.creationTimestamp! },
+    metadata: {
+      name: meta.name!,
+      namespace: meta.namespace!,
+      uid: meta.uid!,
+      resourceVersion: meta.resourceVersion!,
+      creationTimestamp: meta.creationTimestamp!,
+    },
     spec: { replicas: getPath(object, spec.specReplicasPath) ?? 0 },
-    status: { replicas: getPath(object, spec.statusReplicasPath) ?? 0, ...(typeof selector === 'string' && selector ? { selector } : {}) },
+    status: {
+      replicas: getPath(object, spec.statusReplicasPath) ?? 0,
+      ...(typeof selector === 'string' && selector ? { selector } : {}),
+    },
   };
 }
 
@@ -290,7 +329,8 @@ function parseBody(body: string): KubeObject {
   } catch (error) {
     throw badRequest(`the body of the request could not be decoded: ${(error as Error).message}`);
   }
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw badRequest('the body of the request must be a JSON object');
+  if (typeof value !== 'object' || value === null || Array.isArray(value))
+    throw badRequest('the body of the request must be a JSON object');
   return value as KubeObject;
 }
 

@@ -82,7 +82,12 @@ export function fromLabelSelectorObject(obj: unknown): LabelSelector {
   return { requirements: requirements.sort((a, b) => compare(a.key, b.key)) };
 }
 
-const EXPRESSION_OPERATORS: Record<string, LabelOperator> = { In: 'in', NotIn: 'notin', Exists: 'exists', DoesNotExist: '!' };
+const EXPRESSION_OPERATORS: Record<string, LabelOperator> = {
+  In: 'in',
+  NotIn: 'notin',
+  Exists: 'exists',
+  DoesNotExist: '!',
+};
 
 function expressionRequirement(expr: unknown): LabelRequirement {
   const e = isRecord(expr) ? expr : {};
@@ -90,7 +95,9 @@ function expressionRequirement(expr: unknown): LabelRequirement {
   if (!op) throw badRequest(`${goQuote(String(e.operator))} is not a valid label selector operator`);
   const values = Array.isArray(e.values) ? e.values.map(String) : [];
   if ((op === 'exists' || op === '!') && values.length > 0) {
-    throw badRequest(`values: Invalid value: ${goStrings(values)}: values set must be empty for exists and does not exist`);
+    throw badRequest(
+      `values: Invalid value: ${goStrings(values)}: values set must be empty for exists and does not exist`,
+    );
   }
   return newRequirement(String(e.key), op, values);
 }
@@ -153,7 +160,15 @@ function lex(text: string): Item[] {
 }
 
 const BINARY_OPERATORS = 'in, notin, =, ==, !=, gt, lt';
-const OPERATOR_TOKENS: Partial<Record<Token, LabelOperator>> = { in: 'in', notin: 'notin', '=': '=', '==': '==', '!=': '!=', '>': 'gt', '<': 'lt' };
+const OPERATOR_TOKENS: Partial<Record<Token, LabelOperator>> = {
+  in: 'in',
+  notin: 'notin',
+  '=': '=',
+  '==': '==',
+  '!=': '!=',
+  '>': 'gt',
+  '<': 'lt',
+};
 
 class LabelParser {
   #position = 0;
@@ -183,7 +198,8 @@ class LabelParser {
       if (sep.tok === 'end') return requirements;
       if (sep.tok !== ',') throw badRequest(`found '${sep.lit}', expected: ',' or 'end of string'`);
       const after = this.#peek();
-      if (after.tok !== 'id' && after.tok !== '!') throw badRequest(`found '${after.lit}', expected: identifier after ','`);
+      if (after.tok !== 'id' && after.tok !== '!')
+        throw badRequest(`found '${after.lit}', expected: identifier after ','`);
     }
   }
 
@@ -263,11 +279,14 @@ function newRequirement(key: string, operator: LabelOperator, values: string[]):
   const keyErrors = qualifiedNameErrors(key);
   if (keyErrors.length > 0) errors.push(`key: Invalid value: ${goQuote(key)}: ${keyErrors.join('; ')}`);
   if ((operator === 'gt' || operator === 'lt') && values.length === 1 && !/^[+-]?\d+$/.test(values[0]!)) {
-    errors.push(`values[0]: Invalid value: ${goQuote(values[0]!)}: for 'Gt', 'Lt' operators, the value must be an integer`);
+    errors.push(
+      `values[0]: Invalid value: ${goQuote(values[0]!)}: for 'Gt', 'Lt' operators, the value must be an integer`,
+    );
   }
   values.forEach((v, i) => {
     const valueErrors = labelValueErrors(v);
-    if (valueErrors.length > 0) errors.push(`values[${i}][${key}]: Invalid value: ${goQuote(v)}: ${valueErrors.join('; ')}`);
+    if (valueErrors.length > 0)
+      errors.push(`values[${i}][${key}]: Invalid value: ${goQuote(v)}: ${valueErrors.join('; ')}`);
   });
   const unique = [...new Set(errors)];
   if (unique.length > 0) throw badRequest(unique.length === 1 ? unique[0]! : `[${unique.join(', ')}]`);
@@ -278,7 +297,8 @@ function newRequirement(key: string, operator: LabelOperator, values: string[]):
 
 const QUALIFIED_NAME = /^([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]$/;
 const QUALIFIED_NAME_FMT = '([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]';
-const QUALIFIED_NAME_MSG = "must consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character";
+const QUALIFIED_NAME_MSG =
+  "must consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character";
 const LABEL_VALUE_MSG =
   "a valid label must be an empty string or consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character";
 const DNS1123_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
@@ -316,7 +336,8 @@ export function qualifiedNameErrors(value: string): string[] {
 function subdomainErrors(value: string): string[] {
   const errors: string[] = [];
   if (value.length > 253) errors.push('must be no more than 253 characters');
-  if (!DNS1123_SUBDOMAIN.test(value)) errors.push(regexError(DNS1123_SUBDOMAIN_MSG, DNS1123_SUBDOMAIN.source.slice(1, -1), 'example.com'));
+  if (!DNS1123_SUBDOMAIN.test(value))
+    errors.push(regexError(DNS1123_SUBDOMAIN_MSG, DNS1123_SUBDOMAIN.source.slice(1, -1), 'example.com'));
   return errors;
 }
 

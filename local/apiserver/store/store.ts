@@ -39,7 +39,8 @@ export class ObjectStore {
 
   constructor(options: ObjectStoreOptions = {}) {
     const limit = options.historyLimit ?? 10_000;
-    if (!Number.isSafeInteger(limit) || limit < 1) throw new RangeError(`historyLimit must be a positive integer, got ${limit}`);
+    if (!Number.isSafeInteger(limit) || limit < 1)
+      throw new RangeError(`historyLimit must be a positive integer, got ${limit}`);
     this.#historyLimit = limit;
   }
 
@@ -78,7 +79,11 @@ export class ObjectStore {
     const rv = ++this.#resourceVersion;
     meta.resourceVersion = String(rv);
     map.set(k, object);
-    this.#record(previous ? { type: 'MODIFIED', resource, object, previous, resourceVersion: rv } : { type: 'ADDED', resource, object, resourceVersion: rv });
+    this.#record(
+      previous
+        ? { type: 'MODIFIED', resource, object, previous, resourceVersion: rv }
+        : { type: 'ADDED', resource, object, resourceVersion: rv },
+    );
     return object;
   }
 

@@ -37,7 +37,12 @@ export interface WriteTarget {
  * keeps what the server owns (system metadata, status or spec by subresource), bumps the
  * generation on spec changes, records field managers, and stores only real changes.
  */
-export function writeObject(target: WriteTarget, ctx: WriteContext, live: KubeObject | undefined, next: KubeObject): KubeObject {
+export function writeObject(
+  target: WriteTarget,
+  ctx: WriteContext,
+  live: KubeObject | undefined,
+  next: KubeObject,
+): KubeObject {
   checkKind(ctx.type, next);
   if (live) checkPreconditions(ctx.type, next, live);
   const prepared = live ? mergeForUpdate(ctx, live, next) : prepareCreate(target, ctx, next);
@@ -55,19 +60,30 @@ export function writeObject(target: WriteTarget, ctx: WriteContext, live: KubeOb
 
 function withGeneration(live: KubeObject | undefined, object: KubeObject): KubeObject {
   const meta = object.metadata!;
-  if (live && meta.generation !== undefined && hasSpecChange(live, object)) meta.generation = (live.metadata?.generation ?? 0) + 1;
+  if (live && meta.generation !== undefined && hasSpecChange(live, object))
+    meta.generation = (live.metadata?.generation ?? 0) + 1;
   return object;
 }
 
-function persist(target: WriteTarget, type: ResourceType, live: KubeObject | undefined, object: KubeObject): KubeObject {
+function persist(
+  target: WriteTarget,
+  type: ResourceType,
+  live: KubeObject | undefined,
+  object: KubeObject,
+): KubeObject {
   const meta = live?.metadata;
-  if (meta?.deletionTimestamp && (object.metadata?.finalizers ?? []).length === 0 && !(meta.deletionGracePeriodSeconds ?? 0)) {
+  if (
+    meta?.deletionTimestamp &&
+    (object.metadata?.finalizers ?? []).length === 0 &&
+    !(meta.deletionGracePeriodSeconds ?? 0)
+  ) {
     // The last finalizer is gone: the deletion the client asked for earlier completes now.
     // (A pod in its grace period stays until the kubelet deletes it with grace 0.)
     return target.store.remove(storageKey(type), meta.namespace ?? '', meta.name!) ?? live!;
   }
   const stored = target.store.put(storageKey(type), object);
-  if (type.kind === 'CustomResourceDefinition' && type.group === 'apiextensions.k8s.io') return establishCrd(target, stored);
+  if (type.kind === 'CustomResourceDefinition' && type.group === 'apiextensions.k8s.io')
+    return establishCrd(target, stored);
   return stored;
 }
 
@@ -76,7 +92,9 @@ function checkKind(type: ResourceType, next: KubeObject): void {
   const expected = apiVersionOf(type);
   const sameGroup = type.custom && next.apiVersion?.startsWith(`${type.group}/`) === true;
   if (next.apiVersion !== undefined && next.apiVersion !== expected && !sameGroup) {
-    throw badRequest(`the API version in the data (${next.apiVersion}) does not match the expected API version (${expected})`);
+    throw badRequest(
+      `the API version in the data (${next.apiVersion}) does not match the expected API version (${expected})`,
+    );
   }
   if (next.kind !== undefined && next.kind !== type.kind) {
     throw badRequest(`the kind in the data (${next.kind}) does not match the expected kind (${type.kind})`);
@@ -91,10 +109,18 @@ function checkPreconditions(type: ResourceType, next: KubeObject, live: KubeObje
   }
   const rv = next.metadata?.resourceVersion;
   if (rv !== undefined && rv !== '' && rv !== live.metadata!.resourceVersion) {
-    throw conflict(type, name, 'the object has been modified; please apply your changes to the latest version and try again');
+    throw conflict(
+      type,
+      name,
+      'the object has been modified; please apply your changes to the latest version and try again',
+    );
   }
   if (next.metadata?.uid !== undefined && next.metadata.uid !== live.metadata!.uid) {
-    throw conflict(type, name, `Precondition failed: UID in precondition: ${next.metadata.uid}, UID in object meta: ${live.metadata!.uid}`);
+    throw conflict(
+      type,
+      name,
+      `Precondition failed: UID in precondition: ${next.metadata.uid}, UID in object meta: ${live.metadata!.uid}`,
+    );
   }
 }
 
@@ -121,7 +147,8 @@ function checkCreatable(target: WriteTarget, ctx: WriteContext, meta: ObjectMeta
   if (ctx.namespace !== undefined && !target.store.get('/namespaces', '', ctx.namespace)) {
     throw notFound({ group: '', plural: 'namespaces', kind: 'Namespace' }, ctx.namespace);
   }
-  if (target.store.get(storageKey(ctx.type), ctx.namespace ?? '', meta.name!)) throw alreadyExists(ctx.type, meta.name!);
+  if (target.store.get(storageKey(ctx.type), ctx.namespace ?? '', meta.name!))
+    throw alreadyExists(ctx.type, meta.name!);
 }
 
 function mergeForUpdate(ctx: WriteContext, live: KubeObject, next: KubeObject): KubeObject {
@@ -143,7 +170,12 @@ function mergeForUpdate(ctx: WriteContext, live: KubeObject, next: KubeObject): 
   return object;
 }
 
-function validated(target: WriteTarget, ctx: WriteContext, object: KubeObject, live: KubeObject | undefined): KubeObject {
+function validated(
+  target: WriteTarget,
+  ctx: WriteContext,
+  object: KubeObject,
+  live: KubeObject | undefined,
+): KubeObject {
   const type = ctx.type;
   let result = object;
   const causes: StatusCause[] = [];
@@ -180,7 +212,12 @@ function establishCrd(target: WriteTarget, crd: KubeObject): KubeObject {
 }
 
 /** Marks an object deleted-in-progress (finalizers pending), or returns it unchanged if already. */
-export function markDeleting(target: WriteTarget, type: ResourceType, live: KubeObject, mark: DeletionMark): KubeObject {
+export function markDeleting(
+  target: WriteTarget,
+  type: ResourceType,
+  live: KubeObject,
+  mark: DeletionMark,
+): KubeObject {
   const object = structuredClone(live);
   const meta = object.metadata!;
   const finalizers = new Set(meta.finalizers ?? []);
