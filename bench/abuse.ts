@@ -24,7 +24,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { goodQuery, openReceiver, pushHttp, type Receiver, type StackLimits } from '../test/support/abuse.js';
 import type { AbuseChild, AbuseChildMessage } from './lib/abuse-process.js';
-import { KINDS, type AbuseKind, type AbuseReport, type StackPorts } from './lib/abusers.js';
+import { KINDS, type AbuseKind, type AbusePlan, type AbuseReport, type StackPorts } from './lib/abusers.js';
 import { progress } from './lib/measure.js';
 import { DEFAULTS as PUSH_DEFAULTS } from '../runtime/push/push.js';
 
@@ -184,31 +184,46 @@ function reportOf(
   return lines.join('\n');
 }
 
-async function main(): Promise<void> {
-  const json = process.argv.includes('--json');
-  const only = process.argv
+/** What the command line asks for: the run reported with the figures, the stack's limits, `--json`. */
+interface RunOptions {
+  readonly json: boolean;
+  readonly limits: StackLimits;
+  readonly run: {
+    kinds: AbuseKind[];
+    floodTarget: AbusePlan['floodTarget'];
+    acceptLimit: boolean;
+    niceAbusers: boolean;
+  };
+}
+
+/** The options `argv` names; unknown abuser kinds in `--only` are ignored. */
+function runOptions(argv: readonly string[]): RunOptions {
+  const only = argv
     .find((a) => a.startsWith('--only='))
     ?.slice('--only='.length)
     .split(',');
   const kinds = (only ?? KINDS).filter((k): k is AbuseKind => (KINDS as readonly string[]).includes(k));
-  const floodTarget = process.argv.includes('--flood-at=gateway') ? 'gateway' : CONFIG.floodTarget;
-  const acceptLimit = !process.argv.includes('--no-accept-limit');
+  const floodTarget = argv.includes('--flood-at=gateway') ? 'gateway' : CONFIG.floodTarget;
+  const acceptLimit = !argv.includes('--no-accept-limit');
   const limits = acceptLimit ? CONFIG.limits : { ...CONFIG.limits, proxy: {} };
-  const run = { kinds, floodTarget, acceptLimit, niceAbusers: !process.argv.includes('--no-nice') };
-  progress(
-    `abusers: ${kinds.join(', ')}${run.niceAbusers ? ' (nice 19)' : ''}; flood at the ${floodTarget}; proxy accept limit ${acceptLimit ? JSON.stringify(CONFIG.limits.proxy.acceptLimit) : 'off'}`,
-  );
-  process.once('exit', () => children.forEach((c) => c.kill('SIGKILL')));
+  const run: RunOptions['run'] = { kinds, floodTarget, acceptLimit, niceAbusers: !argv.includes('--no-nice') };
+  return { json: argv.includes('--json'), limits, run };
+}
+
+/** The gateway, then the proxy and push in front of it, each in its own process. */
+async function startStack(limits: StackLimits): Promise<{ processes: ChildProcess[]; ports: StackPorts }> {
   const gateway = await startChild({ role: 'gateway', limits });
   const gatewayPorts = { ws: gateway.ports!.main, grpc: gateway.ports!.grpc! };
   const [proxy, push] = await Promise.all([
     startChild({ role: 'proxy', limits, gateway: gatewayPorts }),
     startChild({ role: 'push', limits, gateway: gatewayPorts }),
   ]);
-  const stack = [gateway.child, proxy.child, push.child];
   const ports: StackPorts = { gateway: gatewayPorts.ws, proxy: proxy.ports!.main, push: push.ports!.main };
-  const latencies = new Map<string, number>();
-  progress(`opening ${CONFIG.receivers} receivers through the proxy`);
+  return { processes: [gateway.child, proxy.child, push.child], ports };
+}
+
+/** The well-behaved receivers, through the proxy, 50 at a time; each frame's latency goes into `latencies`. */
+async function openReceivers(proxyPort: number, latencies: Map<string, number>): Promise<Receiver[]> {
   const receivers: Receiver[] = [];
   for (let i = 0; i < CONFIG.receivers; i += 50) {
     const batch = Array.from({ length: Math.min(50, CONFIG.receivers - i) }, (_, k) => `steady-${i + k}`);
@@ -217,7 +232,7 @@ async function main(): Promise<void> {
         batch.map(async (user) =>
           withRetries(async () =>
             openReceiver(
-              `ws://127.0.0.1:${ports.proxy}/ws?${new URLSearchParams(await goodQuery(user)).toString()}`,
+              `ws://127.0.0.1:${proxyPort}/ws?${new URLSearchParams(await goodQuery(user)).toString()}`,
               user,
               (f) => latencies.set(`${f.msgID}/${user}`, performance.now() - Number(f.payload)),
             ),
@@ -226,45 +241,68 @@ async function main(): Promise<void> {
       )),
     );
   }
-  await steadyWindow('warmup', ports.push, receivers, latencies);
-  const windows = [await steadyWindow('undisturbed', ports.push, receivers, latencies)];
-  progress('starting the abusers');
+  return receivers;
+}
+
+/** The abusers started, a steady window measured while they run, and their report once stopped. */
+async function abusedWindow(
+  run: RunOptions['run'],
+  steady: { ports: StackPorts; receivers: readonly Receiver[]; latencies: Map<string, number> },
+): Promise<{ window: Window; report: AbuseReport }> {
   const { child: abusers } = await startChild({
     role: 'abusers',
-    ports,
+    ports: steady.ports,
     plan: {
       floodConnections: CONFIG.floodConnections,
-      floodTarget,
+      floodTarget: run.floodTarget,
       floodPeriodMs: CONFIG.floodPeriodMs,
       oversizeBytes: CONFIG.limits.gateway.maxPayloadBytes + 1,
       fillBytes: PUSH_DEFAULTS.maxPayloadBytes,
-      kinds,
+      kinds: run.kinds,
     },
   });
   // Attackers are other machines; here they share two cores with the stack, and would bill it their own CPU.
   if (run.niceAbusers) setPriority(abusers.pid!, 19);
   await sleep(CONFIG.warmupMs);
-  windows.push(await steadyWindow('under abuse', ports.push, receivers, latencies));
+  const window = await steadyWindow('under abuse', steady.ports.push, steady.receivers, steady.latencies);
   const reported = once(abusers, 'message') as Promise<[AbuseChildMessage]>;
   abusers.send({ type: 'stop' });
   const [message] = await reported;
   abusers.kill();
   if (message.type !== 'report') throw new Error(`the abusers answered ${message.type}`);
+  return { window, report: message.report };
+}
+
+async function main(): Promise<void> {
+  const { json, limits, run } = runOptions(process.argv);
+  progress(
+    `abusers: ${run.kinds.join(', ')}${run.niceAbusers ? ' (nice 19)' : ''}; flood at the ${run.floodTarget}; proxy accept limit ${run.acceptLimit ? JSON.stringify(CONFIG.limits.proxy.acceptLimit) : 'off'}`,
+  );
+  process.once('exit', () => children.forEach((c) => c.kill('SIGKILL')));
+  const { processes, ports } = await startStack(limits);
+  const latencies = new Map<string, number>();
+  progress(`opening ${CONFIG.receivers} receivers through the proxy`);
+  const receivers = await openReceivers(ports.proxy, latencies);
+  await steadyWindow('warmup', ports.push, receivers, latencies);
+  const windows = [await steadyWindow('undisturbed', ports.push, receivers, latencies)];
+  progress('starting the abusers');
+  const abused = await abusedWindow(run, { ports, receivers, latencies });
+  windows.push(abused.window);
   windows.push(await steadyWindow('after', ports.push, receivers, latencies));
   const closedReceivers = receivers.filter((r) => r.closes.length > 0).length;
   for (const r of receivers) r.ws.terminate();
   await Promise.all(
-    stack.map(async (child) => {
+    processes.map(async (child) => {
       child.send({ type: 'close' });
       await once(child, 'exit');
     }),
   );
   process.stdout.write(
-    `${reportOf(windows, message.report, run)}\n${closedReceivers === 0 ? 'PASS' : 'FAIL'} no well-behaved receiver was disconnected (${closedReceivers})\n`,
+    `${reportOf(windows, abused.report, run)}\n${closedReceivers === 0 ? 'PASS' : 'FAIL'} no well-behaved receiver was disconnected (${closedReceivers})\n`,
   );
   if (json)
     process.stdout.write(
-      `${JSON.stringify({ config: CONFIG, run, node: process.version, windows, abuse: message.report, closedReceivers })}\n`,
+      `${JSON.stringify({ config: CONFIG, run, node: process.version, windows, abuse: abused.report, closedReceivers })}\n`,
     );
 }
 

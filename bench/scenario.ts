@@ -82,7 +82,8 @@ async function run(init: {
       steps.push({ to, version: gateway.status?.ring?.version ?? 0, seconds: (performance.now() - at) / 1000 });
       progress(`  → ${to}: ring v${gateway.status?.ring?.version} converged in ${steps.at(-1)!.seconds.toFixed(1)} s`);
     }
-    if (init.seconds !== undefined) await new Promise((resolve) => setTimeout(resolve, init.seconds! * 1000)); // the baseline's length: load, not a wait for an event
+    // The baseline's length: load, not a wait for an event.
+    if (init.seconds !== undefined) await new Promise((resolve) => setTimeout(resolve, init.seconds! * 1000));
     const seconds = (performance.now() - started) / 1000;
     return { label, seconds, accounting: await account(traffic), steps };
   } finally {

@@ -135,13 +135,33 @@ export class Controller {
   }
 
   #makeInformers(): Caches {
+    this.#gateways = this.#gatewayInformer();
+    const list = ownedLists(this.#options.kc, this.#options.namespace);
+    const sets = this.#owned('/apis/apps/v1{scope}/statefulsets', list.statefulSets);
+    const services = this.#owned('/api/v1{scope}/services', list.services);
+    const configMaps = this.#owned('/api/v1{scope}/configmaps', list.configMaps);
+    const budgets = this.#owned('/apis/policy/v1{scope}/poddisruptionbudgets', list.podDisruptionBudgets);
+    const pods = this.#owned('/api/v1{scope}/pods', list.pods);
+    const leases = this.#owned('/apis/coordination.k8s.io/v1{scope}/leases', list.leases);
+    return {
+      gateway: (namespace, name) => this.#gateways.get(name, namespace),
+      statefulSet: (namespace, name) => sets.get(name, namespace),
+      service: (namespace, name) => services.get(name, namespace),
+      podDisruptionBudget: (namespace, name) => budgets.get(name, namespace),
+      configMap: (namespace, name) => configMaps.get(name, namespace),
+      pods: (namespace, gateway) => byGateway(pods, namespace, gateway),
+      leases: (namespace, gateway) => byGateway(leases, namespace, gateway),
+    };
+  }
+
+  /** The IMGateway informer: any change of a gateway enqueues it. */
+  #gatewayInformer(): ResilientInformer<IMGateway> {
     const { kc, namespace } = this.#options;
-    const scope = namespace === undefined ? '' : `/namespaces/${namespace}`;
     const custom = kc.makeApiClient(CustomObjectsApi);
     const { group, version, plural } = IMGATEWAY;
-    this.#gateways = new ResilientInformer<IMGateway>({
+    const informer = new ResilientInformer<IMGateway>({
       kc,
-      path: `/apis/${group}/${version}${scope}/${plural}`,
+      path: `/apis/${group}/${version}${scopeOf(namespace)}/${plural}`,
       list: async () =>
         (namespace === undefined
           ? await custom.listClusterCustomObject({ group, version, plural })
@@ -156,77 +176,83 @@ export class Controller {
     const enqueueGateway = (g: IMGateway): void => {
       if (this.#synced) this.#queue.add(keyOf(gatewayKeyOf(g)));
     };
-    for (const event of ['add', 'update', 'delete'] as const) this.#gateways.on(event, enqueueGateway);
-    const apps = kc.makeApiClient(AppsV1Api);
-    const core = kc.makeApiClient(CoreV1Api);
-    const policy = kc.makeApiClient(PolicyV1Api);
-    const coordination = kc.makeApiClient(CoordinationV1Api);
-    const labelSelector = Labels.gateway;
-    const ns = namespace ?? '';
-    const owned = <T extends KubernetesObject>(
-      path: string,
-      list: () => Promise<KubernetesListObject<T>>,
-    ): ResilientInformer<T> => {
-      const informer = new ResilientInformer<T>({
-        kc,
-        path: `${path.replace('{scope}', scope)}`,
-        list,
-        labelSelector,
-        onError: (error) => this.#options.logger.warn({ err: error, path }, 'watch failed; restarting'),
-      });
-      const enqueue = (o: T): void => {
-        const gateway = o.metadata?.labels?.[Labels.gateway];
-        if (this.#synced && gateway !== undefined && o.metadata?.namespace !== undefined)
-          this.#queue.add(keyOf({ namespace: o.metadata.namespace, name: gateway }));
-      };
-      for (const event of ['add', 'update', 'delete'] as const) informer.on(event, enqueue);
-      this.#informers.push(informer);
-      return informer;
+    for (const event of ['add', 'update', 'delete'] as const) informer.on(event, enqueueGateway);
+    return informer;
+  }
+
+  /**
+   * An informer on the objects of one kind labelled with their gateway (`path` with `{scope}` for
+   * the namespace part): any change enqueues the gateway the label names.
+   */
+  #owned<T extends KubernetesObject>(path: string, list: () => Promise<KubernetesListObject<T>>): ResilientInformer<T> {
+    const informer = new ResilientInformer<T>({
+      kc: this.#options.kc,
+      path: path.replace('{scope}', scopeOf(this.#options.namespace)),
+      list,
+      labelSelector: Labels.gateway,
+      onError: (error) => this.#options.logger.warn({ err: error, path }, 'watch failed; restarting'),
+    });
+    const enqueue = (o: T): void => {
+      const gateway = o.metadata?.labels?.[Labels.gateway];
+      if (this.#synced && gateway !== undefined && o.metadata?.namespace !== undefined)
+        this.#queue.add(keyOf({ namespace: o.metadata.namespace, name: gateway }));
     };
-    const all = namespace === undefined;
-    const sets = owned('/apis/apps/v1{scope}/statefulsets', () =>
+    for (const event of ['add', 'update', 'delete'] as const) informer.on(event, enqueue);
+    this.#informers.push(informer);
+    return informer;
+  }
+}
+
+/** The path segment of a watch in `namespace`: empty across all namespaces. */
+function scopeOf(namespace: string | undefined): string {
+  return namespace === undefined ? '' : `/namespaces/${namespace}`;
+}
+
+/**
+ * The list calls of the kinds an IMGateway owns, each limited to the objects labelled with a
+ * gateway, across all namespaces or in `namespace`.
+ */
+function ownedLists(kc: KubeConfig, namespace: string | undefined) {
+  const apps = kc.makeApiClient(AppsV1Api);
+  const core = kc.makeApiClient(CoreV1Api);
+  const policy = kc.makeApiClient(PolicyV1Api);
+  const coordination = kc.makeApiClient(CoordinationV1Api);
+  const labelSelector = Labels.gateway;
+  const ns = namespace ?? '';
+  const all = namespace === undefined;
+  return {
+    statefulSets: () =>
       all
         ? apps.listStatefulSetForAllNamespaces({ labelSelector })
         : apps.listNamespacedStatefulSet({ namespace: ns, labelSelector }),
-    );
-    const services = owned('/api/v1{scope}/services', () =>
+    services: () =>
       all
         ? core.listServiceForAllNamespaces({ labelSelector })
         : core.listNamespacedService({ namespace: ns, labelSelector }),
-    );
-    const configMaps = owned('/api/v1{scope}/configmaps', () =>
+    configMaps: () =>
       all
         ? core.listConfigMapForAllNamespaces({ labelSelector })
         : core.listNamespacedConfigMap({ namespace: ns, labelSelector }),
-    );
-    const budgets = owned('/apis/policy/v1{scope}/poddisruptionbudgets', () =>
+    podDisruptionBudgets: () =>
       all
         ? policy.listPodDisruptionBudgetForAllNamespaces({ labelSelector })
         : policy.listNamespacedPodDisruptionBudget({ namespace: ns, labelSelector }),
-    );
-    const pods = owned('/api/v1{scope}/pods', () =>
+    pods: () =>
       all ? core.listPodForAllNamespaces({ labelSelector }) : core.listNamespacedPod({ namespace: ns, labelSelector }),
-    );
-    const leases = owned('/apis/coordination.k8s.io/v1{scope}/leases', () =>
+    leases: () =>
       all
         ? coordination.listLeaseForAllNamespaces({ labelSelector })
         : coordination.listNamespacedLease({ namespace: ns, labelSelector }),
-    );
-    const byGateway = <T extends KubernetesObject>(
-      informer: ResilientInformer<T>,
-      namespace: string,
-      gateway: string,
-    ): T[] => informer.list(namespace).filter((o) => o.metadata?.labels?.[Labels.gateway] === gateway);
-    return {
-      gateway: (namespace, name) => this.#gateways.get(name, namespace),
-      statefulSet: (namespace, name) => sets.get(name, namespace),
-      service: (namespace, name) => services.get(name, namespace),
-      podDisruptionBudget: (namespace, name) => budgets.get(name, namespace),
-      configMap: (namespace, name) => configMaps.get(name, namespace),
-      pods: (namespace, gateway) => byGateway(pods, namespace, gateway),
-      leases: (namespace, gateway) => byGateway(leases, namespace, gateway),
-    };
-  }
+  };
+}
+
+/** The cached objects in `namespace` labelled with `gateway`. */
+function byGateway<T extends KubernetesObject>(
+  informer: ResilientInformer<T>,
+  namespace: string,
+  gateway: string,
+): T[] {
+  return informer.list(namespace).filter((o) => o.metadata?.labels?.[Labels.gateway] === gateway);
 }
 
 function gatewayKeyOf(gateway: IMGateway): { namespace: string; name: string } {

@@ -5,7 +5,7 @@
  */
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import { createRegistry } from '../kube/metrics.js';
-import type { TransitionDecision } from './transition.js';
+import type { TransitionDecision } from './transition-types.js';
 
 export interface OperatorMetrics {
   readonly registry: Registry;

@@ -25,7 +25,7 @@ import type { IMGateway, RingStatus } from './api.js';
 import type { Owner } from './desired.js';
 import { canonicalMember, ordinalOf, TRANSITION_TIME_ANNOTATION } from './names.js';
 import type { ResolvedSpec } from './spec.js';
-import type { LeaseView, PodView, RingView } from './transition.js';
+import type { LeaseView, PodView, RingView } from './transition-types.js';
 
 /** The objects of one IMGateway, from the caches. */
 export interface Observed {

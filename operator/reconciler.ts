@@ -27,7 +27,8 @@ import { ringName, selectorString, headlessServiceName, statefulSetName, memberN
 import { currentRing, leaseViews, podViews, ringErrorsOf, type Observed } from './observe.js';
 import { resolveSpec, type SpecProblem } from './spec.js';
 import { computeStatus, invalidSpecStatus, isSameStatus } from './status.js';
-import { decideTransition, type PodView, type RingView, type TransitionDecision } from './transition.js';
+import { decideTransition } from './transition.js';
+import type { PodView, RingView, TransitionDecision } from './transition-types.js';
 
 /** Read access to the informer caches the reconciler needs. */
 export interface Caches {

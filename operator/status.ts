@@ -6,7 +6,7 @@
 import { isDeepStrictEqual } from 'node:util';
 import type { RuntimeComponent } from '../ring/index.js';
 import { ConditionTypes, type Condition, type IMGatewayStatus, type Phase, type RingStatus } from './api.js';
-import type { TransitionDecision } from './transition.js';
+import type { TransitionDecision } from './transition-types.js';
 
 /** What the status is computed from. */
 export interface StatusInput {

@@ -30,6 +30,8 @@ import {
 } from './garbage-collector-plan.js';
 import { apiStatusCode } from '../../kube/api-errors.js';
 import { Lifecycle } from './lifecycle.js';
+import { headerOf, metadataPatch } from './metadata-patch.js';
+import { OwnerGraph } from './owner-graph.js';
 
 /** Options of {@link GarbageCollector}. */
 export interface GarbageCollectorOptions {
@@ -58,14 +60,6 @@ interface Watch {
   readonly started: Promise<void>;
 }
 
-/** Where an object lives in the caches, and the uids of its owners. */
-interface GraphNode {
-  readonly key: string;
-  readonly name: string;
-  readonly namespace: string | undefined;
-  readonly owners: readonly string[];
-}
-
 /**
  * Deletes objects whose owners are gone, as kube-controller-manager's garbage collector does
  * (simplified): it watches the namespaced built-in resources and every custom resource, keeps
@@ -82,8 +76,7 @@ export class GarbageCollector {
   readonly #objects: KubernetesObjectApi;
   readonly #crds: ResilientInformer<V1CustomResourceDefinition>;
   readonly #watches = new Map<string, Watch>();
-  readonly #nodes = new Map<string, GraphNode>();
-  readonly #dependents = new Map<string, Set<string>>();
+  readonly #graph = new OwnerGraph();
   readonly #queue: WorkQueue;
   /** uids seen before the first sync; handled once every cache is loaded. */
   readonly #pending = new Set<string>();
@@ -176,7 +169,7 @@ export class GarbageCollector {
   async #unwatch(key: string, watch: Watch): Promise<void> {
     this.#watches.delete(key);
     // Taken now: a CRD created again under the same key starts a new watch meanwhile.
-    const gone = [...this.#nodes].filter(([, node]) => node.key === key).map(([uid]) => uid);
+    const gone = this.#graph.uidsOf(key);
     await watch.informer.close();
     for (const uid of gone) this.#forget(uid);
   }
@@ -185,11 +178,8 @@ export class GarbageCollector {
     const meta = object.metadata;
     if (!meta?.uid || !meta.name) return;
     const uid = meta.uid;
-    const previous = this.#nodes.get(uid)?.owners ?? [];
     const owners = (meta.ownerReferences ?? []).map((r) => r.uid);
-    this.#unlink(uid, previous);
-    this.#nodes.set(uid, { key, name: meta.name, namespace: meta.namespace, owners });
-    for (const owner of owners) this.#link(uid, owner);
+    const previous = this.#graph.set(uid, { key, name: meta.name, namespace: meta.namespace, owners });
     if (owners.length > 0 || hasPendingFinalizer(object, ORPHAN_FINALIZER) || isDeletingDependents(object))
       this.#enqueue(uid);
     // A changed dependent may unblock an owner waiting for it.
@@ -198,25 +188,9 @@ export class GarbageCollector {
 
   #forget(uid: string | undefined): void {
     if (!uid) return;
-    const node = this.#nodes.get(uid);
-    this.#nodes.delete(uid);
-    if (node) this.#unlink(uid, node.owners);
-    for (const dependent of this.#dependents.get(uid) ?? []) this.#enqueue(dependent);
-    for (const owner of node?.owners ?? []) if (this.#nodes.has(owner)) this.#enqueue(owner);
-  }
-
-  #link(uid: string, owner: string): void {
-    const set = this.#dependents.get(owner);
-    if (set) set.add(uid);
-    else this.#dependents.set(owner, new Set([uid]));
-  }
-
-  #unlink(uid: string, owners: readonly string[]): void {
-    for (const owner of owners) {
-      const set = this.#dependents.get(owner);
-      set?.delete(uid);
-      if (set?.size === 0) this.#dependents.delete(owner);
-    }
+    const node = this.#graph.delete(uid);
+    for (const dependent of this.#graph.dependentsOf(uid)) this.#enqueue(dependent);
+    for (const owner of node?.owners ?? []) if (this.#graph.has(owner)) this.#enqueue(owner);
   }
 
   #isWaitingOwner(uid: string): boolean {
@@ -230,12 +204,12 @@ export class GarbageCollector {
   }
 
   #resyncAll(): void {
-    for (const [uid, node] of this.#nodes) if (node.owners.length > 0) this.#queue.add(uid);
+    for (const uid of this.#graph.owned()) this.#queue.add(uid);
   }
 
   /** The cached object with `uid`, if any. */
   #current(uid: string): KubernetesObject | undefined {
-    const node = this.#nodes.get(uid);
+    const node = this.#graph.get(uid);
     const watch = node && this.#watches.get(node.key);
     const object = watch?.informer.get(node!.name, node!.namespace);
     return object?.metadata?.uid === uid ? object : undefined;
@@ -243,7 +217,7 @@ export class GarbageCollector {
 
   async #reconcile(uid: string): Promise<void> {
     const object = this.#current(uid);
-    const resource = this.#watches.get(this.#nodes.get(uid)?.key ?? '')?.resource;
+    const resource = this.#watches.get(this.#graph.get(uid)?.key ?? '')?.resource;
     if (!object || !resource) return;
     if (hasPendingFinalizer(object, ORPHAN_FINALIZER)) return this.#orphanDependents(uid, resource, object);
     if (isDeletingDependents(object)) return this.#deleteDependents(uid, resource, object);
@@ -252,7 +226,7 @@ export class GarbageCollector {
     const refs = object.metadata?.ownerReferences ?? [];
     if (refs.length === 0) return;
     const states = await Promise.all(refs.map((ref) => this.#ownerState(ref, object.metadata?.namespace)));
-    const action = dependentAction(refs, states, (this.#dependents.get(uid)?.size ?? 0) > 0);
+    const action = dependentAction(refs, states, this.#graph.dependentsOf(uid).size > 0);
     await this.#apply(uid, { resource, object }, action);
   }
 
@@ -262,8 +236,8 @@ export class GarbageCollector {
     action: DependentAction,
   ): Promise<void> {
     if (action.type === 'none') return;
-    const header = headerOf(target.resource, target.object);
     if (action.type === 'delete') {
+      const header = headerOf(target.resource, target.object);
       const body = { propagationPolicy: action.propagationPolicy, preconditions: { uid } };
       await this.#tolerate(
         uid,
@@ -271,18 +245,10 @@ export class GarbageCollector {
       );
       return;
     }
-    const patch = {
-      ...header,
-      metadata: {
-        ...header.metadata,
-        resourceVersion: target.object.metadata?.resourceVersion,
-        ownerReferences: withoutOwners(target.object, action.uids),
-      },
-    };
-    await this.#tolerate(
-      uid,
-      this.#objects.patch(patch, undefined, undefined, undefined, undefined, PatchStrategy.MergePatch),
-    );
+    const patch = metadataPatch(target.resource, target.object, {
+      ownerReferences: withoutOwners(target.object, action.uids),
+    });
+    await this.#tolerate(uid, this.#mergePatch(patch));
   }
 
   /** Foreground deletion: dependents go first; the finalizer goes when none blocks any more. */
@@ -297,28 +263,18 @@ export class GarbageCollector {
   /** Orphan deletion: the references to the owner are removed from its dependents, then the finalizer. */
   async #orphanDependents(uid: string, resource: WatchedResource, owner: KubernetesObject): Promise<void> {
     for (const dependent of this.#cachedDependents(uid)) {
-      const node = this.#nodes.get(dependent.metadata!.uid!);
+      const node = this.#graph.get(dependent.metadata!.uid!);
       const watch = node && this.#watches.get(node.key);
       if (!watch) continue;
-      const header = headerOf(watch.resource, dependent);
-      const patch = {
-        ...header,
-        metadata: {
-          ...header.metadata,
-          resourceVersion: dependent.metadata?.resourceVersion,
-          ownerReferences: withoutOwners(dependent, [uid]),
-        },
-      };
+      const patch = metadataPatch(watch.resource, dependent, { ownerReferences: withoutOwners(dependent, [uid]) });
       // A conflict fails the pass: the owner is retried, and must not lose its finalizer first.
-      await this.#objects
-        .patch(patch, undefined, undefined, undefined, undefined, PatchStrategy.MergePatch)
-        .catch(ignoreNotFound);
+      await this.#mergePatch(patch).catch(ignoreNotFound);
     }
     await this.#removeFinalizer(uid, resource, owner, ORPHAN_FINALIZER);
   }
 
   #cachedDependents(uid: string): KubernetesObject[] {
-    return [...(this.#dependents.get(uid) ?? [])].map((d) => this.#current(d)).filter((d) => d !== undefined);
+    return [...this.#graph.dependentsOf(uid)].map((d) => this.#current(d)).filter((d) => d !== undefined);
   }
 
   async #removeFinalizer(
@@ -327,19 +283,12 @@ export class GarbageCollector {
     owner: KubernetesObject,
     finalizer: string,
   ): Promise<void> {
-    const header = headerOf(resource, owner);
-    const patch = {
-      ...header,
-      metadata: {
-        ...header.metadata,
-        resourceVersion: owner.metadata?.resourceVersion,
-        finalizers: withoutFinalizer(owner, finalizer),
-      },
-    };
-    await this.#tolerate(
-      uid,
-      this.#objects.patch(patch, undefined, undefined, undefined, undefined, PatchStrategy.MergePatch),
-    );
+    const patch = metadataPatch(resource, owner, { finalizers: withoutFinalizer(owner, finalizer) });
+    await this.#tolerate(uid, this.#mergePatch(patch));
+  }
+
+  #mergePatch(patch: KubernetesObject): Promise<KubernetesObject> {
+    return this.#objects.patch(patch, undefined, undefined, undefined, undefined, PatchStrategy.MergePatch);
   }
 
   /**
@@ -395,19 +344,6 @@ function resolveOptions(options: GarbageCollectorOptions): ResolvedOptions {
   if (!Number.isFinite(resolved.resyncMs) || resolved.resyncMs <= 0)
     throw new RangeError(`resyncMs must be a positive number of ms, got ${resolved.resyncMs}`);
   return resolved;
-}
-
-/** The apiVersion, kind, name and namespace that address `object` of `resource`. */
-function headerOf(
-  resource: WatchedResource,
-  object: KubernetesObject,
-): { apiVersion: string; kind: string; metadata: { name: string; namespace?: string } } {
-  const namespace = resource.namespaced ? object.metadata?.namespace : undefined;
-  return {
-    apiVersion: apiVersionOf(resource),
-    kind: resource.kind,
-    metadata: { name: object.metadata!.name!, ...(namespace ? { namespace } : {}) },
-  };
 }
 
 function ignoreNotFound(error: unknown): undefined {

@@ -7,7 +7,8 @@ import { canonicalMember } from '../../operator/names.js';
 import { currentRing, type CurrentRing } from '../../operator/observe.js';
 import { resolveSpec, type ResolvedSpec } from '../../operator/spec.js';
 import { computeStatus } from '../../operator/status.js';
-import { decideTransition, type PodView } from '../../operator/transition.js';
+import { decideTransition } from '../../operator/transition.js';
+import type { PodView } from '../../operator/transition-types.js';
 import { buildRingDocument, RING_DATA_KEY, serializeRingDocument, type RingDocument } from '../../ring/index.js';
 
 const OWNER: Owner = { namespace: 'chat', name: 'im', uid: 'uid-1' };

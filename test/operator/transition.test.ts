@@ -3,13 +3,8 @@ import { test } from 'node:test';
 import type { Owner } from '../../operator/desired.js';
 import { canonicalMember } from '../../operator/names.js';
 import { resolveSpec, type ResolvedSpec } from '../../operator/spec.js';
-import {
-  decideTransition,
-  type LeaseView,
-  type PodView,
-  type RingView,
-  type TransitionInput,
-} from '../../operator/transition.js';
+import { decideTransition } from '../../operator/transition.js';
+import type { LeaseView, PodView, RingView, TransitionInput } from '../../operator/transition-types.js';
 import { buildRingDocument, type RingState } from '../../ring/index.js';
 
 const OWNER: Owner = { namespace: 'chat', name: 'im', uid: 'uid-1' };

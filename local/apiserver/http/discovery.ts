@@ -74,8 +74,9 @@ export function aggregatedDiscovery(
 
 /**
  * Chooses the discovery format for a GET of /api or /apis from its Accept header: the first
- * acceptable media range wins. client-go 1.32 sends
- * `application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList,application/json;g=apidiscovery.k8s.io;v=v2beta1;as=APIGroupDiscoveryList,application/json`
+ * acceptable media range wins. client-go 1.32 sends three ranges, comma-separated in this order:
+ * `application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList`,
+ * `application/json;g=apidiscovery.k8s.io;v=v2beta1;as=APIGroupDiscoveryList` and `application/json`,
  * and reads the aggregated form only if the response Content-Type carries the same g, v and as.
  */
 export function negotiateDiscovery(
