@@ -1,247 +1,26 @@
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { CoordinationV1Api, CoreV1Api, V1MicroTime } from '@kubernetes/client-node';
 import { kubeconfigYaml } from '../local/index.js';
-import {
-  Annotations,
-  buildRingDocument,
-  Labels,
-  Ring,
-  RING_DATA_KEY,
-  ringConfigMapName,
-  runtimeLeaseName,
-  serializeRingDocument,
-  type RingDocument,
-  type RuntimeComponent,
-} from '../ring/index.js';
+import { Ring, type RingDocument } from '../ring/index.js';
 import type { StatusView } from '../cli/status-view.js';
 import { runCli } from './support/cli.js';
-import { newMembers } from './support/fixtures.js';
-import { createRaw, startLocalApi, type LocalApi } from './support/local-api.js';
+import { imring, members, withStatusClusters, type StatusServer } from './support/status-cluster.js';
 
 /**
- * `imring status` and `imring route --gateway` end to end: the CLI in this process against a
- * local API server holding a ring ConfigMap, runtime Leases and (on one of the two servers)
- * the IMGateway CRD.
+ * `imring status` end to end, and the errors and usage errors it shares with `imring route
+ * --gateway`: the CLI in this process against a local API server holding a ring ConfigMap, runtime
+ * Leases and (on one of the two servers) the IMGateway CRD. The routes `imring route --gateway`
+ * prints from the same servers are test/cli-route-gateway.test.ts's.
  */
 
-/** The IMGateway API as far as status reads it; the real CRD (crds/) validates far more. */
-const imGatewayCrd = {
-  apiVersion: 'apiextensions.k8s.io/v1',
-  kind: 'CustomResourceDefinition',
-  metadata: { name: 'imgateways.imring.dev' },
-  spec: {
-    group: 'imring.dev',
-    scope: 'Namespaced',
-    names: {
-      plural: 'imgateways',
-      singular: 'imgateway',
-      kind: 'IMGateway',
-      listKind: 'IMGatewayList',
-      shortNames: ['imgw'],
-    },
-    versions: [
-      {
-        name: 'v1alpha1',
-        served: true,
-        storage: true,
-        schema: {
-          openAPIV3Schema: {
-            type: 'object',
-            properties: {
-              spec: { type: 'object', 'x-kubernetes-preserve-unknown-fields': true },
-              status: { type: 'object', 'x-kubernetes-preserve-unknown-fields': true },
-            },
-          },
-        },
-      },
-    ],
-  },
-};
-
-interface Server {
-  api: LocalApi;
-  kubeconfig: string;
-}
-
 let dir: string;
-let withCrd: Server;
-let withoutCrd: Server;
-
-async function startServer(name: string): Promise<Server> {
-  const api = await startLocalApi();
-  const kubeconfig = join(dir, `${name}.kubeconfig`);
-  await api.server.writeKubeconfig(kubeconfig);
-  return { api, kubeconfig };
-}
-
-/** `imring <argv> --kubeconfig <server's>`. */
-function imring(server: Server, argv: string[], stdin = ''): ReturnType<typeof runCli> {
-  return runCli([...argv, '--kubeconfig', server.kubeconfig], stdin);
-}
-
-const members = newMembers(3);
-
-/** Ring version 2, Prepared, adding im-2 to im-0 and im-1: a transition in progress. */
-function ringV2(gateway: string, namespace: string): RingDocument {
-  return buildRingDocument({
-    gateway: { namespace, name: gateway, uid: `uid-${gateway}` },
-    version: 2,
-    state: 'Prepared',
-    members,
-    previous: { version: 1, members: members.slice(0, 2) },
-  });
-}
-
-async function putConfigMap(
-  server: Server,
-  namespace: string,
-  gateway: string,
-  data: Record<string, string>,
-): Promise<void> {
-  await server.api.kc
-    .makeApiClient(CoreV1Api)
-    .createNamespacedConfigMap({ namespace, body: { metadata: { name: ringConfigMapName(gateway) }, data } });
-}
-
-interface LeaseInit {
-  component: RuntimeComponent;
-  pod: string;
-  version?: number;
-  annotations?: Record<string, string>;
-  /** Seconds since the last renewal. Default 0. */
-  age?: number;
-}
-
-async function putLease(server: Server, namespace: string, gateway: string, init: LeaseInit): Promise<void> {
-  const annotations = {
-    ...(init.version !== undefined
-      ? { [Annotations.ringVersion]: String(init.version), [Annotations.ringState]: 'Prepared' }
-      : {}),
-    ...init.annotations,
-  };
-  await server.api.kc.makeApiClient(CoordinationV1Api).createNamespacedLease({
-    namespace,
-    body: {
-      metadata: {
-        name: runtimeLeaseName(gateway, init.component, init.pod),
-        labels: { [Labels.gateway]: gateway, [Labels.component]: init.component },
-        annotations,
-      },
-      spec: {
-        holderIdentity: init.pod,
-        leaseDurationSeconds: 15,
-        renewTime: new V1MicroTime(Date.now() - (init.age ?? 0) * 1000),
-      },
-    },
-  });
-}
-
-async function putGateway(
-  server: Server,
-  namespace: string,
-  name: string,
-  status: Record<string, unknown>,
-): Promise<void> {
-  await createRaw(server.api, `/apis/imring.dev/v1alpha1/namespaces/${namespace}/imgateways`, {
-    apiVersion: 'imring.dev/v1alpha1',
-    kind: 'IMGateway',
-    metadata: { name },
-    spec: { replicas: 3, auth: { secretName: 'im-auth' } },
-    status,
-  });
-}
-
-/** Gateway `im` in `chat`: an IMGateway, ring v2 Prepared, five live Leases and a dead one. */
-async function seedTransition(server: Server): Promise<RingDocument> {
-  const document = ringV2('im', 'chat');
-  await putGateway(server, 'chat', 'im', {
-    phase: 'Rebalancing',
-    readyReplicas: 3,
-    conditions: [
-      {
-        type: 'RingConverged',
-        status: 'False',
-        reason: 'AwaitingAcks',
-        message: 'waiting for 2 runtimes',
-        lastTransitionTime: '2026-11-28T00:00:00Z',
-      },
-    ],
-  });
-  await putConfigMap(server, 'chat', 'im', { [RING_DATA_KEY]: serializeRingDocument(document) });
-  const stats = (connections: number, misplaced: number) => ({
-    [Annotations.connections]: String(connections),
-    [Annotations.misplaced]: String(misplaced),
-  });
-  await putLease(server, 'chat', 'im', { component: 'gateway', pod: 'im-0', version: 2, annotations: stats(5, 1) });
-  await putLease(server, 'chat', 'im', { component: 'gateway', pod: 'im-1', version: 2, annotations: stats(4, 2) });
-  await putLease(server, 'chat', 'im', { component: 'gateway', pod: 'im-2', version: 1, annotations: stats(0, 0) });
-  await putLease(server, 'chat', 'im', { component: 'proxy', pod: 'proxy-a', version: 2 });
-  await putLease(server, 'chat', 'im', {
-    component: 'push',
-    pod: 'push-a',
-    version: 1,
-    annotations: { [Annotations.ringError]: 'IMRING_RING_CHECKSUM_MISMATCH: checksum: is "sha256:00"' },
-  });
-  // Gone a minute ago: neither a laggard nor counted.
-  await putLease(server, 'chat', 'im', {
-    component: 'push',
-    pod: 'push-old',
-    version: 1,
-    age: 60,
-    annotations: { [Annotations.ringError]: 'IMRING_RING_INVALID_JSON: stale' },
-  });
-  return document;
-}
-
+let withCrd: StatusServer;
+let withoutCrd: StatusServer;
 let transition: RingDocument;
 
-before(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'imring-status-'));
-  withCrd = await startServer('with-crd');
-  withoutCrd = await startServer('without-crd');
-  await createRaw(withCrd.api, '/apis/apiextensions.k8s.io/v1/customresourcedefinitions', imGatewayCrd);
-  for (const [server, namespace] of [
-    [withCrd, 'chat'],
-    [withCrd, 'solo'],
-    [withCrd, 'empty'],
-    [withoutCrd, 'empty'],
-  ] as const) {
-    await server.api.kc.makeApiClient(CoreV1Api).createNamespace({ body: { metadata: { name: namespace } } });
-  }
-  transition = await seedTransition(withCrd);
-  await putGateway(withCrd, 'chat', 'other', { phase: 'Stable' });
-  await putConfigMap(withCrd, 'chat', 'other', {
-    [RING_DATA_KEY]: serializeRingDocument(
-      buildRingDocument({
-        gateway: { namespace: 'chat', name: 'other', uid: 'u' },
-        version: 1,
-        state: 'Committed',
-        members: members.slice(0, 1),
-      }),
-    ),
-  });
-  await putGateway(withCrd, 'chat', 'pending', {});
-  await putConfigMap(withCrd, 'chat', 'corrupt', { [RING_DATA_KEY]: '{"format":' });
-  await putGateway(withCrd, 'solo', 'one', { phase: 'Stable' });
-  await putConfigMap(withCrd, 'solo', 'one', { [RING_DATA_KEY]: serializeRingDocument(ringV2('one', 'solo')) });
-  await putConfigMap(withoutCrd, 'default', 'bare', {
-    [RING_DATA_KEY]: serializeRingDocument(ringV2('bare', 'default')),
-  });
-  await putConfigMap(withoutCrd, 'default', 'bare2', {
-    [RING_DATA_KEY]: serializeRingDocument(ringV2('bare2', 'default')),
-  });
-  await putConfigMap(withoutCrd, 'default', 'not-a-ring', { other: 'x' });
-});
-
-after(async () => {
-  await withCrd.api.close();
-  await withoutCrd.api.close();
-  await rm(dir, { recursive: true, force: true });
-});
+withStatusClusters((clusters) => ({ dir, withCrd, withoutCrd, transition } = clusters));
 
 test('status NAME -o json reports ring, members, acknowledgements, ring errors and misplaced from the cluster', async () => {
   const result = await imring(withCrd, ['status', 'im', '-n', 'chat', '-o', 'json']);
@@ -338,7 +117,7 @@ test('status of an IMGateway without its ring ConfigMap shows the IMGateway and 
   assert.match(result.stdout, /\nRing: {9}ConfigMap pending-ring not found\n/);
 });
 
-const missing: [string, () => Server, string[], string][] = [
+const missing: [string, () => StatusServer, string[], string][] = [
   [
     'a gateway that does not exist',
     () => withCrd,
@@ -398,39 +177,6 @@ test('status takes the namespace from the kubeconfig context when -n is not give
   const result = await runCli(['status', 'im', '-o', 'json', '--kubeconfig', kubeconfig]);
   assert.equal(result.code, 0);
   assert.equal((JSON.parse(result.stdout) as StatusView).namespace, 'chat');
-});
-
-test("route --gateway prints each user's owner, its ws address and its owner in previous", async () => {
-  const ring = Ring.fromDocument(transition);
-  const ids = ['u1', 'alice', '中文用户', ...Array.from({ length: 50 }, (_, i) => `user-${i}`)];
-  const expected = ids
-    .map((id) => {
-      const owner = ring.owner(id)!;
-      return `${id}\t${owner.name}\t${owner.host}:10001\t(previous: ${ring.previous!.owner(id)!.name})\n`;
-    })
-    .join('');
-  const byArgs = await imring(withCrd, ['route', '--gateway', 'im', '-n', 'chat', ...ids]);
-  assert.deepEqual(byArgs, { code: 0, stdout: expected, stderr: '' });
-  assert.ok(
-    ids.some((id) => ring.owner(id)!.name !== ring.previous!.owner(id)!.name),
-    'some user moved between the versions',
-  );
-  const byStdin = await imring(withCrd, ['route', '--gateway', 'im', '-n', 'chat'], `${ids.join('\r\n')}\n\n`);
-  assert.deepEqual(byStdin, { code: 0, stdout: expected, stderr: '' });
-});
-
-test('route --gateway without a previous ring prints no previous owner', async () => {
-  const result = await imring(withCrd, ['route', '--gateway', 'other', '-n', 'chat', 'u1']);
-  assert.deepEqual(result, { code: 0, stdout: `u1\tim-0\t${members[0]!.host}:10001\n`, stderr: '' });
-});
-
-test('route --gateway of a corrupt ring ConfigMap names the error and exits 1', async () => {
-  const result = await imring(withCrd, ['route', '--gateway', 'corrupt', '-n', 'chat', 'u1']);
-  assert.equal(result.code, 1);
-  assert.match(
-    result.stderr,
-    /^imring route: ring ConfigMap "corrupt-ring" in namespace "chat" holds no valid document: IMRING_RING_INVALID_JSON: .*\n$/,
-  );
 });
 
 const usage: [string, string[], RegExp][] = [

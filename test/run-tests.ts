@@ -18,6 +18,7 @@ const ALONE: Readonly<Record<string, string>> = {
   'chaos.test.js': 'the whole system under faults with traffic running',
   'scenario.test.js': '2,000 users through a scale sequence, every pair accounted for',
   'abuse.test.js': 'floods of 5,000 connections at once',
+  'abuse-push.test.js': 'push requests of 100k recipients, 8 MiB bodies and 100,000 nested arrays',
   'local/imring-local-demo.test.js': 'imring local with every component as a process and demo traffic',
   'operator/failover.test.js': 'operator, proxy, push and gateway processes; the operator killed at each step',
   'operator/leader.test.js': 'operator processes taking over a Lease on its real duration',

@@ -1,4 +1,5 @@
-/* eslint-disable @typescript-eslint/no-unsafe-return, @typescript-eslint/no-unsafe-argument -- documents are read as loose JSON, like the other no-unsafe-* rules the config turns off for tests */
+/* eslint-disable @typescript-eslint/no-unsafe-return, @typescript-eslint/no-unsafe-argument -- documents are read
+   as loose JSON, like the other no-unsafe-* rules the config turns off for tests */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {

@@ -1,7 +1,7 @@
 /**
  * The runtimes under abuse (issue 8, "Bad input"): a gateway, a proxy and a push on 127.0.0.1
  * with short limits, the abusive clients that try to break them, and well-behaved receivers
- * that must not notice. Shared by test/abuse.test.ts and bench/abuse.ts.
+ * that must not notice. Shared by test/abuse*.test.ts and bench/abuse.ts.
  */
 import { once } from 'node:events';
 import { request } from 'node:http';
