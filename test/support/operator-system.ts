@@ -19,6 +19,7 @@ import type { ServedRequest } from '../../local/index.js';
 import { IMGATEWAY, type IMGateway } from '../../operator/api.js';
 import { parseRingDocument, RING_DATA_KEY, type RingDocument } from '../../ring/index.js';
 import { describeGateway, throwIfInvalid } from './gateway-state.js';
+import { CRD_FILE } from './imgateway-crd.js';
 import { runKubectl, type KubectlResult } from './kubectl.js';
 import { apiProbes } from './local-api.js';
 import { describePod } from './pod-state.js';
@@ -30,7 +31,6 @@ export const TOKEN_SECRET = 'operator-test-token-secret-0123456789';
 export const RUNTIME_PODS = 'app.kubernetes.io/name in (imring-proxy,imring-push)';
 const CLI = fileURLToPath(new URL('../../cli/imring.js', import.meta.url));
 /** The CRD the operator serves (the public API). */
-export const CRD_FILE = fileURLToPath(new URL('../../../crds/imgateway.yaml', import.meta.url));
 
 /** An operator process and where its metrics are served. */
 export interface OperatorProcess {
