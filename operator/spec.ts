@@ -168,10 +168,12 @@ function section(raw: unknown, path: string, fields: readonly string[], check: C
 }
 
 function resolvePorts(spec: Json, check: Check): ResolvedSpec['ports'] {
-  const raw = section(spec.ports, 'spec.ports', ['ws', 'grpc', 'http'], check) ?? {};
-  const port = (name: 'ws' | 'grpc' | 'http'): number =>
-    readInteger(raw, { path: `spec.ports.${name}`, min: 1, max: 65535, fallback: SPEC_DEFAULTS.ports[name] }, check);
-  const ports = { ws: port('ws'), grpc: port('grpc'), http: port('http') };
+  const port = [1, 65535] as const;
+  const ports = readIntegerSection(spec.ports, 'spec.ports', SPEC_DEFAULTS.ports, check, {
+    ws: port,
+    grpc: port,
+    http: port,
+  });
   if (new Set([ports.ws, ports.grpc, ports.http]).size !== 3) {
     check.problems.push({ field: 'spec.ports', message: 'ports.ws, ports.grpc and ports.http must differ' });
   }
@@ -266,20 +268,10 @@ function resolveEnv(raw: unknown, check: Check): { name: string; value: string }
 }
 
 function resolveRing(raw: unknown, check: Check): ResolvedSpec['ring'] {
-  const ring = section(raw, 'spec.ring', ['tableSize', 'ackTimeoutSeconds'], check) ?? {};
-  const d = SPEC_DEFAULTS.ring;
-  return {
-    tableSize: readInteger(
-      ring,
-      { path: 'spec.ring.tableSize', min: 3, max: 10_000_019, fallback: d.tableSize },
-      check,
-    ),
-    ackTimeoutSeconds: readInteger(
-      ring,
-      { path: 'spec.ring.ackTimeoutSeconds', min: 1, max: 3600, fallback: d.ackTimeoutSeconds },
-      check,
-    ),
-  };
+  return readIntegerSection(raw, 'spec.ring', SPEC_DEFAULTS.ring, check, {
+    tableSize: [3, 10_000_019],
+    ackTimeoutSeconds: [1, 3600],
+  });
 }
 
 /** What the schema cannot say about the table size: prime, more slots than members, and enough of them. */
@@ -298,25 +290,31 @@ function checkRing(spec: ResolvedSpec, check: Check): void {
 }
 
 function resolveDrain(raw: unknown, check: Check): ResolvedSpec['drain'] {
-  const drain = section(raw, 'spec.drain', ['timeoutSeconds', 'migrateRatePerSecond', 'handoffWindowMs'], check) ?? {};
-  const d = SPEC_DEFAULTS.drain;
-  return {
-    timeoutSeconds: readInteger(
-      drain,
-      { path: 'spec.drain.timeoutSeconds', min: 0, max: 3600, fallback: d.timeoutSeconds },
-      check,
-    ),
-    migrateRatePerSecond: readInteger(
-      drain,
-      { path: 'spec.drain.migrateRatePerSecond', min: 1, max: 100_000, fallback: d.migrateRatePerSecond },
-      check,
-    ),
-    handoffWindowMs: readInteger(
-      drain,
-      { path: 'spec.drain.handoffWindowMs', min: 0, max: 60_000, fallback: d.handoffWindowMs },
-      check,
-    ),
+  return readIntegerSection(raw, 'spec.drain', SPEC_DEFAULTS.drain, check, {
+    timeoutSeconds: [0, 3600],
+    migrateRatePerSecond: [1, 100_000],
+    handoffWindowMs: [0, 60_000],
+  });
+}
+
+/**
+ * Reads a section of integer fields (the schema's bounds, `[min, max]` each), each falling back
+ * to its default; unknown fields are problems.
+ */
+function readIntegerSection<K extends string>(
+  raw: unknown,
+  path: string,
+  defaults: Readonly<Record<K, number>>,
+  check: Check,
+  bounds: Readonly<Record<K, readonly [number, number]>>,
+): Record<K, number> {
+  const names = Object.keys(bounds) as K[];
+  const fields = section(raw, path, names, check) ?? {};
+  const read = (name: K): [K, number] => {
+    const [min, max] = bounds[name];
+    return [name, readInteger(fields, { path: `${path}.${name}`, min, max, fallback: defaults[name] }, check)];
   };
+  return Object.fromEntries(names.map(read)) as Record<K, number>;
 }
 
 function resolveAuth(raw: unknown, check: Check): ResolvedSpec['auth'] {
