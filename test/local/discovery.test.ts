@@ -7,6 +7,7 @@ import {
   apiGroup,
   apiGroupList,
   apiResourceList,
+  servedAt,
   compareVersions,
   legacyApiVersions,
   negotiateDiscovery,
@@ -157,7 +158,7 @@ test('compareVersions orders GA, then beta, then alpha, then anything else', () 
 });
 
 test('an APIResourceList has each resource and its status and scale subresources', () => {
-  const list = apiResourceList(TYPES, 'apps', 'v1') as any;
+  const list = apiResourceList(servedAt(TYPES, 'apps', 'v1')) as any;
   assert.equal(list.groupVersion, 'apps/v1');
   assert.deepEqual(list.resources, [
     {
@@ -187,8 +188,8 @@ test('an APIResourceList has each resource and its status and scale subresources
       verbs: ['get', 'patch', 'update'],
     },
   ]);
-  assert.equal((apiResourceList(TYPES, '', 'v1') as any).groupVersion, 'v1');
-  assert.equal(apiResourceList(TYPES, 'apps', 'v2'), undefined);
+  assert.equal((apiResourceList(servedAt(TYPES, '', 'v1')) as any).groupVersion, 'v1');
+  assert.equal(apiResourceList(servedAt(TYPES, 'apps', 'v2')), undefined);
 });
 
 test('aggregated discovery for /api holds only the nameless core group', () => {
@@ -270,17 +271,17 @@ function patchSupports(doc: any, gvk: Record<string, string>, param: string): bo
 
 test('every kind has a PATCH operation advertising fieldValidation, as kubectl checks', () => {
   for (const t of TYPES) {
-    const doc = openApiV3GroupVersion(TYPES, t.group, t.version);
+    const doc = openApiV3GroupVersion(servedAt(TYPES, t.group, t.version));
     const gvk = { group: t.group, version: t.version, kind: t.kind };
     assert.equal(patchSupports(doc, gvk, 'fieldValidation'), true, `${t.kind} ${t.version}`);
     assert.equal(patchSupports(doc, gvk, 'dryRun'), true, `${t.kind} ${t.version}`);
   }
-  const apps = openApiV3GroupVersion(TYPES, 'apps', 'v1');
+  const apps = openApiV3GroupVersion(servedAt(TYPES, 'apps', 'v1'));
   assert.equal(patchSupports(apps, { group: 'autoscaling', version: 'v1', kind: 'Scale' }, 'fieldValidation'), true);
 });
 
 test('a group-version document has collection, item, status and scale paths', () => {
-  const doc = openApiV3GroupVersion(TYPES, 'apps', 'v1') as any;
+  const doc = openApiV3GroupVersion(servedAt(TYPES, 'apps', 'v1')) as any;
   const base = '/apis/apps/v1/namespaces/{namespace}/statefulsets';
   assert.deepEqual(Object.keys(doc.paths), [base, `${base}/{name}`, `${base}/{name}/status`, `${base}/{name}/scale`]);
   assert.deepEqual(
@@ -293,13 +294,13 @@ test('a group-version document has collection, item, status and scale paths', ()
   );
   assert.ok(doc.paths[base].post.parameters.some((p: any) => p.name === 'fieldValidation'));
   assert.equal(doc.openapi, '3.0.0');
-  const core = openApiV3GroupVersion(TYPES, '', 'v1') as any;
+  const core = openApiV3GroupVersion(servedAt(TYPES, '', 'v1')) as any;
   assert.ok('/api/v1/namespaces/{name}' in core.paths, 'cluster-scoped paths have no namespace segment');
-  assert.equal(openApiV3GroupVersion(TYPES, 'batch', 'v1'), undefined);
+  assert.equal(openApiV3GroupVersion(servedAt(TYPES, 'batch', 'v1')), undefined);
 });
 
 test('PATCH bodies leave out strategic merge so kubectl computes patches from its own types', () => {
-  const doc = openApiV3GroupVersion(TYPES, 'apps', 'v1') as any;
+  const doc = openApiV3GroupVersion(servedAt(TYPES, 'apps', 'v1')) as any;
   const content = Object.keys(
     doc.paths['/apis/apps/v1/namespaces/{namespace}/statefulsets/{name}'].patch.requestBody.content,
   );
@@ -311,14 +312,14 @@ test('PATCH bodies leave out strategic merge so kubectl computes patches from it
 });
 
 test('component schemas carry their GVK, and a custom resource keeps its structural schema', () => {
-  const doc = openApiV3GroupVersion(TYPES, 'imring.dev', 'v1alpha1') as any;
+  const doc = openApiV3GroupVersion(servedAt(TYPES, 'imring.dev', 'v1alpha1')) as any;
   const schema = doc.components.schemas['dev.imring.v1alpha1.IMGateway'];
   assert.deepEqual(schema['x-kubernetes-group-version-kind'], [
     { group: 'imring.dev', version: 'v1alpha1', kind: 'IMGateway' },
   ]);
   assert.equal(schema.properties.spec.properties.replicas.type, 'integer');
   assert.equal(schema.properties.kind.type, 'string');
-  const apps = openApiV3GroupVersion(TYPES, 'apps', 'v1') as any;
+  const apps = openApiV3GroupVersion(servedAt(TYPES, 'apps', 'v1')) as any;
   assert.deepEqual(apps.components.schemas['io.k8s.api.apps.v1.StatefulSet']['x-kubernetes-group-version-kind'], [
     { group: 'apps', version: 'v1', kind: 'StatefulSet' },
   ]);

@@ -33,22 +33,23 @@ export function apiGroup(types: ResourceType[], group: string): Record<string, u
   return { kind: 'APIGroup', apiVersion: 'v1', ...groupEntry(types, group) };
 }
 
+/** The types of `types` served at one group/version (empty: that group/version is not served). */
+export function servedAt(types: readonly ResourceType[], group: string, version: string): ResourceType[] {
+  return types.filter((t) => t.group === group && t.version === version);
+}
+
 /**
- * GET /api/v1 or /apis/<g>/<v> -> APIResourceList: one entry per resource and one per
- * subresource (`statefulsets/status`, `statefulsets/scale` as autoscaling/v1 Scale). Undefined
- * when the group/version is not served.
+ * GET /api/v1 or /apis/<g>/<v> -> APIResourceList of `served` (the types of one group/version,
+ * {@link servedAt}): one entry per resource and one per subresource (`statefulsets/status`,
+ * `statefulsets/scale` as autoscaling/v1 Scale). Undefined when nothing is served there.
  */
-export function apiResourceList(
-  types: ResourceType[],
-  group: string,
-  version: string,
-): Record<string, unknown> | undefined {
-  const served = types.filter((t) => t.group === group && t.version === version);
-  if (served.length === 0) return undefined;
+export function apiResourceList(served: readonly ResourceType[]): Record<string, unknown> | undefined {
+  const first = served[0];
+  if (first === undefined) return undefined;
   return {
     kind: 'APIResourceList',
     apiVersion: 'v1',
-    groupVersion: groupVersion(group, version),
+    groupVersion: groupVersion(first.group, first.version),
     resources: served.flatMap(resourceEntries),
   };
 }
@@ -200,7 +201,7 @@ function subresources(t: ResourceType): Subresource[] {
 function groupDiscovery(types: ResourceType[], group: string): Record<string, unknown> {
   const versions = versionsOf(types, group).map((version) => ({
     version,
-    resources: types.filter((t) => t.group === group && t.version === version).map(resourceDiscovery),
+    resources: servedAt(types, group, version).map(resourceDiscovery),
     freshness: 'Current',
   }));
   // The core group's item has no name: metadata is empty apart from what Go always writes.

@@ -9,6 +9,7 @@ import {
   apiResourceList,
   legacyApiVersions,
   negotiateDiscovery,
+  servedAt,
 } from './discovery.js';
 import { openApiV3GroupVersion, openApiV3Root } from './openapi.js';
 import type { InfoRoute } from './router.js';
@@ -51,11 +52,11 @@ export function serveInfo(
     case 'api-group':
       return found(apiGroup(types, route.group));
     case 'api-resources':
-      return found(apiResourceList(types, route.group, route.version));
+      return found(apiResourceList(servedAt(types, route.group, route.version)));
     case 'openapi-root':
       return send(res, 200, openApiV3Root(types));
     case 'openapi-gv':
-      return found(openApiV3GroupVersion(types, route.group, route.version));
+      return found(openApiV3GroupVersion(servedAt(types, route.group, route.version)));
     default:
       return found(undefined);
   }

@@ -10,6 +10,7 @@
  * - component schemas carrying `x-kubernetes-group-version-kind` (an array), for `kubectl explain`.
  */
 import { createHash } from 'node:crypto';
+import { servedAt } from './discovery.js';
 import type { JSONSchemaProps, ResourceType } from '../types.js';
 
 /** The PATCH media types advertised: everything but strategic merge (see the module comment). */
@@ -28,19 +29,17 @@ export function openApiV3Root(types: ResourceType[]): Record<string, unknown> {
   const paths: Record<string, { serverRelativeURL: string }> = {};
   for (const key of new Set(types.map((t) => gvPath(t.group, t.version)))) {
     const [group, version] = splitGvPath(key);
-    const doc = openApiV3GroupVersion(types, group, version);
+    const doc = openApiV3GroupVersion(servedAt(types, group, version));
     paths[key] = { serverRelativeURL: `/openapi/v3/${key}?hash=${documentHash(doc)}` };
   }
   return { paths };
 }
 
-/** The OpenAPI 3.0 document for one group/version, or undefined when nothing is served there. */
-export function openApiV3GroupVersion(
-  types: ResourceType[],
-  group: string,
-  version: string,
-): Record<string, unknown> | undefined {
-  const served = types.filter((t) => t.group === group && t.version === version);
+/**
+ * The OpenAPI 3.0 document of `served` (the types of one group/version), or undefined when
+ * nothing is served there.
+ */
+export function openApiV3GroupVersion(served: readonly ResourceType[]): Record<string, unknown> | undefined {
   if (served.length === 0) return undefined;
   const paths: Json = {};
   const schemas: Json = {};
