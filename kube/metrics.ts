@@ -30,10 +30,7 @@ export function registryCounter<T extends string>(
   registry: Registry,
   config: Omit<CounterConfiguration<T>, 'registers'>,
 ): Counter<T> {
-  const existing = registry.getSingleMetric(config.name);
-  if (existing instanceof Counter) return existing;
-  if (existing !== undefined) throw new TypeError(`metric ${config.name} is registered, but not as a counter`);
-  return new Counter<T>({ ...config, registers: [registry] });
+  return registered(registry, config.name, Counter<T>) ?? new Counter<T>({ ...config, registers: [registry] });
 }
 
 /** The gauge `config.name` of `registry`, created on first use (see {@link registryCounter}). */
@@ -41,8 +38,12 @@ export function registryGauge<T extends string>(
   registry: Registry,
   config: Omit<GaugeConfiguration<T>, 'registers'>,
 ): Gauge<T> {
-  const existing = registry.getSingleMetric(config.name);
-  if (existing instanceof Gauge) return existing;
-  if (existing !== undefined) throw new TypeError(`metric ${config.name} is registered, but not as a gauge`);
-  return new Gauge<T>({ ...config, registers: [registry] });
+  return registered(registry, config.name, Gauge<T>) ?? new Gauge<T>({ ...config, registers: [registry] });
+}
+
+/** The metric `name` already in `registry` if it is a `kind`; throws if it is of another kind. */
+function registered<M>(registry: Registry, name: string, kind: abstract new (...args: never[]) => M): M | undefined {
+  const existing = registry.getSingleMetric(name);
+  if (existing === undefined || existing instanceof kind) return existing;
+  throw new TypeError(`metric ${name} is registered, but not as a ${kind.name.toLowerCase()}`);
 }
