@@ -168,12 +168,7 @@ function section(raw: unknown, path: string, fields: readonly string[], check: C
 }
 
 function resolvePorts(spec: Json, check: Check): ResolvedSpec['ports'] {
-  const port = [1, 65535] as const;
-  const ports = readIntegerSection(spec.ports, 'spec.ports', SPEC_DEFAULTS.ports, check, {
-    ws: port,
-    grpc: port,
-    http: port,
-  });
+  const ports = readIntegerSection(spec.ports, PORTS_FIELDS, check);
   if (new Set([ports.ws, ports.grpc, ports.http]).size !== 3) {
     check.problems.push({ field: 'spec.ports', message: 'ports.ws, ports.grpc and ports.http must differ' });
   }
@@ -268,10 +263,7 @@ function resolveEnv(raw: unknown, check: Check): { name: string; value: string }
 }
 
 function resolveRing(raw: unknown, check: Check): ResolvedSpec['ring'] {
-  return readIntegerSection(raw, 'spec.ring', SPEC_DEFAULTS.ring, check, {
-    tableSize: [3, 10_000_019],
-    ackTimeoutSeconds: [1, 3600],
-  });
+  return readIntegerSection(raw, RING_FIELDS, check);
 }
 
 /** What the schema cannot say about the table size: prime, more slots than members, and enough of them. */
@@ -290,12 +282,41 @@ function checkRing(spec: ResolvedSpec, check: Check): void {
 }
 
 function resolveDrain(raw: unknown, check: Check): ResolvedSpec['drain'] {
-  return readIntegerSection(raw, 'spec.drain', SPEC_DEFAULTS.drain, check, {
+  return readIntegerSection(raw, DRAIN_FIELDS, check);
+}
+
+/** A section of integer fields: its path, each field's default and the schema's `[min, max]`. */
+interface IntegerSection<K extends string> {
+  readonly path: string;
+  readonly defaults: Readonly<Record<K, number>>;
+  readonly bounds: Readonly<Record<K, readonly [number, number]>>;
+}
+
+/** The schema's bounds of `spec.ports`, `spec.ring` and `spec.drain` (crds/imgateway.yaml). */
+const PORTS_FIELDS: IntegerSection<keyof ResolvedSpec['ports']> = {
+  path: 'spec.ports',
+  defaults: SPEC_DEFAULTS.ports,
+  bounds: { ws: [1, 65535], grpc: [1, 65535], http: [1, 65535] },
+};
+
+const RING_FIELDS: IntegerSection<keyof ResolvedSpec['ring']> = {
+  path: 'spec.ring',
+  defaults: SPEC_DEFAULTS.ring,
+  bounds: {
+    tableSize: [3, 10_000_019],
+    ackTimeoutSeconds: [1, 3600],
+  },
+};
+
+const DRAIN_FIELDS: IntegerSection<keyof ResolvedSpec['drain']> = {
+  path: 'spec.drain',
+  defaults: SPEC_DEFAULTS.drain,
+  bounds: {
     timeoutSeconds: [0, 3600],
     migrateRatePerSecond: [1, 100_000],
     handoffWindowMs: [0, 60_000],
-  });
-}
+  },
+};
 
 /**
  * Reads a section of integer fields (the schema's bounds, `[min, max]` each), each falling back
@@ -303,16 +324,15 @@ function resolveDrain(raw: unknown, check: Check): ResolvedSpec['drain'] {
  */
 function readIntegerSection<K extends string>(
   raw: unknown,
-  path: string,
-  defaults: Readonly<Record<K, number>>,
+  fields: IntegerSection<K>,
   check: Check,
-  bounds: Readonly<Record<K, readonly [number, number]>>,
 ): Record<K, number> {
+  const { path, defaults, bounds } = fields;
   const names = Object.keys(bounds) as K[];
-  const fields = section(raw, path, names, check) ?? {};
+  const given = section(raw, path, names, check) ?? {};
   const read = (name: K): [K, number] => {
     const [min, max] = bounds[name];
-    return [name, readInteger(fields, { path: `${path}.${name}`, min, max, fallback: defaults[name] }, check)];
+    return [name, readInteger(given, { path: `${path}.${name}`, min, max, fallback: defaults[name] }, check)];
   };
   return Object.fromEntries(names.map(read)) as Record<K, number>;
 }
