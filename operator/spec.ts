@@ -7,6 +7,7 @@
  * prime and greater than replicas, and metadata.name short enough for the names it derives.
  */
 
+import type { RingPolicy } from '../ring/index.js';
 import { isPrime } from '../ring/primes.js';
 import { LOG_LEVELS, type LogLevel } from './api.js';
 import { isObject, readInteger, readMap, readString, unknownFields, type Check, type Json } from './spec-checks.js';
@@ -45,6 +46,8 @@ export interface ResolvedSpec {
     readonly timeoutSeconds: number;
     readonly migrateRatePerSecond: number;
     readonly handoffWindowMs: number;
+    /** How long a client that opted in to graceful migration has to move, in ms. */
+    readonly moveDeadlineMs: number;
   };
   /** How long a member's pod may be unready before it leaves the ring, in s. */
   readonly unreadyGraceSeconds: number;
@@ -63,7 +66,7 @@ export const SPEC_DEFAULTS = deepFreeze({
   image: 'ghcr.io/imring/imring:0.1.0',
   ports: { ws: 10001, grpc: 10002, http: 10003 },
   ring: { tableSize: 65537, ackTimeoutSeconds: 30 },
-  drain: { timeoutSeconds: 120, migrateRatePerSecond: 500, handoffWindowMs: 2000 },
+  drain: { timeoutSeconds: 120, migrateRatePerSecond: 500, handoffWindowMs: 2000, moveDeadlineMs: 10_000 },
   unreadyGraceSeconds: 30,
   auth: { secretKey: 'key' },
   logLevel: 'info',
@@ -298,7 +301,13 @@ function checkRing(spec: ResolvedSpec, check: Check): void {
 }
 
 function resolveDrain(raw: unknown, check: Check): ResolvedSpec['drain'] {
-  const drain = section(raw, 'spec.drain', ['timeoutSeconds', 'migrateRatePerSecond', 'handoffWindowMs'], check) ?? {};
+  const drain =
+    section(
+      raw,
+      'spec.drain',
+      ['timeoutSeconds', 'migrateRatePerSecond', 'handoffWindowMs', 'moveDeadlineMs'],
+      check,
+    ) ?? {};
   const d = SPEC_DEFAULTS.drain;
   return {
     timeoutSeconds: readInteger(
@@ -316,7 +325,18 @@ function resolveDrain(raw: unknown, check: Check): ResolvedSpec['drain'] {
       { path: 'spec.drain.handoffWindowMs', min: 0, max: 60_000, fallback: d.handoffWindowMs },
       check,
     ),
+    moveDeadlineMs: readInteger(
+      drain,
+      { path: 'spec.drain.moveDeadlineMs', min: 0, max: 300_000, fallback: d.moveDeadlineMs },
+      check,
+    ),
   };
+}
+
+/** The ring document's `policy` for `spec`: how gateways move users (RING-SPEC.md section 5). */
+export function ringPolicyOf(spec: ResolvedSpec): RingPolicy {
+  const { migrateRatePerSecond, handoffWindowMs, moveDeadlineMs } = spec.drain;
+  return { migrateRatePerSecond, handoffWindowMs, moveDeadlineMs };
 }
 
 function resolveAuth(raw: unknown, check: Check): ResolvedSpec['auth'] {

@@ -14,7 +14,7 @@ import {
 } from '../ring/index.js';
 import type { Owner } from './desired.js';
 import { canonicalMember, ordinalOf } from './names.js';
-import type { ResolvedSpec } from './spec.js';
+import { ringPolicyOf, type ResolvedSpec } from './spec.js';
 
 /** A gateway pod as the protocol sees it. */
 export interface PodView {
@@ -434,10 +434,7 @@ function ringDocument(
     tableSize: input.ring?.document.algorithm.tableSize ?? input.spec.ring.tableSize,
     members: init.members,
     previous: init.previous,
-    policy: {
-      migrateRatePerSecond: input.spec.drain.migrateRatePerSecond,
-      handoffWindowMs: input.spec.drain.handoffWindowMs,
-    },
+    policy: ringPolicyOf(input.spec),
   });
 }
 

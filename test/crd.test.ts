@@ -20,7 +20,7 @@ const DEFAULTED_SAMPLE_SPEC = {
   image: 'ghcr.io/imring/imring:0.1.0',
   ports: { ws: 10001, grpc: 10002, http: 10003 },
   ring: { tableSize: 65537, ackTimeoutSeconds: 30 },
-  drain: { timeoutSeconds: 120, migrateRatePerSecond: 500, handoffWindowMs: 2000 },
+  drain: { timeoutSeconds: 120, migrateRatePerSecond: 500, handoffWindowMs: 2000, moveDeadlineMs: 10000 },
   unreadyGraceSeconds: 30,
   auth: { secretName: 'demo-token', secretKey: 'key' },
   logLevel: 'info',
@@ -393,6 +393,12 @@ const invalidGateways: {
     spec: { drain: { handoffWindowMs: 60001 } },
     error:
       /spec\.drain\.handoffWindowMs: Invalid value: 60001: spec\.drain\.handoffWindowMs in body should be less than or equal to 60000/,
+  },
+  {
+    what: 'drain.moveDeadlineMs 300001',
+    spec: { drain: { moveDeadlineMs: 300001 } },
+    error:
+      /spec\.drain\.moveDeadlineMs: Invalid value: 300001: spec\.drain\.moveDeadlineMs in body should be less than or equal to 300000/,
   },
   {
     what: 'tableSize above 10000019',

@@ -36,7 +36,7 @@ test('a built document round-trips through serialize and parse', () => {
   assert.deepEqual(parsed.document, doc);
   assert.equal(doc.format, 'imring.dev/ring/v1');
   assert.match(doc.checksum, /^sha256:[0-9a-f]{64}$/);
-  assert.deepEqual(doc.policy, { migrateRatePerSecond: 500, handoffWindowMs: 2000 });
+  assert.deepEqual(doc.policy, { migrateRatePerSecond: 500, handoffWindowMs: 2000, moveDeadlineMs: 10_000 });
 });
 
 test('the builder writes members sorted, and the checksum ignores listing order', () => {
@@ -349,6 +349,14 @@ const refusals: [string, string, string, string][] = [
     RingErrorCode.InvalidField,
     'policy.handoffWindowMs',
   ],
+  [
+    'bad move deadline',
+    edited((d) => {
+      d.policy.moveDeadlineMs = '10s';
+    }),
+    RingErrorCode.InvalidField,
+    'policy.moveDeadlineMs',
+  ],
 ];
 
 for (const [what, text, code, path] of refusals) {
@@ -374,7 +382,28 @@ test('a document without a policy block gets the default policy', () => {
     }),
   );
   assert.ok(result.ok);
-  assert.deepEqual(result.document.policy, { migrateRatePerSecond: 500, handoffWindowMs: 2000 });
+  assert.deepEqual(result.document.policy, {
+    migrateRatePerSecond: 500,
+    handoffWindowMs: 2000,
+    moveDeadlineMs: 10_000,
+  });
+});
+
+test('a policy written before moveDeadlineMs existed means the default deadline; a given one is kept', () => {
+  const older = parseRingDocument(
+    edited((d) => {
+      delete d.policy.moveDeadlineMs;
+    }),
+  );
+  assert.ok(older.ok);
+  assert.equal(older.document.policy.moveDeadlineMs, 10_000);
+  const given = parseRingDocument(
+    edited((d) => {
+      d.policy.moveDeadlineMs = 2500;
+    }),
+  );
+  assert.ok(given.ok);
+  assert.equal(given.document.policy.moveDeadlineMs, 2500);
 });
 
 test('validation never throws, whatever value it is given', () => {
