@@ -16,7 +16,7 @@ import type { IMGateway } from '../operator/api.js';
 import { desiredHeadlessService, desiredRingConfigMap, desiredStatefulSet, type Owner } from '../operator/desired.js';
 import { canonicalMember, DEFAULT_CLUSTER_DOMAIN, selectorString } from '../operator/names.js';
 import { resolveSpec, type ResolvedSpec } from '../operator/spec.js';
-import { buildRingDocument } from '../ring/index.js';
+import { buildRingDocument, DEFAULT_POLICY } from '../ring/index.js';
 import { imGateway, NAMESPACE, OperatorSystem } from '../test/support/operator-system.js';
 import { watchUntil } from '../test/support/wait.js';
 import { median, progress } from './lib/measure.js';
@@ -141,7 +141,7 @@ async function createBareStatefulSet(system: OperatorSystem): Promise<{ round: (
     tableSize: spec.ring.tableSize,
     members,
     previous: null,
-    policy: { migrateRatePerSecond: 500, handoffWindowMs: 2000 },
+    policy: DEFAULT_POLICY,
   });
   // No owner: the garbage collector would delete objects whose owner does not exist.
   const unowned = <T extends { metadata?: { ownerReferences?: unknown } }>(object: T): T => ({

@@ -42,7 +42,7 @@ export interface IMGatewaySpec {
     env?: { name?: string; value?: string }[];
   };
   ring?: { tableSize?: number; ackTimeoutSeconds?: number };
-  drain?: { timeoutSeconds?: number; migrateRatePerSecond?: number; handoffWindowMs?: number };
+  drain?: { timeoutSeconds?: number; migrateRatePerSecond?: number; handoffWindowMs?: number; moveDeadlineMs?: number };
   unreadyGraceSeconds?: number;
   auth?: { secretName?: string; secretKey?: string };
   logLevel?: LogLevel;

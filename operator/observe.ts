@@ -24,7 +24,7 @@ import {
 import type { IMGateway, RingStatus } from './api.js';
 import type { Owner } from './desired.js';
 import { canonicalMember, ordinalOf, TRANSITION_TIME_ANNOTATION } from './names.js';
-import type { ResolvedSpec } from './spec.js';
+import { ringPolicyOf, type ResolvedSpec } from './spec.js';
 import type { LeaseView, PodView, RingView } from './transition-types.js';
 
 /** The objects of one IMGateway, from the caches. */
@@ -205,10 +205,7 @@ function ringFromStatus(
       tableSize: status.tableSize ?? init.spec.ring.tableSize,
       members: current,
       previous: previous && status.previous ? { version: status.previous.version, members: previous } : null,
-      policy: {
-        migrateRatePerSecond: init.spec.drain.migrateRatePerSecond,
-        handoffWindowMs: init.spec.drain.handoffWindowMs,
-      },
+      policy: ringPolicyOf(init.spec),
     });
   } catch {
     return undefined; // a status that cannot make a valid document: start over from the pods

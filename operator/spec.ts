@@ -7,6 +7,7 @@
  * prime and greater than replicas, and metadata.name short enough for the names it derives.
  */
 
+import type { RingPolicy } from '../ring/index.js';
 import { isPrime } from '../ring/primes.js';
 import { LOG_LEVELS, type LogLevel } from './api.js';
 import { isObject, readInteger, readMap, readString, unknownFields, type Check, type Json } from './spec-checks.js';
@@ -45,6 +46,8 @@ export interface ResolvedSpec {
     readonly timeoutSeconds: number;
     readonly migrateRatePerSecond: number;
     readonly handoffWindowMs: number;
+    /** How long a client that opted in to graceful migration has to move, in ms. */
+    readonly moveDeadlineMs: number;
   };
   /** How long a member's pod may be unready before it leaves the ring, in s. */
   readonly unreadyGraceSeconds: number;
@@ -63,7 +66,7 @@ export const SPEC_DEFAULTS = deepFreeze({
   image: 'ghcr.io/imring/imring:0.1.0',
   ports: { ws: 10001, grpc: 10002, http: 10003 },
   ring: { tableSize: 65537, ackTimeoutSeconds: 30 },
-  drain: { timeoutSeconds: 120, migrateRatePerSecond: 500, handoffWindowMs: 2000 },
+  drain: { timeoutSeconds: 120, migrateRatePerSecond: 500, handoffWindowMs: 2000, moveDeadlineMs: 10_000 },
   unreadyGraceSeconds: 30,
   auth: { secretKey: 'key' },
   logLevel: 'info',
@@ -315,8 +318,15 @@ const DRAIN_FIELDS: IntegerSection<keyof ResolvedSpec['drain']> = {
     timeoutSeconds: [0, 3600],
     migrateRatePerSecond: [1, 100_000],
     handoffWindowMs: [0, 60_000],
+    moveDeadlineMs: [0, 300_000],
   },
 };
+
+/** The ring document's `policy` for `spec`: how gateways move users (RING-SPEC.md section 5). */
+export function ringPolicyOf(spec: ResolvedSpec): RingPolicy {
+  const { migrateRatePerSecond, handoffWindowMs, moveDeadlineMs } = spec.drain;
+  return { migrateRatePerSecond, handoffWindowMs, moveDeadlineMs };
+}
 
 /**
  * Reads a section of integer fields (the schema's bounds, `[min, max]` each), each falling back

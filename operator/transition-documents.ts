@@ -3,6 +3,7 @@
  * checksum and the invariants of RING-SPEC hold for every version the operator writes.
  */
 import { buildRingDocument, type RingDocument, type RingMember, type RingState } from '../ring/index.js';
+import { ringPolicyOf } from './spec.js';
 import type { TransitionInput } from './transition-types.js';
 
 /** A new version of the gateway's ring, with the policy and table size of `input`. */
@@ -24,10 +25,7 @@ export function ringDocument(
     tableSize: input.ring?.document.algorithm.tableSize ?? input.spec.ring.tableSize,
     members: init.members,
     previous: init.previous,
-    policy: {
-      migrateRatePerSecond: input.spec.drain.migrateRatePerSecond,
-      handoffWindowMs: input.spec.drain.handoffWindowMs,
-    },
+    policy: ringPolicyOf(input.spec),
   });
 }
 

@@ -47,6 +47,33 @@ export const LEASE_DURATION_SECONDS = 15;
  */
 export const WS_PATH = '/ws';
 
+/** The query parameters of `GET /ws` (DESIGN.md section 6, wire formats). */
+export const ConnectParams = {
+  userID: 'userID',
+  platform: 'platform',
+  /** The client token, unless sent as `Authorization: Bearer`. */
+  token: 'token',
+  /** `migrate=graceful`: the client moves make-before-break when asked (a `migrate` frame). */
+  migrate: 'migrate',
+} as const;
+
+/** The value of {@link ConnectParams.migrate} by which a client opts in to graceful migration. */
+export const MIGRATE_GRACEFUL = 'graceful';
+
+/** Why a gateway asks a client to move: its ring moved the user, or the gateway is shutting down. */
+export type MigrateReason = 'ring' | 'shutdown';
+
+/**
+ * The text frame a gateway sends a client that opted in, instead of closing it with 4001/4002:
+ * open a new connection (same URL, through the proxy), then close this one with 1000. Past
+ * `deadlineMs` the gateway closes this one with 4001 (`ring`) or 4002 (`shutdown`).
+ */
+export interface MigrateFrame {
+  readonly type: 'migrate';
+  readonly reason: MigrateReason;
+  readonly deadlineMs: number;
+}
+
 /** WebSocket close codes the gateway uses (DESIGN.md section 6, wire formats). */
 export const CloseCodes = {
   /** Moved by a ring change: reconnect now (through the proxy). */

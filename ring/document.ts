@@ -13,7 +13,11 @@ export const MAX_TABLE_SIZE = 1 << 24;
 /** A ConfigMap holds at most 1 MiB; a larger document cannot be real. */
 export const MAX_DOCUMENT_BYTES = 1024 * 1024;
 /** Policy that a document without a `policy` block gets (DESIGN.md section 4 defaults). */
-export const DEFAULT_POLICY: RingPolicy = Object.freeze({ migrateRatePerSecond: 500, handoffWindowMs: 2000 });
+export const DEFAULT_POLICY: RingPolicy = Object.freeze({
+  migrateRatePerSecond: 500,
+  handoffWindowMs: 2000,
+  moveDeadlineMs: 10_000,
+});
 
 export type RingState = 'Prepared' | 'Committed';
 
@@ -46,6 +50,12 @@ export interface RingPolicy {
   readonly migrateRatePerSecond: number;
   /** How long a gateway answers MIGRATED for a user it closed, in milliseconds. */
   readonly handoffWindowMs: number;
+  /**
+   * How long a client that opted in to graceful migration has to move (open its new connection
+   * and close the old one) before the gateway closes the old one with 4001/4002, in
+   * milliseconds. A document without it means 10000 (RING-SPEC.md section 5).
+   */
+  readonly moveDeadlineMs: number;
 }
 
 export interface PreviousRing {

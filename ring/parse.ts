@@ -19,6 +19,7 @@ import { isPrime } from './primes.js';
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
 const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
 const MAX_HANDOFF_WINDOW_MS = 10 * 60 * 1000;
+const MAX_MOVE_DEADLINE_MS = 10 * 60 * 1000;
 
 /** Internal: carries a precise refusal out of nested readers; never leaves this module. */
 class Refusal extends Error {
@@ -203,15 +204,18 @@ function readPolicy(value: unknown): RingPolicy {
       `is ${show(rate)}, want a positive number`,
     );
   }
-  const window = p.handoffWindowMs;
-  if (!Number.isSafeInteger(window) || (window as number) < 0 || (window as number) > MAX_HANDOFF_WINDOW_MS) {
-    throw new Refusal(
-      RingErrorCode.InvalidField,
-      'policy.handoffWindowMs',
-      `is ${show(window)}, want an integer from 0 to ${MAX_HANDOFF_WINDOW_MS}`,
-    );
-  }
-  return { migrateRatePerSecond: rate, handoffWindowMs: window as number };
+  const handoffWindowMs = milliseconds(p.handoffWindowMs, 'policy.handoffWindowMs', MAX_HANDOFF_WINDOW_MS);
+  // Added after the first documents: absent means the default, so older documents stay valid.
+  const moveDeadlineMs =
+    p.moveDeadlineMs === undefined
+      ? DEFAULT_POLICY.moveDeadlineMs
+      : milliseconds(p.moveDeadlineMs, 'policy.moveDeadlineMs', MAX_MOVE_DEADLINE_MS);
+  return { migrateRatePerSecond: rate, handoffWindowMs, moveDeadlineMs };
+}
+
+function milliseconds(value: unknown, path: string, max: number): number {
+  if (Number.isSafeInteger(value) && (value as number) >= 0 && (value as number) <= max) return value as number;
+  throw new Refusal(RingErrorCode.InvalidField, path, `is ${show(value)}, want an integer from 0 to ${max}`);
 }
 
 function object(value: unknown, path: string): Record<string, unknown> {

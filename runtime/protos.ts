@@ -57,6 +57,13 @@ export interface GatewayMessage {
   msgId: string;
   userIds: string[];
   payload: string;
+  /** Platforms per user not to write to here (they got the message from the current owner). */
+  skip?: UserPlatforms[];
+}
+
+export interface UserPlatforms {
+  userId: string;
+  platforms: string[];
 }
 
 export interface DeliverRequest {
@@ -70,12 +77,16 @@ export interface UserResult {
   userId: string;
   status: DeliveryStatus;
   connections: number;
+  /** The platforms written to (DELIVERED only). */
+  platforms?: string[];
 }
 
 export interface DeliverResponse {
   batchId: number;
   results: UserResult[];
   ringVersion: number;
+  /** Connections of users the gateway does not own in the ring it serves, when it answered. */
+  misplaced?: number;
 }
 
 export interface OnlineRequest {

@@ -165,6 +165,12 @@ const invalidGateways: {
       /spec\.drain\.handoffWindowMs: Invalid value: 60001: spec\.drain\.handoffWindowMs in body should be less than or equal to 60000/,
   },
   {
+    what: 'drain.moveDeadlineMs 300001',
+    spec: { drain: { moveDeadlineMs: 300001 } },
+    error:
+      /spec\.drain\.moveDeadlineMs: Invalid value: 300001: spec\.drain\.moveDeadlineMs in body should be less than or equal to 300000/,
+  },
+  {
     what: 'tableSize above 10000019',
     spec: { ring: { tableSize: 10000020 } },
     error: /spec\.ring\.tableSize: Invalid value: 10000020/,

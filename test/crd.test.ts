@@ -25,7 +25,7 @@ const DEFAULTED_SAMPLE_SPEC = {
   image: 'ghcr.io/imring/imring:0.1.0',
   ports: { ws: 10001, grpc: 10002, http: 10003 },
   ring: { tableSize: 65537, ackTimeoutSeconds: 30 },
-  drain: { timeoutSeconds: 120, migrateRatePerSecond: 500, handoffWindowMs: 2000 },
+  drain: { timeoutSeconds: 120, migrateRatePerSecond: 500, handoffWindowMs: 2000, moveDeadlineMs: 10000 },
   unreadyGraceSeconds: 30,
   auth: { secretName: 'demo-token', secretKey: 'key' },
   logLevel: 'info',

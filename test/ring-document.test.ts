@@ -8,26 +8,9 @@ import {
   serializeRingDocument,
   validateRingDocument,
   MAX_DOCUMENT_BYTES,
-  type RingDocument,
 } from '../ring/index.js';
 import { newMember, newMembers, sampleGateway } from './support/fixtures.js';
-
-function sampleDocument(): RingDocument {
-  return buildRingDocument({
-    gateway: sampleGateway,
-    version: 7,
-    state: 'Prepared',
-    members: newMembers(3),
-    previous: { version: 6, members: newMembers(2) },
-  });
-}
-
-/** A copy of the sample document as plain JSON, changed by `edit`, then re-checksummed or not. */
-function edited(edit: (doc: Record<string, any>) => void): string {
-  const doc = JSON.parse(serializeRingDocument(sampleDocument())) as Record<string, any>;
-  edit(doc);
-  return JSON.stringify(doc);
-}
+import { edited, sampleDocument } from './support/ring-edits.js';
 
 test('a built document round-trips through serialize and parse', () => {
   const doc = sampleDocument();
@@ -36,7 +19,7 @@ test('a built document round-trips through serialize and parse', () => {
   assert.deepEqual(parsed.document, doc);
   assert.equal(doc.format, 'imring.dev/ring/v1');
   assert.match(doc.checksum, /^sha256:[0-9a-f]{64}$/);
-  assert.deepEqual(doc.policy, { migrateRatePerSecond: 500, handoffWindowMs: 2000 });
+  assert.deepEqual(doc.policy, { migrateRatePerSecond: 500, handoffWindowMs: 2000, moveDeadlineMs: 10_000 });
 });
 
 test('the builder writes members sorted, and the checksum ignores listing order', () => {
@@ -349,6 +332,14 @@ const refusals: [string, string, string, string][] = [
     RingErrorCode.InvalidField,
     'policy.handoffWindowMs',
   ],
+  [
+    'bad move deadline',
+    edited((d) => {
+      d.policy.moveDeadlineMs = '10s';
+    }),
+    RingErrorCode.InvalidField,
+    'policy.moveDeadlineMs',
+  ],
 ];
 
 for (const [what, text, code, path] of refusals) {
@@ -365,16 +356,6 @@ for (const [what, text, code, path] of refusals) {
 test('a document over 1 MiB is refused before it is parsed', () => {
   const result = parseRingDocument(`"${'x'.repeat(MAX_DOCUMENT_BYTES)}"`);
   assert.ok(!result.ok && result.error.code === RingErrorCode.TooLarge);
-});
-
-test('a document without a policy block gets the default policy', () => {
-  const result = parseRingDocument(
-    edited((d) => {
-      delete d.policy;
-    }),
-  );
-  assert.ok(result.ok);
-  assert.deepEqual(result.document.policy, { migrateRatePerSecond: 500, handoffWindowMs: 2000 });
 });
 
 test('validation never throws, whatever value it is given', () => {

@@ -2,6 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
   judgeRingDocument,
+  DEFAULT_POLICY,
   RingAcceptanceCode,
   RingErrorCode,
   serializeRingDocument,
@@ -50,7 +51,7 @@ const ofOperator = (document: RingDocument, trusted: RingDocument): RingJudgeInp
   trustedAs: 'recorded',
 });
 
-const slowerPolicy = { policy: { migrateRatePerSecond: 10, handoffWindowMs: 500 } };
+const slowerPolicy = { policy: { ...DEFAULT_POLICY, migrateRatePerSecond: 10, handoffWindowMs: 500 } };
 const otherPrevious = { previous: { version: 1, members: newMembers(1) } };
 const ofGateway = (ref: Partial<typeof sampleGateway>): Partial<RingDocumentInit> => ({
   gateway: { ...sampleGateway, ...ref },

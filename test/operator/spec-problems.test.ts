@@ -151,6 +151,11 @@ const invalidSpecs: { what: string; spec: Record<string, unknown>; fields: strin
     spec: { drain: { handoffWindowMs: 60001 } },
     fields: ['spec.drain.handoffWindowMs'],
   },
+  {
+    what: 'drain.moveDeadlineMs 300001',
+    spec: { drain: { moveDeadlineMs: 300001 } },
+    fields: ['spec.drain.moveDeadlineMs'],
+  },
   { what: 'unreadyGraceSeconds 3601', spec: { unreadyGraceSeconds: 3601 }, fields: ['spec.unreadyGraceSeconds'] },
   { what: 'no auth', spec: { auth: undefined }, fields: ['spec.auth'], message: /^Required value$/ },
   {

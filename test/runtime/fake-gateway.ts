@@ -5,7 +5,7 @@ import {
   type ServerDuplexStream,
   type ServerUnaryCall,
 } from '@grpc/grpc-js';
-import { buildRingDocument, Ring, type RingMember } from '../../ring/index.js';
+import { buildRingDocument, DEFAULT_POLICY, Ring, type RingMember } from '../../ring/index.js';
 import { Registry } from 'prom-client';
 import { startPush, type Push, type PushOptions } from '../../runtime/push/push.js';
 import { StaticRingSource } from '../../runtime/ring-source.js';
@@ -160,7 +160,7 @@ export function ringOf(
       state: 'Committed',
       members,
       previous: options.previous ? { version: version - 1, members: options.previous } : null,
-      policy: { migrateRatePerSecond: 500, handoffWindowMs: options.handoffWindowMs ?? 2000 },
+      policy: { ...DEFAULT_POLICY, handoffWindowMs: options.handoffWindowMs ?? 2000 },
       tableSize: 1009,
     }),
   );

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { CloseCodes } from '../../ring/index.js';
+import { CloseCodes, DEFAULT_POLICY } from '../../ring/index.js';
 import {
   connectClient,
   grpcClient,
@@ -13,7 +13,7 @@ import {
   type TestClient,
 } from './gateway-fixture.js';
 
-const policy = { migrateRatePerSecond: 20, handoffWindowMs: 2000 }; // 2 closes per 100 ms
+const policy = { ...DEFAULT_POLICY, migrateRatePerSecond: 20, handoffWindowMs: 2000 }; // 2 closes per 100 ms
 const v1 = newRing({ version: 1, members: 2, policy });
 const v2Prepared = newRing({ version: 2, members: 3, previousMembers: 2, state: 'Prepared', policy });
 const v2 = newRing({ version: 2, members: 3, previousMembers: 2, policy });

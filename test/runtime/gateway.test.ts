@@ -91,11 +91,12 @@ test('Deliver writes one text frame per connection and answers DELIVERED with co
       batchId: 0,
       ringVersion: 1,
       results: [
-        { msgId: 'm1', userId: 'alice', status: 'DELIVERED', connections: 2 },
-        { msgId: 'm1', userId: 'zed', status: 'NOT_HERE', connections: 0 },
-        { msgId: 'm1', userId: 'bob', status: 'DELIVERED', connections: 1 },
-        { msgId: 'm2', userId: 'bob', status: 'DELIVERED', connections: 1 },
+        { msgId: 'm1', userId: 'alice', status: 'DELIVERED', connections: 2, platforms: [] },
+        { msgId: 'm1', userId: 'zed', status: 'NOT_HERE', connections: 0, platforms: [] },
+        { msgId: 'm1', userId: 'bob', status: 'DELIVERED', connections: 1, platforms: [] },
+        { msgId: 'm2', userId: 'bob', status: 'DELIVERED', connections: 1, platforms: [] },
       ],
+      misplaced: 0,
     });
     await Promise.all([web.received(1), ios.received(1), bob.received(2)]);
     assert.deepEqual(web.messages, [{ type: 'message', msgID: 'm1', payload: 'hello ✓' }]);

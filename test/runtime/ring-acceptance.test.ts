@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { RingAcceptanceCode, serializeRingDocument, type RingDocument } from '../../ring/index.js';
+import { DEFAULT_POLICY, RingAcceptanceCode, serializeRingDocument, type RingDocument } from '../../ring/index.js';
 import { decideRingDocument } from '../../runtime/ring-acceptance.js';
 import { newMembers, sampleGateway, sampleRingDocument } from '../support/fixtures.js';
 
@@ -33,7 +33,9 @@ test('decisions follow the served document: newer served, older/reused/regressed
     {
       name: 'a policy change at one version is served',
       served: doc(2, 'Committed'),
-      candidate: text(doc(2, 'Committed', 3, { policy: { migrateRatePerSecond: 10, handoffWindowMs: 500 } })),
+      candidate: text(
+        doc(2, 'Committed', 3, { policy: { ...DEFAULT_POLICY, migrateRatePerSecond: 10, handoffWindowMs: 500 } }),
+      ),
       want: 'serve',
     },
     {

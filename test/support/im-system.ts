@@ -7,6 +7,7 @@ import { IMRING_CLUSTER_OPTIONS } from '../../cli/local-system.js';
 import { LocalCluster } from '../../local/cluster.js';
 import {
   buildRingDocument,
+  DEFAULT_POLICY,
   ringConfigMapName,
   serializeRingDocument,
   type RingDocument,
@@ -146,7 +147,7 @@ export class ImSystem {
               version: init.version - 1,
               members: Array.from({ length: init.previousMembers ?? init.members }, (_, i) => member(i)),
             },
-      policy: { migrateRatePerSecond: 500, handoffWindowMs: 2000 },
+      policy: DEFAULT_POLICY,
     });
     await this.writeRingText(serializeRingDocument(document));
     return document;
