@@ -58,14 +58,16 @@ const ERROR_CLOSE_CODES: Readonly<Record<string, number>> = {
 class WsConnection implements ClientConnection {
   readonly userID: string;
   readonly platform: string;
+  readonly graceful: boolean;
   /** Cleared at each ping, set by the pong: still false at the next ping means dead. */
   alive = true;
   readonly #ws: WebSocket;
   readonly #options: WsServerOptions;
 
-  constructor(init: { userID: string; platform: string; ws: WebSocket; options: WsServerOptions }) {
+  constructor(init: { userID: string; platform: string; graceful: boolean; ws: WebSocket; options: WsServerOptions }) {
     this.userID = init.userID;
     this.platform = init.platform;
+    this.graceful = init.graceful;
     this.#ws = init.ws;
     this.#options = init.options;
   }
@@ -195,7 +197,8 @@ class ClientSocketServer implements WsServer {
         options.onClose(CloseCodes.unauthorized);
         return;
       }
-      const connection = new WsConnection({ userID: parsed.userID, platform: parsed.platform, ws, options });
+      const { userID, platform, graceful } = parsed;
+      const connection = new WsConnection({ userID, platform, graceful, ws, options });
       this.#live.set(ws, connection);
       ws.on('pong', () => (connection.alive = true));
       options.onConnection(connection);

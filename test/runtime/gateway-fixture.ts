@@ -6,6 +6,7 @@ import { SignJWT } from 'jose';
 import { Registry } from 'prom-client';
 import { WebSocket } from 'ws';
 import { buildRingDocument, Ring, type RingPolicy, type RingState } from '../../ring/index.js';
+import type { ClientConnection, ConnectionTable } from '../../runtime/gateway/connections.js';
 import { StaticRingSource } from '../../runtime/ring-source.js';
 import { gatewayService, type DeliverRequest, type DeliverResponse } from '../../runtime/protos.js';
 import { startGateway, type Gateway, type GatewayOptions } from '../../runtime/gateway/gateway.js';
@@ -87,6 +88,39 @@ export class FakeClock {
     }
     this.nowMs = target;
   }
+}
+
+/** A connection of the connection table's tests: what it was sent, and the codes it was closed with. */
+export type RecordingConnection = ClientConnection & { frames: Buffer[]; closes: number[] };
+
+/**
+ * A connection of `table` that records frames and closes (leaving the table as a socket does);
+ * `accepts` false makes it act like a reader cut off at this send (closed 4008).
+ */
+export function fakeConnection(
+  table: ConnectionTable,
+  init: { userID: string; platform: string; accepts?: boolean; graceful?: boolean },
+): RecordingConnection {
+  const connection: RecordingConnection = {
+    userID: init.userID,
+    platform: init.platform,
+    graceful: init.graceful ?? false,
+    frames: [] as Buffer[],
+    closes: [] as number[],
+    send(frame: Buffer): boolean {
+      if (init.accepts === false) {
+        connection.close(4008, 'too slow');
+        return false;
+      }
+      connection.frames.push(frame);
+      return true;
+    },
+    close(code: number, _reason?: string): void {
+      connection.closes.push(code);
+      table.remove(connection);
+    },
+  };
+  return connection;
 }
 
 export interface TestGateway {

@@ -2,47 +2,42 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { parseUpgradeRequest } from '../../runtime/gateway/auth.js';
 import { verifyClientToken } from '../../runtime/client-token.js';
-import { ConnectionTable, type ClientConnection } from '../../runtime/gateway/connections.js';
+import { ConnectionTable } from '../../runtime/gateway/connections.js';
 import { deliverBatch, encodeMessageFrame } from '../../runtime/gateway/deliver.js';
 import { pace, PacedCloser, usersToMigrate } from '../../runtime/gateway/migration.js';
 import { resolveGatewayOptions } from '../../runtime/gateway/options.js';
 import { StaticRingSource } from '../../runtime/ring-source.js';
-import { FakeClock, newRing, SECRET, sign, usersWhere } from './gateway-fixture.js';
-
-/** A connection that records frames and closes; `accepts` false makes it act like a reader cut off at this send. */
-function fakeConnection(table: ConnectionTable, init: { userID: string; platform: string; accepts?: boolean }) {
-  const connection = {
-    userID: init.userID,
-    platform: init.platform,
-    frames: [] as Buffer[],
-    closes: [] as number[],
-    send(frame: Buffer): boolean {
-      if (init.accepts === false) {
-        connection.close(4008, 'too slow');
-        return false;
-      }
-      connection.frames.push(frame);
-      return true;
-    },
-    close(code: number, _reason?: string): void {
-      connection.closes.push(code);
-      table.remove(connection);
-    },
-  } satisfies ClientConnection & Record<string, unknown>;
-  return connection;
-}
+import { FakeClock, fakeConnection, newRing, SECRET, sign, usersWhere } from './gateway-fixture.js';
 
 const key = new TextEncoder().encode(SECRET);
 
 test('upgrade targets parse into user, platform and token, or a status to refuse with', () => {
   const cases: [string, Record<string, string>, unknown][] = [
-    ['/ws?userID=u1&platform=web&token=t', {}, { ok: true, userID: 'u1', platform: 'web', token: 't' }],
+    [
+      '/ws?userID=u1&platform=web&token=t',
+      {},
+      { ok: true, userID: 'u1', platform: 'web', token: 't', graceful: false },
+    ],
     [
       '/ws?userID=u1&platform=ios',
       { authorization: 'Bearer abc' },
-      { ok: true, userID: 'u1', platform: 'ios', token: 'abc' },
+      { ok: true, userID: 'u1', platform: 'ios', token: 'abc', graceful: false },
     ],
-    ['/ws?userID=%20U1&platform=ios', {}, { ok: true, userID: ' U1', platform: 'ios', token: undefined }],
+    [
+      '/ws?userID=%20U1&platform=ios',
+      {},
+      { ok: true, userID: ' U1', platform: 'ios', token: undefined, graceful: false },
+    ],
+    [
+      '/ws?userID=u1&platform=web&migrate=graceful&token=t',
+      {},
+      { ok: true, userID: 'u1', platform: 'web', token: 't', graceful: true },
+    ],
+    [
+      '/ws?userID=u1&platform=web&migrate=hard',
+      {},
+      { ok: true, userID: 'u1', platform: 'web', token: undefined, graceful: false },
+    ],
     ['/ws?platform=web', {}, { ok: false, status: 400, reason: 'missing or too long userID' }],
     ['/ws?userID=u1', {}, { ok: false, status: 400, reason: 'missing or too long platform' }],
     [
