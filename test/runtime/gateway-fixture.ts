@@ -163,13 +163,14 @@ export interface TestClient {
   received(count: number): Promise<void>;
 }
 
-/** A ws client of `gw`; resolves once open (a 4401 close still opens first). */
+/** A ws client of `gw`; resolves once open (a 4401 close still opens first). `graceful` adds `migrate=graceful`. */
 export async function connectClient(
   gw: Gateway,
-  init: { userID: string; platform?: string; token?: string | null; bearer?: boolean },
+  init: { userID: string; platform?: string; token?: string | null; bearer?: boolean; graceful?: boolean },
 ): Promise<TestClient> {
   const token = init.token === undefined ? await sign(init.userID) : init.token;
   const query = new URLSearchParams({ userID: init.userID, platform: init.platform ?? 'web' });
+  if (init.graceful) query.set('migrate', 'graceful');
   if (token !== null && !init.bearer) query.set('token', token);
   const headers: Record<string, string> = token !== null && init.bearer ? { authorization: `Bearer ${token}` } : {};
   const ws = new WebSocket(`ws://127.0.0.1:${gw.ports.ws}/ws?${query.toString()}`, { headers });
@@ -238,4 +239,17 @@ export async function metricValue(
     Object.entries(labels).every(([k, value]) => String(v.labels[k]) === value),
   );
   return sample?.value ?? 0;
+}
+
+/**
+ * Resolves once `check()` holds, checking after every turn of the event loop: for what the gateway
+ * does when a socket event reaches it (a client's close lands there about when the client sees it
+ * closed, in either order). Fails after `timeoutMs` (a bound for a broken build) with `what`.
+ */
+export async function settled(check: () => boolean, what: string, timeoutMs = 5000): Promise<void> {
+  const giveUpAt = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > giveUpAt) throw new Error(`not settled within ${timeoutMs} ms: ${what}`);
+    await new Promise((resolve) => setImmediate(resolve));
+  }
 }
