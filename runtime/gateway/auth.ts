@@ -1,11 +1,14 @@
 import type { IncomingHttpHeaders } from 'node:http';
-import { WS_PATH } from '../../ring/index.js';
+import { ConnectParams, MIGRATE_GRACEFUL, WS_PATH } from '../../ring/index.js';
 import { clientToken } from '../client-token.js';
 import { originFormTarget } from '../request-target.js';
 
-/** What a `GET /ws` upgrade asks for, or why it is refused before upgrading. */
+/**
+ * What a `GET /ws` upgrade asks for, or why it is refused before upgrading. `graceful`: the client
+ * opted in to graceful migration (`migrate=graceful`), so it is asked to move instead of being closed.
+ */
 export type UpgradeRequest =
-  | { ok: true; userID: string; platform: string; token: string | undefined }
+  | { ok: true; userID: string; platform: string; token: string | undefined; graceful: boolean }
   | { ok: false; status: 400 | 404; reason: string };
 
 /** Longest userID / platform accepted, in UTF-16 code units (they are map keys and log fields). */
@@ -13,17 +16,19 @@ export const MAX_ID_LENGTH = 256;
 
 /**
  * Parses the upgrade's target and headers (DESIGN.md section 6 wire format):
- * `GET /ws?userID=&platform=` with the token in `token` or `Authorization: Bearer`.
+ * `GET /ws?userID=&platform=[&migrate=graceful]` with the token in `token` or `Authorization: Bearer`.
  * The userID is kept exactly as sent (the ring hashes it as is).
  */
 export function parseUpgradeRequest(target: string | undefined, headers: IncomingHttpHeaders): UpgradeRequest {
   const url = originFormTarget(target ?? '/');
   if (url === undefined) return { ok: false, status: 400, reason: 'malformed request target' };
   if (url.pathname !== WS_PATH) return { ok: false, status: 404, reason: 'not found' };
-  const userID = url.searchParams.get('userID');
-  const platform = url.searchParams.get('platform');
+  const params = url.searchParams;
+  const userID = params.get(ConnectParams.userID);
+  const platform = params.get(ConnectParams.platform);
   if (!userID || userID.length > MAX_ID_LENGTH) return { ok: false, status: 400, reason: 'missing or too long userID' };
   if (!platform || platform.length > MAX_ID_LENGTH)
     return { ok: false, status: 400, reason: 'missing or too long platform' };
-  return { ok: true, userID, platform, token: clientToken(url.searchParams, headers.authorization) };
+  const token = clientToken(params, headers.authorization);
+  return { ok: true, userID, platform, token, graceful: params.get(ConnectParams.migrate) === MIGRATE_GRACEFUL };
 }

@@ -4,6 +4,8 @@ import type { Ring } from '../../ring/index.js';
 export interface ClientConnection {
   readonly userID: string;
   readonly platform: string;
+  /** Opted in to graceful migration (`migrate=graceful`): asked to move with a migrate frame instead of closed. */
+  readonly graceful: boolean;
   /**
    * Writes a prepared text frame; false when the connection is closing or was just closed for
    * being too slow (the frame then counts as not delivered to it).

@@ -1,4 +1,4 @@
-import type { DeliverRequest, DeliverResponse, UserResult } from '../protos.js';
+import type { DeliverRequest, DeliverResponse, GatewayMessage, UserResult } from '../protos.js';
 import type { ConnectionTable } from './connections.js';
 
 /** Per-result counts of one or more batches (metrics are incremented once per batch from them). */
@@ -27,10 +27,12 @@ export function encodeMessageFrame(msgID: string, payload: string): Buffer {
 }
 
 /**
- * Delivers a batch to whoever is connected here (never consults ring ownership) and answers
- * one result per (message, user) in request order: DELIVERED with the connections written,
- * MIGRATED when the user was closed here for migration within the handoff window, else
- * NOT_HERE. A user whose every connection was too slow (closed 4008 on this send) is NOT_HERE.
+ * Delivers a batch to whoever is connected here (never consults ring ownership), except on the
+ * platforms a message skips for a user, and answers one result per (message, user) in request
+ * order: DELIVERED with the connections and platforms written, MIGRATED when the user was closed
+ * here for migration within the handoff window, else NOT_HERE. A user whose every connection was
+ * skipped, or too slow (closed 4008 on this send), is NOT_HERE (or MIGRATED). `misplaced` is the
+ * connection table's, after the writes.
  */
 export function deliverBatch(request: DeliverRequest, context: DeliverContext): DeliverResponse {
   const table = context.connections;
@@ -38,29 +40,41 @@ export function deliverBatch(request: DeliverRequest, context: DeliverContext): 
   for (const message of request.messages ?? []) {
     // Encoded once per message, lazily: a message for nobody here costs no frame.
     let frame: Buffer | undefined;
+    const skips = skipsOf(message);
     for (const userId of message.userIds ?? []) {
       const connections = table.connectionsOf(userId);
-      let written = 0;
+      const skipped = skips?.get(userId);
+      let platforms: string[] | undefined;
       // Backwards: a send that overflows closes its connection, which splices it out.
       for (let i = connections.length - 1; i >= 0; i--) {
+        const connection = connections[i]!;
+        if (skipped?.includes(connection.platform)) continue;
         frame ??= encodeMessageFrame(message.msgId, message.payload);
-        if (connections[i]!.send(frame)) written++;
+        if (connection.send(frame)) (platforms ??= []).push(connection.platform);
       }
-      results.push({ msgId: message.msgId, userId, status: statusOf(written, userId, context), connections: written });
+      results.push(resultOf(message.msgId, userId, platforms, context));
     }
   }
-  return { batchId: request.batchId ?? 0, results, ringVersion: context.ringVersion };
+  return { batchId: request.batchId ?? 0, results, ringVersion: context.ringVersion, misplaced: table.misplaced };
 }
 
-function statusOf(written: number, userId: string, context: DeliverContext): UserResult['status'] {
-  if (written > 0) {
+/** userID → platforms not to write to, or undefined when the message skips none (the usual case). */
+function skipsOf(message: GatewayMessage): Map<string, readonly string[]> | undefined {
+  if (message.skip === undefined || message.skip.length === 0) return undefined;
+  const skips = new Map<string, readonly string[]>();
+  for (const { userId, platforms } of message.skip) skips.set(userId, [...(skips.get(userId) ?? []), ...platforms]);
+  return skips;
+}
+
+function resultOf(msgId: string, userId: string, platforms: string[] | undefined, context: DeliverContext): UserResult {
+  if (platforms !== undefined) {
     context.tally.delivered++;
-    return 'DELIVERED';
+    return { msgId, userId, status: 'DELIVERED', connections: platforms.length, platforms };
   }
   if (context.connections.wasMigrated(userId, context.nowMs, context.handoffWindowMs)) {
     context.tally.migrated++;
-    return 'MIGRATED';
+    return { msgId, userId, status: 'MIGRATED', connections: 0 };
   }
   context.tally.notHere++;
-  return 'NOT_HERE';
+  return { msgId, userId, status: 'NOT_HERE', connections: 0 };
 }

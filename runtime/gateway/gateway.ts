@@ -13,6 +13,7 @@ import { deliverBatch, type DeliveryTally } from './deliver.js';
 import { gatewayImplementation, startGrpcServer, type GrpcServer } from './grpc-service.js';
 import { gatewayMetrics } from './metrics.js';
 import { PacedCloser, usersToMigrate } from './migration.js';
+import { ConnectionMover } from './mover.js';
 import { resolveGatewayOptions, type GatewayOptions, type ResolvedGatewayOptions } from './options.js';
 import { startWsServer } from './ws-server.js';
 
@@ -34,8 +35,9 @@ export interface Gateway {
   /** True with a ring loaded, until drain() or close(). */
   ready(): boolean;
   /**
-   * The SIGTERM path: ready() turns false, new upgrades get 503, every connection is closed
-   * with 4002 at `shutdownCloseRatePerSecond`; resolves when no socket is left.
+   * The SIGTERM path: ready() turns false, new upgrades get 503, every user is moved at
+   * `shutdownCloseRatePerSecond` (a migrate frame with reason `shutdown` to a client that opted in,
+   * closed with 4002 at its deadline; 4002 at once to the others); resolves when no socket is left.
    */
   drain(): Promise<void>;
   /** Stops both servers at once (remaining sockets are terminated). Idempotent. */
@@ -45,7 +47,9 @@ export interface Gateway {
 /**
  * Starts the gateway: the client websocket server (`GET /ws`) and the gRPC
  * `imring.gateway.v1.Gateway` service, following `options.ringSource`: misplaced connections
- * are counted on every ring, and migrated (closed 4001, paced) once a ring is Committed.
+ * are counted on every ring, and migrated (paced) once a ring is Committed: a client that opted in
+ * (`migrate=graceful`) gets a migrate frame and is closed with 4001 only if still here after the
+ * policy's `moveDeadlineMs`; the others are closed with 4001 at once.
  *
  * Auth failures are answered after the upgrade with close code 4401 (a browser cannot read
  * the status of a refused upgrade); only a missing userID/platform (400), a wrong path (404)
@@ -69,6 +73,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     onClose: (code) => core.metrics.closes.inc({ code: String(code) }),
     onAuthFailure: (reason) => core.metrics.authFailures.inc({ reason }),
     onSocketClosed: () => core.checkDrained(ws.sockets),
+    onConnectionClosed: (connection, init) => core.mover.closed(connection, init),
   });
   let grpc: GrpcServer;
   try {
@@ -105,6 +110,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
 class GatewayCore {
   readonly connections: ConnectionTable;
   readonly metrics: ReturnType<typeof gatewayMetrics>;
+  readonly mover: ConnectionMover;
   readonly #o: ResolvedGatewayOptions;
   readonly #migrator: PacedCloser;
   readonly #drainer: PacedCloser;
@@ -117,12 +123,18 @@ class GatewayCore {
     this.#o = o;
     this.connections = new ConnectionTable(o.self, o.ringSource.current());
     this.metrics = gatewayMetrics(o.registry, () => this.stats());
+    this.mover = new ConnectionMover({
+      connections: this.connections,
+      timers: o.timers,
+      now: o.now,
+      policy: () => policyOf(o.ringSource.current()),
+      // Draining, the gateway keeps no one: a ring move's deadline closes whoever is left.
+      isKept: (userID) => this.#draining === undefined && this.connections.isOwned(userID),
+      onOutcome: (outcome) => this.metrics.migrations.inc({ outcome }),
+    });
     const pacing = { timers: o.timers, now: o.now, random: o.random };
     this.#migrator = new PacedCloser({ ...pacing, close: (userID) => this.#migrate(userID) });
-    this.#drainer = new PacedCloser({
-      ...pacing,
-      close: (userID) => this.connections.closeUser(userID, CloseCodes.shuttingDown, 'shutting down'),
-    });
+    this.#drainer = new PacedCloser({ ...pacing, close: (userID) => this.mover.move(userID, 'shutdown') });
   }
 
   /** Subscribes to ring changes and acts on the ring served now. */
@@ -150,7 +162,11 @@ class GatewayCore {
       connection.close(CloseCodes.shuttingDown, 'shutting down');
       return;
     }
-    this.connections.add(connection)?.close(CloseCodes.replaced, 'replaced');
+    const replaced = this.connections.add(connection);
+    if (replaced !== undefined) {
+      this.mover.replaced(replaced);
+      replaced.close(CloseCodes.replaced, 'replaced');
+    }
     // Routed here by a proxy a ring behind: once committed it must move too, or misplaced never reaches 0.
     if (this.#o.ringSource.current()?.state === 'Committed' && !this.connections.isOwned(connection.userID)) {
       this.#migrator.add(connection.userID);
@@ -211,6 +227,7 @@ class GatewayCore {
     this.#unsubscribe?.();
     this.#migrator.clear();
     this.#drainer.clear();
+    this.mover.clear();
   }
 
   #onRing(ring: Ring): void {
@@ -233,17 +250,10 @@ class GatewayCore {
       );
   }
 
-  /** Closes a user's connections with 4001 unless the current ring gave it back to us. */
+  /** Moves a user's connections away (reason `ring`) unless the current ring gave it back to us. */
   #migrate(userID: string): number {
     if (this.connections.isOwned(userID)) return 0;
-    const closed = this.connections.closeUser(userID, CloseCodes.moved, 'moved');
-    if (closed > 0) {
-      const now = this.#o.now();
-      this.connections.pruneMigrated(now, policyOf(this.#o.ringSource.current()).handoffWindowMs);
-      this.connections.markMigrated(userID, now);
-      this.metrics.migrations.inc(closed);
-    }
-    return closed;
+    return this.mover.move(userID, 'ring');
   }
 }
 

@@ -1,8 +1,9 @@
 import { Counter, Gauge, type Registry } from 'prom-client';
+import { MIGRATION_OUTCOMES } from './mover.js';
 
 /** The gateway's Prometheus metrics (DESIGN.md section 6). */
 export interface GatewayMetrics {
-  migrations: Counter;
+  migrations: Counter<'outcome'>;
   deliveries: Counter<'result'>;
   closes: Counter<'code'>;
   authFailures: Counter<'reason'>;
@@ -32,12 +33,19 @@ export function gatewayMetrics(
       this.set(stats().misplaced);
     },
   });
+  const migrations = new Counter({
+    name: 'imring_gateway_migrations_total',
+    help:
+      'Connections moved off this gateway (ring moved their user away, or shutting down), by outcome: graceful ' +
+      '(asked to move, gone before the deadline), deadline (asked, closed at the deadline), closed (did not opt in: ' +
+      'closed with 4001/4002 at once).',
+    labelNames: ['outcome'],
+    registers: [registry],
+  });
+  // Every outcome from 0, so a rate over the first move is not missing a sample.
+  for (const outcome of MIGRATION_OUTCOMES) migrations.inc({ outcome }, 0);
   return {
-    migrations: new Counter({
-      name: 'imring_gateway_migrations_total',
-      help: 'Connections closed with 4001 because the committed ring moved their user away.',
-      registers: [registry],
-    }),
+    migrations,
     deliveries: new Counter({
       name: 'imring_gateway_deliveries_total',
       help: 'Deliver results per (message, user): delivered, not_here, migrated.',

@@ -1,6 +1,6 @@
 import type { Timers } from './options.js';
 
-/** Base tick of paced closing, in ms: closes happen in batches about this often. */
+/** Base tick of paced closing, in ms: closes (or migrate frames) happen in batches about this often. */
 export const PACE_TICK_MS = 100;
 /** Each gap between batches is stretched by up to this fraction at random (never shortened). */
 export const PACE_JITTER = 0.1;
@@ -28,7 +28,10 @@ export interface PacedCloserOptions {
   now: () => number;
   /** Uniform [0, 1). */
   random: () => number;
-  /** Closes a user's connections; returns how many it closed (0: nothing to do, costs no budget). */
+  /**
+   * Closes a user's connections, or asks them to move; returns how many it closed or asked (0: nothing
+   * to do, costs no budget).
+   */
   close: (userID: string) => number;
   /** Called when the queue runs empty after closing something. */
   onIdle?: () => void;

@@ -29,6 +29,12 @@ export interface WsServerOptions {
   onAuthFailure(reason: TokenFailure): void;
   /** Each socket that finished closing (any cause). */
   onSocketClosed(): void;
+  /**
+   * Each authenticated connection whose socket finished closing, after it left the connection table;
+   * `byClient`: the client started the closing handshake (the gateway neither closed nor dropped it, and
+   * a close frame came).
+   */
+  onConnectionClosed(connection: ClientConnection, init: { byClient: boolean }): void;
 }
 
 /** The client-facing websocket server. */
@@ -58,14 +64,18 @@ const ERROR_CLOSE_CODES: Readonly<Record<string, number>> = {
 class WsConnection implements ClientConnection {
   readonly userID: string;
   readonly platform: string;
+  readonly graceful: boolean;
   /** Cleared at each ping, set by the pong: still false at the next ping means dead. */
   alive = true;
+  /** Set when the gateway closes or terminates the socket (not when the client started closing). */
+  closedHere = false;
   readonly #ws: WebSocket;
   readonly #options: WsServerOptions;
 
-  constructor(init: { userID: string; platform: string; ws: WebSocket; options: WsServerOptions }) {
+  constructor(init: { userID: string; platform: string; graceful: boolean; ws: WebSocket; options: WsServerOptions }) {
     this.userID = init.userID;
     this.platform = init.platform;
+    this.graceful = init.graceful;
     this.#ws = init.ws;
     this.#options = init.options;
   }
@@ -86,6 +96,7 @@ class WsConnection implements ClientConnection {
   close(code: number, reason: string): void {
     this.#options.connections.remove(this);
     if (this.#ws.readyState !== WebSocket.OPEN) return;
+    this.closedHere = true;
     this.#ws.close(code, reason);
     this.#options.onClose(code);
   }
@@ -195,7 +206,8 @@ class ClientSocketServer implements WsServer {
         options.onClose(CloseCodes.unauthorized);
         return;
       }
-      const connection = new WsConnection({ userID: parsed.userID, platform: parsed.platform, ws, options });
+      const { userID, platform, graceful } = parsed;
+      const connection = new WsConnection({ userID, platform, graceful, ws, options });
       this.#live.set(ws, connection);
       ws.on('pong', () => (connection.alive = true));
       options.onConnection(connection);
@@ -206,10 +218,13 @@ class ClientSocketServer implements WsServer {
   #track(ws: WebSocket): void {
     const options = this.#options;
     this.#live.set(ws, undefined);
-    ws.once('close', () => {
+    ws.once('close', (code: number) => {
       const connection = this.#live.get(ws);
       this.#live.delete(ws);
-      if (connection) options.connections.remove(connection);
+      if (connection === undefined) return;
+      options.connections.remove(connection);
+      // 1006: the socket ended without a close frame (the client dropped, or we terminated it).
+      options.onConnectionClosed(connection, { byClient: !connection.closedHere && code !== 1006 });
     });
     // Bad client frames (too big, bad UTF-8): ws closes the socket with the matching code.
     ws.on('error', (error: Error & { code?: string }) => {
@@ -217,7 +232,9 @@ class ClientSocketServer implements WsServer {
       options.onClose(code);
       options.logger.debug({ err: error, code }, 'client protocol error');
       const connection = this.#live.get(ws);
-      if (connection) options.connections.remove(connection);
+      if (connection === undefined) return;
+      connection.closedHere = true;
+      options.connections.remove(connection);
     });
   }
 
@@ -237,6 +254,7 @@ class ClientSocketServer implements WsServer {
 
   #pingOne(ws: WebSocket, connection: WsConnection): void {
     if (!connection.alive) {
+      connection.closedHere = true;
       this.#options.connections.remove(connection);
       this.#options.onClose(1006);
       ws.terminate();

@@ -6,6 +6,7 @@ import { SignJWT } from 'jose';
 import { Registry } from 'prom-client';
 import { WebSocket } from 'ws';
 import { buildRingDocument, Ring, type RingPolicy, type RingState } from '../../ring/index.js';
+import type { ClientConnection, ConnectionTable } from '../../runtime/gateway/connections.js';
 import { StaticRingSource } from '../../runtime/ring-source.js';
 import { gatewayService, type DeliverRequest, type DeliverResponse } from '../../runtime/protos.js';
 import { startGateway, type Gateway, type GatewayOptions } from '../../runtime/gateway/gateway.js';
@@ -89,6 +90,39 @@ export class FakeClock {
   }
 }
 
+/** A connection of the connection table's tests: what it was sent, and the codes it was closed with. */
+export type RecordingConnection = ClientConnection & { frames: Buffer[]; closes: number[] };
+
+/**
+ * A connection of `table` that records frames and closes (leaving the table as a socket does);
+ * `accepts` false makes it act like a reader cut off at this send (closed 4008).
+ */
+export function fakeConnection(
+  table: ConnectionTable,
+  init: { userID: string; platform: string; accepts?: boolean; graceful?: boolean },
+): RecordingConnection {
+  const connection: RecordingConnection = {
+    userID: init.userID,
+    platform: init.platform,
+    graceful: init.graceful ?? false,
+    frames: [] as Buffer[],
+    closes: [] as number[],
+    send(frame: Buffer): boolean {
+      if (init.accepts === false) {
+        connection.close(4008, 'too slow');
+        return false;
+      }
+      connection.frames.push(frame);
+      return true;
+    },
+    close(code: number, _reason?: string): void {
+      connection.closes.push(code);
+      table.remove(connection);
+    },
+  };
+  return connection;
+}
+
 export interface TestGateway {
   gw: Gateway;
   source: StaticRingSource;
@@ -129,13 +163,14 @@ export interface TestClient {
   received(count: number): Promise<void>;
 }
 
-/** A ws client of `gw`; resolves once open (a 4401 close still opens first). */
+/** A ws client of `gw`; resolves once open (a 4401 close still opens first). `graceful` adds `migrate=graceful`. */
 export async function connectClient(
   gw: Gateway,
-  init: { userID: string; platform?: string; token?: string | null; bearer?: boolean },
+  init: { userID: string; platform?: string; token?: string | null; bearer?: boolean; graceful?: boolean },
 ): Promise<TestClient> {
   const token = init.token === undefined ? await sign(init.userID) : init.token;
   const query = new URLSearchParams({ userID: init.userID, platform: init.platform ?? 'web' });
+  if (init.graceful) query.set('migrate', 'graceful');
   if (token !== null && !init.bearer) query.set('token', token);
   const headers: Record<string, string> = token !== null && init.bearer ? { authorization: `Bearer ${token}` } : {};
   const ws = new WebSocket(`ws://127.0.0.1:${gw.ports.ws}/ws?${query.toString()}`, { headers });
@@ -204,4 +239,17 @@ export async function metricValue(
     Object.entries(labels).every(([k, value]) => String(v.labels[k]) === value),
   );
   return sample?.value ?? 0;
+}
+
+/**
+ * Resolves once `check()` holds, checking after every turn of the event loop: for what the gateway
+ * does when a socket event reaches it (a client's close lands there about when the client sees it
+ * closed, in either order). Fails after `timeoutMs` (a bound for a broken build) with `what`.
+ */
+export async function settled(check: () => boolean, what: string, timeoutMs = 5000): Promise<void> {
+  const giveUpAt = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > giveUpAt) throw new Error(`not settled within ${timeoutMs} ms: ${what}`);
+    await new Promise((resolve) => setImmediate(resolve));
+  }
 }

@@ -67,7 +67,7 @@ test('a Committed ring migrates lost users with 4001 at the paced rate; MIGRATED
     for (const client of clients) assert.deepEqual(await client.closed, { code: CloseCodes.moved, reason: 'moved' });
     assert.ok(isOpen(stay));
     assert.equal(t.gw.stats().connections, 1);
-    assert.equal(await metricValue(t.registry, 'imring_gateway_migrations_total'), 6);
+    assert.equal(await metricValue(t.registry, 'imring_gateway_migrations_total', { outcome: 'closed' }), 6);
 
     // The last batch closed at t0+200; the first at t0.
     const results = async (): Promise<string[]> =>

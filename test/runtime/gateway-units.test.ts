@@ -2,47 +2,42 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { parseUpgradeRequest } from '../../runtime/gateway/auth.js';
 import { verifyClientToken } from '../../runtime/client-token.js';
-import { ConnectionTable, type ClientConnection } from '../../runtime/gateway/connections.js';
+import { ConnectionTable } from '../../runtime/gateway/connections.js';
 import { deliverBatch, encodeMessageFrame } from '../../runtime/gateway/deliver.js';
 import { pace, PacedCloser, usersToMigrate } from '../../runtime/gateway/migration.js';
 import { resolveGatewayOptions } from '../../runtime/gateway/options.js';
 import { StaticRingSource } from '../../runtime/ring-source.js';
-import { FakeClock, newRing, SECRET, sign, usersWhere } from './gateway-fixture.js';
-
-/** A connection that records frames and closes; `accepts` false makes it act like a reader cut off at this send. */
-function fakeConnection(table: ConnectionTable, init: { userID: string; platform: string; accepts?: boolean }) {
-  const connection = {
-    userID: init.userID,
-    platform: init.platform,
-    frames: [] as Buffer[],
-    closes: [] as number[],
-    send(frame: Buffer): boolean {
-      if (init.accepts === false) {
-        connection.close(4008, 'too slow');
-        return false;
-      }
-      connection.frames.push(frame);
-      return true;
-    },
-    close(code: number, _reason?: string): void {
-      connection.closes.push(code);
-      table.remove(connection);
-    },
-  } satisfies ClientConnection & Record<string, unknown>;
-  return connection;
-}
+import { FakeClock, fakeConnection, newRing, SECRET, sign, usersWhere } from './gateway-fixture.js';
 
 const key = new TextEncoder().encode(SECRET);
 
 test('upgrade targets parse into user, platform and token, or a status to refuse with', () => {
   const cases: [string, Record<string, string>, unknown][] = [
-    ['/ws?userID=u1&platform=web&token=t', {}, { ok: true, userID: 'u1', platform: 'web', token: 't' }],
+    [
+      '/ws?userID=u1&platform=web&token=t',
+      {},
+      { ok: true, userID: 'u1', platform: 'web', token: 't', graceful: false },
+    ],
     [
       '/ws?userID=u1&platform=ios',
       { authorization: 'Bearer abc' },
-      { ok: true, userID: 'u1', platform: 'ios', token: 'abc' },
+      { ok: true, userID: 'u1', platform: 'ios', token: 'abc', graceful: false },
     ],
-    ['/ws?userID=%20U1&platform=ios', {}, { ok: true, userID: ' U1', platform: 'ios', token: undefined }],
+    [
+      '/ws?userID=%20U1&platform=ios',
+      {},
+      { ok: true, userID: ' U1', platform: 'ios', token: undefined, graceful: false },
+    ],
+    [
+      '/ws?userID=u1&platform=web&migrate=graceful&token=t',
+      {},
+      { ok: true, userID: 'u1', platform: 'web', token: 't', graceful: true },
+    ],
+    [
+      '/ws?userID=u1&platform=web&migrate=hard',
+      {},
+      { ok: true, userID: 'u1', platform: 'web', token: undefined, graceful: false },
+    ],
     ['/ws?platform=web', {}, { ok: false, status: 400, reason: 'missing or too long userID' }],
     ['/ws?userID=u1', {}, { ok: false, status: 400, reason: 'missing or too long platform' }],
     [
@@ -123,8 +118,9 @@ test('a batch answers per (message, user) in request order, encoding each frame 
   assert.deepEqual(response, {
     batchId: 7,
     ringVersion: 4,
+    misplaced: 0,
     results: [
-      { msgId: 'm1', userId: 'a', status: 'DELIVERED', connections: 2 },
+      { msgId: 'm1', userId: 'a', status: 'DELIVERED', connections: 2, platforms: ['ios', 'web'] },
       { msgId: 'm1', userId: 'x', status: 'NOT_HERE', connections: 0 },
       { msgId: 'm1', userId: 'm', status: 'MIGRATED', connections: 0 },
       { msgId: 'm1', userId: 's', status: 'NOT_HERE', connections: 0 },
@@ -137,6 +133,48 @@ test('a batch answers per (message, user) in request order, encoding each frame 
   assert.deepEqual(slow.closes, [4008]);
   assert.equal(table.size, 2);
   assert.deepEqual(encodeMessageFrame('x', 'y').toString(), '{"type":"message","msgID":"x","payload":"y"}');
+});
+
+test('a message skips the platforms listed for a user; a user skipped everywhere is NOT_HERE or MIGRATED', () => {
+  const ring = newRing({ version: 1, members: 2 });
+  const [away] = usersWhere(1, (u) => ring.owner(u)?.name === 'im-1');
+  const table = new ConnectionTable('im-0', ring);
+  const web = fakeConnection(table, { userID: 'a', platform: 'web' });
+  const ios = fakeConnection(table, { userID: 'a', platform: 'ios' });
+  const m = fakeConnection(table, { userID: 'm', platform: 'web' });
+  const elsewhere = fakeConnection(table, { userID: away!, platform: 'web' });
+  for (const c of [web, ios, m, elsewhere]) table.add(c);
+  table.markMigrated('m', 100);
+  const tally = { delivered: 0, notHere: 0, migrated: 0 };
+  const skip = [
+    { userId: 'a', platforms: ['web'] },
+    { userId: 'm', platforms: ['web', 'ios'] },
+    { userId: 'b', platforms: ['web'] },
+  ];
+  const response = deliverBatch(
+    {
+      batchId: 0,
+      ringVersion: 1,
+      messages: [
+        { msgId: 'm1', userIds: ['a', 'm', 'b'], payload: 'p', skip },
+        { msgId: 'm2', userIds: ['a', 'm'], payload: 'q', skip: [] },
+      ],
+    },
+    { connections: table, nowMs: 200, handoffWindowMs: 2000, ringVersion: 1, tally },
+  );
+  assert.deepEqual(response.results, [
+    { msgId: 'm1', userId: 'a', status: 'DELIVERED', connections: 1, platforms: ['ios'] },
+    { msgId: 'm1', userId: 'm', status: 'MIGRATED', connections: 0 },
+    { msgId: 'm1', userId: 'b', status: 'NOT_HERE', connections: 0 },
+    { msgId: 'm2', userId: 'a', status: 'DELIVERED', connections: 2, platforms: ['ios', 'web'] },
+    { msgId: 'm2', userId: 'm', status: 'DELIVERED', connections: 1, platforms: ['web'] },
+  ]);
+  assert.equal(response.misplaced, 1, 'the connection table misplaced count at answer time');
+  assert.deepEqual(
+    [web, ios, m].map((c) => c.frames.map((f) => (JSON.parse(f.toString()) as { msgID: string }).msgID)),
+    [['m2'], ['m1', 'm2'], ['m2']],
+  );
+  assert.deepEqual(tally, { delivered: 3, notHere: 1, migrated: 1 });
 });
 
 test('the pace turns a rate into batches about every 100 ms', () => {

@@ -73,7 +73,7 @@ test('a second connection on the same platform closes the first with 4003; other
   }
 });
 
-test('Deliver writes one text frame per connection and answers DELIVERED with counts or NOT_HERE', async () => {
+test('Deliver writes one text frame per connection and answers DELIVERED with counts and platforms, or NOT_HERE', async () => {
   const t = await startTestGateway();
   const rpc = grpcClient(t.gw);
   try {
@@ -91,12 +91,13 @@ test('Deliver writes one text frame per connection and answers DELIVERED with co
       batchId: 0,
       ringVersion: 1,
       results: [
-        { msgId: 'm1', userId: 'alice', status: 'DELIVERED', connections: 2, platforms: [] },
+        { msgId: 'm1', userId: 'alice', status: 'DELIVERED', connections: 2, platforms: ['ios', 'web'] },
         { msgId: 'm1', userId: 'zed', status: 'NOT_HERE', connections: 0, platforms: [] },
-        { msgId: 'm1', userId: 'bob', status: 'DELIVERED', connections: 1, platforms: [] },
-        { msgId: 'm2', userId: 'bob', status: 'DELIVERED', connections: 1, platforms: [] },
+        { msgId: 'm1', userId: 'bob', status: 'DELIVERED', connections: 1, platforms: ['web'] },
+        { msgId: 'm2', userId: 'bob', status: 'DELIVERED', connections: 1, platforms: ['web'] },
       ],
-      misplaced: 0,
+      // alice is im-1's in the default ring (the fake clock stands still, so she is not moved yet).
+      misplaced: 2,
     });
     await Promise.all([web.received(1), ios.received(1), bob.received(2)]);
     assert.deepEqual(web.messages, [{ type: 'message', msgID: 'm1', payload: 'hello ✓' }]);

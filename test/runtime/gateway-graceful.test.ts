@@ -1,0 +1,166 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { CloseCodes, DEFAULT_POLICY } from '../../ring/index.js';
+import {
+  connectClient,
+  grpcClient,
+  metricValue,
+  newRing,
+  SELF,
+  settled,
+  startTestGateway,
+  usersWhere,
+  type TestGateway,
+} from './gateway-fixture.js';
+import type { GatewayOptions } from '../../runtime/gateway/gateway.js';
+
+// 2 moves per 100 ms; a client that opted in has 1 s (of the fake clock) to move.
+const policy = { ...DEFAULT_POLICY, migrateRatePerSecond: 20, handoffWindowMs: 2000, moveDeadlineMs: 1000 };
+const v1 = newRing({ version: 1, members: 2, policy });
+const v2 = newRing({ version: 2, members: 3, previousMembers: 2, policy });
+/** v3 gives v2's moves back: im-0 owns again what it owned at v1. */
+const v3 = newRing({ version: 3, members: 2, previousMembers: 3, policy });
+/** Owned here at v1 (and v3), by im-2 at v2. */
+const moving = usersWhere(2, (u) => v1.owner(u)?.name === SELF && v2.owner(u)?.name === 'im-2');
+
+type Rpc = ReturnType<typeof grpcClient>;
+
+/** Runs `body` on a gateway serving v1 and a gRPC client of it; closes both after. */
+async function onGateway(
+  body: (t: TestGateway, rpc: Rpc) => Promise<void>,
+  options: Partial<GatewayOptions> = {},
+): Promise<void> {
+  const t = await startTestGateway({ ring: v1, ...options });
+  const rpc = grpcClient(t.gw);
+  try {
+    await body(t, rpc);
+  } finally {
+    rpc.close();
+    await t.close();
+  }
+}
+
+/** Delivers one message `m` to `userIDs` and answers each user's status, with the platforms written to. */
+async function deliverTo(rpc: Rpc, userIDs: string[]): Promise<[string, string[]][]> {
+  const response = await rpc.deliver({ messages: [{ msgId: 'm', userIds: userIDs, payload: 'p' }] });
+  return response.results.map((r) => [r.status, r.platforms ?? []]);
+}
+
+async function outcomes(t: TestGateway): Promise<Record<string, number>> {
+  const counts: Record<string, number> = {};
+  for (const outcome of ['graceful', 'deadline', 'closed'])
+    counts[outcome] = await metricValue(t.registry, 'imring_gateway_migrations_total', { outcome });
+  return counts;
+}
+
+test('a graceful client is sent a migrate frame, is delivered to until it closes with 1000, then answers MIGRATED', () =>
+  onGateway(async (t, rpc) => {
+    const [userID] = moving;
+    const client = await connectClient(t.gw, { userID: userID!, graceful: true });
+    t.source.set(v2);
+    t.clock.advance(0);
+    await client.received(1);
+    assert.deepEqual(client.messages, [{ type: 'migrate', reason: 'ring', deadlineMs: 1000 }]);
+    t.clock.advance(999);
+    const during = await rpc.deliver({ messages: [{ msgId: 'm1', userIds: [userID!], payload: 'p' }] });
+    assert.deepEqual(
+      during.results.map((r) => [r.status, r.platforms]),
+      [['DELIVERED', ['web']]],
+    );
+    assert.equal(during.misplaced, 1, 'a moving connection is misplaced until it closes');
+    await client.received(2);
+    assert.deepEqual(client.messages[1], { type: 'message', msgID: 'm1', payload: 'p' });
+    client.ws.close(1000);
+    await settled(() => t.gw.stats().connections === 0, 'the gateway saw the client close');
+    assert.deepEqual(t.gw.stats(), { connections: 0, misplaced: 0 });
+    assert.deepEqual(t.clock.pending(), [], 'its deadline is cancelled');
+    assert.deepEqual(await outcomes(t), { graceful: 1, deadline: 0, closed: 0 });
+    assert.deepEqual(await deliverTo(rpc, [userID!]), [['MIGRATED', []]]);
+  }));
+
+test('a graceful client still here at the deadline is closed with 4001; one that did not opt in at once', () =>
+  onGateway(async (t, rpc) => {
+    const [stays, mixed] = moving;
+    const late = await connectClient(t.gw, { userID: stays!, graceful: true });
+    const web = await connectClient(t.gw, { userID: mixed!, platform: 'web' });
+    const ios = await connectClient(t.gw, { userID: mixed!, platform: 'ios', graceful: true });
+    t.source.set(v2);
+    t.clock.advance(0);
+    assert.deepEqual(await web.closed, { code: CloseCodes.moved, reason: 'moved' });
+    await Promise.all([late.received(1), ios.received(1)]);
+    assert.deepEqual(t.gw.stats(), { connections: 2, misplaced: 2 });
+    assert.deepEqual(
+      await deliverTo(rpc, [mixed!]),
+      [['DELIVERED', ['ios']]],
+      'the platform still here is delivered to',
+    );
+    t.clock.advance(999);
+    assert.equal(t.gw.stats().connections, 2);
+    t.clock.advance(1);
+    assert.deepEqual(t.gw.stats(), { connections: 0, misplaced: 0 }, 'closed at the deadline');
+    for (const client of [late, ios])
+      assert.deepEqual(await client.closed, { code: CloseCodes.moved, reason: 'moved' });
+    assert.deepEqual(await outcomes(t), { graceful: 0, deadline: 2, closed: 1 });
+    assert.deepEqual(await deliverTo(rpc, [stays!, mixed!]), [
+      ['MIGRATED', []],
+      ['MIGRATED', []],
+    ]);
+  }));
+
+test('drain asks graceful clients to move for shutdown and closes them with 4002 at the deadline', () =>
+  onGateway(
+    async (t) => {
+      const graceful = await connectClient(t.gw, { userID: 'a', graceful: true });
+      const plain = await connectClient(t.gw, { userID: 'b' });
+      const drained = t.gw.drain();
+      t.clock.advance(0);
+      assert.deepEqual(await plain.closed, { code: CloseCodes.shuttingDown, reason: 'shutting down' });
+      await graceful.received(1);
+      assert.deepEqual(graceful.messages, [{ type: 'migrate', reason: 'shutdown', deadlineMs: 1000 }]);
+      t.clock.advance(999);
+      assert.equal(t.gw.stats().connections, 1);
+      t.clock.advance(1);
+      assert.deepEqual(await graceful.closed, { code: CloseCodes.shuttingDown, reason: 'shutting down' });
+      await drained;
+      assert.deepEqual(await outcomes(t), { graceful: 0, deadline: 1, closed: 1 });
+    },
+    { shutdownCloseRatePerSecond: 20 },
+  ));
+
+test('a ring that gives the user back spares it at the deadline; a new connection replacing a moving one ends its move', () =>
+  onGateway(async (t, rpc) => {
+    const [back, replaced] = moving;
+    const kept = await connectClient(t.gw, { userID: back!, graceful: true });
+    const old = await connectClient(t.gw, { userID: replaced!, graceful: true });
+    t.source.set(v2);
+    t.clock.advance(0);
+    await Promise.all([kept.received(1), old.received(1)]);
+    // The client's new connection lands here (a proxy one ring behind): the old one is replaced.
+    const renewed = await connectClient(t.gw, { userID: replaced!, graceful: true });
+    assert.deepEqual(await old.closed, { code: CloseCodes.replaced, reason: 'replaced' });
+    assert.deepEqual(await outcomes(t), { graceful: 1, deadline: 0, closed: 0 });
+    t.source.set(v3);
+    assert.equal(t.gw.stats().misplaced, 0);
+    t.clock.advance(1000);
+    assert.deepEqual(await outcomes(t), { graceful: 1, deadline: 0, closed: 0 });
+    assert.deepEqual(t.gw.stats(), { connections: 2, misplaced: 0 });
+    assert.deepEqual(await deliverTo(rpc, [back!, replaced!]), [
+      ['DELIVERED', ['web']],
+      ['DELIVERED', ['web']],
+    ]);
+    await Promise.all([kept.received(2), renewed.received(1)]);
+    assert.ok(kept.ws.readyState === kept.ws.OPEN);
+  }));
+
+test('a moving connection the gateway closes for another reason (kicked) ends its move without an outcome', () =>
+  onGateway(async (t, rpc) => {
+    const client = await connectClient(t.gw, { userID: moving[0]!, graceful: true });
+    t.source.set(v2);
+    t.clock.advance(0);
+    await client.received(1);
+    await rpc.call('Kick', { userId: moving[0]! });
+    assert.deepEqual(await client.closed, { code: 1000, reason: 'kicked' });
+    await settled(() => t.clock.pending().length === 0, 'the socket closed and its deadline was cancelled');
+    assert.deepEqual(await outcomes(t), { graceful: 0, deadline: 0, closed: 0 });
+    assert.deepEqual(await deliverTo(rpc, [moving[0]!]), [['NOT_HERE', []]], 'kicked is not migrated');
+  }));
