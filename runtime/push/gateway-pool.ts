@@ -126,8 +126,6 @@ const CHANNEL_OPTIONS = { 'grpc.initial_reconnect_backoff_ms': 100, 'grpc.max_re
 
 class GatewayLink {
   readonly name: string;
-  /** `DeliverResponse.misplaced` and `ringVersion` of the latest answer on the open stream. */
-  misplaced: { count: number; ringVersion: number } | undefined;
   readonly #host: string;
   readonly #port: number;
   readonly #options: GatewayPoolOptions;
@@ -141,12 +139,18 @@ class GatewayLink {
   #connecting: Promise<DeliverStream> | undefined;
   #failing = false;
   #closed = false;
+  #misplaced: { count: number; ringVersion: number } | undefined;
 
   constructor(member: RingMember, options: GatewayPoolOptions) {
     this.name = member.name;
     this.#host = member.host;
     this.#port = member.ports.grpc;
     this.#options = options;
+  }
+
+  /** `DeliverResponse.misplaced` and `ringVersion` of the latest answer on the open stream. */
+  get misplaced(): { count: number; ringVersion: number } | undefined {
+    return this.#misplaced;
   }
 
   enqueue(messages: GatewayMessage[], ringVersion: number): Promise<(UserResult | undefined)[]> {
@@ -261,7 +265,7 @@ class GatewayLink {
   }
 
   #answer(response: DeliverResponse): void {
-    this.misplaced = { count: response.misplaced ?? 0, ringVersion: response.ringVersion };
+    this.#misplaced = { count: response.misplaced ?? 0, ringVersion: response.ringVersion };
     const batch = this.#inFlight.get(response.batchId);
     if (batch === undefined) return; // timed out already: its callers have their answer
     this.#settle(batch);
@@ -286,7 +290,7 @@ class GatewayLink {
     if (this.#stream !== stream) return;
     this.#stream = undefined;
     // A gateway that restarted may hold other connections: unknown until it answers again.
-    this.misplaced = undefined;
+    this.#misplaced = undefined;
     stream.cancel();
     // A fresh channel for the next batch: grpc-js would otherwise wait out its own reconnect
     // backoff, and the member's address is resolved again.
