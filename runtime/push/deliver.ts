@@ -8,12 +8,22 @@ import {
   orderedResults,
   outcomeKey,
   outcomeLabel,
+  reachedOutcome,
   toResult,
   type OwnerGroup,
   type Outcome,
+  type Reached,
   type Stage,
   type Unit,
 } from './plan.js';
+
+/**
+ * What an ask of a user's previous owner for the platforms its current owner did not reach
+ * found: `delivered` (more platforms), `none`, `migrated` (one moved away there: the current
+ * owner is asked once more), `error` (the result stays realtime); or `avoided`: not asked,
+ * that gateway reported no misplaced connection.
+ */
+export type PlatformAsk = 'delivered' | 'none' | 'migrated' | 'error' | 'avoided';
 
 /** What {@link deliverMessages} needs: the ring, the gateways, the sink and a clock. */
 export interface DeliverContext {
@@ -31,6 +41,14 @@ export interface DeliverContext {
     messages: GatewayMessage[],
     ringVersion: number,
   ) => Promise<(UserResult | undefined)[]>;
+  /**
+   * True when `member`'s latest answer reported 0 misplaced connections while it served
+   * `ringVersion` or a later ring: no user moves away from it, so it holds no platform of a
+   * user owned elsewhere. False when unknown.
+   */
+  readonly holdsNoMovingUser: (member: RingMember, ringVersion: number) => boolean;
+  /** Told of each ask of a previous owner for other platforms (and of each one avoided). */
+  readonly onPlatformAsk: (result: PlatformAsk) => void;
   /** Told of each unit's final outcome as soon as it is known (metrics, offline sink). */
   readonly onOutcomes: (outcomes: readonly { result: PushResult; label: string }[]) => void;
   /** Wait between handoff retries of a user at its current owner, in ms. */
@@ -46,10 +64,12 @@ export interface DeliverContext {
 interface Pending {
   readonly unit: Unit;
   readonly stage: Stage;
-  /** The previous ring's owner (stage `previous` only). */
+  /** The previous ring's owner (stages `previous` and `platforms`). */
   readonly previousOwner?: RingMember;
   /** End of this user's handoff window, on the injected clock, in ms (stage `handoff` only). */
   readonly deadline?: number;
+  /** What the current owner delivered (stage `platforms`, and `handoff` after it): its platforms are skipped. */
+  readonly reached?: Reached;
 }
 
 /**
@@ -60,6 +80,12 @@ interface Pending {
  * `policy.handoffWindowMs` from the first MIGRATED answer) ends. A round only waits when every
  * user left is waiting for a handoff, so settled users are never held back by a wait, and the
  * whole call is bounded by one handoff window plus a few gateway round trips.
+ *
+ * A user with several platforms can be split while moving: users DELIVERED at their current
+ * owner are asked at their previous owner too, when it differs and may still hold users moving
+ * away, for the platforms not reached yet (`Message.skip`), so each platform gets the message
+ * once. If that answers MIGRATED (a platform left it meanwhile), the current owner is asked
+ * once more, at once: a platform moving make-before-break was open there before it left.
  */
 export async function deliverMessages(
   messages: readonly PushMessage[],
@@ -102,10 +128,9 @@ interface Round {
 
 /** One batch per gateway, in parallel; returns the units to ask again. */
 async function round({ ring, pending, settled, messages, context }: Round): Promise<Pending[]> {
-  const ownerOf = (item: Pending): RingMember | undefined =>
-    item.stage === 'previous' ? item.previousOwner : ring.owner(item.unit.userId);
+  const ownerOf = (item: Pending): RingMember | undefined => item.previousOwner ?? ring.owner(item.unit.userId);
   const { groups, unowned } = groupByOwner(pending, ownerOf);
-  for (const item of unowned) settled.push([item.unit, NO_RING]);
+  for (const item of unowned) settled.push([item.unit, finalOutcome(item, NO_RING)]);
   const answers = await Promise.all(groups.map((group) => ask(group, { ring, messages, context })));
   const next: Pending[] = [];
   for (const { member, items, results } of answers) {
@@ -131,6 +156,7 @@ async function ask(group: OwnerGroup<Pending>, round: Pick<Round, 'ring' | 'mess
   const sent = gatewayMessages(
     items.map((p) => p.unit),
     round.messages,
+    (i) => items[i]!.reached?.platforms,
   );
   try {
     const results = await round.context.deliver(group.member, sent, round.ring.version);
@@ -146,21 +172,70 @@ function classify(
   result: UserResult | undefined,
   at: { ring: Ring; context: DeliverContext; asked: RingMember },
 ): { done: Outcome } | { pending: Pending } {
-  if (result === undefined) return { done: GATEWAY_ERROR };
-  const now = at.context.now();
-  const previousOwner = item.stage === 'current' ? at.ring.previous?.owner(item.unit.userId) : undefined;
-  const deadline = item.deadline ?? now + (at.ring.document?.policy.handoffWindowMs ?? DEFAULT_POLICY.handoffWindowMs);
+  const { ring, context } = at;
+  if (item.stage === 'platforms') context.onPlatformAsk(platformAsk(result));
+  if (result === undefined) return { done: finalOutcome(item, GATEWAY_ERROR) };
+  const now = context.now();
+  const previousOwner = item.stage === 'current' ? ring.previous?.owner(item.unit.userId) : undefined;
+  const hasDistinctPrevious = previousOwner !== undefined && previousOwner.name !== at.asked.name;
+  const deadline = item.deadline ?? handoffDeadline(item, ring, now);
   const step = nextStep({
     stage: item.stage,
     status: result.status,
     connections: result.connections,
-    hasDistinctPrevious: previousOwner !== undefined && previousOwner.name !== at.asked.name,
-    handoffOpen: now < deadline && !at.context.isClosing(),
+    reached: item.reached?.connections ?? 0,
+    hasDistinctPrevious,
+    previousMayHoldPlatforms:
+      hasDistinctPrevious && result.status === 'DELIVERED' && mayHoldPlatforms(previousOwner, ring, context),
+    handoffOpen: !context.isClosing() && (item.stage === 'platforms' || now < deadline),
   });
-  if ('done' in step) return step;
-  return step.retry === 'previous'
-    ? { pending: { unit: item.unit, stage: 'previous', previousOwner: previousOwner! } }
-    : { pending: { unit: item.unit, stage: 'handoff', deadline } };
+  return 'done' in step ? step : { pending: pendingAfter(step.retry, item, { previousOwner, deadline, result }) };
+}
+
+/** `item` asked next at `stage`, after `result`. */
+function pendingAfter(
+  stage: Stage,
+  item: Pending,
+  after: { previousOwner: RingMember | undefined; deadline: number; result: UserResult },
+): Pending {
+  const { unit, reached } = item;
+  switch (stage) {
+    case 'handoff':
+      return { unit, stage, deadline: after.deadline, reached };
+    case 'platforms': {
+      const { connections, platforms = [] } = after.result;
+      return { unit, stage, previousOwner: after.previousOwner!, reached: { connections, platforms } };
+    }
+    default:
+      return { unit, stage, previousOwner: after.previousOwner! };
+  }
+}
+
+/**
+ * When a handoff that starts now ends: after the ring's handoff window, or right now after the
+ * platforms ask (the current owner is asked once more, at once).
+ */
+function handoffDeadline(item: Pending, ring: Ring, now: number): number {
+  if (item.stage === 'platforms') return now;
+  return now + (ring.document?.policy.handoffWindowMs ?? DEFAULT_POLICY.handoffWindowMs);
+}
+
+/** False (and counted as avoided) when `previousOwner` said it holds no user moving away. */
+function mayHoldPlatforms(previousOwner: RingMember, ring: Ring, context: DeliverContext): boolean {
+  if (!context.holdsNoMovingUser(previousOwner, ring.version)) return true;
+  context.onPlatformAsk('avoided');
+  return false;
+}
+
+function platformAsk(result: UserResult | undefined): PlatformAsk {
+  if (result === undefined) return 'error';
+  if (result.status === 'DELIVERED') return 'delivered';
+  return result.status === 'MIGRATED' ? 'migrated' : 'none';
+}
+
+/** The outcome of `item` when it is asked no more: realtime if an earlier ask reached it, else `otherwise`. */
+function finalOutcome(item: Pending, otherwise: Outcome): Outcome {
+  return item.reached === undefined ? otherwise : reachedOutcome(item.reached.connections);
 }
 
 /** Sleeps `handoffRetryMs`, or less so that no user's window ends unasked. */
@@ -171,6 +246,8 @@ async function waitForHandoff(pending: readonly Pending[], context: DeliverConte
 }
 
 function settleAll(pending: readonly Pending[], settled: [Unit, Outcome][], outcome: Outcome): Pending[] {
-  for (const item of pending) settled.push([item.unit, item.stage === 'handoff' ? NOT_CONNECTED : outcome]);
+  for (const item of pending) {
+    settled.push([item.unit, finalOutcome(item, item.stage === 'handoff' ? NOT_CONNECTED : outcome)]);
+  }
   return [];
 }

@@ -70,6 +70,16 @@ export class GatewayPool {
     return link.enqueue(messages, ringVersion);
   }
 
+  /**
+   * True when `member`'s latest answer, since its stream last opened, reported 0 misplaced
+   * connections while it served `ringVersion` or a later ring; false when it did not or when
+   * no such answer came.
+   */
+  reportedNoMisplaced(member: RingMember, ringVersion: number): boolean {
+    const latest = this.#links.get(linkKey(member))?.misplaced;
+    return latest !== undefined && latest.count === 0 && latest.ringVersion >= ringVersion;
+  }
+
   /** Closes the links to gateways other than `members` (those of the current and the previous ring). */
   retain(members: Iterable<RingMember>): void {
     const keys = new Set([...members].map(linkKey));
@@ -129,12 +139,18 @@ class GatewayLink {
   #connecting: Promise<DeliverStream> | undefined;
   #failing = false;
   #closed = false;
+  #misplaced: { count: number; ringVersion: number } | undefined;
 
   constructor(member: RingMember, options: GatewayPoolOptions) {
     this.name = member.name;
     this.#host = member.host;
     this.#port = member.ports.grpc;
     this.#options = options;
+  }
+
+  /** `DeliverResponse.misplaced` and `ringVersion` of the latest answer on the open stream. */
+  get misplaced(): { count: number; ringVersion: number } | undefined {
+    return this.#misplaced;
   }
 
   enqueue(messages: GatewayMessage[], ringVersion: number): Promise<(UserResult | undefined)[]> {
@@ -249,6 +265,7 @@ class GatewayLink {
   }
 
   #answer(response: DeliverResponse): void {
+    this.#misplaced = { count: response.misplaced ?? 0, ringVersion: response.ringVersion };
     const batch = this.#inFlight.get(response.batchId);
     if (batch === undefined) return; // timed out already: its callers have their answer
     this.#settle(batch);
@@ -272,6 +289,8 @@ class GatewayLink {
   #broken(stream: DeliverStream, error: Error): void {
     if (this.#stream !== stream) return;
     this.#stream = undefined;
+    // A gateway that restarted may hold other connections: unknown until it answers again.
+    this.#misplaced = undefined;
     stream.cancel();
     // A fresh channel for the next batch: grpc-js would otherwise wait out its own reconnect
     // backoff, and the member's address is resolved again.
@@ -323,6 +342,10 @@ function linkKey(member: RingMember): string {
 function estimateBytes(message: GatewayMessage): number {
   let bytes = MESSAGE_OVERHEAD_BYTES + Buffer.byteLength(message.msgId) + Buffer.byteLength(message.payload);
   for (const userId of message.userIds) bytes += USER_OVERHEAD_BYTES + userId.length * 3;
+  for (const { userId, platforms } of message.skip ?? []) {
+    bytes += USER_OVERHEAD_BYTES + userId.length * 3;
+    for (const platform of platforms) bytes += USER_OVERHEAD_BYTES + platform.length * 3;
+  }
   return bytes;
 }
 

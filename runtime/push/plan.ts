@@ -13,13 +13,25 @@ export interface Unit {
   readonly userId: string;
 }
 
-/** Where a unit is asked next: its owner in the current ring, in `previous`, or (handoff) current again. */
-export type Stage = 'current' | 'previous' | 'handoff';
+/**
+ * Where a unit is asked next: its owner in the current ring, in `previous`, (handoff) current
+ * again, or (platforms) its owner in `previous` for the platforms the current owner did not reach.
+ */
+export type Stage = 'current' | 'previous' | 'handoff' | 'platforms';
+
+/** Which ask delivered a unit first: its `via` in the result. */
+export type Via = 'current' | 'previous' | 'handoff';
 
 /** The final answer for a unit. */
 export type Outcome =
-  | { readonly status: 'realtime'; readonly via: 'current' | 'previous' | 'handoff'; readonly connections: number }
+  | { readonly status: 'realtime'; readonly via: Via; readonly connections: number }
   | { readonly status: 'offline'; readonly reason: 'not_connected' | 'gateway_error' | 'no_ring' };
+
+/** What earlier asks of a unit delivered: the current owner's connections and their platforms. */
+export interface Reached {
+  readonly connections: number;
+  readonly platforms: readonly string[];
+}
 
 /** Items (units, or units with their stage) bound for one gateway, in first-seen order. */
 export interface OwnerGroup<T> {
@@ -74,11 +86,16 @@ export function groupByOwner<T>(
 /**
  * The gateway messages for `units`: one per push message, carrying that message's users. The
  * (message, user) pairs are sent grouped by message, first seen first: in unit order when the
- * units are sorted by message, as push sends them.
+ * units are sorted by message, as push sends them. `skipOf(i)` names the platforms of
+ * `units[i]` not to write to (`Message.skip`), if any.
  */
-export function gatewayMessages(units: readonly Unit[], messages: readonly PushMessage[]): GatewayMessage[] {
+export function gatewayMessages(
+  units: readonly Unit[],
+  messages: readonly PushMessage[],
+  skipOf: (index: number) => readonly string[] | undefined = () => undefined,
+): GatewayMessage[] {
   const byMessage = new Map<number, GatewayMessage>();
-  for (const unit of units) {
+  units.forEach((unit, index) => {
     let out = byMessage.get(unit.message);
     if (out === undefined) {
       const source = messages[unit.message]!;
@@ -86,7 +103,9 @@ export function gatewayMessages(units: readonly Unit[], messages: readonly PushM
       byMessage.set(unit.message, out);
     }
     out.userIds.push(unit.userId);
-  }
+    const platforms = skipOf(index);
+    if (platforms !== undefined) (out.skip ??= []).push({ userId: unit.userId, platforms: [...platforms] });
+  });
   return [...byMessage.values()];
 }
 
@@ -116,23 +135,39 @@ export function matchResults(
 export type Next = { readonly done: Outcome } | { readonly retry: Stage };
 
 /**
- * The push algorithm's step (DESIGN.md section 6): DELIVERED is final; NOT_HERE at the current
- * owner goes to the previous owner when it differs; MIGRATED goes (again) to the current
- * owner while the handoff window lasts; anything else is `not_connected`.
+ * The push algorithm's step (DESIGN.md section 6): DELIVERED is final, except that DELIVERED at
+ * the current owner goes to the previous owner for the other platforms when that one may hold
+ * some (a user split while moving); NOT_HERE at the current owner goes to the previous owner
+ * when it differs; MIGRATED goes (again) to the current owner while the handoff window lasts;
+ * anything else is `not_connected`, or realtime via current when earlier asks `reached` some
+ * connections (their sum is the result's).
  */
 export function nextStep(input: {
   stage: Stage;
   status: DeliveryStatus;
   connections: number;
+  /** Connections written by earlier asks of this unit (0: none). */
+  reached: number;
   hasDistinctPrevious: boolean;
+  /** The previous owner differs and may still hold connections of users moving away from it. */
+  previousMayHoldPlatforms: boolean;
   handoffOpen: boolean;
 }): Next {
-  const { stage, status } = input;
-  if (status === 'DELIVERED') return { done: { status: 'realtime', via: stage, connections: input.connections } };
+  const { stage, status, reached } = input;
+  if (status === 'DELIVERED') {
+    if (stage === 'current' && input.previousMayHoldPlatforms) return { retry: 'platforms' };
+    const via = reached > 0 || stage === 'platforms' ? 'current' : stage;
+    return { done: { status: 'realtime', via, connections: input.connections + reached } };
+  }
   if (status === 'NOT_HERE' && stage === 'current' && input.hasDistinctPrevious) return { retry: 'previous' };
   const migrating = status === 'MIGRATED' || (status === 'NOT_HERE' && stage === 'handoff');
   if (migrating && input.handoffOpen) return { retry: 'handoff' };
-  return { done: { status: 'offline', reason: 'not_connected' } };
+  return { done: reached > 0 ? reachedOutcome(reached) : { status: 'offline', reason: 'not_connected' } };
+}
+
+/** The result of a unit whose current owner delivered to `connections` and that is asked no more. */
+export function reachedOutcome(connections: number): Outcome {
+  return { status: 'realtime', via: 'current', connections };
 }
 
 /**

@@ -47,6 +47,9 @@ export async function startPush(options: PushOptions): Promise<Push> {
     deliverMessages(messages, uniqueUnits(messages), {
       ringSource: o.ringSource,
       deliver: (member, sent, version) => pool.deliver(member, sent, version),
+      holdsNoMovingUser: (member, version) => pool.reportedNoMisplaced(member, version),
+      onPlatformAsk: (result) =>
+        result === 'avoided' ? metrics.platformAsksAvoided.inc() : metrics.platformAsks.inc({ result }),
       onOutcomes: (outcomes) => {
         for (const { label } of outcomes) metrics.deliveries.inc({ result: label });
         sink.submit(outcomes.filter(({ result }) => result.status === 'offline').map(({ result }) => result));
@@ -142,6 +145,8 @@ function offlineSink(o: ResolvedPushOptions, metrics: Metrics): OfflineSink {
 function pushMetrics(registry: Registry): {
   deliveries: Counter<'result'>;
   gatewayErrors: Counter<'gateway'>;
+  platformAsks: Counter<'result'>;
+  platformAsksAvoided: Counter;
   batchSize: Histogram;
   requests: Counter<'api' | 'code'>;
   offline: Counter<'outcome'>;
@@ -158,6 +163,17 @@ function pushMetrics(registry: Registry): {
       name: 'imring_push_gateway_errors_total',
       help: 'Batches to a gateway that failed (unreachable, timeout, broken stream, overloaded).',
       labelNames: ['gateway'],
+      registers,
+    }),
+    platformAsks: new Counter({
+      name: 'imring_push_previous_platform_asks_total',
+      help: 'Users delivered at their current owner then asked at their previous owner for the platforms not reached (a user split while moving), by result: delivered, none, migrated (asked at the current owner once more), error (the result stays realtime).',
+      labelNames: ['result'],
+      registers,
+    }),
+    platformAsksAvoided: new Counter({
+      name: 'imring_push_previous_platform_asks_avoided_total',
+      help: 'Such asks not made: the previous owner last reported 0 misplaced connections at the ring version pushed with or later.',
       registers,
     }),
     batchSize: new Histogram({

@@ -24,15 +24,32 @@ export interface Answer {
   connections?: number;
 }
 
+/** A frame a fake gateway wrote to one of its connections. */
+export interface Written {
+  readonly msgId: string;
+  readonly userId: string;
+  readonly platform: string;
+}
+
 /**
- * A grpc-js server implementing `imring.gateway.v1.Gateway` with scripted per-user answers
- * (default NOT_HERE), recording every DeliverRequest. Responses can be held back (`hold()`)
- * to keep batches in flight.
+ * A grpc-js server implementing `imring.gateway.v1.Gateway` with connections (user, platform)
+ * and scripted per-user answers, recording every DeliverRequest. A user with connections here
+ * not named in the message's `skip` is DELIVERED on them (their platforms reported, the writes
+ * recorded); otherwise the script answers (default NOT_HERE). Every answer reports
+ * `misplaced()`. Responses can be held back (`hold()`) to keep batches in flight.
  */
 export interface FakeGateway {
   readonly port: number;
   /** Every Deliver / DeliverStream request received, in arrival order. */
   readonly requests: DeliverRequest[];
+  /** Every frame written to a connection, in order. */
+  readonly written: Written[];
+  /** Opens a connection of `userId` on `platform` here (one per platform, as a gateway keeps). */
+  connect(userId: string, platform: string): void;
+  /** Closes that connection. */
+  disconnect(userId: string, platform: string): void;
+  /** Reports `count` as `DeliverResponse.misplaced` from now on (default 0). */
+  misplaced(count: number): void;
   /** DeliverStream calls opened. */
   streams(): number;
   /** Answers `userId` with `answer` from now on; a function is asked at each delivery (attempt = 1, 2, …). */
@@ -52,6 +69,9 @@ export interface FakeGateway {
 /** Starts a fake gateway on 127.0.0.1 (`port` 0: any). */
 export async function startFakeGateway(port = 0): Promise<FakeGateway> {
   const requests: DeliverRequest[] = [];
+  const written: Written[] = [];
+  const connections = new Map<string, Set<string>>();
+  let misplaced = 0;
   const scripts = new Map<string, Answer | ((attempt: number) => Answer)>();
   const attempts = new Map<string, number>();
   const heldBack: (() => void)[] = [];
@@ -70,18 +90,20 @@ export async function startFakeGateway(port = 0): Promise<FakeGateway> {
       for (const userId of message.userIds) {
         const attempt = (attempts.get(userId) ?? 0) + 1;
         attempts.set(userId, attempt);
+        const skip = new Set(message.skip?.find((s) => s.userId === userId)?.platforms);
+        const platforms = [...(connections.get(userId) ?? [])].filter((platform) => !skip.has(platform));
+        if (platforms.length > 0) {
+          for (const platform of platforms) written.push({ msgId: message.msgId, userId, platform });
+          results.push({ msgId: message.msgId, userId, status: 'DELIVERED', connections: platforms.length, platforms });
+          continue;
+        }
         const script = scripts.get(userId);
-        const { status, connections } =
+        const { status, connections: count } =
           typeof script === 'function' ? script(attempt) : (script ?? { status: 'NOT_HERE' as const });
-        results.push({
-          msgId: message.msgId,
-          userId,
-          status,
-          connections: status === 'DELIVERED' ? (connections ?? 1) : 0,
-        });
+        results.push({ msgId: message.msgId, userId, status, connections: status === 'DELIVERED' ? (count ?? 1) : 0 });
       }
     }
-    return { batchId: request.batchId, results, ringVersion: request.ringVersion };
+    return { batchId: request.batchId, results, ringVersion: request.ringVersion, misplaced };
   };
   const later = (send: () => void): void => {
     if (holding) heldBack.push(send);
@@ -121,6 +143,13 @@ export async function startFakeGateway(port = 0): Promise<FakeGateway> {
   return {
     port: bound,
     requests,
+    written,
+    connect: (userId, platform) => {
+      const platforms = connections.get(userId) ?? new Set<string>();
+      connections.set(userId, platforms.add(platform));
+    },
+    disconnect: (userId, platform) => void connections.get(userId)?.delete(platform),
+    misplaced: (count) => void (misplaced = count),
     streams: () => streams,
     script: (userId, scripted) => void scripts.set(userId, scripted),
     hold: () => void (holding = true),

@@ -64,7 +64,14 @@ test('gateway results are matched per (msgId, user), even reordered and with a m
   );
 });
 
-const STEPS: [Stage, DeliveryStatus, { hasDistinctPrevious: boolean; handoffOpen: boolean }, string][] = [
+interface Flags {
+  hasDistinctPrevious: boolean;
+  handoffOpen: boolean;
+  previousMayHoldPlatforms?: boolean;
+  reached?: number;
+}
+
+const STEPS: [Stage, DeliveryStatus, Flags, string][] = [
   ['current', 'DELIVERED', { hasDistinctPrevious: true, handoffOpen: true }, 'realtime current'],
   ['current', 'NOT_HERE', { hasDistinctPrevious: true, handoffOpen: true }, 'retry previous'],
   ['current', 'NOT_HERE', { hasDistinctPrevious: false, handoffOpen: true }, 'offline not_connected'],
@@ -82,11 +89,24 @@ const STEPS: [Stage, DeliveryStatus, { hasDistinctPrevious: boolean; handoffOpen
     { hasDistinctPrevious: false, handoffOpen: true },
     'offline not_connected',
   ],
+  // A user split while moving: the previous owner is asked for the platforms the current one did not reach.
+  [
+    'current',
+    'DELIVERED',
+    { hasDistinctPrevious: true, previousMayHoldPlatforms: true, handoffOpen: true },
+    'retry platforms',
+  ],
+  ['platforms', 'DELIVERED', { hasDistinctPrevious: false, handoffOpen: true, reached: 1 }, 'realtime current'],
+  ['platforms', 'NOT_HERE', { hasDistinctPrevious: false, handoffOpen: true, reached: 1 }, 'realtime current'],
+  ['platforms', 'MIGRATED', { hasDistinctPrevious: false, handoffOpen: true, reached: 1 }, 'retry handoff'],
+  ['platforms', 'MIGRATED', { hasDistinctPrevious: false, handoffOpen: false, reached: 1 }, 'realtime current'],
+  ['handoff', 'DELIVERED', { hasDistinctPrevious: false, handoffOpen: false, reached: 1 }, 'realtime current'],
+  ['handoff', 'NOT_HERE', { hasDistinctPrevious: false, handoffOpen: false, reached: 1 }, 'realtime current'],
 ];
 
 test('each gateway answer leads to the next step of the push algorithm', () => {
   for (const [stage, status, flags, expected] of STEPS) {
-    const step = nextStep({ stage, status, connections: 1, ...flags });
+    const step = nextStep({ stage, status, connections: 1, reached: 0, previousMayHoldPlatforms: false, ...flags });
     const got =
       'retry' in step
         ? `retry ${step.retry}`
@@ -95,6 +115,35 @@ test('each gateway answer leads to the next step of the push algorithm', () => {
           : `offline ${step.done.reason}`;
     assert.equal(got, expected, `${stage} ${status} ${JSON.stringify(flags)}`);
   }
+});
+
+test('a user reached on two gateways is one realtime result via current, with the connections of both', () => {
+  const base = { hasDistinctPrevious: false, previousMayHoldPlatforms: false, handoffOpen: false };
+  assert.deepEqual(nextStep({ ...base, stage: 'platforms', status: 'DELIVERED', connections: 1, reached: 2 }), {
+    done: { status: 'realtime', via: 'current', connections: 3 },
+  });
+  assert.deepEqual(nextStep({ ...base, stage: 'handoff', status: 'NOT_HERE', connections: 0, reached: 2 }), {
+    done: { status: 'realtime', via: 'current', connections: 2 },
+  });
+});
+
+test('the platforms a gateway must not write to travel as Message.skip, per user, only where given', () => {
+  const units = uniqueUnits([{ msgId: 'm1', toUserIds: ['a', 'b', 'c'], payload: 'p' }]);
+  const skips = [undefined, ['web', 'ios'], []];
+  assert.deepEqual(
+    gatewayMessages(units, [{ msgId: 'm1', toUserIds: ['a', 'b', 'c'], payload: 'p' }], (i) => skips[i]),
+    [
+      {
+        msgId: 'm1',
+        userIds: ['a', 'b', 'c'],
+        payload: 'p',
+        skip: [
+          { userId: 'b', platforms: ['web', 'ios'] },
+          { userId: 'c', platforms: [] },
+        ],
+      },
+    ],
+  );
 });
 
 test('results answer every occurrence of a recipient, in request order', () => {
