@@ -68,7 +68,10 @@ interface Pending {
   readonly previousOwner?: RingMember;
   /** End of this user's handoff window, on the injected clock, in ms (stage `handoff` only). */
   readonly deadline?: number;
-  /** What the current owner delivered (stage `platforms`, and `handoff` after it): its platforms are skipped. */
+  /**
+   * What earlier asks delivered (stages `platforms` and `recheck`, and `handoff` after `platforms`): its
+   * platforms are skipped.
+   */
   readonly reached?: Reached;
 }
 
@@ -85,7 +88,9 @@ interface Pending {
  * owner are asked at their previous owner too, when it differs and may still hold users moving
  * away, for the platforms not reached yet (`Message.skip`), so each platform gets the message
  * once. If that answers MIGRATED (a platform left it meanwhile), the current owner is asked
- * once more, at once: a platform moving make-before-break was open there before it left.
+ * once more, at once: a platform moving make-before-break was open there before it left. For
+ * the same reason a user found only at its previous owner is asked at its current owner once
+ * more, for the platforms not reached: one may have moved there between the two asks.
  */
 export async function deliverMessages(
   messages: readonly PushMessage[],
@@ -184,6 +189,7 @@ function classify(
     status: result.status,
     connections: result.connections,
     reached: item.reached?.connections ?? 0,
+    reachedVia: item.reached?.via,
     hasDistinctPrevious,
     previousMayHoldPlatforms:
       hasDistinctPrevious && result.status === 'DELIVERED' && mayHoldPlatforms(previousOwner, ring, context),
@@ -204,7 +210,11 @@ function pendingAfter(
       return { unit, stage, deadline: after.deadline, reached };
     case 'platforms': {
       const { connections, platforms = [] } = after.result;
-      return { unit, stage, previousOwner: after.previousOwner!, reached: { connections, platforms } };
+      return { unit, stage, previousOwner: after.previousOwner!, reached: { connections, platforms, via: 'current' } };
+    }
+    case 'recheck': {
+      const { connections, platforms = [] } = after.result;
+      return { unit, stage, reached: { connections, platforms, via: 'previous' } };
     }
     default:
       return { unit, stage, previousOwner: after.previousOwner! };
@@ -235,7 +245,7 @@ function platformAsk(result: UserResult | undefined): PlatformAsk {
 
 /** The outcome of `item` when it is asked no more: realtime if an earlier ask reached it, else `otherwise`. */
 function finalOutcome(item: Pending, otherwise: Outcome): Outcome {
-  return item.reached === undefined ? otherwise : reachedOutcome(item.reached.connections);
+  return item.reached === undefined ? otherwise : reachedOutcome(item.reached.connections, item.reached.via);
 }
 
 /** Sleeps `handoffRetryMs`, or less so that no user's window ends unasked. */

@@ -15,9 +15,10 @@ export interface Unit {
 
 /**
  * Where a unit is asked next: its owner in the current ring, in `previous`, (handoff) current
- * again, or (platforms) its owner in `previous` for the platforms the current owner did not reach.
+ * again, (platforms) its owner in `previous` for the platforms the current owner did not reach,
+ * or (recheck) its current owner once more for the platforms the previous owner did not reach.
  */
-export type Stage = 'current' | 'previous' | 'handoff' | 'platforms';
+export type Stage = 'current' | 'previous' | 'handoff' | 'platforms' | 'recheck';
 
 /** Which ask delivered a unit first: its `via` in the result. */
 export type Via = 'current' | 'previous' | 'handoff';
@@ -27,10 +28,11 @@ export type Outcome =
   | { readonly status: 'realtime'; readonly via: Via; readonly connections: number }
   | { readonly status: 'offline'; readonly reason: 'not_connected' | 'gateway_error' | 'no_ring' };
 
-/** What earlier asks of a unit delivered: the current owner's connections and their platforms. */
+/** What earlier asks of a unit delivered: connections, their platforms, and which ask reached them. */
 export interface Reached {
   readonly connections: number;
   readonly platforms: readonly string[];
+  readonly via: Via;
 }
 
 /** Items (units, or units with their stage) bound for one gateway, in first-seen order. */
@@ -134,40 +136,53 @@ export function matchResults(
 /** What happens to a unit after `status` from the gateway asked at `stage`. */
 export type Next = { readonly done: Outcome } | { readonly retry: Stage };
 
-/**
- * The push algorithm's step (DESIGN.md section 6): DELIVERED is final, except that DELIVERED at
- * the current owner goes to the previous owner for the other platforms when that one may hold
- * some (a user split while moving); NOT_HERE at the current owner goes to the previous owner
- * when it differs; MIGRATED goes (again) to the current owner while the handoff window lasts;
- * anything else is `not_connected`, or realtime via current when earlier asks `reached` some
- * connections (their sum is the result's).
- */
-export function nextStep(input: {
+/** What {@link nextStep} decides on. */
+export interface StepInput {
   stage: Stage;
   status: DeliveryStatus;
   connections: number;
   /** Connections written by earlier asks of this unit (0: none). */
   reached: number;
+  /** Which ask reached those connections (default `current`). */
+  reachedVia?: Via;
   hasDistinctPrevious: boolean;
   /** The previous owner differs and may still hold connections of users moving away from it. */
   previousMayHoldPlatforms: boolean;
   handoffOpen: boolean;
-}): Next {
+}
+
+/**
+ * The push algorithm's step (DESIGN.md section 6): DELIVERED is final, except that DELIVERED at
+ * the current owner goes to the previous owner for the other platforms when that one may hold
+ * some (a user split while moving), and DELIVERED at the previous owner goes back to the current
+ * owner once, for the platforms that moved there between the two asks; NOT_HERE at the current
+ * owner goes to the previous owner when it differs; MIGRATED goes (again) to the current owner
+ * while the handoff window lasts; anything else is `not_connected`, or realtime when earlier asks
+ * `reached` some connections (their sum is the result's, `via` the ask that reached them).
+ */
+export function nextStep(input: StepInput): Next {
   const { stage, status, reached } = input;
-  if (status === 'DELIVERED') {
-    if (stage === 'current' && input.previousMayHoldPlatforms) return { retry: 'platforms' };
-    const via = reached > 0 || stage === 'platforms' ? 'current' : stage;
-    return { done: { status: 'realtime', via, connections: input.connections + reached } };
-  }
+  if (status === 'DELIVERED') return afterDelivered(input);
+  const reachedVia = input.reachedVia ?? 'current';
+  if (stage === 'recheck') return { done: reachedOutcome(reached, reachedVia) };
   if (status === 'NOT_HERE' && stage === 'current' && input.hasDistinctPrevious) return { retry: 'previous' };
   const migrating = status === 'MIGRATED' || (status === 'NOT_HERE' && stage === 'handoff');
   if (migrating && input.handoffOpen) return { retry: 'handoff' };
-  return { done: reached > 0 ? reachedOutcome(reached) : { status: 'offline', reason: 'not_connected' } };
+  return { done: reached > 0 ? reachedOutcome(reached, reachedVia) : { status: 'offline', reason: 'not_connected' } };
 }
 
-/** The result of a unit whose current owner delivered to `connections` and that is asked no more. */
-export function reachedOutcome(connections: number): Outcome {
-  return { status: 'realtime', via: 'current', connections };
+function afterDelivered(input: StepInput): Next {
+  const { stage, reached } = input;
+  if (stage === 'current' && input.previousMayHoldPlatforms) return { retry: 'platforms' };
+  if (stage === 'previous') return { retry: 'recheck' };
+  const first = stage === 'platforms' || stage === 'recheck' ? 'current' : stage;
+  const via = reached > 0 ? (input.reachedVia ?? 'current') : first;
+  return { done: { status: 'realtime', via, connections: input.connections + reached } };
+}
+
+/** The result of a unit that earlier asks delivered to `connections` (`via` the first of them), asked no more. */
+export function reachedOutcome(connections: number, via: Via = 'current'): Outcome {
+  return { status: 'realtime', via, connections };
 }
 
 /**

@@ -214,6 +214,35 @@ test('a platform that moved between the two asks is found at the current owner b
   assert.equal(await m.h.metric('imring_push_previous_platform_asks_total', { result: 'migrated' }), 2);
 });
 
+test('a platform that moved to the current owner while push asked the previous one gets the message by one more ask', async (t) => {
+  const m = await startMoving(t, 1);
+  const user = m.users[0]!;
+  m.old.connect(user, 'web');
+  m.old.connect(user, 'ios');
+  // Not at the new gateway when asked; right after, web opens there and leaves the old one.
+  m.next.script(user, (attempt) => {
+    if (attempt === 1) {
+      m.next.connect(user, 'web');
+      m.old.disconnect(user, 'web');
+    }
+    return { status: 'NOT_HERE' };
+  });
+
+  const results = await m.h.push.push([message('m1', [user])]);
+
+  assert.deepEqual(
+    results.map((r) => [r.status, r.via, r.connections]),
+    [['realtime', 'previous', 2]],
+  );
+  assert.deepEqual(framesOf(m, 'm1', user), ['new:web', 'old:ios']);
+  assert.equal(m.next.requests.length, 2, 'asked once more, with the platform the old gateway reached skipped');
+  assert.deepEqual(
+    m.next.requests[1]!.messages[0]!.skip!.map((s) => [s.userId, s.platforms]),
+    [[user, ['ios']]],
+  );
+  assert.deepEqual(m.h.clock.sleeps, [], 'no handoff wait');
+});
+
 test('a fence that closes before the ask of the previous owner leaves the delivered user realtime', async (t) => {
   const m = await startMoving(t, 1);
   const user = m.users[0]!;

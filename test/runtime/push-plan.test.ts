@@ -69,6 +69,7 @@ interface Flags {
   handoffOpen: boolean;
   previousMayHoldPlatforms?: boolean;
   reached?: number;
+  reachedVia?: 'current' | 'previous';
 }
 
 const STEPS: [Stage, DeliveryStatus, Flags, string][] = [
@@ -77,7 +78,8 @@ const STEPS: [Stage, DeliveryStatus, Flags, string][] = [
   ['current', 'NOT_HERE', { hasDistinctPrevious: false, handoffOpen: true }, 'offline not_connected'],
   ['current', 'MIGRATED', { hasDistinctPrevious: true, handoffOpen: true }, 'retry handoff'],
   ['current', 'MIGRATED', { hasDistinctPrevious: true, handoffOpen: false }, 'offline not_connected'],
-  ['previous', 'DELIVERED', { hasDistinctPrevious: false, handoffOpen: true }, 'realtime previous'],
+  // Found only at the previous owner: the current owner once more, for platforms that moved there meanwhile.
+  ['previous', 'DELIVERED', { hasDistinctPrevious: false, handoffOpen: true }, 'retry recheck'],
   ['previous', 'NOT_HERE', { hasDistinctPrevious: false, handoffOpen: true }, 'offline not_connected'],
   ['previous', 'MIGRATED', { hasDistinctPrevious: false, handoffOpen: true }, 'retry handoff'],
   ['handoff', 'DELIVERED', { hasDistinctPrevious: false, handoffOpen: false }, 'realtime handoff'],
@@ -102,6 +104,24 @@ const STEPS: [Stage, DeliveryStatus, Flags, string][] = [
   ['platforms', 'MIGRATED', { hasDistinctPrevious: false, handoffOpen: false, reached: 1 }, 'realtime current'],
   ['handoff', 'DELIVERED', { hasDistinctPrevious: false, handoffOpen: false, reached: 1 }, 'realtime current'],
   ['handoff', 'NOT_HERE', { hasDistinctPrevious: false, handoffOpen: false, reached: 1 }, 'realtime current'],
+  [
+    'recheck',
+    'NOT_HERE',
+    { hasDistinctPrevious: true, handoffOpen: true, reached: 1, reachedVia: 'previous' },
+    'realtime previous',
+  ],
+  [
+    'recheck',
+    'MIGRATED',
+    { hasDistinctPrevious: true, handoffOpen: true, reached: 1, reachedVia: 'previous' },
+    'realtime previous',
+  ],
+  [
+    'recheck',
+    'DELIVERED',
+    { hasDistinctPrevious: true, handoffOpen: true, reached: 1, reachedVia: 'previous' },
+    'realtime previous',
+  ],
 ];
 
 test('each gateway answer leads to the next step of the push algorithm', () => {
