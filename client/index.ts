@@ -1,12 +1,6 @@
 /** The imring client SDK: one websocket through the proxy, kept up with backoff. */
-export {
-  ImringClient,
-  CLIENT_DEFAULTS,
-  resolveClientOptions,
-  type ClientOptions,
-  type ClientState,
-  type ClientCloseEvent,
-} from './client.js';
+export { ImringClient, type ClientState, type ClientCloseEvent } from './client.js';
+export { CLIENT_DEFAULTS, resolveClientOptions, type ClientOptions } from './options.js';
 export {
   backoffDelay,
   closeAction,
