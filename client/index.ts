@@ -5,6 +5,7 @@ export {
   backoffDelay,
   closeAction,
   immediateDelay,
+  moveRetryDelay,
   parseFrame,
   type CloseAction,
   type ParsedFrame,
