@@ -1,6 +1,6 @@
-/** The imring client SDK: one websocket through the proxy, kept up with backoff. */
-export { ImringClient, type ClientState, type ClientCloseEvent } from './client.js';
-export { CLIENT_DEFAULTS, resolveClientOptions, type ClientOptions } from './options.js';
+/** The imring client SDK: one websocket through the proxy, kept up with backoff, moved make-before-break. */
+export { ImringClient, type ClientState, type ClientCloseEvent, type ClientMoveEvent } from './client.js';
+export { CLIENT_DEFAULTS, resolveClientOptions, type ClientOptions, type MigrateMode } from './options.js';
 export {
   backoffDelay,
   closeAction,

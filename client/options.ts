@@ -19,14 +19,28 @@ export interface ClientOptions {
   maxQueuedMessages?: number;
   /** Bound on the opening handshake, in ms. Default 10 000. */
   handshakeTimeoutMs?: number;
-  /** How long `close()` waits for the close handshake before dropping the socket, in ms. Default 2 000. */
+  /**
+   * How long `close()`, or the end of a move, waits for the close handshake before dropping the socket, in ms.
+   * Default 2 000.
+   */
   closeTimeoutMs?: number;
+  /**
+   * `graceful` (default): the client adds `migrate=graceful` to its connect URL and, asked to move (a `migrate`
+   * frame), moves make-before-break. `hard`: it does not opt in; the gateway closes it with 4001/4002 and it
+   * reconnects.
+   */
+  migrate?: MigrateMode;
   /** Randomness in [0, 1) for jitter. Default `Math.random`. */
   random?: () => number;
+  /** Monotonic clock in ms (move deadlines and `overlapMs`). Default `performance.now`. */
+  now?: () => number;
   /** Timer functions (injected by tests). Default the global ones. */
   setTimeout?: (callback: () => void, ms: number) => unknown;
   clearTimeout?(handle: unknown): void;
 }
+
+/** How a client moves when its gateway no longer owns it (DESIGN.md section 5, graceful migration). */
+export type MigrateMode = 'graceful' | 'hard';
 
 /** Defaults of {@link ClientOptions}. */
 export const CLIENT_DEFAULTS = {
@@ -35,6 +49,7 @@ export const CLIENT_DEFAULTS = {
   maxQueuedMessages: 10_000,
   handshakeTimeoutMs: 10_000,
   closeTimeoutMs: 2_000,
+  migrate: 'graceful',
 } as const;
 
 /** {@link ClientOptions} validated, with the defaults filled in. */
@@ -48,7 +63,9 @@ export interface ResolvedClientOptions {
   readonly maxQueuedMessages: number;
   readonly handshakeTimeoutMs: number;
   readonly closeTimeoutMs: number;
+  readonly migrate: MigrateMode;
   readonly random: () => number;
+  readonly now: () => number;
   readonly setTimer: (callback: () => void, ms: number) => unknown;
   readonly clearTimer: (handle: unknown) => void;
 }
@@ -80,7 +97,9 @@ export function resolveClientOptions(options: ClientOptions): ResolvedClientOpti
     maxQueuedMessages: limits.maxQueuedMessages,
     handshakeTimeoutMs: limits.handshakeTimeoutMs,
     closeTimeoutMs: limits.closeTimeoutMs,
+    migrate: checkedMigrate(options.migrate ?? CLIENT_DEFAULTS.migrate),
     random: options.random ?? Math.random,
+    now: options.now ?? (() => performance.now()),
     setTimer: options.setTimeout ?? ((callback: () => void, ms: number) => setTimeout(callback, ms)),
     clearTimer: options.clearTimeout
       ? (handle: unknown) => options.clearTimeout?.(handle)
@@ -98,6 +117,12 @@ function checkedUrl(value: unknown): URL {
   if (url.protocol !== 'ws:' && url.protocol !== 'wss:')
     throw new TypeError(`url must be a ws:// or wss:// URL, got ${String(value)}`);
   return url;
+}
+
+function checkedMigrate(value: unknown): MigrateMode {
+  if (value !== 'graceful' && value !== 'hard')
+    throw new TypeError(`migrate must be 'graceful' or 'hard', got ${String(value)}`);
+  return value;
 }
 
 function checkedPolicy(reconnect: Partial<ReconnectPolicy> | undefined): ReconnectPolicy {
