@@ -33,7 +33,7 @@ export interface ClientMoveEvent {
   readonly outcome: 'graceful' | 'forced';
   /** How long both connections were open, in ms (0 when forced). */
   readonly overlapMs: number;
-  /** Connections opened for this move, the successful one included. */
+  /** Connection attempts of this move, the successful one included. */
   readonly attempts: number;
 }
 

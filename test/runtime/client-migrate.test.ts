@@ -190,6 +190,25 @@ test('when the new connection fails, the client keeps the old one and retries wi
     assert.deepEqual(c.events, ['open', 'move forced', 'close 4002', 'open']);
   }));
 
+test('a token the new connection cannot get is retried with backoff, like a failed connection', () => {
+  let calls = 0;
+  const token = (): Promise<string> =>
+    ++calls === 2 ? Promise.reject(new Error('no token now')) : Promise.resolve(`tok-${calls}`);
+  return withClient({ token }, async (c) => {
+    const moved = nextMove(c.client);
+    const failed = c.nextError();
+    sendMigrate(c.first, { reason: 'ring', deadlineMs: 10_000 });
+    await failed;
+    const timer = await c.timers.next();
+    assert.equal(timer.ms, 500);
+    c.timers.fire(timer);
+    const second = await c.gateway.nextConnection();
+    assert.equal(queryOf(second).token, 'tok-3');
+    assert.deepEqual(await moved, { reason: 'ring', outcome: 'graceful', overlapMs: 0, attempts: 2 });
+    assert.deepEqual(c.events, ['open', 'move graceful']);
+  });
+});
+
 test('closed by the gateway before the new connection opens, the move is forced and that connection reconnects', () =>
   withClient({}, async (c) => {
     await c.moveHeld();
