@@ -60,4 +60,10 @@ export default tseslint.config(
     files: ['eslint.config.js'],
     extends: [tseslint.configs.disableTypeChecked],
   },
+  {
+    // Examples are plain JavaScript for third parties to copy (docs/graceful-migration.md); tests run them.
+    files: ['examples/**/*.mjs'],
+    extends: [tseslint.configs.disableTypeChecked],
+    languageOptions: { globals: { process: 'readonly', setTimeout: 'readonly', URLSearchParams: 'readonly' } },
+  },
 );

@@ -2,41 +2,14 @@ import { EventEmitter } from 'node:events';
 import { WebSocket, type RawData } from 'ws';
 import { MessageQueue } from './message-queue.js';
 import {
-  backoffDelay,
-  closeAction,
-  immediateDelay,
-  parseFrame,
-  type ReconnectPolicy,
-  type ServerMessage,
-} from './policy.js';
-
-/** Options of {@link ImringClient}. Validated at construction; a bad one throws naming it. */
-export interface ClientOptions {
-  /** The proxy's (or a gateway's) ws URL, e.g. `ws://127.0.0.1:10080/ws`. */
-  url: string;
-  userID: string;
-  platform: string;
-  /** Sent as the `token` query parameter; a function is asked before every attempt. */
-  token: string | (() => Promise<string>);
-  /**
-   * Backoff in ms: `baseMs` 500, `maxMs` 30 000, `jitter` 0.2 (±20 %), `immediateMaxMs` 100 (4001/4002), `resetAfterMs`
-   * 5 000 (open this long resets the backoff).
-   */
-  reconnect?: Partial<ReconnectPolicy>;
-  /** Largest frame accepted from the server, in bytes. Default 1 MiB (larger: close 1009). */
-  maxFrameBytes?: number;
-  /** Messages one `messages()` iterator may hold unread. Default 10 000 (past it the iterator throws). */
-  maxQueuedMessages?: number;
-  /** Bound on the opening handshake, in ms. Default 10 000. */
-  handshakeTimeoutMs?: number;
-  /** How long `close()` waits for the close handshake before dropping the socket, in ms. Default 2 000. */
-  closeTimeoutMs?: number;
-  /** Randomness in [0, 1) for jitter. Default `Math.random`. */
-  random?: () => number;
-  /** Timer functions (injected by tests). Default the global ones. */
-  setTimeout?: (callback: () => void, ms: number) => unknown;
-  clearTimeout?(handle: unknown): void;
-}
+  CloseCodes,
+  ConnectParams,
+  MIGRATE_GRACEFUL,
+  type MigrateFrame,
+  type MigrateReason,
+} from '../ring/contract.js';
+import { resolveClientOptions, type ClientOptions, type ResolvedClientOptions } from './options.js';
+import { backoffDelay, closeAction, immediateDelay, moveRetryDelay, parseFrame, type ServerMessage } from './policy.js';
 
 /** Where the client is: never started (`closed`), live states, or `stopped` (close() or a refusal). */
 export type ClientState = 'connecting' | 'open' | 'closed' | 'reconnecting' | 'stopped';
@@ -50,40 +23,58 @@ export interface ClientCloseEvent {
   readonly delayMs?: number;
 }
 
-/** Defaults of {@link ClientOptions}. */
-export const CLIENT_DEFAULTS = {
-  reconnect: { baseMs: 500, maxMs: 30_000, jitter: 0.2, immediateMaxMs: 100, resetAfterMs: 5_000 },
-  maxFrameBytes: 1024 * 1024,
-  maxQueuedMessages: 10_000,
-  handshakeTimeoutMs: 10_000,
-  closeTimeoutMs: 2_000,
-} as const;
+/**
+ * The payload of the 'move' event, once per move when it ends. `graceful`: the new connection opened and the client
+ * closed the old one with 1000 (or the gateway had already replaced it, 4003, for the new one). `forced`: the old one
+ * closed before a new one opened (the gateway's 4001/4002 at the deadline, or it died); the client then reconnects.
+ */
+export interface ClientMoveEvent {
+  readonly reason: MigrateReason;
+  readonly outcome: 'graceful' | 'forced';
+  /** How long both connections were open, in ms (0 when forced). */
+  readonly overlapMs: number;
+  /** Connection attempts of this move, the successful one included. */
+  readonly attempts: number;
+}
 
-interface Resolved {
-  readonly url: URL;
-  readonly userID: string;
-  readonly platform: string;
-  readonly token: () => Promise<string>;
-  readonly policy: ReconnectPolicy;
-  readonly maxFrameBytes: number;
-  readonly maxQueuedMessages: number;
-  readonly handshakeTimeoutMs: number;
-  readonly closeTimeoutMs: number;
-  readonly random: () => number;
-  readonly setTimer: (callback: () => void, ms: number) => unknown;
-  readonly clearTimer: (handle: unknown) => void;
+/** How a socket closed, as the close handlers pass it on. */
+interface Closed {
+  readonly code: number;
+  readonly reason: string;
+  readonly httpStatus: number | undefined;
+}
+
+/** A move under way: asked to move, the new connection not open yet (DESIGN.md section 5, graceful migration). */
+interface Move {
+  readonly reason: MigrateReason;
+  /** When the gateway closes the old connection, on the `now()` clock. */
+  readonly deadline: number;
+  /** The connection asked to move; undefined once the gateway replaced it (4003) for the new one. */
+  old: WebSocket | undefined;
+  /** The new connection while it opens. */
+  next: WebSocket | undefined;
+  attempts: number;
+  /** Failed attempts of this move, for its backoff. */
+  failures: number;
+  retryTimer: unknown;
 }
 
 /**
- * An imring client (DESIGN.md section 6): holds one websocket through the proxy and keeps it
- * up. Events: 'open'; 'message' `{msgID, payload}`; 'close' {@link ClientCloseEvent};
- * 'error' (emitted only while someone listens: a reconnecting client must not crash its
- * process on a network error).
+ * An imring client (DESIGN.md sections 5 and 6): holds one websocket through the proxy and keeps it up; asked to
+ * move, it opens the new connection before it closes the old one. Events: 'open' (from no open connection to one);
+ * 'message' `{msgID, payload}` (from either connection while both are open); 'close' {@link ClientCloseEvent} (from
+ * an open connection to none); 'move' {@link ClientMoveEvent} ('open' and 'close' do not fire for the swap of a
+ * graceful move); 'error' (emitted only while someone listens: a reconnecting client must not crash its process on a
+ * network error).
  */
 export class ImringClient extends EventEmitter {
-  readonly #options: Resolved;
+  readonly #options: ResolvedClientOptions;
   #state: ClientState = 'closed';
+  /** The connection: open, or opening; while a move is under way, the old one. */
   #ws: WebSocket | undefined;
+  #move: Move | undefined;
+  /** Old connections of finished moves, closing. */
+  readonly #departing = new Set<Promise<void>>();
   #failures = 0;
   /** Bumped by close() and connect(): an attempt of an older generation does nothing. */
   #generation = 0;
@@ -109,15 +100,22 @@ export class ImringClient extends EventEmitter {
     void this.#attempt(++this.#generation);
   }
 
-  /** Stops: closes the socket (code 1000), cancels reconnects, ends the iterators. Idempotent. */
+  /**
+   * Stops: closes the socket (code 1000), both of them during a move, cancels reconnects and moves (no 'move' event
+   * for a move it cuts short), ends the iterators. Idempotent.
+   */
   close(): Promise<void> {
     if (this.#closing !== undefined) return this.#closing;
     this.#generation += 1;
     this.#cancelTimers();
     this.#state = 'stopped';
     this.#endQueues();
-    const ws = this.#ws;
-    this.#closing = ws === undefined ? Promise.resolve() : this.#closeSocket(ws);
+    const move = this.#move;
+    this.#move = undefined;
+    if (move !== undefined) this.#cancelMoveRetry(move);
+    const sockets = new Set([this.#ws, move?.old, move?.next].filter((ws) => ws !== undefined));
+    const closing = [...sockets].map((ws) => this.#closeSocket(ws, 'client closed'));
+    this.#closing = Promise.all([...closing, ...this.#departing]).then(() => undefined);
     return this.#closing;
   }
 
@@ -133,26 +131,32 @@ export class ImringClient extends EventEmitter {
 
   async #attempt(generation: number): Promise<void> {
     this.#state = 'connecting';
-    let token: string;
+    const isStale = (): boolean => generation !== this.#generation;
     try {
-      token = await this.#options.token();
+      const ws = await this.#newSocket(isStale);
+      if (ws !== undefined) this.#ws = ws;
     } catch (error) {
-      if (generation !== this.#generation) return;
+      if (isStale()) return;
       this.#emitError(new Error('while getting a token', { cause: error }));
       this.#afterClose({ code: 1006, reason: 'no token', httpStatus: undefined });
-      return;
     }
-    if (generation !== this.#generation) return;
+  }
+
+  /** Asks for a token, then opens a socket with it, unless `isStale()` says by then that it is no longer wanted. */
+  async #newSocket(isStale: () => boolean): Promise<WebSocket | undefined> {
+    const token = await this.#options.token();
+    if (isStale()) return undefined;
     const url = new URL(this.#options.url);
-    url.searchParams.set('userID', this.#options.userID);
-    url.searchParams.set('platform', this.#options.platform);
-    url.searchParams.set('token', token);
+    url.searchParams.set(ConnectParams.userID, this.#options.userID);
+    url.searchParams.set(ConnectParams.platform, this.#options.platform);
+    url.searchParams.set(ConnectParams.token, token);
+    if (this.#options.migrate === 'graceful') url.searchParams.set(ConnectParams.migrate, MIGRATE_GRACEFUL);
     const ws = new WebSocket(url, {
       maxPayload: this.#options.maxFrameBytes,
       handshakeTimeout: this.#options.handshakeTimeoutMs,
     });
-    this.#ws = ws;
     this.#listen(ws);
+    return ws;
   }
 
   #listen(ws: WebSocket): void {
@@ -164,12 +168,12 @@ export class ImringClient extends EventEmitter {
       ws.terminate();
     });
     ws.on('open', () => {
-      this.#state = 'open';
-      this.#stableTimer = this.#options.setTimer(() => (this.#failures = 0), this.#options.policy.resetAfterMs);
-      this.emit('open');
+      const move = this.#move;
+      if (move !== undefined && ws === move.next) this.#swap(move, ws);
+      else if (ws === this.#ws) this.#onOpen();
     });
     ws.on('message', (data, isBinary) => {
-      if (!isBinary) this.#onFrame(data);
+      if (!isBinary) this.#onFrame(ws, data);
     });
     ws.on('error', (error) => {
       if (this.#state === 'stopped') return;
@@ -180,33 +184,157 @@ export class ImringClient extends EventEmitter {
       );
     });
     ws.on('close', (code, reason) => {
-      if (ws !== this.#ws) return;
-      this.#ws = undefined;
-      this.#cancelStableTimer();
-      if (this.#state === 'stopped') {
-        this.emit('close', { code, reason: reason.toString(), willReconnect: false } satisfies ClientCloseEvent);
-        return;
-      }
-      this.#afterClose({
-        code,
-        reason: httpStatus === undefined ? reason.toString() : `HTTP ${httpStatus}`,
-        httpStatus,
-      });
+      const closed = { code, reason: httpStatus === undefined ? reason.toString() : `HTTP ${httpStatus}`, httpStatus };
+      const move = this.#move;
+      if (move !== undefined && ws === move.next) this.#onNextClosed(move, closed);
+      else if (move !== undefined && ws === move.old) this.#onOldClosed(move, closed);
+      else if (ws === this.#ws) this.#onClosed(closed);
     });
   }
 
-  #onFrame(data: RawData): void {
+  #onOpen(): void {
+    this.#state = 'open';
+    this.#stableTimer = this.#options.setTimer(() => (this.#failures = 0), this.#options.policy.resetAfterMs);
+    this.emit('open');
+  }
+
+  #onFrame(ws: WebSocket, data: RawData): void {
     const parsed = parseFrame(rawText(data));
     if (parsed.kind === 'invalid') {
       this.#emitError(new Error(parsed.reason));
     } else if (parsed.kind === 'message') {
       this.emit('message', parsed.message);
       for (const queue of this.#queues) queue.push(parsed.message);
+    } else if (parsed.kind === 'migrate' && this.#shouldMove(ws)) {
+      this.#startMove(ws, parsed.migrate);
     }
   }
 
+  /** A client that opted in moves its open connection, one move at a time (a repeated request changes nothing). */
+  #shouldMove(ws: WebSocket): boolean {
+    const opted = this.#options.migrate === 'graceful';
+    return opted && ws === this.#ws && this.#move === undefined && this.#state === 'open';
+  }
+
+  #startMove(old: WebSocket, frame: MigrateFrame): void {
+    const deadline = this.#options.now() + frame.deadlineMs;
+    const move: Move = {
+      reason: frame.reason,
+      deadline,
+      old,
+      next: undefined,
+      attempts: 0,
+      failures: 0,
+      retryTimer: undefined,
+    };
+    this.#move = move;
+    void this.#moveAttempt(move);
+  }
+
+  async #moveAttempt(move: Move): Promise<void> {
+    move.attempts += 1;
+    const isStale = (): boolean => this.#move !== move;
+    try {
+      const ws = await this.#newSocket(isStale);
+      if (ws !== undefined) move.next = ws;
+    } catch (error) {
+      if (isStale()) return;
+      this.#emitError(new Error('while getting a token to move', { cause: error }));
+      this.#retryMove(move);
+    }
+  }
+
+  /** The next attempt of a move, with backoff, if it starts before the deadline; else the old connection waits. */
+  #retryMove(move: Move): void {
+    const { policy, random, now } = this.#options;
+    const delayMs = moveRetryDelay(move.failures++, policy, random, move.deadline - now());
+    if (delayMs === undefined) return;
+    move.retryTimer = this.#options.setTimer(() => {
+      move.retryTimer = undefined;
+      if (this.#move === move) void this.#moveAttempt(move);
+    }, delayMs);
+  }
+
+  /** The new connection is open: it becomes the connection, and the old one is closed with 1000. */
+  #swap(move: Move, ws: WebSocket): void {
+    this.#move = undefined;
+    this.#cancelMoveRetry(move);
+    this.#ws = ws;
+    const old = move.old;
+    if (old === undefined) {
+      this.#emitMove(move, 'graceful', 0);
+      return;
+    }
+    const openedAt = this.#options.now();
+    const departed = this.#closeSocket(old, 'moved').then(() => {
+      this.#departing.delete(departed);
+      this.#emitMove(move, 'graceful', this.#options.now() - openedAt);
+    });
+    this.#departing.add(departed);
+  }
+
+  /** The new connection failed before it opened: retry while the old one serves. */
+  #onNextClosed(move: Move, closed: Closed): void {
+    move.next = undefined;
+    if (move.old !== undefined) {
+      this.#retryMove(move);
+      return;
+    }
+    // The gateway replaced the old one for this one (4003), which then failed: no connection is left.
+    this.#endForced(move);
+    this.#onClosed(closed);
+  }
+
+  /** The old connection closed before the new one opened. */
+  #onOldClosed(move: Move, closed: Closed): void {
+    move.old = undefined;
+    const next = move.next;
+    // Expected (DESIGN.md section 6): the new connection landed on the same gateway, which replaced the old one.
+    if (closed.code === CloseCodes.replaced && next !== undefined) {
+      this.#ws = next;
+      return;
+    }
+    this.#endForced(move);
+    if (next === undefined) {
+      this.#onClosed(closed);
+      return;
+    }
+    // The new connection, already opening through the proxy, is the reconnect.
+    this.#ws = next;
+    this.#state = 'connecting';
+    this.#cancelStableTimer();
+    this.emit('close', {
+      code: closed.code,
+      reason: closed.reason,
+      willReconnect: true,
+      delayMs: 0,
+    } satisfies ClientCloseEvent);
+  }
+
+  #endForced(move: Move): void {
+    this.#move = undefined;
+    this.#cancelMoveRetry(move);
+    this.#emitMove(move, 'forced', 0);
+  }
+
+  #emitMove(move: Move, outcome: ClientMoveEvent['outcome'], overlapMs: number): void {
+    const event: ClientMoveEvent = { reason: move.reason, outcome, overlapMs, attempts: move.attempts };
+    this.emit('move', event);
+  }
+
+  /** The connection closed: report it, and stop or schedule the next attempt. */
+  #onClosed(closed: Closed): void {
+    this.#ws = undefined;
+    this.#cancelStableTimer();
+    if (this.#state === 'stopped') {
+      this.emit('close', { code: closed.code, reason: closed.reason, willReconnect: false } satisfies ClientCloseEvent);
+      return;
+    }
+    this.#afterClose(closed);
+  }
+
   /** Decides after a close: stop, or schedule the next attempt. */
-  #afterClose(closed: { code: number; reason: string; httpStatus: number | undefined }): void {
+  #afterClose(closed: Closed): void {
     const action = closeAction(closed.code, closed.httpStatus);
     if (action.kind === 'stop') {
       this.#state = 'stopped';
@@ -231,15 +359,19 @@ export class ImringClient extends EventEmitter {
     } satisfies ClientCloseEvent);
   }
 
-  #closeSocket(ws: WebSocket): Promise<void> {
+  #closeSocket(ws: WebSocket, reason: string): Promise<void> {
     return new Promise<void>((resolve) => {
+      if (ws.readyState === WebSocket.CLOSED) {
+        resolve();
+        return;
+      }
       ws.once('close', () => {
         this.#options.clearTimer(timer);
         resolve();
       });
       const timer = this.#options.setTimer(() => ws.terminate(), this.#options.closeTimeoutMs);
       if (ws.readyState === WebSocket.CONNECTING) ws.terminate();
-      else ws.close(1000, 'client closed');
+      else ws.close(1000, reason);
     });
   }
 
@@ -254,6 +386,11 @@ export class ImringClient extends EventEmitter {
     this.#stableTimer = undefined;
   }
 
+  #cancelMoveRetry(move: Move): void {
+    if (move.retryTimer !== undefined) this.#options.clearTimer(move.retryTimer);
+    move.retryTimer = undefined;
+  }
+
   #endQueues(): void {
     for (const queue of [...this.#queues]) queue.end();
   }
@@ -261,80 +398,6 @@ export class ImringClient extends EventEmitter {
   #emitError(error: Error): void {
     if (this.listenerCount('error') > 0) this.emit('error', error);
   }
-}
-
-/**
- * Validates every option at once and fills in the defaults.
- * @throws {TypeError | RangeError} naming the first bad option.
- */
-export function resolveClientOptions(options: ClientOptions): Resolved {
-  const url = checkedUrl(options.url);
-  for (const name of ['userID', 'platform'] as const) {
-    if (typeof options[name] !== 'string' || options[name] === '')
-      throw new TypeError(`${name} must be a non-empty string`);
-  }
-  const token = options.token;
-  if (typeof token !== 'function' && (typeof token !== 'string' || token === ''))
-    throw new TypeError('token must be a non-empty string or a function returning one');
-  const policy = checkedPolicy(options.reconnect);
-  const limits = { ...CLIENT_DEFAULTS, ...definedOnly(options) };
-  for (const name of ['maxFrameBytes', 'maxQueuedMessages', 'handshakeTimeoutMs', 'closeTimeoutMs'] as const)
-    positive(name, limits[name]);
-  return {
-    url,
-    userID: options.userID,
-    platform: options.platform,
-    token: typeof token === 'string' ? () => Promise.resolve(token) : token,
-    policy,
-    maxFrameBytes: limits.maxFrameBytes,
-    maxQueuedMessages: limits.maxQueuedMessages,
-    handshakeTimeoutMs: limits.handshakeTimeoutMs,
-    closeTimeoutMs: limits.closeTimeoutMs,
-    random: options.random ?? Math.random,
-    setTimer: options.setTimeout ?? ((callback: () => void, ms: number) => setTimeout(callback, ms)),
-    clearTimer: options.clearTimeout
-      ? (handle: unknown) => options.clearTimeout?.(handle)
-      : (handle: unknown) => clearTimeout(handle as NodeJS.Timeout),
-  };
-}
-
-function checkedUrl(value: unknown): URL {
-  let url: URL;
-  try {
-    url = new URL(String(value));
-  } catch (error) {
-    throw new TypeError(`url must be a ws:// or wss:// URL, got ${String(value)}`, { cause: error });
-  }
-  if (url.protocol !== 'ws:' && url.protocol !== 'wss:')
-    throw new TypeError(`url must be a ws:// or wss:// URL, got ${String(value)}`);
-  return url;
-}
-
-function checkedPolicy(reconnect: Partial<ReconnectPolicy> | undefined): ReconnectPolicy {
-  const policy = { ...CLIENT_DEFAULTS.reconnect, ...definedOnly(reconnect ?? {}) };
-  for (const name of ['baseMs', 'maxMs', 'immediateMaxMs', 'resetAfterMs'] as const)
-    nonNegative(`reconnect.${name}`, policy[name]);
-  if (policy.maxMs < policy.baseMs)
-    throw new RangeError(`reconnect.maxMs (${policy.maxMs}) must be at least reconnect.baseMs (${policy.baseMs})`);
-  if (!(policy.jitter >= 0 && policy.jitter <= 1))
-    throw new RangeError(`reconnect.jitter must be from 0 to 1, got ${policy.jitter}`);
-  return policy;
-}
-
-function nonNegative(name: string, value: unknown): void {
-  if (typeof value !== 'number' || !Number.isFinite(value))
-    throw new TypeError(`${name} must be a number of ms, got ${String(value)}`);
-  if (value < 0) throw new RangeError(`${name} must not be negative, got ${value}`);
-}
-
-function positive(name: string, value: unknown): void {
-  if (typeof value !== 'number' || !Number.isInteger(value))
-    throw new TypeError(`${name} must be an integer, got ${String(value)}`);
-  if (value < 1) throw new RangeError(`${name} must be at least 1, got ${value}`);
-}
-
-function definedOnly<T extends object>(options: T): Partial<T> {
-  return Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined)) as Partial<T>;
 }
 
 function rawText(data: RawData): string {

@@ -1,4 +1,4 @@
-import { CloseCodes } from '../ring/contract.js';
+import { CloseCodes, type MigrateFrame } from '../ring/contract.js';
 
 /**
  * The client's decisions as pure functions: what a close code means, how long to wait before
@@ -50,19 +50,38 @@ export function immediateDelay(policy: ReconnectPolicy, random: () => number): n
   return Math.round(policy.immediateMaxMs * random());
 }
 
+/**
+ * The delay before retry `failures + 1` of a move's new connection: the backoff delay, or `undefined` when the retry
+ * would not start before the deadline, `remainingMs` from now (the client then keeps its old connection until the
+ * gateway closes it, and reconnects as after any 4001/4002).
+ */
+export function moveRetryDelay(
+  failures: number,
+  policy: ReconnectPolicy,
+  random: () => number,
+  remainingMs: number,
+): number | undefined {
+  const delayMs = backoffDelay(failures, policy, random);
+  return delayMs < remainingMs ? delayMs : undefined;
+}
+
 /** A message the gateway delivered. */
 export interface ServerMessage {
   readonly msgID: string;
   readonly payload: string;
 }
 
-/** What a text frame holds: a message, a frame of a type this client does not know, or junk. */
+/** What a text frame holds: a message, a request to move, a frame of a type this client does not know, or junk. */
 export type ParsedFrame =
   | { readonly kind: 'message'; readonly message: ServerMessage }
+  | { readonly kind: 'migrate'; readonly migrate: MigrateFrame }
   | { readonly kind: 'ignored' }
   | { readonly kind: 'invalid'; readonly reason: string };
 
-/** Parses a gateway text frame `{"type":"message","msgID":"…","payload":"…"}` (DESIGN.md section 6). */
+/**
+ * Parses a gateway text frame (DESIGN.md section 6): `{"type":"message","msgID":"…","payload":"…"}` or
+ * `{"type":"migrate","reason":"ring"|"shutdown","deadlineMs":<n>}`.
+ */
 export function parseFrame(text: string): ParsedFrame {
   let value: unknown;
   try {
@@ -73,9 +92,19 @@ export function parseFrame(text: string): ParsedFrame {
   if (typeof value !== 'object' || value === null || Array.isArray(value))
     return { kind: 'invalid', reason: 'a frame is not a JSON object' };
   const frame = value as Record<string, unknown>;
+  if (frame.type === 'migrate') return parseMigrate(frame);
   // Unknown types are for newer gateways; this client skips them.
   if (frame.type !== 'message') return { kind: 'ignored' };
   if (typeof frame.msgID !== 'string' || typeof frame.payload !== 'string')
     return { kind: 'invalid', reason: 'a message frame needs string msgID and payload' };
   return { kind: 'message', message: { msgID: frame.msgID, payload: frame.payload } };
+}
+
+function parseMigrate(frame: Record<string, unknown>): ParsedFrame {
+  const { reason, deadlineMs } = frame;
+  if (reason !== 'ring' && reason !== 'shutdown')
+    return { kind: 'invalid', reason: 'a migrate frame needs reason "ring" or "shutdown"' };
+  if (typeof deadlineMs !== 'number' || !Number.isFinite(deadlineMs) || deadlineMs < 0)
+    return { kind: 'invalid', reason: 'a migrate frame needs a deadlineMs of at least 0' };
+  return { kind: 'migrate', migrate: { type: 'migrate', reason, deadlineMs } };
 }

@@ -1,6 +1,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { backoffDelay, closeAction, immediateDelay, parseFrame, CLIENT_DEFAULTS } from '../../client/index.js';
+import {
+  backoffDelay,
+  closeAction,
+  immediateDelay,
+  moveRetryDelay,
+  parseFrame,
+  CLIENT_DEFAULTS,
+} from '../../client/index.js';
 import { MessageQueue } from '../../client/message-queue.js';
 
 test('close codes map to reconnect at once, back off, or stop', () => {
@@ -52,6 +59,44 @@ test('frames parse to messages; unknown types are skipped and junk is reported',
   assert.equal(parseFrame('[1]').kind, 'invalid');
   assert.equal(parseFrame('null').kind, 'invalid');
   assert.equal(parseFrame('{').kind, 'invalid');
+});
+
+test('migrate frames parse with their reason and deadline; a bad reason or deadline is junk', () => {
+  assert.deepEqual(parseFrame('{"type":"migrate","reason":"ring","deadlineMs":10000,"extra":1}'), {
+    kind: 'migrate',
+    migrate: { type: 'migrate', reason: 'ring', deadlineMs: 10_000 },
+  });
+  assert.deepEqual(parseFrame('{"type":"migrate","reason":"shutdown","deadlineMs":0}'), {
+    kind: 'migrate',
+    migrate: { type: 'migrate', reason: 'shutdown', deadlineMs: 0 },
+  });
+  const junk: Array<[string, RegExp]> = [
+    ['{"type":"migrate","deadlineMs":10}', /reason/],
+    ['{"type":"migrate","reason":"bored","deadlineMs":10}', /reason/],
+    ['{"type":"migrate","reason":"ring"}', /deadlineMs/],
+    ['{"type":"migrate","reason":"ring","deadlineMs":"10"}', /deadlineMs/],
+    ['{"type":"migrate","reason":"ring","deadlineMs":-1}', /deadlineMs/],
+  ];
+  for (const [text, reason] of junk) {
+    const parsed = parseFrame(text);
+    assert.equal(parsed.kind, 'invalid', text);
+    assert.match(parsed.kind === 'invalid' ? parsed.reason : '', reason, text);
+  }
+});
+
+test('a move retries with backoff only while the retry would start before the deadline', () => {
+  const policy = { ...CLIENT_DEFAULTS.reconnect, jitter: 0 };
+  const delays = [0, 1, 2, 3].map((failures) => moveRetryDelay(failures, policy, () => 0.5, 3_000));
+  assert.deepEqual(delays, [500, 1_000, 2_000, undefined], '4 000 ms would come after the deadline 3 000 ms away');
+  assert.equal(
+    moveRetryDelay(0, policy, () => 0.5, 500),
+    undefined,
+    'not exactly at the deadline either',
+  );
+  assert.equal(
+    moveRetryDelay(0, policy, () => 0.5, 501),
+    500,
+  );
 });
 
 test('a messages() queue holds at most its limit, then fails instead of growing', async () => {

@@ -1,83 +1,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { EventEmitter, once } from 'node:events';
+import { once } from 'node:events';
 import { CloseCodes } from '../../ring/index.js';
-import { ImringClient, type ClientCloseEvent, type ClientOptions } from '../../client/index.js';
-import { startFakeWsGateway, type FakeWsGateway } from './fake-ws-gateway.js';
+import { ImringClient } from '../../client/index.js';
+import { startFakeWsGateway } from './fake-ws-gateway.js';
+import { FakeTimers, newClient, nextClose, wsUrl } from './client-support.js';
 import { refusingPort } from './proxy-support.js';
-
-/** resetAfterMs in these tests: tells the backoff-reset timer from reconnect timers. */
-const STABLE_MS = 60_000;
-
-interface FakeTimer {
-  readonly ms: number;
-  readonly fn: () => void;
-  cleared: boolean;
-  fired: boolean;
-}
-
-/** Timers that run only when the test fires them; `next()` waits for one to be scheduled. */
-class FakeTimers extends EventEmitter {
-  readonly all: FakeTimer[] = [];
-  readonly setTimeout = (fn: () => void, ms: number): FakeTimer => {
-    const timer = { ms, fn, cleared: false, fired: false };
-    this.all.push(timer);
-    this.emit('scheduled');
-    return timer;
-  };
-  readonly clearTimeout = (handle: unknown): void => {
-    (handle as FakeTimer).cleared = true;
-  };
-
-  /** Pending reconnect timers (not the backoff-reset one). */
-  pending(): FakeTimer[] {
-    return this.all.filter((t) => !t.cleared && !t.fired && t.ms !== STABLE_MS);
-  }
-
-  /** The next pending reconnect timer, once scheduled. */
-  async next(): Promise<FakeTimer> {
-    for (;;) {
-      const timer = this.pending()[0];
-      if (timer) return timer;
-      await once(this, 'scheduled');
-    }
-  }
-
-  /** Fires the pending backoff-reset timer (the connection "stayed open"). */
-  fireStable(): void {
-    const timer = this.all.find((t) => !t.cleared && !t.fired && t.ms === STABLE_MS);
-    assert.ok(timer, 'a backoff-reset timer is pending');
-    fire(timer);
-  }
-}
-
-function fire(timer: FakeTimer): void {
-  timer.fired = true;
-  timer.fn();
-}
-
-function newClient(url: string, timers: FakeTimers, overrides: Partial<ClientOptions> = {}): ImringClient {
-  return new ImringClient({
-    url,
-    userID: 'u1',
-    platform: 'ios',
-    token: 't0k',
-    random: () => 0.5,
-    reconnect: { baseMs: 500, maxMs: 4_000, jitter: 0.2, immediateMaxMs: 100, resetAfterMs: STABLE_MS },
-    setTimeout: timers.setTimeout,
-    clearTimeout: timers.clearTimeout,
-    ...overrides,
-  });
-}
-
-function wsUrl(gateway: FakeWsGateway): string {
-  return `ws://127.0.0.1:${gateway.port}/ws`;
-}
-
-/** The next 'close' event (not events.once: that rejects on the 'error' events some tests expect). */
-function nextClose(client: ImringClient): Promise<ClientCloseEvent> {
-  return new Promise((resolve) => client.once('close', resolve));
-}
 
 test('messages arrive as events and through the async iterator; other frames are skipped', async () => {
   const gateway = await startFakeWsGateway({ echo: false });
@@ -94,7 +22,7 @@ test('messages arrive as events and through the async iterator; other frames are
     const connection = await gateway.nextConnection();
     await opened;
     assert.equal(client.state, 'open');
-    assert.equal(connection.url, '/ws?extra=1&userID=u1&platform=ios&token=t0k');
+    assert.equal(connection.url, '/ws?extra=1&userID=u1&platform=ios&token=t0k&migrate=graceful');
     connection.socket.send(JSON.stringify({ type: 'presence', who: 'u2' }));
     connection.socket.send('not json');
     connection.socket.send(Buffer.from('binary is ignored'), { binary: true });
@@ -162,7 +90,7 @@ for (const code of [CloseCodes.moved, CloseCodes.shuttingDown]) {
         assert.equal(client.state, 'reconnecting');
         const timer = await timers.next();
         assert.equal(timer.ms, 50, 'immediateMaxMs 100 × random 0.5, every time');
-        fire(timer);
+        timers.fire(timer);
       }
       await gateway.nextConnection();
       assert.equal(gateway.connections.length, 4);
@@ -183,7 +111,7 @@ test('failed attempts back off exponentially with jitter, capped at maxMs', asyn
     for (let i = 0; i < 6; i++) {
       const timer = await timers.next();
       delays.push(timer.ms);
-      fire(timer);
+      timers.fire(timer);
     }
     await client.close();
     return delays;
@@ -206,7 +134,7 @@ test('an abnormal drop backs off, and a connection that stays open resets the ba
     assert.equal(event.code, 1006);
     assert.equal(event.willReconnect, true);
     const timer = await timers.next();
-    fire(timer);
+    timers.fire(timer);
     return timer.ms;
   };
   try {
@@ -283,7 +211,7 @@ test('a token function is asked before every attempt', async () => {
     client.connect();
     const first = await gateway.nextConnection();
     first.socket.close(CloseCodes.moved, 'moved');
-    fire(await timers.next());
+    timers.fire(await timers.next());
     const second = await gateway.nextConnection();
     assert.deepEqual(
       [first.url, second.url].map((u) => new URL(u, 'http://x').searchParams.get('token')),
@@ -318,4 +246,5 @@ test('bad options throw naming the option', () => {
   assert.throws(() => new ImringClient({ ...base, reconnect: { baseMs: 10, maxMs: 5 } }), /reconnect.maxMs/);
   assert.throws(() => new ImringClient({ ...base, reconnect: { jitter: 2 } }), /reconnect.jitter/);
   assert.throws(() => new ImringClient({ ...base, maxQueuedMessages: 0 }), /maxQueuedMessages/);
+  assert.throws(() => new ImringClient({ ...base, migrate: 'soft' as 'hard' }), /migrate/);
 });
