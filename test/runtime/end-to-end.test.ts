@@ -4,7 +4,7 @@ import { once } from 'node:events';
 import { CoordinationV1Api, CoreV1Api } from '@kubernetes/client-node';
 import { WebSocket } from 'ws';
 import { Annotations, Ring } from '../../ring/index.js';
-import { ImringClient } from '../../client/index.js';
+import { ImringClient, type ClientMoveEvent } from '../../client/index.js';
 import { GATEWAY, ImSystem, member, tokenFor } from '../support/im-system.js';
 import { watchUntil } from '../support/wait.js';
 
@@ -51,6 +51,11 @@ async function connect(user: string): Promise<void> {
   const opened = once(client, 'open');
   client.connect();
   await opened;
+}
+
+/** The next `event` of `client` (unlike events.once, an 'error' meanwhile does not reject it). */
+function nextEvent<T>(client: ImringClient, event: string): Promise<T> {
+  return new Promise((resolve) => client.once(event, resolve));
 }
 
 /** Resolves once every user in `users` has received `msgID`. */
@@ -132,10 +137,13 @@ test('committing the ring moves connections to their owners, and nothing is lost
   // listeners go on before the write, so no reconnection can be missed.
   const ring = system.watchers[1]!.current()!;
   const moved = USERS.filter((u) => ring.owner(u)?.name !== ring.previous?.owner(u)?.name);
-  const reopened = moved.map((u) => once(clients.get(u)!, 'open'));
+  // The SDK clients opted in: they move make-before-break, each without a moment offline.
+  const moves = moved.map((u) => nextEvent<ClientMoveEvent>(clients.get(u)!, 'move'));
   const handoffClosed = once(handoffSocket, 'close') as Promise<[number]>;
-  await system.writeRing({ version: 2, state: 'Committed', members: 3, previousMembers: 2 });
-  await Promise.all(reopened);
+  const policy = { moveDeadlineMs: 2000 };
+  await system.writeRing({ version: 2, state: 'Committed', members: 3, previousMembers: 2, policy });
+  const outcomes = (await Promise.all(moves)).map((event) => `${event.reason}/${event.outcome}`);
+  assert.deepEqual(new Set(outcomes), new Set(['ring/graceful']));
 
   // The raw socket does not reconnect by itself: a push to it now finds the user at neither
   // gateway (MIGRATED at the old one) and retries until it reconnects to its new owner.
@@ -268,12 +276,17 @@ test('a reader that stops reading is cut off with 4008 while others keep receivi
   await allReceived([steady], `slow-${sent}`);
 });
 
-test('a gateway pod deleted gracefully drains its clients with 4002', async () => {
+test('a gateway pod deleted gracefully drains its clients with 4002 at the move deadline while it is still in the ring', async () => {
   const ring = system.watchers[1]!.current()!;
   const onLast = USERS.filter((u) => ring.owner(u)?.name === 'im-2');
   assert.ok(onLast.length > 0);
-  const closes = onLast.map((u) => once(clients.get(u)!, 'close') as Promise<[{ code: number }]>);
+  // Asked to move, they find no other gateway: the ring still routes them to im-2, which refuses
+  // their new connections (errors the SDK reports, which must not end the wait).
+  const closes = onLast.map((u) => nextEvent<{ code: number }>(clients.get(u)!, 'close'));
+  const moves = onLast.map((u) => nextEvent<ClientMoveEvent>(clients.get(u)!, 'move'));
   await system.cluster.kc.makeApiClient(CoreV1Api).deleteNamespacedPod({ name: 'im-2', namespace: GATEWAY.namespace });
-  const codes = (await Promise.all(closes)).map(([event]) => event.code);
+  const codes = (await Promise.all(closes)).map((event) => event.code);
   assert.deepEqual(new Set(codes), new Set([4002]));
+  const outcomes = (await Promise.all(moves)).map((event) => `${event.reason}/${event.outcome}`);
+  assert.deepEqual(new Set(outcomes), new Set(['shutdown/forced']));
 });

@@ -12,6 +12,7 @@ import {
   serializeRingDocument,
   type RingDocument,
   type RingMember,
+  type RingPolicy,
   type RingState,
 } from '../../ring/index.js';
 import { createResolver } from '../../runtime/resolver.js';
@@ -128,12 +129,16 @@ export class ImSystem {
     return watcher;
   }
 
-  /** Writes ring `version` of members im-0..members-1 (previous: version - 1 of `previousMembers`). */
+  /**
+   * Writes ring `version` of members im-0..members-1 (previous: version - 1 of `previousMembers`),
+   * with the default policy changed by `policy`.
+   */
   async writeRing(init: {
     version: number;
     state: RingState;
     members: number;
     previousMembers?: number;
+    policy?: Partial<RingPolicy>;
   }): Promise<RingDocument> {
     const document = buildRingDocument({
       gateway: GATEWAY,
@@ -147,7 +152,7 @@ export class ImSystem {
               version: init.version - 1,
               members: Array.from({ length: init.previousMembers ?? init.members }, (_, i) => member(i)),
             },
-      policy: DEFAULT_POLICY,
+      policy: { ...DEFAULT_POLICY, ...init.policy },
     });
     await this.writeRingText(serializeRingDocument(document));
     return document;
