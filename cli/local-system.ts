@@ -63,7 +63,12 @@ export const IMRING_CLUSTER_OPTIONS = {
  */
 export async function installImring(
   cluster: LocalCluster,
-  options: { replicas?: number; onProgress?: (line: string) => void } = {},
+  options: {
+    replicas?: number;
+    onProgress?: (line: string) => void;
+    /** Flags added to the proxy's and push's command lines (e.g. their Lease periods). */
+    runtimeArgs?: readonly string[];
+  } = {},
 ): Promise<Endpoints> {
   const onProgress = options.onProgress ?? (() => undefined);
   const replicas = options.replicas ?? SAMPLE.replicas;
@@ -81,7 +86,13 @@ export async function installImring(
   onProgress('starting the operator, proxy and push pods');
   // Ready once they serve a ring: the sample's ring exists within seconds of the operator's start.
   const runtime = (component: 'proxy' | 'push'): V1Pod =>
-    runtimePod({ gateway: SAMPLE.name, component, tokenSecretName: SAMPLE.secret, readiness: 'ring' });
+    runtimePod({
+      gateway: SAMPLE.name,
+      component,
+      tokenSecretName: SAMPLE.secret,
+      readiness: 'ring',
+      args: options.runtimeArgs,
+    });
   for (const pod of [operatorPod(), runtime('proxy'), runtime('push')]) {
     await createOrKeep(() => core.createNamespacedPod({ namespace: SAMPLE.namespace, body: pod }));
   }
@@ -181,6 +192,8 @@ export function runtimePod(init: {
    * exists).
    */
   readonly readiness: 'ring' | 'listening';
+  /** Flags after the component's name. */
+  readonly args?: readonly string[];
 }): V1Pod {
   const { component } = init;
   // Probes go to the ops port (the proxy's own: a connection flood never sheds them).
@@ -195,7 +208,7 @@ export function runtimePod(init: {
         {
           name: component,
           image: IMAGE,
-          args: [component],
+          args: [component, ...(init.args ?? [])],
           env: [
             { name: 'IMRING_GATEWAY', value: init.gateway },
             downward('POD_NAME', 'metadata.name'),

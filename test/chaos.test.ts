@@ -78,6 +78,9 @@ const RECONNECT_BOUND_MS = CLIENT_DEFAULTS.reconnect.maxMs * (1 + CLIENT_DEFAULT
 /** Messages a test must at least have pushed: about a second of traffic. */
 const MIN_MESSAGES = 100;
 
+/** Lease 6 s, renewed every 2 s, fenced 2 s before it could lapse (default 15 s / 5 s / 3 s). */
+const RUNTIME_LEASE_FLAGS = ['--lease-duration', '6s', '--lease-renew-period', '2s', '--lease-fence-margin', '2s'];
+
 describe(
   `chaos (seed ${SEED}${HEAVY ? ', heavy' : ''}): faults with traffic running, the ring converges, 0 lost, 0 misrouted`,
   { timeout: HEAVY ? 1_800_000 : 600_000 },
@@ -87,7 +90,8 @@ describe(
     let traffic: DemoTraffic | undefined;
 
     before(async () => {
-      system = await startSystem({ replicas, prefix: 'imring-chaos-' });
+      // Short Lease periods for proxy and push (the flags a user has): push cut off lapses in seconds.
+      system = await startSystem({ replicas, prefix: 'imring-chaos-', runtimeArgs: RUNTIME_LEASE_FLAGS });
     });
     after(async () => {
       await traffic?.close();

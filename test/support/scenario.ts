@@ -35,8 +35,15 @@ export interface ScenarioSystem extends Omit<ApiProbes, 'options'> {
 /** Longest wait for a convergence, ms: a bound for a broken build, not a delay. */
 export const CONVERGE_TIMEOUT_MS = 180_000;
 
-/** Starts a cluster, installs imring with the sample IMGateway at `replicas`, and waits for its ring to converge. */
-export async function startSystem(options: { replicas: number; prefix?: string }): Promise<ScenarioSystem> {
+/**
+ * Starts a cluster, installs imring with the sample IMGateway at `replicas` (`runtimeArgs`: flags
+ * of the proxy and push), and waits for its ring to converge.
+ */
+export async function startSystem(options: {
+  replicas: number;
+  prefix?: string;
+  runtimeArgs?: readonly string[];
+}): Promise<ScenarioSystem> {
   const dir = await mkdtemp(join(tmpdir(), options.prefix ?? 'imring-scenario-'));
   const probes = apiProbes();
   const cluster = new LocalCluster({
@@ -52,7 +59,7 @@ export async function startSystem(options: { replicas: number; prefix?: string }
     })());
   try {
     await cluster.start();
-    const endpoints = await installImring(cluster, { replicas: options.replicas });
+    const endpoints = await installImring(cluster, { replicas: options.replicas, runtimeArgs: options.runtimeArgs });
     await converged(cluster, options.replicas);
     return { cluster, dir, endpoints, faults: probes.faults, requestLog: probes.requestLog, close };
   } catch (error) {
