@@ -290,11 +290,11 @@ test("each client's longest time without an open connection runs from a close to
   ledger.closed('h', 400, 4001, 'web');
   ledger.opened('h', 450, { platform: 'web', migrate: 'hard' });
   ledger.closed('h', 900, 4002, 'ios'); // still without a connection at 1000
-  const summaries = ledger.clients(1000).map((c) => [`${c.user}/${c.platform}`, c.reconnects, c.longestGapMs]);
+  const summaries = ledger.clients(1000).map((c) => [`${c.user}/${c.platform}`, c.windowsMs, c.longestGapMs]);
   assert.deepEqual(summaries, [
-    ['g/web', 0, 0],
-    ['h/web', 2, 250],
-    ['h/ios', 0, 100],
+    ['g/web', [], 0],
+    ['h/web', [250, 50], 250],
+    ['h/ios', [], 100],
   ]);
   assert.deepEqual(ledger.totals.reconnectWindowsMs, [250, 50]);
 });

@@ -121,8 +121,8 @@ export interface ClientSummary {
   readonly platform: string;
   readonly migrate: MigrateMode;
   readonly cohort: Cohort;
-  /** Times it opened a connection again after one closed. */
-  readonly reconnects: number;
+  /** Each time it was without an open connection, close → next open, ms. */
+  readonly windowsMs: readonly number[];
   /** The longest time without an open connection since its first open, ms (0: always had one). */
   readonly longestGapMs: number;
 }
@@ -279,7 +279,7 @@ export class Ledger {
           platform,
           migrate,
           cohort,
-          reconnects: windowsMs.length,
+          windowsMs: [...windowsMs],
           longestGapMs: record.longestGapMs(nowMs),
         });
       }

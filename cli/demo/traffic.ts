@@ -1,12 +1,13 @@
 /**
- * Demo traffic: simulated users connected through the proxy with the client SDK, and a steady
- * stream of messages pushed through push's HTTP API (single messages and batches, direct and
- * group fan-out), every (message, user) accounted for by a {@link Ledger}. Used by
- * `imring local` and by the end-to-end scenario test.
+ * Demo traffic: simulated users connected through the proxy with the client SDK (one client per
+ * platform of a user: web, and for some users ios too; graceful clients, or plain ones that do
+ * not opt in to graceful migration), and a steady stream of messages pushed through push's HTTP
+ * API (single messages and batches, direct and group fan-out), every (message, user) accounted
+ * for by a {@link Ledger}. Used by `imring local` and by the end-to-end scenario test.
  */
 import { SignJWT } from 'jose';
-import { ImringClient } from '../../client/index.js';
-import { Ledger, type Outcome } from './ledger.js';
+import { ImringClient, type ClientMoveEvent, type MigrateMode } from '../../client/index.js';
+import { Ledger, type ClientSummary, type Outcome } from './ledger.js';
 
 export interface TrafficOptions {
   /** The proxy's ws URL, e.g. `ws://127.1.0.5:10080/ws`. */
@@ -15,8 +16,12 @@ export interface TrafficOptions {
   readonly pushUrl: string;
   /** HS256 key of client tokens. */
   readonly tokenSecret: string;
-  /** Users that connect (one client each). Default 200. */
+  /** Users that connect (one client per platform). Default 200. */
   readonly users?: number;
+  /** Share of the users on two platforms, web and ios (the others on web alone), from 0 to 1. Default 0.2. */
+  readonly twoPlatformShare?: number;
+  /** Share of the users whose clients do not opt in to graceful migration (`migrate: 'hard'`), 0 to 1. Default 0. */
+  readonly plainShare?: number;
   /** Users that never connect: messages to them end offline (`not_connected`), as they should. Default users / 20. */
   readonly offlineUsers?: number;
   /** Messages pushed per second. Default 100. */
@@ -34,6 +39,8 @@ export interface TrafficOptions {
 
 export const TRAFFIC_DEFAULTS = {
   users: 200,
+  twoPlatformShare: 0.2,
+  plainShare: 0,
   messagesPerSecond: 100,
   groupShare: 0.2,
   groupSize: 10,
@@ -47,6 +54,12 @@ const TICK_MS = 20;
 const RECEIPT_TIMEOUT_MS = 10_000;
 /** Users connecting at once. */
 const CONNECT_CONCURRENCY = 100;
+/** The platforms of a user on one, and of a user on two. */
+const ONE_PLATFORM = ['web'] as const;
+const TWO_PLATFORMS = ['web', 'ios'] as const;
+/** Mixed into the seed for the draws of users on two platforms and of plain users, apart from the recipients'. */
+const PLATFORM_SALT = 0x2f1a_7c3d;
+const PLAIN_SALT = 0x51d3_0e97;
 
 type Resolved = Required<TrafficOptions>;
 
@@ -54,27 +67,42 @@ type Resolved = Required<TrafficOptions>;
 export interface Rates {
   readonly realtimePerSecond: number;
   readonly offlinePerSecond: number;
+  /** Moves of every kind (graceful, forced, a plain client's closed one). */
+  readonly movesPerSecond: number;
+}
+
+/** One user's clients: their platforms, and how they move. */
+export interface UserPlan {
+  readonly platforms: readonly string[];
+  readonly migrate: MigrateMode;
 }
 
 export class DemoTraffic {
   readonly ledger = new Ledger();
   readonly #o: Resolved;
-  readonly #clients = new Map<string, ImringClient>();
+  /** Every client, with its user and platform. */
+  readonly #clients: { readonly user: string; readonly platform: string; readonly client: ImringClient }[] = [];
   readonly #offline: string[];
   readonly #online: string[];
+  readonly #plans = new Map<string, UserPlan>();
   readonly #random: () => number;
   readonly #inFlight = new Set<Promise<void>>();
   #timer: NodeJS.Timeout | undefined;
   #sent = 0;
   #pushErrors = 0;
-  #window = { startMs: 0, realtime: 0, offline: 0 };
-  #rates: Rates = { realtimePerSecond: 0, offlinePerSecond: 0 };
+  #window = { startMs: 0, realtime: 0, offline: 0, moves: 0 };
+  #rates: Rates = { realtimePerSecond: 0, offlinePerSecond: 0, movesPerSecond: 0 };
 
   constructor(options: TrafficOptions) {
     const users = options.users ?? TRAFFIC_DEFAULTS.users;
     if (!Number.isInteger(users) || users < 1) throw new RangeError(`users must be a positive integer, got ${users}`);
     const rate = options.messagesPerSecond ?? TRAFFIC_DEFAULTS.messagesPerSecond;
     if (!(rate > 0)) throw new RangeError(`messagesPerSecond must be positive, got ${rate}`);
+    for (const name of ['twoPlatformShare', 'plainShare'] as const) {
+      const share = options[name];
+      if (share !== undefined && !(share >= 0 && share <= 1))
+        throw new RangeError(`${name} must be from 0 to 1, got ${share}`);
+    }
     this.#o = {
       ...TRAFFIC_DEFAULTS,
       offlineUsers: Math.ceil(users / 20),
@@ -86,6 +114,24 @@ export class DemoTraffic {
     this.#online = Array.from({ length: users }, (_, i) => `user-${String(i).padStart(5, '0')}`);
     this.#offline = Array.from({ length: this.#o.offlineUsers }, (_, i) => `away-${String(i).padStart(4, '0')}`);
     this.#random = mulberry32(this.#o.seed);
+    const twoPlatforms = drawn(users, this.#o.twoPlatformShare, mulberry32(this.#o.seed ^ PLATFORM_SALT));
+    const plain = drawn(users, this.#o.plainShare, mulberry32(this.#o.seed ^ PLAIN_SALT));
+    this.#online.forEach((user, i) =>
+      this.#plans.set(user, {
+        platforms: twoPlatforms.has(i) ? TWO_PLATFORMS : ONE_PLATFORM,
+        migrate: plain.has(i) ? 'hard' : 'graceful',
+      }),
+    );
+  }
+
+  /** Every client the ledger saw, with its cohort and longest time without a connection until now. */
+  clients(): ClientSummary[] {
+    return this.ledger.clients(this.#o.now());
+  }
+
+  /** The online users and their clients' platforms and migration, in order. */
+  get plans(): ReadonlyMap<string, UserPlan> {
+    return this.#plans;
   }
 
   /** Messages pushed, and push calls that failed as a whole. */
@@ -112,7 +158,8 @@ export class DemoTraffic {
           .setSubject(user)
           .setExpirationTime('24h')
           .sign(key);
-        await this.#open(user, token);
+        const { platforms, migrate } = this.#plans.get(user)!;
+        await Promise.all(platforms.map((platform) => this.#open({ user, platform, migrate }, token)));
       }
     };
     await Promise.all(Array.from({ length: CONNECT_CONCURRENCY }, worker));
@@ -122,7 +169,7 @@ export class DemoTraffic {
   start(): void {
     if (this.#timer) return;
     const startedMs = this.#o.now();
-    this.#window = { startMs: startedMs, realtime: 0, offline: 0 };
+    this.#window = { startMs: startedMs, realtime: 0, offline: 0, moves: this.#moves() };
     const tick = (): void => {
       const due = Math.floor(((this.#o.now() - startedMs) / 1000) * this.#o.messagesPerSecond);
       const messages: Message[] = [];
@@ -161,7 +208,7 @@ export class DemoTraffic {
         for (const client of clients) client.off('message', check);
         resolve();
       }
-      const clients = [...this.#clients.values()];
+      const clients = this.#clients.map((c) => c.client);
       for (const client of clients) client.on('message', check);
     });
   }
@@ -174,7 +221,7 @@ export class DemoTraffic {
     const isDone = (): boolean => this.counts.connected === this.#online.length;
     if (isDone()) return true;
     return new Promise<boolean>((resolve) => {
-      const clients = [...this.#clients.values()];
+      const clients = this.#clients.map((c) => c.client);
       const finish = (value: boolean): void => {
         clearTimeout(timer);
         for (const client of clients) client.off('open', check);
@@ -188,22 +235,26 @@ export class DemoTraffic {
     });
   }
 
-  /** Stops pushing and closes every client. Idempotent. */
+  /** Stops pushing and closes every client (stopped on purpose, for the ledger). Idempotent. */
   async close(): Promise<void> {
     await this.stop();
-    await Promise.all([...this.#clients.values()].map((c) => c.close()));
-    this.#clients.clear();
+    for (const { user, platform } of this.#clients) this.ledger.stopped(user, platform);
+    await Promise.all(this.#clients.map(({ client }) => client.close()));
+    this.#clients.length = 0;
   }
 
-  #open(user: string, token: string): Promise<void> {
-    const client = new ImringClient({ url: this.#o.proxyUrl, userID: user, platform: 'demo', token });
-    this.#clients.set(user, client);
-    client.on('message', (message: { msgID: string }) => this.ledger.received(message.msgID, user));
-    client.on('close', (event: { code: number }) => this.ledger.closed(user, this.#o.now(), event.code));
+  #open(init: { user: string; platform: string; migrate: MigrateMode }, token: string): Promise<void> {
+    const { user, platform, migrate } = init;
+    const client = new ImringClient({ url: this.#o.proxyUrl, userID: user, platform, token, migrate });
+    this.#clients.push({ user, platform, client });
+    const ledger = this.ledger;
+    client.on('message', (message: { msgID: string }) => ledger.received(message.msgID, user, platform));
+    client.on('close', (event: { code: number }) => ledger.closed(user, this.#o.now(), event.code, platform));
+    client.on('move', (event: ClientMoveEvent) => ledger.moved(user, event, platform));
     client.on('error', () => undefined); // reconnects on its own; closes are accounted above
     return new Promise((resolve) => {
       client.on('open', () => {
-        this.ledger.opened(user, this.#o.now());
+        ledger.opened(user, this.#o.now(), { platform, migrate });
         resolve();
       });
       client.connect();
@@ -259,11 +310,19 @@ export class DemoTraffic {
     const now = this.#o.now();
     if (now - this.#window.startMs < 1000) return;
     const seconds = (now - this.#window.startMs) / 1000;
+    const moves = this.#moves();
     this.#rates = {
       realtimePerSecond: this.#window.realtime / seconds,
       offlinePerSecond: this.#window.offline / seconds,
+      movesPerSecond: (moves - this.#window.moves) / seconds,
     };
-    this.#window = { startMs: now, realtime: 0, offline: 0 };
+    this.#window = { startMs: now, realtime: 0, offline: 0, moves };
+  }
+
+  /** Moves so far, of every kind. */
+  #moves(): number {
+    const { graceful, forced, closed } = this.ledger.totals.moves;
+    return graceful + forced + closed;
   }
 }
 
@@ -271,6 +330,18 @@ interface Message {
   readonly msgID: string;
   readonly toUserIDs: string[];
   readonly payload: string;
+}
+
+/** `round(count × share)` distinct indices below `count`, drawn with `random`. */
+function drawn(count: number, share: number, random: () => number): Set<number> {
+  const indices = Array.from({ length: count }, (_, i) => i);
+  const wanted = Math.round(count * share);
+  // A partial Fisher-Yates shuffle: the first `wanted` places are a uniform draw.
+  for (let i = 0; i < wanted; i++) {
+    const j = i + Math.floor(random() * (count - i));
+    [indices[i], indices[j]] = [indices[j]!, indices[i]!];
+  }
+  return new Set(indices.slice(0, wanted));
 }
 
 /** A small seeded PRNG (mulberry32): the demo's recipients are reproducible. */
