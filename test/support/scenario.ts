@@ -10,7 +10,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CoreV1Api, CustomObjectsApi, Watch, type KubeConfig, type V1Pod } from '@kubernetes/client-node';
 import { DemoTraffic, type TrafficOptions } from '../../cli/demo/traffic.js';
-import type { LedgerTotals } from '../../cli/demo/ledger.js';
+import type { ClientSummary, LedgerTotals, PairTotals } from '../../cli/demo/ledger.js';
+import type { MigrateMode } from '../../client/index.js';
 import { IMRING_CLUSTER_OPTIONS, installImring, SAMPLE, type Endpoints } from '../../cli/local-system.js';
 import { LocalCluster } from '../../local/cluster.js';
 import { IMGATEWAY, type IMGateway } from '../../operator/api.js';
@@ -240,6 +241,21 @@ export async function startTraffic(
   return traffic;
 }
 
+/** What the users of one kind of migration that stayed connected (cohort `graceful` or `hard`) came to. */
+export interface MigrationFigures {
+  readonly users: number;
+  readonly clients: number;
+  /** Their (message, user) pairs. */
+  readonly totals: PairTotals;
+  /** Share of their pairs received in real time, %. */
+  readonly realtimeShare: number;
+  /** Each client's longest time without an open connection: p50, p99 and max over the clients, ms. */
+  readonly gapMs: { readonly p50: number; readonly p99: number; readonly max: number };
+  /** Their reconnects (close → open), and the 99th percentile of those windows, ms. */
+  readonly reconnects: number;
+  readonly p99ReconnectMs: number;
+}
+
 /** The final accounting of a traffic run. */
 export interface Accounting {
   readonly messages: number;
@@ -249,8 +265,19 @@ export interface Accounting {
   readonly realtimeShare: number;
   /** 99th percentile of reconnect windows (close → open), ms; 0 without reconnects. */
   readonly p99ReconnectMs: number;
+  /** Every client, with its cohort and longest time without a connection. */
+  readonly clients: readonly ClientSummary[];
+  /** The users that stayed connected, by how their clients move. */
+  readonly byMigration: Readonly<Record<MigrateMode, MigrationFigures>>;
   /** One-line summaries for `t.diagnostic`. */
   readonly lines: readonly string[];
+}
+
+/** The `p` quantile (0 to 1) of `values` (nearest rank, 0 for none). */
+export function percentile(values: readonly number[], p: number): number {
+  if (values.length === 0) return 0;
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))]!;
 }
 
 /** Stops pushing, waits for the receipts of realtime answers, and settles every pair. */
@@ -259,16 +286,52 @@ export async function account(traffic: DemoTraffic): Promise<Accounting> {
   await traffic.receipts();
   traffic.ledger.settle(Number.POSITIVE_INFINITY);
   const totals = traffic.ledger.totals;
-  const windows = [...totals.reconnectWindowsMs].sort((a, b) => a - b);
-  const p99ReconnectMs =
-    windows.length > 0 ? windows[Math.min(windows.length - 1, Math.floor(windows.length * 0.99))]! : 0;
-  const realtimeShare = totals.pairs === 0 ? 0 : (100 * totals.received) / totals.pairs;
+  const p99ReconnectMs = percentile(totals.reconnectWindowsMs, 0.99);
+  const realtimeShare = share(totals);
   const { messages, pushErrors } = traffic.counts;
+  const clients = traffic.clients();
+  const byMigration = {
+    graceful: migrationFigures(traffic.ledger.cohorts.graceful, clients, 'graceful'),
+    hard: migrationFigures(traffic.ledger.cohorts.hard, clients, 'hard'),
+  };
+  const { graceful, forced, closed } = totals.moves;
   const lines = [
-    `${messages} messages, ${totals.pairs} (message, user) pairs: ${totals.received} received (${realtimeShare.toFixed(2)} % in real time), offline ${JSON.stringify(totals.offlineByReason)}, realtime via ${JSON.stringify(totals.realtimeByVia)}`,
-    `reconnects: ${windows.length}, p99 window ${p99ReconnectMs} ms; duplicates ${totals.duplicates}; offline while reconnecting ${totals.offlineWhileReconnecting}; offline on a dead connection ${totals.offlineOnDeadConnection}; lost on a killed connection ${totals.lostOnKilledConnection}; push calls failed ${pushErrors}`,
+    `${messages} messages, ${totals.pairs} (message, user) pairs: ${totals.received} received (${realtimeShare.toFixed(2)} % in real time), offline ${JSON.stringify(totals.offlineByReason)}, realtime via ${JSON.stringify(totals.realtimeByVia)}, deliveries by platform ${JSON.stringify(totals.deliveriesByPlatform)}`,
+    `reconnects: ${totals.reconnectWindowsMs.length}, p99 window ${p99ReconnectMs} ms; duplicates ${totals.duplicates}; offline while reconnecting ${totals.offlineWhileReconnecting}; offline on a dead connection ${totals.offlineOnDeadConnection}; lost on a killed connection ${totals.lostOnKilledConnection}; push calls failed ${pushErrors}`,
+    `moves: graceful ${graceful} (both connections open p50 ${Math.round(percentile(totals.moveOverlapsMs, 0.5))} ms, p99 ${Math.round(percentile(totals.moveOverlapsMs, 0.99))} ms), forced at the deadline ${forced}, plain clients closed (4001/4002) ${closed}; closes by code ${JSON.stringify(totals.closesByCode)}`,
+    `graceful clients that stayed connected: ${migrationLine(byMigration.graceful)}`,
+    `plain clients that stayed connected: ${migrationLine(byMigration.hard)}`,
   ];
-  return { messages, pushErrors, totals, realtimeShare, p99ReconnectMs, lines };
+  return { messages, pushErrors, totals, realtimeShare, p99ReconnectMs, clients, byMigration, lines };
+}
+
+function migrationFigures(
+  totals: PairTotals,
+  clients: readonly ClientSummary[],
+  migrate: MigrateMode,
+): MigrationFigures {
+  const mine = clients.filter((c) => c.cohort === migrate);
+  const gaps = mine.map((c) => c.longestGapMs);
+  const windows = mine.flatMap((c) => c.windowsMs);
+  return {
+    users: new Set(mine.map((c) => c.user)).size,
+    clients: mine.length,
+    totals,
+    realtimeShare: share(totals),
+    gapMs: { p50: percentile(gaps, 0.5), p99: percentile(gaps, 0.99), max: Math.max(0, ...gaps) },
+    reconnects: windows.length,
+    p99ReconnectMs: percentile(windows, 0.99),
+  };
+}
+
+function migrationLine(m: MigrationFigures): string {
+  const t = m.totals;
+  return `${m.users} users (${m.clients} clients), ${t.pairs} pairs, ${t.received} received in real time (${m.realtimeShare.toFixed(2)} %), offline ${t.offline} ${JSON.stringify(t.offlineByReason)} (${t.offlineWhileReconnecting} while reconnecting), misrouted ${t.misrouted}, lost ${t.lost}, duplicates ${t.duplicates}; longest time without a connection p50 ${m.gapMs.p50} ms, p99 ${m.gapMs.p99} ms, max ${m.gapMs.max} ms; reconnects ${m.reconnects}, p99 window ${m.p99ReconnectMs} ms`;
+}
+
+/** Share of `totals`' pairs received in real time, % (0 without pairs). */
+function share(totals: PairTotals): number {
+  return totals.pairs === 0 ? 0 : (100 * totals.received) / totals.pairs;
 }
 
 /**
