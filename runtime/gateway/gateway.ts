@@ -180,6 +180,7 @@ class GatewayCore {
       connections: this.connections,
       nowMs: this.#o.now(),
       handoffWindowMs: policyOf(ring).handoffWindowMs,
+      isMoving: (connection) => this.mover.isMoving(connection),
       ringVersion: ring?.version ?? 0,
       tally,
     });

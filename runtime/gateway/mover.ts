@@ -93,6 +93,11 @@ export class ConnectionMover {
     return acted;
   }
 
+  /** Whether `connection` was asked to move and has not gone yet. */
+  isMoving(connection: ClientConnection): boolean {
+    return this.#moving.has(connection);
+  }
+
   /** `connection` was replaced by a newer one of its user and platform: a move it was in ended well. */
   replaced(connection: ClientConnection): void {
     if (this.#end(connection)) this.#o.onOutcome('graceful');

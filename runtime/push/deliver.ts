@@ -14,6 +14,7 @@ import {
   type Outcome,
   type Reached,
   type Stage,
+  type StepInput,
   type Unit,
 } from './plan.js';
 
@@ -66,6 +67,8 @@ interface Pending {
   readonly stage: Stage;
   /** The previous ring's owner (stages `previous` and `platforms`). */
   readonly previousOwner?: RingMember;
+  /** Stage `previous`: the ask of the current owner failed. */
+  readonly currentFailed?: boolean;
   /** End of this user's handoff window, on the injected clock, in ms (stage `handoff` only). */
   readonly deadline?: number;
   /**
@@ -78,7 +81,8 @@ interface Pending {
 /**
  * The push algorithm (DESIGN.md section 6) over the distinct (message, user) `units`: rounds
  * of one batch per gateway, all gateways in parallel. Round 1 asks each user's current owner;
- * NOT_HERE users are asked at their previous owner in the next round; MIGRATED users are asked
+ * NOT_HERE users, and those whose ask failed there, are asked at their previous owner in the next
+ * round (a failure stays counted, and a user found nowhere is `gateway_error`); MIGRATED users are asked
  * at their current owner again, every `handoffRetryMs`, until their handoff window (the ring's
  * `policy.handoffWindowMs` from the first MIGRATED answer) ends. A round only waits when every
  * user left is waiting for a handoff, so settled users are never held back by a wait, and the
@@ -120,7 +124,6 @@ export async function deliverMessages(
 }
 
 const NO_RING: Outcome = { status: 'offline', reason: 'no_ring' };
-const GATEWAY_ERROR: Outcome = { status: 'offline', reason: 'gateway_error' };
 const NOT_CONNECTED: Outcome = { status: 'offline', reason: 'not_connected' };
 
 interface Round {
@@ -179,45 +182,46 @@ function classify(
 ): { done: Outcome } | { pending: Pending } {
   const { ring, context } = at;
   if (item.stage === 'platforms') context.onPlatformAsk(platformAsk(result));
-  if (result === undefined) return { done: finalOutcome(item, GATEWAY_ERROR) };
   const now = context.now();
   const previousOwner = item.stage === 'current' ? ring.previous?.owner(item.unit.userId) : undefined;
   const hasDistinctPrevious = previousOwner !== undefined && previousOwner.name !== at.asked.name;
   const deadline = item.deadline ?? handoffDeadline(item, ring, now);
+  const status = result?.status ?? 'FAILED';
   const step = nextStep({
     stage: item.stage,
-    status: result.status,
-    connections: result.connections,
-    reached: item.reached?.connections ?? 0,
-    reachedVia: item.reached?.via,
+    status,
+    connections: result?.connections ?? 0,
+    ...earlierAsks(item),
     hasDistinctPrevious,
     previousMayHoldPlatforms:
-      hasDistinctPrevious && result.status === 'DELIVERED' && mayHoldPlatforms(previousOwner, ring, context),
+      hasDistinctPrevious && status === 'DELIVERED' && mayHoldPlatforms(previousOwner, ring, context),
     handoffOpen: !context.isClosing() && (item.stage === 'platforms' || now < deadline),
   });
   return 'done' in step ? step : { pending: pendingAfter(step.retry, item, { previousOwner, deadline, result }) };
 }
 
-/** `item` asked next at `stage`, after `result`. */
+/** What the asks of `item` before this one found, as {@link nextStep} takes it. */
+function earlierAsks(item: Pending): Pick<StepInput, 'reached' | 'reachedVia' | 'currentFailed'> {
+  return { reached: item.reached?.connections ?? 0, reachedVia: item.reached?.via, currentFailed: item.currentFailed };
+}
+
+/** `item` asked next at `stage`, after `result` (undefined: the ask failed). */
 function pendingAfter(
   stage: Stage,
   item: Pending,
-  after: { previousOwner: RingMember | undefined; deadline: number; result: UserResult },
+  after: { previousOwner: RingMember | undefined; deadline: number; result: UserResult | undefined },
 ): Pending {
   const { unit, reached } = item;
+  const { connections = 0, platforms = [] } = after.result ?? {};
   switch (stage) {
     case 'handoff':
       return { unit, stage, deadline: after.deadline, reached };
-    case 'platforms': {
-      const { connections, platforms = [] } = after.result;
+    case 'platforms':
       return { unit, stage, previousOwner: after.previousOwner!, reached: { connections, platforms, via: 'current' } };
-    }
-    case 'recheck': {
-      const { connections, platforms = [] } = after.result;
+    case 'recheck':
       return { unit, stage, reached: { connections, platforms, via: 'previous' } };
-    }
     default:
-      return { unit, stage, previousOwner: after.previousOwner! };
+      return { unit, stage, previousOwner: after.previousOwner!, currentFailed: after.result === undefined };
   }
 }
 

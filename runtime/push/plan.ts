@@ -136,15 +136,20 @@ export function matchResults(
 /** What happens to a unit after `status` from the gateway asked at `stage`. */
 export type Next = { readonly done: Outcome } | { readonly retry: Stage };
 
+/** A gateway's answer for a unit, or `FAILED`: the ask failed (the batch failed, or came back without it). */
+export type AskStatus = DeliveryStatus | 'FAILED';
+
 /** What {@link nextStep} decides on. */
 export interface StepInput {
   stage: Stage;
-  status: DeliveryStatus;
+  status: AskStatus;
   connections: number;
   /** Connections written by earlier asks of this unit (0: none). */
   reached: number;
   /** Which ask reached those connections (default `current`). */
   reachedVia?: Via;
+  /** Stage `previous`: the ask of the current owner failed, so a user found nowhere is `gateway_error`. */
+  currentFailed?: boolean;
   hasDistinctPrevious: boolean;
   /** The previous owner differs and may still hold connections of users moving away from it. */
   previousMayHoldPlatforms: boolean;
@@ -159,16 +164,25 @@ export interface StepInput {
  * owner goes to the previous owner when it differs; MIGRATED goes (again) to the current owner
  * while the handoff window lasts; anything else is `not_connected`, or realtime when earlier asks
  * `reached` some connections (their sum is the result's, `via` the ask that reached them).
+ *
+ * A failed ask is `gateway_error` (or realtime for what earlier asks reached), except at the
+ * current owner when the previous one differs: that one is asked, as after NOT_HERE. A user not
+ * yet moved, or moving make-before-break, is there (the users of a new member that push cannot
+ * reach yet stay at their previous owners until they reach it); found nowhere, it is `gateway_error`.
  */
 export function nextStep(input: StepInput): Next {
   const { stage, status, reached } = input;
   if (status === 'DELIVERED') return afterDelivered(input);
   const reachedVia = input.reachedVia ?? 'current';
-  if (stage === 'recheck') return { done: reachedOutcome(reached, reachedVia) };
-  if (status === 'NOT_HERE' && stage === 'current' && input.hasDistinctPrevious) return { retry: 'previous' };
+  const reachedOr = (reason: 'not_connected' | 'gateway_error'): Next => ({
+    done: reached > 0 ? reachedOutcome(reached, reachedVia) : { status: 'offline', reason },
+  });
+  if (stage === 'current' && status !== 'MIGRATED' && input.hasDistinctPrevious) return { retry: 'previous' };
+  if (status === 'FAILED') return reachedOr('gateway_error');
+  if (stage === 'recheck') return reachedOr('not_connected');
   const migrating = status === 'MIGRATED' || (status === 'NOT_HERE' && stage === 'handoff');
   if (migrating && input.handoffOpen) return { retry: 'handoff' };
-  return { done: reached > 0 ? reachedOutcome(reached, reachedVia) : { status: 'offline', reason: 'not_connected' } };
+  return reachedOr(input.currentFailed === true ? 'gateway_error' : 'not_connected');
 }
 
 function afterDelivered(input: StepInput): Next {

@@ -95,11 +95,12 @@ export type RecordingConnection = ClientConnection & { frames: Buffer[]; closes:
 
 /**
  * A connection of `table` that records frames and closes (leaving the table as a socket does);
- * `accepts` false makes it act like a reader cut off at this send (closed 4008).
+ * `accepts` false makes it act like a reader cut off at this send (closed 4008), `closing` like a
+ * socket whose client started the closing handshake (it refuses frames and stays in the table).
  */
 export function fakeConnection(
   table: ConnectionTable,
-  init: { userID: string; platform: string; accepts?: boolean; graceful?: boolean },
+  init: { userID: string; platform: string; accepts?: boolean; closing?: boolean; graceful?: boolean },
 ): RecordingConnection {
   const connection: RecordingConnection = {
     userID: init.userID,
@@ -108,6 +109,7 @@ export function fakeConnection(
     frames: [] as Buffer[],
     closes: [] as number[],
     send(frame: Buffer): boolean {
+      if (init.closing === true) return false;
       if (init.accepts === false) {
         connection.close(4008, 'too slow');
         return false;

@@ -10,6 +10,7 @@ import {
   settled,
   startTestGateway,
   usersWhere,
+  type TestClient,
   type TestGateway,
 } from './gateway-fixture.js';
 import type { GatewayOptions } from '../../runtime/gateway/gateway.js';
@@ -46,6 +47,16 @@ async function deliverTo(rpc: Rpc, userIDs: string[]): Promise<[string, string[]
   return response.results.map((r) => [r.status, r.platforms ?? []]);
 }
 
+/** A graceful client of the first moving user, asked to move by v2 (its migrate frame received). */
+async function askedToMove(t: TestGateway): Promise<{ userID: string; client: TestClient }> {
+  const userID = moving[0]!;
+  const client = await connectClient(t.gw, { userID, graceful: true });
+  t.source.set(v2);
+  t.clock.advance(0);
+  await client.received(1);
+  return { userID, client };
+}
+
 async function outcomes(t: TestGateway): Promise<Record<string, number>> {
   const counts: Record<string, number> = {};
   for (const outcome of ['graceful', 'deadline', 'closed'])
@@ -55,14 +66,10 @@ async function outcomes(t: TestGateway): Promise<Record<string, number>> {
 
 test('a graceful client is sent a migrate frame, is delivered to until it closes with 1000, then answers MIGRATED', () =>
   onGateway(async (t, rpc) => {
-    const [userID] = moving;
-    const client = await connectClient(t.gw, { userID: userID!, graceful: true });
-    t.source.set(v2);
-    t.clock.advance(0);
-    await client.received(1);
+    const { userID, client } = await askedToMove(t);
     assert.deepEqual(client.messages, [{ type: 'migrate', reason: 'ring', deadlineMs: 1000 }]);
     t.clock.advance(999);
-    const during = await rpc.deliver({ messages: [{ msgId: 'm1', userIds: [userID!], payload: 'p' }] });
+    const during = await rpc.deliver({ messages: [{ msgId: 'm1', userIds: [userID], payload: 'p' }] });
     assert.deepEqual(
       during.results.map((r) => [r.status, r.platforms]),
       [['DELIVERED', ['web']]],
@@ -75,7 +82,24 @@ test('a graceful client is sent a migrate frame, is delivered to until it closes
     assert.deepEqual(t.gw.stats(), { connections: 0, misplaced: 0 });
     assert.deepEqual(t.clock.pending(), [], 'its deadline is cancelled');
     assert.deepEqual(await outcomes(t), { graceful: 1, deadline: 0, closed: 0 });
-    assert.deepEqual(await deliverTo(rpc, [userID!]), [['MIGRATED', []]]);
+    assert.deepEqual(await deliverTo(rpc, [userID]), [['MIGRATED', []]]);
+  }));
+
+test('a moving connection whose client started closing it answers MIGRATED before its closing handshake ends', () =>
+  onGateway(async (t, rpc) => {
+    const { userID, client } = await askedToMove(t);
+    // The client closes its old connection (its new one is open) and stops reading: the gateway
+    // answers the close frame and waits for the socket to end, the connection still in its table.
+    client.ws.pause();
+    client.ws.close(1000);
+    let answer = await deliverTo(rpc, [userID]);
+    while (answer[0]![0] === 'DELIVERED') answer = await deliverTo(rpc, [userID]);
+    assert.equal(t.gw.stats().connections, 1, 'the closing handshake is still under way');
+    assert.deepEqual(answer, [['MIGRATED', []]], 'push asks the new owner again, where the client already is');
+    client.ws.resume();
+    await settled(() => t.gw.stats().connections === 0, 'the gateway saw the socket end');
+    assert.deepEqual(await outcomes(t), { graceful: 1, deadline: 0, closed: 0 });
+    assert.deepEqual(await deliverTo(rpc, [userID]), [['MIGRATED', []]]);
   }));
 
 test('a graceful client still here at the deadline is closed with 4001; one that did not opt in at once', () =>
@@ -154,13 +178,10 @@ test('a ring that gives the user back spares it at the deadline; a new connectio
 
 test('a moving connection the gateway closes for another reason (kicked) ends its move without an outcome', () =>
   onGateway(async (t, rpc) => {
-    const client = await connectClient(t.gw, { userID: moving[0]!, graceful: true });
-    t.source.set(v2);
-    t.clock.advance(0);
-    await client.received(1);
-    await rpc.call('Kick', { userId: moving[0]! });
+    const { userID, client } = await askedToMove(t);
+    await rpc.call('Kick', { userId: userID });
     assert.deepEqual(await client.closed, { code: 1000, reason: 'kicked' });
     await settled(() => t.clock.pending().length === 0, 'the socket closed and its deadline was cancelled');
     assert.deepEqual(await outcomes(t), { graceful: 0, deadline: 0, closed: 0 });
-    assert.deepEqual(await deliverTo(rpc, [moving[0]!]), [['NOT_HERE', []]], 'kicked is not migrated');
+    assert.deepEqual(await deliverTo(rpc, [userID]), [['NOT_HERE', []]], 'kicked is not migrated');
   }));

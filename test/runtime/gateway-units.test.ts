@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { parseUpgradeRequest } from '../../runtime/gateway/auth.js';
 import { verifyClientToken } from '../../runtime/client-token.js';
-import { ConnectionTable } from '../../runtime/gateway/connections.js';
+import { ConnectionTable, type ClientConnection } from '../../runtime/gateway/connections.js';
 import { deliverBatch, encodeMessageFrame } from '../../runtime/gateway/deliver.js';
 import { pace, PacedCloser, usersToMigrate } from '../../runtime/gateway/migration.js';
 import { resolveGatewayOptions } from '../../runtime/gateway/options.js';
@@ -113,7 +113,7 @@ test('a batch answers per (message, user) in request order, encoding each frame 
         { msgId: 'm2', userIds: ['x'], payload: '' },
       ],
     },
-    { connections: table, nowMs: 200, handoffWindowMs: 2000, ringVersion: 4, tally },
+    { connections: table, nowMs: 200, handoffWindowMs: 2000, isMoving: () => false, ringVersion: 4, tally },
   );
   assert.deepEqual(response, {
     batchId: 7,
@@ -160,7 +160,7 @@ test('a message skips the platforms listed for a user; a user skipped everywhere
         { msgId: 'm2', userIds: ['a', 'm'], payload: 'q', skip: [] },
       ],
     },
-    { connections: table, nowMs: 200, handoffWindowMs: 2000, ringVersion: 1, tally },
+    { connections: table, nowMs: 200, handoffWindowMs: 2000, isMoving: () => false, ringVersion: 1, tally },
   );
   assert.deepEqual(response.results, [
     { msgId: 'm1', userId: 'a', status: 'DELIVERED', connections: 1, platforms: ['ios'] },
@@ -175,6 +175,30 @@ test('a message skips the platforms listed for a user; a user skipped everywhere
     [['m2'], ['m1', 'm2'], ['m2']],
   );
   assert.deepEqual(tally, { delivered: 3, notHere: 1, migrated: 1 });
+});
+
+test('a user whose moving connection refuses the frame while it stays here (its client closing it) is MIGRATED', () => {
+  const table = new ConnectionTable('im-0');
+  const leaving = fakeConnection(table, { userID: 'l', platform: 'web', closing: true });
+  const closing = fakeConnection(table, { userID: 'c', platform: 'web', closing: true });
+  const slow = fakeConnection(table, { userID: 's', platform: 'web', accepts: false });
+  const stays = fakeConnection(table, { userID: 'p', platform: 'ios' });
+  const split = fakeConnection(table, { userID: 'p', platform: 'web', closing: true });
+  for (const c of [leaving, closing, slow, stays, split]) table.add(c);
+  const moving = new Set<ClientConnection>([leaving, slow, split]);
+  const tally = { delivered: 0, notHere: 0, migrated: 0 };
+  const response = deliverBatch(
+    { batchId: 0, ringVersion: 1, messages: [{ msgId: 'm1', userIds: ['l', 'c', 's', 'p'], payload: 'x' }] },
+    { connections: table, nowMs: 200, handoffWindowMs: 2000, isMoving: (c) => moving.has(c), ringVersion: 1, tally },
+  );
+  assert.deepEqual(response.results, [
+    { msgId: 'm1', userId: 'l', status: 'MIGRATED', connections: 0 },
+    { msgId: 'm1', userId: 'c', status: 'NOT_HERE', connections: 0 },
+    { msgId: 'm1', userId: 's', status: 'NOT_HERE', connections: 0 },
+    { msgId: 'm1', userId: 'p', status: 'DELIVERED', connections: 1, platforms: ['ios'] },
+  ]);
+  assert.deepEqual(tally, { delivered: 1, notHere: 2, migrated: 1 });
+  assert.equal(table.wasMigrated('l', 200, 2000), false, 'answered, not remembered: the socket has not closed yet');
 });
 
 test('the pace turns a rate into batches about every 100 ms', () => {

@@ -261,3 +261,26 @@ test('a fence that closes before the ask of the previous owner leaves the delive
   );
   assert.equal(m.old.requests.length, 0);
 });
+
+test('a current owner push cannot reach: its users are found at the previous owner, the error counted', async (t) => {
+  const m = await startMoving(t, 2);
+  const [there, nowhere] = m.users as [string, string];
+  m.old.connect(there, 'web');
+  m.old.connect(there, 'ios');
+  await m.next.close(); // a new member not listening yet, or not resolvable
+
+  const results = await m.h.push.push([message('m1', [there, nowhere])]);
+
+  assert.deepEqual(
+    results.map((r) => [r.userId, r.status, r.via || r.reason, r.connections]),
+    [
+      [there, 'realtime', 'previous', 2],
+      [nowhere, 'offline', 'gateway_error', 0],
+    ],
+  );
+  assert.deepEqual(framesOf(m, 'm1', there), ['old:ios', 'old:web']);
+  assert.equal(await m.h.metric('imring_push_deliveries_total', { result: 'realtime_previous' }), 1);
+  assert.equal(await m.h.metric('imring_push_deliveries_total', { result: 'error' }), 1);
+  // The first ask, and the one more ask for platforms that moved meanwhile.
+  assert.equal(await m.h.metric('imring_push_gateway_errors_total', { gateway: 'im-1' }), 2);
+});

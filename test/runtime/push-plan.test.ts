@@ -9,6 +9,7 @@ import {
   orderedResults,
   outcomeKey,
   uniqueUnits,
+  type AskStatus,
   type Stage,
 } from '../../runtime/push/plan.js';
 import { memberAt, ringOf, usersWhere } from './fake-gateway.js';
@@ -70,9 +71,10 @@ interface Flags {
   previousMayHoldPlatforms?: boolean;
   reached?: number;
   reachedVia?: 'current' | 'previous';
+  currentFailed?: boolean;
 }
 
-const STEPS: [Stage, DeliveryStatus, Flags, string][] = [
+const STEPS: [Stage, AskStatus, Flags, string][] = [
   ['current', 'DELIVERED', { hasDistinctPrevious: true, handoffOpen: true }, 'realtime current'],
   ['current', 'NOT_HERE', { hasDistinctPrevious: true, handoffOpen: true }, 'retry previous'],
   ['current', 'NOT_HERE', { hasDistinctPrevious: false, handoffOpen: true }, 'offline not_connected'],
@@ -119,6 +121,32 @@ const STEPS: [Stage, DeliveryStatus, Flags, string][] = [
   [
     'recheck',
     'DELIVERED',
+    { hasDistinctPrevious: true, handoffOpen: true, reached: 1, reachedVia: 'previous' },
+    'realtime previous',
+  ],
+  // A failed ask: the previous owner, where a user is until it can move, is asked after one at the current owner.
+  ['current', 'FAILED', { hasDistinctPrevious: true, handoffOpen: true }, 'retry previous'],
+  ['current', 'FAILED', { hasDistinctPrevious: false, handoffOpen: true }, 'offline gateway_error'],
+  ['previous', 'DELIVERED', { hasDistinctPrevious: false, handoffOpen: true, currentFailed: true }, 'retry recheck'],
+  [
+    'previous',
+    'NOT_HERE',
+    { hasDistinctPrevious: false, handoffOpen: true, currentFailed: true },
+    'offline gateway_error',
+  ],
+  ['previous', 'MIGRATED', { hasDistinctPrevious: false, handoffOpen: true, currentFailed: true }, 'retry handoff'],
+  [
+    'previous',
+    'MIGRATED',
+    { hasDistinctPrevious: false, handoffOpen: false, currentFailed: true },
+    'offline gateway_error',
+  ],
+  ['previous', 'FAILED', { hasDistinctPrevious: false, handoffOpen: true }, 'offline gateway_error'],
+  ['handoff', 'FAILED', { hasDistinctPrevious: false, handoffOpen: true }, 'offline gateway_error'],
+  ['platforms', 'FAILED', { hasDistinctPrevious: false, handoffOpen: true, reached: 1 }, 'realtime current'],
+  [
+    'recheck',
+    'FAILED',
     { hasDistinctPrevious: true, handoffOpen: true, reached: 1, reachedVia: 'previous' },
     'realtime previous',
   ],
