@@ -5,7 +5,7 @@
 import { CoreV1Api } from '@kubernetes/client-node';
 import type { LocalCluster } from '../local/cluster.js';
 import { ClusterReader } from './cluster.js';
-import { CLEAR, formatView } from './demo/view.js';
+import { CLEAR, formatView, movesText } from './demo/view.js';
 import { DemoTraffic, type TrafficOptions } from './demo/traffic.js';
 import { write, type CliIo } from './io.js';
 import { installImring, SAMPLE, writeEnvFile } from './local-system.js';
@@ -18,7 +18,7 @@ export interface DemoOptions {
   /** Resolves with the signal's name when the user stops `imring local`. */
   readonly stopped: Promise<string>;
   /** Undefined: no traffic (--no-demo). */
-  readonly traffic: Pick<TrafficOptions, 'users' | 'messagesPerSecond'> | undefined;
+  readonly traffic: Pick<TrafficOptions, 'users' | 'messagesPerSecond' | 'plainShare'> | undefined;
   /** Seconds between summary lines when stdout is not a terminal. Default 5. */
   readonly summarySeconds?: number;
 }
@@ -69,7 +69,7 @@ export async function runDemo(options: DemoOptions): Promise<void> {
     traffic.ledger.settle(Number.POSITIVE_INFINITY);
     const t = traffic.ledger.totals;
     progress(
-      `demo totals: ${t.pairs} (message, user) pairs, ${t.received} received, ${t.offline} offline, ${t.misrouted} misrouted, ${t.lost} lost, ${t.duplicates} duplicates`,
+      `demo totals: ${t.pairs} (message, user) pairs, ${t.received} received, ${t.offline} offline, ${t.misrouted} misrouted, ${t.lost} lost, ${t.duplicates} duplicates; ${movesText(t)}`,
     );
   }
 }
@@ -139,7 +139,7 @@ class LiveView {
     const t = this.#traffic;
     if (!t) return `imring local: up ${Math.round((Date.now() - this.#startedMs) / 1000)}s`;
     const totals = t.ledger.totals;
-    return `imring local: ${t.counts.connected}/${this.#users} connected, ${t.rates.realtimePerSecond.toFixed(0)} realtime/s, ${t.rates.offlinePerSecond.toFixed(0)} offline/s, settled ${totals.pairs}, misrouted ${totals.misrouted}, lost ${totals.lost}`;
+    return `imring local: ${t.counts.connected}/${this.#users} connected, ${t.rates.realtimePerSecond.toFixed(0)} realtime/s, ${t.rates.offlinePerSecond.toFixed(0)} offline/s, settled ${totals.pairs}, misrouted ${totals.misrouted}, lost ${totals.lost}; ${movesText(totals)}`;
   }
 
   async #events(): Promise<string[]> {

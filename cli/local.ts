@@ -5,14 +5,14 @@ import { DEMO_DEFAULTS, runDemo } from './local-demo.js';
 import { IMRING_CLUSTER_OPTIONS } from './local-system.js';
 
 export const localHelp = `Usage: imring local [--state-dir DIR] [--port N] [--no-demo | --bare] [--users N] [--rate N]
-                    [--summary-seconds N]
+                    [--plain PERCENT] [--summary-seconds N]
 
 Runs imring on this machine, on a local control plane: an in-memory Kubernetes API server
 (HTTPS on 127.0.0.1), the StatefulSet controller, the garbage collector, a DNS hosts file and
 a pod runner that starts each pod as a local process on its own loopback address. On it: the
 IMGateway CRD, the operator, a proxy and a push (pods), and the sample IMGateway "demo" (3
-gateways), with demo traffic (simulated users and messages) and a live view refreshed every
-second. kubectl works against it through DIR/kubeconfig; DIR/env holds KUBECONFIG,
+gateways), with demo traffic (simulated users, a fifth of them on two platforms, whose clients
+move make-before-break, and messages) and a live view refreshed every second. kubectl works against it through DIR/kubeconfig; DIR/env holds KUBECONFIG,
 IMRING_PROXY_URL, IMRING_PUSH_URL and IMRING_TOKEN_SECRET for any other client. Prints
 "imring local: ready" once the control plane is up; stops everything, and every pod process,
 on SIGINT, SIGTERM or SIGHUP.
@@ -24,6 +24,8 @@ Options:
   --bare            the control plane only: no imring, no sample, no traffic
   --users N         simulated users (default 200)
   --rate N          messages pushed per second (default 100)
+  --plain PERCENT   share of the users whose clients do not opt in to graceful migration
+                    (closed with 4001 and reconnecting, as before; default 0)
   --summary-seconds N
                     seconds between the summary lines printed when stdout is not a
                     terminal (default 5)
@@ -59,7 +61,10 @@ export async function local(args: string[], io: CliIo): Promise<number> {
     await write(io.stdout, readyText(cluster));
     if (options.mode === 'bare') io.stderr.write(`imring local: ${await stopped}: stopping\n`);
     else {
-      const traffic = options.mode === 'demo' ? { users: options.users, messagesPerSecond: options.rate } : undefined;
+      const traffic =
+        options.mode === 'demo'
+          ? { users: options.users, messagesPerSecond: options.rate, plainShare: options.plainPercent / 100 }
+          : undefined;
       await runDemo({ cluster, io, stopped, traffic, summarySeconds: options.summarySeconds });
     }
   } finally {
@@ -76,6 +81,8 @@ interface LocalOptions {
   readonly mode: 'demo' | 'no-demo' | 'bare';
   readonly users: number;
   readonly rate: number;
+  /** Share of plain clients, %. */
+  readonly plainPercent: number;
   readonly summarySeconds: number;
 }
 
@@ -92,6 +99,7 @@ function parseLocalArgs(args: string[]): LocalOptions {
         bare: { type: 'boolean', default: false },
         users: { type: 'string', default: '200' },
         rate: { type: 'string', default: '100' },
+        plain: { type: 'string', default: '0' },
         'summary-seconds': { type: 'string', default: String(DEMO_DEFAULTS.summarySeconds) },
         help: { type: 'boolean', short: 'h', default: false },
       },
@@ -106,8 +114,11 @@ function parseLocalArgs(args: string[]): LocalOptions {
   const users = positiveInteger('--users', values.users, 20_000);
   const rate = positiveInteger('--rate', values.rate, 20_000);
   const summarySeconds = positiveInteger('--summary-seconds', values['summary-seconds'], 3600);
+  const plainPercent = Number(values.plain);
+  if (!Number.isInteger(plainPercent) || plainPercent < 0 || plainPercent > 100)
+    throw new UsageError(`--plain must be an integer from 0 to 100, got "${values.plain}"`);
   const mode = values.bare ? 'bare' : values['no-demo'] ? 'no-demo' : 'demo';
-  return { stateDir: values['state-dir'], port, help: values.help, mode, users, rate, summarySeconds };
+  return { stateDir: values['state-dir'], port, help: values.help, mode, users, rate, plainPercent, summarySeconds };
 }
 
 function positiveInteger(flag: string, value: string, max: number): number {

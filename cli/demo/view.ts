@@ -61,7 +61,17 @@ function trafficLines(t: NonNullable<ViewInput['traffic']>): string[] {
     `  now:      ${t.rates.realtimePerSecond.toFixed(0)} delivered realtime/s, ${t.rates.offlinePerSecond.toFixed(0)} offline/s`,
     `  settled:  ${settled.pairs} (message, user) pairs, ${share.toFixed(2)}% received in real time; offline ${settled.offline}${reasons ? ` (${reasons})` : ''}`,
     `  misrouted ${settled.misrouted}   lost ${settled.lost}   duplicates ${settled.duplicates}   push errors ${t.pushErrors}`,
+    `  ${movesText(settled)} (now ${t.rates.movesPerSecond.toFixed(0)}/s)`,
   ];
+}
+
+/**
+ * `moves: graceful N, deadline N, closed N`: clients moved make-before-break, moved clients the gateway closed at the
+ * move deadline (forced), and plain clients closed with 4001/4002 (they reconnect).
+ */
+export function movesText(totals: Pick<LedgerTotals, 'moves'>): string {
+  const { graceful, forced, closed } = totals.moves;
+  return `moves: graceful ${graceful}, deadline ${forced}, closed ${closed}`;
 }
 
 function formatDuration(seconds: number): string {

@@ -13,7 +13,7 @@ import { isGone } from '../support/wait.js';
 
 /** The summary line `imring local` prints every `--summary-seconds` when stdout is not a terminal. */
 const SUMMARY =
-  /^imring local: (\d+)\/(\d+) connected, \d+ realtime\/s, \d+ offline\/s, settled (\d+), misrouted (\d+), lost (\d+)$/;
+  /^imring local: (\d+)\/(\d+) connected, \d+ realtime\/s, \d+ offline\/s, settled (\d+), misrouted (\d+), lost (\d+); moves: graceful (\d+), deadline (\d+), closed (\d+)$/;
 
 test('imring local runs the operator, proxy, push and the sample with demo traffic, writes the env file, follows kubectl scale, and stops cleanly', async (t) => {
   const stateDir = await mkdtemp(join(tmpdir(), 'imring-local-demo-'));
@@ -54,6 +54,8 @@ test('imring local runs the operator, proxy, push and the sample with demo traff
     }
     summary = await nextSummary();
     assert.deepEqual([summary[4], summary[5]], ['0', '0'], 'no misroute, nothing lost through the scale');
+    assert.ok(Number(summary[6]) > 0, `the demo's clients moved make-before-break: ${summary[0]}`);
+    assert.equal(summary[8], '0', 'no plain client unless asked: none closed with 4001');
     const kc = new KubeConfig();
     kc.loadFromFile(kubeconfig);
     const pods = (await kc.makeApiClient(CoreV1Api).listNamespacedPod({ namespace: 'default' })).items;
