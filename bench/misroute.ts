@@ -1,8 +1,11 @@
 /**
  * The seed's incident, side by side: OpenIM 3.5.1's two rings (a pure simulation, see
- * bench/lib/misroute-sim.ts) against imring's runtimes in this process (gateways, proxy, push,
- * SDK clients through the proxy), with the same users and messages, at N = 2, 5 and 10
- * gateways, steady and while scaling to N + 3 in the middle of the run.
+ * bench/lib/misroute-sim.ts) against imring's runtimes (gateways and proxy in child processes,
+ * push in this one, SDK clients through the proxy), with the same users and messages, at N = 2,
+ * 5 and 10 gateways, steady and while scaling to N + 3 in the middle of the run. imring runs
+ * twice with the same seed: its SDK's graceful migration (make-before-break), and plain clients
+ * that do not opt in (closed with 4001, they reconnect); for each, the time users spent without
+ * a connection and the CPU the gateways and the proxy spent per moved user.
  *
  * Figures are shares of (message, user) units to online users that ended offline. For imring
  * a misroute is an offline result for a user whose connection was open before the push and
@@ -13,7 +16,10 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { randomUserIds } from '../test/support/random.js';
-import { LiveSystem } from './lib/imring-live.js';
+import type { MigrateMode } from '../client/index.js';
+import { percentile } from '../test/support/scenario.js';
+import { killChildrenOnExit } from './lib/children.js';
+import { LiveSystem, type RuntimeCpu } from './lib/imring-live.js';
 import { progress } from './lib/measure.js';
 import { openimScalePhases, simulateImring, simulateOpenim, type PhaseCount } from './lib/misroute-sim.js';
 import { TrafficDriver, type LiveCount } from './lib/misroute-traffic.js';
@@ -39,32 +45,48 @@ export const CONFIG = {
   settleTimeoutMs: 15_000,
 } as const;
 
-/** One row: N, both designs' phases. */
+/** What one live imring run at N came to. */
+export interface LiveRun {
+  readonly migrate: MigrateMode;
+  /** Steady, then during and after the scale. */
+  readonly phases: LiveCount[];
+  /** Users whose connection moved during the scale (a move event, or a 4001 and a reconnect). */
+  readonly movedUsers: number;
+  readonly reconnects: number;
+  /** Each user's longest time without an open connection: p50, p99 and max over the users, ms. */
+  readonly withoutConnectionMs: { readonly p50: number; readonly p99: number; readonly max: number };
+  /**
+   * CPU from the Prepared ring to settled, beyond what its deliveries cost at the steady phase's CPU per (message,
+   * user) unit, per moved user, ms (null: none moved).
+   */
+  readonly cpuPerMovedUserMs: { readonly gateways: number | null; readonly proxy: number | null };
+}
+
+/** One row: N, both designs' phases, and imring's two ways to migrate. */
 export interface Row {
   readonly n: number;
   readonly openim: PhaseCount[];
   readonly imringRule: PhaseCount[];
-  readonly imring: LiveCount[];
-  /** Users moved with 4001 during the scale, who reconnected through the proxy. */
-  readonly movedUsers: number;
+  readonly live: { readonly graceful: LiveRun; readonly hard: LiveRun };
 }
 
 async function imringLive(
   n: number,
   users: readonly string[],
   tokens: ReadonlyMap<string, string>,
-): Promise<{ imring: LiveCount[]; movedUsers: number }> {
+  migrate: MigrateMode,
+): Promise<LiveRun> {
   const system = await LiveSystem.start(n, CONFIG.secret);
   try {
-    await system.connect(users, tokens);
-    progress(`imring N=${n}: ${system.users.size} users connected through the proxy`);
+    await system.connect(users, tokens, migrate);
+    progress(`imring N=${n} (${migrate}): ${system.users.size} users connected through the proxy`);
     const driver = new TrafficDriver(system, {
       recipients: CONFIG.recipients,
       messagesPerRequest: CONFIG.messagesPerRequest,
       seed: CONFIG.seed + 1,
     });
     const steady = TrafficDriver.count('steady');
-    await driver.pushUntil(steady, () => true, CONFIG.steadyRequests);
+    const steadyCpu = await cpuOf(system, steady, () => driver.pushUntil(steady, () => true, CONFIG.steadyRequests));
     const scale = TrafficDriver.count(`scale ${n} → ${n + CONFIG.added}`);
     let after = -1;
     const traffic = driver.pushUntil(
@@ -72,29 +94,61 @@ async function imringLive(
       () => after >= 0 && scale.units >= after + CONFIG.afterRequests * CONFIG.messagesPerRequest * CONFIG.recipients,
       1,
     );
-    await scaleTheImringWay(system, n);
+    await system.addGateways(CONFIG.added);
+    const scaleCpu = await cpuOf(system, scale, () => scaleTheImringWay(system, n));
     after = scale.units;
     await traffic;
     await driver.settleReceipts(5000);
-    const movedUsers = [...system.users.values()].filter((u) => u.closes > 0).length;
+    const moved = [...system.users.values()].filter((u) => u.moved);
+    const longest = [...system.users.values()].map((u) => Math.round(Math.max(0, ...u.gapsMs)));
+    const beyond = (key: keyof RuntimeCpu): number | null =>
+      moved.length === 0
+        ? null
+        : (scaleCpu.used[key] - (steadyCpu.used[key] * scaleCpu.units) / steadyCpu.units) / 1000 / moved.length;
     progress(
-      `imring N=${n}: steady ${steady.offline}/${steady.units} offline, scale ${scale.offline}/${scale.units} offline (${movedUsers} users moved), ${scale.misroutes} misroutes, ${steady.missing + scale.missing} missing`,
+      `imring N=${n} (${migrate}): steady ${steady.offline}/${steady.units} offline, scale ${scale.offline}/${scale.units} offline (${moved.length} users moved), ${scale.misroutes} misroutes, ${steady.missing + scale.missing} missing`,
     );
-    return { imring: [steady, scale], movedUsers };
+    return {
+      migrate,
+      phases: [steady, scale],
+      movedUsers: moved.length,
+      reconnects: [...system.users.values()].reduce((sum, u) => sum + u.gapsMs.length, 0),
+      withoutConnectionMs: {
+        p50: percentile(longest, 0.5),
+        p99: percentile(longest, 0.99),
+        max: Math.max(0, ...longest),
+      },
+      cpuPerMovedUserMs: { gateways: beyond('gatewaysUs'), proxy: beyond('proxyUs') },
+    };
   } finally {
     await system.close();
   }
 }
 
-/** Starts the new gateways, writes v2 Prepared everywhere, then Committed, and waits for migrations to end. */
+/** The CPU gateways and proxy spent while `body` ran (µs), and the (message, user) units `count` gained meanwhile. */
+async function cpuOf(
+  system: LiveSystem,
+  count: LiveCount,
+  body: () => Promise<void>,
+): Promise<{ used: RuntimeCpu; units: number }> {
+  const before = await system.cpu();
+  const units = count.units;
+  await body();
+  const after = await system.cpu();
+  return {
+    used: { gatewaysUs: after.gatewaysUs - before.gatewaysUs, proxyUs: after.proxyUs - before.proxyUs },
+    units: count.units - units,
+  };
+}
+
+/** Writes v2 (with the gateways started) Prepared everywhere, then Committed, and waits for migrations to end. */
 async function scaleTheImringWay(system: LiveSystem, n: number): Promise<void> {
-  await system.addGateways(CONFIG.added);
-  system.writeRing(2, 'Prepared');
+  await system.writeRing(2, 'Prepared');
   await sleep(CONFIG.preparedMs);
-  system.writeRing(2, 'Committed');
+  await system.writeRing(2, 'Committed');
   const deadline = performance.now() + CONFIG.settleTimeoutMs;
   // Many sockets and gateways settle independently: polled, bounded.
-  while (!system.isSettled()) {
+  while (!(await system.isSettled())) {
     if (performance.now() > deadline)
       throw new Error(`N=${n}: migration did not settle in ${CONFIG.settleTimeoutMs} ms`);
     await sleep(20);
@@ -104,25 +158,47 @@ async function scaleTheImringWay(system: LiveSystem, n: number): Promise<void> {
 const percent = (share: number): string => `${(share * 100).toFixed(1)} %`;
 const liveShare = (c: LiveCount): number => (c.units === 0 ? 0 : c.offline / c.units);
 
-/** The markdown table the README quotes. */
+/** The markdown table the README quotes (imring: its SDK's graceful migration). */
 export function tableOf(rows: readonly Row[]): string {
   const lines = [
-    '| N | OpenIM 3.5.1 offline, steady | OpenIM offline after scale to N+3 | imring offline, steady | imring offline during/after scale | imring misroutes | users moved (4001) | (message, user) units counted, OpenIM / imring |',
+    '| N | OpenIM 3.5.1 offline, steady | OpenIM offline after scale to N+3 | imring offline, steady | imring offline during/after scale | imring misroutes | users moved | (message, user) units counted, OpenIM / imring |',
     '|---:|---:|---:|---:|---:|---:|---:|---:|',
   ];
   for (const row of rows) {
     const [steady, afterScale] = row.openim;
-    const [live, scale] = row.imring;
+    const { phases, movedUsers } = row.live.graceful;
+    const [live, scale] = phases;
     const openimUnits = row.openim.slice(0, 2).reduce((s, c) => s + c.units, 0);
-    const imringUnits = row.imring.reduce((s, c) => s + c.units, 0);
+    const imringUnits = phases.reduce((s, c) => s + c.units, 0);
     lines.push(
-      `| ${row.n} | ${percent(steady!.share)} | ${percent(afterScale!.share)} | ${percent(liveShare(live!))} | ${percent(liveShare(scale!))} | ${live!.misroutes + scale!.misroutes} | ${row.movedUsers} | ${openimUnits} / ${imringUnits} |`,
+      `| ${row.n} | ${percent(steady!.share)} | ${percent(afterScale!.share)} | ${percent(liveShare(live!))} | ${percent(liveShare(scale!))} | ${live!.misroutes + scale!.misroutes} | ${movedUsers} | ${openimUnits} / ${imringUnits} |`,
     );
   }
   return lines.join('\n');
 }
 
+/** imring's graceful migration against plain clients (4001), at each N. */
+export function migrationTableOf(rows: readonly Row[]): string {
+  const lines = [
+    '| N | clients | offline during/after scale | received in real time during/after scale | misroutes | users moved | reconnects | time without a connection p50 / p99 / max | CPU per moved user, gateways / proxy |',
+    '|---:|---|---:|---:|---:|---:|---:|---:|---:|',
+  ];
+  const ms = (n: number | null): string => (n === null ? '—' : `${n.toFixed(2)} ms`);
+  for (const row of rows) {
+    for (const run of [row.live.graceful, row.live.hard]) {
+      const scale = run.phases[1]!;
+      const received = scale.units === 0 ? 0 : (scale.realtime - scale.missing) / scale.units;
+      const gap = run.withoutConnectionMs;
+      lines.push(
+        `| ${row.n} | ${run.migrate === 'graceful' ? 'graceful' : 'plain (4001)'} | ${percent(liveShare(scale))} | ${percent(received)} | ${scale.misroutes} | ${run.movedUsers} | ${run.reconnects} | ${gap.p50} / ${gap.p99} / ${gap.max} ms | ${ms(run.cpuPerMovedUserMs.gateways)} / ${ms(run.cpuPerMovedUserMs.proxy)} |`,
+      );
+    }
+  }
+  return lines.join('\n');
+}
+
 async function main(): Promise<void> {
+  killChildrenOnExit();
   const json = process.argv.includes('--json');
   const users = randomUserIds(CONFIG.users, CONFIG.seed);
   const tokens = await signTokens(users, CONFIG.secret);
@@ -133,11 +209,14 @@ async function main(): Promise<void> {
     const openim = simulateOpenim(traffic, openimScalePhases(n, { added: CONFIG.added, messagesPerPhase }));
     progress(`OpenIM N=${n}: ${openim.map((c) => `${c.label} ${percent(c.share)}`).join(', ')}`);
     const imringRule = simulateImring(traffic, { n, added: CONFIG.added, messagesPerPhase });
-    rows.push({ n, openim, imringRule, ...(await imringLive(n, users, tokens)) });
+    const graceful = await imringLive(n, users, tokens, 'graceful');
+    const hard = await imringLive(n, users, tokens, 'hard');
+    rows.push({ n, openim, imringRule, live: { graceful, hard } });
   }
-  process.stdout.write(`${tableOf(rows)}\n`);
-  const misroutes = rows.reduce((s, r) => s + r.imring.reduce((m, c) => m + c.misroutes, 0), 0);
-  const missing = rows.reduce((s, r) => s + r.imring.reduce((m, c) => m + c.missing, 0), 0);
+  process.stdout.write(`${tableOf(rows)}\n\n${migrationTableOf(rows)}\n`);
+  const phases = rows.flatMap((r) => [...r.live.graceful.phases, ...r.live.hard.phases]);
+  const misroutes = phases.reduce((m, c) => m + c.misroutes, 0);
+  const missing = phases.reduce((m, c) => m + c.missing, 0);
   process.stdout.write(
     `${misroutes === 0 ? 'PASS' : 'FAIL'} imring misroutes: ${misroutes} (required 0); realtime results never received: ${missing}\n`,
   );

@@ -49,11 +49,12 @@ export class Component {
     return new Component(name, child, ready.ports);
   }
 
-  /** CPU (µs, cumulative) and RSS (bytes); with `gc`, after two full collections. */
+  /** CPU (µs, cumulative) and RSS (bytes), and a gateway's counts; with `gc`, after two full collections. */
   async stats(gc = false): Promise<ProcessStats> {
     const answer = await this.#request({ type: 'stats', gc });
     if (answer.type !== 'stats') throw new Error(`${this.name}: unexpected ${answer.type}`);
-    return { cpuUs: answer.cpuUs, rss: answer.rss, loopMaxMs: answer.loopMaxMs };
+    const { cpuUs, rss, loopMaxMs, gateway } = answer;
+    return gateway === undefined ? { cpuUs, rss, loopMaxMs } : { cpuUs, rss, loopMaxMs, gateway };
   }
 
   async setRing(ring: RingDocument): Promise<void> {

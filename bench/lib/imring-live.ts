@@ -1,42 +1,54 @@
 /**
- * imring's runtimes in this process for `bench/misroute.ts`: N gateways, one proxy and one
- * push, each following its own {@link StaticRingSource} (the part of the ring watcher), SDK
- * clients connected through the proxy. The bench plays the operator: it writes ring v+1
- * Prepared to every source, then Committed.
+ * imring's runtimes for `bench/misroute.ts`: N gateways and one proxy, each in its own child
+ * process (bench/lib/children.ts, so their CPU can be read apart), one push in this process,
+ * each following its own {@link StaticRingSource} (the part of the ring watcher), SDK clients
+ * connected through the proxy. The bench plays the operator: it writes ring v+1 Prepared to
+ * every runtime, then Committed.
  */
 import { once } from 'node:events';
-import { buildRingDocument, Ring, type RingMember, type RingState } from '../../ring/index.js';
-import { ImringClient } from '../../client/index.js';
-import { startGateway, type Gateway } from '../../runtime/gateway/gateway.js';
-import { startProxy, type Proxy } from '../../runtime/proxy/index.js';
+import { buildRingDocument, Ring, type RingDocument, type RingMember, type RingState } from '../../ring/index.js';
+import { ImringClient, type ClientMoveEvent, type MigrateMode } from '../../client/index.js';
 import { startPush, type Push } from '../../runtime/push/push.js';
 import { StaticRingSource } from '../../runtime/ring-source.js';
+import { closeAll, Component } from './children.js';
 
 const HOST = '127.0.0.1';
 const GATEWAY_REF = { namespace: 'bench', name: 'im', uid: 'bench-misroute' };
 
-interface RunningGateway {
-  readonly name: string;
-  readonly gateway: Gateway;
-  readonly source: StaticRingSource;
-}
-
-/** One user's SDK client, what it received, and how often its connection closed. */
+/** One user's SDK client, what it received, and how it moved. */
 export class LiveUser {
   readonly id: string;
   readonly client: ImringClient;
   readonly received = new Set<string>();
   closes = 0;
+  /** Moves the SDK reported (graceful or forced). */
+  moves = 0;
+  /** Times without an open connection, close → open, ms. */
+  readonly gapsMs: number[] = [];
+  #closedAt: number | undefined;
 
   constructor(id: string, client: ImringClient) {
     this.id = id;
     this.client = client;
     client.on('message', (m: { msgID: string }) => this.received.add(m.msgID));
-    client.on('close', () => this.closes++);
+    client.on('move', (_event: ClientMoveEvent) => this.moves++);
+    client.on('close', () => {
+      this.closes++;
+      this.#closedAt = performance.now();
+    });
+    client.on('open', () => {
+      if (this.#closedAt !== undefined) this.gapsMs.push(performance.now() - this.#closedAt);
+      this.#closedAt = undefined;
+    });
   }
 
   get isOpen(): boolean {
     return this.client.state === 'open';
+  }
+
+  /** Whether its connection moved: a move event, or a close (a plain client's 4001). */
+  get moved(): boolean {
+    return this.moves > 0 || this.closes > 0;
   }
 }
 
@@ -48,16 +60,22 @@ export interface PushResultJson {
   readonly reason?: string;
 }
 
-/** Gateways, proxy and push in this process, and the users connected through the proxy. */
+/** CPU of the gateway processes (summed) and of the proxy process, µs since each started. */
+export interface RuntimeCpu {
+  readonly gatewaysUs: number;
+  readonly proxyUs: number;
+}
+
+/** Gateways and proxy in child processes, push in this one, and the users connected through the proxy. */
 export class LiveSystem {
-  readonly gateways: RunningGateway[] = [];
+  readonly gateways: Component[] = [];
   readonly users = new Map<string, LiveUser>();
-  readonly #proxySource = new StaticRingSource();
   readonly #pushSource = new StaticRingSource();
   readonly #secret: string;
-  #proxy: Proxy | undefined;
+  #proxy: Component | undefined;
   #push: Push | undefined;
   #ring: Ring | undefined;
+  #document: RingDocument | undefined;
   #closing: Promise<void> | undefined;
 
   private constructor(secret: string) {
@@ -69,8 +87,8 @@ export class LiveSystem {
     const system = new LiveSystem(secret);
     try {
       await system.addGateways(count);
-      system.writeRing(1, 'Committed');
-      system.#proxy = await startProxy({ host: HOST, port: 0, ringSource: system.#proxySource });
+      const document = await system.writeRing(1, 'Committed');
+      system.#proxy = await Component.start('proxy', { role: 'proxy', host: HOST, ring: document });
       system.#push = await startPush({ host: HOST, ports: { grpc: 0, http: 0 }, ringSource: system.#pushSource });
     } catch (error) {
       await system.close();
@@ -88,27 +106,27 @@ export class LiveSystem {
   async addGateways(count: number): Promise<void> {
     const first = this.gateways.length;
     for (let i = first; i < first + count; i++) {
-      const source = new StaticRingSource(this.#ring);
-      const gateway = await startGateway({
+      const name = `im-${i}`;
+      const gateway = await Component.start(name, {
+        role: 'gateway',
         host: HOST,
-        ports: { ws: 0, grpc: 0 },
-        self: `im-${i}`,
-        ringSource: source,
+        self: name,
         tokenSecret: this.#secret,
       });
-      this.gateways.push({ name: `im-${i}`, gateway, source });
+      this.gateways.push(gateway);
+      if (this.#document) await gateway.setRing(this.#document);
     }
   }
 
   /**
-   * Writes ring `version` of every started gateway to every source (proxy, push, gateways), as
+   * Writes ring `version` of every started gateway to every runtime (proxy, push, gateways), as
    * the ring watcher of each would serve it; `previous` is the ring served before.
    */
-  writeRing(version: number, state: RingState): Ring {
+  async writeRing(version: number, state: RingState): Promise<RingDocument> {
     const members: RingMember[] = this.gateways.map((g) => ({
       name: g.name,
       host: HOST,
-      ports: { ws: g.gateway.ports.ws, grpc: g.gateway.ports.grpc },
+      ports: { ws: g.ports.ws!, grpc: g.ports.grpc! },
     }));
     const before = this.#ring;
     const previous = before === undefined || before.version === version ? (before?.previous ?? null) : before;
@@ -119,18 +137,24 @@ export class LiveSystem {
       members,
       previous: previous === null ? null : { version: previous.version, members: previous.members },
     });
-    const ring = Ring.fromDocument(document);
-    this.#ring = ring;
-    for (const source of [this.#proxySource, this.#pushSource, ...this.gateways.map((g) => g.source)]) source.set(ring);
-    return ring;
+    this.#ring = Ring.fromDocument(document);
+    this.#document = document;
+    this.#pushSource.set(this.#ring);
+    const children = this.#proxy ? [this.#proxy, ...this.gateways] : this.gateways;
+    await Promise.all(children.map((c) => c.setRing(document)));
+    return document;
   }
 
   /** Connects one SDK client per user through the proxy; resolves once all are open. */
-  async connect(users: readonly string[], tokens: ReadonlyMap<string, string>): Promise<void> {
-    const url = `ws://${HOST}:${this.#proxy!.port}/ws`;
+  async connect(
+    users: readonly string[],
+    tokens: ReadonlyMap<string, string>,
+    migrate: MigrateMode = 'graceful',
+  ): Promise<void> {
+    const url = `ws://${HOST}:${this.#proxy!.ports.ws}/ws`;
     await Promise.all(
       users.map(async (id) => {
-        const client = new ImringClient({ url, userID: id, platform: 'web', token: tokens.get(id)! });
+        const client = new ImringClient({ url, userID: id, platform: 'web', token: tokens.get(id)!, migrate });
         const user = new LiveUser(id, client);
         this.users.set(id, user);
         const opened = once(client, 'open');
@@ -154,19 +178,24 @@ export class LiveSystem {
   }
 
   /** True when every gateway holds only users it owns and every client is open. */
-  isSettled(): boolean {
-    return (
-      this.gateways.every((g) => g.gateway.stats().misplaced === 0) && [...this.users.values()].every((u) => u.isOpen)
-    );
+  async isSettled(): Promise<boolean> {
+    if (![...this.users.values()].every((u) => u.isOpen)) return false;
+    const stats = await Promise.all(this.gateways.map((g) => g.stats()));
+    return stats.every((s) => s.gateway?.misplaced === 0);
   }
 
-  /** Closes clients, proxy, push and gateways. Idempotent. */
+  /** CPU of the gateway processes and of the proxy process so far. */
+  async cpu(): Promise<RuntimeCpu> {
+    const [proxy, ...gateways] = await Promise.all([this.#proxy!, ...this.gateways].map((c) => c.stats()));
+    return { gatewaysUs: gateways.reduce((sum, s) => sum + s.cpuUs, 0), proxyUs: proxy!.cpuUs };
+  }
+
+  /** Closes clients, push, proxy and gateways. Idempotent. */
   close(): Promise<void> {
     this.#closing ??= (async () => {
       await Promise.all([...this.users.values()].map((u) => u.client.close()));
-      await this.#proxy?.close();
       await this.#push?.close();
-      await Promise.all(this.gateways.map((g) => g.gateway.close()));
+      await closeAll([this.#proxy, ...this.gateways]);
     })();
     return this.#closing;
   }

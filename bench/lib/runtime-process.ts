@@ -44,6 +44,8 @@ export interface ProcessStats {
   readonly rss: number;
   /** The longest event-loop stall since the previous stats request, in ms (a latency tail's suspect). */
   readonly loopMaxMs: number;
+  /** A gateway's connections, and those of users it does not own in the ring it serves. */
+  readonly gateway?: { readonly connections: number; readonly misplaced: number };
 }
 
 /** Messages a child sends the bench. */
@@ -58,6 +60,8 @@ export type ChildMessage =
 interface Running {
   readonly ports: Record<string, number>;
   readonly ringSource?: StaticRingSource;
+  /** A gateway's counts, for {@link ProcessStats.gateway}. */
+  readonly gateway?: () => { connections: number; misplaced: number };
   close(): Promise<void>;
 }
 
@@ -72,7 +76,7 @@ async function start(config: ComponentConfig): Promise<Running> {
         ringSource,
         tokenSecret: config.tokenSecret,
       });
-      return { ports: { ...gateway.ports }, ringSource, close: () => gateway.close() };
+      return { ports: { ...gateway.ports }, ringSource, gateway: () => gateway.stats(), close: () => gateway.close() };
     }
     case 'proxy': {
       const ringSource = new StaticRingSource(Ring.fromDocument(config.ring));
@@ -124,11 +128,12 @@ function send(message: ChildMessage): void {
 const loop = monitorEventLoopDelay({ resolution: 5 });
 loop.enable();
 
-function statsNow(): ProcessStats {
+function statsNow(running: Running): ProcessStats {
   const cpu = process.cpuUsage();
   const loopMaxMs = loop.max / 1e6;
   loop.reset();
-  return { cpuUs: cpu.user + cpu.system, rss: process.memoryUsage().rss, loopMaxMs };
+  const stats = { cpuUs: cpu.user + cpu.system, rss: process.memoryUsage().rss, loopMaxMs };
+  return running.gateway ? { ...stats, gateway: running.gateway() } : stats;
 }
 
 /** Stops `driving` and waits for its last answer; a driver never told to drive made no calls. */
@@ -160,7 +165,7 @@ async function main(): Promise<void> {
           globalThis.gc();
           globalThis.gc();
         }
-        return send({ type: 'stats', ...statsNow() });
+        return send({ type: 'stats', ...statsNow(running) });
       case 'ring':
         running.ringSource?.set(Ring.fromDocument(message.ring));
         return send({ type: 'ring-set' });
