@@ -116,6 +116,12 @@ interface Batch {
 }
 
 type DeliverStream = ClientDuplexStream<DeliverRequest, DeliverResponse>;
+
+/** An attempt to open the stream, and the first batch ID queued after it started. */
+interface Connecting {
+  readonly stream: Promise<DeliverStream>;
+  readonly firstLaterBatch: number;
+}
 type GatewayClient = Client & { DeliverStream(): DeliverStream };
 
 /** Messages overhead estimate per message and per user ID, in bytes (protobuf tags and lengths). */
@@ -136,7 +142,7 @@ class GatewayLink {
   #nextId = 1;
   #client: { ip: string; client: GatewayClient } | undefined;
   #stream: DeliverStream | undefined;
-  #connecting: Promise<DeliverStream> | undefined;
+  #connecting: Connecting | undefined;
   #failing = false;
   #closed = false;
   #misplaced: { count: number; ringVersion: number } | undefined;
@@ -228,15 +234,33 @@ class GatewayLink {
   }
 
   async #send(batch: Batch): Promise<void> {
-    const stream = await this.#openStream();
+    const stream = await this.#streamFor(batch);
     if (!this.#inFlight.has(batch.id)) return; // timed out or closed while connecting
     batch.stream = stream;
     stream.write({ ringVersion: batch.ringVersion, messages: batch.messages, batchId: batch.id });
   }
 
-  #openStream(): Promise<DeliverStream> {
-    if (this.#stream !== undefined) return Promise.resolve(this.#stream);
-    this.#connecting ??= this.#connect().finally(() => (this.#connecting = undefined));
+  /**
+   * The stream for `batch`. Batches share one attempt to open it; a batch that joined an attempt
+   * started before it was queued, which then failed, gets one attempt of its own: that failure may
+   * be stale (a resolution that hung for seconds while the member was gone, and it is back).
+   */
+  async #streamFor(batch: Batch): Promise<DeliverStream> {
+    const attempt = this.#openStream();
+    try {
+      return await attempt.stream;
+    } catch (error) {
+      if (batch.id < attempt.firstLaterBatch || !this.#inFlight.has(batch.id)) throw error;
+      return this.#openStream().stream;
+    }
+  }
+
+  #openStream(): Connecting {
+    if (this.#stream !== undefined) return { stream: Promise.resolve(this.#stream), firstLaterBatch: this.#nextId };
+    if (this.#connecting === undefined) {
+      const stream = this.#connect().finally(() => (this.#connecting = undefined));
+      this.#connecting = { stream, firstLaterBatch: this.#nextId };
+    }
     return this.#connecting;
   }
 
