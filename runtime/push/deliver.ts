@@ -22,7 +22,7 @@ import {
  * What an ask of a user's previous owner for the platforms its current owner did not reach
  * found: `delivered` (more platforms), `none`, `migrated` (one moved away there: the current
  * owner is asked once more), `error` (the result stays realtime); or `avoided`: not asked,
- * that gateway reported no misplaced connection.
+ * that gateway reported no misplaced connection, or push cannot reach it now.
  */
 export type PlatformAsk = 'delivered' | 'none' | 'migrated' | 'error' | 'avoided';
 
@@ -48,6 +48,13 @@ export interface DeliverContext {
    * user owned elsewhere. False when unknown.
    */
   readonly holdsNoMovingUser: (member: RingMember, ringVersion: number) => boolean;
+  /**
+   * True when push cannot reach `member` now: not resolvable, refusing connections or its stream
+   * failed, since its latest answer, and no stream to it is open (e.g. a removed member whose pod
+   * is gone, while the ring still names it in `previous`). It is not asked for other platforms, an
+   * ask that would fail; asks of other stages still go, and its first answer ends this.
+   */
+  readonly isUnreachable: (member: RingMember) => boolean;
   /** Told of each ask of a previous owner for other platforms (and of each one avoided). */
   readonly onPlatformAsk: (result: PlatformAsk) => void;
   /** Told of each unit's final outcome as soon as it is known (metrics, offline sink). */
@@ -194,7 +201,7 @@ function classify(
     ...earlierAsks(item),
     hasDistinctPrevious,
     previousMayHoldPlatforms:
-      hasDistinctPrevious && status === 'DELIVERED' && mayHoldPlatforms(previousOwner, ring, context),
+      hasDistinctPrevious && status === 'DELIVERED' && shouldAskForPlatforms(previousOwner, ring, context),
     handoffOpen: !context.isClosing() && (item.stage === 'platforms' || now < deadline),
   });
   return 'done' in step ? step : { pending: pendingAfter(step.retry, item, { previousOwner, deadline, result }) };
@@ -234,9 +241,12 @@ function handoffDeadline(item: Pending, ring: Ring, now: number): number {
   return now + (ring.document?.policy.handoffWindowMs ?? DEFAULT_POLICY.handoffWindowMs);
 }
 
-/** False (and counted as avoided) when `previousOwner` said it holds no user moving away. */
-function mayHoldPlatforms(previousOwner: RingMember, ring: Ring, context: DeliverContext): boolean {
-  if (!context.holdsNoMovingUser(previousOwner, ring.version)) return true;
+/**
+ * False (and counted as avoided) when `previousOwner` said it holds no user moving away, or push
+ * cannot reach it now.
+ */
+function shouldAskForPlatforms(previousOwner: RingMember, ring: Ring, context: DeliverContext): boolean {
+  if (!context.holdsNoMovingUser(previousOwner, ring.version) && !context.isUnreachable(previousOwner)) return true;
   context.onPlatformAsk('avoided');
   return false;
 }

@@ -80,6 +80,14 @@ export class GatewayPool {
     return latest !== undefined && latest.count === 0 && latest.ringVersion >= ringVersion;
   }
 
+  /**
+   * True when push could not reach `member` (resolve it, connect to it, keep its stream) since its
+   * latest answer, and no stream to it is open; a batch it did not answer in time does not count.
+   */
+  isUnreachable(member: RingMember): boolean {
+    return this.#links.get(linkKey(member))?.unreachable ?? false;
+  }
+
   /** Closes the links to gateways other than `members` (those of the current and the previous ring). */
   retain(members: Iterable<RingMember>): void {
     const keys = new Set([...members].map(linkKey));
@@ -116,6 +124,12 @@ interface Batch {
 }
 
 type DeliverStream = ClientDuplexStream<DeliverRequest, DeliverResponse>;
+
+/** An attempt to open the stream, and the first batch ID queued after it started. */
+interface Connecting {
+  readonly stream: Promise<DeliverStream>;
+  readonly firstLaterBatch: number;
+}
 type GatewayClient = Client & { DeliverStream(): DeliverStream };
 
 /** Messages overhead estimate per message and per user ID, in bytes (protobuf tags and lengths). */
@@ -136,8 +150,10 @@ class GatewayLink {
   #nextId = 1;
   #client: { ip: string; client: GatewayClient } | undefined;
   #stream: DeliverStream | undefined;
-  #connecting: Promise<DeliverStream> | undefined;
+  #connecting: Connecting | undefined;
   #failing = false;
+  /** The latest connect attempt, or stream, failed by itself (not timed out by us), and no answer came since. */
+  #unreachable = false;
   #closed = false;
   #misplaced: { count: number; ringVersion: number } | undefined;
 
@@ -146,6 +162,11 @@ class GatewayLink {
     this.#host = member.host;
     this.#port = member.ports.grpc;
     this.#options = options;
+  }
+
+  /** The gateway could not be reached (resolved, connected to) since its latest answer, and no stream is open. */
+  get unreachable(): boolean {
+    return this.#unreachable && this.#stream === undefined;
   }
 
   /** `DeliverResponse.misplaced` and `ringVersion` of the latest answer on the open stream. */
@@ -228,15 +249,38 @@ class GatewayLink {
   }
 
   async #send(batch: Batch): Promise<void> {
-    const stream = await this.#openStream();
+    const stream = await this.#streamFor(batch);
     if (!this.#inFlight.has(batch.id)) return; // timed out or closed while connecting
     batch.stream = stream;
     stream.write({ ringVersion: batch.ringVersion, messages: batch.messages, batchId: batch.id });
   }
 
-  #openStream(): Promise<DeliverStream> {
-    if (this.#stream !== undefined) return Promise.resolve(this.#stream);
-    this.#connecting ??= this.#connect().finally(() => (this.#connecting = undefined));
+  /**
+   * The stream for `batch`. Batches share one attempt to open it; a batch that joined an attempt
+   * started before it was queued, which then failed, gets one attempt of its own: that failure may
+   * be stale (a resolution that hung for seconds while the member was gone, and it is back).
+   */
+  async #streamFor(batch: Batch): Promise<DeliverStream> {
+    const attempt = this.#openStream();
+    try {
+      return await attempt.stream;
+    } catch (error) {
+      if (batch.id < attempt.firstLaterBatch || !this.#inFlight.has(batch.id)) throw error;
+      return this.#openStream().stream;
+    }
+  }
+
+  #openStream(): Connecting {
+    if (this.#stream !== undefined) return { stream: Promise.resolve(this.#stream), firstLaterBatch: this.#nextId };
+    if (this.#connecting === undefined) {
+      const stream = this.#connect()
+        .catch((error: unknown) => {
+          this.#unreachable = true;
+          throw error;
+        })
+        .finally(() => (this.#connecting = undefined));
+      this.#connecting = { stream, firstLaterBatch: this.#nextId };
+    }
     return this.#connecting;
   }
 
@@ -259,13 +303,14 @@ class GatewayLink {
     const stream = this.#client.client.DeliverStream();
     this.#stream = stream;
     stream.on('data', (response: DeliverResponse) => this.#answer(response));
-    stream.on('error', (error: Error) => this.#broken(stream, error));
-    stream.on('end', () => this.#broken(stream, new Error(`gateway ${this.name}: stream ended`)));
+    stream.on('error', (error: Error) => this.#lost(stream, error));
+    stream.on('end', () => this.#lost(stream, new Error(`gateway ${this.name}: stream ended`)));
     return stream;
   }
 
   #answer(response: DeliverResponse): void {
     this.#misplaced = { count: response.misplaced ?? 0, ringVersion: response.ringVersion };
+    this.#unreachable = false;
     const batch = this.#inFlight.get(response.batchId);
     if (batch === undefined) return; // timed out already: its callers have their answer
     this.#settle(batch);
@@ -284,6 +329,12 @@ class GatewayLink {
     );
     batch.callers.forEach((caller, i) => caller.resolve(matched[i]!));
     this.#flush();
+  }
+
+  /** `stream` failed or ended at the gateway's side (or on the way): unreachable until it answers again. */
+  #lost(stream: DeliverStream, error: Error): void {
+    if (this.#stream === stream) this.#unreachable = true;
+    this.#broken(stream, error);
   }
 
   #broken(stream: DeliverStream, error: Error): void {

@@ -48,6 +48,7 @@ export async function startPush(options: PushOptions): Promise<Push> {
       ringSource: o.ringSource,
       deliver: (member, sent, version) => pool.deliver(member, sent, version),
       holdsNoMovingUser: (member, version) => pool.reportedNoMisplaced(member, version),
+      isUnreachable: (member) => pool.isUnreachable(member),
       onPlatformAsk: (result) =>
         result === 'avoided' ? metrics.platformAsksAvoided.inc() : metrics.platformAsks.inc({ result }),
       onOutcomes: (outcomes) => {
@@ -173,7 +174,7 @@ function pushMetrics(registry: Registry): {
     }),
     platformAsksAvoided: new Counter({
       name: 'imring_push_previous_platform_asks_avoided_total',
-      help: 'Such asks not made: the previous owner last reported 0 misplaced connections at the ring version pushed with or later.',
+      help: 'Such asks not made: the previous owner last reported 0 misplaced connections at the ring version pushed with or later, or push cannot reach it now (not resolvable, refusing connections, its stream failed).',
       registers,
     }),
     batchSize: new Histogram({

@@ -7,7 +7,7 @@ import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import type { PushMessage } from '../../runtime/protos.js';
 import type { PushOptions } from '../../runtime/push/push.js';
-import { ringOf, startHarness, usersWhere, type FakeGateway, type Harness } from './fake-gateway.js';
+import { ringOf, startFakeGateway, startHarness, usersWhere, type FakeGateway, type Harness } from './fake-gateway.js';
 
 function message(msgId: string, toUserIds: string[]): PushMessage {
   return { msgId, toUserIds, payload: 'hello' };
@@ -177,6 +177,40 @@ test('when the ask of the previous owner for other platforms fails, the result s
   assert.equal(await m.h.metric('imring_push_previous_platform_asks_total', { result: 'error' }), 1);
   assert.equal(await m.h.metric('imring_push_deliveries_total', { result: 'realtime_current' }), 1);
   assert.equal(await m.h.metric('imring_push_deliveries_total', { result: 'error' }), 0);
+});
+
+test('a previous owner push cannot reach is not asked for other platforms until an ask of another stage reaches it', async (t) => {
+  const m = await startMoving(t, 2);
+  const [user, notYet] = m.users as [string, string];
+  m.next.connect(user, 'web');
+  const port = m.old.port;
+  await m.old.close(); // a removed member whose pod is gone, still named in `previous`
+
+  await m.h.push.push([message('m1', [user])]);
+  const second = await m.h.push.push([message('m2', [user])]);
+
+  assert.deepEqual(
+    second.map((r) => [r.status, r.via, r.connections]),
+    [['realtime', 'current', 1]],
+  );
+  assert.equal(await m.h.metric('imring_push_previous_platform_asks_total', { result: 'error' }), 1, 'm1 only');
+  assert.equal(await m.h.metric('imring_push_previous_platform_asks_avoided_total'), 1);
+  assert.equal(await m.h.metric('imring_push_gateway_errors_total', { gateway: 'im-0' }), 1);
+
+  // It answers again: a user not moved yet is found there, and the asks for other platforms resume.
+  const back = await startFakeGateway(port);
+  t.after(() => back.close());
+  back.connect(notYet, 'web');
+  back.misplaced(1);
+  const found = await m.h.push.push([message('m3', [notYet])]);
+  await m.h.push.push([message('m4', [user])]);
+
+  assert.deepEqual(
+    found.map((r) => [r.status, r.via]),
+    [['realtime', 'previous']],
+  );
+  assert.equal(back.requests.length, 2, 'm3 at the previous owner, then m4 for other platforms');
+  assert.equal(await m.h.metric('imring_push_previous_platform_asks_total', { result: 'none' }), 1);
 });
 
 test('a platform that moved between the two asks is found at the current owner by one more ask, without waiting', async (t) => {

@@ -295,6 +295,38 @@ test('a member whose address changes is dialled at the new address', async (t) =
   assert.equal(h.gateways[0]!.requests.length, 1);
 });
 
+/** Resolves once push has sent `count` batches, checking after every turn of the event loop. */
+async function batchesSent(h: Harness, count: number): Promise<void> {
+  for (let turn = 0; (await h.metric('imring_push_batch_size')) < count; turn++) {
+    if (turn > 100_000) throw new Error(`push did not send ${count} batches`);
+    await new Promise((resolve) => setImmediate(resolve));
+  }
+}
+
+test('a batch queued while an earlier connect attempt hangs is not failed by that attempt: it tries once more', async (t) => {
+  // The first resolution hangs (a DNS query timing out while the member was gone), then fails.
+  let failFirst: (error: Error) => void = () => undefined;
+  let resolutions = 0;
+  const resolver = {
+    resolve: (): Promise<string> =>
+      ++resolutions === 1 ? new Promise((_, reject) => (failFirst = reject)) : Promise.resolve('127.0.0.1'),
+    close: () => undefined,
+  };
+  const h = await startHarness(1, { resolver });
+  t.after(() => h.close());
+  h.gateways[0]!.script('u1', DELIVERED);
+  const first = h.push.push([message('m1', ['u1'])]);
+  await batchesSent(h, 1);
+  const later = h.push.push([message('m2', ['u1'])]);
+  await batchesSent(h, 2); // waiting for the first attempt too
+  failFirst(new Error('cannot resolve im-0: getaddrinfo EAI_AGAIN'));
+
+  assert.equal((await first)[0]!.reason, 'gateway_error', 'the batch that started the attempt fails with it');
+  assert.equal((await later)[0]!.via, 'current', 'the later one tried afresh and reached the gateway');
+  assert.equal(resolutions, 2);
+  assert.equal(h.gateways[0]!.requests.length, 1);
+});
+
 test('push() refuses invalid messages like the APIs do, and bad options throw naming the option', async (t) => {
   const h = await startHarness(1);
   t.after(() => h.close());
