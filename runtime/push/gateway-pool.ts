@@ -124,13 +124,13 @@ interface Batch {
 }
 
 type DeliverStream = ClientDuplexStream<DeliverRequest, DeliverResponse>;
+type GatewayClient = Client & { DeliverStream(): DeliverStream };
 
 /** An attempt to open the stream, and the first batch ID queued after it started. */
 interface Connecting {
   readonly stream: Promise<DeliverStream>;
   readonly firstLaterBatch: number;
 }
-type GatewayClient = Client & { DeliverStream(): DeliverStream };
 
 /** Messages overhead estimate per message and per user ID, in bytes (protobuf tags and lengths). */
 const MESSAGE_OVERHEAD_BYTES = 16;
