@@ -72,7 +72,7 @@ export interface Rates {
 }
 
 /** One user's clients: their platforms, and how they move. */
-export interface UserPlan {
+interface UserPlan {
   readonly platforms: readonly string[];
   readonly migrate: MigrateMode;
 }
@@ -127,11 +127,6 @@ export class DemoTraffic {
   /** Every client the ledger saw, with its cohort and longest time without a connection until now. */
   clients(): ClientSummary[] {
     return this.ledger.clients(this.#o.now());
-  }
-
-  /** The online users and their clients' platforms and migration, in order. */
-  get plans(): ReadonlyMap<string, UserPlan> {
-    return this.#plans;
   }
 
   /** Messages pushed, and push calls that failed as a whole. */
