@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { CustomObjectsApi, Watch, type V1ConfigMap, type V1StatefulSet } from '@kubernetes/client-node';
+import { Watch, type V1ConfigMap, type V1StatefulSet } from '@kubernetes/client-node';
 import { IMGATEWAY, type IMGateway } from '../../operator/api.js';
 import { parseRingDocument, RING_DATA_KEY, type RingDocument } from '../../ring/index.js';
-import { convergedAt, imGateway, NAMESPACE, OperatorSystem } from '../support/operator-system.js';
+import { convergedAt, NAMESPACE, OperatorSystem } from '../support/operator-system.js';
 
 const conditionOf = (g: IMGateway, type: string): { status?: string; reason?: string } | undefined =>
   g.status?.conditions?.find((c) => c.type === type);
@@ -174,14 +174,7 @@ before(async () => {
   await recordTimeline();
   await startNextOperator();
   await system.startRuntimes('im');
-  const custom = system.cluster.kc.makeApiClient(CustomObjectsApi);
-  await custom.createNamespacedCustomObject({
-    group: IMGATEWAY.group,
-    version: IMGATEWAY.version,
-    namespace: NAMESPACE,
-    plural: IMGATEWAY.plural,
-    body: imGateway('im', { replicas: 1 }),
-  });
+  await system.createGateway('im', { replicas: 1 });
   baseline = (await system.untilGateway('im', convergedAt(1))).status!.ring!.version!;
 });
 

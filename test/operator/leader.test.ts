@@ -1,8 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { CoordinationV1Api, CustomObjectsApi, V1MicroTime, type V1Lease } from '@kubernetes/client-node';
-import { IMGATEWAY } from '../../operator/api.js';
-import { convergedAt, imGateway, NAMESPACE, OperatorSystem, type OperatorProcess } from '../support/operator-system.js';
+import { CoordinationV1Api, V1MicroTime, type V1Lease } from '@kubernetes/client-node';
+import { convergedAt, NAMESPACE, OperatorSystem, type OperatorProcess } from '../support/operator-system.js';
 import { watchUntil } from '../support/wait.js';
 
 /**
@@ -61,14 +60,7 @@ test(
   'Two operators: only the leader writes, and when it is killed the standby takes over once the Lease runs out ' +
     'and finishes a scale',
   async () => {
-    const custom = system.cluster.kc.makeApiClient(CustomObjectsApi);
-    await custom.createNamespacedCustomObject({
-      group: IMGATEWAY.group,
-      version: IMGATEWAY.version,
-      namespace: NAMESPACE,
-      plural: IMGATEWAY.plural,
-      body: imGateway('im', { replicas: 1 }),
-    });
+    await system.createGateway('im', { replicas: 1 });
     await system.untilGateway('im', convergedAt(1));
     const leader = (await holder())!;
     assert.ok(leader === 'op-a' || leader === 'op-b', `the Lease names a leader: ${leader}`);

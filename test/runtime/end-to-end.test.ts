@@ -58,6 +58,19 @@ function nextEvent<T>(client: ImringClient, event: string): Promise<T> {
   return new Promise((resolve) => client.once(event, resolve));
 }
 
+/** Resolves once the three gateway Leases carry `value` in annotation `key`. */
+async function untilGatewayLeases(key: string, value: string): Promise<void> {
+  const coordination = system.cluster.kc.makeApiClient(CoordinationV1Api);
+  const path = `/apis/coordination.k8s.io/v1/namespaces/${GATEWAY.namespace}/leases`;
+  await watchUntil(system.cluster.kc, path, async () => {
+    const { items } = await coordination.listNamespacedLease({
+      namespace: GATEWAY.namespace,
+      labelSelector: 'imring.dev/component=gateway',
+    });
+    return items.length === 3 && items.every((l) => l.metadata?.annotations?.[key] === value) ? true : undefined;
+  });
+}
+
 /** Resolves once every user in `users` has received `msgID`. */
 function allReceived(users: readonly string[], msgID: string): Promise<void> {
   const pending = users.filter((u) => !received.get(u)!.includes(msgID));
@@ -103,22 +116,7 @@ test('a new ring version reaches the proxy, push and every gateway Lease', async
   await system.writeRing({ version: 2, state: 'Prepared', members: 3, previousMembers: 2 });
   await Promise.all(changed);
   const servedMs = performance.now() - written;
-  const coordination = system.cluster.kc.makeApiClient(CoordinationV1Api);
-  await watchUntil(
-    system.cluster.kc,
-    `/apis/coordination.k8s.io/v1/namespaces/${GATEWAY.namespace}/leases`,
-    async () => {
-      const leases = (
-        await coordination.listNamespacedLease({
-          namespace: GATEWAY.namespace,
-          labelSelector: 'imring.dev/component=gateway',
-        })
-      ).items;
-      return leases.length === 3 && leases.every((l) => l.metadata?.annotations?.[Annotations.ringVersion] === '2')
-        ? true
-        : undefined;
-    },
-  );
+  await untilGatewayLeases(Annotations.ringVersion, '2');
   t.diagnostic(`ring v2 served by the proxy and push ${servedMs.toFixed(0)} ms after the write`);
 });
 
@@ -158,22 +156,7 @@ test('committing the ring moves connections to their owners, and nothing is lost
   );
   assert.equal((JSON.parse((await frame)[0].toString()) as { msgID: string }).msgID, 'm-handoff');
   again.close();
-  const coordination = system.cluster.kc.makeApiClient(CoordinationV1Api);
-  await watchUntil(
-    system.cluster.kc,
-    `/apis/coordination.k8s.io/v1/namespaces/${GATEWAY.namespace}/leases`,
-    async () => {
-      const leases = (
-        await coordination.listNamespacedLease({
-          namespace: GATEWAY.namespace,
-          labelSelector: 'imring.dev/component=gateway',
-        })
-      ).items;
-      return leases.length === 3 && leases.every((l) => l.metadata?.annotations?.[Annotations.misplaced] === '0')
-        ? true
-        : undefined;
-    },
-  );
+  await untilGatewayLeases(Annotations.misplaced, '0');
   const delivered = allReceived(USERS, 'm3');
   const { body } = await system.pushHttp([{ msgID: 'm3', toUserIDs: USERS, payload: 'after commit' }]);
   assert.deepEqual(new Set(body.results.map((r) => `${r.status}/${r.via}`)), new Set(['realtime/current']));

@@ -192,6 +192,17 @@ export class OperatorSystem {
     };
   }
 
+  /** Creates IMGateway `name` with `spec` over the sample's (see {@link imGateway}). */
+  async createGateway(name: string, spec: Record<string, unknown> = {}): Promise<void> {
+    await this.cluster.kc.makeApiClient(CustomObjectsApi).createNamespacedCustomObject({
+      group: IMGATEWAY.group,
+      version: IMGATEWAY.version,
+      namespace: NAMESPACE,
+      plural: IMGATEWAY.plural,
+      body: imGateway(name, spec),
+    });
+  }
+
   async gateway(name: string): Promise<IMGateway> {
     const custom = this.cluster.kc.makeApiClient(CustomObjectsApi);
     return (await custom.getNamespacedCustomObject({
