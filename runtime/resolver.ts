@@ -6,7 +6,11 @@ import { isIP } from 'node:net';
  * Host name resolution for the runtimes (gateway, proxy, push dial canonical member hosts
  * such as `im-3.im.default.svc.cluster.local`). In a cluster, system DNS answers; on the local
  * control plane, its DNS controller writes an `/etc/hosts`-format file and `IMRING_HOSTS_FILE`
- * points at it. Names found in the file win; others go to system DNS.
+ * points at it. Names found in the file win; others go to system DNS, except cluster service
+ * names (a `svc` label before the cluster domain, as in `im-0.im.default.svc.cluster.local`):
+ * with a hosts file those are the control plane's alone, so a name it does not list (a pod
+ * gone) fails at once, as cluster DNS answers NXDOMAIN, instead of waiting out a system
+ * resolver that has no such zone.
  */
 export interface Resolver {
   /** An IP address for `host` (an IP literal is returned as it is). Rejects naming the host. */
@@ -25,7 +29,10 @@ export const HOSTS_FILE_ENV = 'IMRING_HOSTS_FILE';
 export interface ResolverOptions {
   /** The hosts file to read. Default `process.env.IMRING_HOSTS_FILE`; unset or empty: none. */
   readonly hostsFile?: string;
-  /** Resolution of names not in the file. Default: `dns.promises.lookup`, first address. */
+  /**
+   * Resolution of names not in the file (cluster service names excepted, when there is a file).
+   * Default: `dns.promises.lookup`, first address.
+   */
   readonly lookup?: (host: string) => Promise<string>;
   /** Told once each time the hosts file goes missing or unreadable (it then counts as empty). */
   readonly onWarning?: (message: string) => void;
@@ -63,7 +70,11 @@ export function createResolver(options: ResolverOptions = {}): Resolver {
       if (literal !== undefined) return literal;
       const name = normalize(host);
       try {
-        return (await hosts?.lookup(name)) ?? (await lookup(name));
+        if (hosts === undefined) return await lookup(name);
+        const listed = await hosts.lookup(name);
+        if (listed !== undefined) return listed;
+        if (isClusterServiceName(name)) throw new Error(`${name} is not in the hosts file ${hostsFile}`);
+        return await lookup(name);
       } catch (error) {
         throw new Error(`cannot resolve ${host}`, { cause: error });
       }
@@ -97,6 +108,13 @@ function ipLiteral(host: string): string | undefined {
   if (isIP(host) !== 0) return host;
   const bare = host.startsWith('[') && host.endsWith(']') ? host.slice(1, -1) : undefined;
   return bare !== undefined && isIP(bare) === 6 ? bare : undefined;
+}
+
+/** A Kubernetes service or pod-of-service DNS name: `…<service>.<namespace>.svc.<domain>`. */
+function isClusterServiceName(name: string): boolean {
+  const labels = name.split('.');
+  const svc = labels.indexOf('svc');
+  return svc >= 2 && svc < labels.length - 1;
 }
 
 /** Lower case, without the root's trailing dot (`a.b.` and `A.b` are one name). */

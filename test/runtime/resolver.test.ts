@@ -82,6 +82,28 @@ test('names in the hosts file resolve from it, others through lookup', async () 
   }
 });
 
+test('with a hosts file, a cluster service name it does not list fails at once, without system DNS', async () => {
+  const f = await fixture();
+  const resolver = createResolver({ hostsFile: f.file, lookup: f.lookup, now: () => f.clock.now });
+  try {
+    await f.replace('127.1.0.1\tim-0.im.default.svc.cluster.local\n');
+    await assert.rejects(resolver.resolve('im-4.im.default.svc.cluster.local'), (error: Error) => {
+      assert.match(error.message, /cannot resolve im-4\.im\.default\.svc\.cluster\.local/);
+      assert.match((error.cause as Error).message, /not in the hosts file/);
+      return true;
+    });
+    await assert.rejects(resolver.resolve('im.other.svc.example.org'), /cannot resolve/, 'any cluster domain');
+    assert.deepEqual(f.lookups, [], 'system DNS was not asked for cluster names');
+    // Names that only look alike go to system DNS: `svc` as the first or the last label.
+    assert.equal(await resolver.resolve('svc.example.com'), '192.0.2.1');
+    assert.equal(await resolver.resolve('example.svc'), '192.0.2.1');
+    assert.deepEqual(f.lookups, ['svc.example.com', 'example.svc']);
+  } finally {
+    resolver.close();
+    await f.close();
+  }
+});
+
 test('the file is re-read after an atomic replace, at most once per check interval', async () => {
   const f = await fixture();
   const resolver = createResolver({
