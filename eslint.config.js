@@ -66,4 +66,10 @@ export default tseslint.config(
     extends: [tseslint.configs.disableTypeChecked],
     languageOptions: { globals: { process: 'readonly', setTimeout: 'readonly', URLSearchParams: 'readonly' } },
   },
+  {
+    // Development scripts that run before the build (scripts/parallel.mjs): plain JavaScript.
+    files: ['scripts/**/*.mjs'],
+    extends: [tseslint.configs.disableTypeChecked],
+    languageOptions: { globals: { process: 'readonly', Buffer: 'readonly' } },
+  },
 );
