@@ -35,6 +35,8 @@ export interface LocalClusterOptions {
    * on one machine need different ranges: pods bind their ports on their address.
    */
   firstPodAddress?: string;
+  /** The pod runner's restart backoff, first and longest delay in ms. Default its own (1 s, 30 s). */
+  restartBackoff?: { readonly baseMs: number; readonly maxMs: number };
   /** Where controller errors are reported (they are retried). Default: ignored. */
   onError?: (component: string, error: unknown) => void;
 }
@@ -125,7 +127,7 @@ export class LocalCluster {
     await this.#add('dns', dns, dns.start());
     const statefulsets = new StatefulSetController({ kc, onError: onError('statefulset-controller') });
     await this.#add('statefulset-controller', statefulsets, statefulsets.start());
-    const { images, imageNames, imagesEnv, firstPodAddress, hostsFileEnv } = this.#options;
+    const { images, imageNames, imagesEnv, firstPodAddress, hostsFileEnv, restartBackoff } = this.#options;
     const runner = new PodRunner({
       kc,
       logDir: join(this.stateDir, 'logs'),
@@ -133,6 +135,9 @@ export class LocalCluster {
       ...(imageNames ? { imageNames } : {}),
       ...(imagesEnv ? { imagesEnv } : {}),
       ...(firstPodAddress ? { firstPodAddress } : {}),
+      ...(restartBackoff
+        ? { restartBackoffBaseMs: restartBackoff.baseMs, restartBackoffMaxMs: restartBackoff.maxMs }
+        : {}),
       env: { KUBECONFIG: this.kubeconfigPath, ...(hostsFileEnv ? { [hostsFileEnv]: this.hostsFile } : {}) },
       onError: onError('pod-runner'),
     });

@@ -13,7 +13,7 @@ import { DemoTraffic, type TrafficOptions } from '../../cli/demo/traffic.js';
 import type { ClientSummary, LedgerTotals, PairTotals } from '../../cli/demo/ledger.js';
 import type { MigrateMode } from '../../client/index.js';
 import { IMRING_CLUSTER_OPTIONS, installImring, SAMPLE, type Endpoints } from '../../cli/local-system.js';
-import { LocalCluster } from '../../local/cluster.js';
+import { LocalCluster, type LocalClusterOptions } from '../../local/cluster.js';
 import { IMGATEWAY, type IMGateway } from '../../operator/api.js';
 import { parseRingDocument, RING_DATA_KEY, ringConfigMapName, type RingDocument } from '../../ring/index.js';
 import { runKubectl } from './kubectl.js';
@@ -44,6 +44,8 @@ export async function startSystem(options: {
   replicas: number;
   prefix?: string;
   runtimeArgs?: readonly string[];
+  /** The kubelet's restart backoff (default its own, 1 s doubling to 30 s). */
+  restartBackoff?: LocalClusterOptions['restartBackoff'];
 }): Promise<ScenarioSystem> {
   const dir = await mkdtemp(join(tmpdir(), options.prefix ?? 'imring-scenario-'));
   const probes = apiProbes();
@@ -51,6 +53,7 @@ export async function startSystem(options: {
     ...IMRING_CLUSTER_OPTIONS,
     stateDir: join(dir, 'cluster'),
     apiServer: probes.options,
+    ...(options.restartBackoff ? { restartBackoff: options.restartBackoff } : {}),
   });
   let closing: Promise<void> | undefined;
   const close = (): Promise<void> =>
