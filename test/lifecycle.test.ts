@@ -1,0 +1,150 @@
+/**
+ * The everyday events of a gateway's life (issue 14), each with 2,000 SDK users connected through
+ * the proxy and 500 msg/s pushed, every (message, user) pair accounted for by the ledger:
+ * `kubectl rollout restart sts/<name>`, a change of `spec.image`, `kubectl delete pod <name>-1`
+ * and a gateway SIGKILL. For the first three, a gateway leaves the ring before its pod stops and
+ * its users move make-before-break: users connected throughout receive every message in real time
+ * and never lack a connection, and each pod is replaced exactly once. A SIGKILL takes its users
+ * down: what they missed is reported with its reason, with the reconnect window.
+ *
+ * One cluster serves the suite (tests run in order, each from the previous one's converged ring),
+ * each test with its own traffic and accounting.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, test, type TestContext } from 'node:test';
+import type { DemoTraffic } from '../cli/demo/traffic.js';
+import { SAMPLE } from '../cli/local-system.js';
+import { CLIENT_DEFAULTS } from '../client/index.js';
+import { runKubectl } from './support/kubectl.js';
+import { PodHistory, rolledOut } from './support/lifecycle.js';
+import {
+  account,
+  assertAccounted,
+  converged,
+  killPod,
+  runningPid,
+  startSystem,
+  startTraffic,
+  type Accounting,
+  type ScenarioSystem,
+} from './support/scenario.js';
+
+const REPLICAS = 3;
+const LOAD = { users: 2000, twoPlatformShare: 0.2, messagesPerSecond: 500 } as const;
+/** Longest wait for every user to be connected again after a kill: the SDK's longest back-off (±20 %) and 10 s. */
+const RECONNECT_BOUND_MS = CLIENT_DEFAULTS.reconnect.maxMs * (1 + CLIENT_DEFAULTS.reconnect.jitter) + 10_000;
+
+describe('gateway lifecycle under traffic: rollouts, deletions and a crash', { timeout: 600_000 }, () => {
+  let system: ScenarioSystem;
+
+  before(async () => {
+    system = await startSystem({ replicas: REPLICAS, prefix: 'imring-lifecycle-' });
+  });
+  after(async () => {
+    await system?.close();
+  });
+
+  /** Runs `event` under fresh traffic while recording pod replacements; returns the accounting and replacements. */
+  async function underTraffic(
+    t: TestContext,
+    seed: number,
+    event: (history: PodHistory) => Promise<void>,
+  ): Promise<{ accounting: Accounting; replaced: Record<string, number>; traffic: DemoTraffic }> {
+    const traffic = await startTraffic(system.endpoints, { ...LOAD, seed });
+    const history = new PodHistory(system.cluster.kc);
+    try {
+      await history.start();
+      const started = performance.now();
+      await event(history);
+      t.diagnostic(`settled ${((performance.now() - started) / 1000).toFixed(1)} s after the event`);
+      const reconnected = await traffic.allConnected(RECONNECT_BOUND_MS);
+      assert.ok(reconnected, `every user is connected: ${traffic.counts.connected} of ${LOAD.users}`);
+      const accounting = await account(traffic);
+      for (const line of accounting.lines) t.diagnostic(line);
+      return { accounting, replaced: history.replacements(), traffic };
+    } finally {
+      history.stop();
+      await traffic.close();
+    }
+  }
+
+  /** What a planned event must come to: nothing lost, misrouted or duplicated, no graceful client ever apart. */
+  function assertUnnoticed(result: { accounting: Accounting; traffic: DemoTraffic }): void {
+    const { accounting, traffic } = result;
+    assertAccounted(traffic, accounting, { minMessages: 500 });
+    assert.equal(accounting.totals.duplicates, 0, 'no (message, user, platform) received twice');
+    assert.equal(accounting.pushErrors, 0, 'push answered every call');
+    const graceful = accounting.byMigration.graceful;
+    assert.equal(graceful.users, LOAD.users, 'every user connected before the first push and stayed');
+    assert.equal(graceful.totals.offline, 0, `offline: ${JSON.stringify(graceful.totals.offlineByReason)}`);
+    assert.equal(graceful.totals.received, graceful.totals.pairs, `in real time: ${graceful.realtimeShare} %`);
+    const apart = accounting.clients.filter((c) => c.longestGapMs > 0);
+    assert.deepEqual(
+      apart.map((c) => `${c.user}/${c.platform}: ${c.longestGapMs} ms`),
+      [],
+      'no client was ever without an open connection',
+    );
+  }
+
+  const everyPodOnce = Object.fromEntries(Array.from({ length: REPLICAS }, (_, i) => [`${SAMPLE.name}-${i}`, 1]));
+
+  test('kubectl rollout restart sts: each pod replaced once, highest ordinal first, and nobody notices', async (t) => {
+    const result = await underTraffic(t, 0x1e1, async () => {
+      const restarted = await runKubectl(system.cluster.kubeconfigPath, system.dir, [
+        'rollout',
+        'restart',
+        `statefulset/${SAMPLE.name}`,
+      ]);
+      assert.equal(restarted.code, 0, restarted.stderr);
+      await rolledOut(system.cluster.kc, REPLICAS);
+    });
+    assertUnnoticed(result);
+    assert.deepEqual(result.replaced, everyPodOnce, 'each pod replaced exactly once');
+  });
+
+  test('a change of spec.image rolls every pod once, and nobody notices', async (t) => {
+    const result = await underTraffic(t, 0x1e2, async () => {
+      const patched = await runKubectl(system.cluster.kubeconfigPath, system.dir, [
+        'patch',
+        `imgw/${SAMPLE.name}`,
+        '--type=merge',
+        '-p',
+        JSON.stringify({ spec: { image: 'ghcr.io/imring/imring:lifecycle' } }),
+      ]);
+      assert.equal(patched.code, 0, patched.stderr);
+      await rolledOut(system.cluster.kc, REPLICAS);
+    });
+    assertUnnoticed(result);
+    assert.deepEqual(result.replaced, everyPodOnce, 'each pod replaced exactly once');
+  });
+
+  test('kubectl delete pod: the member leaves the ring before its pod stops, and nobody notices', async (t) => {
+    const pod = `${SAMPLE.name}-1`;
+    const result = await underTraffic(t, 0x1e3, async (history) => {
+      const deleted = await runKubectl(system.cluster.kubeconfigPath, system.dir, ['delete', 'pod', pod]);
+      assert.equal(deleted.code, 0, deleted.stderr);
+      await converged(system.cluster, REPLICAS);
+      assert.deepEqual(history.replacements(), { [pod]: 1 }, 'the deleted pod was recreated');
+    });
+    assertUnnoticed(result);
+    assert.deepEqual(result.replaced, { [pod]: 1 }, 'only the deleted pod was replaced');
+  });
+
+  test('a gateway SIGKILLed takes its users down: reported offline with their reason, and they reconnect', async (t) => {
+    const result = await underTraffic(t, 0x1e4, async () => {
+      const pod = `${SAMPLE.name}-2`;
+      const killed = await killPod(system.cluster.kc, pod);
+      // Restarted by the kubelet in the same pod; then the ring is whole again.
+      await runningPid(system.cluster.kc, pod, killed);
+      await converged(system.cluster, REPLICAS);
+    });
+    const { accounting, traffic } = result;
+    assertAccounted(traffic, accounting, { minMessages: 500, killsConnections: true });
+    assert.equal(accounting.totals.duplicates, 0, 'no (message, user, platform) received twice');
+    const graceful = accounting.byMigration.graceful;
+    t.diagnostic(
+      `SIGKILL: offline ${graceful.totals.offline} of ${graceful.totals.pairs} pairs ${JSON.stringify(graceful.totals.offlineByReason)}, reconnect window p99 ${accounting.p99ReconnectMs} ms`,
+    );
+    assert.deepEqual(result.replaced, {}, 'a crash restarts the container in its pod');
+  });
+});
