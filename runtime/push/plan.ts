@@ -160,9 +160,10 @@ export interface StepInput {
  * The push algorithm's step (DESIGN.md section 6): DELIVERED is final, except that DELIVERED at
  * the current owner goes to the previous owner for the other platforms when that one may hold
  * some (a user split while moving), and DELIVERED at the previous owner goes back to the current
- * owner once, for the platforms that moved there between the two asks; NOT_HERE at the current
- * owner goes to the previous owner when it differs; MIGRATED goes (again) to the current owner
- * while the handoff window lasts; anything else is `not_connected`, or realtime when earlier asks
+ * owner once, for the platforms that moved there between the two asks; NOT_HERE or MIGRATED at
+ * the current owner goes to the previous owner when it differs (MIGRATED there: the user left it
+ * under an earlier ring); MIGRATED elsewhere goes (again) to the current owner while the handoff
+ * window lasts; anything else is `not_connected`, or realtime when earlier asks
  * `reached` some connections (their sum is the result's, `via` the ask that reached them).
  *
  * A failed ask is `gateway_error` (or realtime for what earlier asks reached), except at the
@@ -177,7 +178,9 @@ export function nextStep(input: StepInput): Next {
   const reachedOr = (reason: 'not_connected' | 'gateway_error'): Next => ({
     done: reached > 0 ? reachedOutcome(reached, reachedVia) : { status: 'offline', reason },
   });
-  if (stage === 'current' && status !== 'MIGRATED' && input.hasDistinctPrevious) return { retry: 'previous' };
+  // MIGRATED at the current owner: the user left it under an earlier ring (a ring that went back and forth), so it is
+  // at its previous owner, or on its way here from there; that one tells which.
+  if (stage === 'current' && input.hasDistinctPrevious) return { retry: 'previous' };
   if (status === 'FAILED') return reachedOr('gateway_error');
   if (stage === 'recheck') return reachedOr('not_connected');
   const migrating = status === 'MIGRATED' || (status === 'NOT_HERE' && stage === 'handoff');

@@ -68,6 +68,23 @@ for (const [where, gateways, via, frames] of SINGLE_PLATFORM) {
   });
 }
 
+test('a user its current owner moved away under an earlier ring (MIGRATED there) is found at its previous owner', async (t) => {
+  // A ring that goes back and forth (im-0 → im-1 → im-0 in the scale 1 → 5 → 3): im-1 still remembers moving the
+  // user away, while the user waits at im-0 for the ring to be committed.
+  const m = await startMoving(t, 1);
+  const user = m.users[0]!;
+  m.next.script(user, { status: 'MIGRATED' });
+  m.old.connect(user, 'web');
+
+  const results = await m.h.push.push([message('m1', [user])]);
+
+  assert.deepEqual(
+    results.map((r) => [r.msgId, r.status, r.via, r.connections]),
+    [['m1', 'realtime', 'previous', 1]],
+  );
+  assert.deepEqual(framesOf(m, 'm1', user), ['old:web']);
+});
+
 test('a user on two platforms split between the old and the new gateway gets each message once per platform', async (t) => {
   const m = await startMoving(t, 3);
   const [split, midMove, notYet] = m.users as [string, string, string];

@@ -78,8 +78,11 @@ const STEPS: [Stage, AskStatus, Flags, string][] = [
   ['current', 'DELIVERED', { hasDistinctPrevious: true, handoffOpen: true }, 'realtime current'],
   ['current', 'NOT_HERE', { hasDistinctPrevious: true, handoffOpen: true }, 'retry previous'],
   ['current', 'NOT_HERE', { hasDistinctPrevious: false, handoffOpen: true }, 'offline not_connected'],
-  ['current', 'MIGRATED', { hasDistinctPrevious: true, handoffOpen: true }, 'retry handoff'],
-  ['current', 'MIGRATED', { hasDistinctPrevious: true, handoffOpen: false }, 'offline not_connected'],
+  // Left the current owner under an earlier ring (one that went back and forth): it is at the previous owner.
+  ['current', 'MIGRATED', { hasDistinctPrevious: true, handoffOpen: true }, 'retry previous'],
+  ['current', 'MIGRATED', { hasDistinctPrevious: true, handoffOpen: false }, 'retry previous'],
+  ['current', 'MIGRATED', { hasDistinctPrevious: false, handoffOpen: true }, 'retry handoff'],
+  ['current', 'MIGRATED', { hasDistinctPrevious: false, handoffOpen: false }, 'offline not_connected'],
   // Found only at the previous owner: the current owner once more, for platforms that moved there meanwhile.
   ['previous', 'DELIVERED', { hasDistinctPrevious: false, handoffOpen: true }, 'retry recheck'],
   ['previous', 'NOT_HERE', { hasDistinctPrevious: false, handoffOpen: true }, 'offline not_connected'],
