@@ -49,7 +49,7 @@ export interface IMGatewaySpec {
 }
 
 /** `status.phase`. */
-export const Phases = ['Stable', 'ScalingUp', 'ScalingDown', 'Rebalancing', 'Degraded'] as const;
+export const Phases = ['Stable', 'ScalingUp', 'ScalingDown', 'Rebalancing', 'RollingUpdate', 'Degraded'] as const;
 export type Phase = (typeof Phases)[number];
 
 /** The condition types an IMGateway carries. */
@@ -111,6 +111,8 @@ export interface IMGatewayStatus {
   observedGeneration?: number;
   replicas?: number;
   readyReplicas?: number;
+  /** Gateway pods at the StatefulSet's update revision. */
+  updatedReplicas?: number;
   /** Label selector of the gateway pods, `imring.dev/gateway=<name>` (scale subresource). */
   selector?: string;
   phase?: Phase;

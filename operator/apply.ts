@@ -9,7 +9,9 @@ import {
   AppsV1Api,
   CoreV1Api,
   CustomObjectsApi,
+  PatchStrategy,
   PolicyV1Api,
+  setHeaderOptions,
   type KubeConfig,
   type KubernetesObject,
 } from '@kubernetes/client-node';
@@ -21,11 +23,24 @@ export type OwnedKind = 'StatefulSet' | 'Service' | 'ConfigMap' | 'PodDisruption
 /** What applying one desired object did. */
 export type ApplyResult = 'created' | 'updated' | 'unchanged';
 
-/** One write the plan calls for. */
+/**
+ * One write the plan calls for. `apply`: server-side apply of the fields the operator owns (field manager
+ * {@link FIELD_MANAGER}, forced), guarded by the resourceVersion in the object; fields others set are kept.
+ */
 export interface PlannedWrite<T extends KubernetesObject> {
   readonly kind: OwnedKind;
-  readonly verb: 'create' | 'update';
+  readonly verb: 'create' | 'update' | 'apply';
   readonly object: T;
+}
+
+/** The operator's field manager for server-side apply and creates. */
+export const FIELD_MANAGER = 'imring-operator';
+
+/** A pod to delete, only if it is still the one seen (its uid). */
+export interface PodDeletion {
+  readonly namespace: string;
+  readonly name: string;
+  readonly uid: string;
 }
 
 /**
@@ -62,6 +77,11 @@ export function planWrite<T extends KubernetesObject & { spec?: unknown; data?: 
 ): PlannedWrite<T> | undefined {
   if (observed === undefined) return { kind, verb: 'create', object: desired };
   if (isUpToDate(kind, desired, observed)) return undefined;
+  if (kind === 'StatefulSet') {
+    // Server-side apply keeps what others set in the object (e.g. `kubectl rollout restart`'s template annotation).
+    const metadata = { ...desired.metadata, resourceVersion: observed.metadata?.resourceVersion };
+    return { kind, verb: 'apply', object: { ...desired, metadata } };
+  }
   const copy = structuredClone(observed);
   const meta = copy.metadata ?? {};
   copy.metadata = {
@@ -122,8 +142,11 @@ export class Applier {
     switch (planned.kind) {
       case 'StatefulSet':
         await (create
-          ? this.#apps.createNamespacedStatefulSet({ namespace, body })
-          : this.#apps.replaceNamespacedStatefulSet({ namespace, name, body }));
+          ? this.#apps.createNamespacedStatefulSet({ namespace, body, fieldManager: FIELD_MANAGER })
+          : this.#apps.patchNamespacedStatefulSet(
+              { namespace, name, body, fieldManager: FIELD_MANAGER, force: true },
+              setHeaderOptions('Content-Type', PatchStrategy.ServerSideApply),
+            ));
         return;
       case 'Service':
         await (create
@@ -141,6 +164,16 @@ export class Applier {
           : this.#policy.replaceNamespacedPodDisruptionBudget({ namespace, name, body }));
         return;
     }
+  }
+
+  /** Deletes a pod if its uid is still `uid` (a 409 otherwise, a 404 when gone: both propagate). */
+  async deletePod(pod: PodDeletion): Promise<void> {
+    this.#onWrite('Pod', 'delete');
+    await this.#core.deleteNamespacedPod({
+      namespace: pod.namespace,
+      name: pod.name,
+      body: { preconditions: { uid: pod.uid } },
+    });
   }
 
   /** Replaces the status of the IMGateway, guarded by the resourceVersion it was computed from. */

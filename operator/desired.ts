@@ -11,10 +11,13 @@ import type {
   V1PodDisruptionBudget,
   V1Service,
   V1StatefulSet,
+  V1StatefulSetSpec,
 } from '@kubernetes/client-node';
 import { Labels, PodEnv, RING_DATA_KEY, serializeRingDocument, type RingDocument } from '../ring/index.js';
 import { IMGATEWAY } from './api.js';
+import { specHash } from './owned-fields.js';
 import {
+  APPLIED_SPEC_ANNOTATION,
   headlessServiceName,
   OperatorLabels,
   ringName,
@@ -70,65 +73,76 @@ function ownedMetadata(
  * decides who serves).
  */
 export function desiredStatefulSet(owner: Owner, spec: ResolvedSpec, replicas: number): V1StatefulSet {
-  const selector = selectorLabels(owner);
+  const body = statefulSetSpec(owner, spec, replicas);
+  const metadata = ownedMetadata(owner, statefulSetName(owner));
   return {
     apiVersion: 'apps/v1',
     kind: 'StatefulSet',
-    metadata: ownedMetadata(owner, statefulSetName(owner)),
-    spec: {
-      replicas,
-      serviceName: headlessServiceName(owner),
-      podManagementPolicy: 'Parallel',
-      selector: { matchLabels: selector },
-      template: {
-        metadata: {
-          labels: { ...spec.podTemplate.labels, ...selector },
-          annotations: { ...spec.podTemplate.annotations },
+    metadata: { ...metadata, annotations: { [APPLIED_SPEC_ANNOTATION]: specHash(body) } },
+    spec: body,
+  };
+}
+
+/**
+ * The StatefulSet's spec. OnDelete: the operator replaces outdated pods itself, one member at a time, after it left
+ * the ring (operator/rollout.ts).
+ */
+function statefulSetSpec(owner: Owner, spec: ResolvedSpec, replicas: number): V1StatefulSetSpec {
+  const selector = selectorLabels(owner);
+  return {
+    replicas,
+    serviceName: headlessServiceName(owner),
+    podManagementPolicy: 'Parallel',
+    updateStrategy: { type: 'OnDelete' },
+    selector: { matchLabels: selector },
+    template: {
+      metadata: {
+        labels: { ...spec.podTemplate.labels, ...selector },
+        annotations: { ...spec.podTemplate.annotations },
+      },
+      spec: {
+        serviceAccountName: spec.podTemplate.serviceAccountName ?? DEFAULT_GATEWAY_SERVICE_ACCOUNT,
+        terminationGracePeriodSeconds: GATEWAY_TERMINATION_GRACE_SECONDS,
+        nodeSelector: { ...spec.podTemplate.nodeSelector },
+        tolerations: spec.podTemplate.tolerations.map((t) => ({ ...t })),
+        securityContext: {
+          runAsNonRoot: true,
+          runAsUser: 65532,
+          runAsGroup: 65532,
+          seccompProfile: { type: 'RuntimeDefault' },
         },
-        spec: {
-          serviceAccountName: spec.podTemplate.serviceAccountName ?? DEFAULT_GATEWAY_SERVICE_ACCOUNT,
-          terminationGracePeriodSeconds: GATEWAY_TERMINATION_GRACE_SECONDS,
-          nodeSelector: { ...spec.podTemplate.nodeSelector },
-          tolerations: spec.podTemplate.tolerations.map((t) => ({ ...t })),
-          securityContext: {
-            runAsNonRoot: true,
-            runAsUser: 65532,
-            runAsGroup: 65532,
-            seccompProfile: { type: 'RuntimeDefault' },
-          },
-          containers: [
-            {
-              name: GATEWAY_CONTAINER,
-              image: spec.image,
-              args: ['gateway'],
-              env: gatewayEnv(owner, spec),
-              ports: [
-                { name: 'ws', containerPort: spec.ports.ws },
-                { name: 'grpc', containerPort: spec.ports.grpc },
-                { name: 'http', containerPort: spec.ports.http },
-              ],
-              readinessProbe: {
-                httpGet: { path: '/readyz', port: spec.ports.http },
-                periodSeconds: 1,
-                failureThreshold: 2,
-              },
-              livenessProbe: {
-                httpGet: { path: '/healthz', port: spec.ports.http },
-                periodSeconds: 10,
-                failureThreshold: 3,
-              },
-              resources: {
-                ...(spec.resources.requests ? { requests: { ...spec.resources.requests } } : {}),
-                ...(spec.resources.limits ? { limits: { ...spec.resources.limits } } : {}),
-              },
-              securityContext: {
-                allowPrivilegeEscalation: false,
-                readOnlyRootFilesystem: true,
-                capabilities: { drop: ['ALL'] },
-              },
+        containers: [
+          {
+            name: GATEWAY_CONTAINER,
+            image: spec.image,
+            args: ['gateway'],
+            env: gatewayEnv(owner, spec),
+            ports: [
+              { name: 'ws', containerPort: spec.ports.ws },
+              { name: 'grpc', containerPort: spec.ports.grpc },
+              { name: 'http', containerPort: spec.ports.http },
+            ],
+            readinessProbe: {
+              httpGet: { path: '/readyz', port: spec.ports.http },
+              periodSeconds: 1,
+              failureThreshold: 2,
             },
-          ],
-        },
+            livenessProbe: {
+              httpGet: { path: '/healthz', port: spec.ports.http },
+              periodSeconds: 10,
+              failureThreshold: 3,
+            },
+            resources: {
+              ...(spec.resources.requests ? { requests: { ...spec.resources.requests } } : {}),
+              ...(spec.resources.limits ? { limits: { ...spec.resources.limits } } : {}),
+            },
+            securityContext: {
+              allowPrivilegeEscalation: false,
+              readOnlyRootFilesystem: true,
+              capabilities: { drop: ['ALL'] },
+            },
+          },
+        ],
       },
     },
   };

@@ -24,6 +24,12 @@ export const OperatorLabels = {
 /** Annotation on the ring ConfigMap: when the document's state last changed (RFC 3339, ms). */
 export const TRANSITION_TIME_ANNOTATION = 'imring.dev/transition-time';
 
+/**
+ * Annotation on the gateway StatefulSet: a hash of the spec the operator last applied. A StatefulSet that differs
+ * from the desired one while this still matches was changed by someone else (the operator reverts it, and says so).
+ */
+export const APPLIED_SPEC_ANNOTATION = 'imring.dev/applied-spec';
+
 /** The StatefulSet and the PodDisruptionBudget are named like the IMGateway. */
 export function statefulSetName(gateway: GatewayKey): string {
   return gateway.name;

@@ -45,6 +45,9 @@ export function timeOf(value: Date | string | undefined | null): number | undefi
   return Number.isNaN(ms) ? undefined : ms;
 }
 
+/** The pod label holding a StatefulSet pod's revision (`status.updateRevision` names the one pods should run). */
+export const REVISION_LABEL = 'controller-revision-hash';
+
 /** Gateway pods of `owner` by ordinal; terminating pods are not Ready. */
 export function podViews(owner: Owner, pods: readonly V1Pod[]): PodView[] {
   const views: PodView[] = [];
@@ -54,9 +57,20 @@ export function podViews(owner: Owner, pods: readonly V1Pod[]): PodView[] {
     const condition = pod.status?.conditions?.find((c) => c.type === 'Ready');
     const ready = condition?.status === 'True' && !pod.metadata?.deletionTimestamp;
     const sinceMs = timeOf(condition?.lastTransitionTime) ?? timeOf(pod.metadata?.creationTimestamp) ?? 0;
-    views.push({ ordinal, ready, sinceMs });
+    views.push({ ordinal, ready, sinceMs, ...identityOf(pod) });
   }
   return views;
+}
+
+/** A pod's uid, revision and whether it is being deleted, each when known. */
+function identityOf(pod: V1Pod): Pick<PodView, 'uid' | 'revision' | 'terminating'> {
+  const metadata = pod.metadata ?? {};
+  const revision = metadata.labels?.[REVISION_LABEL];
+  return {
+    ...(metadata.uid !== undefined ? { uid: metadata.uid } : {}),
+    ...(revision !== undefined ? { revision } : {}),
+    ...(metadata.deletionTimestamp ? { terminating: true } : {}),
+  };
 }
 
 /** The runtimes' Leases of `owner`: live when renewed within their duration. */
@@ -80,9 +94,16 @@ function leaseView(owner: Owner, lease: V1Lease, nowMs: number): LeaseView | und
 /** What a runtime reports in its Lease's annotations (DESIGN.md section 6); counts not reported are 0. */
 function reported(
   annotations: Readonly<Record<string, string>>,
-): Pick<LeaseView, 'version' | 'state' | 'connections' | 'misplaced' | 'ringError'> {
-  const { version, state, connections = 0, misplaced = 0, ringError } = parseLeaseAnnotations(annotations);
-  return { version, state, connections, misplaced, ...(ringError !== undefined ? { ringError } : {}) };
+): Pick<LeaseView, 'version' | 'state' | 'connections' | 'misplaced' | 'ringError' | 'draining'> {
+  const { version, state, connections = 0, misplaced = 0, ringError, draining } = parseLeaseAnnotations(annotations);
+  return {
+    version,
+    state,
+    connections,
+    misplaced,
+    ...(ringError !== undefined ? { ringError } : {}),
+    ...(draining === true ? { draining } : {}),
+  };
 }
 
 /** Renewed within its duration, and not being deleted. */
@@ -112,6 +133,16 @@ export function ringErrorsOf(leases: readonly LeaseView[]): string[] {
 function podOfLease(owner: Owner, component: string, name: string): string {
   const prefix = `${owner.name}-${component}-`;
   return name.startsWith(prefix) ? name.slice(prefix.length) : name;
+}
+
+/**
+ * The StatefulSet's update revision once its status describes its current generation; undefined
+ * before (a template just changed, e.g. `kubectl set image` about to be reverted, has no revision yet).
+ */
+export function updateRevisionOf(set: V1StatefulSet | undefined): string | undefined {
+  const generation = set?.metadata?.generation;
+  if (generation === undefined || set?.status?.observedGeneration !== generation) return undefined;
+  return set.status.updateRevision || undefined;
 }
 
 /** Where the published ring comes from, and why it was not taken from the ConfigMap. */

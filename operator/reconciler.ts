@@ -23,12 +23,22 @@ import {
   desiredStatefulSet,
   type Owner,
 } from './desired.js';
-import { ringName, selectorString, headlessServiceName, statefulSetName, memberName, ordinalOf } from './names.js';
-import { currentRing, leaseViews, podViews, ringErrorsOf, type Observed } from './observe.js';
+import {
+  APPLIED_SPEC_ANNOTATION,
+  ringName,
+  selectorString,
+  headlessServiceName,
+  statefulSetName,
+  memberName,
+  ordinalOf,
+} from './names.js';
+import { currentRing, leaseViews, podViews, ringErrorsOf, updateRevisionOf, type Observed } from './observe.js';
 import { resolveSpec, type SpecProblem } from './spec.js';
 import { computeStatus, invalidSpecStatus, isSameStatus } from './status.js';
 import { decideTransition } from './transition.js';
-import type { PodView, RingView, TransitionDecision } from './transition-types.js';
+import type { PodView, RingView, TransitionDecision, TransitionInput } from './transition-types.js';
+import { changedFields } from './owned-fields.js';
+import { ROLLING_UPDATE } from './status.js';
 
 /** Read access to the informer caches the reconciler needs. */
 export interface Caches {
@@ -45,7 +55,7 @@ export interface Caches {
 export interface ReconcilerOptions {
   readonly caches: Caches;
   /** Sends the writes: an {@link Applier}, or anything with its two methods. */
-  readonly applier: Pick<Applier, 'write' | 'writeStatus'>;
+  readonly applier: Pick<Applier, 'write' | 'writeStatus' | 'deletePod'>;
   readonly recorder: Pick<EventRecorder, 'record'>;
   readonly logger: Logger;
   /** Cluster DNS domain of canonical member addresses. Default `cluster.local`. */
@@ -104,13 +114,9 @@ export class Reconciler {
       nowMs,
     });
     const leases = leaseViews(owner, observed.leases, nowMs);
-    const pods = this.#withMissing(
-      owner,
-      podViews(owner, observed.pods),
-      Math.max(spec.replicas, highestOrdinal(owner, current.ring) + 1),
-      nowMs,
-    );
-    const decision = decideTransition({
+    const ordinals = Math.max(spec.replicas, highestOrdinal(owner, current.ring) + 1);
+    const pods = this.#withMissing(owner, podViews(owner, observed.pods), ordinals, nowMs);
+    const input: TransitionInput = {
       owner,
       spec,
       clusterDomain: this.#o.clusterDomain,
@@ -119,7 +125,9 @@ export class Reconciler {
       pods,
       leases,
       nowMs,
-    });
+      wasRollingOut: gateway.status?.conditions?.some((c) => c.type === 'Progressing' && c.reason === ROLLING_UPDATE),
+    };
+    const { decision, statefulSet } = decide(input, observed.statefulSet);
     if (current.refused !== undefined && current.ring !== undefined) {
       await this.#event(
         gateway,
@@ -128,6 +136,7 @@ export class Reconciler {
         `ConfigMap ${ringName(owner)} refused (${current.refused}); publishing ring version ${current.ring.document.version} again`,
       );
     }
+    await this.#warnReverted(gateway, statefulSet, observed.statefulSet);
     await this.#apply(
       owner,
       [
@@ -138,10 +147,11 @@ export class Reconciler {
           desiredRingConfigMap(owner, decision.ring.document, new Date(decision.ring.transitionAtMs).toISOString()),
           observed.configMap,
         ),
-        planWrite('StatefulSet', desiredStatefulSet(owner, spec, decision.statefulSetReplicas), observed.statefulSet),
+        statefulSet,
       ],
       nowMs,
     );
+    await this.#replacePods(gateway, decision, nowMs);
     await this.#stepEvents(gateway, decision, observed.statefulSet);
     const status = computeStatus(
       {
@@ -150,6 +160,7 @@ export class Reconciler {
         selector: selectorString(owner),
         desiredReplicas: spec.replicas,
         ...statefulSetCounts(observed.statefulSet),
+        updatedReplicas: updatedReplicas(input, decision, observed.statefulSet),
         configMap: ringName(owner),
         unreadyMembers: unreadyPastGrace(owner, decision, pods, spec.replicas),
         ringErrors: ringErrorsOf(leases),
@@ -175,6 +186,46 @@ export class Reconciler {
         `${write.kind}/${owner.namespace}/${write.object.metadata?.name}`,
         write.verb === 'create' ? '' : (write.object.metadata?.resourceVersion ?? ''),
         nowMs,
+      );
+    }
+  }
+
+  /**
+   * A Warning when the StatefulSet differs from the desired one although the operator's spec did not change (the
+   * applied-spec hash still matches): someone else edited fields the IMGateway owns, and the write reverts them.
+   */
+  async #warnReverted(
+    gateway: IMGateway,
+    write: PlannedWrite<V1StatefulSet> | undefined,
+    observed: V1StatefulSet | undefined,
+  ): Promise<void> {
+    if (write?.verb !== 'apply' || observed === undefined) return;
+    const applied = observed.metadata?.annotations?.[APPLIED_SPEC_ANNOTATION];
+    if (applied === undefined || applied !== write.object.metadata?.annotations?.[APPLIED_SPEC_ANNOTATION]) return;
+    const fields = changedFields(write.object.spec, observed.spec, 'spec');
+    if (fields.length === 0) return;
+    const name = gateway.metadata.name!;
+    await this.#event(
+      gateway,
+      'Warning',
+      'OwnedFieldReverted',
+      `StatefulSet ${name}: ${fields.join(', ')} changed by someone else, reverted: the IMGateway owns ${fields.length > 1 ? 'them' : 'it'} (${hintFor(fields)} on imgw/${name} instead)`,
+    );
+  }
+
+  /** Deletes the outdated pods the rollout replaces, each only if it is still the pod that was seen. */
+  async #replacePods(gateway: IMGateway, decision: TransitionDecision, nowMs: number): Promise<void> {
+    const owner = gateway.metadata as Owner;
+    for (const pod of decision.deletePods) {
+      const name = memberName(owner, pod.ordinal);
+      const seen = this.#o.caches.pods(owner.namespace, owner.name).find((p) => p.metadata?.name === name);
+      await this.#o.applier.deletePod({ namespace: owner.namespace, name, uid: pod.uid });
+      this.#expect(`Pod/${owner.namespace}/${name}`, seen?.metadata?.resourceVersion ?? '', nowMs);
+      await this.#event(
+        gateway,
+        'Normal',
+        'RolloutPodReplaced',
+        `pod ${name} (revision ${pod.revision} → ${pod.updateRevision})`,
       );
     }
   }
@@ -216,6 +267,9 @@ export class Reconciler {
       ['Service', headlessServiceName(owner), caches.service(namespace, headlessServiceName(owner))],
       ['PodDisruptionBudget', statefulSetName(owner), caches.podDisruptionBudget(namespace, statefulSetName(owner))],
       ['ConfigMap', ringName(owner), caches.configMap(namespace, ringName(owner))],
+      ...caches
+        .pods(namespace, owner.name)
+        .map((p): [string, string, KubernetesObject] => ['Pod', p.metadata?.name ?? '', p]),
     ];
     let behind = false;
     for (const [kind, name, object] of objects) {
@@ -301,6 +355,39 @@ function owned<T extends KubernetesObject>(object: T | undefined, owner: Owner):
 
 function statefulSetCounts(set: V1StatefulSet | undefined): { replicas: number; readyReplicas: number } {
   return { replicas: set?.status?.replicas ?? 0, readyReplicas: set?.status?.readyReplicas ?? 0 };
+}
+
+/**
+ * The protocol's step and the StatefulSet write it needs. Rollout decisions need the update revision of the
+ * StatefulSet as the operator wants it: when a write of ours is due (someone changed it), the step is decided again
+ * without one, so a revision about to be reverted never replaces a pod.
+ */
+function decide(
+  input: TransitionInput,
+  observed: V1StatefulSet | undefined,
+): { decision: TransitionDecision; statefulSet: PlannedWrite<V1StatefulSet> | undefined } {
+  const plan = (d: TransitionDecision): PlannedWrite<V1StatefulSet> | undefined =>
+    planWrite('StatefulSet', desiredStatefulSet(input.owner, input.spec, d.statefulSetReplicas), observed);
+  const updateRevision = updateRevisionOf(observed);
+  const decision = decideTransition({ ...input, ...(updateRevision !== undefined ? { updateRevision } : {}) });
+  const statefulSet = plan(decision);
+  if (statefulSet === undefined || updateRevision === undefined) return { decision, statefulSet };
+  const without = decideTransition(input);
+  return { decision: without, statefulSet: plan(without) };
+}
+
+/** Pods at the update revision (the StatefulSet's own count while the revision is not known). */
+function updatedReplicas(input: TransitionInput, decision: TransitionDecision, set: V1StatefulSet | undefined): number {
+  const revision = updateRevisionOf(set);
+  if (revision === undefined) return set?.status?.updatedReplicas ?? 0;
+  return input.pods.filter((p) => p.revision === revision && !p.terminating).length;
+}
+
+/** What to set on the IMGateway instead of editing a field of its StatefulSet. */
+function hintFor(fields: readonly string[]): string {
+  if (fields.every((f) => f === 'spec.replicas')) return 'set spec.replicas';
+  if (fields.every((f) => /\.containers\[[^\]]+\]\.image$/.test(f))) return 'set spec.image';
+  return 'change the spec';
 }
 
 /** The highest ordinal among the ring's members (-1 without any). */

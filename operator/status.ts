@@ -17,6 +17,8 @@ export interface StatusInput {
   /** The StatefulSet's status: pods that exist and pods that are Ready. */
   readonly replicas: number;
   readonly readyReplicas: number;
+  /** Gateway pods at the StatefulSet's update revision; not reported when undefined. */
+  readonly updatedReplicas?: number;
   /** Name of the ring ConfigMap. */
   readonly configMap: string;
   /** Gateway pods unready past their grace period (not in the ring for that reason). */
@@ -25,6 +27,9 @@ export interface StatusInput {
   readonly ringErrors: readonly string[];
   readonly now: Date;
 }
+
+/** Reason of the Progressing condition, and phase, while a rollout replaces gateway pods. */
+export const ROLLING_UPDATE = 'RollingUpdate';
 
 /** Status when the spec is invalid: everything else as it was, InvalidSpec True. */
 export function invalidSpecStatus(
@@ -76,9 +81,7 @@ export function computeStatus(
   const degraded = phase === 'Degraded' || input.ringErrors.length > 0;
   const conditions = withConditions(input.previous?.conditions, input, [
     readyCondition(input, document.members.length),
-    converged
-      ? { type: ConditionTypes.progressing, status: 'False', reason: 'Converged', message: decision.message }
-      : { type: ConditionTypes.progressing, status: 'True', reason: decision.step, message: decision.message },
+    progressingCondition(decision),
     converged
       ? {
           type: ConditionTypes.ringConverged,
@@ -111,6 +114,7 @@ export function computeStatus(
     observedGeneration: input.generation,
     replicas: input.replicas,
     readyReplicas: input.readyReplicas,
+    ...(input.updatedReplicas !== undefined ? { updatedReplicas: input.updatedReplicas } : {}),
     selector: input.selector,
     phase,
     ring,
@@ -123,7 +127,26 @@ export function isSameStatus(previous: IMGatewayStatus | undefined, next: IMGate
   return isDeepStrictEqual(JSON.parse(JSON.stringify(previous ?? {})), JSON.parse(JSON.stringify(next)));
 }
 
+/** True while the ring or a rollout moves; a rollout names its step (`Rolling update: …`). */
+function progressingCondition(decision: TransitionDecision): Omit<Condition, 'lastTransitionTime'> {
+  const { progressing } = ConditionTypes;
+  if (decision.rollingUpdate) {
+    const message = decision.message.startsWith('Rolling update')
+      ? decision.message
+      : `Rolling update: ${decision.message}`;
+    return { type: progressing, status: 'True', reason: ROLLING_UPDATE, message };
+  }
+  if (decision.step === 'Stable')
+    return { type: progressing, status: 'False', reason: 'Converged', message: decision.message };
+  return { type: progressing, status: 'True', reason: decision.step, message: decision.message };
+}
+
+/**
+ * The phase. A halted rollout (a replaced pod unready past its grace period) is Degraded; otherwise a rollout's ring
+ * transitions read as RollingUpdate rather than scaling, since they are the rollout's.
+ */
 function phaseOf(input: StatusInput, decision: TransitionDecision): Phase {
+  if (decision.rollingUpdate) return input.unreadyMembers.length > 0 ? 'Degraded' : ROLLING_UPDATE;
   if (decision.step !== 'Stable') {
     if (decision.adding.length > 0 && decision.removing.length === 0) return 'ScalingUp';
     if (decision.removing.length > 0 && decision.adding.length === 0) return 'ScalingDown';

@@ -5,10 +5,12 @@
  */
 import type { RingMember, RuntimeComponent } from '../ring/index.js';
 import { ordinalOf } from './names.js';
+import { isRollingOut } from './rollout.js';
 import { membershipDiff } from './transition-members.js';
 import type {
   Acknowledgement,
   LeaseView,
+  PodReplacement,
   RingView,
   Step,
   TransitionDecision,
@@ -31,6 +33,7 @@ export interface Draft {
   adding: string[];
   removing: string[];
   completed: TransitionDecision['completed'];
+  deletePods: PodReplacement[];
 }
 
 /** A draft that changes nothing: the current ring, the converged version as it was, no events. */
@@ -47,6 +50,7 @@ export function draft(input: TransitionInput, ring: RingView, step: Step): Draft
     adding: [],
     removing: [],
     completed: undefined,
+    deletePods: [],
   };
 }
 
@@ -83,6 +87,8 @@ export function finish(d: Draft): TransitionDecision {
     misplacedConnections,
     message: d.message,
     completed: d.completed,
+    deletePods: d.deletePods,
+    rollingUpdate: isRollingOut(d.input, document, d.convergedVersion),
   };
 }
 

@@ -4,6 +4,7 @@
  */
 import type { RingMember } from '../ring/index.js';
 import { canonicalMember, ordinalOf } from './names.js';
+import { isOutdated, isStopping } from './rollout.js';
 import type { RingView, TransitionInput } from './transition-types.js';
 
 /** The members a ring should have, and the pods it still waits for. */
@@ -16,7 +17,9 @@ export interface Target {
 
 /**
  * The desired set D of DESIGN.md section 5: ordinals below `replicas` whose pod is Ready, plus
- * current members unready for less than `unreadyGraceSeconds`.
+ * current members unready for less than `unreadyGraceSeconds`. A stopping gateway (pod being
+ * deleted, or Lease draining) is out at once; an outdated pod out of the ring does not join: the
+ * rollout replaces it.
  */
 export function desiredMembers(input: TransitionInput, ring: RingView): Target {
   const graceMs = input.spec.unreadyGraceSeconds * 1000;
@@ -30,6 +33,7 @@ export function desiredMembers(input: TransitionInput, ring: RingView): Target {
   };
   for (let ordinal = 0; ordinal < input.spec.replicas; ordinal++) {
     const pod = pods.get(ordinal);
+    if (isStopping(input, ordinal, pod) || (isOutdated(input, pod) && !current.has(ordinal))) continue;
     if (pod?.ready) {
       ordinals.push(ordinal);
       continue;

@@ -13,6 +13,12 @@ export interface PodView {
   readonly ready: boolean;
   /** When the pod's readiness last changed (its creation when it never was Ready), ms since the epoch. */
   readonly sinceMs: number;
+  /** The pod's uid (the precondition of its deletion); absent for a missing pod. */
+  readonly uid?: string;
+  /** Its StatefulSet revision (label `controller-revision-hash`), when labelled. */
+  readonly revision?: string;
+  /** Being deleted (`metadata.deletionTimestamp` set): it leaves the ring at once. */
+  readonly terminating?: boolean;
 }
 
 /** A runtime's Lease as the protocol sees it. */
@@ -29,6 +35,8 @@ export interface LeaseView {
   readonly misplaced: number;
   /** The last refused ring document's error (`<code>: <message>`), when the runtime reports one. */
   readonly ringError?: string;
+  /** A gateway that got SIGTERM (annotation `imring.dev/draining`): it leaves the ring at once. */
+  readonly draining?: boolean;
 }
 
 /** The published ring and when its state was reached (ms since the epoch). */
@@ -49,6 +57,13 @@ export interface TransitionInput {
   readonly pods: readonly PodView[];
   readonly leases: readonly LeaseView[];
   readonly nowMs: number;
+  /**
+   * The StatefulSet's `status.updateRevision` when it describes the StatefulSet as the operator wants it (status
+   * observed the current generation, and no write of ours is due); undefined: no rollout decision this reconcile.
+   */
+  readonly updateRevision?: string;
+  /** The last status said a rollout was in progress (condition Progressing, reason `RollingUpdate`). */
+  readonly wasRollingOut?: boolean;
 }
 
 /** Where the protocol stands (status, metrics and conditions use it). */
@@ -68,6 +83,14 @@ export interface Acknowledgement {
   readonly acked: number;
   /** Pods of live Leases that serve an older version. */
   readonly laggards: readonly string[];
+}
+
+/** A gateway pod the rollout replaces: deleted with its uid as precondition, recreated at the update revision. */
+export interface PodReplacement {
+  readonly ordinal: number;
+  readonly uid: string;
+  readonly revision: string;
+  readonly updateRevision: string;
 }
 
 /** The step taken: the ring to publish, the StatefulSet's size, and what status and metrics report. */
@@ -95,4 +118,8 @@ export interface TransitionDecision {
   readonly message: string;
   /** A protocol phase this decision ends, and how long it lasted (metrics). */
   readonly completed: { readonly step: 'Barrier' | 'Draining'; readonly seconds: number } | undefined;
+  /** Pods to delete now (at most one): outdated pods out of the ring. */
+  readonly deletePods: readonly PodReplacement[];
+  /** A pod below `replicas` is outdated, or a replaced member has not joined again yet. */
+  readonly rollingUpdate: boolean;
 }

@@ -8,7 +8,9 @@
 import type { LeaseView, RingView, TransitionDecision, TransitionInput } from './transition-types.js';
 import { draft, finish, type Draft } from './transition-draft.js';
 import { rebuilt, ringDocument } from './transition-documents.js';
+import { memberName } from './names.js';
 import { addressesChanged, desiredMembers, membershipDiff, readyMembers } from './transition-members.js';
+import { rolloutConvergedEvents, rolloutStep } from './rollout.js';
 
 /** The next protocol step. Pure: same input, same decision. */
 export function decideTransition(input: TransitionInput): TransitionDecision {
@@ -119,6 +121,7 @@ function drain(input: TransitionInput, ring: RingView): TransitionDecision {
     reason: 'RingConverged',
     message: `Ring version ${document.version} converged in ${(waitedMs / 1000).toFixed(1)}s after commit`,
   });
+  d.events.push(...rolloutConvergedEvents(input, document));
   // Step 6 (shrinking the StatefulSet) follows from statefulSetReplicas() now that it is drained.
   return nextTransition(input, ring, d);
 }
@@ -151,7 +154,7 @@ function nextTransition(input: TransitionInput, ring: RingView, converged?: Draf
   d.step = 'Stable';
   if (converged) return finish(d); // one step per reconcile: the next transition starts on the next one
   const target = desiredMembers(input, ring);
-  const diff = membershipDiff(document.members, target.members);
+  let members = target.members;
   d.requeueAfterMs = target.requeueAfterMs;
   if (target.waitingFor.length > 0) {
     d.step = 'WaitingForPods';
@@ -159,16 +162,26 @@ function nextTransition(input: TransitionInput, ring: RingView, converged?: Draf
     d.message = `Waiting for ${list(target.waitingFor)} to become Ready before they join the ring`;
     return finish(d);
   }
-  if (diff.adding.length === 0 && diff.removing.length === 0 && !addressesChanged(document.members, target.members)) {
-    d.message = `Ring version ${document.version} is converged`;
-    return finish(d);
+  if (isSameMembership(document.members, members)) {
+    const rollout = rolloutStep(input, document);
+    d.message = rollout?.message ?? `Ring version ${document.version} is converged`;
+    if (rollout?.kind === 'replace') d.deletePods.push(rollout.pod);
+    if (rollout?.kind !== 'leave') return finish(d);
+    const leaving = memberName(input.owner, rollout.ordinal);
+    members = members.filter((m) => m.name !== leaving);
+    d.events.push({
+      type: 'Normal',
+      reason: 'RolloutMemberLeaving',
+      message: `${leaving} leaves the ring to be replaced at revision ${input.updateRevision}`,
+    });
   }
+  const diff = membershipDiff(document.members, members);
   const version = document.version + 1;
   d.ring = {
     document: ringDocument(input, {
       version,
       state: 'Prepared',
-      members: target.members,
+      members,
       previous: { version: document.version, members: document.members },
     }),
     transitionAtMs: input.nowMs,
@@ -191,6 +204,12 @@ function nextTransition(input: TransitionInput, ring: RingView, converged?: Draf
   });
   d.message = `Ring version ${version} prepared`;
   return finish(d);
+}
+
+/** Whether `to` lists the same members as `from`, at the same addresses. */
+function isSameMembership(from: RingView['document']['members'], to: RingView['document']['members']): boolean {
+  const diff = membershipDiff(from, to);
+  return diff.adding.length === 0 && diff.removing.length === 0 && !addressesChanged(from, to);
 }
 
 /** At most 5 names, then "and N more": event messages stay readable at 1000 replicas. */

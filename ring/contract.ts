@@ -35,6 +35,8 @@ export const Annotations = {
   misplaced: 'imring.dev/misplaced',
   /** The last refused ring document's error (`<code>: <message>`), absent when none. */
   ringError: 'imring.dev/ring-error',
+  /** Gateways: `"true"` from SIGTERM on: the member is to leave the ring at once. */
+  draining: 'imring.dev/draining',
 } as const;
 
 /** Renewal of runtime Leases: renewed every 5 s, live for 15 s (DESIGN.md section 6). */

@@ -17,6 +17,8 @@ export interface RuntimeReport {
   readonly misplaced?: number;
   /** The last refused ring document's error, as {@link describeRefusal} writes it. */
   readonly ringError?: string;
+  /** Gateways: stopping (SIGTERM); absent or false while serving normally. */
+  readonly draining?: boolean;
 }
 
 /** The text of a refusal on a Lease: `<code>: <message>`. */
@@ -32,6 +34,7 @@ export function leaseAnnotations(report: RuntimeReport): Record<string, string> 
   if (report.connections !== undefined) annotations[Annotations.connections] = String(report.connections);
   if (report.misplaced !== undefined) annotations[Annotations.misplaced] = String(report.misplaced);
   if (report.ringError !== undefined) annotations[Annotations.ringError] = report.ringError;
+  if (report.draining === true) annotations[Annotations.draining] = 'true';
   return annotations;
 }
 
@@ -46,12 +49,14 @@ export function parseLeaseAnnotations(annotations: Readonly<Record<string, strin
   const connections = count(read(Annotations.connections));
   const misplaced = count(read(Annotations.misplaced));
   const ringError = read(Annotations.ringError);
+  const draining = read(Annotations.draining) === 'true';
   return {
     ...(version !== undefined ? { version } : {}),
     ...(state === 'Prepared' || state === 'Committed' ? { state } : {}),
     ...(connections !== undefined ? { connections } : {}),
     ...(misplaced !== undefined ? { misplaced } : {}),
     ...(typeof ringError === 'string' ? { ringError } : {}),
+    ...(draining ? { draining } : {}),
   };
 }
 

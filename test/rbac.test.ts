@@ -154,6 +154,13 @@ suite('RBAC review: the manifests grant what the components use, and nothing mor
     await system.untilGateway(GATEWAY, convergedAt(3));
     await system.kubectlOk(['scale', `imgw/${GATEWAY}`, '--replicas=1']);
     await system.untilGateway(GATEWAY, convergedAt(1));
+    // A rollout: the operator deletes the outdated pod once out of the ring.
+    await system.kubectlOk(['rollout', 'restart', `sts/${GATEWAY}`]);
+    await system.untilGateway(GATEWAY, (g) => g.status?.phase === 'RollingUpdate');
+    await system.untilGateway(
+      GATEWAY,
+      (g) => convergedAt(1)(g) && g.status?.phase === 'Stable' && g.status.updatedReplicas === 1,
+    );
     // A ring edited by hand: the operator restores it.
     const version = (await system.gateway(GATEWAY)).status!.ring!.version!;
     await system.kubectlOk([

@@ -25,7 +25,7 @@ test('isSubset: desired fields must match, server-added fields are ignored', () 
     assert.equal(isSubset(desired, observed), expected, JSON.stringify([desired, observed]));
 });
 
-test('planWrite: creates when absent, nothing when the server only added defaults, an update from a copy otherwise', () => {
+test('planWrite: creates when absent, nothing when the server only added defaults, a server-side apply of the owned fields otherwise', () => {
   const resolved = resolveSpec({ metadata: { name: 'im' }, spec: { auth: { secretName: 's' } } });
   assert.ok(resolved.ok);
   const desired = desiredStatefulSet(OWNER, resolved.spec, 3);
@@ -36,8 +36,9 @@ test('planWrite: creates when absent, nothing when the server only added default
   stored.spec!.template.spec!.containers[0]!.imagePullPolicy = 'IfNotPresent';
   assert.equal(planWrite('StatefulSet', desired, stored), undefined);
   const scaled = planWrite('StatefulSet', desiredStatefulSet(OWNER, resolved.spec, 5), stored);
-  assert.equal(scaled?.verb, 'update');
+  assert.equal(scaled?.verb, 'apply');
   assert.equal(scaled?.object.spec?.replicas, 5);
+  assert.equal(scaled?.object.spec?.revisionHistoryLimit, undefined, 'only the fields the operator owns are applied');
   assert.equal(scaled?.object.metadata?.resourceVersion, '42', 'optimistic concurrency on the cached version');
   assert.equal(stored.spec?.replicas, 3, 'the cached object is never mutated');
 });

@@ -8,6 +8,8 @@ import type {
 } from '@kubernetes/client-node';
 import { pino } from 'pino';
 import { applyMergePatch } from '../../local/apiserver/patch/patch.js';
+import { templateHash } from '../../local/controllers/statefulset-pods.js';
+import { REVISION_LABEL } from '../../operator/observe.js';
 import { IMGATEWAY, type IMGateway, type IMGatewayStatus } from '../../operator/api.js';
 import type { PlannedWrite } from '../../operator/apply.js';
 import { Reconciler, type Caches, type ReconcileResult } from '../../operator/reconciler.js';
@@ -24,6 +26,7 @@ import {
   type RuntimeComponent,
 } from '../../ring/index.js';
 import { describeGateway, throwIfInvalid } from './gateway-state.js';
+import { conflict, deepFreeze, isReady, isSame, recordRing, ringAnnotations, specOf, stuck } from './world-objects.js';
 import { NAMESPACE } from './operator-system.js';
 
 /** The kinds the world holds; objects are keyed `kind/name` (one namespace, {@link NAMESPACE}). */
@@ -54,6 +57,8 @@ const MAX_RECONCILES = 200;
 export class ReconcileWorld {
   /** Every (version, state) a ring ConfigMap went through, in order, as `v2 Prepared`. */
   readonly ringHistory: string[] = [];
+  /** Pods deleted through the operator's applier, in order. */
+  readonly deletedPods: string[] = [];
   readonly #objects = new Map<string, KubernetesObject>();
   readonly #events: CoreV1Event[] = [];
   /** Pods whose runtime neither renews its Lease nor loads a ring (a stopped process). */
@@ -72,6 +77,7 @@ export class ReconcileWorld {
       applier: {
         write: (planned) => this.#write(planned),
         writeStatus: (ref, status) => this.#writeStatus(ref, status),
+        deletePod: (pod) => this.#deletePod(pod.name, pod.uid),
       },
       recorder: { record: (target, type, reason, message) => this.#record(target, { type, reason, message }) },
       logger: pino({ level: 'silent' }),
@@ -194,11 +200,56 @@ export class ReconcileWorld {
     if (planned.verb === 'create' && live !== undefined) {
       return Promise.reject(conflict(`${planned.kind} ${name} already exists`));
     }
-    if (planned.verb === 'update' && live?.metadata?.resourceVersion !== planned.object.metadata?.resourceVersion) {
+    if (planned.verb !== 'create' && live?.metadata?.resourceVersion !== planned.object.metadata?.resourceVersion) {
       return Promise.reject(conflict(`${planned.kind} ${name} was modified`));
     }
-    const generation = (live?.metadata?.generation ?? 0) + (isSame(specOf(live), specOf(planned.object)) ? 0 : 1);
-    this.#put(planned.kind, { ...planned.object, metadata: { ...planned.object.metadata, generation } });
+    // Server-side apply, roughly: what the operator sends wins, maps others set are kept.
+    const written = (planned.verb === 'apply' ? applyMergePatch(live, planned.object) : planned.object) as Stored;
+    this.#edit(planned.kind, written);
+    return Promise.resolve();
+  }
+
+  /** Stores `object` as anyone's write (a user's, the operator's), a new generation when its spec changed. */
+  #edit(kind: WorldKind, object: Stored): void {
+    const live = this.object(kind, object.metadata!.name!);
+    const generation = (live?.metadata?.generation ?? 0) + (isSame(specOf(live), specOf(object)) ? 0 : 1);
+    this.#put(kind, { ...object, metadata: { ...object.metadata, generation } });
+  }
+
+  /** Changes StatefulSet `name` as a user would (e.g. `kubectl rollout restart` or `kubectl set image`). */
+  editStatefulSet(name: string, change: (set: V1StatefulSet) => V1StatefulSet): void {
+    const live = this.#required<V1StatefulSet>('StatefulSet', name);
+    this.#edit('StatefulSet', change(structuredClone(live)));
+    this.#react();
+  }
+
+  /** Pod `name` gets a deletionTimestamp (as `kubectl delete pod`): not Ready, still running until {@link remove}. */
+  terminate(name: string): void {
+    const pod = this.#required<V1Pod>('Pod', name);
+    const deletionTimestamp = new Date(this.#nowMs);
+    const ready = { type: 'Ready', status: 'False', lastTransitionTime: deletionTimestamp };
+    this.#put('Pod', { ...pod, metadata: { ...pod.metadata, deletionTimestamp }, status: { conditions: [ready] } });
+  }
+
+  /** Pod `name` is gone (its grace period ended); the StatefulSet recreates it at its update revision. */
+  remove(name: string): void {
+    this.#delete('Pod', name);
+    this.#react();
+  }
+
+  #required<T extends KubernetesObject>(kind: WorldKind, name: string): T {
+    const object = this.object<T>(kind, name);
+    if (object === undefined) throw new Error(`no ${kind} ${name}`);
+    return object;
+  }
+
+  #deletePod(name: string, uid: string): Promise<void> {
+    this.#writes++;
+    const live = this.object<V1Pod>('Pod', name);
+    if (live === undefined) return Promise.reject(Object.assign(new Error(`pod ${name} not found`), { code: 404 }));
+    if (live.metadata?.uid !== uid) return Promise.reject(conflict(`pod ${name}: uid ${uid} is not the live one`));
+    this.deletedPods.push(name);
+    this.#delete('Pod', name);
     return Promise.resolve();
   }
 
@@ -233,23 +284,17 @@ export class ReconcileWorld {
     const metadata = {
       ...object.metadata,
       namespace: NAMESPACE,
-      uid: live?.metadata?.uid ?? `uid-${kind.toLowerCase()}-${name}`,
+      uid: live?.metadata?.uid ?? object.metadata?.uid ?? `uid-${kind.toLowerCase()}-${name}`,
       creationTimestamp: live?.metadata?.creationTimestamp ?? new Date(this.#nowMs),
       resourceVersion: String(++this.#resourceVersion),
     };
     const stored = deepFreeze(JSON.parse(JSON.stringify({ ...object, metadata })) as KubernetesObject);
     this.#objects.set(key, stored);
-    if (kind === 'ConfigMap') this.#recordRing(stored);
+    if (kind === 'ConfigMap') recordRing(this.ringHistory, stored);
   }
 
   #delete(kind: WorldKind, name: string): void {
     if (this.#objects.delete(`${kind}/${name}`)) this.#resourceVersion++;
-  }
-
-  #recordRing(configMap: V1ConfigMap): void {
-    const parsed = parseRingDocument(configMap.data?.[RING_DATA_KEY] ?? '');
-    const entry = parsed.ok ? `v${parsed.document.version} ${parsed.document.state}` : 'invalid';
-    if (this.ringHistory.at(-1) !== entry) this.ringHistory.push(entry);
   }
 
   /** The rest of the cluster catches up with the store: pods follow StatefulSets, runtimes their rings. */
@@ -277,7 +322,8 @@ export class ReconcileWorld {
   #runPods(set: V1StatefulSet): void {
     const name = set.metadata!.name!;
     const wanted = set.spec?.replicas ?? 0;
-    const labels = set.spec?.template?.metadata?.labels ?? {};
+    const revision = `${name}-${templateHash(set.spec?.template ?? {})}`;
+    const labels = { ...set.spec?.template?.metadata?.labels, [REVISION_LABEL]: revision };
     for (const [ordinal, pod] of this.#podsOf(name)) {
       if (ordinal < wanted) continue;
       this.#delete('Pod', pod.metadata!.name!);
@@ -289,11 +335,17 @@ export class ReconcileWorld {
       const ready = { type: 'Ready', status: 'True', lastTransitionTime: new Date(this.#nowMs) };
       const container = { name: 'gateway', containerID: `local://${++this.#containers}` };
       const status = { conditions: [ready], containerStatuses: [container] };
-      this.#put('Pod', { apiVersion: 'v1', kind: 'Pod', metadata: { name: `${name}-${i}`, labels }, status });
+      const metadata = { name: `${name}-${i}`, labels, uid: `uid-pod-${name}-${i}-${this.#containers}` };
+      this.#put('Pod', { apiVersion: 'v1', kind: 'Pod', metadata, status });
     }
     const pods = [...this.#podsOf(name).values()];
-    const readyReplicas = pods.filter(isReady).length;
-    const status = { replicas: pods.length, readyReplicas, observedGeneration: set.metadata?.generation };
+    const status = {
+      replicas: pods.length,
+      readyReplicas: pods.filter(isReady).length,
+      updatedReplicas: pods.filter((p) => p.metadata?.labels?.[REVISION_LABEL] === revision).length,
+      observedGeneration: set.metadata?.generation,
+      updateRevision: revision,
+    };
     if (!isSame(set.status, status)) this.#put('StatefulSet', { ...set, status });
   }
 
@@ -338,55 +390,10 @@ export class ReconcileWorld {
   }
 
   #setReady(name: string, ready: boolean): void {
-    const pod = this.object<V1Pod>('Pod', name);
-    if (pod === undefined) throw new Error(`no pod ${name}`);
+    const pod = this.#required<V1Pod>('Pod', name);
     const condition = { type: 'Ready', status: ready ? 'True' : 'False', lastTransitionTime: new Date(this.#nowMs) };
     this.#put('Pod', { ...pod, status: { ...pod.status, conditions: [condition] } });
     const set = this.object<V1StatefulSet>('StatefulSet', name.slice(0, name.lastIndexOf('-')));
     if (set !== undefined) this.#runPods(set);
   }
-}
-
-/** What a runtime serving `document` reports in its Lease (a gateway: no connections, so none misplaced). */
-function ringAnnotations(document: RingDocument, component: RuntimeComponent): Record<string, string> {
-  const annotations: Record<string, string> = {
-    [Annotations.ringVersion]: String(document.version),
-    [Annotations.ringState]: document.state,
-  };
-  if (component === 'gateway') {
-    annotations[Annotations.connections] = '0';
-    annotations[Annotations.misplaced] = '0';
-  }
-  return annotations;
-}
-
-function isReady(pod: V1Pod): boolean {
-  return pod.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ?? false;
-}
-
-function specOf(object: KubernetesObject | undefined): unknown {
-  const { spec, data } = (object ?? {}) as { spec?: unknown; data?: unknown };
-  return spec ?? data;
-}
-
-function isSame(a: unknown, b: unknown): boolean {
-  return JSON.stringify(a ?? null) === JSON.stringify(b ?? null);
-}
-
-/** Why {@link ReconcileWorld.until} stopped: the gateway cannot reach the condition. */
-function stuck(name: string, why: string, gateway: IMGateway | undefined): Error {
-  return new Error(`${name} cannot get there: ${why}; ${describeGateway(gateway)}`);
-}
-
-/** A 409 as client-node reports it: the caller's view was stale. */
-function conflict(message: string): Error {
-  return Object.assign(new Error(`Conflict: ${message}`), { code: 409 });
-}
-
-function deepFreeze<T>(value: T): T {
-  if (value !== null && typeof value === 'object' && !Object.isFrozen(value)) {
-    Object.freeze(value);
-    for (const child of Object.values(value)) deepFreeze(child);
-  }
-  return value;
 }
