@@ -17,6 +17,11 @@ export interface RuntimeReport {
   readonly misplaced?: number;
   /** The last refused ring document's error, as {@link describeRefusal} writes it. */
   readonly ringError?: string;
+  /**
+   * Gateways: true once the gateway got SIGTERM and waits to leave the ring; absent otherwise (a reader
+   * tests `draining === true`). Written as `"true"`, any other value reads as not draining.
+   */
+  readonly draining?: boolean;
 }
 
 /** The text of a refusal on a Lease: `<code>: <message>`. */
@@ -32,6 +37,7 @@ export function leaseAnnotations(report: RuntimeReport): Record<string, string> 
   if (report.connections !== undefined) annotations[Annotations.connections] = String(report.connections);
   if (report.misplaced !== undefined) annotations[Annotations.misplaced] = String(report.misplaced);
   if (report.ringError !== undefined) annotations[Annotations.ringError] = report.ringError;
+  if (report.draining === true) annotations[Annotations.draining] = 'true';
   return annotations;
 }
 
@@ -52,6 +58,7 @@ export function parseLeaseAnnotations(annotations: Readonly<Record<string, strin
     ...(connections !== undefined ? { connections } : {}),
     ...(misplaced !== undefined ? { misplaced } : {}),
     ...(typeof ringError === 'string' ? { ringError } : {}),
+    ...(read(Annotations.draining) === 'true' ? { draining: true } : {}),
   };
 }
 
