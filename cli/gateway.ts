@@ -1,6 +1,7 @@
 import { startOpsServer } from '../kube/ops-server.js';
-import { startGateway } from '../runtime/gateway/gateway.js';
+import { DEFAULTS, startGateway } from '../runtime/gateway/gateway.js';
 import { PodEnv } from '../ring/index.js';
+import { durationFlag } from './duration.js';
 import { UsageError, type CliIo } from './io.js';
 import { COMMON_FLAGS, portOf } from './runtime-args.js';
 import { commandHelp, runRuntimeCommand, type RuntimeCommand } from './runtime-command.js';
@@ -9,7 +10,7 @@ const command: RuntimeCommand = {
   component: 'gateway',
   usage: 'Usage: imring gateway --gateway NAME [options]',
   summary:
-    'Holds client websockets and delivers messages to them (gRPC Deliver), serving the ring of\nIMGateway NAME from its ConfigMap; migrates connections it no longer owns when a ring\nis committed; reports on its Lease. SIGTERM: /readyz fails, connections close with 4002.',
+    'Holds client websockets and delivers messages to them (gRPC Deliver), serving the ring of\nIMGateway NAME from its ConfigMap; migrates connections it no longer owns when a ring\nis committed; reports on its Lease. SIGTERM: /readyz fails, new upgrades get 503, the Lease\nsays draining at once and the connections stay until a committed ring drops this gateway;\nits users then move (migrate frame, or 4002), and it exits with none left, or closes the\nrest with 4002 shortly before --termination-grace ends.',
   flags: [
     ...COMMON_FLAGS,
     { name: 'ws-port', env: PodEnv.wsPort, default: '10001', port: true, help: 'client websocket port (GET /ws)' },
@@ -22,6 +23,12 @@ const command: RuntimeCommand = {
     },
     { name: 'http-port', env: PodEnv.httpPort, default: '10003', port: true, help: '/healthz, /readyz, /metrics' },
     {
+      name: 'termination-grace',
+      env: PodEnv.terminationGrace,
+      default: `${DEFAULTS.terminationGraceMs / 1000}s`,
+      help: "the pod's grace period from SIGTERM to SIGKILL; connections left are closed with 4002 shortly before",
+    },
+    {
       name: 'token-secret',
       env: PodEnv.tokenSecret,
       help: 'HS256 key of client tokens (required; prefer the env var)',
@@ -29,8 +36,9 @@ const command: RuntimeCommand = {
   ],
   check(values) {
     if (!values['token-secret']) throw new UsageError(`--token-secret (or ${PodEnv.tokenSecret}) is required`);
+    durationFlag('termination-grace', values['termination-grace'] ?? '');
   },
-  async start({ values, pod, watcher, logger, registry, parts }) {
+  async start({ values, pod, watcher, logger, registry, parts, lease }) {
     const host = values.host!;
     const gw = await startGateway({
       host,
@@ -38,6 +46,7 @@ const command: RuntimeCommand = {
       self: pod,
       ringSource: watcher,
       tokenSecret: values['token-secret']!,
+      terminationGraceMs: durationFlag('termination-grace', values['termination-grace']!),
       logger,
       registry,
     });
@@ -50,10 +59,18 @@ const command: RuntimeCommand = {
       logger,
     });
     parts.push({ name: 'ops-server', stop: () => ops.close() });
-    // Stopped first: readiness fails and clients move away while the Lease still reports them.
+    let draining = false;
+    // Stopped first: the Lease says draining at once, so the operator takes this member out of the
+    // ring, and it keeps reporting the connections until they are gone.
+    const drain = async (): Promise<void> => {
+      draining = true;
+      const drained = gw.drain();
+      await lease.flush();
+      await drained;
+    };
     return {
-      stats: () => gw.stats(),
-      afterLease: { name: 'drain', stop: () => gw.drain() },
+      stats: () => ({ ...gw.stats(), draining }),
+      afterLease: { name: 'drain', stop: drain },
       describe: { ports: gw.ports },
     };
   },

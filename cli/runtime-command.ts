@@ -29,6 +29,8 @@ export interface RuntimeContext {
   readonly watcher: RingSource;
   /** Registers something to stop on shutdown (stopped in reverse order). */
   readonly parts: Stoppable[];
+  /** This pod's Lease (written once the component runs): `flush()` writes a change at once. */
+  readonly lease: Pick<LeaseReporter, 'flush'>;
 }
 
 /** A runtime command: its flags, its help, and how to start its component. */
@@ -41,7 +43,7 @@ export interface RuntimeCommand {
   check?(values: RuntimeValues): void;
   /** Starts the component; returns what the Lease reports (gateways: connection stats). */
   start(context: RuntimeContext): Promise<{
-    stats?: () => { connections: number; misplaced: number };
+    stats?: () => GatewayStats;
     afterLease?: Stoppable;
     describe: Record<string, unknown>;
   }>;
@@ -112,6 +114,7 @@ export async function runRuntimeCommand(command: RuntimeCommand, args: string[],
       registry,
       watcher: fence ?? watcher,
       parts,
+      lease,
     });
     if (started.stats) component.stats = started.stats;
     parts.push({ name: 'lease', stop: () => lease.close() });

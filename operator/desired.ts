@@ -33,7 +33,10 @@ export interface Owner extends GatewayKey {
   readonly uid: string;
 }
 
-/** Seconds a gateway pod gets to drain its connections (4002 at a bounded rate) on SIGTERM. */
+/**
+ * Seconds a gateway pod gets from SIGTERM to SIGKILL (also its IMRING_TERMINATION_GRACE): it leaves
+ * the ring, its users move, and what it still holds shortly before the end is closed with 4002.
+ */
 export const GATEWAY_TERMINATION_GRACE_SECONDS = 30;
 
 /**
@@ -159,6 +162,7 @@ function gatewayEnv(owner: Owner, spec: ResolvedSpec): V1EnvVar[] {
     { name: PodEnv.grpcPort, value: String(spec.ports.grpc) },
     { name: PodEnv.httpPort, value: String(spec.ports.http) },
     { name: PodEnv.tokenSecret, valueFrom: { secretKeyRef: { name: spec.auth.secretName, key: spec.auth.secretKey } } },
+    { name: PodEnv.terminationGrace, value: `${GATEWAY_TERMINATION_GRACE_SECONDS}s` },
     { name: PodEnv.logLevel, value: spec.logLevel },
   ];
   const own = new Set(fixed.map((e) => e.name));

@@ -35,7 +35,10 @@ export const Annotations = {
   misplaced: 'imring.dev/misplaced',
   /** The last refused ring document's error (`<code>: <message>`), absent when none. */
   ringError: 'imring.dev/ring-error',
-  /** Gateways: `"true"` from SIGTERM on: the member is to leave the ring at once. */
+  /**
+   * Gateways: `"true"` from SIGTERM on (absent otherwise): the pod is going away, so the operator
+   * takes the member out of the ring at once (DESIGN.md section 5).
+   */
   draining: 'imring.dev/draining',
 } as const;
 

@@ -17,7 +17,10 @@ export interface RuntimeReport {
   readonly misplaced?: number;
   /** The last refused ring document's error, as {@link describeRefusal} writes it. */
   readonly ringError?: string;
-  /** Gateways: stopping (SIGTERM); absent or false while serving normally. */
+  /**
+   * Gateways: true once the gateway got SIGTERM and waits to leave the ring; absent otherwise (a reader
+   * tests `draining === true`). Written as `"true"`, any other value reads as not draining.
+   */
   readonly draining?: boolean;
 }
 
@@ -49,14 +52,13 @@ export function parseLeaseAnnotations(annotations: Readonly<Record<string, strin
   const connections = count(read(Annotations.connections));
   const misplaced = count(read(Annotations.misplaced));
   const ringError = read(Annotations.ringError);
-  const draining = read(Annotations.draining) === 'true';
   return {
     ...(version !== undefined ? { version } : {}),
     ...(state === 'Prepared' || state === 'Committed' ? { state } : {}),
     ...(connections !== undefined ? { connections } : {}),
     ...(misplaced !== undefined ? { misplaced } : {}),
     ...(typeof ringError === 'string' ? { ringError } : {}),
-    ...(draining ? { draining } : {}),
+    ...(read(Annotations.draining) === 'true' ? { draining: true } : {}),
   };
 }
 

@@ -20,6 +20,11 @@ export const PodEnv = {
   httpPort: 'IMRING_HTTP_PORT',
   /** The HS256 key of client tokens, from the Secret `spec.auth.secretName`. */
   tokenSecret: 'IMRING_TOKEN_SECRET',
+  /**
+   * The pod's grace period (its `terminationGracePeriodSeconds`) as a duration such as `30s`: a
+   * draining gateway closes what it still holds shortly before it ends.
+   */
+  terminationGrace: 'IMRING_TERMINATION_GRACE',
   /** The pino level of the runtime's log (`spec.logLevel`). */
   logLevel: 'LOG_LEVEL',
 } as const;

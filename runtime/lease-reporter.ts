@@ -24,10 +24,11 @@ export interface ReportedRingSource {
   onErrorChange?(listener: () => void): () => void;
 }
 
-/** A gateway's connection counts. */
+/** A gateway's connection counts, and whether it is draining (SIGTERM: about to leave the ring). */
 export interface GatewayStats {
   readonly connections: number;
   readonly misplaced: number;
+  readonly draining?: boolean;
 }
 
 export interface LeaseReporterOptions {
@@ -188,6 +189,21 @@ export class LeaseReporter {
     }
     const gapMs = 1000 / this.#options.maxWritesPerSecond;
     this.#arm(Math.max(0, this.#lastWriteAt + gapMs - performance.now()));
+  }
+
+  /**
+   * Writes the current state now, past the write throttle (after a write in flight): for a change
+   * the operator must see at once (a gateway that starts draining). Resolves once written or failed
+   * (a failed write is retried as any other); never rejects.
+   */
+  async flush(): Promise<void> {
+    while (this.#writing !== undefined) await this.#writing;
+    if (!this.#started || this.#closing !== undefined) return;
+    clearTimeout(this.#timer);
+    this.#timer = undefined;
+    this.#timerDue = Infinity;
+    this.#writing = this.#write();
+    await this.#writing;
   }
 
   #onErrorChange(): void {

@@ -102,6 +102,14 @@ const runtimeFailures: [string[], string][] = [
     ['gateway', '--token-secret', 'k', '--lease-duration', '5s'],
     'imring gateway: --lease-renew-period (5s) must be less than --lease-duration (5s)',
   ],
+  [
+    ['gateway', '--token-secret', 'k', '--termination-grace', '30'],
+    `imring gateway: --termination-grace ${NOT_A_DURATION}, got "30"`,
+  ],
+  [
+    ['gateway', '--token-secret', 'k', '--termination-grace', '0'],
+    'imring gateway: --termination-grace must be more than 0, got "0"',
+  ],
   // The gateway routes nothing, so it runs no fence.
   [
     ['gateway', '--token-secret', 'k', '--lease-fence-margin', '1s'],

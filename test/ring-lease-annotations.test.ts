@@ -30,6 +30,7 @@ const roundTrips: [string, RuntimeReport][] = [
   ['a gateway with connections', { version: 1, state: 'Prepared', connections: 12, misplaced: 0 }],
   ['a gateway that has moved everyone', { version: 9, state: 'Committed', connections: 0, misplaced: 0 }],
   ['a refusal before any ring', { ringError: 'IMRING_RING_INVALID_JSON: not valid JSON' }],
+  ['a draining gateway', { version: 3, state: 'Committed', connections: 4, misplaced: 0, draining: true }],
   ['the largest count written exactly', { version: 999_999_999_999_999, connections: 999_999_999_999_999 }],
 ];
 
@@ -54,6 +55,8 @@ const badValues: [string, Record<string, string>, RuntimeReport][] = [
     { [Annotations.ringVersion]: '3', [Annotations.ringState]: 'Committed', [Annotations.connections]: 'many' },
     { version: 3, state: 'Committed' },
   ],
+  ['a draining value other than "true"', { [Annotations.draining]: 'True' }, {}],
+  ['an empty draining value', { [Annotations.draining]: '' }, {}],
   ['annotations that are not ours', { 'example.com/other': '5' }, {}],
 ];
 
@@ -62,6 +65,11 @@ for (const [what, annotations, expected] of badValues) {
     assert.deepEqual(parseLeaseAnnotations(annotations), expected);
   });
 }
+
+test('a gateway that is not draining writes no draining annotation', () => {
+  assert.deepEqual(leaseAnnotations({ connections: 1, draining: false }), { [Annotations.connections]: '1' });
+  assert.deepEqual(leaseAnnotations({ draining: true }), { [Annotations.draining]: 'true' });
+});
 
 test('a Lease without annotations reports nothing', () => {
   assert.deepEqual(parseLeaseAnnotations(undefined), {});

@@ -35,9 +35,12 @@ export interface Gateway {
   /** True with a ring loaded, until drain() or close(). */
   ready(): boolean;
   /**
-   * The SIGTERM path: ready() turns false, new upgrades get 503, every user is moved at
-   * `shutdownCloseRatePerSecond` (a migrate frame with reason `shutdown` to a client that opted in,
-   * closed with 4002 at its deadline; 4002 at once to the others); resolves when no socket is left.
+   * The SIGTERM path (DESIGN.md section 5): ready() turns false and new upgrades get 503, but the
+   * connections stay and are delivered to while the committed ring lists this gateway. Once a
+   * committed ring no longer does, its users move as for any ring, paced at the ring's
+   * `migrateRatePerSecond`, with reason `shutdown` (a migrate frame to a client that opted in, 4002
+   * to the others). Without a ring, and at `terminationGraceMs - forceCloseMarginMs`, every
+   * connection left is closed with 4002. Resolves when no socket is left. Idempotent.
    */
   drain(): Promise<void>;
   /** Stops both servers at once (remaining sockets are terminated). Idempotent. */
@@ -113,10 +116,13 @@ class GatewayCore {
   readonly mover: ConnectionMover;
   readonly #o: ResolvedGatewayOptions;
   readonly #migrator: PacedCloser;
-  readonly #drainer: PacedCloser;
   #unsubscribe: (() => void) | undefined;
   #draining: Promise<void> | undefined;
   #drained: (() => void) | undefined;
+  /** The timer of the forced close before the grace period ends, while draining. */
+  #deadline: unknown;
+  /** The ring version whose leaving was logged, while draining. */
+  #leftAt: number | undefined;
   #stopped = false;
 
   constructor(o: ResolvedGatewayOptions) {
@@ -128,13 +134,11 @@ class GatewayCore {
       timers: o.timers,
       now: o.now,
       policy: () => policyOf(o.ringSource.current()),
-      // Draining, the gateway keeps no one: a ring move's deadline closes whoever is left.
-      isKept: (userID) => this.#draining === undefined && this.connections.isOwned(userID),
+      isKept: (userID) => this.connections.isOwned(userID),
       onOutcome: (outcome) => this.metrics.migrations.inc({ outcome }),
     });
     const pacing = { timers: o.timers, now: o.now, random: o.random };
     this.#migrator = new PacedCloser({ ...pacing, close: (userID) => this.#migrate(userID) });
-    this.#drainer = new PacedCloser({ ...pacing, close: (userID) => this.mover.move(userID, 'shutdown') });
   }
 
   /** Subscribes to ring changes and acts on the ring served now. */
@@ -207,10 +211,14 @@ class GatewayCore {
   drain(sockets: number): Promise<void> {
     this.#draining ??= new Promise<void>((resolve) => {
       this.#drained = resolve;
-      this.#migrator.clear();
-      const ratePerSecond = this.#o.shutdownCloseRatePerSecond;
-      this.#o.logger.info({ connections: this.connections.size, ratePerSecond }, 'draining');
-      this.#drainer.replace([...this.connections.userIDs()], ratePerSecond);
+      const { terminationGraceMs, forceCloseMarginMs, logger, self } = this.#o;
+      const deadlineMs = terminationGraceMs - forceCloseMarginMs;
+      this.#deadline = this.#o.timers.setTimeout(() => this.#closeAll('deadline'), deadlineMs);
+      const ring = this.#o.ringSource.current();
+      const member = ring?.member(self) !== undefined;
+      logger.info({ connections: this.connections.size, member, deadlineMs }, 'draining');
+      if (ring === undefined) this.#closeAll('no ring');
+      else this.#logLeft(ring);
       this.checkDrained(sockets);
     });
     return this.#draining;
@@ -219,6 +227,8 @@ class GatewayCore {
   /** Resolves drain() once no socket is left. */
   checkDrained(sockets: number): void {
     if (this.#drained === undefined || sockets > 0) return;
+    this.#o.timers.clearTimeout(this.#deadline);
+    this.#o.logger.info('drained');
     this.#drained();
     this.#drained = undefined;
   }
@@ -226,9 +236,30 @@ class GatewayCore {
   stop(): void {
     this.#stopped = true;
     this.#unsubscribe?.();
+    this.#o.timers.clearTimeout(this.#deadline);
     this.#migrator.clear();
-    this.#drainer.clear();
     this.mover.clear();
+  }
+
+  /**
+   * Closes every connection left with 4002, without a migrate frame: the gateway is going away with
+   * no ring to send its users to, or no time left for a move.
+   */
+  #closeAll(why: 'deadline' | 'no ring'): void {
+    this.#migrator.clear();
+    this.mover.clear();
+    const users = [...this.connections.userIDs()];
+    let closed = 0;
+    for (const userID of users) closed += this.connections.closeUser(userID, CloseCodes.shuttingDown, 'shutting down');
+    this.#o.logger.warn({ closed, why }, 'closed every connection left');
+  }
+
+  /** Logs, once per ring, that a draining gateway's committed ring no longer lists it (its users move). */
+  #logLeft(ring: Ring): void {
+    if (this.#draining === undefined || ring.state !== 'Committed' || ring.member(this.#o.self) !== undefined) return;
+    if (this.#leftAt === ring.version) return;
+    this.#leftAt = ring.version;
+    this.#o.logger.info({ version: ring.version, connections: this.connections.size }, 'left the ring');
   }
 
   #onRing(ring: Ring): void {
@@ -238,10 +269,11 @@ class GatewayCore {
     this.connections.pruneMigrated(this.#o.now(), policy.handoffWindowMs);
     this.#o.logger.info({ version: ring.version, state: ring.state, ...this.stats() }, 'serving ring');
     // Prepared: clients may still be connecting per the old ring; only a committed ring moves anyone.
-    if (ring.state !== 'Committed' || this.#draining !== undefined) {
+    if (ring.state !== 'Committed') {
       this.#migrator.clear();
       return;
     }
+    this.#logLeft(ring);
     const users = usersToMigrate(this.connections.userIDs(), (userID) => this.connections.isOwned(userID));
     this.#migrator.replace(users, policy.migrateRatePerSecond);
     if (users.length > 0)
@@ -251,10 +283,13 @@ class GatewayCore {
       );
   }
 
-  /** Moves a user's connections away (reason `ring`) unless the current ring gave it back to us. */
+  /**
+   * Moves a user's connections away unless the current ring gave it back to us: reason `ring`, or
+   * `shutdown` while draining (the client must not come back here).
+   */
   #migrate(userID: string): number {
     if (this.connections.isOwned(userID)) return 0;
-    return this.mover.move(userID, 'ring');
+    return this.mover.move(userID, this.#draining === undefined ? 'ring' : 'shutdown');
   }
 }
 

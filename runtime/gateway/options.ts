@@ -30,8 +30,17 @@ export interface GatewayOptions {
   pingIntervalMs?: number;
   /** Open connections per process; beyond it upgrades are refused with 503. Default 50 000. */
   maxConnections?: number;
-  /** Closes per second with 4002 while draining. Default 1000. */
-  shutdownCloseRatePerSecond?: number;
+  /**
+   * The pod's grace period in ms (`terminationGracePeriodSeconds`): how long after drain() (SIGTERM)
+   * the process may still run. Default 30 000, Kubernetes' default.
+   */
+  terminationGraceMs?: number;
+  /**
+   * How long before the grace period ends a draining gateway closes every connection left with 4002,
+   * in ms (no migrate frame: no time is left for a move). Default: the larger of 2 s and a tenth of
+   * `terminationGraceMs`, but at most half of it (30 s → 3 s, 60 s → 6 s, 2 s → 1 s).
+   */
+  forceCloseMarginMs?: number;
   /** How long a closing handshake may take before the socket is destroyed, in ms. Default 10 000. */
   closeTimeoutMs?: number;
   logger?: Logger;
@@ -50,9 +59,14 @@ export const DEFAULTS = Object.freeze({
   maxSendBufferBytes: 1024 * 1024,
   pingIntervalMs: 30_000,
   maxConnections: 50_000,
-  shutdownCloseRatePerSecond: 1000,
   closeTimeoutMs: 10_000,
+  terminationGraceMs: 30_000,
 });
+
+/** The default {@link GatewayOptions.forceCloseMarginMs} for a grace period of `graceMs`. */
+export function defaultForceCloseMarginMs(graceMs: number): number {
+  return Math.min(Math.max(2000, graceMs / 10), graceMs / 2);
+}
 
 export type ResolvedGatewayOptions = Required<Omit<GatewayOptions, 'tokenSecret'>> & { tokenKey: Uint8Array };
 
@@ -66,8 +80,8 @@ const LIMITS = [
   'maxSendBufferBytes',
   'pingIntervalMs',
   'maxConnections',
-  'shutdownCloseRatePerSecond',
   'closeTimeoutMs',
+  'terminationGraceMs',
 ] as const;
 
 /**
@@ -83,6 +97,7 @@ export function resolveGatewayOptions(options: GatewayOptions): ResolvedGatewayO
       throw new RangeError(`startGateway: options.${name} must be a positive number`);
     limits[name] = value;
   }
+  const forceCloseMarginMs = forceCloseMarginOf(options, limits.terminationGraceMs);
   for (const name of ['now', 'random'] as const) {
     if (options[name] !== undefined && typeof options[name] !== 'function')
       throw new TypeError(`startGateway: options.${name} must be a function`);
@@ -94,12 +109,22 @@ export function resolveGatewayOptions(options: GatewayOptions): ResolvedGatewayO
     ringSource: options.ringSource,
     tokenKey: tokenKeyOf(options.tokenSecret),
     ...limits,
+    forceCloseMarginMs,
     logger: options.logger ?? pino({ level: 'silent' }),
     registry: options.registry ?? new Registry(),
     now: options.now ?? Date.now,
     random: options.random ?? Math.random,
     timers: options.timers ?? realTimers,
   };
+}
+
+function forceCloseMarginOf(options: GatewayOptions, graceMs: number): number {
+  const marginMs = options.forceCloseMarginMs ?? defaultForceCloseMarginMs(graceMs);
+  if (!(marginMs >= 0 && marginMs < graceMs))
+    throw new RangeError(
+      'startGateway: options.forceCloseMarginMs must be at least 0 and less than terminationGraceMs',
+    );
+  return marginMs;
 }
 
 function checkPlacement(options: GatewayOptions): void {

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { CoordinationV1Api, CoreV1Api } from '@kubernetes/client-node';
 import { WebSocket } from 'ws';
-import { Annotations, Ring } from '../../ring/index.js';
+import { Annotations, Ring, runtimeLeaseName } from '../../ring/index.js';
 import { ImringClient, type ClientMoveEvent } from '../../client/index.js';
 import { GATEWAY, ImSystem, member, tokenFor } from '../support/im-system.js';
 import { watchUntil } from '../support/wait.js';
@@ -56,6 +56,16 @@ async function connect(user: string): Promise<void> {
 /** The next `event` of `client` (unlike events.once, an 'error' meanwhile does not reject it). */
 function nextEvent<T>(client: ImringClient, event: string): Promise<T> {
   return new Promise((resolve) => client.once(event, resolve));
+}
+
+/** Resolves once Lease `name` carries `value` in annotation `key`. */
+async function untilLease(name: string, key: string, value: string): Promise<void> {
+  const coordination = system.cluster.kc.makeApiClient(CoordinationV1Api);
+  const path = `/apis/coordination.k8s.io/v1/namespaces/${GATEWAY.namespace}/leases`;
+  await watchUntil(system.cluster.kc, path, async () => {
+    const lease = await coordination.readNamespacedLease({ name, namespace: GATEWAY.namespace });
+    return lease.metadata?.annotations?.[key] === value ? true : undefined;
+  });
 }
 
 /** Resolves once the three gateway Leases carry `value` in annotation `key`. */
@@ -259,17 +269,24 @@ test('a reader that stops reading is cut off with 4008 while others keep receivi
   await allReceived([steady], `slow-${sent}`);
 });
 
-test('a gateway pod deleted gracefully drains its clients with 4002 at the move deadline while it is still in the ring', async () => {
+test('a gateway pod deleted gracefully says draining at once, keeps delivering, and moves its users once out of the ring', async () => {
   const ring = system.watchers[1]!.current()!;
   const onLast = USERS.filter((u) => ring.owner(u)?.name === 'im-2');
   assert.ok(onLast.length > 0);
-  // Asked to move, they find no other gateway: the ring still routes them to im-2, which refuses
-  // their new connections (errors the SDK reports, which must not end the wait).
-  const closes = onLast.map((u) => nextEvent<{ code: number }>(clients.get(u)!, 'close'));
   const moves = onLast.map((u) => nextEvent<ClientMoveEvent>(clients.get(u)!, 'move'));
+  const closes: string[] = [];
+  for (const user of onLast) clients.get(user)!.on('close', () => closes.push(user));
   await system.cluster.kc.makeApiClient(CoreV1Api).deleteNamespacedPod({ name: 'im-2', namespace: GATEWAY.namespace });
-  const codes = (await Promise.all(closes)).map((event) => event.code);
-  assert.deepEqual(new Set(codes), new Set([4002]));
+  await untilLease(runtimeLeaseName(GATEWAY.name, 'gateway', 'im-2'), Annotations.draining, 'true');
+  // Still in the ring (this test plays the operator): its users are served where they are.
+  const delivered = allReceived(onLast, 'm-draining');
+  const { body } = await system.pushHttp([{ msgID: 'm-draining', toUserIDs: onLast, payload: 'draining' }]);
+  assert.deepEqual(new Set(body.results.map((r) => `${r.status}/${r.via}`)), new Set(['realtime/current']));
+  await delivered;
+  const version = ring.version + 1;
+  await system.writeRing({ version, state: 'Prepared', members: 2, previousMembers: 3 });
+  await system.writeRing({ version, state: 'Committed', members: 2, previousMembers: 3 });
   const outcomes = (await Promise.all(moves)).map((event) => `${event.reason}/${event.outcome}`);
-  assert.deepEqual(new Set(outcomes), new Set(['shutdown/forced']));
+  assert.deepEqual(new Set(outcomes), new Set(['shutdown/graceful']));
+  assert.deepEqual(closes, [], 'a graceful client is never without a connection');
 });

@@ -243,6 +243,14 @@ export async function metricValue(
   return sample?.value ?? 0;
 }
 
+/** The gateway's migrations so far, by outcome (`imring_gateway_migrations_total`). */
+export async function migrationOutcomes(registry: Registry): Promise<Record<string, number>> {
+  const counts: Record<string, number> = {};
+  for (const outcome of ['graceful', 'deadline', 'closed'])
+    counts[outcome] = await metricValue(registry, 'imring_gateway_migrations_total', { outcome });
+  return counts;
+}
+
 /**
  * Resolves once `check()` holds, checking after every turn of the event loop: for what the gateway
  * does when a socket event reaches it (a client's close lands there about when the client sees it

@@ -4,7 +4,7 @@ import { CloseCodes, DEFAULT_POLICY } from '../../ring/index.js';
 import {
   connectClient,
   grpcClient,
-  metricValue,
+  migrationOutcomes,
   newRing,
   SELF,
   settled,
@@ -57,11 +57,8 @@ async function askedToMove(t: TestGateway): Promise<{ userID: string; client: Te
   return { userID, client };
 }
 
-async function outcomes(t: TestGateway): Promise<Record<string, number>> {
-  const counts: Record<string, number> = {};
-  for (const outcome of ['graceful', 'deadline', 'closed'])
-    counts[outcome] = await metricValue(t.registry, 'imring_gateway_migrations_total', { outcome });
-  return counts;
+function outcomes(t: TestGateway): Promise<Record<string, number>> {
+  return migrationOutcomes(t.registry);
 }
 
 test('a graceful client is sent a migrate frame, is delivered to until it closes with 1000, then answers MIGRATED', () =>
@@ -130,26 +127,6 @@ test('a graceful client still here at the deadline is closed with 4001; one that
       ['MIGRATED', []],
     ]);
   }));
-
-test('drain asks graceful clients to move for shutdown and closes them with 4002 at the deadline', () =>
-  onGateway(
-    async (t) => {
-      const graceful = await connectClient(t.gw, { userID: 'a', graceful: true });
-      const plain = await connectClient(t.gw, { userID: 'b' });
-      const drained = t.gw.drain();
-      t.clock.advance(0);
-      assert.deepEqual(await plain.closed, { code: CloseCodes.shuttingDown, reason: 'shutting down' });
-      await graceful.received(1);
-      assert.deepEqual(graceful.messages, [{ type: 'migrate', reason: 'shutdown', deadlineMs: 1000 }]);
-      t.clock.advance(999);
-      assert.equal(t.gw.stats().connections, 1);
-      t.clock.advance(1);
-      assert.deepEqual(await graceful.closed, { code: CloseCodes.shuttingDown, reason: 'shutting down' });
-      await drained;
-      assert.deepEqual(await outcomes(t), { graceful: 0, deadline: 1, closed: 1 });
-    },
-    { shutdownCloseRatePerSecond: 20 },
-  ));
 
 test('a ring that gives the user back spares it at the deadline; a new connection replacing a moving one ends its move', () =>
   onGateway(async (t, rpc) => {

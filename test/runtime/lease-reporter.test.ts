@@ -59,7 +59,7 @@ function newReporter(
     renewSeconds?: number;
     maxWritesPerSecond?: number;
     logger?: Logger;
-    stats?: () => { connections: number; misplaced: number };
+    stats?: () => { connections: number; misplaced: number; draining?: boolean };
   } = {},
 ): { reporter: LeaseReporter; source: FakeRingSource } {
   const source = new FakeRingSource();
@@ -240,6 +240,32 @@ test('a burst of changes is coalesced into one throttled write of the last state
   } finally {
     await reporter.close();
   }
+});
+
+test('flush writes a draining gateway at once, past the throttle, and resolves once written', async () => {
+  const name = 'im-gateway-gw-flush';
+  let draining = false;
+  // One write a minute: a throttled update would not be written within the test.
+  const stats = (): { connections: number; misplaced: number; draining: boolean } => ({
+    connections: 3,
+    misplaced: 0,
+    draining,
+  });
+  const { reporter } = newReporter('gw-flush', { maxWritesPerSecond: 1 / 60, renewSeconds: 10, stats });
+  try {
+    await reporter.start();
+    assert.equal((await readLease(name))?.metadata?.annotations?.[Annotations.draining], undefined);
+    draining = true;
+    reporter.update();
+    const before = writesOf(name);
+    await reporter.flush();
+    assert.equal(writesOf(name) - before, 1);
+    assert.equal((await readLease(name))?.metadata?.annotations?.[Annotations.draining], 'true');
+  } finally {
+    await reporter.close();
+  }
+  await reporter.flush();
+  assert.equal(await readLease(name), undefined, 'a flush after close writes nothing');
 });
 
 test('a deleted Lease is recreated, and a Lease written by someone else is re-read and kept', async () => {

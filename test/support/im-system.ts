@@ -252,6 +252,7 @@ function gatewayStatefulSet(replicas: number): V1StatefulSet {
                 { name: 'POD_NAMESPACE', ...field('metadata.namespace') },
                 { name: 'POD_IP', ...field('status.podIP') },
                 { name: 'IMRING_TOKEN_SECRET', valueFrom: { secretKeyRef: { name: 'im-token', key: 'key' } } },
+                { name: 'IMRING_TERMINATION_GRACE', value: '10s' },
                 { name: 'LOG_LEVEL', value: 'warn' },
               ],
               ports: [
