@@ -42,7 +42,13 @@ export interface IMGatewaySpec {
     env?: { name?: string; value?: string }[];
   };
   ring?: { tableSize?: number; ackTimeoutSeconds?: number };
-  drain?: { timeoutSeconds?: number; migrateRatePerSecond?: number; handoffWindowMs?: number; moveDeadlineMs?: number };
+  drain?: {
+    timeoutSeconds?: number;
+    migrateRatePerSecond?: number;
+    handoffWindowMs?: number;
+    moveDeadlineMs?: number;
+    terminationGraceSeconds?: number;
+  };
   unreadyGraceSeconds?: number;
   auth?: { secretName?: string; secretKey?: string };
   logLevel?: LogLevel;

@@ -34,12 +34,6 @@ export interface Owner extends GatewayKey {
 }
 
 /**
- * Seconds a gateway pod gets from SIGTERM to SIGKILL (also its IMRING_TERMINATION_GRACE): it leaves
- * the ring, its users move, and what it still holds shortly before the end is closed with 4002.
- */
-export const GATEWAY_TERMINATION_GRACE_SECONDS = 30;
-
-/**
  * The gateways' ServiceAccount unless `podTemplate.serviceAccountName` says otherwise (config/ creates it with its
  * Role).
  */
@@ -105,7 +99,9 @@ function statefulSetSpec(owner: Owner, spec: ResolvedSpec, replicas: number): V1
       },
       spec: {
         serviceAccountName: spec.podTemplate.serviceAccountName ?? DEFAULT_GATEWAY_SERVICE_ACCOUNT,
-        terminationGracePeriodSeconds: GATEWAY_TERMINATION_GRACE_SECONDS,
+        // Also the gateway's IMRING_TERMINATION_GRACE: it leaves the ring, its users move, and what it still holds
+        // shortly before the end is closed with 4002.
+        terminationGracePeriodSeconds: spec.drain.terminationGraceSeconds,
         nodeSelector: { ...spec.podTemplate.nodeSelector },
         tolerations: spec.podTemplate.tolerations.map((t) => ({ ...t })),
         securityContext: {
@@ -162,7 +158,7 @@ function gatewayEnv(owner: Owner, spec: ResolvedSpec): V1EnvVar[] {
     { name: PodEnv.grpcPort, value: String(spec.ports.grpc) },
     { name: PodEnv.httpPort, value: String(spec.ports.http) },
     { name: PodEnv.tokenSecret, valueFrom: { secretKeyRef: { name: spec.auth.secretName, key: spec.auth.secretKey } } },
-    { name: PodEnv.terminationGrace, value: `${GATEWAY_TERMINATION_GRACE_SECONDS}s` },
+    { name: PodEnv.terminationGrace, value: `${spec.drain.terminationGraceSeconds}s` },
     { name: PodEnv.logLevel, value: spec.logLevel },
   ];
   const own = new Set(fixed.map((e) => e.name));

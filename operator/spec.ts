@@ -48,6 +48,8 @@ export interface ResolvedSpec {
     readonly handoffWindowMs: number;
     /** How long a client that opted in to graceful migration has to move, in ms. */
     readonly moveDeadlineMs: number;
+    /** The gateway pods' grace period, s. */
+    readonly terminationGraceSeconds: number;
   };
   /** How long a member's pod may be unready before it leaves the ring, in s. */
   readonly unreadyGraceSeconds: number;
@@ -66,7 +68,13 @@ export const SPEC_DEFAULTS = deepFreeze({
   image: 'ghcr.io/imring/imring:0.1.0',
   ports: { ws: 10001, grpc: 10002, http: 10003 },
   ring: { tableSize: 65537, ackTimeoutSeconds: 30 },
-  drain: { timeoutSeconds: 120, migrateRatePerSecond: 500, handoffWindowMs: 2000, moveDeadlineMs: 10_000 },
+  drain: {
+    timeoutSeconds: 120,
+    migrateRatePerSecond: 500,
+    handoffWindowMs: 2000,
+    moveDeadlineMs: 10_000,
+    terminationGraceSeconds: 60,
+  },
   unreadyGraceSeconds: 30,
   auth: { secretKey: 'key' },
   logLevel: 'info',
@@ -319,6 +327,7 @@ const DRAIN_FIELDS: IntegerSection<keyof ResolvedSpec['drain']> = {
     migrateRatePerSecond: [1, 100_000],
     handoffWindowMs: [0, 60_000],
     moveDeadlineMs: [0, 300_000],
+    terminationGraceSeconds: [1, 3600],
   },
 };
 
