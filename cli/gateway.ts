@@ -47,6 +47,8 @@ const command: RuntimeCommand = {
       ringSource: watcher,
       tokenSecret: values['token-secret']!,
       terminationGraceMs: durationFlag('termination-grace', values['termination-grace']!),
+      // The moment the operator waits for (a ring converged): on the Lease within the write throttle, not at renewal.
+      onSettled: () => lease.update(),
       logger,
       registry,
     });

@@ -30,7 +30,7 @@ export interface RuntimeContext {
   /** Registers something to stop on shutdown (stopped in reverse order). */
   readonly parts: Stoppable[];
   /** This pod's Lease (written once the component runs): `flush()` writes a change at once. */
-  readonly lease: Pick<LeaseReporter, 'flush'>;
+  readonly lease: Pick<LeaseReporter, 'flush' | 'update'>;
 }
 
 /** A runtime command: its flags, its help, and how to start its component. */

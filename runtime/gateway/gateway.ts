@@ -75,8 +75,14 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     onConnection: (connection) => core.accept(connection),
     onClose: (code) => core.metrics.closes.inc({ code: String(code) }),
     onAuthFailure: (reason) => core.metrics.authFailures.inc({ reason }),
-    onSocketClosed: () => core.checkDrained(ws.sockets),
-    onConnectionClosed: (connection, init) => core.mover.closed(connection, init),
+    onSocketClosed: () => {
+      core.checkSettled();
+      core.checkDrained(ws.sockets);
+    },
+    onConnectionClosed: (connection, init) => {
+      core.mover.closed(connection, init);
+      core.checkSettled();
+    },
   });
   let grpc: GrpcServer;
   try {
@@ -124,6 +130,8 @@ class GatewayCore {
   /** The ring version whose leaving was logged, while draining. */
   #leftAt: number | undefined;
   #stopped = false;
+  /** Misplaced connections and connections at the last {@link GatewayCore.checkSettled}. */
+  #lastCounts = { misplaced: 0, size: 0 };
 
   constructor(o: ResolvedGatewayOptions) {
     this.#o = o;
@@ -224,6 +232,14 @@ class GatewayCore {
     return this.#draining;
   }
 
+  /** Calls `onSettled` when the last misplaced connection, or the last connection, went since the last check. */
+  checkSettled(): void {
+    const counts = { misplaced: this.connections.misplaced, size: this.connections.size };
+    const last = this.#lastCounts;
+    this.#lastCounts = counts;
+    if ((last.misplaced > 0 && counts.misplaced === 0) || (last.size > 0 && counts.size === 0)) this.#o.onSettled();
+  }
+
   /** Resolves drain() once no socket is left. */
   checkDrained(sockets: number): void {
     if (this.#drained === undefined || sockets > 0) return;
@@ -265,6 +281,7 @@ class GatewayCore {
   #onRing(ring: Ring): void {
     if (this.#stopped) return;
     this.connections.setRing(ring);
+    this.checkSettled();
     const policy = policyOf(ring);
     this.connections.pruneMigrated(this.#o.now(), policy.handoffWindowMs);
     this.#o.logger.info({ version: ring.version, state: ring.state, ...this.stats() }, 'serving ring');

@@ -45,6 +45,12 @@ export interface GatewayOptions {
   closeTimeoutMs?: number;
   logger?: Logger;
   registry?: Registry;
+  /**
+   * Told when the gateway's last misplaced connection, or its last connection, is gone: what the
+   * operator waits for to call a ring converged, so the CLI reports it on the Lease at once
+   * instead of at the next renewal. Default none.
+   */
+  onSettled?: () => void;
   /** Clock in ms since the epoch (handoff windows). Default `Date.now`. */
   now?: () => number;
   /** Uniform [0, 1) source for migration jitter. Default `Math.random`. */
@@ -98,7 +104,7 @@ export function resolveGatewayOptions(options: GatewayOptions): ResolvedGatewayO
     limits[name] = value;
   }
   const forceCloseMarginMs = forceCloseMarginOf(options, limits.terminationGraceMs);
-  for (const name of ['now', 'random'] as const) {
+  for (const name of ['now', 'random', 'onSettled'] as const) {
     if (options[name] !== undefined && typeof options[name] !== 'function')
       throw new TypeError(`startGateway: options.${name} must be a function`);
   }
@@ -115,6 +121,7 @@ export function resolveGatewayOptions(options: GatewayOptions): ResolvedGatewayO
     now: options.now ?? Date.now,
     random: options.random ?? Math.random,
     timers: options.timers ?? realTimers,
+    onSettled: options.onSettled ?? (() => undefined),
   };
 }
 

@@ -6,6 +6,7 @@ import {
   grpcClient,
   metricValue,
   newRing,
+  settled,
   SELF,
   startTestGateway,
   usersWhere,
@@ -81,6 +82,25 @@ test('a Committed ring migrates lost users with 4001 at the paced rate; MIGRATED
     assert.equal(await metricValue(t.registry, 'imring_gateway_deliveries_total', { result: 'migrated' }), 3);
   } finally {
     rpc.close();
+    await t.close();
+  }
+});
+
+test('onSettled is told once the last misplaced connection is gone, and once the last connection is gone', async () => {
+  let settledCalls = 0;
+  const t = await startTestGateway({ ring: v1, onSettled: () => settledCalls++ });
+  try {
+    const clients = await Promise.all(moving.map((userID) => connectClient(t.gw, { userID })));
+    const stay = await connectClient(t.gw, { userID: staying! });
+    t.source.set(v2Prepared);
+    t.source.set(v2);
+    t.clock.advance(300);
+    await Promise.all(clients.map((c) => c.closed));
+    await settled(() => settledCalls === 1, 'onSettled after the last misplaced connection closed');
+    assert.deepEqual(t.gw.stats(), { connections: 1, misplaced: 0 });
+    stay.ws.close();
+    await settled(() => settledCalls === 2, 'onSettled after the last connection closed');
+  } finally {
     await t.close();
   }
 });

@@ -59,7 +59,9 @@ export async function startSystem(options: {
   const close = (): Promise<void> =>
     (closing ??= (async () => {
       await cluster.close();
-      await rm(dir, { recursive: true, force: true });
+      // IMRING_KEEP_TEST_DIR=1 keeps the cluster's state and pod logs for a post-mortem.
+      if (process.env.IMRING_KEEP_TEST_DIR === '1') process.stderr.write(`kept ${dir}\n`);
+      else await rm(dir, { recursive: true, force: true });
     })());
   try {
     await cluster.start();
