@@ -29,6 +29,12 @@ const command: RuntimeCommand = {
       help: "the pod's grace period from SIGTERM to SIGKILL; connections left are closed with 4002 shortly before",
     },
     {
+      name: 'shutdown',
+      env: 'IMRING_SHUTDOWN',
+      default: 'leave-ring',
+      help: 'on SIGTERM: leave-ring (keep serving until the ring moves the users) or close (4002 at once)',
+    },
+    {
       name: 'token-secret',
       env: PodEnv.tokenSecret,
       help: 'HS256 key of client tokens (required; prefer the env var)',
@@ -37,6 +43,8 @@ const command: RuntimeCommand = {
   check(values) {
     if (!values['token-secret']) throw new UsageError(`--token-secret (or ${PodEnv.tokenSecret}) is required`);
     durationFlag('termination-grace', values['termination-grace'] ?? '');
+    if (values.shutdown !== 'leave-ring' && values.shutdown !== 'close')
+      throw new UsageError(`--shutdown must be leave-ring or close, got ${values.shutdown}`);
   },
   async start({ values, pod, watcher, logger, registry, parts, lease }) {
     const host = values.host!;
@@ -47,6 +55,7 @@ const command: RuntimeCommand = {
       ringSource: watcher,
       tokenSecret: values['token-secret']!,
       terminationGraceMs: durationFlag('termination-grace', values['termination-grace']!),
+      shutdown: values.shutdown as 'leave-ring' | 'close',
       // The moment the operator waits for (a ring converged): on the Lease within the write throttle, not at renewal.
       onSettled: () => lease.update(),
       logger,

@@ -68,6 +68,8 @@ export async function installImring(
     onProgress?: (line: string) => void;
     /** Flags added to the proxy's and push's command lines (e.g. their Lease periods). */
     runtimeArgs?: readonly string[];
+    /** Flags added to the operator's command line (e.g. `--rollout statefulset`). */
+    operatorArgs?: readonly string[];
   } = {},
 ): Promise<Endpoints> {
   const onProgress = options.onProgress ?? (() => undefined);
@@ -93,7 +95,7 @@ export async function installImring(
       readiness: 'ring',
       args: options.runtimeArgs,
     });
-  for (const pod of [operatorPod(), runtime('proxy'), runtime('push')]) {
+  for (const pod of [operatorPod(options.operatorArgs ?? []), runtime('proxy'), runtime('push')]) {
     await createOrKeep(() => core.createNamespacedPod({ namespace: SAMPLE.namespace, body: pod }));
   }
   onProgress(`applying IMGateway ${SAMPLE.name} (${replicas} replicas)`);
@@ -159,7 +161,7 @@ async function createOrKeep(create: () => Promise<unknown>): Promise<void> {
 
 const downward = (name: string, fieldPath: string) => ({ name, valueFrom: { fieldRef: { fieldPath } } });
 
-function operatorPod(): V1Pod {
+function operatorPod(args: readonly string[]): V1Pod {
   return {
     metadata: { name: 'imring-operator', labels: { 'app.kubernetes.io/name': 'imring-operator' } },
     spec: {
@@ -167,7 +169,7 @@ function operatorPod(): V1Pod {
         {
           name: 'operator',
           image: IMAGE,
-          args: ['operator', '--leader-elect', 'false'],
+          args: ['operator', '--leader-elect', 'false', ...args],
           env: [
             downward('POD_NAME', 'metadata.name'),
             downward('POD_NAMESPACE', 'metadata.namespace'),

@@ -9,6 +9,7 @@ import {
 } from '../kube/leader-election.js';
 import { createOperatorMetrics } from '../operator/metrics.js';
 import { DEFAULT_CLUSTER_DOMAIN } from '../operator/names.js';
+import type { RolloutMode } from '../operator/rollout.js';
 import { loadKubeConfig } from '../kube/kube-config.js';
 import { createLogger } from '../kube/logger.js';
 import { startOpsServer } from '../kube/ops-server.js';
@@ -28,6 +29,9 @@ Options:
   --kubeconfig PATH          kubeconfig file (env KUBECONFIG; default: in-cluster, then ~/.kube/config)
   --namespace NS             watch only this namespace (env IMRING_WATCH_NAMESPACE; default: all)
   --cluster-domain DOMAIN    cluster DNS domain of member addresses (default ${DEFAULT_CLUSTER_DOMAIN})
+  --rollout ring|statefulset who replaces gateway pods: ring (default), the operator, one member
+                             out of the ring at a time; statefulset, the StatefulSet controller
+                             (RollingUpdate, membership by readiness), for comparison only
   --host ADDRESS             address of the metrics server (env POD_IP; default 0.0.0.0)
   --metrics-port PORT        /metrics, /healthz, /readyz (default 8080)
   --leader-elect true|false  elect a leader over a Lease (default true)
@@ -50,6 +54,7 @@ A DURATION is written as kube-controller-manager's: 15s, 1.5s, 500ms, 1m30s.
 interface OperatorFlags {
   readonly namespace: string | undefined;
   readonly clusterDomain: string;
+  readonly rollout: RolloutMode;
   readonly host: string;
   readonly metricsPort: number;
   readonly leaderElect: boolean;
@@ -74,6 +79,7 @@ export function parseOperatorArgs(args: string[], env: NodeJS.ProcessEnv = proce
       (v) => DNS_NAME.test(v),
       '--cluster-domain must be a DNS name',
     ),
+    rollout: rolloutOf(text('rollout')),
     host: text('host') ?? nonEmpty(env.POD_IP) ?? '0.0.0.0',
     metricsPort: Number(
       checked(text('metrics-port') ?? '8080', isPort, '--metrics-port must be a port from 0 to 65535'),
@@ -101,6 +107,7 @@ function readOperatorFlags(args: string[]): Record<string, string | boolean | un
         kubeconfig: { type: 'string' },
         namespace: { type: 'string' },
         'cluster-domain': { type: 'string' },
+        rollout: { type: 'string' },
         host: { type: 'string' },
         'metrics-port': { type: 'string' },
         'leader-elect': { type: 'string' },
@@ -155,6 +162,12 @@ function isPort(value: string): boolean {
 }
 
 /** `value` when `valid`, else a UsageError `<message>, got "<value>"`. */
+function rolloutOf(value: string | undefined): RolloutMode {
+  const mode = value ?? 'ring';
+  if (mode === 'ring' || mode === 'statefulset') return mode;
+  throw new UsageError(`--rollout must be ring or statefulset, got "${mode}"`);
+}
+
 function checked(value: string, valid: (v: string) => boolean, message: string): string {
   if (!valid(value)) throw new UsageError(`${message}, got "${value}"`);
   return value;
@@ -215,6 +228,7 @@ export async function operator(args: string[], io: CliIo): Promise<number> {
       kc,
       ...(flags.namespace ? { namespace: flags.namespace } : {}),
       clusterDomain: flags.clusterDomain,
+      rollout: flags.rollout,
       logger,
       metrics,
     });

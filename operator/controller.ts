@@ -24,6 +24,7 @@ import { Applier } from './apply.js';
 import type { OperatorMetrics } from './metrics.js';
 import { DEFAULT_CLUSTER_DOMAIN, keyOf, parseKey } from './names.js';
 import { Reconciler, type Caches } from './reconciler.js';
+import type { RolloutMode } from './rollout.js';
 
 export interface ControllerOptions {
   readonly kc: KubeConfig;
@@ -31,6 +32,8 @@ export interface ControllerOptions {
   readonly namespace?: string;
   /** Default `cluster.local`. */
   readonly clusterDomain?: string;
+  /** Who rolls gateway pods out. Default `ring`. */
+  readonly rollout?: RolloutMode;
   readonly logger: Logger;
   readonly metrics: OperatorMetrics;
   /** Every key is reconciled again this often, ms. Default 60,000. */
@@ -78,6 +81,7 @@ export class Controller {
       recorder,
       logger: options.logger,
       clusterDomain: resolved.clusterDomain,
+      rollout: resolved.rollout ?? 'ring',
       now: resolved.now ?? Date.now,
       onStep: (step, decision) => options.metrics.observeStep(step, decision),
     });

@@ -26,6 +26,7 @@ import {
   TRANSITION_TIME_ANNOTATION,
   type GatewayKey,
 } from './names.js';
+import type { RolloutMode } from './rollout.js';
 import type { ResolvedSpec } from './spec.js';
 
 /** The IMGateway as an owner: its key and uid. */
@@ -69,8 +70,13 @@ function ownedMetadata(
  * The gateway StatefulSet with `replicas` pods (Parallel: pods start and stop at once; the ring, not the ordinal order,
  * decides who serves).
  */
-export function desiredStatefulSet(owner: Owner, spec: ResolvedSpec, replicas: number): V1StatefulSet {
-  const body = statefulSetSpec(owner, spec, replicas);
+export function desiredStatefulSet(
+  owner: Owner,
+  spec: ResolvedSpec,
+  replicas: number,
+  rollout: RolloutMode = 'ring',
+): V1StatefulSet {
+  const body = statefulSetSpec(owner, spec, replicas, rollout);
   const metadata = ownedMetadata(owner, statefulSetName(owner));
   return {
     apiVersion: 'apps/v1',
@@ -82,15 +88,16 @@ export function desiredStatefulSet(owner: Owner, spec: ResolvedSpec, replicas: n
 
 /**
  * The StatefulSet's spec. OnDelete: the operator replaces outdated pods itself, one member at a time, after it left
- * the ring (operator/rollout.ts).
+ * the ring (operator/rollout.ts); with the `statefulset` rollout mode, RollingUpdate.
  */
-function statefulSetSpec(owner: Owner, spec: ResolvedSpec, replicas: number): V1StatefulSetSpec {
+function statefulSetSpec(owner: Owner, spec: ResolvedSpec, replicas: number, rollout: RolloutMode): V1StatefulSetSpec {
   const selector = selectorLabels(owner);
   return {
     replicas,
     serviceName: headlessServiceName(owner),
     podManagementPolicy: 'Parallel',
-    updateStrategy: { type: 'OnDelete' },
+    updateStrategy:
+      rollout === 'ring' ? { type: 'OnDelete' } : { type: 'RollingUpdate', rollingUpdate: { partition: 0 } },
     selector: { matchLabels: selector },
     template: {
       metadata: {

@@ -35,6 +35,7 @@ import {
 import { currentRing, leaseViews, podViews, ringErrorsOf, updateRevisionOf, type Observed } from './observe.js';
 import { resolveSpec, type SpecProblem } from './spec.js';
 import { computeStatus, invalidSpecStatus, isSameStatus } from './status.js';
+import type { RolloutMode } from './rollout.js';
 import { decideTransition } from './transition.js';
 import type { PodView, RingView, TransitionDecision, TransitionInput } from './transition-types.js';
 import { changedFields } from './owned-fields.js';
@@ -60,6 +61,8 @@ export interface ReconcilerOptions {
   readonly logger: Logger;
   /** Cluster DNS domain of canonical member addresses. Default `cluster.local`. */
   readonly clusterDomain: string;
+  /** Who rolls gateway pods out (operator/rollout.ts). Default `ring`. */
+  readonly rollout?: RolloutMode;
   /** Wall clock, ms since the epoch. */
   readonly now: () => number;
   /** Told of each protocol step the reconcile takes (metrics). */
@@ -127,7 +130,7 @@ export class Reconciler {
       nowMs,
       wasRollingOut: gateway.status?.conditions?.some((c) => c.type === 'Progressing' && c.reason === ROLLING_UPDATE),
     };
-    const { decision, statefulSet } = decide(input, observed.statefulSet);
+    const { decision, statefulSet } = decide(input, observed.statefulSet, this.#o.rollout ?? 'ring');
     if (current.refused !== undefined && current.ring !== undefined) {
       await this.#event(
         gateway,
@@ -365,9 +368,19 @@ function statefulSetCounts(set: V1StatefulSet | undefined): { replicas: number; 
 function decide(
   input: TransitionInput,
   observed: V1StatefulSet | undefined,
+  rollout: RolloutMode,
 ): { decision: TransitionDecision; statefulSet: PlannedWrite<V1StatefulSet> | undefined } {
   const plan = (d: TransitionDecision): PlannedWrite<V1StatefulSet> | undefined =>
-    planWrite('StatefulSet', desiredStatefulSet(input.owner, input.spec, d.statefulSetReplicas), observed);
+    planWrite('StatefulSet', desiredStatefulSet(input.owner, input.spec, d.statefulSetReplicas, rollout), observed);
+  if (rollout === 'statefulset') {
+    // Membership follows readiness alone: no rollout of ours, no stopping pod taken out before its grace.
+    const decision = decideTransition({
+      ...input,
+      pods: input.pods.map((p) => ({ ...p, terminating: false })),
+      leases: input.leases.map((l) => ({ ...l, draining: false })),
+    });
+    return { decision, statefulSet: plan(decision) };
+  }
   const updateRevision = updateRevisionOf(observed);
   const decision = decideTransition({ ...input, ...(updateRevision !== undefined ? { updateRevision } : {}) });
   const statefulSet = plan(decision);

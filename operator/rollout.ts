@@ -10,6 +10,13 @@ import { memberName, ordinalOf } from './names.js';
 import type { PodReplacement, PodView, TransitionEvent, TransitionInput } from './transition-types.js';
 
 /** What the rollout does on a converged ring whose members are the desired ones. */
+/**
+ * Who rolls gateway pods out: `ring`, the operator (OnDelete: one member leaves the ring, its pod is replaced, it
+ * joins again; a stopping pod leaves the ring at once), or `statefulset`, the StatefulSet controller (RollingUpdate,
+ * membership following readiness): kept for comparison (bench:lifecycle), not for production.
+ */
+export type RolloutMode = 'ring' | 'statefulset';
+
 export type RolloutStep =
   | { readonly kind: 'replace'; readonly pod: PodReplacement; readonly message: string }
   | { readonly kind: 'leave'; readonly ordinal: number; readonly message: string }

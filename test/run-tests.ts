@@ -17,6 +17,7 @@ import { fileURLToPath } from 'node:url';
 const ALONE: Readonly<Record<string, string>> = {
   'chaos.test.js': 'the whole system under faults with traffic running',
   'scenario.test.js': '2,000 users through a scale sequence, every pair accounted for',
+  'lifecycle.test.js': '2,000 users through rollouts, a pod deletion and a gateway kill',
   'abuse.test.js': 'floods of 5,000 connections at once',
   'abuse-push.test.js': 'push requests of 100k recipients, 8 MiB bodies and 100,000 nested arrays',
   'local/imring-local-demo.test.js': 'imring local with every component as a process and demo traffic',
@@ -36,6 +37,7 @@ const ALONE: Readonly<Record<string, string>> = {
 const WITHOUT_COVERAGE: ReadonlySet<string> = new Set([
   'chaos.test.js',
   'scenario.test.js',
+  'lifecycle.test.js',
   'abuse.test.js',
   'local/imring-local-demo.test.js',
   'operator/failover.test.js',

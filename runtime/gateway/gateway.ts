@@ -226,6 +226,7 @@ class GatewayCore {
       const member = ring?.member(self) !== undefined;
       logger.info({ connections: this.connections.size, member, deadlineMs }, 'draining');
       if (ring === undefined) this.#closeAll('no ring');
+      else if (this.#o.shutdown === 'close') this.#closeAll('shutdown: close');
       else this.#logLeft(ring);
       this.checkDrained(sockets);
     });
@@ -261,7 +262,7 @@ class GatewayCore {
    * Closes every connection left with 4002, without a migrate frame: the gateway is going away with
    * no ring to send its users to, or no time left for a move.
    */
-  #closeAll(why: 'deadline' | 'no ring'): void {
+  #closeAll(why: 'deadline' | 'no ring' | 'shutdown: close'): void {
     this.#migrator.clear();
     this.mover.clear();
     const users = [...this.connections.userIDs()];

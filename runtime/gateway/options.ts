@@ -36,6 +36,12 @@ export interface GatewayOptions {
    */
   terminationGraceMs?: number;
   /**
+   * What drain() (SIGTERM) does with the connections: `leave-ring` (default) keeps serving them until a committed
+   * ring without this gateway moves them; `close` closes every one with 4002 at once, for a gateway whose operator
+   * does not take stopping members out of the ring (kept for comparison: bench:lifecycle).
+   */
+  shutdown?: 'leave-ring' | 'close';
+  /**
    * How long before the grace period ends a draining gateway closes every connection left with 4002,
    * in ms (no migrate frame: no time is left for a move). Default: the larger of 2 s and a tenth of
    * `terminationGraceMs`, but at most half of it (30 s → 3 s, 60 s → 6 s, 2 s → 1 s).
@@ -122,7 +128,13 @@ export function resolveGatewayOptions(options: GatewayOptions): ResolvedGatewayO
     random: options.random ?? Math.random,
     timers: options.timers ?? realTimers,
     onSettled: options.onSettled ?? (() => undefined),
+    shutdown: shutdownOf(options.shutdown),
   };
+}
+
+function shutdownOf(mode: GatewayOptions['shutdown']): 'leave-ring' | 'close' {
+  if (mode === undefined || mode === 'leave-ring' || mode === 'close') return mode ?? 'leave-ring';
+  throw new RangeError(`startGateway: options.shutdown must be leave-ring or close, got ${JSON.stringify(mode)}`);
 }
 
 function forceCloseMarginOf(options: GatewayOptions, graceMs: number): number {

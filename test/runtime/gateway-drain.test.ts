@@ -164,6 +164,25 @@ test('a gateway without a ring closes every connection with 4002 at drain()', as
   }
 });
 
+test('shutdown close: drain() closes every connection with 4002 at once, still in the ring', async () => {
+  await onGateway(
+    async (t) => {
+      const graceful = await connectClient(t.gw, { userID: first!, graceful: true });
+      const plain = await connectClient(t.gw, { userID: second! });
+      const drained = t.gw.drain();
+      for (const client of [graceful, plain])
+        assert.deepEqual(await client.closed, { code: CloseCodes.shuttingDown, reason: 'shutting down' });
+      assert.deepEqual(graceful.messages, [], 'no migrate frame');
+      await drained;
+    },
+    { shutdown: 'close' },
+  );
+  await assert.rejects(
+    startTestGateway({ shutdown: 'later' as never }),
+    /options\.shutdown must be leave-ring or close/,
+  );
+});
+
 test('drain() without a connection resolves at once, and close() after it is idempotent', async () => {
   const t = await startTestGateway({ ring: v1, ...GRACE });
   await t.gw.drain();

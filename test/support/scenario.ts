@@ -44,6 +44,8 @@ export async function startSystem(options: {
   replicas: number;
   prefix?: string;
   runtimeArgs?: readonly string[];
+  /** Flags added to the operator's command line. */
+  operatorArgs?: readonly string[];
   /** The kubelet's restart backoff (default its own, 1 s doubling to 30 s). */
   restartBackoff?: LocalClusterOptions['restartBackoff'];
 }): Promise<ScenarioSystem> {
@@ -65,7 +67,11 @@ export async function startSystem(options: {
     })());
   try {
     await cluster.start();
-    const endpoints = await installImring(cluster, { replicas: options.replicas, runtimeArgs: options.runtimeArgs });
+    const endpoints = await installImring(cluster, {
+      replicas: options.replicas,
+      runtimeArgs: options.runtimeArgs,
+      operatorArgs: options.operatorArgs,
+    });
     await converged(cluster, options.replicas);
     return { cluster, dir, endpoints, faults: probes.faults, requestLog: probes.requestLog, close };
   } catch (error) {
