@@ -39,6 +39,16 @@ describe('gateway lifecycle under traffic: rollouts, deletions and a crash', { t
 
   before(async () => {
     system = await startSystem({ replicas: REPLICAS, prefix: 'imring-lifecycle-' });
+    // Users move at 2,000/s rather than the default 500/s (ring policy, not the pod template): the same moves, sooner.
+    const patched = await runKubectl(system.cluster.kubeconfigPath, system.dir, [
+      'patch',
+      `imgw/${SAMPLE.name}`,
+      '--type=merge',
+      '-p',
+      JSON.stringify({ spec: { drain: { migrateRatePerSecond: 2000 } } }),
+    ]);
+    assert.equal(patched.code, 0, patched.stderr);
+    await converged(system.cluster, REPLICAS);
   });
   after(async () => {
     await system?.close();
