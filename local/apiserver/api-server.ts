@@ -9,6 +9,7 @@ import { kubeconfigYaml } from './kubeconfig.js';
 import { timestamp } from './store/metadata.js';
 import { ResourceCatalog } from './store/resource-catalog.js';
 import { ObjectService, type ObjectRequest } from './store/resources.js';
+import { SYSTEM_NAMESPACES } from './store/namespace-lifecycle.js';
 import { checkBodyType, readBody, send, sendError, wantsTable } from './http/bodies.js';
 import { serveInfo } from './http/info.js';
 import { isPodLog, servePodLog, type PodLogSource } from './http/pod-log.js';
@@ -78,9 +79,6 @@ const DEFAULTS = {
   maxWatchBufferBytes: 16 * 1024 * 1024,
 };
 
-/** Namespaces every cluster starts with. */
-const INITIAL_NAMESPACES = ['default', 'kube-system', 'kube-public', 'kube-node-lease'];
-
 /**
  * An in-memory Kubernetes API server on a loopback address, faithful enough for
  * `@kubernetes/client-node` and `kubectl` v1.32 (see the README's "Local control plane").
@@ -108,7 +106,7 @@ export class LocalApiServer {
     });
     options.faults?.bind({ dropWatches: () => this.#dropWatches(), expireHistory: () => this.#store.expireHistory() });
     const now = timestamp(this.#options.now());
-    for (const name of INITIAL_NAMESPACES) {
+    for (const name of SYSTEM_NAMESPACES) {
       this.#store.put('/namespaces', {
         apiVersion: 'v1',
         kind: 'Namespace',

@@ -8,6 +8,8 @@ import { matchesFields, parseFieldSelector } from './field-selectors.js';
 import { labelSelectorToString, matchesLabels, parseLabelSelector } from './selectors.js';
 import type { KubeObject, ResourceType } from '../types.js';
 import { markDeleting, writeObject, type WriteContext, type WriteTarget } from './writes.js';
+import { isDryRun, type OptionsKind } from './dry-run.js';
+import { checkDeletable } from './namespace-lifecycle.js';
 
 /** One API request for objects, as the HTTP layer hands it over. */
 export interface ObjectRequest {
@@ -112,15 +114,18 @@ export class ObjectService {
    * propagation) or a graceful pod shutdown must run first.
    */
   delete(route: ResourceRoute, options: DeleteOptions, query: URLSearchParams): KubeObject {
+    const dryRun = isDryRun(query, 'DeleteOptions', options.dryRun);
+    checkDeletable(route.type, route.name!);
     const live = this.#live(route);
     checkPreconditions(route.type, live, options);
-    if (query.get('dryRun') === 'All') return live;
     const extra = propagationFinalizer(options.propagationPolicy ?? query.get('propagationPolicy'));
     if ((live.metadata?.finalizers ?? []).length > 0 || extra !== undefined) {
-      return markDeleting(this.#target, route.type, live, { ...(extra ? { finalizer: extra } : {}) });
+      return markDeleting(this.#target, route.type, live, { ...(extra ? { finalizer: extra } : {}), dryRun });
     }
     const grace = route.type.kind === 'Pod' ? podGraceSeconds(live, options, query) : 0;
-    if (grace > 0) return markDeleting(this.#target, route.type, live, { graceSeconds: grace });
+    if (grace > 0) return markDeleting(this.#target, route.type, live, { graceSeconds: grace, dryRun });
+    // A dry run answers the object the real delete would remove, and cascades nothing.
+    if (dryRun) return live;
     if (route.type.kind === 'Namespace') this.#emptyNamespace(live.metadata!.name!);
     if (route.type.kind === 'CustomResourceDefinition') this.#dropCrd(live);
     return this.#target.store.remove(storageKey(route.type), live.metadata?.namespace ?? '', live.metadata!.name!)!;
@@ -129,6 +134,7 @@ export class ObjectService {
   #deleteCollection(request: ObjectRequest): KubeObject {
     const { route } = request;
     const options = parseOptional(request.body);
+    isDryRun(request.query, 'DeleteOptions', options.dryRun);
     const deleted = this.matching(route.type, route.namespace, request.query).map((o) =>
       this.delete({ ...route, name: o.metadata!.name!, namespace: o.metadata?.namespace }, options, request.query),
     );
@@ -217,7 +223,7 @@ export class ObjectService {
       subresource: route.subresource === 'status' ? 'status' : undefined,
       fieldManager: query.get('fieldManager') ?? managerFromUserAgent(request.userAgent),
       fieldValidation: validation,
-      dryRun: query.getAll('dryRun').includes('All'),
+      dryRun: isDryRun(query, optionsKindOf(route.verb)),
       warnings: request.warnings,
     };
   }
@@ -254,6 +260,7 @@ function propagationFinalizer(policy: string | null): string | undefined {
 
 /** metav1.DeleteOptions, the parts this server honours. */
 interface DeleteOptions {
+  dryRun?: string[];
   propagationPolicy?: 'Foreground' | 'Background' | 'Orphan';
   gracePeriodSeconds?: number;
   preconditions?: { uid?: string; resourceVersion?: string };
@@ -314,6 +321,12 @@ function scaleOf(type: ResourceType, object: KubeObject): KubeObject {
       ...(typeof selector === 'string' && selector ? { selector } : {}),
     },
   };
+}
+
+/** The options a write verb's query decodes into (subresource writes included). */
+function optionsKindOf(verb: string): OptionsKind {
+  if (verb === 'create') return 'CreateOptions';
+  return verb === 'patch' ? 'PatchOptions' : 'UpdateOptions';
 }
 
 /** The field manager of a write without `fieldManager`: the client's user agent up to the first `/`. */

@@ -228,7 +228,7 @@ export function markDeleting(
   // As the API server: the deletion is due at now + grace; the kubelet finishes it earlier.
   meta.deletionTimestamp ??= timestamp(new Date(target.now().getTime() + grace * 1000));
   meta.deletionGracePeriodSeconds ??= grace;
-  return target.store.put(storageKey(type), object);
+  return mark.dryRun ? object : target.store.put(storageKey(type), object);
 }
 
 /** How an object is marked for deletion. */
@@ -237,4 +237,6 @@ export interface DeletionMark {
   readonly finalizer?: string;
   /** The grace period a bound pod's containers get, in seconds. Default 0. */
   readonly graceSeconds?: number;
+  /** Answer the marked object without storing it (`dryRun=All`). Default false. */
+  readonly dryRun?: boolean;
 }
