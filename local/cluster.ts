@@ -2,6 +2,7 @@ import { mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { KubeConfig } from '@kubernetes/client-node';
 import { LocalApiServer, type LocalApiServerOptions } from './apiserver/api-server.js';
+import { DisruptionController } from './controllers/disruption.js';
 import { DnsController } from './controllers/dns.js';
 import { GarbageCollector } from './controllers/garbage-collector.js';
 import { NodeController } from './controllers/nodes.js';
@@ -133,6 +134,8 @@ export class LocalCluster {
     await this.#add('node-controller', nodes, nodes.start());
     const scheduler = new Scheduler({ kc, onError: onError('scheduler') });
     await this.#add('scheduler', scheduler, scheduler.start());
+    const disruption = new DisruptionController({ kc, onError: onError('disruption-controller') });
+    await this.#add('disruption-controller', disruption, disruption.start());
     const statefulsets = new StatefulSetController({ kc, onError: onError('statefulset-controller') });
     await this.#add('statefulset-controller', statefulsets, statefulsets.start());
     const { images, imageNames, imagesEnv, firstPodAddress, hostsFileEnv, restartBackoff } = this.#options;
