@@ -20,6 +20,7 @@ on SIGINT, SIGTERM or SIGHUP.
 Options:
   --state-dir DIR   kubeconfig, env, hosts file and pod logs (default .imring)
   --port N          API server port (default 0: any free port)
+  --nodes N         Nodes local-1 … local-N, all of them this machine (default 3)
   --no-demo         everything but the traffic (the sample IMGateway is still applied)
   --bare            the control plane only: no imring, no sample, no traffic
   --users N         simulated users (default 200)
@@ -47,6 +48,7 @@ export async function local(args: string[], io: CliIo): Promise<number> {
     ...IMRING_CLUSTER_OPTIONS,
     stateDir: options.stateDir,
     port: options.port,
+    nodes: options.nodes,
     onError: (component, error) => io.stderr.write(`imring local: ${component}: ${describe(error)}\n`),
   });
   // Listen before starting: a signal during start-up must still stop every pod process.
@@ -77,6 +79,7 @@ export async function local(args: string[], io: CliIo): Promise<number> {
 interface LocalOptions {
   readonly stateDir: string;
   readonly port: number;
+  readonly nodes: number;
   readonly help: boolean;
   readonly mode: 'demo' | 'no-demo' | 'bare';
   readonly users: number;
@@ -95,6 +98,7 @@ function parseLocalArgs(args: string[]): LocalOptions {
       options: {
         'state-dir': { type: 'string', default: '.imring' },
         port: { type: 'string', default: '0' },
+        nodes: { type: 'string', default: '3' },
         'no-demo': { type: 'boolean', default: false },
         bare: { type: 'boolean', default: false },
         users: { type: 'string', default: '200' },
@@ -111,6 +115,7 @@ function parseLocalArgs(args: string[]): LocalOptions {
   if (!Number.isInteger(port) || port < 0 || port > 65535)
     throw new UsageError(`--port must be an integer from 0 to 65535, got "${values.port}"`);
   if (values['no-demo'] && values.bare) throw new UsageError('--no-demo and --bare exclude each other');
+  const nodes = positiveInteger('--nodes', values.nodes, 100);
   const users = positiveInteger('--users', values.users, 20_000);
   const rate = positiveInteger('--rate', values.rate, 20_000);
   const summarySeconds = positiveInteger('--summary-seconds', values['summary-seconds'], 3600);
@@ -118,7 +123,17 @@ function parseLocalArgs(args: string[]): LocalOptions {
   if (!Number.isInteger(plainPercent) || plainPercent < 0 || plainPercent > 100)
     throw new UsageError(`--plain must be an integer from 0 to 100, got "${values.plain}"`);
   const mode = values.bare ? 'bare' : values['no-demo'] ? 'no-demo' : 'demo';
-  return { stateDir: values['state-dir'], port, help: values.help, mode, users, rate, plainPercent, summarySeconds };
+  return {
+    stateDir: values['state-dir'],
+    port,
+    nodes,
+    help: values.help,
+    mode,
+    users,
+    rate,
+    plainPercent,
+    summarySeconds,
+  };
 }
 
 function positiveInteger(flag: string, value: string, max: number): number {

@@ -2,8 +2,11 @@ import { mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { KubeConfig } from '@kubernetes/client-node';
 import { LocalApiServer, type LocalApiServerOptions } from './apiserver/api-server.js';
+import { DisruptionController } from './controllers/disruption.js';
 import { DnsController } from './controllers/dns.js';
 import { GarbageCollector } from './controllers/garbage-collector.js';
+import { NodeController } from './controllers/nodes.js';
+import { Scheduler } from './controllers/scheduler.js';
 import { StatefulSetController } from './controllers/statefulset.js';
 import { ENV_NAME } from './kubelet/env.js';
 import type { ImageTable } from './kubelet/images.js';
@@ -37,6 +40,8 @@ export interface LocalClusterOptions {
   firstPodAddress?: string;
   /** The pod runner's restart backoff, first and longest delay in ms. Default its own (1 s, 30 s). */
   restartBackoff?: { readonly baseMs: number; readonly maxMs: number };
+  /** How many Nodes (`local-1` … `local-<nodes>`) the cluster has, all of them this machine. Default 3. */
+  nodes?: number;
   /** Where controller errors are reported (they are retried). Default: ignored. */
   onError?: (component: string, error: unknown) => void;
 }
@@ -125,12 +130,19 @@ export class LocalCluster {
     await this.#add('garbage-collector', gc, gc.start());
     const dns = new DnsController({ kc, hostsFile: this.hostsFile, onError: onError('dns') });
     await this.#add('dns', dns, dns.start());
+    const nodes = new NodeController({ kc, count: this.#options.nodes ?? 3, onError: onError('node-controller') });
+    await this.#add('node-controller', nodes, nodes.start());
+    const scheduler = new Scheduler({ kc, onError: onError('scheduler') });
+    await this.#add('scheduler', scheduler, scheduler.start());
+    const disruption = new DisruptionController({ kc, onError: onError('disruption-controller') });
+    await this.#add('disruption-controller', disruption, disruption.start());
     const statefulsets = new StatefulSetController({ kc, onError: onError('statefulset-controller') });
     await this.#add('statefulset-controller', statefulsets, statefulsets.start());
     const { images, imageNames, imagesEnv, firstPodAddress, hostsFileEnv, restartBackoff } = this.#options;
     const runner = new PodRunner({
       kc,
       logDir: join(this.stateDir, 'logs'),
+      nodeNames: nodes.names,
       ...(images ? { images } : {}),
       ...(imageNames ? { imageNames } : {}),
       ...(imagesEnv ? { imagesEnv } : {}),
@@ -158,7 +170,10 @@ export class LocalCluster {
 }
 
 function resolveOptions(options: LocalClusterOptions): LocalClusterOptions {
-  const { hostsFileEnv } = options;
+  const { hostsFileEnv, nodes } = options;
+  if (nodes !== undefined && (!Number.isInteger(nodes) || nodes < 1)) {
+    throw new RangeError(`nodes must be an integer >= 1, got ${nodes}`);
+  }
   if (hostsFileEnv !== undefined && (!ENV_NAME.test(hostsFileEnv) || hostsFileEnv === 'KUBECONFIG')) {
     throw new TypeError(`hostsFileEnv must be a variable name, not KUBECONFIG, got ${JSON.stringify(hostsFileEnv)}`);
   }

@@ -39,8 +39,13 @@ export interface PodRunnerOptions {
   imagesEnv?: string;
   /** Extra environment of every container (e.g. KUBECONFIG), under what the pod spec says. */
   env?: Record<string, string>;
-  /** This node's name; pods with no node are bound to it. Default `local`. */
+  /** This node's name; pods with no node are bound to it unless `nodeNames` is given. Default `local`. */
   nodeName?: string;
+  /**
+   * The nodes whose pods this runner runs, every one of them this machine; a scheduler binds
+   * pods to them, so pods with no node are left alone. Default: `[nodeName]`, binding pods to it.
+   */
+  nodeNames?: readonly string[];
   /**
    * The first pod address; pods get the next free one after it. Default: a random one (see
    * {@link randomFirstPodAddress}).
@@ -160,8 +165,8 @@ export class PodRunner {
     const pod = this.#informer.get(name, namespace);
     this.#retireStale(key, pod);
     if (!pod || this.#lifecycle.isClosed) return;
-    if (!pod.spec?.nodeName) return this.#bind(pod);
-    if (pod.spec.nodeName !== this.#options.nodeName) return;
+    if (!pod.spec?.nodeName) return this.#options.nodeNames ? undefined : this.#bind(pod);
+    if (!(this.#options.nodeNames ?? [this.#options.nodeName]).includes(pod.spec.nodeName)) return;
     const worker = this.#workers.get(key) ?? (await this.#adopt(key, pod));
     if (!worker) return;
     worker.update(structuredClone(pod));
@@ -314,7 +319,8 @@ export class PodRunner {
   }
 }
 
-type ResolvedOptions = Required<Omit<PodRunnerOptions, 'images' | 'imageNames' | 'imagesEnv' | 'env'>> & {
+type ResolvedOptions = Required<Omit<PodRunnerOptions, 'images' | 'imageNames' | 'imagesEnv' | 'env' | 'nodeNames'>> & {
+  nodeNames?: readonly string[];
   images: ImageCommands;
   env: Record<string, string>;
 };
@@ -322,6 +328,7 @@ type ResolvedOptions = Required<Omit<PodRunnerOptions, 'images' | 'imageNames' |
 function resolveOptions(options: PodRunnerOptions): ResolvedOptions {
   const resolved = { ...DEFAULTS, onError: () => undefined, ...options };
   if (!resolved.logDir) throw new TypeError('logDir is required');
+  if (resolved.nodeNames?.length === 0) throw new RangeError('nodeNames must name at least one node');
   for (const key of ['restartBackoffBaseMs', 'restartBackoffMaxMs'] as const) {
     if (!Number.isFinite(resolved[key]) || resolved[key] <= 0)
       throw new RangeError(`${key} must be a positive number of ms, got ${resolved[key]}`);

@@ -3,51 +3,10 @@ import assert from 'node:assert/strict';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import {
-  AppsV1Api,
-  CoreV1Api,
-  PatchStrategy,
-  setHeaderOptions,
-  type V1Pod,
-  type V1StatefulSet,
-} from '@kubernetes/client-node';
+import { AppsV1Api, CoreV1Api, PatchStrategy, setHeaderOptions, type V1Pod } from '@kubernetes/client-node';
 import { LocalCluster } from '../../local/cluster.js';
-import { repoRoot } from '../support/fixtures.js';
+import { images, readyWebPods, webStatefulSet } from './cluster-fixtures.js';
 import { isGone, watchUntil } from '../support/wait.js';
-
-const TEST_IMAGE = 'imring-test/server:1';
-const images = { 'imring-test/server': [process.execPath, join(repoRoot, 'dist/test/fixtures/test-server.js')] };
-
-/** A StatefulSet of the test server with a readiness probe, and its headless service. */
-function webStatefulSet(replicas: number): V1StatefulSet {
-  return {
-    metadata: { name: 'web' },
-    spec: {
-      replicas,
-      serviceName: 'web',
-      podManagementPolicy: 'Parallel',
-      selector: { matchLabels: { app: 'web' } },
-      template: {
-        metadata: { labels: { app: 'web' } },
-        spec: {
-          terminationGracePeriodSeconds: 5,
-          containers: [
-            {
-              name: 'server',
-              image: TEST_IMAGE,
-              env: [
-                { name: 'PORT', value: '8080' },
-                { name: 'POD_IP', valueFrom: { fieldRef: { fieldPath: 'status.podIP' } } },
-              ],
-              ports: [{ name: 'http', containerPort: 8080 }],
-              readinessProbe: { httpGet: { path: '/ready', port: 'http' }, periodSeconds: 1 },
-            },
-          ],
-        },
-      },
-    },
-  };
-}
 
 async function withCluster(
   body: (cluster: LocalCluster) => Promise<void>,
@@ -75,21 +34,6 @@ async function withCluster(
     );
     await rm(stateDir, { recursive: true, force: true });
   }
-}
-
-/** Names of the Ready pods of app=web, sorted, once exactly `count` are Ready and no other exists. */
-function readyWebPods(cluster: LocalCluster, count: number): () => Promise<V1Pod[] | undefined> {
-  const core = cluster.kc.makeApiClient(CoreV1Api);
-  return async () => {
-    const pods = (await core.listNamespacedPod({ namespace: 'default', labelSelector: 'app=web' })).items;
-    const ready = pods.filter(
-      (p) =>
-        !p.metadata?.deletionTimestamp && p.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True'),
-    );
-    return ready.length === count && pods.length === count
-      ? ready.sort((a, b) => a.metadata!.name!.localeCompare(b.metadata!.name!))
-      : undefined;
-  };
 }
 
 function pidOf(pod: V1Pod): number {

@@ -20,6 +20,7 @@ import {
   wide,
   type TableColumn,
 } from './columns.js';
+import { nodeColumns } from './node-columns.js';
 import { podColumns } from './pod-columns.js';
 
 /** The columns for a built-in resource (`''` is the core group), or undefined if none are known. */
@@ -31,6 +32,7 @@ export function builtinColumns(group: string, plural: string): readonly TableCol
 
 const BUILTIN: Record<string, readonly TableColumn[]> = {
   'pods.': podColumns(),
+  'nodes.': nodeColumns(),
   'statefulsets.apps': [
     nameColumn(),
     column(

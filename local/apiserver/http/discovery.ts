@@ -13,6 +13,12 @@ const STATUS_VERBS = ['get', 'patch', 'update'];
 /** Verbs a `scale` subresource serves. */
 const SCALE_VERBS = ['get', 'patch', 'update'];
 
+/** The subresources a pod has besides status: what the scheduler and `kubectl drain` look for. */
+const POD_SUBRESOURCES: readonly Subresource[] = [
+  { subresource: 'binding', kind: { group: '', version: 'v1', kind: 'Binding' }, verbs: ['create'] },
+  { subresource: 'eviction', kind: { group: 'policy', version: 'v1', kind: 'Eviction' }, verbs: ['create'] },
+];
+
 /** GET /api -> APIVersions {versions:['v1'], serverAddressByClientCIDRs}. */
 export function legacyApiVersions(serverAddress: string): Record<string, unknown> {
   return {
@@ -195,6 +201,7 @@ function subresources(t: ResourceType): Subresource[] {
     ...(t.scale
       ? [{ subresource: 'scale', kind: { group: 'autoscaling', version: 'v1', kind: 'Scale' }, verbs: SCALE_VERBS }]
       : []),
+    ...(t.kind === 'Pod' && !t.custom ? POD_SUBRESOURCES : []),
   ];
 }
 

@@ -85,7 +85,8 @@ function resourceRoute(method: string, at: Located, query: URLSearchParams, cata
   if (type.namespaced !== (namespace !== undefined) && rest.length > 1) return { kind: 'not-found' };
   const name = rest[1];
   const subresource = rest[2];
-  const verb = verbOf(method, name !== undefined, query);
+  // POST on a named object's subresource creates it (pods/<name>/binding, pods/<name>/eviction).
+  const verb = method === 'POST' && subresource !== undefined ? 'create' : verbOf(method, name !== undefined, query);
   if (!verb) return { kind: 'not-found' };
   return { kind: 'resource', type, verb, namespace, name, subresource };
 }

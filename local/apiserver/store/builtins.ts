@@ -44,6 +44,15 @@ export const BUILTIN_TYPES: readonly ResourceType[] = [
     shortNames: ['ns'],
     statusSubresource: true,
   }),
+  builtin({
+    group: '',
+    version: 'v1',
+    kind: 'Node',
+    plural: 'nodes',
+    namespaced: false,
+    shortNames: ['no'],
+    statusSubresource: true,
+  }),
   builtin({ group: '', version: 'v1', kind: 'ConfigMap', plural: 'configmaps', namespaced: true, shortNames: ['cm'] }),
   builtin({ group: '', version: 'v1', kind: 'Secret', plural: 'secrets', namespaced: true }),
   builtin({

@@ -7,6 +7,7 @@ import type { ResourceRoute } from '../http/router.js';
 import { matchesFields, parseFieldSelector } from './field-selectors.js';
 import { labelSelectorToString, matchesLabels, parseLabelSelector } from './selectors.js';
 import type { KubeObject, ResourceType } from '../types.js';
+import { POD_ACTIONS, PodSubresources } from './pod-subresources.js';
 import { markDeleting, writeObject, type WriteContext, type WriteTarget } from './writes.js';
 import { isDryRun, type OptionsKind } from './dry-run.js';
 import { checkDeletable } from './namespace-lifecycle.js';
@@ -32,13 +33,22 @@ const ORPHAN = 'orphan';
  */
 export class ObjectService {
   readonly #target: WriteTarget;
+  readonly #pods: PodSubresources;
 
   constructor(target: WriteTarget) {
     this.#target = target;
+    this.#pods = new PodSubresources({
+      target,
+      deletePod: (route, options, query) => this.delete(route, options, query),
+    });
   }
 
   /** Answers a non-watch request with its HTTP code; throws ApiError for anything refused. */
   handle(request: ObjectRequest): { code: number; object: KubeObject } {
+    const { route } = request;
+    if (route.type.kind === 'Pod' && !route.type.custom && POD_ACTIONS.has(route.subresource ?? '')) {
+      return this.#pods.handle(route, parseBody(request.body), request.query);
+    }
     const created = request.route.verb === 'create' || (request.route.verb === 'patch' && !this.#exists(request.route));
     const object = this.#handle(request);
     return { code: created && request.route.subresource === undefined ? 201 : 200, object };
