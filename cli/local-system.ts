@@ -70,6 +70,8 @@ export async function installImring(
     runtimeArgs?: readonly string[];
     /** Flags added to the operator's command line (e.g. `--rollout statefulset`). */
     operatorArgs?: readonly string[];
+    /** The node selector of the operator, proxy and push pods (e.g. to keep them off a node to drain). */
+    nodeSelector?: Readonly<Record<string, string>>;
   } = {},
 ): Promise<Endpoints> {
   const onProgress = options.onProgress ?? (() => undefined);
@@ -96,6 +98,7 @@ export async function installImring(
       args: options.runtimeArgs,
     });
   for (const pod of [operatorPod(options.operatorArgs ?? []), runtime('proxy'), runtime('push')]) {
+    if (options.nodeSelector) pod.spec!.nodeSelector = { ...options.nodeSelector };
     await createOrKeep(() => core.createNamespacedPod({ namespace: SAMPLE.namespace, body: pod }));
   }
   onProgress(`applying IMGateway ${SAMPLE.name} (${replicas} replicas)`);

@@ -1,10 +1,11 @@
 /**
  * The everyday events of a gateway's life (issue 14), each with 2,000 SDK users connected through
  * the proxy and 500 msg/s pushed, every (message, user) pair accounted for by the ledger:
- * `kubectl rollout restart sts/<name>`, a change of `spec.image`, `kubectl delete pod <name>-1`
- * and a gateway SIGKILL. For the first three, a gateway leaves the ring before its pod stops and
- * its users move make-before-break: users connected throughout receive every message in real time
- * and never lack a connection, and each pod is replaced exactly once. A SIGKILL takes its users
+ * `kubectl rollout restart sts/<name>`, a change of `spec.image`, `kubectl delete pod <name>-1`,
+ * `kubectl drain` of a node that runs gateways (issue 15) and a gateway SIGKILL. For all but the
+ * kill, a gateway leaves the ring before its pod stops and its users move make-before-break: users
+ * connected throughout receive every message in real time and never lack a connection, and each
+ * pod is replaced exactly once. A SIGKILL takes its users
  * down: what they missed is reported with its reason, with the reconnect window.
  *
  * One cluster serves the suite (tests run in order, each from the previous one's converged ring),
@@ -16,7 +17,8 @@ import type { DemoTraffic } from '../cli/demo/traffic.js';
 import { SAMPLE } from '../cli/local-system.js';
 import { CLIENT_DEFAULTS } from '../client/index.js';
 import { runKubectl } from './support/kubectl.js';
-import { PodHistory, rolledOut } from './support/lifecycle.js';
+import { isGatewayPod, PodHistory, rolledOut } from './support/lifecycle.js';
+import { CoreV1Api, type V1Pod } from '@kubernetes/client-node';
 import {
   account,
   assertAccounted,
@@ -30,6 +32,9 @@ import {
 } from './support/scenario.js';
 
 const REPLICAS = 3;
+/** The node label naming a node, and the node the operator, proxy and push stay on. */
+const HOSTNAME = 'kubernetes.io/hostname';
+const KEPT_NODE = 'local-1';
 const LOAD = { users: 2000, twoPlatformShare: 0.2, messagesPerSecond: 500 } as const;
 /** Longest wait for every user to be connected again after a kill: the SDK's longest back-off (±20 %) and 10 s. */
 const RECONNECT_BOUND_MS = CLIENT_DEFAULTS.reconnect.maxMs * (1 + CLIENT_DEFAULTS.reconnect.jitter) + 10_000;
@@ -38,7 +43,12 @@ describe('gateway lifecycle under traffic: rollouts, deletions and a crash', { t
   let system: ScenarioSystem;
 
   before(async () => {
-    system = await startSystem({ replicas: REPLICAS, prefix: 'imring-lifecycle-' });
+    // The operator, proxy and push on the first node: the drain test empties another one.
+    system = await startSystem({
+      replicas: REPLICAS,
+      prefix: 'imring-lifecycle-',
+      nodeSelector: { [HOSTNAME]: KEPT_NODE },
+    });
     // Users move at 2,000/s rather than the default 500/s (ring policy, not the pod template): the same moves, sooner.
     const patched = await runKubectl(system.cluster.kubeconfigPath, system.dir, [
       'patch',
@@ -138,6 +148,56 @@ describe('gateway lifecycle under traffic: rollouts, deletions and a crash', { t
     });
     assertUnnoticed(result);
     assert.deepEqual(result.replaced, { [pod]: 1 }, 'only the deleted pod was replaced');
+  });
+
+  test('kubectl drain of a node with gateways evicts them one at a time, each leaves the ring first, and nobody notices', async (t) => {
+    const kc = system.cluster.kc;
+    const core = kc.makeApiClient(CoreV1Api);
+    const gatewayPods = async (): Promise<V1Pod[]> =>
+      (await core.listNamespacedPod({ namespace: SAMPLE.namespace })).items.filter((p) =>
+        isGatewayPod(p.metadata?.name),
+      );
+    // The node (not the kept one) that runs the most gateway pods.
+    const perNode = new Map<string, string[]>();
+    for (const pod of await gatewayPods()) {
+      const node = pod.spec?.nodeName ?? '';
+      if (node !== KEPT_NODE) perNode.set(node, [...(perNode.get(node) ?? []), pod.metadata!.name!]);
+    }
+    const [node, onNode] = [...perNode].sort((a, b) => b[1].length - a[1].length || a[0].localeCompare(b[0]))[0]!;
+    t.diagnostic(`draining ${node}, which runs ${onNode.join(', ')}`);
+    const evictionsBefore = system.requestLog.filter((r) => r.path.endsWith('/eviction')).length;
+    const result = await underTraffic(t, 0x1e5, async () => {
+      const drained = await runKubectl(system.cluster.kubeconfigPath, system.dir, [
+        'drain',
+        node,
+        '--ignore-daemonsets',
+        '--delete-emptydir-data',
+        '--timeout=120s',
+      ]);
+      assert.equal(drained.code, 0, drained.stderr);
+      await converged(system.cluster, REPLICAS);
+      const uncordoned = await runKubectl(system.cluster.kubeconfigPath, system.dir, ['uncordon', node]);
+      assert.equal(uncordoned.code, 0, uncordoned.stderr);
+      await converged(system.cluster, REPLICAS);
+    });
+    assertUnnoticed(result);
+    assert.deepEqual(
+      result.replaced,
+      Object.fromEntries(onNode.sort().map((name) => [name, 1])),
+      'the pods of the drained node were replaced once each',
+    );
+    const elsewhere = (await gatewayPods()).filter((p) => onNode.includes(p.metadata!.name!));
+    assert.ok(
+      elsewhere.every((p) => p.spec?.nodeName !== node),
+      `recreated off the drained node: ${elsewhere.map((p) => `${p.metadata?.name}@${p.spec?.nodeName}`).join(', ')}`,
+    );
+    const evictions = system.requestLog.filter((r) => r.path.endsWith('/eviction')).slice(evictionsBefore);
+    t.diagnostic(`evictions answered: ${evictions.map((r) => r.status).join(', ')}`);
+    if (onNode.length > 1)
+      assert.ok(
+        evictions.some((r) => r.status === 429),
+        'the PDB answered 429 while a gateway was out',
+      );
   });
 
   test('a gateway SIGKILLed takes its users down: reported offline with their reason, and they reconnect', async (t) => {

@@ -46,6 +46,8 @@ export async function startSystem(options: {
   runtimeArgs?: readonly string[];
   /** Flags added to the operator's command line. */
   operatorArgs?: readonly string[];
+  /** The node selector of the operator, proxy and push pods. */
+  nodeSelector?: Readonly<Record<string, string>>;
   /** The kubelet's restart backoff (default its own, 1 s doubling to 30 s). */
   restartBackoff?: LocalClusterOptions['restartBackoff'];
 }): Promise<ScenarioSystem> {
@@ -71,6 +73,7 @@ export async function startSystem(options: {
       replicas: options.replicas,
       runtimeArgs: options.runtimeArgs,
       operatorArgs: options.operatorArgs,
+      nodeSelector: options.nodeSelector,
     });
     await converged(cluster, options.replicas);
     return { cluster, dir, endpoints, faults: probes.faults, requestLog: probes.requestLog, close };
