@@ -6,6 +6,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import { parseAllDocuments } from 'yaml';
+import { resourceVerb } from '../../local/apiserver/auth/attributes.js';
 import type { ServedRequest } from '../../local/index.js';
 
 /** The attributes the RBAC authorizer decides on (k8s.io/apiserver authorizer.Attributes). */
@@ -62,7 +63,7 @@ export function requestAttributes(
   const [resource, pathName, subresource] = rest as [string, string | undefined, string | undefined];
   const query = new URLSearchParams(entry.query);
   const isWatch = legacyWatch || ['true', '1'].includes(query.get('watch') ?? '');
-  const verb = verbOf(entry.method, pathName !== undefined, isWatch);
+  const verb = resourceVerb(entry.method, pathName !== undefined, isWatch);
   const name = pathName ?? /^metadata\.name==?([^,]+)$/.exec(query.get('fieldSelector') ?? '')?.[1];
   return {
     verb,
@@ -71,25 +72,6 @@ export function requestAttributes(
     namespace,
     name,
   };
-}
-
-function verbOf(method: string, hasName: boolean, isWatch: boolean): string {
-  switch (method) {
-    case 'GET':
-    case 'HEAD':
-      if (isWatch) return 'watch';
-      return hasName ? 'get' : 'list';
-    case 'POST':
-      return 'create';
-    case 'PUT':
-      return 'update';
-    case 'PATCH':
-      return 'patch';
-    case 'DELETE':
-      return hasName ? 'delete' : 'deletecollection';
-    default:
-      return method.toLowerCase();
-  }
 }
 
 const has = (list: readonly string[] | undefined, value: string): boolean =>
