@@ -7,7 +7,9 @@ import { GarbageCollector } from './controllers/garbage-collector.js';
 import { StatefulSetController } from './controllers/statefulset.js';
 import { ENV_NAME } from './kubelet/env.js';
 import type { ImageTable } from './kubelet/images.js';
+import { ServiceAccountCredentials } from './kubelet/pod-credentials.js';
 import { PodRunner } from './kubelet/pod-runner.js';
+import { kubeconfigYaml } from './apiserver/kubeconfig.js';
 
 /** Options of {@link LocalCluster}. */
 export interface LocalClusterOptions {
@@ -37,6 +39,12 @@ export interface LocalClusterOptions {
   firstPodAddress?: string;
   /** The pod runner's restart backoff, first and longest delay in ms. Default its own (1 s, 30 s). */
   restartBackoff?: { readonly baseMs: number; readonly maxMs: number };
+  /**
+   * What pods authenticate as: `serviceAccount`, each its ServiceAccount's token in a kubeconfig
+   * of its own (RBAC applies; a pod whose account is missing is not started), or `admin`, the
+   * cluster's kubeconfig (cluster-admin). Default `admin`.
+   */
+  podCredentials?: 'serviceAccount' | 'admin';
   /** Where controller errors are reported (they are retried). Default: ignored. */
   onError?: (component: string, error: unknown) => void;
 }
@@ -139,11 +147,28 @@ export class LocalCluster {
         ? { restartBackoffBaseMs: restartBackoff.baseMs, restartBackoffMaxMs: restartBackoff.maxMs }
         : {}),
       env: { KUBECONFIG: this.kubeconfigPath, ...(hostsFileEnv ? { [hostsFileEnv]: this.hostsFile } : {}) },
+      ...(this.#options.podCredentials === 'serviceAccount' ? { credentials: this.#serviceAccountCredentials() } : {}),
       onError: onError('pod-runner'),
     });
     this.#runner = runner;
     this.server.setPodLogSource(runner.podLogs);
     await this.#add('pod-runner', runner, runner.start());
+  }
+
+  #serviceAccountCredentials(): ServiceAccountCredentials {
+    const { server } = this;
+    return new ServiceAccountCredentials({
+      dir: join(this.stateDir, 'pods'),
+      tokenFor: (namespace, name) => server.serviceAccountToken(namespace, name),
+      kubeconfig: (token, namespace) =>
+        kubeconfigYaml({
+          name: this.#options.name ?? 'local',
+          server: server.url,
+          token,
+          caCertificate: server.caCertificate,
+          namespace,
+        }),
+    });
   }
 
   /** Registers `part` for closing before awaiting its start, so a failed start is cleaned up. */
