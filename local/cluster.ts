@@ -155,19 +155,26 @@ export class LocalCluster {
     await this.#add('pod-runner', runner, runner.start());
   }
 
-  #serviceAccountCredentials(): ServiceAccountCredentials {
+  /**
+   * A kubeconfig (YAML) authenticating as ServiceAccount `namespace/name`, once started, for a
+   * process run outside the pod runner; undefined when the account does not exist.
+   */
+  serviceAccountKubeconfig(namespace: string, name: string): string | undefined {
+    const token = this.server.serviceAccountToken(namespace, name);
+    return token === undefined ? undefined : this.#kubeconfigWith(token, namespace);
+  }
+
+  #kubeconfigWith(token: string, namespace: string): string {
     const { server } = this;
+    const name = this.#options.name ?? 'local';
+    return kubeconfigYaml({ name, server: server.url, token, caCertificate: server.caCertificate, namespace });
+  }
+
+  #serviceAccountCredentials(): ServiceAccountCredentials {
     return new ServiceAccountCredentials({
       dir: join(this.stateDir, 'pods'),
-      tokenFor: (namespace, name) => server.serviceAccountToken(namespace, name),
-      kubeconfig: (token, namespace) =>
-        kubeconfigYaml({
-          name: this.#options.name ?? 'local',
-          server: server.url,
-          token,
-          caCertificate: server.caCertificate,
-          namespace,
-        }),
+      tokenFor: (namespace, name) => this.server.serviceAccountToken(namespace, name),
+      kubeconfig: (token, namespace) => this.#kubeconfigWith(token, namespace),
     });
   }
 

@@ -69,6 +69,8 @@ export interface ServedRequest {
   readonly query: string;
   readonly status: number;
   readonly userAgent: string;
+  /** The authenticated (or impersonated) user; undefined when authentication failed or was not needed. */
+  readonly user: string | undefined;
 }
 
 const DEFAULTS = {
@@ -207,10 +209,11 @@ export class LocalApiServer {
   async #serve(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://local');
     let verb = 'info';
+    let user: UserInfo | undefined;
     try {
       const route = routeRequest(req.method ?? 'GET', url.pathname, url.searchParams, this.#catalog);
       if (route.kind === 'resource') verb = route.verb;
-      const user = this.#access.admit(req, route, url);
+      user = this.#access.admit(req, route, url);
       if (route.kind === 'resource') {
         await this.#injectFaults(res, {
           method: req.method ?? 'GET',
@@ -225,7 +228,7 @@ export class LocalApiServer {
     } catch (error) {
       sendError(res, error);
     } finally {
-      this.#log(req, url, verb, res);
+      this.#log(req, url, { verb, user }, res);
     }
   }
 
@@ -308,9 +311,10 @@ export class LocalApiServer {
     if (failure === 500) throw new ApiError(500, 'InternalError', 'Internal error occurred: injected fault');
   }
 
-  #log(req: IncomingMessage, url: URL, verb: string, res: ServerResponse): void {
+  #log(req: IncomingMessage, url: URL, by: { verb: string; user: UserInfo | undefined }, res: ServerResponse): void {
     this.#options.onRequest?.({
-      verb,
+      verb: by.verb,
+      user: by.user?.username,
       method: req.method ?? 'GET',
       path: url.pathname,
       query: url.search,
