@@ -118,6 +118,36 @@ describe('RBAC with kubectl', () => {
     assert.equal(byToken.stdout.trim(), 'yes');
   });
 
+  test('discovery and non-resource URLs follow system:discovery; groups are impersonated too', async () => {
+    assert.match((await asReader(['api-resources', '-o', 'name'])).stdout, /^configmaps$/m);
+    const canI = async (args: string[]) => (await k.run(['auth', 'can-i', ...args])).stdout.trim();
+    assert.equal(await canI(['get', '/apis', '--as', USER]), 'yes');
+    assert.equal(await canI(['post', '/apis', '--as', USER]), 'no');
+    assert.equal(await canI(['list', 'secrets', '-A', '--as', 'someone', '--as-group', 'system:masters']), 'yes');
+    assert.equal(await canI(['list', 'secrets', '-A', '--as', 'someone']), 'no');
+  });
+
+  test('a SubjectAccessReview answers for another user, with the binding that allowed it', async () => {
+    const review = await k.write('sar.yaml', [
+      {
+        apiVersion: 'authorization.k8s.io/v1',
+        kind: 'SubjectAccessReview',
+        spec: {
+          user: USER,
+          groups: ['system:serviceaccounts'],
+          resourceAttributes: { namespace: NS, verb: 'get', resource: 'configmaps', name: 'c1' },
+        },
+      },
+    ]);
+    const answer = JSON.parse(await k.ok(['create', '-f', review, '-o', 'json'])) as {
+      status: { allowed: boolean; reason?: string };
+    };
+    assert.deepEqual(answer.status, {
+      allowed: true,
+      reason: `RBAC: allowed by RoleBinding "reader/${NS}" of Role "reader" to ServiceAccount "${SA}/${NS}"`,
+    });
+  });
+
   test('kubectl auth can-i --list shows the rules of the Role', async () => {
     const list = (await asReader(['auth', 'can-i', '--list', '-n', NS])).stdout;
     assert.match(list, /configmaps\s+\[\]\s+\[\]\s+\[get list watch\]/);
