@@ -77,8 +77,11 @@ test('kubectl set image on the StatefulSet is reverted with a Warning naming the
   );
   assert.equal(warned.type, 'Warning');
   assert.match(warned.message ?? '', /spec\.template\.spec\.containers\[gateway\]\.image/);
-  const set = await apps.readNamespacedStatefulSet({ name: 'im', namespace: NAMESPACE });
-  assert.equal(set.spec?.template.spec?.containers[0]?.image, image, 'the image is the IMGateway spec again');
+  // The Warning is recorded before the reverting write is sent: wait for the write.
+  await watchUntil(system.cluster.kc, `/apis/apps/v1/namespaces/${NAMESPACE}/statefulsets`, async () => {
+    const set = await apps.readNamespacedStatefulSet({ name: 'im', namespace: NAMESPACE });
+    return set.spec?.template.spec?.containers[0]?.image === image ? true : undefined;
+  });
   await system.untilGateway('im', rolledOut(3));
   assert.deepEqual(await podUids(), before, 'no pod replaced');
 });
