@@ -19,6 +19,7 @@ import { parse as parseYaml } from 'yaml';
 import type { LocalCluster, LocalClusterOptions } from '../local/cluster.js';
 import { IMGATEWAY } from '../operator/api.js';
 import { HOSTS_FILE_ENV } from '../runtime/resolver.js';
+import { applyImringRbac, OPERATOR_SERVICE_ACCOUNT, RUNTIME_SERVICE_ACCOUNT } from './local-rbac.js';
 
 const CRD_FILE = fileURLToPath(new URL('../../crds/imgateway.yaml', import.meta.url));
 
@@ -47,14 +48,16 @@ export const LOCAL_IMAGES_ENV = 'IMRING_LOCAL_IMAGES';
 /**
  * What a local cluster must know to run imring's pods: every image named `imring` (any registry,
  * any tag) runs this build's CLI, {@link LOCAL_IMAGES_ENV} adds images, and pods find the
- * cluster's hosts file under `IMRING_HOSTS_FILE`, where runtime/resolver.ts looks for it. The
- * kubeconfig's context is `imring-local`.
+ * cluster's hosts file under `IMRING_HOSTS_FILE`, where runtime/resolver.ts looks for it, and
+ * each pod runs as its ServiceAccount (RBAC applies, see ./local-rbac.ts). The kubeconfig's
+ * context is `imring-local`.
  */
 export const IMRING_CLUSTER_OPTIONS = {
   name: 'imring-local',
   imageNames: { imring: IMRING_CLI },
   imagesEnv: LOCAL_IMAGES_ENV,
   hostsFileEnv: HOSTS_FILE_ENV,
+  podCredentials: 'serviceAccount',
 } as const satisfies Partial<LocalClusterOptions>;
 
 /**
@@ -87,6 +90,8 @@ export async function installImring(
       body: { metadata: { name: SAMPLE.secret }, stringData: { key: tokenSecret } },
     }),
   );
+  onProgress('applying the RBAC of config/');
+  await applyImringRbac(kc, { namespace: SAMPLE.namespace, gateways: [SAMPLE.name] });
   onProgress('starting the operator, proxy and push pods');
   // Ready once they serve a ring: the sample's ring exists within seconds of the operator's start.
   const runtime = (component: 'proxy' | 'push'): V1Pod =>
@@ -168,6 +173,7 @@ function operatorPod(args: readonly string[]): V1Pod {
   return {
     metadata: { name: 'imring-operator', labels: { 'app.kubernetes.io/name': 'imring-operator' } },
     spec: {
+      serviceAccountName: OPERATOR_SERVICE_ACCOUNT,
       containers: [
         {
           name: 'operator',
@@ -209,6 +215,7 @@ export function runtimePod(init: {
       labels: { 'app.kubernetes.io/name': `imring-${component}`, 'app.kubernetes.io/part-of': 'imring' },
     },
     spec: {
+      serviceAccountName: RUNTIME_SERVICE_ACCOUNT,
       containers: [
         {
           name: component,

@@ -10,7 +10,9 @@ import { Scheduler } from './controllers/scheduler.js';
 import { StatefulSetController } from './controllers/statefulset.js';
 import { ENV_NAME } from './kubelet/env.js';
 import type { ImageTable } from './kubelet/images.js';
+import { ServiceAccountCredentials } from './kubelet/pod-credentials.js';
 import { PodRunner } from './kubelet/pod-runner.js';
+import { kubeconfigYaml } from './apiserver/kubeconfig.js';
 
 /** Options of {@link LocalCluster}. */
 export interface LocalClusterOptions {
@@ -42,6 +44,12 @@ export interface LocalClusterOptions {
   restartBackoff?: { readonly baseMs: number; readonly maxMs: number };
   /** How many Nodes (`local-1` … `local-<nodes>`) the cluster has, all of them this machine. Default 3. */
   nodes?: number;
+  /**
+   * What pods authenticate as: `serviceAccount`, each its ServiceAccount's token in a kubeconfig
+   * of its own (RBAC applies; a pod whose account is missing is not started), or `admin`, the
+   * cluster's kubeconfig (cluster-admin). Default `admin`.
+   */
+  podCredentials?: 'serviceAccount' | 'admin';
   /** Where controller errors are reported (they are retried). Default: ignored. */
   onError?: (component: string, error: unknown) => void;
 }
@@ -151,11 +159,35 @@ export class LocalCluster {
         ? { restartBackoffBaseMs: restartBackoff.baseMs, restartBackoffMaxMs: restartBackoff.maxMs }
         : {}),
       env: { KUBECONFIG: this.kubeconfigPath, ...(hostsFileEnv ? { [hostsFileEnv]: this.hostsFile } : {}) },
+      ...(this.#options.podCredentials === 'serviceAccount' ? { credentials: this.#serviceAccountCredentials() } : {}),
       onError: onError('pod-runner'),
     });
     this.#runner = runner;
     this.server.setPodLogSource(runner.podLogs);
     await this.#add('pod-runner', runner, runner.start());
+  }
+
+  /**
+   * A kubeconfig (YAML) authenticating as ServiceAccount `namespace/name`, once started, for a
+   * process run outside the pod runner; undefined when the account does not exist.
+   */
+  serviceAccountKubeconfig(namespace: string, name: string): string | undefined {
+    const token = this.server.serviceAccountToken(namespace, name);
+    return token === undefined ? undefined : this.#kubeconfigWith(token, namespace);
+  }
+
+  #kubeconfigWith(token: string, namespace: string): string {
+    const { server } = this;
+    const name = this.#options.name ?? 'local';
+    return kubeconfigYaml({ name, server: server.url, token, caCertificate: server.caCertificate, namespace });
+  }
+
+  #serviceAccountCredentials(): ServiceAccountCredentials {
+    return new ServiceAccountCredentials({
+      dir: join(this.stateDir, 'pods'),
+      tokenFor: (namespace, name) => this.server.serviceAccountToken(namespace, name),
+      kubeconfig: (token, namespace) => this.#kubeconfigWith(token, namespace),
+    });
   }
 
   /** Registers `part` for closing before awaiting its start, so a failed start is cleaned up. */

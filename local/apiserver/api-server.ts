@@ -1,19 +1,23 @@
-import { randomBytes, timingSafeEqual } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createServer, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { writeFile } from 'node:fs/promises';
-import { ApiError } from './errors.js';
+import { AccessControl } from './auth/access-control.js';
+import { isReview } from './auth/access-reviews.js';
+import type { UserInfo } from './auth/authenticator.js';
+import { decodeReview } from './auth/review-protobuf.js';
+import { ApiError, badRequest } from './errors.js';
 import type { Faults, FaultedRequest } from './faults.js';
 import { kubeconfigYaml } from './kubeconfig.js';
 import { timestamp } from './store/metadata.js';
 import { ResourceCatalog } from './store/resource-catalog.js';
 import { ObjectService, type ObjectRequest } from './store/resources.js';
 import { SYSTEM_NAMESPACES } from './store/namespace-lifecycle.js';
-import { checkBodyType, readBody, send, sendError, wantsTable } from './http/bodies.js';
+import { checkBodyType, readBody, readBodyBytes, send, sendError, wantsTable } from './http/bodies.js';
 import { serveInfo } from './http/info.js';
 import { isPodLog, servePodLog, type PodLogSource } from './http/pod-log.js';
-import { routeRequest, type ResourceRoute, type Route } from './http/router.js';
+import { routeRequest, type ResourceRoute } from './http/router.js';
 import { ObjectStore } from './store/store.js';
 import { toTable } from './http/table.js';
 import { servingCertificate, type ServingCertificate } from './http/tls.js';
@@ -31,7 +35,7 @@ export interface LocalApiServerOptions {
   host?: string;
   /** Port. Default 0 (any free port). */
   port?: number;
-  /** The bearer token clients must send. Default: 32 random bytes, hex. */
+  /** The admin's bearer token (user `kubernetes-admin`, group `system:masters`). Default: 32 random bytes, hex. */
   token?: string;
   /** Changes kept for resuming watches. Default 10,000. */
   historyLimit?: number;
@@ -66,6 +70,8 @@ export interface ServedRequest {
   readonly query: string;
   readonly status: number;
   readonly userAgent: string;
+  /** The authenticated (or impersonated) user; undefined when authentication failed or was not needed. */
+  readonly user: string | undefined;
 }
 
 const DEFAULTS = {
@@ -88,6 +94,7 @@ export class LocalApiServer {
   readonly #catalog = new ResourceCatalog();
   readonly #options: ResolvedOptions;
   readonly #objects: ObjectService;
+  readonly #access: AccessControl;
   readonly #watches = new Set<OpenWatch>();
   #server: Server | undefined;
   #tls: ServingCertificate | undefined;
@@ -120,6 +127,7 @@ export class LocalApiServer {
         status: { phase: 'Active' },
       });
     }
+    this.#access = new AccessControl({ adminToken: this.#options.token, store: this.#store, now: this.#options.now });
   }
 
   /** Starts listening (HTTPS; see `http/tls.ts` for why). */
@@ -161,6 +169,14 @@ export class LocalApiServer {
     return kubeconfigYaml({ name, server: this.url, token: this.token, caCertificate: this.caCertificate });
   }
 
+  /**
+   * A bearer token for ServiceAccount `namespace/name` (user `system:serviceaccount:<ns>:<name>`),
+   * valid while that account exists and this server runs; undefined when the account does not exist.
+   */
+  serviceAccountToken(namespace: string, name: string): string | undefined {
+    return this.#access.serviceAccountToken(namespace, name);
+  }
+
   /** Writes {@link kubeconfig} to `path` (mode 0600: it holds the token). */
   async writeKubeconfig(path: string): Promise<void> {
     await writeFile(path, this.kubeconfig(), { mode: 0o600 });
@@ -191,19 +207,18 @@ export class LocalApiServer {
   async #serve(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://local');
     let verb = 'info';
+    let user: UserInfo | undefined;
     try {
       const route = routeRequest(req.method ?? 'GET', url.pathname, url.searchParams, this.#catalog);
       if (route.kind === 'resource') verb = route.verb;
-      if (!isPublic(route) && !this.#authorized(req)) {
-        throw new ApiError(401, 'Unauthorized', 'Unauthorized');
-      }
+      user = this.#access.admit(req, route, url);
       if (route.kind === 'resource') {
         await this.#injectFaults(res, {
           method: req.method ?? 'GET',
           path: url.pathname,
           userAgent: req.headers['user-agent'] ?? '',
         });
-        await this.#serveResource(route, req, res, url);
+        await this.#serveResource(route, req, res, { url, user: user! });
       } else {
         const address = this.url.replace(/^https:\/\//, '');
         serveInfo(route, req, res, { types: this.#catalog.all(), name: this.#options.name, address });
@@ -211,11 +226,12 @@ export class LocalApiServer {
     } catch (error) {
       sendError(res, error);
     } finally {
-      this.#log(req, url, verb, res);
+      this.#log(req, url, { verb, user }, res);
     }
   }
 
-  async #serveResource(route: ResourceRoute, req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
+  async #serveResource(route: ResourceRoute, req: IncomingMessage, res: ServerResponse, at: Requester): Promise<void> {
+    const { url } = at;
     const table = wantsTable(req.headers.accept);
     const includeObject = (url.searchParams.get('includeObject') ?? 'Metadata') as 'None' | 'Metadata' | 'Object';
     const now = this.#options.now;
@@ -226,6 +242,7 @@ export class LocalApiServer {
       this.#watch(route, url.searchParams, res, render);
       return;
     }
+    if (isReview(route.type)) return this.#review(route, req, res, at.user);
     if (isPodLog(route)) {
       await servePodLog(route, url.searchParams, res, { store: this.#store, source: this.#podLogs });
       return;
@@ -254,6 +271,14 @@ export class LocalApiServer {
     send(res, status, result, headers);
   }
 
+  async #review(route: ResourceRoute, req: IncomingMessage, res: ServerResponse, user: UserInfo): Promise<void> {
+    const body = await readBodyBytes(req, this.#options.maxBodyBytes);
+    const review = req.headers['content-type']?.includes('protobuf')
+      ? decodeReview(route.type.kind, body)
+      : parseJson(body.toString('utf8'));
+    send(res, 201, this.#access.review(route.type, route.verb, review, user));
+  }
+
   #watch(route: ResourceRoute, query: URLSearchParams, res: ServerResponse, render: (o: KubeObject) => unknown): void {
     const watch = serveWatch(route, query, res, {
       store: this.#store,
@@ -264,14 +289,6 @@ export class LocalApiServer {
     });
     this.#watches.add(watch);
     res.on('close', () => this.#watches.delete(watch));
-  }
-
-  #authorized(req: IncomingMessage): boolean {
-    const header = req.headers.authorization ?? '';
-    if (!header.startsWith('Bearer ')) return false;
-    const given = Buffer.from(header.slice(7));
-    const expected = Buffer.from(this.#options.token);
-    return given.length === expected.length && timingSafeEqual(given, expected);
   }
 
   async #injectFaults(res: ServerResponse, request: FaultedRequest): Promise<void> {
@@ -292,9 +309,10 @@ export class LocalApiServer {
     if (failure === 500) throw new ApiError(500, 'InternalError', 'Internal error occurred: injected fault');
   }
 
-  #log(req: IncomingMessage, url: URL, verb: string, res: ServerResponse): void {
+  #log(req: IncomingMessage, url: URL, by: { verb: string; user: UserInfo | undefined }, res: ServerResponse): void {
     this.#options.onRequest?.({
-      verb,
+      verb: by.verb,
+      user: by.user?.username,
       method: req.method ?? 'GET',
       path: url.pathname,
       query: url.search,
@@ -302,6 +320,12 @@ export class LocalApiServer {
       userAgent: req.headers['user-agent'] ?? '',
     });
   }
+}
+
+/** Where a resource request came from and who sent it. */
+interface Requester {
+  readonly url: URL;
+  readonly user: UserInfo;
 }
 
 type Parts = 'tls' | 'store' | 'faults' | 'onRequest';
@@ -332,7 +356,10 @@ function resolveOptions(options: LocalApiServerOptions): ResolvedOptions {
   return resolved;
 }
 
-/** Endpoints served without a token, as `system:public-info-viewer` allows. */
-function isPublic(route: Route): boolean {
-  return route.kind === 'version' || route.kind === 'health';
+function parseJson(body: string): KubeObject {
+  try {
+    return JSON.parse(body || '{}') as KubeObject;
+  } catch (error) {
+    throw badRequest(`the body of the request could not be decoded: ${(error as Error).message}`);
+  }
 }

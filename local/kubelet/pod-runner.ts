@@ -11,6 +11,7 @@ import type { PodLogSource } from '../apiserver/http/pod-log.js';
 import { EventRecorder, ResilientInformer, WorkQueue } from '../../kube/controller-kit.js';
 import { Lifecycle } from '../controllers/lifecycle.js';
 import { AddressPool } from './address-pool.js';
+import type { PodCredentials } from './pod-credentials.js';
 import { ENV_NAME, referencedSources, type EnvSources } from './env.js';
 import { nameTable, parseImageTable, repositoryTable, type ImageCommands, type ImageTable } from './images.js';
 import { removePodLogs } from './logs.js';
@@ -39,6 +40,14 @@ export interface PodRunnerOptions {
   imagesEnv?: string;
   /** Extra environment of every container (e.g. KUBECONFIG), under what the pod spec says. */
   env?: Record<string, string>;
+  /**
+   * Each pod's credentials for the API server (its ServiceAccount's), over `env`; a pod without
+   * them is not started, with a Warning Event, and retried. Default none: pods get `env` only.
+   */
+  credentials?: {
+    forPod(pod: V1Pod): Promise<PodCredentials>;
+    forget(pod: V1Pod): Promise<void>;
+  };
   /** This node's name; pods with no node are bound to it unless `nodeNames` is given. Default `local`. */
   nodeName?: string;
   /**
@@ -74,6 +83,9 @@ export function randomFirstPodAddress(random: () => number = Math.random): strin
 
 /** The node's address, every pod's `status.hostIP`. */
 const HOST_IP = '127.0.0.1';
+
+/** Delay before a pod whose credentials are missing (no ServiceAccount yet) is tried again, in ms. */
+const CREDENTIALS_RETRY_MS = 1_000;
 
 /** Longest grace `close()` gives containers before SIGKILL, in ms. */
 export const CLOSE_GRACE_MAX_MS = 10_000;
@@ -183,12 +195,30 @@ export class PodRunner {
     }
     // Finished before this runner started: a kubelet does not run a terminal pod again.
     if (pod.status?.phase === 'Succeeded' || pod.status?.phase === 'Failed') return undefined;
-    const worker = this.#newWorker(pod);
+    const credentials = await this.#credentials(key, pod);
+    if (!credentials) return undefined;
+    const worker = this.#newWorker(pod, credentials);
     this.#workers.set(key, worker);
     return worker;
   }
 
-  #newWorker(pod: V1Pod): PodWorker {
+  /** The pod's credential variables; undefined (an Event, a retry) when it has none yet. */
+  async #credentials(key: string, pod: V1Pod): Promise<Record<string, string> | undefined> {
+    const credentials = await this.#options.credentials?.forPod(pod);
+    if (!credentials || 'env' in credentials) return credentials?.env ?? {};
+    this.#record(
+      { apiVersion: 'v1', kind: 'Pod', metadata: structuredClone(pod.metadata) },
+      {
+        type: 'Warning',
+        reason: 'FailedMount',
+        message: `MountVolume.SetUp failed for volume "kube-api-access": ${credentials.error}`,
+      },
+    );
+    this.#queue.add(key, CREDENTIALS_RETRY_MS);
+    return undefined;
+  }
+
+  #newWorker(pod: V1Pod, credentials: Record<string, string>): PodWorker {
     const key = keyOf(pod);
     const target = { apiVersion: 'v1', kind: 'Pod', metadata: structuredClone(pod.metadata) };
     return new PodWorker(structuredClone(pod), {
@@ -196,7 +226,7 @@ export class PodRunner {
       podIP: this.#addresses.allocate(),
       logDir: this.#options.logDir,
       images: this.#options.images,
-      baseEnv: { PATH: process.env.PATH ?? DEFAULT_PATH, ...this.#options.env },
+      baseEnv: { PATH: process.env.PATH ?? DEFAULT_PATH, ...this.#options.env, ...credentials },
       backoff: { baseMs: this.#options.restartBackoffBaseMs, maxMs: this.#options.restartBackoffMaxMs },
       readSources: () => this.#readSources(pod),
       record: (type, reason, message) => this.#record(target, { type, reason, message }),
@@ -269,6 +299,7 @@ export class PodRunner {
   #forget(worker: PodWorker): void {
     this.#addresses.release(worker.podIP);
     this.#written.delete(worker.uid);
+    void this.#options.credentials?.forget(worker.pod).catch(this.#options.onError);
     void removePodLogs(this.#options.logDir, worker).catch(this.#options.onError);
   }
 
@@ -319,8 +350,11 @@ export class PodRunner {
   }
 }
 
-type ResolvedOptions = Required<Omit<PodRunnerOptions, 'images' | 'imageNames' | 'imagesEnv' | 'env' | 'nodeNames'>> & {
+type ResolvedOptions = Required<
+  Omit<PodRunnerOptions, 'images' | 'imageNames' | 'imagesEnv' | 'env' | 'credentials' | 'nodeNames'>
+> & {
   nodeNames?: readonly string[];
+  credentials?: PodRunnerOptions['credentials'];
   images: ImageCommands;
   env: Record<string, string>;
 };

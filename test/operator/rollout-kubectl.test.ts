@@ -77,7 +77,7 @@ test('kubectl set image on the StatefulSet is reverted with a Warning naming the
   );
   assert.equal(warned.type, 'Warning');
   assert.match(warned.message ?? '', /spec\.template\.spec\.containers\[gateway\]\.image/);
-  // The Warning comes with the revert: the StatefulSet shows the IMGateway's image again.
+  // The Warning is recorded before the reverting write is sent: wait for the write.
   await watchUntil(system.cluster.kc, `/apis/apps/v1/namespaces/${NAMESPACE}/statefulsets`, async () => {
     const set = await apps.readNamespacedStatefulSet({ name: 'im', namespace: NAMESPACE });
     return set.spec?.template.spec?.containers[0]?.image === image ? true : undefined;

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { AppsV1Api, CoreV1Api, type V1Pod, type V1StatefulSet } from '@kubernetes/client-node';
 import { SignJWT } from 'jose';
+import { applyImringRbac, RUNTIME_SERVICE_ACCOUNT } from '../../cli/local-rbac.js';
 import { IMRING_CLUSTER_OPTIONS } from '../../cli/local-system.js';
 import { LocalCluster } from '../../local/cluster.js';
 import {
@@ -78,6 +79,7 @@ export class ImSystem {
   async #start(members: number): Promise<void> {
     await this.cluster.start();
     const core = this.cluster.kc.makeApiClient(CoreV1Api);
+    await applyImringRbac(this.cluster.kc, { namespace: GATEWAY.namespace, gateways: [GATEWAY.name] });
     await core.createNamespacedSecret({
       namespace: GATEWAY.namespace,
       body: { metadata: { name: 'im-token' }, stringData: { key: TOKEN_SECRET } },
@@ -240,6 +242,7 @@ function gatewayStatefulSet(replicas: number): V1StatefulSet {
       template: {
         metadata: { labels: { app: 'im' } },
         spec: {
+          serviceAccountName: RUNTIME_SERVICE_ACCOUNT,
           terminationGracePeriodSeconds: 10,
           containers: [
             {

@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream } from 'node:fs';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -13,6 +13,7 @@ import {
   type V1ConfigMap,
   type V1Pod,
 } from '@kubernetes/client-node';
+import { applyImringRbac, OPERATOR_SERVICE_ACCOUNT } from '../../cli/local-rbac.js';
 import { IMRING_CLUSTER_OPTIONS, runtimePod } from '../../cli/local-system.js';
 import { LocalCluster } from '../../local/cluster.js';
 import type { ServedRequest } from '../../local/index.js';
@@ -69,12 +70,18 @@ export class OperatorSystem {
     });
   }
 
-  /** Starts the cluster, applies the CRD and the token Secret, and starts watching the ring. */
-  static async start(): Promise<OperatorSystem> {
+  /**
+   * Starts the cluster, applies the CRD, the RBAC of config/ (its runtimes' Role naming the ring
+   * of `gateway`, default `im`) and the token Secret, and starts watching the ring.
+   */
+  static async start(options: { gateway?: string } = {}): Promise<OperatorSystem> {
     const system = new OperatorSystem(await mkdtemp(join(tmpdir(), 'imring-op-')));
     try {
       await system.cluster.start();
       await system.kubectlOk(['apply', '-f', CRD_FILE]);
+      await applyImringRbac(system.cluster.kc, { namespace: NAMESPACE, gateways: [options.gateway ?? 'im'] });
+      const operatorConfig = system.cluster.serviceAccountKubeconfig(NAMESPACE, OPERATOR_SERVICE_ACCOUNT)!;
+      await writeFile(system.#operatorKubeconfig, operatorConfig, { mode: 0o600 });
       await system.core.createNamespacedSecret({
         namespace: NAMESPACE,
         body: { metadata: { name: 'im-token' }, stringData: { key: TOKEN_SECRET } },
@@ -101,7 +108,12 @@ export class OperatorSystem {
     return result.stdout;
   }
 
-  /** Starts `imring operator` (leader election on); resolves once its metrics server listens. */
+  /** The operator's kubeconfig: its ServiceAccount's token, as a pod from config/operator.yaml gets. */
+  get #operatorKubeconfig(): string {
+    return join(this.dir, 'operator-kubeconfig');
+  }
+
+  /** Starts `imring operator` (leader election on) as its ServiceAccount; resolves once its metrics server listens. */
   async startOperator(identity: string, extra: readonly string[] = []): Promise<OperatorProcess> {
     const log = createWriteStream(join(this.dir, `operator-${identity}.log`), { flags: 'a' });
     const child = spawn(
@@ -122,7 +134,7 @@ export class OperatorSystem {
         ...extra,
       ],
       {
-        env: { PATH: process.env.PATH, KUBECONFIG: this.cluster.kubeconfigPath, LOG_LEVEL: 'info' },
+        env: { PATH: process.env.PATH, KUBECONFIG: this.#operatorKubeconfig, LOG_LEVEL: 'info' },
         stdio: ['ignore', 'pipe', 'pipe'],
       },
     );

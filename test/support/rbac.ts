@@ -1,32 +1,16 @@
 /**
- * A small RBAC evaluator for the RBAC review test: maps served requests (the local API
- * server's request log) to Kubernetes authorization attributes, and decides them against
- * Roles and ClusterRoles the way the RBAC authorizer does (apiGroups, resources with their
- * subresources, verbs, resourceNames; `*` matches anything).
+ * The RBAC review's accounting: maps served requests (the local API server's request log) to
+ * the attributes the server's RBAC authorizer decides on, and lists the permissions of Roles
+ * and ClusterRoles that no request used, matched by the server's own rule matcher.
  */
 import { readFile } from 'node:fs/promises';
 import { parseAllDocuments } from 'yaml';
+import { resourceVerb, type RequestAttributes } from '../../local/apiserver/auth/attributes.js';
+import { ruleAllows, type PolicyRule } from '../../local/apiserver/auth/rbac-authorizer.js';
 import type { ServedRequest } from '../../local/index.js';
 
-/** The attributes the RBAC authorizer decides on (k8s.io/apiserver authorizer.Attributes). */
-export interface RequestAttributes {
-  readonly verb: string;
-  readonly apiGroup: string;
-  /** `imgateways`, or `imgateways/status` for a subresource. */
-  readonly resource: string;
-  /** Undefined for cluster-scoped requests and for lists/watches across all namespaces. */
-  readonly namespace: string | undefined;
-  /** The object's name; for a list/watch, the `metadata.name` field selector (as the authorizer does since 1.x). */
-  readonly name: string | undefined;
-}
-
-export interface PolicyRule {
-  readonly apiGroups?: readonly string[];
-  readonly resources?: readonly string[];
-  readonly verbs: readonly string[];
-  readonly resourceNames?: readonly string[];
-  readonly nonResourceURLs?: readonly string[];
-}
+export type { PolicyRule, RequestAttributes };
+export { ruleAllows };
 
 /** A role's rules where they apply: everywhere (ClusterRole via ClusterRoleBinding) or in one namespace (Role). */
 export interface Grant {
@@ -37,83 +21,44 @@ export interface Grant {
 
 /** The attributes of one served request; undefined for non-resource paths (`/version`, discovery). */
 export function requestAttributes(
-  entry: Pick<ServedRequest, 'method' | 'path' | 'query'>,
+  entry: Pick<ServedRequest, 'method' | 'path' | 'query'> & { readonly user?: string | undefined },
 ): RequestAttributes | undefined {
-  const parts = entry.path.split('/').filter((p) => p !== '');
-  let rest: string[];
-  let apiGroup: string;
-  if (parts[0] === 'api' && parts.length >= 3) {
-    apiGroup = '';
-    rest = parts.slice(2);
-  } else if (parts[0] === 'apis' && parts.length >= 4) {
-    apiGroup = parts[1]!;
-    rest = parts.slice(3);
-  } else {
-    return undefined;
-  }
+  const at = located(entry.path);
+  if (!at) return undefined;
+  const { apiGroup } = at;
+  let rest = at.rest;
   // Legacy `/watch/` prefix: a watch whatever the query says.
   const legacyWatch = rest[0] === 'watch';
   if (legacyWatch) rest = rest.slice(1);
-  let namespace: string | undefined;
+  let namespace = '';
   if (rest[0] === 'namespaces' && rest.length >= 3) {
-    namespace = rest[1];
+    namespace = rest[1]!;
     rest = rest.slice(2);
   }
-  const [resource, pathName, subresource] = rest as [string, string | undefined, string | undefined];
+  const [resource, pathName, subresource = ''] = rest as [string, string | undefined, string | undefined];
   const query = new URLSearchParams(entry.query);
   const isWatch = legacyWatch || ['true', '1'].includes(query.get('watch') ?? '');
-  const verb = verbOf(entry.method, pathName !== undefined, isWatch);
-  const name = pathName ?? /^metadata\.name==?([^,]+)$/.exec(query.get('fieldSelector') ?? '')?.[1];
+  const verb = resourceVerb(entry.method, pathName !== undefined, isWatch);
+  const name = pathName ?? /^metadata\.name==?([^,]+)$/.exec(query.get('fieldSelector') ?? '')?.[1] ?? '';
   return {
+    user: { username: entry.user ?? '', groups: [] },
     verb,
+    resourceRequest: true,
+    path: entry.path,
     apiGroup,
-    resource: subresource === undefined ? resource : `${resource}/${subresource}`,
+    resource,
+    subresource,
     namespace,
     name,
   };
 }
 
-function verbOf(method: string, hasName: boolean, isWatch: boolean): string {
-  switch (method) {
-    case 'GET':
-    case 'HEAD':
-      if (isWatch) return 'watch';
-      return hasName ? 'get' : 'list';
-    case 'POST':
-      return 'create';
-    case 'PUT':
-      return 'update';
-    case 'PATCH':
-      return 'patch';
-    case 'DELETE':
-      return hasName ? 'delete' : 'deletecollection';
-    default:
-      return method.toLowerCase();
-  }
-}
-
-const has = (list: readonly string[] | undefined, value: string): boolean =>
-  (list ?? []).some((v) => v === '*' || v === value);
-
-/** Whether `rule` allows `request` (RBAC's RuleAllows; an empty resourceNames allows every name). */
-export function ruleAllows(rule: PolicyRule, request: RequestAttributes): boolean {
-  if (
-    !has(rule.verbs, request.verb) ||
-    !has(rule.apiGroups, request.apiGroup) ||
-    !has(rule.resources, request.resource)
-  )
-    return false;
-  if (!rule.resourceNames || rule.resourceNames.length === 0) return true;
-  return request.name !== undefined && rule.resourceNames.includes(request.name);
-}
-
-/** Whether some grant allows `request`: a namespaced grant only inside its namespace. */
-export function isAllowed(grants: readonly Grant[], request: RequestAttributes): boolean {
-  return grants.some(
-    (g) =>
-      (g.namespace === undefined || g.namespace === request.namespace) &&
-      g.rules.some((rule) => ruleAllows(rule, request)),
-  );
+/** The API group of a resource path and the segments after its version. */
+function located(path: string): { apiGroup: string; rest: string[] } | undefined {
+  const parts = path.split('/').filter((p) => p !== '');
+  if (parts[0] === 'api' && parts.length >= 3) return { apiGroup: '', rest: parts.slice(2) };
+  if (parts[0] === 'apis' && parts.length >= 4) return { apiGroup: parts[1]!, rest: parts.slice(3) };
+  return undefined;
 }
 
 /**
@@ -155,7 +100,8 @@ function expand(rule: PolicyRule): PolicyRule[] {
 export function describe(value: PolicyRule | RequestAttributes): string {
   if ('verb' in value) {
     const group = value.apiGroup === '' ? '' : `.${value.apiGroup}`;
-    return `${value.verb} ${value.resource}${group}${value.name === undefined ? '' : ` ${value.name}`}${value.namespace === undefined ? '' : ` -n ${value.namespace}`}`;
+    const resource = value.subresource ? `${value.resource}/${value.subresource}` : value.resource;
+    return `${value.verb} ${resource}${group}${value.name ? ` ${value.name}` : ''}${value.namespace ? ` -n ${value.namespace}` : ''}`;
   }
   const group = value.apiGroups?.[0] ? `.${value.apiGroups[0]}` : '';
   return `${value.verbs.join(',')} ${value.resources?.join(',')}${group}${value.resourceNames ? ` ${value.resourceNames.join(',')}` : ''}`;

@@ -35,6 +35,11 @@ export function sendError(res: ServerResponse, error: unknown): void {
  * @throws ApiError 413 past `limit` bytes.
  */
 export async function readBody(req: IncomingMessage, limit: number): Promise<string> {
+  return (await readBodyBytes(req, limit)).toString('utf8');
+}
+
+/** The request body as bytes (protobuf), up to `limit` bytes (else 413). */
+export async function readBodyBytes(req: IncomingMessage, limit: number): Promise<Buffer> {
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of req as AsyncIterable<Buffer>) {
@@ -43,7 +48,7 @@ export async function readBody(req: IncomingMessage, limit: number): Promise<str
       throw new ApiError(413, 'RequestEntityTooLarge', `the request body is larger than ${limit} bytes`);
     chunks.push(chunk);
   }
-  return Buffer.concat(chunks).toString('utf8');
+  return Buffer.concat(chunks);
 }
 
 /** @throws ApiError 415 for the encodings this server does not read (protobuf, CBOR). */

@@ -1,3 +1,4 @@
+import { REVIEW_TYPES } from '../auth/access-reviews.js';
 import type { ResourceType } from '../types.js';
 
 const ALL_VERBS = ['create', 'delete', 'deletecollection', 'get', 'list', 'patch', 'update', 'watch'];
@@ -148,6 +149,7 @@ export const BUILTIN_TYPES: readonly ResourceType[] = [
     categories: ['api-extensions'],
     statusSubresource: true,
   }),
+  ...REVIEW_TYPES,
 ];
 
 /** Kinds whose `metadata.generation` counts spec changes (the others never set it). */
