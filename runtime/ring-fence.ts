@@ -207,10 +207,15 @@ export class RingFence implements RingSource {
    * document), else undefined.
    */
   async #newerRing(): Promise<string | undefined> {
-    const configMap = await this.#core.readNamespacedConfigMap({ name: this.#name, namespace: this.#o.namespace });
+    // A list by name, not a get: the runtimes' Role allows list/watch of their ring ConfigMap only (config/demo).
+    const { items } = await this.#core.listNamespacedConfigMap({
+      namespace: this.#o.namespace,
+      fieldSelector: `metadata.name=${this.#name}`,
+    });
+    const configMap = items[0];
     const served = this.#o.source.current();
     const judged = judgeRingDocument({
-      text: configMap.data?.[RING_DATA_KEY],
+      text: configMap?.data?.[RING_DATA_KEY],
       gateway: { namespace: this.#o.namespace, name: this.#o.gateway },
       trusted: served?.document ?? (served && { version: served.version, state: served.state }),
     });
