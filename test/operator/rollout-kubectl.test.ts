@@ -85,3 +85,27 @@ test('kubectl set image on the StatefulSet is reverted with a Warning naming the
   await system.untilGateway('im', rolledOut(3));
   assert.deepEqual(await podUids(), before, 'no pod replaced');
 });
+
+test('a podTemplate annotation removed from the IMGateway is removed from the StatefulSet too', async () => {
+  const apps = system.cluster.kc.makeApiClient(AppsV1Api);
+  const templateAnnotations = async (): Promise<Record<string, string>> =>
+    (await apps.readNamespacedStatefulSet({ name: 'im', namespace: NAMESPACE })).spec?.template.metadata?.annotations ??
+    {};
+  const setsPath = `/apis/apps/v1/namespaces/${NAMESPACE}/statefulsets`;
+  await system.kubectlOk([
+    'patch',
+    'imgw/im',
+    '--type=merge',
+    '-p',
+    JSON.stringify({ spec: { podTemplate: { annotations: { 'example.com/team': 'chat' } } } }),
+  ]);
+  await watchUntil(system.cluster.kc, setsPath, async () =>
+    (await templateAnnotations())['example.com/team'] === 'chat' ? true : undefined,
+  );
+  await system.kubectlOk(['patch', 'imgw/im', '--type=json', '-p', '[{"op":"remove","path":"/spec/podTemplate"}]']);
+  await watchUntil(system.cluster.kc, setsPath, async () =>
+    (await templateAnnotations())['example.com/team'] === undefined ? true : undefined,
+  );
+  assert.ok((await templateAnnotations())[RESTARTED_AT], 'kubectl rollout restart annotation still kept');
+  await system.untilGateway('im', rolledOut(3));
+});
