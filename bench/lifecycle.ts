@@ -101,7 +101,9 @@ async function run(init: { mode: Mode; seed: number; users: number }): Promise<R
   }
 }
 
-function figures(r: Run): Record<string, unknown> {
+type Figures = ReturnType<typeof figures>;
+
+function figures(r: Run) {
   const stayed = r.accounting.byMigration.graceful;
   const gaps = r.accounting.clients.map((c) => c.longestGapMs);
   return {
@@ -128,11 +130,11 @@ function report(runs: readonly Run[], init: { seed: number; users: number; json:
     '| rollout | took, s | pods replaced | pairs (users connected throughout) | received in real time | offline | misrouted | lost | duplicates | reconnects | time without a connection p50 / p99 / max |',
     '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
     ...rows.map((r) => {
-      const gap = r.withoutConnectionMs as { p50: number; p99: number; max: number };
-      return `| ${String(r.mode)} | ${String(r.rolloutSeconds)} | ${String(r.podsReplaced)} | ${String(r.pairs)} | ${(r.realtimeShare as number).toFixed(2)} % | ${String(r.offline)} ${JSON.stringify(r.offlineByReason)} | ${String(r.misrouted)} | ${String(r.lost)} | ${String(r.duplicates)} | ${String(r.reconnects)} | ${gap.p50} / ${gap.p99} / ${gap.max} ms |`;
+      const gap = r.withoutConnectionMs;
+      return `| ${r.mode} | ${r.rolloutSeconds} | ${r.podsReplaced} | ${r.pairs} | ${r.realtimeShare.toFixed(2)} % | ${r.offline} ${JSON.stringify(r.offlineByReason)} | ${r.misrouted} | ${r.lost} | ${r.duplicates} | ${r.reconnects} | ${gap.p50} / ${gap.p99} / ${gap.max} ms |`;
     }),
     '',
-    `Ratios, ring-aware / statefulset: rollout time ${ratio(rows, 'rolloutSeconds')}, time without a connection (max) ${ratio(rows, 'max')}`,
+    `Ratios, ring-aware / statefulset: rollout time ${ratio(rows, (r) => r.rolloutSeconds)}, time without a connection (max) ${ratio(rows, (r) => r.withoutConnectionMs.max)}`,
     '',
   ];
   process.stdout.write(lines.join('\n'));
@@ -140,9 +142,8 @@ function report(runs: readonly Run[], init: { seed: number; users: number; json:
     process.stdout.write(`${JSON.stringify({ config: CONFIG, seed: init.seed, users: init.users, runs: rows })}\n`);
 }
 
-function ratio(rows: readonly Record<string, unknown>[], key: 'rolloutSeconds' | 'max'): string {
-  const value = (r: Record<string, unknown>): number =>
-    key === 'max' ? (r.withoutConnectionMs as { max: number }).max : (r[key] as number);
+/** `value` of the ring-aware run over the statefulset run's (the order of {@link main}). */
+function ratio(rows: readonly Figures[], value: (r: Figures) => number): string {
   const [ring, plain] = rows.map(value) as [number, number];
   return plain === 0 ? '—' : (ring / plain).toFixed(2);
 }

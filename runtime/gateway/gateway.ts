@@ -75,10 +75,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     onConnection: (connection) => core.accept(connection),
     onClose: (code) => core.metrics.closes.inc({ code: String(code) }),
     onAuthFailure: (reason) => core.metrics.authFailures.inc({ reason }),
-    onSocketClosed: () => {
-      core.checkSettled();
-      core.checkDrained(ws.sockets);
-    },
+    onSocketClosed: () => core.checkDrained(ws.sockets),
     onConnectionClosed: (connection, init) => {
       core.mover.closed(connection, init);
       core.checkSettled();

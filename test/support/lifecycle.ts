@@ -6,11 +6,9 @@
 import { AppsV1Api, CoreV1Api, Watch, type KubeConfig, type V1Pod } from '@kubernetes/client-node';
 import { SAMPLE } from '../../cli/local-system.js';
 import type { IMGateway } from '../../operator/api.js';
+import { REVISION_LABEL } from '../../operator/observe.js';
 import { isConverged } from './operator-system.js';
 import { GATEWAYS_PATH, PODS_PATH, sampleGateway, until } from './scenario.js';
-
-/** The pod label that names a StatefulSet pod's revision. */
-export const REVISION_LABEL = 'controller-revision-hash';
 
 /** A gateway pod of the sample (`demo-<ordinal>`), not the proxy or push. */
 export function isGatewayPod(name: string | undefined): boolean {
