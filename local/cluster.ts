@@ -1,4 +1,4 @@
-import { mkdir } from 'node:fs/promises';
+import { mkdir, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { KubeConfig } from '@kubernetes/client-node';
 import { LocalApiServer, type LocalApiServerOptions } from './apiserver/api-server.js';
@@ -20,6 +20,8 @@ export interface LocalClusterOptions {
   stateDir: string;
   /** The cluster's name (the API server's `name`: the kubeconfig's context). Default `local`. */
   name?: string;
+  /** The namespace of the kubeconfig's context: where kubectl goes without `-n`. Default `default`. */
+  namespace?: string;
   /** API server port. Default 0 (any free port; the kubeconfig names it). */
   port?: number;
   /** The API server's other options (its limits, clock, store, faults, request observer). Default none. */
@@ -107,9 +109,10 @@ export class LocalCluster {
     try {
       await this.server.start();
       this.#parts.push({ name: 'api-server', close: () => this.server.close() });
-      await this.server.writeKubeconfig(this.kubeconfigPath);
+      const kubeconfig = this.#kubeconfigWith(this.server.token, this.#options.namespace ?? 'default');
+      await writeFile(this.kubeconfigPath, kubeconfig, { mode: 0o600 });
       const kc = new KubeConfig();
-      kc.loadFromString(this.server.kubeconfig());
+      kc.loadFromString(kubeconfig);
       this.#kc = kc;
       await this.#startControllers(kc);
     } catch (error) {

@@ -25,6 +25,7 @@ import {
   converged,
   killPod,
   runningPid,
+  runtimePods,
   startSystem,
   startTraffic,
   type Accounting,
@@ -198,6 +199,38 @@ describe('gateway lifecycle under traffic: rollouts, deletions and a crash', { t
         evictions.some((r) => r.status === 429),
         'the PDB answered 429 while a gateway was out',
       );
+  });
+
+  test('kubectl rollout restart deploy of the proxy and of push: a stopping proxy costs its clients one reconnect to the other replica; nothing lost or misrouted', async (t) => {
+    const kc = system.cluster.kc;
+    const before = { proxy: await runtimePods(kc, 'proxy'), push: await runtimePods(kc, 'push') };
+    const result = await underTraffic(t, 0x1e6, async () => {
+      for (const deployment of [`${SAMPLE.name}-proxy`, `${SAMPLE.name}-push`]) {
+        const kubectl = (args: string[]) => runKubectl(system.cluster.kubeconfigPath, system.dir, args);
+        const restarted = await kubectl(['rollout', 'restart', `deployment/${deployment}`]);
+        assert.equal(restarted.code, 0, restarted.stderr);
+        const status = await kubectl(['rollout', 'status', `deployment/${deployment}`, '--timeout=120s']);
+        assert.equal(status.code, 0, status.stderr);
+        assert.match(status.stdout, /successfully rolled out/);
+      }
+      await converged(system.cluster, REPLICAS);
+    });
+    const { accounting, traffic } = result;
+    // The proxy's stop cuts its clients' connections (a byte pipe cannot hand them over): they reconnect.
+    assertAccounted(traffic, accounting, { minMessages: 500, killsConnections: true });
+    assert.equal(accounting.totals.duplicates, 0, 'no (message, user, platform) received twice');
+    const after = { proxy: await runtimePods(kc, 'proxy'), push: await runtimePods(kc, 'push') };
+    for (const component of ['proxy', 'push'] as const) {
+      assert.deepEqual(
+        after[component].filter((name) => before[component].includes(name)),
+        [],
+        `every ${component} pod replaced: ${before[component].join(', ')} → ${after[component].join(', ')}`,
+      );
+    }
+    const graceful = accounting.byMigration.graceful;
+    t.diagnostic(
+      `rollout restart deploy: ${graceful.realtimeShare} % in real time, offline ${graceful.totals.offline} of ${graceful.totals.pairs} pairs ${JSON.stringify(graceful.totals.offlineByReason)}, ${accounting.totals.reconnectWindowsMs.length} reconnects, reconnect window p99 ${accounting.p99ReconnectMs} ms, push calls failed ${accounting.pushErrors}`,
+    );
   });
 
   test('a gateway SIGKILLed takes its users down: reported offline with their reason, and they reconnect', async (t) => {

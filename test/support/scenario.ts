@@ -214,6 +214,23 @@ export function until<T>(
   });
 }
 
+/**
+ * The names of the sample's `component` pods (its Deployment's, config/demo), sorted, not terminating, once
+ * there are `count` of them.
+ */
+export function runtimePods(kc: KubeConfig, component: 'proxy' | 'push', count = 2): Promise<string[]> {
+  const core = kc.makeApiClient(CoreV1Api);
+  return until(kc, PODS_PATH, async (observe) => {
+    const { items } = await core.listNamespacedPod({
+      namespace: SAMPLE.namespace,
+      labelSelector: `app.kubernetes.io/name=imring-${component}`,
+    });
+    const names = items.filter((p) => !p.metadata?.deletionTimestamp).map((p) => p.metadata!.name!);
+    observe(`${component} pods: ${names.join(', ')}`);
+    return names.length === count ? names.sort() : undefined;
+  });
+}
+
 /** The pid of pod `name`'s running container (`local://<pid>`), once it runs one other than `not`. */
 export function runningPid(kc: KubeConfig, name: string, not?: number): Promise<number> {
   const core = kc.makeApiClient(CoreV1Api);

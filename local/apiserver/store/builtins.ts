@@ -139,6 +139,15 @@ export const BUILTIN_TYPES: readonly ResourceType[] = [
     shortNames: ['pdb'],
     statusSubresource: true,
   }),
+  // Stored, never enforced: pods of a local cluster share this machine's loopback network.
+  builtin({
+    group: 'networking.k8s.io',
+    version: 'v1',
+    kind: 'NetworkPolicy',
+    plural: 'networkpolicies',
+    namespaced: true,
+    shortNames: ['netpol'],
+  }),
   builtin({
     group: 'apiextensions.k8s.io',
     version: 'v1',
@@ -157,6 +166,7 @@ export const GENERATION_KINDS: ReadonlySet<string> = new Set([
   'StatefulSet',
   'Deployment',
   'PodDisruptionBudget',
+  'NetworkPolicy',
   'CustomResourceDefinition',
   'Pod',
 ]);
