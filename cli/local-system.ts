@@ -16,6 +16,7 @@ import {
   type KubeConfig,
   type KubernetesObject,
   type V1Deployment,
+  type V1Service,
 } from '@kubernetes/client-node';
 import { parse as parseYaml } from 'yaml';
 import type { LocalCluster, LocalClusterOptions } from '../local/cluster.js';
@@ -175,6 +176,14 @@ async function createOrKeep(create: () => Promise<unknown>): Promise<void> {
   }
 }
 
+/** `<clusterIP>:<port>` of `service` once `deployment` has every replica available. */
+function addressOf(deployment: V1Deployment, service: V1Service, portName: string): string | undefined {
+  const available = (deployment.status?.availableReplicas ?? 0) >= (deployment.spec?.replicas ?? 1);
+  const ip = service.spec?.clusterIP;
+  const port = service.spec?.ports?.find((p) => p.name === portName)?.port;
+  return available && ip && ip !== 'None' && port ? `${ip}:${port}` : undefined;
+}
+
 /** Longest wait for the proxy and push to be available behind their Services, ms. */
 const READY_TIMEOUT_MS = 90_000;
 
@@ -192,11 +201,8 @@ async function serviceAddress(kc: KubeConfig, runtime: (typeof RUNTIMES)[keyof t
       apps.readNamespacedDeployment({ name: runtime.name, namespace }).catch(() => undefined),
       core.readNamespacedService({ name: runtime.name, namespace }).catch(() => undefined),
     ]);
-    const wanted = deployment?.spec?.replicas ?? 1;
-    const available = (deployment?.status?.availableReplicas ?? 0) >= wanted;
-    const ip = service?.spec?.clusterIP;
-    const port = service?.spec?.ports?.find((p) => p.name === runtime.port)?.port;
-    if (available && ip && ip !== 'None' && port) return `${ip}:${port}`;
+    const address = deployment && service ? addressOf(deployment, service, runtime.port) : undefined;
+    if (address) return address;
     await new Promise((resolve) => setTimeout(resolve, 200));
   }
   throw new Error(

@@ -107,15 +107,17 @@ export function resolvePushOptions(options: PushOptions): ResolvedPushOptions {
   };
 }
 
+/** A port (`ops` may be absent). */
+function checkPort(port: number | undefined, name: 'grpc' | 'http' | 'ops'): void {
+  if (name === 'ops' && port === undefined) return;
+  if (port === undefined || !Number.isInteger(port) || port < 0 || port > 65535) {
+    throw new RangeError(`ports.${name} must be an integer in 0..65535, got ${port}`);
+  }
+}
+
 function checkPlaces(options: PushOptions): void {
   if (typeof options.host !== 'string' || options.host === '') throw new TypeError('host must be a non-empty string');
-  for (const name of ['grpc', 'http', 'ops'] as const) {
-    const port = options.ports?.[name];
-    if (name === 'ops' && port === undefined) continue;
-    if (!Number.isInteger(port) || port === undefined || port < 0 || port > 65535) {
-      throw new RangeError(`ports.${name} must be an integer in 0..65535, got ${port}`);
-    }
-  }
+  for (const name of ['grpc', 'http', 'ops'] as const) checkPort(options.ports?.[name], name);
   if (typeof options.ringSource?.routingRing !== 'function') throw new TypeError('ringSource must be a RingSource');
   const webhook = options.offlineWebhookUrl;
   if (webhook !== undefined && !URL.canParse(webhook)) {
