@@ -62,15 +62,15 @@ async function documents(path: string): Promise<KubernetesObject[]> {
   return objects;
 }
 
-/** Kustomize's legacy order: what others refer to is created first. */
+/** The head of kustomize's legacy order (its other kinds keep their place after these): what others refer to first. */
 const ORDER = [
   'Namespace',
   'CustomResourceDefinition',
   'ServiceAccount',
-  'ClusterRole',
-  'ClusterRoleBinding',
   'Role',
+  'ClusterRole',
   'RoleBinding',
+  'ClusterRoleBinding',
   'ConfigMap',
   'Secret',
   'Service',
