@@ -27,8 +27,12 @@ export interface OpsServer {
   readonly port: number;
   /** The HTTP server, for callers that attach more (the proxy's `upgrade` handler). */
   readonly server: Server;
-  /** Stops listening and ends open connections. Idempotent. */
-  close(): Promise<void>;
+  /**
+   * Stops listening and ends open connections. Idempotent. With `drainMs`, requests in flight
+   * get that long to be answered (each answer closes its connection; idle ones close at once)
+   * before the rest are ended.
+   */
+  close(options?: { readonly drainMs?: number }): Promise<void>;
 }
 
 /** Validates every option at once. @throws {TypeError|RangeError} naming the option. */
@@ -53,7 +57,11 @@ export function resolveOpsServerOptions(
 export async function startOpsServer(options: OpsServerOptions): Promise<OpsServer> {
   const resolved = resolveOpsServerOptions(options);
   const log = resolved.logger;
+  /** Answers not yet begun: closing makes each end its connection, so a keep-alive client opens its next elsewhere. */
+  const unanswered = new Set<ServerResponse>();
   const server = createServer((req, res) => {
+    unanswered.add(res);
+    res.once('close', () => unanswered.delete(res));
     try {
       if (resolved.routes?.(req, res)) return;
       handleOps(req, res, resolved);
@@ -78,10 +86,14 @@ export async function startOpsServer(options: OpsServerOptions): Promise<OpsServ
   return {
     port: (server.address() as AddressInfo).port,
     server,
-    close: () => {
+    close: (options = {}) => {
       closing ??= new Promise<void>((resolve) => {
+        for (const res of unanswered) if (!res.headersSent) res.setHeader('connection', 'close');
         server.close(() => resolve());
-        server.closeAllConnections();
+        const drainMs = options.drainMs ?? 0;
+        if (drainMs <= 0) return server.closeAllConnections();
+        server.closeIdleConnections();
+        setTimeout(() => server.closeAllConnections(), drainMs).unref();
       });
       return closing;
     },

@@ -67,6 +67,40 @@ test('the ops server answers health, readiness, metrics and 404, and lets routes
   await assert.rejects(fetchText(ops.port, '/healthz'));
 });
 
+test('close with drainMs answers the request in flight (closing its connection) and takes no new connection', async () => {
+  let answer: (() => void) | undefined;
+  const arrived = new Promise<void>((resolve) => (answer = resolve));
+  let finish: (() => void) | undefined;
+  const ops = await startOpsServer({
+    host: '127.0.0.1',
+    port: 0,
+    ready: () => true,
+    registry: createRegistry('push'),
+    routes: (req, res) => {
+      if (req.url !== '/slow') return false;
+      finish = () => res.writeHead(200).end('done');
+      answer?.();
+      return true;
+    },
+  });
+  const inFlight = new Promise<{ status: number; connection: string | undefined; text: string }>((resolve, reject) => {
+    const req = request({ host: '127.0.0.1', port: ops.port, path: '/slow' }, (res) => {
+      let text = '';
+      res.setEncoding('utf8');
+      res.on('data', (chunk: string) => (text += chunk));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, connection: res.headers.connection, text }));
+    });
+    req.on('error', reject);
+    req.end();
+  });
+  await arrived;
+  const closed = ops.close({ drainMs: 30_000 });
+  await assert.rejects(fetchText(ops.port, '/healthz'), /ECONNREFUSED/, 'no new connection once closing');
+  finish!();
+  assert.deepEqual(await inFlight, { status: 200, connection: 'close', text: 'done' });
+  await closed;
+});
+
 test('a route that throws gets a 500 and the server goes on', async () => {
   const ops = await startOpsServer({
     host: '127.0.0.1',

@@ -27,7 +27,10 @@ export interface Push {
    * RangeError for invalid or oversized messages, an Error while fenced or overloaded.
    */
   push(messages: PushMessage[]): Promise<PushResult[]>;
-  /** Stops both servers, fails what is in flight, drops the offline queue (counted). Idempotent. */
+  /**
+   * Stops both servers, answering calls in flight for up to a second and failing what is left,
+   * and drops the offline queue (counted). Idempotent.
+   */
   close(): Promise<void>;
 }
 
@@ -98,10 +101,13 @@ export async function startPush(options: PushOptions): Promise<Push> {
     },
     close(): Promise<void> {
       closed ??= (async () => {
+        // Calls in flight are answered first (each HTTP answer then closes its connection), within the same bound.
+        const drainMs = SHUTDOWN_DRAIN_MS;
+        await Promise.all([...servers.map((server) => server.close({ drainMs })), shutdownGrpc(grpc)]);
         closing = true;
         unsubscribe();
         pool.close();
-        await Promise.all([...servers.map((server) => server.close()), shutdownGrpc(grpc), sink.close()]);
+        await sink.close();
         if (o.resolver === undefined) resolver.close();
       })();
       return closed;
@@ -211,9 +217,12 @@ function bindGrpc(server: GrpcServer, host: string, port: number): Promise<numbe
 }
 
 /** Graceful shutdown, forced after 1 s (calls in flight were already failed by the pool). */
+/** How long calls in flight get to be answered when push stops, ms. */
+const SHUTDOWN_DRAIN_MS = 1000;
+
 function shutdownGrpc(server: GrpcServer): Promise<void> {
   return new Promise((resolve) => {
-    const force = setTimeout(() => server.forceShutdown(), 1000);
+    const force = setTimeout(() => server.forceShutdown(), SHUTDOWN_DRAIN_MS);
     server.tryShutdown(() => {
       clearTimeout(force);
       resolve();
