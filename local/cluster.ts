@@ -36,10 +36,16 @@ export interface LocalClusterOptions {
    */
   hostsFileEnv?: string;
   /**
-   * The first pod address (127.0.0.0/8). Default `127.1.0.1`. Clusters running at the same time
-   * on one machine need different ranges: pods bind their ports on their address.
+   * The first pod address (127.0.0.0/8). Default a random 127.[16..239].x.1. Clusters running at
+   * the same time on one machine need different ranges: pods bind their ports on their address.
    */
   firstPodAddress?: string;
+  /**
+   * The first address of the Service IP range (127.0.0.0/8), where Services' virtual addresses
+   * listen. Default a random 127.[240..254].x.1: its 65,534 addresses lie above 127.239.255.254,
+   * where pod ranges starting below 127.240.0.0 end, so it cannot meet them.
+   */
+  firstServiceAddress?: string;
   /** The pod runner's restart backoff, first and longest delay in ms. Default its own (1 s, 30 s). */
   restartBackoff?: { readonly baseMs: number; readonly maxMs: number };
   /** How many Nodes (`local-1` … `local-<nodes>`) the cluster has, all of them this machine. Default 3. */
@@ -82,11 +88,12 @@ export class LocalCluster {
     this.stateDir = resolve(options.stateDir);
     this.kubeconfigPath = join(this.stateDir, 'kubeconfig');
     this.hostsFile = join(this.stateDir, 'hosts');
-    const { name, port } = options;
+    const { name, port, firstServiceAddress } = options;
     this.server = new LocalApiServer({
       ...options.apiServer,
       ...(name === undefined ? {} : { name }),
       ...(port === undefined ? {} : { port }),
+      ...(firstServiceAddress === undefined ? {} : { firstServiceAddress }),
     });
   }
 
