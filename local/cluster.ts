@@ -4,6 +4,7 @@ import { KubeConfig } from '@kubernetes/client-node';
 import { LocalApiServer, type LocalApiServerOptions } from './apiserver/api-server.js';
 import { DisruptionController } from './controllers/disruption.js';
 import { DnsController } from './controllers/dns.js';
+import { EndpointsController } from './controllers/endpoints.js';
 import { GarbageCollector } from './controllers/garbage-collector.js';
 import { NodeController } from './controllers/nodes.js';
 import { Scheduler } from './controllers/scheduler.js';
@@ -145,6 +146,8 @@ export class LocalCluster {
     await this.#add('garbage-collector', gc, gc.start());
     const dns = new DnsController({ kc, hostsFile: this.hostsFile, onError: onError('dns') });
     await this.#add('dns', dns, dns.start());
+    const endpoints = new EndpointsController({ kc, onError: onError('endpoints-controller') });
+    await this.#add('endpoints-controller', endpoints, endpoints.start());
     const nodes = new NodeController({ kc, count: this.#options.nodes ?? 3, onError: onError('node-controller') });
     await this.#add('node-controller', nodes, nodes.start());
     const scheduler = new Scheduler({ kc, onError: onError('scheduler') });
