@@ -8,6 +8,7 @@ import { EndpointsController } from './controllers/endpoints.js';
 import { GarbageCollector } from './controllers/garbage-collector.js';
 import { NodeController } from './controllers/nodes.js';
 import { Scheduler } from './controllers/scheduler.js';
+import { ServiceProxy } from './controllers/service-proxy.js';
 import { StatefulSetController } from './controllers/statefulset.js';
 import { ENV_NAME } from './kubelet/env.js';
 import type { ImageTable } from './kubelet/images.js';
@@ -68,10 +69,11 @@ interface Part {
 }
 
 /**
- * The whole local control plane: the API server, the StatefulSet controller, the garbage
- * collector, the DNS hosts file and the pod runner, each a client of the API server. Pods get
- * `KUBECONFIG` (this cluster's) in their environment, the way pods in a cluster get a service
- * account, and the hosts file's path under `hostsFileEnv`.
+ * The whole local control plane: the API server, the StatefulSet and endpoints controllers,
+ * the garbage collector, the DNS hosts file, the service proxy (Services' virtual addresses)
+ * and the pod runner, each a client of the API server. Pods get `KUBECONFIG` (this cluster's)
+ * in their environment, the way pods in a cluster get a service account, and the hosts file's
+ * path under `hostsFileEnv`.
  */
 export class LocalCluster {
   readonly server: LocalApiServer;
@@ -148,6 +150,8 @@ export class LocalCluster {
     await this.#add('dns', dns, dns.start());
     const endpoints = new EndpointsController({ kc, onError: onError('endpoints-controller') });
     await this.#add('endpoints-controller', endpoints, endpoints.start());
+    const proxy = new ServiceProxy({ kc, onError: onError('service-proxy') });
+    await this.#add('service-proxy', proxy, proxy.start());
     const nodes = new NodeController({ kc, count: this.#options.nodes ?? 3, onError: onError('node-controller') });
     await this.#add('node-controller', nodes, nodes.start());
     const scheduler = new Scheduler({ kc, onError: onError('scheduler') });

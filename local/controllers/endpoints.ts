@@ -21,6 +21,7 @@ import {
   type SlicePlan,
 } from './endpoint-slice-plan.js';
 import { Lifecycle } from './lifecycle.js';
+import { servicesInformer, slicesInformer } from './service-informers.js';
 
 /** Options of {@link EndpointsController}. */
 export interface EndpointsControllerOptions {
@@ -62,29 +63,16 @@ export class EndpointsController {
     const { kc } = options;
     const onError = options.onError ?? (() => undefined);
     const core = kc.makeApiClient(CoreV1Api);
-    const discovery = kc.makeApiClient(DiscoveryV1Api);
     this.#core = core;
-    this.#discovery = discovery;
-    const managed = `${MANAGED_BY_LABEL}=${MANAGED_BY}`;
-    this.#services = new ResilientInformer({
-      kc,
-      onError,
-      path: '/api/v1/services',
-      list: () => core.listServiceForAllNamespaces(),
-    });
+    this.#discovery = kc.makeApiClient(DiscoveryV1Api);
+    this.#services = servicesInformer({ kc, onError });
     this.#pods = new ResilientInformer({
       kc,
       onError,
       path: '/api/v1/pods',
       list: () => core.listPodForAllNamespaces(),
     });
-    this.#slices = new ResilientInformer({
-      kc,
-      onError,
-      path: '/apis/discovery.k8s.io/v1/endpointslices',
-      labelSelector: managed,
-      list: () => discovery.listEndpointSliceForAllNamespaces({ labelSelector: managed }),
-    });
+    this.#slices = slicesInformer({ kc, onError, labelSelector: `${MANAGED_BY_LABEL}=${MANAGED_BY}` });
     this.#endpoints = new ResilientInformer({
       kc,
       onError,

@@ -9,6 +9,7 @@ import {
   planSlices,
   SERVICE_NAME_LABEL,
 } from '../../local/controllers/endpoint-slice-plan.js';
+import { proxyPlan } from '../../local/controllers/service-proxy-plan.js';
 
 interface PodInit {
   ip?: string;
@@ -136,4 +137,28 @@ test('Endpoints: ready addresses, not-ready ones apart, terminating ones left ou
     [[['127.16.0.2'], ['127.16.0.1'], [{ name: 'http', port: 8080, protocol: 'TCP' }]]],
   );
   assert.equal(desiredEndpoints(service, endpointGroups(service, [])).subsets, undefined);
+});
+
+test('proxy plan: a route per TCP port of a ClusterIP Service, to ready endpoints only; UDP skipped, headless none', () => {
+  const ports = [
+    { name: 'http', port: 80, targetPort: 'http' },
+    { name: 'dns', port: 53, protocol: 'UDP' },
+  ];
+  const service = newService({ clusterIP: '127.250.0.9', type: 'ClusterIP', ports });
+  const pods = [newPod('a', { ip: '127.16.0.2' }), newPod('b', { ip: '127.16.0.1', ready: false })];
+  const slices = planSlices(service, endpointGroups(service, pods), []).create;
+  const headless = newService({ clusterIP: 'None', ports });
+  headless.metadata!.name = 'db';
+  assert.deepEqual(proxyPlan([service, headless], slices), {
+    routes: [
+      {
+        address: '127.250.0.9:80',
+        host: '127.250.0.9',
+        port: 80,
+        service: 'default/web',
+        backends: ['127.16.0.2:8080'],
+      },
+    ],
+    skipped: [{ service: 'default/web', port: 53, protocol: 'UDP' }],
+  });
 });
