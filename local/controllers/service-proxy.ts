@@ -74,11 +74,6 @@ export class ServiceProxy {
     return this.#lifecycle.close();
   }
 
-  /** The virtual addresses listened on (`ip:port`), sorted. */
-  addresses(): string[] {
-    return [...this.#listeners.keys()].sort();
-  }
-
   async #start(): Promise<void> {
     await Promise.all([this.#services.start(), this.#slices.start()]);
     this.#reconcile();
