@@ -4,9 +4,11 @@ import { KubeConfig } from '@kubernetes/client-node';
 import { LocalApiServer, type LocalApiServerOptions } from './apiserver/api-server.js';
 import { DisruptionController } from './controllers/disruption.js';
 import { DnsController } from './controllers/dns.js';
+import { EndpointsController } from './controllers/endpoints.js';
 import { GarbageCollector } from './controllers/garbage-collector.js';
 import { NodeController } from './controllers/nodes.js';
 import { Scheduler } from './controllers/scheduler.js';
+import { ServiceProxy } from './controllers/service-proxy.js';
 import { StatefulSetController } from './controllers/statefulset.js';
 import { ENV_NAME } from './kubelet/env.js';
 import type { ImageTable } from './kubelet/images.js';
@@ -38,10 +40,16 @@ export interface LocalClusterOptions {
    */
   hostsFileEnv?: string;
   /**
-   * The first pod address (127.0.0.0/8). Default `127.1.0.1`. Clusters running at the same time
-   * on one machine need different ranges: pods bind their ports on their address.
+   * The first pod address (127.0.0.0/8). Default a random 127.[16..239].x.1. Clusters running at
+   * the same time on one machine need different ranges: pods bind their ports on their address.
    */
   firstPodAddress?: string;
+  /**
+   * The first address of the Service IP range (127.0.0.0/8), where Services' virtual addresses
+   * listen. Default a random 127.[240..254].x.1: its 65,534 addresses lie above 127.239.255.254,
+   * where pod ranges starting below 127.240.0.0 end, so it cannot meet them.
+   */
+  firstServiceAddress?: string;
   /** The pod runner's restart backoff, first and longest delay in ms. Default its own (1 s, 30 s). */
   restartBackoff?: { readonly baseMs: number; readonly maxMs: number };
   /** How many Nodes (`local-1` … `local-<nodes>`) the cluster has, all of them this machine. Default 3. */
@@ -63,10 +71,11 @@ interface Part {
 }
 
 /**
- * The whole local control plane: the API server, the StatefulSet controller, the garbage
- * collector, the DNS hosts file and the pod runner, each a client of the API server. Pods get
- * `KUBECONFIG` (this cluster's) in their environment, the way pods in a cluster get a service
- * account, and the hosts file's path under `hostsFileEnv`.
+ * The whole local control plane: the API server, the StatefulSet and endpoints controllers,
+ * the garbage collector, the DNS hosts file, the service proxy (Services' virtual addresses)
+ * and the pod runner, each a client of the API server. Pods get `KUBECONFIG` (this cluster's)
+ * in their environment, the way pods in a cluster get a service account, and the hosts file's
+ * path under `hostsFileEnv`.
  */
 export class LocalCluster {
   readonly server: LocalApiServer;
@@ -84,11 +93,12 @@ export class LocalCluster {
     this.stateDir = resolve(options.stateDir);
     this.kubeconfigPath = join(this.stateDir, 'kubeconfig');
     this.hostsFile = join(this.stateDir, 'hosts');
-    const { name, port } = options;
+    const { name, port, firstServiceAddress } = options;
     this.server = new LocalApiServer({
       ...options.apiServer,
       ...(name === undefined ? {} : { name }),
       ...(port === undefined ? {} : { port }),
+      ...(firstServiceAddress === undefined ? {} : { firstServiceAddress }),
     });
   }
 
@@ -141,6 +151,10 @@ export class LocalCluster {
     await this.#add('garbage-collector', gc, gc.start());
     const dns = new DnsController({ kc, hostsFile: this.hostsFile, onError: onError('dns') });
     await this.#add('dns', dns, dns.start());
+    const endpoints = new EndpointsController({ kc, onError: onError('endpoints-controller') });
+    await this.#add('endpoints-controller', endpoints, endpoints.start());
+    const proxy = new ServiceProxy({ kc, onError: onError('service-proxy') });
+    await this.#add('service-proxy', proxy, proxy.start());
     const nodes = new NodeController({ kc, count: this.#options.nodes ?? 3, onError: onError('node-controller') });
     await this.#add('node-controller', nodes, nodes.start());
     const scheduler = new Scheduler({ kc, onError: onError('scheduler') });

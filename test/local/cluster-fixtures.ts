@@ -1,8 +1,12 @@
-/** The cluster tests' shared builders: a StatefulSet of the test server and a wait for its Ready pods. */
+/** The cluster tests' shared builders: a cluster, a StatefulSet of the test server and a wait for its Ready pods. */
+import assert from 'node:assert/strict';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CoreV1Api, type V1Pod, type V1StatefulSet } from '@kubernetes/client-node';
-import type { LocalCluster } from '../../local/cluster.js';
+import { LocalCluster, type LocalClusterOptions } from '../../local/cluster.js';
 import { repoRoot } from '../support/fixtures.js';
+import { isGone } from '../support/wait.js';
 export const TEST_IMAGE = 'imring-test/server:1';
 /** The test server's image, for `LocalCluster`'s `images`. */
 export const images = { 'imring-test/server': [process.execPath, join(repoRoot, 'dist/test/fixtures/test-server.js')] };
@@ -51,4 +55,35 @@ export function readyWebPods(cluster: LocalCluster, count: number): () => Promis
       ? ready.sort((a, b) => a.metadata!.name!.localeCompare(b.metadata!.name!))
       : undefined;
   };
+}
+
+/**
+ * Runs `body` with a started cluster of the test server's image (state in a temp dir), then
+ * closes it (three times: close is idempotent) and checks that no pod process outlived it.
+ */
+export async function withCluster(
+  body: (cluster: LocalCluster) => Promise<void>,
+  options: Omit<LocalClusterOptions, 'stateDir' | 'images' | 'onError'> = {},
+): Promise<void> {
+  const stateDir = await mkdtemp(join(tmpdir(), 'imring-cluster-'));
+  const errors: string[] = [];
+  const cluster = new LocalCluster({
+    stateDir,
+    images,
+    ...options,
+    onError: (c, e) => errors.push(`${c}: ${String(e)}`),
+  });
+  try {
+    await cluster.start();
+    await body(cluster);
+  } finally {
+    const pids = cluster.pids();
+    await Promise.all([cluster.close(), cluster.close(), cluster.close()]);
+    assert.deepEqual(
+      pids.filter((pid) => !isGone(pid)),
+      [],
+      'no pod process outlives the cluster',
+    );
+    await rm(stateDir, { recursive: true, force: true });
+  }
 }

@@ -20,6 +20,7 @@ import {
   wide,
   type TableColumn,
 } from './columns.js';
+import { endpointSliceColumns, endpointsColumns } from './endpoint-columns.js';
 import { nodeColumns } from './node-columns.js';
 import { podColumns } from './pod-columns.js';
 
@@ -44,6 +45,8 @@ const BUILTIN: Record<string, readonly TableColumn[]> = {
     wide('Images', 'Images referenced by each container in the template.', (o) => templateContainers(o, 'image')),
   ],
   'services.': serviceColumns(),
+  'endpoints.': endpointsColumns(),
+  'endpointslices.discovery.k8s.io': endpointSliceColumns(),
   'configmaps.': [
     nameColumn(),
     column(

@@ -6,10 +6,9 @@ type Json = Record<string, unknown>;
 /**
  * Applies the defaults the real API server gives built-in kinds (the subset a client of
  * this server can observe), on create and on update. Mutates and returns `object`, which the
- * caller owns.
- * @param counter a source of small unique numbers, for Service cluster IPs.
+ * caller owns. A Service's address is not a default: see `serviceCauses` in service-spec.ts.
  */
-export function applyBuiltinDefaults(kind: string, object: KubeObject, counter: () => number): KubeObject {
+export function applyBuiltinDefaults(kind: string, object: KubeObject): KubeObject {
   switch (kind) {
     case 'Namespace':
       object.status = { phase: 'Active', ...(object.status as Json | undefined) };
@@ -22,7 +21,7 @@ export function applyBuiltinDefaults(kind: string, object: KubeObject, counter: 
       defaultStatefulSet(object);
       break;
     case 'Service':
-      defaultService(record(object, 'spec'), counter);
+      defaultService(record(object, 'spec'));
       object.status ??= { loadBalancer: {} };
       break;
     case 'Secret':
@@ -86,14 +85,9 @@ function defaultContainer(c: Json): void {
   if (Array.isArray(c.ports)) for (const p of c.ports as Json[]) p.protocol ??= 'TCP';
 }
 
-function defaultService(spec: Json, counter: () => number): void {
+function defaultService(spec: Json): void {
   spec.type ??= 'ClusterIP';
   spec.sessionAffinity ??= 'None';
-  if (spec.clusterIP === undefined || spec.clusterIP === '') {
-    const n = counter();
-    spec.clusterIP = `10.96.${(n >> 8) & 0xff}.${n & 0xff}`;
-  }
-  spec.clusterIPs ??= [spec.clusterIP];
   spec.ipFamilies ??= ['IPv4'];
   spec.ipFamilyPolicy ??= 'SingleStack';
   spec.internalTrafficPolicy ??= 'Cluster';
