@@ -59,6 +59,7 @@ function defaultTemplateKind(kind: string, object: KubeObject): void {
   if (kind === 'Deployment') defaultDeployment(spec);
   else defaultReplicaSet(spec);
   defaultPodSpec(record(record(spec, 'template'), 'spec'));
+  object.status ??= {};
 }
 
 function defaultPodSpec(spec: Json): void {
