@@ -10,6 +10,8 @@ import { NodeController } from './controllers/nodes.js';
 import { Scheduler } from './controllers/scheduler.js';
 import { ServiceProxy } from './controllers/service-proxy.js';
 import { StatefulSetController } from './controllers/statefulset.js';
+import { ReplicaSetController } from './controllers/replicaset.js';
+import { DeploymentController } from './controllers/deployment.js';
 import { ENV_NAME } from './kubelet/env.js';
 import type { ImageTable } from './kubelet/images.js';
 import { ServiceAccountCredentials } from './kubelet/pod-credentials.js';
@@ -71,7 +73,7 @@ interface Part {
 }
 
 /**
- * The whole local control plane: the API server, the StatefulSet and endpoints controllers,
+ * The whole local control plane: the API server, the StatefulSet, ReplicaSet, Deployment and endpoints controllers,
  * the garbage collector, the DNS hosts file, the service proxy (Services' virtual addresses)
  * and the pod runner, each a client of the API server. Pods get `KUBECONFIG` (this cluster's)
  * in their environment, the way pods in a cluster get a service account, and the hosts file's
@@ -163,6 +165,10 @@ export class LocalCluster {
     await this.#add('disruption-controller', disruption, disruption.start());
     const statefulsets = new StatefulSetController({ kc, onError: onError('statefulset-controller') });
     await this.#add('statefulset-controller', statefulsets, statefulsets.start());
+    const replicasets = new ReplicaSetController({ kc, onError: onError('replicaset-controller') });
+    await this.#add('replicaset-controller', replicasets, replicasets.start());
+    const deployments = new DeploymentController({ kc, onError: onError('deployment-controller') });
+    await this.#add('deployment-controller', deployments, deployments.start());
     const { images, imageNames, imagesEnv, firstPodAddress, hostsFileEnv, restartBackoff } = this.#options;
     const runner = new PodRunner({
       kc,

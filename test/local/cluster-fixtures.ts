@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CoreV1Api, type V1Pod, type V1StatefulSet } from '@kubernetes/client-node';
+import { CoreV1Api, type V1Pod, type V1PodTemplateSpec, type V1StatefulSet } from '@kubernetes/client-node';
 import { LocalCluster, type LocalClusterOptions } from '../../local/cluster.js';
 import { repoRoot } from '../support/fixtures.js';
 import { isGone } from '../support/wait.js';
@@ -20,24 +20,29 @@ export function webStatefulSet(replicas: number): V1StatefulSet {
       serviceName: 'web',
       podManagementPolicy: 'Parallel',
       selector: { matchLabels: { app: 'web' } },
-      template: {
-        metadata: { labels: { app: 'web' } },
-        spec: {
-          terminationGracePeriodSeconds: 5,
-          containers: [
-            {
-              name: 'server',
-              image: TEST_IMAGE,
-              env: [
-                { name: 'PORT', value: '8080' },
-                { name: 'POD_IP', valueFrom: { fieldRef: { fieldPath: 'status.podIP' } } },
-              ],
-              ports: [{ name: 'http', containerPort: 8080 }],
-              readinessProbe: { httpGet: { path: '/ready', port: 'http' }, periodSeconds: 1 },
-            },
+      template: webPodTemplate(),
+    },
+  };
+}
+
+/** The pod template of app=web: the test server on its pod address, Ready when its /ready answers. */
+export function webPodTemplate(): V1PodTemplateSpec {
+  return {
+    metadata: { labels: { app: 'web' } },
+    spec: {
+      terminationGracePeriodSeconds: 5,
+      containers: [
+        {
+          name: 'server',
+          image: TEST_IMAGE,
+          env: [
+            { name: 'PORT', value: '8080' },
+            { name: 'POD_IP', valueFrom: { fieldRef: { fieldPath: 'status.podIP' } } },
           ],
+          ports: [{ name: 'http', containerPort: 8080 }],
+          readinessProbe: { httpGet: { path: '/ready', port: 'http' }, periodSeconds: 1 },
         },
-      },
+      ],
     },
   };
 }

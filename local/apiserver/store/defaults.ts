@@ -1,5 +1,6 @@
 import type { StatusCause } from '../errors.js';
 import type { KubeObject } from '../types.js';
+import { defaultDeployment, defaultReplicaSet, workloadCauses } from './workload-defaults.js';
 
 type Json = Record<string, unknown>;
 
@@ -20,6 +21,10 @@ export function applyBuiltinDefaults(kind: string, object: KubeObject): KubeObje
     case 'StatefulSet':
       defaultStatefulSet(object);
       break;
+    case 'Deployment':
+    case 'ReplicaSet':
+      defaultTemplateKind(kind, object);
+      break;
     case 'Service':
       defaultService(record(object, 'spec'));
       object.status ??= { loadBalancer: {} };
@@ -33,21 +38,7 @@ export function applyBuiltinDefaults(kind: string, object: KubeObject): KubeObje
 
 /** Checks the few built-in rules whose violation would otherwise go unnoticed. */
 export function builtinCauses(kind: string, object: KubeObject): StatusCause[] {
-  if (kind !== 'StatefulSet') return [];
-  const spec = (object.spec ?? {}) as Json;
-  const selector = spec.selector as { matchLabels?: Record<string, string> } | undefined;
-  if (!selector) return [{ reason: 'FieldValueRequired', field: 'spec.selector', message: 'Required value' }];
-  const labels = ((spec.template as Json | undefined)?.metadata as Json | undefined)?.labels as
-    Record<string, string> | undefined;
-  const matches = Object.entries(selector.matchLabels ?? {}).every(([k, v]) => labels?.[k] === v);
-  if (matches) return [];
-  return [
-    {
-      reason: 'FieldValueInvalid',
-      field: 'spec.template.metadata.labels',
-      message: `Invalid value: ${JSON.stringify(labels ?? {})}: \`selector\` does not match template \`labels\``,
-    },
-  ];
+  return workloadCauses(kind, object);
 }
 
 function defaultStatefulSet(object: KubeObject): void {
@@ -60,6 +51,14 @@ function defaultStatefulSet(object: KubeObject): void {
   const template = record(spec, 'template');
   defaultPodSpec(record(template, 'spec'));
   object.status ??= { replicas: 0, availableReplicas: 0 };
+}
+
+function defaultTemplateKind(kind: string, object: KubeObject): void {
+  const spec = record(object, 'spec');
+  if (kind === 'Deployment') defaultDeployment(spec);
+  else defaultReplicaSet(spec);
+  defaultPodSpec(record(record(spec, 'template'), 'spec'));
+  object.status ??= {};
 }
 
 function defaultPodSpec(spec: Json): void {
