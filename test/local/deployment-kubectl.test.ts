@@ -230,6 +230,6 @@ test('kubectl rollout history sts lists the StatefulSet ControllerRevisions and 
       .makeApiClient(AppsV1Api)
       .readNamespacedStatefulSet({ name: 'web', namespace: 'default' });
     const names = table.slice(1).map((row) => row[0]);
-    assert.ok(names.includes(set.status!.currentRevision!) && names.includes(set.status!.updateRevision!));
+    assert.ok(names.includes(set.status!.currentRevision) && names.includes(set.status!.updateRevision));
   });
 });
