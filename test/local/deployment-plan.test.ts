@@ -93,7 +93,7 @@ test('a new Deployment gets ReplicaSet <name>-<hash> at full size, the hash on i
   const hash = deploymentHash(d);
   assert.deepEqual([metadata.name, spec.replicas, metadata.ownerReferences?.[0]?.uid], [`web-${hash}`, 4, 'd-uid']);
   assert.equal(spec.selector.matchLabels?.[POD_TEMPLATE_HASH_LABEL], hash);
-  assert.equal(spec.template.metadata?.labels?.[POD_TEMPLATE_HASH_LABEL], hash);
+  assert.equal(spec.template?.metadata?.labels?.[POD_TEMPLATE_HASH_LABEL], hash);
   const annotations = metadata.annotations ?? {};
   assert.deepEqual(
     [annotations[REVISION_ANNOTATION], annotations['deployment.kubernetes.io/max-replicas']],
