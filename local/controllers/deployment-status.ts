@@ -146,7 +146,7 @@ function isTimedOut(deployment: V1Deployment, nowMs: number): boolean {
   const current = progressingOf(deployment);
   if (current === undefined || current.reason === REASONS.newAvailable) return false;
   if (current.reason === REASONS.timedOut) return true;
-  return deadlineMs(deployment, current) <= nowMs;
+  return deadlineMs(deployment, current) < nowMs;
 }
 
 /** When a rollout still under way will time out: its Progressing condition's last update plus the deadline. */

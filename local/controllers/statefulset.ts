@@ -1,4 +1,4 @@
-import { AppsV1Api, CoreV1Api, type V1Pod, type V1PodTemplateSpec, type V1StatefulSet } from '@kubernetes/client-node';
+import { AppsV1Api, CoreV1Api, type V1Pod, type V1StatefulSet } from '@kubernetes/client-node';
 import { EventRecorder, ResilientInformer } from '../../kube/controller-kit.js';
 import {
   hasStatusChanged,
@@ -8,8 +8,9 @@ import {
   type PodAction,
   type StatusFigures,
 } from './statefulset-plan.js';
-import { isOwnedBy, ownerKeyOf, updateRevisionOf, type Revision } from './statefulset-pods.js';
+import { isOwnedBy, ownerKeyOf, updateRevisionOf } from './statefulset-pods.js';
 import { podInformer } from './workload-informers.js';
+import { StatefulSetHistory } from './statefulset-history.js';
 import { apiStatusCode, apiErrorMessage } from '../../kube/api-errors.js';
 import {
   ControllerLoop,
@@ -30,8 +31,8 @@ const COMPONENT = 'statefulset-controller';
  * The StatefulSet controller of the local control plane, after kube-controller-manager's:
  * keeps pods `<set>-<ordinal>` from `spec.template` (OrderedReady or Parallel), recreates
  * Failed and deleted ones, rolls template changes out from the highest ordinal down
- * (RollingUpdate with partition, or OnDelete), and reports status through the status
- * subresource. A plain client of the API server: it works against a real cluster too.
+ * (RollingUpdate with partition, or OnDelete), keeps a ControllerRevision per template, and
+ * reports status through the status subresource. A plain client of the API server: it works against a real cluster too.
  */
 export class StatefulSetController {
   readonly #options: ResolvedWorkloadOptions;
@@ -41,8 +42,8 @@ export class StatefulSetController {
   readonly #sets: ResilientInformer<V1StatefulSet>;
   readonly #pods: ResilientInformer<V1Pod>;
   readonly #loop: ControllerLoop;
-  /** Templates seen per set (`namespace/name` → revision name → template), to recreate pods below a partition. */
-  readonly #history = new Map<string, Map<string, V1PodTemplateSpec>>();
+  /** The sets' ControllerRevisions: the current revision's template, to recreate pods below a partition. */
+  readonly #history: StatefulSetHistory;
   readonly #written = new StatusMemo<StatusFigures>();
 
   constructor(options: StatefulSetControllerOptions) {
@@ -60,10 +61,12 @@ export class StatefulSetController {
       list: () => (namespace ? apps.listNamespacedStatefulSet({ namespace }) : apps.listStatefulSetForAllNamespaces()),
     });
     this.#pods = podInformer(this.#options);
+    this.#history = new StatefulSetHistory(this.#options, (key) => this.#loop.enqueue(key));
     this.#loop = new ControllerLoop({
       name: 'StatefulSetController',
       options: this.#options,
-      startInformers: async () => void (await Promise.all([this.#sets.start(), this.#pods.start()])),
+      startInformers: async () =>
+        void (await Promise.all([this.#sets.start(), this.#pods.start(), this.#history.start()])),
       closeInformers: () => this.#closeInformers(),
       keys: () => this.#sets.list().map(objectKey),
       reconcile: (key) => this.#reconcile(key),
@@ -86,7 +89,7 @@ export class StatefulSetController {
 
   async #closeInformers(): Promise<void> {
     await Promise.all([this.#sets.close(), this.#pods.close()]);
-    this.#history.clear();
+    await this.#history.close();
     this.#written.clear();
   }
 
@@ -95,7 +98,6 @@ export class StatefulSetController {
     const [namespace = '', name = ''] = key.split('/');
     const set = this.#sets.get(name, namespace);
     if (set === undefined) {
-      this.#history.delete(key);
       this.#written.forget(key);
       return;
     }
@@ -104,7 +106,11 @@ export class StatefulSetController {
     const pods = this.#pods.list(namespace).filter((pod) => isOwnedBy(pod, set));
     const update = updateRevisionOf(set);
     const currentName = set.status?.currentRevision ?? update.name;
-    const current = this.#remember(key, set, { update, currentName });
+    if (!(await this.#history.sync({ set, update, currentName, pods }))) {
+      this.#loop.enqueue(key, this.#options.conflictRetryMs);
+      return;
+    }
+    const current = this.#history.revision(set, currentName) ?? update;
     for (const action of planActions({ set, pods, update, current })) {
       if (!(await this.#apply(set, action))) {
         this.#loop.enqueue(key, this.#options.conflictRetryMs);
@@ -122,26 +128,6 @@ export class StatefulSetController {
     if (this.#written.shouldWrite(key, cached, (from) => hasStatusChanged(from, status)))
       await this.#writeStatus(key, set, status);
     if (recheckAfterMs !== undefined) this.#loop.enqueue(key, recheckAfterMs);
-  }
-
-  /**
-   * Records the update revision's template and returns the current revision, if its template
-   * is known (else the update revision, so new pods get the newest template). Keeps
-   * `revisionHistoryLimit` + 1 templates per set.
-   */
-  #remember(key: string, set: V1StatefulSet, revisions: { update: Revision; currentName: string }): Revision {
-    const { update, currentName } = revisions;
-    const templates = this.#history.get(key) ?? new Map<string, V1PodTemplateSpec>();
-    this.#history.set(key, templates);
-    templates.delete(update.name);
-    templates.set(update.name, structuredClone(update.template));
-    const limit = Math.max(1, (set.spec?.revisionHistoryLimit ?? 10) + 1);
-    for (const old of templates.keys()) {
-      if (templates.size <= limit) break;
-      if (old !== currentName) templates.delete(old);
-    }
-    const template = templates.get(currentName);
-    return template ? { name: currentName, template } : update;
   }
 
   /** One pod write and its Event. False on a 409 (a stale cache): the caller requeues quietly. */

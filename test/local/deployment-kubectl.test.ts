@@ -8,7 +8,7 @@ import { AppsV1Api, CoreV1Api, Watch, type V1Pod } from '@kubernetes/client-node
 import { LocalCluster } from '../../local/cluster.js';
 import { runKubectl } from '../support/kubectl.js';
 import { watchUntil } from '../support/wait.js';
-import { images, webPodTemplate } from './cluster-fixtures.js';
+import { images, webPodTemplate, webStatefulSet } from './cluster-fixtures.js';
 
 /**
  * Deployments on the local control plane driven by the real kubectl: rollout status, restart
@@ -200,5 +200,36 @@ test('a Recreate Deployment stops every old pod before the new ReplicaSet starts
     }
     assert.deepEqual(census.overlaps, [], 'no new pod while an old one was there');
     assert.equal(census.maxLive, 2);
+  });
+});
+
+test('kubectl rollout history sts lists the StatefulSet ControllerRevisions and shows a revision template', async () => {
+  await withKubectlCluster(async (k) => {
+    await k.apply({ apiVersion: 'apps/v1', kind: 'StatefulSet', ...webStatefulSet(1) });
+    assert.match(await k.ok('rollout', 'status', 'sts/web', '--timeout=60s'), /roll out complete/);
+    await k.ok('rollout', 'restart', 'sts/web');
+    assert.match(await k.ok('rollout', 'status', 'sts/web', '--timeout=60s'), /roll out complete/);
+
+    assert.match(await k.ok('rollout', 'history', 'sts/web'), /REVISION\s+CHANGE-CAUSE\n1\s+<none>\n2\s+<none>/);
+    const first = await k.ok('rollout', 'history', 'sts/web', '--revision=1');
+    assert.match(first, /with revision #1\nPod Template:\n\s+Labels:\s+app=web/);
+    assert.doesNotMatch(first, /restartedAt/);
+    assert.match(await k.ok('rollout', 'history', 'sts/web', '--revision=2'), /kubectl.kubernetes.io\/restartedAt/);
+
+    const table = rows(await k.ok('get', 'controllerrevisions'));
+    assert.deepEqual(table[0], ['NAME', 'CONTROLLER', 'REVISION', 'AGE']);
+    const revisions = table.slice(1).map((row) => row.slice(1, 3));
+    assert.deepEqual(
+      revisions.sort((a, b) => Number(a[1]) - Number(b[1])),
+      [
+        ['statefulset.apps/web', '1'],
+        ['statefulset.apps/web', '2'],
+      ],
+    );
+    const set = await k.cluster.kc
+      .makeApiClient(AppsV1Api)
+      .readNamespacedStatefulSet({ name: 'web', namespace: 'default' });
+    const names = table.slice(1).map((row) => row[0]);
+    assert.ok(names.includes(set.status!.currentRevision) && names.includes(set.status!.updateRevision));
   });
 });
