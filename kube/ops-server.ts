@@ -28,9 +28,9 @@ export interface OpsServer {
   /** The HTTP server, for callers that attach more (the proxy's `upgrade` handler). */
   readonly server: Server;
   /**
-   * Stops listening and ends open connections. Idempotent. With `drainMs`, requests in flight
-   * get that long to be answered (each answer closes its connection; idle ones close at once)
-   * before the rest are ended.
+   * Stops listening and ends open connections. Idempotent. With `drainMs`, it first goes on
+   * serving that long, each answer closing its connection (requests in flight included), so
+   * keep-alive clients leave one request at a time; then whatever is left is ended.
    */
   close(options?: { readonly drainMs?: number }): Promise<void>;
 }
@@ -59,7 +59,9 @@ export async function startOpsServer(options: OpsServerOptions): Promise<OpsServ
   const log = resolved.logger;
   /** Answers not yet begun: closing makes each end its connection, so a keep-alive client opens its next elsewhere. */
   const unanswered = new Set<ServerResponse>();
+  let draining = false;
   const server = createServer((req, res) => {
+    if (draining) res.setHeader('connection', 'close');
     unanswered.add(res);
     res.once('close', () => unanswered.delete(res));
     try {
@@ -87,14 +89,20 @@ export async function startOpsServer(options: OpsServerOptions): Promise<OpsServ
     port: (server.address() as AddressInfo).port,
     server,
     close: (options = {}) => {
-      closing ??= new Promise<void>((resolve) => {
-        for (const res of unanswered) if (!res.headersSent) res.setHeader('connection', 'close');
-        server.close(() => resolve());
+      closing ??= (async () => {
         const drainMs = options.drainMs ?? 0;
-        if (drainMs <= 0) return server.closeAllConnections();
-        server.closeIdleConnections();
-        setTimeout(() => server.closeAllConnections(), drainMs).unref();
-      });
+        if (drainMs > 0) {
+          // Still listening (the Service no longer sends new connections here): every answer from now on closes its
+          // connection, so keep-alive clients move on one request at a time instead of racing a closed idle socket.
+          draining = true;
+          for (const res of unanswered) if (!res.headersSent) res.setHeader('connection', 'close');
+          await new Promise<void>((resolve) => setTimeout(resolve, drainMs).unref());
+        }
+        await new Promise<void>((resolve) => {
+          server.close(() => resolve());
+          server.closeAllConnections();
+        });
+      })();
       return closing;
     },
   };

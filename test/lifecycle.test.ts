@@ -2,7 +2,9 @@
  * The everyday events of a gateway's life (issue 14), each with 2,000 SDK users connected through
  * the proxy and 500 msg/s pushed, every (message, user) pair accounted for by the ledger:
  * `kubectl rollout restart sts/<name>`, a change of `spec.image`, `kubectl delete pod <name>-1`,
- * `kubectl drain` of a node that runs gateways (issue 15) and a gateway SIGKILL. For all but the
+ * `kubectl drain` of a node that runs gateways (issue 15), `kubectl rollout restart` of the proxy
+ * and push Deployments (issue 16: a stopping proxy hands its clients over to the other replica) and
+ * a gateway SIGKILL. For all but the
  * kill, a gateway leaves the ring before its pod stops and its users move make-before-break: users
  * connected throughout receive every message in real time and never lack a connection, and each
  * pod is replaced exactly once. A SIGKILL takes its users
@@ -201,7 +203,7 @@ describe('gateway lifecycle under traffic: rollouts, deletions and a crash', { t
       );
   });
 
-  test('kubectl rollout restart deploy of the proxy and of push: a stopping proxy costs its clients one reconnect to the other replica; nothing lost or misrouted', async (t) => {
+  test('kubectl rollout restart deploy of the proxy and of push: a stopping proxy hands its clients to the other replica make-before-break, push answers what it took, and nobody notices', async (t) => {
     const kc = system.cluster.kc;
     const before = { proxy: await runtimePods(kc, 'proxy'), push: await runtimePods(kc, 'push') };
     const result = await underTraffic(t, 0x1e6, async () => {
@@ -215,10 +217,8 @@ describe('gateway lifecycle under traffic: rollouts, deletions and a crash', { t
       }
       await converged(system.cluster, REPLICAS);
     });
-    const { accounting, traffic } = result;
-    // The proxy's stop cuts its clients' connections (a byte pipe cannot hand them over): they reconnect.
-    assertAccounted(traffic, accounting, { minMessages: 500, killsConnections: true });
-    assert.equal(accounting.totals.duplicates, 0, 'no (message, user, platform) received twice');
+    assertUnnoticed(result);
+    const { accounting } = result;
     const after = { proxy: await runtimePods(kc, 'proxy'), push: await runtimePods(kc, 'push') };
     for (const component of ['proxy', 'push'] as const) {
       assert.deepEqual(
@@ -229,7 +229,7 @@ describe('gateway lifecycle under traffic: rollouts, deletions and a crash', { t
     }
     const graceful = accounting.byMigration.graceful;
     t.diagnostic(
-      `rollout restart deploy: ${graceful.realtimeShare} % in real time, offline ${graceful.totals.offline} of ${graceful.totals.pairs} pairs ${JSON.stringify(graceful.totals.offlineByReason)}, ${accounting.totals.reconnectWindowsMs.length} reconnects, reconnect window p99 ${accounting.p99ReconnectMs} ms, push calls failed ${accounting.pushErrors}`,
+      `rollout restart deploy: ${graceful.realtimeShare.toFixed(2)} % in real time, ${accounting.totals.reconnectWindowsMs.length} reconnects, push calls failed ${accounting.pushErrors}`,
     );
   });
 
