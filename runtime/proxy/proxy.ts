@@ -275,8 +275,9 @@ function plain(response: ServerResponse, status: number, body: string): void {
 
 /** Whether the upgrade asks for graceful migration (`migrate=graceful`). */
 function optedIn(request: IncomingMessage): boolean {
-  const url = new URL(request.url ?? '/', 'http://proxy');
-  return url.searchParams.get(ConnectParams.migrate) === MIGRATE_GRACEFUL;
+  // Any target reaches here, `//` included (routing refuses what it cannot parse).
+  const url = URL.parse(request.url ?? '/', 'http://proxy');
+  return url?.searchParams.get(ConnectParams.migrate) === MIGRATE_GRACEFUL;
 }
 
 function sleep(ms: number): Promise<void> {

@@ -61,7 +61,7 @@ export class ImSystem {
 
   private constructor(stateDir: string) {
     this.#stateDir = stateDir;
-    this.cluster = new LocalCluster({ ...IMRING_CLUSTER_OPTIONS, stateDir });
+    this.cluster = new LocalCluster({ ...IMRING_CLUSTER_OPTIONS, namespace: GATEWAY.namespace, stateDir });
   }
 
   /** Starts the cluster, writes ring v1 of `members` gateways, runs them, and starts proxy and push. */

@@ -66,6 +66,7 @@ export class OperatorSystem {
     this.requestLog = probes.requestLog;
     this.cluster = new LocalCluster({
       ...IMRING_CLUSTER_OPTIONS,
+      namespace: NAMESPACE,
       stateDir: join(dir, 'cluster'),
       apiServer: probes.options,
     });

@@ -232,10 +232,15 @@ export function runtimePods(kc: KubeConfig, component: 'proxy' | 'push', count =
 }
 
 /** The pid of pod `name`'s running container (`local://<pid>`), once it runs one other than `not`. */
-export function runningPid(kc: KubeConfig, name: string, not?: number): Promise<number> {
+export function runningPid(
+  kc: KubeConfig,
+  name: string,
+  not?: number,
+  namespace: string = SAMPLE.namespace,
+): Promise<number> {
   const core = kc.makeApiClient(CoreV1Api);
-  return until(kc, PODS_PATH, async (observe) => {
-    const pod: V1Pod = await core.readNamespacedPod({ name, namespace: SAMPLE.namespace });
+  return until(kc, `/api/v1/namespaces/${namespace}/pods`, async (observe) => {
+    const pod: V1Pod = await core.readNamespacedPod({ name, namespace });
     const status = pod.status?.containerStatuses?.[0];
     observe(describePod(pod));
     const pid = Number(/^local:\/\/(\d+)$/.exec(status?.containerID ?? '')?.[1]);
@@ -246,8 +251,13 @@ export function runningPid(kc: KubeConfig, name: string, not?: number): Promise<
 /**
  * SIGKILLs pod `name`'s container (its process group) once it runs a process other than `not`; returns the pid killed.
  */
-export async function killPod(kc: KubeConfig, name: string, not?: number): Promise<number> {
-  const pid = await runningPid(kc, name, not);
+export async function killPod(
+  kc: KubeConfig,
+  name: string,
+  not?: number,
+  namespace: string = SAMPLE.namespace,
+): Promise<number> {
+  const pid = await runningPid(kc, name, not, namespace);
   try {
     process.kill(-pid, 'SIGKILL');
   } catch {
