@@ -90,7 +90,7 @@ export interface InstallOptions {
 
 /**
  * Installs imring into `cluster` from `config/` and applies the sample IMGateway; resolves once
- * the proxy and push Deployments are available behind their Services. The token key is kept in
+ * a proxy and a push are available behind their Services. The token key is kept in
  * the state dir, so a restart keeps clients' tokens valid.
  */
 export async function installImring(cluster: LocalCluster, options: InstallOptions = {}): Promise<Endpoints> {
@@ -110,13 +110,20 @@ export async function installImring(cluster: LocalCluster, options: InstallOptio
       stringData: { key: tokenSecret },
     } as KubernetesObject),
   );
-  onProgress('applying config/: the operator, proxy and push Deployments');
-  for (const object of objects.filter((o) => o.kind === 'Deployment')) await createOrKeep(() => api.create(object));
+  // The operator and the sample first, the proxy and push once the gateways are on their way: on a small machine
+  // the gateways' start is the longest path, and it no longer waits behind four more processes starting.
+  const deployments = objects.filter((o) => o.kind === 'Deployment');
+  const isOperator = (o: KubernetesObject): boolean => o.metadata?.name === OPERATOR.name;
+  onProgress('applying config/: the operator Deployment');
+  for (const object of deployments.filter(isOperator)) await createOrKeep(() => api.create(object));
   const replicas = options.replicas ?? SAMPLE.replicas;
   onProgress(`applying IMGateway ${SAMPLE.name} (${replicas} replicas)`);
   const sample = parseYaml(await readFile(SAMPLE_FILE, 'utf8')) as KubernetesObject & { spec: object };
   sample.spec = { ...sample.spec, ...LOCAL_SAMPLE_SPEC, replicas };
   await createOrKeep(() => api.create(sample));
+  await statefulSetOf(kc);
+  onProgress('applying config/: the proxy and push Deployments');
+  for (const object of deployments.filter((o) => !isOperator(o))) await createOrKeep(() => api.create(object));
   const [proxy, push] = await Promise.all([serviceAddress(kc, RUNTIMES.proxy), serviceAddress(kc, RUNTIMES.push)]);
   return { proxyUrl: `ws://${proxy}/ws`, pushUrl: `http://${push}`, tokenSecret };
 }
@@ -176,20 +183,36 @@ async function createOrKeep(create: () => Promise<unknown>): Promise<void> {
   }
 }
 
-/** `<clusterIP>:<port>` of `service` once `deployment` has every replica available. */
+/** Resolves once the operator created the sample's StatefulSet (read every 100 ms: start-up, not a hot path). */
+async function statefulSetOf(kc: KubeConfig): Promise<void> {
+  const apps = kc.makeApiClient(AppsV1Api);
+  const deadline = Date.now() + READY_TIMEOUT_MS;
+  while (Date.now() < deadline) {
+    const set = await apps
+      .readNamespacedStatefulSet({ name: SAMPLE.name, namespace: SAMPLE.namespace })
+      .catch(() => undefined);
+    if (set) return;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  throw new Error(
+    `the operator created no StatefulSet ${SAMPLE.name} in ${READY_TIMEOUT_MS / 1000} s: see its log in the state dir's logs/`,
+  );
+}
+
+/** `<clusterIP>:<port>` of `service` once `deployment` has a replica available (the Service then forwards). */
 function addressOf(deployment: V1Deployment, service: V1Service, portName: string): string | undefined {
-  const available = (deployment.status?.availableReplicas ?? 0) >= (deployment.spec?.replicas ?? 1);
+  const available = (deployment.status?.availableReplicas ?? 0) >= 1;
   const ip = service.spec?.clusterIP;
   const port = service.spec?.ports?.find((p) => p.name === portName)?.port;
   return available && ip && ip !== 'None' && port ? `${ip}:${port}` : undefined;
 }
 
-/** Longest wait for the proxy and push to be available behind their Services, ms. */
+/** Longest wait for a proxy and a push to be available behind their Services, ms. */
 const READY_TIMEOUT_MS = 90_000;
 
 /**
- * `<clusterIP>:<port>` of a runtime's Service once its Deployment has every replica available
- * (read every 200 ms: start-up, not a hot path).
+ * `<clusterIP>:<port>` of a runtime's Service once its Deployment has a replica available (read
+ * every 200 ms: start-up, not a hot path).
  */
 async function serviceAddress(kc: KubeConfig, runtime: (typeof RUNTIMES)[keyof typeof RUNTIMES]): Promise<string> {
   const core = kc.makeApiClient(CoreV1Api);

@@ -1,6 +1,7 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { KubeConfig } from '@kubernetes/client-node';
+import type { KubeConfig } from '@kubernetes/client-node';
+import { ImringKubeConfig } from '../kube/kube-config.js';
 import { LocalApiServer, type LocalApiServerOptions } from './apiserver/api-server.js';
 import { DisruptionController } from './controllers/disruption.js';
 import { DnsController } from './controllers/dns.js';
@@ -123,7 +124,8 @@ export class LocalCluster {
       this.#parts.push({ name: 'api-server', close: () => this.server.close() });
       const kubeconfig = this.#kubeconfigWith(this.server.token, this.#options.namespace ?? 'default');
       await writeFile(this.kubeconfigPath, kubeconfig, { mode: 0o600 });
-      const kc = new KubeConfig();
+      // Keep-alive connections: client-node alone would handshake TLS for every controller request.
+      const kc = new ImringKubeConfig();
       kc.loadFromString(kubeconfig);
       this.#kc = kc;
       await this.#startControllers(kc);
@@ -149,26 +151,21 @@ export class LocalCluster {
 
   async #startControllers(kc: KubeConfig): Promise<void> {
     const onError = (name: string) => (error: unknown) => this.#report(name, error);
-    const gc = new GarbageCollector({ kc, onError: onError('garbage-collector') });
-    await this.#add('garbage-collector', gc, gc.start());
-    const dns = new DnsController({ kc, hostsFile: this.hostsFile, onError: onError('dns') });
-    await this.#add('dns', dns, dns.start());
-    const endpoints = new EndpointsController({ kc, onError: onError('endpoints-controller') });
-    await this.#add('endpoints-controller', endpoints, endpoints.start());
-    const proxy = new ServiceProxy({ kc, onError: onError('service-proxy') });
-    await this.#add('service-proxy', proxy, proxy.start());
     const nodes = new NodeController({ kc, count: this.#options.nodes ?? 3, onError: onError('node-controller') });
-    await this.#add('node-controller', nodes, nodes.start());
-    const scheduler = new Scheduler({ kc, onError: onError('scheduler') });
-    await this.#add('scheduler', scheduler, scheduler.start());
-    const disruption = new DisruptionController({ kc, onError: onError('disruption-controller') });
-    await this.#add('disruption-controller', disruption, disruption.start());
-    const statefulsets = new StatefulSetController({ kc, onError: onError('statefulset-controller') });
-    await this.#add('statefulset-controller', statefulsets, statefulsets.start());
-    const replicasets = new ReplicaSetController({ kc, onError: onError('replicaset-controller') });
-    await this.#add('replicaset-controller', replicasets, replicasets.start());
-    const deployments = new DeploymentController({ kc, onError: onError('deployment-controller') });
-    await this.#add('deployment-controller', deployments, deployments.start());
+    const controllers: [string, { start(): Promise<void>; close(): Promise<void> }][] = [
+      ['garbage-collector', new GarbageCollector({ kc, onError: onError('garbage-collector') })],
+      ['dns', new DnsController({ kc, hostsFile: this.hostsFile, onError: onError('dns') })],
+      ['endpoints-controller', new EndpointsController({ kc, onError: onError('endpoints-controller') })],
+      ['service-proxy', new ServiceProxy({ kc, onError: onError('service-proxy') })],
+      ['node-controller', nodes],
+      ['scheduler', new Scheduler({ kc, onError: onError('scheduler') })],
+      ['disruption-controller', new DisruptionController({ kc, onError: onError('disruption-controller') })],
+      ['statefulset-controller', new StatefulSetController({ kc, onError: onError('statefulset-controller') })],
+      ['replicaset-controller', new ReplicaSetController({ kc, onError: onError('replicaset-controller') })],
+      ['deployment-controller', new DeploymentController({ kc, onError: onError('deployment-controller') })],
+    ];
+    // Each is a client of the API server alone: they start side by side (their informers list at once).
+    await Promise.all(controllers.map(([name, part]) => this.#add(name, part, part.start())));
     const { images, imageNames, imagesEnv, firstPodAddress, hostsFileEnv, restartBackoff } = this.#options;
     const runner = new PodRunner({
       kc,

@@ -184,3 +184,36 @@ test('the kube config is read from KUBECONFIG when it is set', async () => {
     await rm(dir, { recursive: true, force: true });
   }
 });
+
+test('a loaded kube config keeps its TLS connection: five API calls, one handshake (client-node alone makes one per call)', async () => {
+  const { mkdtemp, writeFile, rm } = await import('node:fs/promises');
+  const { tmpdir } = await import('node:os');
+  const { createServer } = await import('node:https');
+  const { servingCertificate } = await import('../local/apiserver/http/tls.js');
+  const { CoreV1Api } = await import('@kubernetes/client-node');
+  const tls = await servingCertificate('127.0.0.1', 'kc-test');
+  let handshakes = 0;
+  const server = createServer({ cert: tls.cert, key: tls.key }, (req, res) => {
+    res.writeHead(200, { 'content-type': 'application/json' });
+    res.end(JSON.stringify({ apiVersion: 'v1', kind: 'NamespaceList', metadata: {}, items: [] }));
+  });
+  server.on('secureConnection', () => handshakes++);
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const dir = await mkdtemp(`${tmpdir()}/imring-kc-`);
+  try {
+    const { port } = server.address() as { port: number };
+    const file = `${dir}/config`;
+    const ca = Buffer.from(tls.cert).toString('base64');
+    await writeFile(
+      file,
+      `apiVersion: v1\nkind: Config\nclusters: [{name: c, cluster: {server: "https://127.0.0.1:${port}", certificate-authority-data: ${ca}}}]\nusers: [{name: u, user: {token: t}}]\ncontexts: [{name: x, context: {cluster: c, user: u}}]\ncurrent-context: x\n`,
+    );
+    const core = loadKubeConfig({ env: { KUBECONFIG: file } }).makeApiClient(CoreV1Api);
+    for (let i = 0; i < 5; i++) await core.listNamespace();
+    assert.equal(handshakes, 1, 'five calls, one TLS connection');
+  } finally {
+    server.closeAllConnections();
+    await new Promise((resolve) => server.close(resolve));
+    await rm(dir, { recursive: true, force: true });
+  }
+});

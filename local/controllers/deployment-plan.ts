@@ -96,8 +96,25 @@ export function splitReplicaSets(
 ): { newRS?: V1ReplicaSet; old: V1ReplicaSet[] } {
   const hash = deploymentHash(deployment);
   const sorted = [...replicaSets].sort(byCreation);
-  const newRS = sorted.find((rs) => templateHash(withoutHashLabel(rs.spec?.template)) === hash);
+  const newRS = sorted.find((rs) => replicaSetTemplateHash(rs) === hash);
   return { ...(newRS ? { newRS } : {}), old: sorted.filter((rs) => rs !== newRS) };
+}
+
+/**
+ * Hashes of ReplicaSet templates without the hash label, by template object: a reconcile runs on
+ * every pod event and compares every ReplicaSet, and informer objects are replaced, never changed.
+ */
+const TEMPLATE_HASHES = new WeakMap<object, string>();
+
+function replicaSetTemplateHash(rs: V1ReplicaSet): string {
+  const template = rs.spec?.template;
+  if (template === undefined) return templateHash(withoutHashLabel(template));
+  let hash = TEMPLATE_HASHES.get(template);
+  if (hash === undefined) {
+    hash = templateHash(withoutHashLabel(template));
+    TEMPLATE_HASHES.set(template, hash);
+  }
+  return hash;
 }
 
 /** The template of a ReplicaSet as its Deployment had it: without the hash label (what `rollout undo` writes back). */
