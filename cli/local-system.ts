@@ -1,43 +1,57 @@
 /**
- * imring on a local control plane: the IMGateway CRD, the operator, a proxy and a push (each a
- * pod, run by the local pod runner as a process on its own loopback address), the token Secret
- * and the sample IMGateway. What `kubectl apply -k config/` and the sample do on a cluster.
+ * imring on a local control plane, installed as on a cluster: the manifests of `config/` (the
+ * IMGateway CRD, namespaces, RBAC, the operator Deployment with leader election, the proxy and
+ * push Deployments behind their Services, the NetworkPolicies) created through the API server,
+ * the token Secret, then the sample IMGateway of `config/samples/`. The local pod runner runs
+ * each pod as a process, the service proxy gives each Service its address.
  */
 import { randomBytes } from 'node:crypto';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
-  ApiextensionsV1Api,
+  AppsV1Api,
   CoreV1Api,
-  CustomObjectsApi,
+  KubernetesObjectApi,
   type KubeConfig,
-  type V1CustomResourceDefinition,
-  type V1Pod,
+  type KubernetesObject,
+  type V1Deployment,
+  type V1Service,
 } from '@kubernetes/client-node';
 import { parse as parseYaml } from 'yaml';
 import type { LocalCluster, LocalClusterOptions } from '../local/cluster.js';
-import { IMGATEWAY } from '../operator/api.js';
 import { HOSTS_FILE_ENV } from '../runtime/resolver.js';
-import { applyImringRbac, OPERATOR_SERVICE_ACCOUNT, RUNTIME_SERVICE_ACCOUNT } from './local-rbac.js';
+import { CONFIG_DIR, readKustomization } from './manifests.js';
 
-const CRD_FILE = fileURLToPath(new URL('../../crds/imgateway.yaml', import.meta.url));
+/** The sample gateway of `config/samples/imgateway.yaml`, its namespace (config/demo's) and its token Secret. */
+export const SAMPLE = { namespace: 'imring-demo', name: 'demo', replicas: 3, secret: 'demo-token' } as const;
 
-/** The sample gateway `imring local` runs. */
-export const SAMPLE = { namespace: 'default', name: 'demo', replicas: 3, secret: 'demo-token' } as const;
+/** The operator's Deployment and namespace in `config/`. */
+export const OPERATOR = { namespace: 'imring-system', name: 'imring-operator' } as const;
+
+/** The sample's proxy and push: their Deployments and Services in `config/demo/`, and the Service port clients use. */
+export const RUNTIMES = {
+  proxy: { name: `${SAMPLE.name}-proxy`, port: 'ws', container: 'proxy' },
+  push: { name: `${SAMPLE.name}-push`, port: 'http', container: 'push' },
+} as const;
+
+const SAMPLE_FILE = join(CONFIG_DIR, 'samples', 'imgateway.yaml');
+
+/**
+ * What `imring local` changes in the sample: the replicas asked for, a shorter grace for unready
+ * members (a demo reacts in seconds) and quieter gateway logs.
+ */
+const LOCAL_SAMPLE_SPEC = { unreadyGraceSeconds: 10, logLevel: 'warn' } as const;
 
 /** Where a client reaches the system. */
 export interface Endpoints {
-  /** The proxy's ws URL (`GET /ws?userID=&platform=&token=`). */
+  /** The proxy Service's ws URL (`GET /ws?userID=&platform=&token=`). */
   readonly proxyUrl: string;
-  /** Push's HTTP base URL (`POST /v1/push`). */
+  /** The push Service's HTTP base URL (`POST /v1/push`). */
   readonly pushUrl: string;
   /** The development HS256 key of the sample IMGateway's client tokens. */
   readonly tokenSecret: string;
 }
-
-/** The imring image the local pod runner maps to this build's CLI. */
-const IMAGE = 'ghcr.io/imring/imring:0.1.0';
 
 /** This build's CLI (`dist/cli/imring.js`): the entrypoint of every image named `imring`. */
 export const IMRING_CLI: readonly string[] = [process.execPath, fileURLToPath(new URL('./imring.js', import.meta.url))];
@@ -49,82 +63,90 @@ export const LOCAL_IMAGES_ENV = 'IMRING_LOCAL_IMAGES';
  * What a local cluster must know to run imring's pods: every image named `imring` (any registry,
  * any tag) runs this build's CLI, {@link LOCAL_IMAGES_ENV} adds images, and pods find the
  * cluster's hosts file under `IMRING_HOSTS_FILE`, where runtime/resolver.ts looks for it, and
- * each pod runs as its ServiceAccount (RBAC applies, see ./local-rbac.ts). The kubeconfig's
- * context is `imring-local`.
+ * each pod runs as its ServiceAccount (RBAC applies). The kubeconfig's context is `imring-local`,
+ * its namespace the sample's, so `kubectl get imgw` needs no `-n`.
  */
 export const IMRING_CLUSTER_OPTIONS = {
   name: 'imring-local',
+  namespace: SAMPLE.namespace,
   imageNames: { imring: IMRING_CLI },
   imagesEnv: LOCAL_IMAGES_ENV,
   hostsFileEnv: HOSTS_FILE_ENV,
   podCredentials: 'serviceAccount',
 } as const satisfies Partial<LocalClusterOptions>;
 
+/** Options of {@link installImring}. */
+export interface InstallOptions {
+  /** The sample IMGateway's replicas. Default {@link SAMPLE}'s. */
+  readonly replicas?: number;
+  readonly onProgress?: (line: string) => void;
+  /** Flags added to the proxy's and push's command lines (e.g. their Lease periods). */
+  readonly runtimeArgs?: readonly string[];
+  /** Flags added to the operator's command line (e.g. `--rollout statefulset`). */
+  readonly operatorArgs?: readonly string[];
+  /** The node selector of the operator, proxy and push pods (e.g. to keep them off a node to drain). */
+  readonly nodeSelector?: Readonly<Record<string, string>>;
+}
+
 /**
- * Installs imring into `cluster` and applies the sample IMGateway; resolves once the proxy and
- * push pods are Ready. The token key is kept in the state dir, so a restart keeps clients' tokens valid.
+ * Installs imring into `cluster` from `config/` and applies the sample IMGateway; resolves once
+ * a proxy and a push are available behind their Services. The token key is kept in
+ * the state dir, so a restart keeps clients' tokens valid.
  */
-export async function installImring(
-  cluster: LocalCluster,
-  options: {
-    replicas?: number;
-    onProgress?: (line: string) => void;
-    /** Flags added to the proxy's and push's command lines (e.g. their Lease periods). */
-    runtimeArgs?: readonly string[];
-    /** Flags added to the operator's command line (e.g. `--rollout statefulset`). */
-    operatorArgs?: readonly string[];
-    /** The node selector of the operator, proxy and push pods (e.g. to keep them off a node to drain). */
-    nodeSelector?: Readonly<Record<string, string>>;
-  } = {},
-): Promise<Endpoints> {
+export async function installImring(cluster: LocalCluster, options: InstallOptions = {}): Promise<Endpoints> {
   const onProgress = options.onProgress ?? (() => undefined);
-  const replicas = options.replicas ?? SAMPLE.replicas;
-  const kc = cluster.kc;
-  onProgress('applying the IMGateway CRD');
-  await applyCrd(kc);
+  const { kc } = cluster;
+  const objects = (await readKustomization(CONFIG_DIR)).map((object) => customized(object, options));
+  const api = KubernetesObjectApi.makeApiClient(kc);
+  onProgress('applying config/: the CRD, namespaces and RBAC');
+  const first = objects.filter((o) => o.kind !== 'Deployment');
+  for (const object of first) await createOrKeep(() => api.create(object));
   const tokenSecret = await developmentKey(cluster.stateDir);
-  const core = kc.makeApiClient(CoreV1Api);
   await createOrKeep(() =>
-    core.createNamespacedSecret({
-      namespace: SAMPLE.namespace,
-      body: { metadata: { name: SAMPLE.secret }, stringData: { key: tokenSecret } },
-    }),
+    api.create({
+      apiVersion: 'v1',
+      kind: 'Secret',
+      metadata: { name: SAMPLE.secret, namespace: SAMPLE.namespace },
+      stringData: { key: tokenSecret },
+    } as KubernetesObject),
   );
-  onProgress('applying the RBAC of config/');
-  await applyImringRbac(kc, { namespace: SAMPLE.namespace, gateways: [SAMPLE.name] });
-  onProgress('starting the operator, proxy and push pods');
-  // Ready once they serve a ring: the sample's ring exists within seconds of the operator's start.
-  const runtime = (component: 'proxy' | 'push'): V1Pod =>
-    runtimePod({
-      gateway: SAMPLE.name,
-      component,
-      tokenSecretName: SAMPLE.secret,
-      readiness: 'ring',
-      args: options.runtimeArgs,
-    });
-  for (const pod of [operatorPod(options.operatorArgs ?? []), runtime('proxy'), runtime('push')]) {
-    if (options.nodeSelector) pod.spec!.nodeSelector = { ...options.nodeSelector };
-    await createOrKeep(() => core.createNamespacedPod({ namespace: SAMPLE.namespace, body: pod }));
-  }
+  // The operator and the sample first, the proxy and push once the gateways are on their way: on a small machine
+  // the gateways' start is the longest path, and it no longer waits behind four more processes starting.
+  const deployments = objects.filter((o) => o.kind === 'Deployment');
+  const isOperator = (o: KubernetesObject): boolean => o.metadata?.name === OPERATOR.name;
+  onProgress('applying config/: the operator Deployment');
+  for (const object of deployments.filter(isOperator)) await createOrKeep(() => api.create(object));
+  const replicas = options.replicas ?? SAMPLE.replicas;
   onProgress(`applying IMGateway ${SAMPLE.name} (${replicas} replicas)`);
-  const custom = kc.makeApiClient(CustomObjectsApi);
-  const gateway = {
-    apiVersion: `${IMGATEWAY.group}/${IMGATEWAY.version}`,
-    kind: IMGATEWAY.kind,
-    metadata: { name: SAMPLE.name, namespace: SAMPLE.namespace },
-    spec: { replicas, image: IMAGE, auth: { secretName: SAMPLE.secret }, unreadyGraceSeconds: 10, logLevel: 'warn' },
-  };
-  await createOrKeep(() =>
-    custom.createNamespacedCustomObject({
-      group: IMGATEWAY.group,
-      version: IMGATEWAY.version,
-      namespace: SAMPLE.namespace,
-      plural: IMGATEWAY.plural,
-      body: gateway,
-    }),
-  );
-  const [proxy, push] = await Promise.all([podIp(core, `${SAMPLE.name}-proxy`), podIp(core, `${SAMPLE.name}-push`)]);
-  return { proxyUrl: `ws://${proxy}:10080/ws`, pushUrl: `http://${push}:10091`, tokenSecret };
+  const sample = parseYaml(await readFile(SAMPLE_FILE, 'utf8')) as KubernetesObject & { spec: object };
+  sample.spec = { ...sample.spec, ...LOCAL_SAMPLE_SPEC, replicas };
+  await createOrKeep(() => api.create(sample));
+  await statefulSetOf(kc);
+  onProgress('applying config/: the proxy and push Deployments');
+  for (const object of deployments.filter((o) => !isOperator(o))) await createOrKeep(() => api.create(object));
+  const [proxy, push] = await Promise.all([serviceAddress(kc, RUNTIMES.proxy), serviceAddress(kc, RUNTIMES.push)]);
+  return { proxyUrl: `ws://${proxy}/ws`, pushUrl: `http://${push}`, tokenSecret };
+}
+
+/** `object` with the install options applied: flags and node selectors of the operator, proxy and push. */
+function customized(object: KubernetesObject, options: InstallOptions): KubernetesObject {
+  if (object.kind !== 'Deployment') return object;
+  const deployment = structuredClone(object) as V1Deployment;
+  const name = deployment.metadata?.name;
+  const args =
+    name === OPERATOR.name
+      ? options.operatorArgs
+      : name === RUNTIMES.proxy.name || name === RUNTIMES.push.name
+        ? options.runtimeArgs
+        : undefined;
+  const pod = deployment.spec?.template.spec;
+  if (!pod) return deployment;
+  if (args?.length) {
+    const container = pod.containers[0]!;
+    container.args = [...(container.args ?? []), ...args];
+  }
+  if (options.nodeSelector) pod.nodeSelector = { ...pod.nodeSelector, ...options.nodeSelector };
+  return deployment;
 }
 
 /** Writes `<stateDir>/env` (shell format) for external clients. */
@@ -139,12 +161,6 @@ export async function writeEnvFile(cluster: LocalCluster, endpoints: Endpoints):
   ];
   await writeFile(path, `${lines.join('\n')}\n`, { mode: 0o600 });
   return path;
-}
-
-async function applyCrd(kc: KubeConfig): Promise<void> {
-  const crd = parseYaml(await readFile(CRD_FILE, 'utf8')) as V1CustomResourceDefinition;
-  const api = kc.makeApiClient(ApiextensionsV1Api);
-  await createOrKeep(() => api.createCustomResourceDefinition({ body: crd }));
 }
 
 /** The sample's token key: made once per state dir (a development key, never a production one). */
@@ -167,97 +183,53 @@ async function createOrKeep(create: () => Promise<unknown>): Promise<void> {
   }
 }
 
-const downward = (name: string, fieldPath: string) => ({ name, valueFrom: { fieldRef: { fieldPath } } });
-
-function operatorPod(args: readonly string[]): V1Pod {
-  return {
-    metadata: { name: 'imring-operator', labels: { 'app.kubernetes.io/name': 'imring-operator' } },
-    spec: {
-      serviceAccountName: OPERATOR_SERVICE_ACCOUNT,
-      containers: [
-        {
-          name: 'operator',
-          image: IMAGE,
-          args: ['operator', '--leader-elect', 'false', ...args],
-          env: [
-            downward('POD_NAME', 'metadata.name'),
-            downward('POD_NAMESPACE', 'metadata.namespace'),
-            downward('POD_IP', 'status.podIP'),
-            { name: 'LOG_LEVEL', value: 'info' },
-          ],
-          readinessProbe: { httpGet: { path: '/readyz', port: 8080 }, periodSeconds: 1 },
-        },
-      ],
-    },
-  };
-}
-
-/** A proxy or push pod serving IMGateway `init.gateway` (the tests run theirs with this too). */
-export function runtimePod(init: {
-  readonly gateway: string;
-  readonly component: 'proxy' | 'push';
-  /** The Secret (key `key`) of the proxy's optional early token check. */
-  readonly tokenSecretName: string;
-  /**
-   * `ring`: Ready once it serves a ring (/readyz); `listening`: once its port accepts (for pods started before any ring
-   * exists).
-   */
-  readonly readiness: 'ring' | 'listening';
-  /** Flags after the component's name. */
-  readonly args?: readonly string[];
-}): V1Pod {
-  const { component } = init;
-  // Probes go to the ops port (the proxy's own: a connection flood never sheds them).
-  const port = component === 'proxy' ? 10081 : 10091;
-  return {
-    metadata: {
-      name: `${init.gateway}-${component}`,
-      labels: { 'app.kubernetes.io/name': `imring-${component}`, 'app.kubernetes.io/part-of': 'imring' },
-    },
-    spec: {
-      serviceAccountName: RUNTIME_SERVICE_ACCOUNT,
-      containers: [
-        {
-          name: component,
-          image: IMAGE,
-          args: [component, ...(init.args ?? [])],
-          env: [
-            { name: 'IMRING_GATEWAY', value: init.gateway },
-            downward('POD_NAME', 'metadata.name'),
-            downward('POD_NAMESPACE', 'metadata.namespace'),
-            downward('POD_IP', 'status.podIP'),
-            // Secrets only by reference: the optional early token check reads the gateway's Secret.
-            ...(component === 'proxy'
-              ? [
-                  {
-                    name: 'IMRING_TOKEN_SECRET',
-                    valueFrom: { secretKeyRef: { name: init.tokenSecretName, key: 'key' } },
-                  },
-                ]
-              : []),
-            { name: 'LOG_LEVEL', value: 'warn' },
-          ],
-          readinessProbe:
-            init.readiness === 'ring'
-              ? { httpGet: { path: '/readyz', port }, periodSeconds: 1 }
-              : { tcpSocket: { port }, periodSeconds: 1 },
-        },
-      ],
-    },
-  };
-}
-
-/** Longest wait for the proxy and push pods to be Ready, ms. */
-const READY_TIMEOUT_MS = 90_000;
-
-/** The pod's IP once it is Ready (read every 200 ms: start-up, not a hot path). */
-async function podIp(core: CoreV1Api, name: string): Promise<string> {
+/** Resolves once the operator created the sample's StatefulSet (read every 100 ms: start-up, not a hot path). */
+async function statefulSetOf(kc: KubeConfig): Promise<void> {
+  const apps = kc.makeApiClient(AppsV1Api);
   const deadline = Date.now() + READY_TIMEOUT_MS;
   while (Date.now() < deadline) {
-    const pod = await core.readNamespacedPod({ name, namespace: SAMPLE.namespace }).catch(() => undefined);
-    const ready = pod?.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True');
-    if (ready && pod?.status?.podIP) return pod.status.podIP;
+    const set = await apps
+      .readNamespacedStatefulSet({ name: SAMPLE.name, namespace: SAMPLE.namespace })
+      .catch(() => undefined);
+    if (set) return;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  throw new Error(
+    `the operator created no StatefulSet ${SAMPLE.name} in ${READY_TIMEOUT_MS / 1000} s: see its log in the state dir's logs/`,
+  );
+}
+
+/** `<clusterIP>:<port>` of `service` once `deployment` has a replica available (the Service then forwards). */
+function addressOf(deployment: V1Deployment, service: V1Service, portName: string): string | undefined {
+  const available = (deployment.status?.availableReplicas ?? 0) >= 1;
+  const ip = service.spec?.clusterIP;
+  const port = service.spec?.ports?.find((p) => p.name === portName)?.port;
+  return available && ip && ip !== 'None' && port ? `${ip}:${port}` : undefined;
+}
+
+/** Longest wait for a proxy and a push to be available behind their Services, ms. */
+const READY_TIMEOUT_MS = 90_000;
+
+/**
+ * `<clusterIP>:<port>` of a runtime's Service once its Deployment has a replica available (read
+ * every 200 ms: start-up, not a hot path).
+ */
+async function serviceAddress(kc: KubeConfig, runtime: (typeof RUNTIMES)[keyof typeof RUNTIMES]): Promise<string> {
+  const core = kc.makeApiClient(CoreV1Api);
+  const apps = kc.makeApiClient(AppsV1Api);
+  const namespace = SAMPLE.namespace;
+  const deadline = Date.now() + READY_TIMEOUT_MS;
+  while (Date.now() < deadline) {
+    const [deployment, service] = await Promise.all([
+      apps.readNamespacedDeployment({ name: runtime.name, namespace }).catch(() => undefined),
+      core.readNamespacedService({ name: runtime.name, namespace }).catch(() => undefined),
+    ]);
+    const address = deployment && service ? addressOf(deployment, service, runtime.port) : undefined;
+    if (address) return address;
     await new Promise((resolve) => setTimeout(resolve, 200));
   }
-  throw new Error(`pod ${name} is not Ready after ${READY_TIMEOUT_MS / 1000} s: see its log in the state dir's logs/`);
+  throw new Error(
+    `deployment ${runtime.name} is not available behind its Service after ${READY_TIMEOUT_MS / 1000} s: ` +
+      "see its pods' logs in the state dir's logs/",
+  );
 }

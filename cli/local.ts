@@ -46,6 +46,8 @@ export async function local(args: string[], io: CliIo): Promise<number> {
   }
   const cluster = new LocalCluster({
     ...IMRING_CLUSTER_OPTIONS,
+    // Nothing of imring in a bare cluster: kubectl goes to `default`, as on a fresh cluster.
+    ...(options.mode === 'bare' ? { namespace: 'default' } : {}),
     stateDir: options.stateDir,
     port: options.port,
     nodes: options.nodes,

@@ -1,4 +1,5 @@
 import { startProxy } from '../runtime/proxy/proxy.js';
+import { durationFlag } from './duration.js';
 import { UsageError, type CliIo } from './io.js';
 import type { AcceptLimit } from '../runtime/accept-gate.js';
 import { startOpsServer } from '../kube/ops-server.js';
@@ -27,6 +28,12 @@ const command: RuntimeCommand = {
       help: 'new client connections taken per second (and at once); beyond, closed before a byte is read; 0: no limit',
     },
     {
+      name: 'handover-deadline',
+      env: 'IMRING_PROXY_HANDOVER_DEADLINE',
+      default: '10s',
+      help: 'on SIGTERM, how long a graceful client has to move to another replica before its connection is closed',
+    },
+    {
       name: 'token-secret',
       env: 'IMRING_TOKEN_SECRET',
       help: 'HS256 key: check client tokens before dialling (optional)',
@@ -43,10 +50,18 @@ const command: RuntimeCommand = {
       ringSource: watcher,
       ...(acceptLimit ? { acceptLimit } : {}),
       ...(values['token-secret'] ? { tokenSecret: values['token-secret'] } : {}),
+      handoverDeadlineMs: durationFlag('handover-deadline', values['handover-deadline'] ?? '', { allowZero: true }),
       logger,
       registry,
     });
-    parts.push({ name: 'proxy', stop: () => server.close() });
+    // A planned stop hands every client over to the other replicas first (make-before-break for graceful clients).
+    parts.push({
+      name: 'proxy',
+      stop: async () => {
+        await server.handOver();
+        await server.close();
+      },
+    });
     const ops = await startOpsServer({
       host: values.host!,
       port: portOf(values, 'http-port'),

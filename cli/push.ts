@@ -22,7 +22,14 @@ const command: RuntimeCommand = {
       env: 'IMRING_PUSH_HTTP_PORT',
       default: '10091',
       port: true,
-      help: 'POST /v1/push, /healthz, /readyz, /metrics',
+      help: 'POST /v1/push (and /healthz, /readyz, /metrics)',
+    },
+    {
+      name: 'ops-port',
+      env: 'IMRING_PUSH_OPS_PORT',
+      default: '10092',
+      port: true,
+      help: '/healthz, /readyz, /metrics apart from the API ports (probes and scraping, see config/ NetworkPolicies)',
     },
     {
       name: 'offline-webhook',
@@ -33,7 +40,7 @@ const command: RuntimeCommand = {
   async start({ values, watcher, logger, registry, parts }) {
     const service = await startPush({
       host: values.host!,
-      ports: { grpc: portOf(values, 'grpc-port'), http: portOf(values, 'http-port') },
+      ports: { grpc: portOf(values, 'grpc-port'), http: portOf(values, 'http-port'), ops: portOf(values, 'ops-port') },
       ringSource: watcher,
       ...(values['offline-webhook'] ? { offlineWebhookUrl: values['offline-webhook'] } : {}),
       logger,

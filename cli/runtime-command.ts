@@ -9,6 +9,7 @@ import { createRegistry } from '../kube/metrics.js';
 import { RingFence } from '../runtime/ring-fence.js';
 import type { RingSource } from '../runtime/ring-source.js';
 import { RingWatcher } from '../runtime/ring-watcher.js';
+import { durationFlag } from './duration.js';
 import { write, type CliIo } from './io.js';
 import { parseRuntimeArgs, runtimeHelp, type RuntimeFlag, type RuntimeValues } from './runtime-args.js';
 import { leaseFlags, leaseTimingOf } from './runtime-lease.js';
@@ -49,6 +50,8 @@ export interface RuntimeCommand {
   }>;
 }
 
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
 /** What a gateway's Lease reports before the gateway runs. */
 const NO_CONNECTIONS: GatewayStats = { connections: 0, misplaced: 0 };
 
@@ -62,9 +65,22 @@ function isFenced(component: RuntimeComponent): boolean {
   return component !== 'gateway';
 }
 
+/**
+ * The proxy's and push's stop on SIGTERM: they keep serving this long first, as a preStop sleep
+ * would, while their Service stops sending them new connections (a cluster's endpoint changes take
+ * a moment to reach every node), so a client's next connection lands on another replica.
+ */
+const SHUTDOWN_DELAY_FLAG: RuntimeFlag = {
+  name: 'shutdown-delay',
+  env: 'IMRING_SHUTDOWN_DELAY',
+  default: '2s',
+  help: 'on SIGTERM, keep serving this long before closing (the Service moves new connections away meanwhile)',
+};
+
 /** The command's own flags, then those of the Lease (and fence) that every runtime command runs. */
 function flagsOf(command: RuntimeCommand): RuntimeFlag[] {
-  return [...command.flags, ...leaseFlags({ fenced: isFenced(command.component) })];
+  const fenced = isFenced(command.component);
+  return [...command.flags, ...(fenced ? [SHUTDOWN_DELAY_FLAG] : []), ...leaseFlags({ fenced })];
 }
 
 /**
@@ -79,6 +95,9 @@ export async function runRuntimeCommand(command: RuntimeCommand, args: string[],
   }
   command.check?.(values);
   const timing = leaseTimingOf(values, { fenced: isFenced(command.component) });
+  const shutdownDelayMs = isFenced(command.component)
+    ? durationFlag('shutdown-delay', values['shutdown-delay'] ?? '', { allowZero: true })
+    : 0;
   const identity = podIdentity();
   const namespace = values.namespace ?? identity.namespace;
   const pod = values.pod ?? identity.pod;
@@ -122,6 +141,7 @@ export async function runRuntimeCommand(command: RuntimeCommand, args: string[],
     fence?.start();
     await lease.start();
     if (started.afterLease) parts.push(started.afterLease);
+    if (shutdownDelayMs > 0) parts.push({ name: 'shutdown-delay', stop: () => sleep(shutdownDelayMs) });
     logger.info({ ...started.describe, ring: watcher.current()?.version ?? null }, `${command.component} ready`);
   });
 }

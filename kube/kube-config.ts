@@ -1,4 +1,5 @@
 import { hostname } from 'node:os';
+import { Agent } from 'node:https';
 import { KubeConfig, type RequestContext } from '@kubernetes/client-node';
 
 /** Where a process reads its cluster credentials from (the process environment by default). */
@@ -22,7 +23,7 @@ export interface KubeConfigSource {
  */
 export function loadKubeConfig(source: KubeConfigSource = {}): KubeConfig {
   const env = source.env ?? process.env;
-  const kc = source.userAgent === undefined ? new KubeConfig() : new UserAgentKubeConfig(source.userAgent);
+  const kc = new ImringKubeConfig(source.userAgent);
   const files = (env.KUBECONFIG ?? '').split(':').filter((file) => file !== '');
   if (files.length > 0) {
     kc.loadFromFile(files[0]!);
@@ -42,28 +43,59 @@ export function loadKubeConfig(source: KubeConfigSource = {}): KubeConfig {
 type FetchOptions = Awaited<ReturnType<KubeConfig['applyToFetchOptions']>>;
 
 /**
- * A KubeConfig that names its caller. client-node has no user-agent option; these two methods
- * are where every request gets its headers: typed API clients (and so informers' lists) call
- * `applySecurityAuthentication`, `Watch` calls `applyToFetchOptions`.
+ * A KubeConfig that keeps its connections and names its caller. client-node (1.x) builds a new
+ * https.Agent for every request, so every call and every watch pays a TLS handshake on both
+ * sides; this one hands every request one keep-alive agent per cluster and TLS identity
+ * instead. client-node has no user-agent option either: with `userAgent`, requests carry it.
+ * These two methods are where every request gets its agent and headers: typed API clients (and
+ * so informers' lists) call `applySecurityAuthentication`, `Watch` calls `applyToFetchOptions`.
  */
-class UserAgentKubeConfig extends KubeConfig {
-  readonly #userAgent: string;
+export class ImringKubeConfig extends KubeConfig {
+  readonly #userAgent: string | undefined;
+  /** The keep-alive agents, by the TLS options of the agent client-node built. */
+  readonly #agents = new Map<string, Agent>();
 
-  constructor(userAgent: string) {
+  constructor(userAgent?: string) {
     super();
     this.#userAgent = userAgent;
   }
 
   override async applyToFetchOptions(opts: Parameters<KubeConfig['applyToFetchOptions']>[0]): Promise<FetchOptions> {
     const init = await super.applyToFetchOptions(opts);
+    const agent = this.#kept(init.agent);
+    if (this.#userAgent === undefined) return { ...init, agent };
     const headers = new Headers(init.headers as ConstructorParameters<typeof Headers>[0]);
     headers.set('User-Agent', this.#userAgent);
-    return { ...init, headers: headers as unknown as FetchOptions['headers'] };
+    return { ...init, agent, headers: headers as unknown as FetchOptions['headers'] };
   }
 
   override async applySecurityAuthentication(context: RequestContext): Promise<void> {
     await super.applySecurityAuthentication(context);
-    context.setHeaderParam('User-Agent', this.#userAgent);
+    const agent = this.#kept(context.getAgent());
+    if (agent !== undefined) context.setAgent(agent);
+    if (this.#userAgent !== undefined) context.setHeaderParam('User-Agent', this.#userAgent);
+  }
+
+  /** The keep-alive agent standing for `built` (an https.Agent client-node just made), or `built` as it is. */
+  #kept<T>(built: T): T | Agent {
+    if (!(built instanceof Agent)) return built;
+    const { ca, cert, key, pfx, passphrase, rejectUnauthorized, servername } = built.options;
+    const id = JSON.stringify([
+      this.getCurrentCluster()?.server,
+      ca,
+      cert,
+      key,
+      pfx,
+      passphrase,
+      rejectUnauthorized,
+      servername,
+    ]);
+    let agent = this.#agents.get(id);
+    if (agent === undefined) {
+      agent = new Agent({ ...built.options, keepAlive: true });
+      this.#agents.set(id, agent);
+    }
+    return agent;
   }
 }
 

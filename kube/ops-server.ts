@@ -27,8 +27,12 @@ export interface OpsServer {
   readonly port: number;
   /** The HTTP server, for callers that attach more (the proxy's `upgrade` handler). */
   readonly server: Server;
-  /** Stops listening and ends open connections. Idempotent. */
-  close(): Promise<void>;
+  /**
+   * Stops listening and ends open connections. Idempotent. With `drainMs`, it first goes on
+   * serving that long, each answer closing its connection (requests in flight included), so
+   * keep-alive clients leave one request at a time; then whatever is left is ended.
+   */
+  close(options?: { readonly drainMs?: number }): Promise<void>;
 }
 
 /** Validates every option at once. @throws {TypeError|RangeError} naming the option. */
@@ -53,7 +57,13 @@ export function resolveOpsServerOptions(
 export async function startOpsServer(options: OpsServerOptions): Promise<OpsServer> {
   const resolved = resolveOpsServerOptions(options);
   const log = resolved.logger;
+  /** Answers not yet begun: closing makes each end its connection, so a keep-alive client opens its next elsewhere. */
+  const unanswered = new Set<ServerResponse>();
+  let draining = false;
   const server = createServer((req, res) => {
+    if (draining) res.setHeader('connection', 'close');
+    unanswered.add(res);
+    res.once('close', () => unanswered.delete(res));
     try {
       if (resolved.routes?.(req, res)) return;
       handleOps(req, res, resolved);
@@ -78,11 +88,21 @@ export async function startOpsServer(options: OpsServerOptions): Promise<OpsServ
   return {
     port: (server.address() as AddressInfo).port,
     server,
-    close: () => {
-      closing ??= new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-      });
+    close: (options = {}) => {
+      closing ??= (async () => {
+        const drainMs = options.drainMs ?? 0;
+        if (drainMs > 0) {
+          // Still listening (the Service no longer sends new connections here): every answer from now on closes its
+          // connection, so keep-alive clients move on one request at a time instead of racing a closed idle socket.
+          draining = true;
+          for (const res of unanswered) if (!res.headersSent) res.setHeader('connection', 'close');
+          await new Promise<void>((resolve) => setTimeout(resolve, drainMs).unref());
+        }
+        await new Promise<void>((resolve) => {
+          server.close(() => resolve());
+          server.closeAllConnections();
+        });
+      })();
       return closing;
     },
   };

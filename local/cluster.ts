@@ -1,13 +1,18 @@
-import { mkdir } from 'node:fs/promises';
+import { mkdir, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { KubeConfig } from '@kubernetes/client-node';
+import type { KubeConfig } from '@kubernetes/client-node';
+import { ImringKubeConfig } from '../kube/kube-config.js';
 import { LocalApiServer, type LocalApiServerOptions } from './apiserver/api-server.js';
 import { DisruptionController } from './controllers/disruption.js';
 import { DnsController } from './controllers/dns.js';
+import { EndpointsController } from './controllers/endpoints.js';
 import { GarbageCollector } from './controllers/garbage-collector.js';
 import { NodeController } from './controllers/nodes.js';
 import { Scheduler } from './controllers/scheduler.js';
+import { ServiceProxy } from './controllers/service-proxy.js';
 import { StatefulSetController } from './controllers/statefulset.js';
+import { ReplicaSetController } from './controllers/replicaset.js';
+import { DeploymentController } from './controllers/deployment.js';
 import { ENV_NAME } from './kubelet/env.js';
 import type { ImageTable } from './kubelet/images.js';
 import { ServiceAccountCredentials } from './kubelet/pod-credentials.js';
@@ -20,6 +25,8 @@ export interface LocalClusterOptions {
   stateDir: string;
   /** The cluster's name (the API server's `name`: the kubeconfig's context). Default `local`. */
   name?: string;
+  /** The namespace of the kubeconfig's context: where kubectl goes without `-n`. Default `default`. */
+  namespace?: string;
   /** API server port. Default 0 (any free port; the kubeconfig names it). */
   port?: number;
   /** The API server's other options (its limits, clock, store, faults, request observer). Default none. */
@@ -36,10 +43,16 @@ export interface LocalClusterOptions {
    */
   hostsFileEnv?: string;
   /**
-   * The first pod address (127.0.0.0/8). Default `127.1.0.1`. Clusters running at the same time
-   * on one machine need different ranges: pods bind their ports on their address.
+   * The first pod address (127.0.0.0/8). Default a random 127.[16..239].x.1. Clusters running at
+   * the same time on one machine need different ranges: pods bind their ports on their address.
    */
   firstPodAddress?: string;
+  /**
+   * The first address of the Service IP range (127.0.0.0/8), where Services' virtual addresses
+   * listen. Default a random 127.[240..254].x.1: its 65,534 addresses lie above 127.239.255.254,
+   * where pod ranges starting below 127.240.0.0 end, so it cannot meet them.
+   */
+  firstServiceAddress?: string;
   /** The pod runner's restart backoff, first and longest delay in ms. Default its own (1 s, 30 s). */
   restartBackoff?: { readonly baseMs: number; readonly maxMs: number };
   /** How many Nodes (`local-1` … `local-<nodes>`) the cluster has, all of them this machine. Default 3. */
@@ -61,10 +74,11 @@ interface Part {
 }
 
 /**
- * The whole local control plane: the API server, the StatefulSet controller, the garbage
- * collector, the DNS hosts file and the pod runner, each a client of the API server. Pods get
- * `KUBECONFIG` (this cluster's) in their environment, the way pods in a cluster get a service
- * account, and the hosts file's path under `hostsFileEnv`.
+ * The whole local control plane: the API server, the StatefulSet, ReplicaSet, Deployment and endpoints controllers,
+ * the garbage collector, the DNS hosts file, the service proxy (Services' virtual addresses)
+ * and the pod runner, each a client of the API server. Pods get `KUBECONFIG` (this cluster's)
+ * in their environment, the way pods in a cluster get a service account, and the hosts file's
+ * path under `hostsFileEnv`.
  */
 export class LocalCluster {
   readonly server: LocalApiServer;
@@ -82,11 +96,12 @@ export class LocalCluster {
     this.stateDir = resolve(options.stateDir);
     this.kubeconfigPath = join(this.stateDir, 'kubeconfig');
     this.hostsFile = join(this.stateDir, 'hosts');
-    const { name, port } = options;
+    const { name, port, firstServiceAddress } = options;
     this.server = new LocalApiServer({
       ...options.apiServer,
       ...(name === undefined ? {} : { name }),
       ...(port === undefined ? {} : { port }),
+      ...(firstServiceAddress === undefined ? {} : { firstServiceAddress }),
     });
   }
 
@@ -107,9 +122,11 @@ export class LocalCluster {
     try {
       await this.server.start();
       this.#parts.push({ name: 'api-server', close: () => this.server.close() });
-      await this.server.writeKubeconfig(this.kubeconfigPath);
-      const kc = new KubeConfig();
-      kc.loadFromString(this.server.kubeconfig());
+      const kubeconfig = this.#kubeconfigWith(this.server.token, this.#options.namespace ?? 'default');
+      await writeFile(this.kubeconfigPath, kubeconfig, { mode: 0o600 });
+      // Keep-alive connections: client-node alone would handshake TLS for every controller request.
+      const kc = new ImringKubeConfig();
+      kc.loadFromString(kubeconfig);
       this.#kc = kc;
       await this.#startControllers(kc);
     } catch (error) {
@@ -134,18 +151,21 @@ export class LocalCluster {
 
   async #startControllers(kc: KubeConfig): Promise<void> {
     const onError = (name: string) => (error: unknown) => this.#report(name, error);
-    const gc = new GarbageCollector({ kc, onError: onError('garbage-collector') });
-    await this.#add('garbage-collector', gc, gc.start());
-    const dns = new DnsController({ kc, hostsFile: this.hostsFile, onError: onError('dns') });
-    await this.#add('dns', dns, dns.start());
     const nodes = new NodeController({ kc, count: this.#options.nodes ?? 3, onError: onError('node-controller') });
-    await this.#add('node-controller', nodes, nodes.start());
-    const scheduler = new Scheduler({ kc, onError: onError('scheduler') });
-    await this.#add('scheduler', scheduler, scheduler.start());
-    const disruption = new DisruptionController({ kc, onError: onError('disruption-controller') });
-    await this.#add('disruption-controller', disruption, disruption.start());
-    const statefulsets = new StatefulSetController({ kc, onError: onError('statefulset-controller') });
-    await this.#add('statefulset-controller', statefulsets, statefulsets.start());
+    const controllers: [string, { start(): Promise<void>; close(): Promise<void> }][] = [
+      ['garbage-collector', new GarbageCollector({ kc, onError: onError('garbage-collector') })],
+      ['dns', new DnsController({ kc, hostsFile: this.hostsFile, onError: onError('dns') })],
+      ['endpoints-controller', new EndpointsController({ kc, onError: onError('endpoints-controller') })],
+      ['service-proxy', new ServiceProxy({ kc, onError: onError('service-proxy') })],
+      ['node-controller', nodes],
+      ['scheduler', new Scheduler({ kc, onError: onError('scheduler') })],
+      ['disruption-controller', new DisruptionController({ kc, onError: onError('disruption-controller') })],
+      ['statefulset-controller', new StatefulSetController({ kc, onError: onError('statefulset-controller') })],
+      ['replicaset-controller', new ReplicaSetController({ kc, onError: onError('replicaset-controller') })],
+      ['deployment-controller', new DeploymentController({ kc, onError: onError('deployment-controller') })],
+    ];
+    // Each is a client of the API server alone: they start side by side (their informers list at once).
+    await Promise.all(controllers.map(([name, part]) => this.#add(name, part, part.start())));
     const { images, imageNames, imagesEnv, firstPodAddress, hostsFileEnv, restartBackoff } = this.#options;
     const runner = new PodRunner({
       kc,

@@ -23,7 +23,7 @@ import {
 } from '@kubernetes/client-node';
 import type { DemoTraffic } from '../cli/demo/traffic.js';
 import { CLIENT_DEFAULTS } from '../client/index.js';
-import { SAMPLE } from '../cli/local-system.js';
+import { OPERATOR, SAMPLE } from '../cli/local-system.js';
 import { IMGATEWAY } from '../operator/api.js';
 import {
   Annotations,
@@ -39,7 +39,8 @@ import {
   eventCount,
   killOperatorAt,
   LeaseReports,
-  OPERATOR_POD,
+  FAST_LEADER_ELECTION,
+  operatorLeader,
   RingTimeline,
   runtimeLeases,
   startApiFaults,
@@ -58,6 +59,7 @@ import {
   PODS_PATH,
   ringDocument,
   runningPid,
+  runtimePods,
   scale,
   startSystem,
   startTraffic,
@@ -97,6 +99,8 @@ describe(
         replicas,
         prefix: 'imring-chaos-',
         runtimeArgs: RUNTIME_LEASE_FLAGS,
+        // A SIGKILLed leader's Lease frees in 2 s (not 15 s): the standby replica takes over, or the restarted pod.
+        operatorArgs: FAST_LEADER_ELECTION,
         restartBackoff: { baseMs: 100, maxMs: 2000 },
       });
     });
@@ -156,8 +160,13 @@ describe(
       });
       t.diagnostic(`operator kills (${kills.length}): ${kills.join('; ')}`);
       assert.ok(kills.length >= 3, `killed ${kills.length} times`);
-      const pid = await runningPid(system.cluster.kc, OPERATOR_POD);
-      assert.notEqual(pid, lastPid, 'a new operator runs');
+      const pid = await runningPid(
+        system.cluster.kc,
+        await operatorLeader(system.cluster.kc),
+        undefined,
+        OPERATOR.namespace,
+      );
+      assert.notEqual(pid, lastPid, 'a new operator leads');
     });
 
     test('API server faults during a scale (10 % of requests 500/429, 50–200 ms latency, watches dropped every 2 s and history expired every 4 s): the scale converges under faults and the informers recover', async (t) => {
@@ -233,13 +242,15 @@ describe(
           await until(kc, CONFIGMAPS_PATH, async () =>
             ((await ringDocument(kc))?.version ?? 0) > fromVersion ? true : undefined,
           );
-          // While push is down, DemoTraffic reports its messages offline with reason push_unreachable:
-          // reported to the sender, so accounted for (not lost); and the proxy's death closes every
-          // client, whose messages are offline (not_connected) until they reconnect.
-          const killed = await Promise.all([killPod(kc, `${SAMPLE.name}-proxy`), killPod(kc, `${SAMPLE.name}-push`)]);
+          // One of the two proxy and push replicas each. A push call in flight on the killed push is reported
+          // offline with reason push_unreachable (accounted for, not lost); the clients of the killed proxy are
+          // cut off and reconnect through the proxy Service to the other replica; their messages meanwhile are
+          // offline (not_connected).
+          const victims = [(await runtimePods(kc, 'proxy'))[0]!, (await runtimePods(kc, 'push'))[0]!];
+          const killed = await Promise.all(victims.map((pod) => killPod(kc, pod)));
           // Restarted by the kubelet (after its crash back-off, which grows with each kill), and ready.
           await Promise.all(
-            [`${SAMPLE.name}-proxy`, `${SAMPLE.name}-push`].map(async (pod, i) => {
+            victims.map(async (pod, i) => {
               await runningPid(kc, pod, killed[i]);
               await podReady(kc, pod);
             }),
@@ -251,7 +262,7 @@ describe(
           );
         }
       });
-      // The restarted proxy and push (same pods, same Leases) acknowledged the new ring themselves:
+      // The restarted proxy and push (same pods, same Leases) and their other replicas acknowledged the new ring:
       // the barrier never had to give up on them.
       assert.equal(await eventCount(kc, 'BarrierTimeout'), timeoutsBefore, 'no barrier timed out');
     });
@@ -259,8 +270,8 @@ describe(
     test('push cut off from the API server during a scale: its Lease lapses, it fences itself (calls refused with 503) rather than route with a stale ring, the scale completes without it, and it returns once reconnected', async (t) => {
       const kc = system.cluster.kc;
       const { faults } = system;
-      const pushPod = `${SAMPLE.name}-push`;
-      const leaseName = runtimeLeaseName(SAMPLE.name, 'push', pushPod);
+      const pushPods = await runtimePods(kc, 'push');
+      const leaseNames = pushPods.map((pod) => runtimeLeaseName(SAMPLE.name, 'push', pod));
       const target = replicas + 1;
       let version = 0;
       const accounting = await withTraffic(t, { seed: SEED ^ 0x16 }, async () => {
@@ -273,18 +284,20 @@ describe(
           // Without a live Lease from push, the barrier goes on without it; push, fenced, fails its readiness.
           const gateway = await converged(system.cluster, replicas);
           version = gateway.status?.ring?.version ?? 0;
-          await podReady(kc, pushPod, false);
+          for (const pod of pushPods) await podReady(kc, pod, false);
           t.diagnostic(`→ ${target}: ring v${version} converged while push was cut off and fenced`);
         } finally {
           faults.clear();
         }
         // Reconnected: push serves the new ring, renews its Lease and is ready again.
-        await podReady(kc, pushPod);
-        await until(kc, LEASES_PATH, async () =>
-          Number((await readLease(kc, leaseName))?.metadata?.annotations?.[Annotations.ringVersion]) >= version
-            ? true
-            : undefined,
-        );
+        for (const pod of pushPods) await podReady(kc, pod);
+        for (const leaseName of leaseNames) {
+          await until(kc, LEASES_PATH, async () =>
+            Number((await readLease(kc, leaseName))?.metadata?.annotations?.[Annotations.ringVersion]) >= version
+              ? true
+              : undefined,
+          );
+        }
       });
       // The fence is what refused them: push answered 503 `fenced` (reported push_unreachable by the sender), never a
       // stale route.

@@ -131,7 +131,19 @@ test('imring push holds its Lease with the duration and renew period its flags g
   await writeFile(kubeconfig, api.server.kubeconfig());
   const name = runtimeLeaseName('im', 'push', 'push-a');
   const leases = api.kc.makeApiClient(CoordinationV1Api);
-  const args = ['push', '--gateway', 'im', '--host', '127.0.0.1', '--grpc-port', '0', '--http-port', '0'];
+  const args = [
+    'push',
+    '--gateway',
+    'im',
+    '--host',
+    '127.0.0.1',
+    '--grpc-port',
+    '0',
+    '--http-port',
+    '0',
+    '--ops-port',
+    '0',
+  ];
   const timing = ['--lease-duration', '2s', '--lease-renew-period', '200ms', '--lease-fence-margin', '500ms'];
   const child = spawn(process.execPath, [join(repoRoot, 'dist/cli/imring.js'), ...args, ...timing], {
     env: { PATH: process.env.PATH, KUBECONFIG: kubeconfig, POD_NAMESPACE: 'default', POD_NAME: 'push-a' },

@@ -67,6 +67,46 @@ test('the ops server answers health, readiness, metrics and 404, and lets routes
   await assert.rejects(fetchText(ops.port, '/healthz'));
 });
 
+test('close with drainMs goes on serving for that long, every answer closing its connection, then stops listening', async () => {
+  let answer: (() => void) | undefined;
+  const arrived = new Promise<void>((resolve) => (answer = resolve));
+  let finish: (() => void) | undefined;
+  const ops = await startOpsServer({
+    host: '127.0.0.1',
+    port: 0,
+    ready: () => true,
+    registry: createRegistry('push'),
+    routes: (req, res) => {
+      if (req.url !== '/slow') return false;
+      finish = () => res.writeHead(200).end('done');
+      answer?.();
+      return true;
+    },
+  });
+  const inFlight = new Promise<{ status: number; connection: string | undefined; text: string }>((resolve, reject) => {
+    const req = request({ host: '127.0.0.1', port: ops.port, path: '/slow' }, (res) => {
+      let text = '';
+      res.setEncoding('utf8');
+      res.on('data', (chunk: string) => (text += chunk));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, connection: res.headers.connection, text }));
+    });
+    req.on('error', reject);
+    req.end();
+  });
+  await arrived;
+  const closed = ops.close({ drainMs: 300 });
+  const during = await new Promise<string | undefined>((resolve, reject) => {
+    request({ host: '127.0.0.1', port: ops.port, path: '/healthz' }, (res) => resolve(res.headers.connection))
+      .on('error', reject)
+      .end();
+  });
+  assert.equal(during, 'close', 'a request while draining is answered, and its connection closed');
+  finish!();
+  assert.deepEqual(await inFlight, { status: 200, connection: 'close', text: 'done' });
+  await closed;
+  await assert.rejects(fetchText(ops.port, '/healthz'), /ECONNREFUSED/, 'no new connection once closed');
+});
+
 test('a route that throws gets a 500 and the server goes on', async () => {
   const ops = await startOpsServer({
     host: '127.0.0.1',
@@ -141,6 +181,39 @@ test('the kube config is read from KUBECONFIG when it is set', async () => {
     const kc = loadKubeConfig({ env: { KUBECONFIG: file, KUBERNETES_SERVICE_HOST: '10.0.0.1' } });
     assert.equal(kc.getCurrentCluster()?.server, 'https://127.0.0.1:6443');
   } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test('a loaded kube config keeps its TLS connection: five API calls, one handshake (client-node alone makes one per call)', async () => {
+  const { mkdtemp, writeFile, rm } = await import('node:fs/promises');
+  const { tmpdir } = await import('node:os');
+  const { createServer } = await import('node:https');
+  const { servingCertificate } = await import('../local/apiserver/http/tls.js');
+  const { CoreV1Api } = await import('@kubernetes/client-node');
+  const tls = await servingCertificate('127.0.0.1', 'kc-test');
+  let handshakes = 0;
+  const server = createServer({ cert: tls.cert, key: tls.key }, (req, res) => {
+    res.writeHead(200, { 'content-type': 'application/json' });
+    res.end(JSON.stringify({ apiVersion: 'v1', kind: 'NamespaceList', metadata: {}, items: [] }));
+  });
+  server.on('secureConnection', () => handshakes++);
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const dir = await mkdtemp(`${tmpdir()}/imring-kc-`);
+  try {
+    const { port } = server.address() as { port: number };
+    const file = `${dir}/config`;
+    const ca = Buffer.from(tls.cert).toString('base64');
+    await writeFile(
+      file,
+      `apiVersion: v1\nkind: Config\nclusters: [{name: c, cluster: {server: "https://127.0.0.1:${port}", certificate-authority-data: ${ca}}}]\nusers: [{name: u, user: {token: t}}]\ncontexts: [{name: x, context: {cluster: c, user: u}}]\ncurrent-context: x\n`,
+    );
+    const core = loadKubeConfig({ env: { KUBECONFIG: file } }).makeApiClient(CoreV1Api);
+    for (let i = 0; i < 5; i++) await core.listNamespace();
+    assert.equal(handshakes, 1, 'five calls, one TLS connection');
+  } finally {
+    server.closeAllConnections();
+    await new Promise((resolve) => server.close(resolve));
     await rm(dir, { recursive: true, force: true });
   }
 });

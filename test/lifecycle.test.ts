@@ -2,7 +2,9 @@
  * The everyday events of a gateway's life (issue 14), each with 2,000 SDK users connected through
  * the proxy and 500 msg/s pushed, every (message, user) pair accounted for by the ledger:
  * `kubectl rollout restart sts/<name>`, a change of `spec.image`, `kubectl delete pod <name>-1`,
- * `kubectl drain` of a node that runs gateways (issue 15) and a gateway SIGKILL. For all but the
+ * `kubectl drain` of a node that runs gateways (issue 15), `kubectl rollout restart` of the proxy
+ * and push Deployments (issue 16: a stopping proxy hands its clients over to the other replica) and
+ * a gateway SIGKILL. For all but the
  * kill, a gateway leaves the ring before its pod stops and its users move make-before-break: users
  * connected throughout receive every message in real time and never lack a connection, and each
  * pod is replaced exactly once. A SIGKILL takes its users
@@ -25,6 +27,7 @@ import {
   converged,
   killPod,
   runningPid,
+  runtimePods,
   startSystem,
   startTraffic,
   type Accounting,
@@ -198,6 +201,36 @@ describe('gateway lifecycle under traffic: rollouts, deletions and a crash', { t
         evictions.some((r) => r.status === 429),
         'the PDB answered 429 while a gateway was out',
       );
+  });
+
+  test('kubectl rollout restart deploy of the proxy and of push: a stopping proxy hands its clients to the other replica make-before-break, push answers what it took, and nobody notices', async (t) => {
+    const kc = system.cluster.kc;
+    const before = { proxy: await runtimePods(kc, 'proxy'), push: await runtimePods(kc, 'push') };
+    const result = await underTraffic(t, 0x1e6, async () => {
+      for (const deployment of [`${SAMPLE.name}-proxy`, `${SAMPLE.name}-push`]) {
+        const kubectl = (args: string[]) => runKubectl(system.cluster.kubeconfigPath, system.dir, args);
+        const restarted = await kubectl(['rollout', 'restart', `deployment/${deployment}`]);
+        assert.equal(restarted.code, 0, restarted.stderr);
+        const status = await kubectl(['rollout', 'status', `deployment/${deployment}`, '--timeout=120s']);
+        assert.equal(status.code, 0, status.stderr);
+        assert.match(status.stdout, /successfully rolled out/);
+      }
+      await converged(system.cluster, REPLICAS);
+    });
+    assertUnnoticed(result);
+    const { accounting } = result;
+    const after = { proxy: await runtimePods(kc, 'proxy'), push: await runtimePods(kc, 'push') };
+    for (const component of ['proxy', 'push'] as const) {
+      assert.deepEqual(
+        after[component].filter((name) => before[component].includes(name)),
+        [],
+        `every ${component} pod replaced: ${before[component].join(', ')} → ${after[component].join(', ')}`,
+      );
+    }
+    const graceful = accounting.byMigration.graceful;
+    t.diagnostic(
+      `rollout restart deploy: ${graceful.realtimeShare.toFixed(2)} % in real time, ${accounting.totals.reconnectWindowsMs.length} reconnects, push calls failed ${accounting.pushErrors}`,
+    );
   });
 
   test('a gateway SIGKILLed takes its users down: reported offline with their reason, and they reconnect', async (t) => {

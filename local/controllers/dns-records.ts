@@ -17,10 +17,10 @@ export interface HostRecord {
 
 /**
  * The records of the cluster:
- * - every Service with a selector: `<svc>.<ns>.svc.<domain>` → each selected pod's IP. A
- *   headless Service answers so in a cluster too; a ClusterIP Service would answer its virtual
- *   IP, which does not exist locally, so its pods' IPs stand in for it.
- * - headless Service only: `<hostname>.<svc>.<ns>.svc.<domain>` → the IP of each selected pod
+ * - every ClusterIP Service with an address: `<svc>.<ns>.svc.<domain>` → its clusterIP (one
+ *   record), the virtual address the service proxy listens on.
+ * - every headless Service with a selector: `<svc>.<ns>.svc.<domain>` → each selected pod's IP,
+ *   and `<hostname>.<svc>.<ns>.svc.<domain>` → the IP of each selected pod
  *   whose `spec.hostname` is set and `spec.subdomain` names the Service (StatefulSet pods).
  * A pod counts when it has `status.podIP`, is not terminal, and is Ready and not terminating —
  * or regardless of readiness when the Service sets `publishNotReadyAddresses`, as the
@@ -44,13 +44,18 @@ export function hostRecords(
 /** The records of one Service, given the pods of its namespace. */
 function serviceRecords(service: V1Service, pods: readonly V1Pod[], domain: string): HostRecord[] {
   const name = service.metadata?.name;
+  if (!name) return [];
+  const fqdn = `${name}.${service.metadata?.namespace ?? 'default'}.svc.${domain}`.toLowerCase();
+  const clusterIP = service.spec?.clusterIP;
+  const headless = clusterIP === 'None';
+  if (!headless) return clusterIP && service.spec?.type !== 'ExternalName' ? [{ ip: clusterIP, name: fqdn }] : [];
   const selector = selectorOf(service);
-  if (!name || !selector) return [];
+  if (!selector) return [];
   const target: ServiceTarget = {
     name,
-    fqdn: `${name}.${service.metadata?.namespace ?? 'default'}.svc.${domain}`.toLowerCase(),
+    fqdn,
     selector,
-    headless: service.spec?.clusterIP === 'None',
+    headless,
     includeNotReady: service.spec?.publishNotReadyAddresses === true,
   };
   return pods.flatMap((pod) => podRecords(pod, target));
@@ -91,8 +96,8 @@ export function hostsFileText(records: readonly HostRecord[], domain: string = D
   const header = [
     '# Cluster DNS of the local control plane, written by its DNS controller. Do not edit:',
     '# it is replaced whenever Services or Pods change.',
-    `# Cluster domain: ${domain}. Names resolve to pod IPs; Services have no virtual IP locally,`,
-    '# so a ClusterIP Service name lists its ready pods, like a headless one.',
+    `# Cluster domain: ${domain}. A ClusterIP Service name resolves to its virtual address, a`,
+    "# headless Service name to its ready pods' addresses.",
   ];
   return [...header, ...records.map((r) => `${r.ip}\t${r.name}`), ''].join('\n');
 }

@@ -1,4 +1,5 @@
 import type { V1Pod, V1PodTemplateSpec, V1StatefulSet } from '@kubernetes/client-node';
+import { controllerKeyOf, controllerRef, isControlledBy } from './owner-refs.js';
 
 /**
  * Pod identity for the StatefulSet controller, pure: revision hashes, the pod of an ordinal,
@@ -70,16 +71,7 @@ export function desiredPod(set: V1StatefulSet, ordinal: number, revision: Revisi
       },
       ...(meta.annotations ? { annotations: { ...meta.annotations } } : {}),
       ...(meta.finalizers?.length ? { finalizers: [...meta.finalizers] } : {}),
-      ownerReferences: [
-        {
-          apiVersion: 'apps/v1',
-          kind: 'StatefulSet',
-          name: setName,
-          uid: set.metadata?.uid ?? '',
-          controller: true,
-          blockOwnerDeletion: true,
-        },
-      ],
+      ownerReferences: [controllerRef('StatefulSet', set.metadata)],
     },
     spec,
   };
@@ -87,18 +79,12 @@ export function desiredPod(set: V1StatefulSet, ordinal: number, revision: Revisi
 
 /** Whether `pod`'s controller is `set` (matched by uid, as the real controller does). */
 export function isOwnedBy(pod: V1Pod, set: V1StatefulSet): boolean {
-  const uid = set.metadata?.uid;
-  return (
-    uid !== undefined && (pod.metadata?.ownerReferences ?? []).some((ref) => ref.controller === true && ref.uid === uid)
-  );
+  return isControlledBy(pod, set);
 }
 
 /** The `namespace/name` of the StatefulSet controlling `pod`, if any. */
 export function ownerKeyOf(pod: V1Pod): string | undefined {
-  const ref = (pod.metadata?.ownerReferences ?? []).find(
-    (r) => r.controller === true && r.kind === 'StatefulSet' && r.apiVersion.startsWith('apps/'),
-  );
-  return ref ? `${pod.metadata?.namespace ?? ''}/${ref.name}` : undefined;
+  return controllerKeyOf(pod, 'StatefulSet');
 }
 
 /** The revision name a pod was made from. */

@@ -1,8 +1,12 @@
+import { formatIPv4, isLoopback, LAST_LOOPBACK, LAST_POD_ADDRESS, parseIPv4 } from '../ipv4.js';
+
 /**
- * Pod addresses: loopback IPv4 addresses handed out in turn from a first address up to
- * 127.255.255.254, never one that is in use. Round-robin rather than lowest-free so that an
- * address just released (a deleted pod still named in a hosts file or a client's cache) is
- * not handed to the next pod at once. Pure (no sockets).
+ * Pod addresses: loopback IPv4 addresses handed out in turn from a first address, never one
+ * that is in use, up to 127.239.255.254 (127.255.255.254 for a first address above it), so
+ * that pods of a range starting below 127.240.0.0 never take a Service's virtual address
+ * (see `../ipv4.ts`). Round-robin rather than lowest-free so that an address just released (a
+ * deleted pod still named in a hosts file or a client's cache) is not handed to the next pod at
+ * once. Pure (no sockets).
  */
 export class AddressPool {
   readonly #first: number;
@@ -13,10 +17,10 @@ export class AddressPool {
   /** @param first the first address, e.g. `127.1.0.1`; must be in 127.0.0.0/8. */
   constructor(first: string) {
     const n = parseIPv4(first);
-    if (n === undefined || n >>> 24 !== 127)
+    if (n === undefined || !isLoopback(n))
       throw new RangeError(`firstAddress must be an IPv4 address in 127.0.0.0/8, got ${first}`);
     this.#first = n;
-    this.#size = LAST - n + 1;
+    this.#size = (n <= LAST_POD_ADDRESS ? LAST_POD_ADDRESS : LAST_LOOPBACK) - n + 1;
   }
 
   /** Takes a free address. @throws RangeError when every address is in use. */
@@ -41,17 +45,4 @@ export class AddressPool {
   get size(): number {
     return this.#inUse.size;
   }
-}
-
-/** 127.255.255.254: 127.255.255.255 is the /8's broadcast address. */
-const LAST = (127 * 2 ** 24 + 255 * 2 ** 16 + 255 * 2 ** 8 + 254) >>> 0;
-
-function parseIPv4(text: string): number | undefined {
-  const parts = text.split('.');
-  if (parts.length !== 4 || !parts.every((p) => /^\d{1,3}$/.test(p) && Number(p) <= 255)) return undefined;
-  return parts.reduce((n, p) => n * 256 + Number(p), 0);
-}
-
-function formatIPv4(n: number): string {
-  return [n >>> 24, (n >>> 16) & 255, (n >>> 8) & 255, n & 255].join('.');
 }

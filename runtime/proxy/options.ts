@@ -32,6 +32,10 @@ export interface ProxyOptions {
    * affected. Default none (the CLI sets one).
    */
   acceptLimit?: AcceptLimit;
+  /** Clients handed over per second when the proxy stops (`handOver()`). Default 500 (a gateway's migration rate). */
+  handoverRatePerSecond?: number;
+  /** How long a graceful client has to move when handed over, ms (its `migrate` frame's deadline). Default 10 000. */
+  handoverDeadlineMs?: number;
   /** Default: silent. */
   logger?: Logger;
   /** Where the proxy's metrics are registered (for the ops server to serve). Default: a new Registry. */
@@ -46,6 +50,8 @@ export const DEFAULTS = {
   maxHeaderBytes: 16 * 1024,
   halfOpenTimeoutMs: 5_000,
   rejectLingerMs: 1_000,
+  handoverRatePerSecond: 500,
+  handoverDeadlineMs: 10_000,
 } as const;
 
 /** Options with every default filled in. */
@@ -62,6 +68,8 @@ export interface ResolvedProxyOptions {
   readonly maxHeaderBytes: number;
   readonly halfOpenTimeoutMs: number;
   readonly rejectLingerMs: number;
+  readonly handoverRatePerSecond: number;
+  readonly handoverDeadlineMs: number;
   readonly acceptLimit: AcceptLimit | undefined;
   readonly logger: Logger;
   readonly registry: Registry;
@@ -87,6 +95,8 @@ export function resolveProxyOptions(options: ProxyOptions): ResolvedProxyOptions
   integer('maxHeaderBytes', merged.maxHeaderBytes, { min: 1_024, max: 1024 * 1024 });
   integer('halfOpenTimeoutMs', merged.halfOpenTimeoutMs, { min: 1, max: 600_000 });
   integer('rejectLingerMs', merged.rejectLingerMs, { min: 1, max: 60_000 });
+  integer('handoverRatePerSecond', merged.handoverRatePerSecond, { min: 1, max: 1_000_000 });
+  integer('handoverDeadlineMs', merged.handoverDeadlineMs, { min: 0, max: 600_000 });
   if (options.acceptLimit !== undefined) checkAcceptLimit(options.acceptLimit, 'acceptLimit');
   const key = tokenKey(options.tokenSecret);
   return {
@@ -101,6 +111,8 @@ export function resolveProxyOptions(options: ProxyOptions): ResolvedProxyOptions
     maxHeaderBytes: merged.maxHeaderBytes,
     halfOpenTimeoutMs: merged.halfOpenTimeoutMs,
     rejectLingerMs: merged.rejectLingerMs,
+    handoverRatePerSecond: merged.handoverRatePerSecond,
+    handoverDeadlineMs: merged.handoverDeadlineMs,
     acceptLimit: options.acceptLimit,
     logger: options.logger ?? pino({ level: 'silent' }),
     registry: options.registry ?? new Registry(),

@@ -6,7 +6,8 @@ import { forwardedHead } from './http-text.js';
 import { createProxyMetrics, type ProxyMetrics } from './metrics.js';
 import { resolveProxyOptions, type ProxyOptions, type ResolvedProxyOptions } from './options.js';
 import { limitAccepts, LISTEN_BACKLOG } from '../accept-gate.js';
-import { WS_PATH } from '../../ring/index.js';
+import { CloseCodes, ConnectParams, MIGRATE_GRACEFUL, WS_PATH } from '../../ring/index.js';
+import { closeFrame, textFrame } from './frame-boundaries.js';
 import { decideRoute, Rejections } from './routing.js';
 import { checkToken } from './token.js';
 import { rejectSocket, Tunnel } from './tunnel.js';
@@ -23,6 +24,16 @@ export interface Proxy {
   connections(): number;
   /** Resolves once no upgrade is being routed, dialled or piped (both sockets of each closed). */
   idle(): Promise<void>;
+  /**
+   * Hands every client over before a planned stop, so that none notices it: stops accepting;
+   * each piped client that opted in to graceful migration gets a `migrate` frame (reason
+   * `shutdown`) between two of its gateway's frames, and moves make-before-break (its new
+   * connection, through the Service, reaches another replica and the same gateway, which
+   * replaces the old one); each other client gets a close frame 4002 and reconnects at once.
+   * Paced at `handoverRatePerSecond`; resolves once every connection closed, or at
+   * `handoverDeadlineMs` after the last was handed over (`close()` then ends the rest). Idempotent.
+   */
+  handOver(): Promise<void>;
   /** Stops accepting, destroys every connection, closes the resolver it created. Idempotent. */
   close(): Promise<void>;
 }
@@ -50,6 +61,9 @@ class ProxyServer implements Proxy {
   readonly #log: Logger;
   readonly #server: Server;
   readonly #tunnels = new Set<Tunnel>();
+  /** The tunnels of clients that opted in to graceful migration. */
+  readonly #graceful = new WeakSet<Tunnel>();
+  #handingOver: Promise<void> | undefined;
   #idleWaiters: (() => void)[] = [];
   readonly #metrics: ProxyMetrics;
   /** Bytes of live tunnels already added to the counters, per tunnel. */
@@ -95,7 +109,12 @@ class ProxyServer implements Proxy {
 
   ready(): boolean {
     const routing = this.#options.ringSource.routingRing();
-    return this.#closing === undefined && 'ring' in routing && routing.ring.members.length > 0;
+    return (
+      this.#closing === undefined &&
+      this.#handingOver === undefined &&
+      'ring' in routing &&
+      routing.ring.members.length > 0
+    );
   }
 
   connections(): number {
@@ -105,6 +124,33 @@ class ProxyServer implements Proxy {
   idle(): Promise<void> {
     if (this.#tunnels.size === 0) return Promise.resolve();
     return new Promise((resolve) => this.#idleWaiters.push(resolve));
+  }
+
+  handOver(): Promise<void> {
+    this.#handingOver ??= this.#handOver();
+    return this.#handingOver;
+  }
+
+  async #handOver(): Promise<void> {
+    this.#server.close();
+    const { handoverRatePerSecond: rate, handoverDeadlineMs: deadlineMs } = this.#options;
+    const migrate = textFrame(JSON.stringify({ type: 'migrate', reason: 'shutdown', deadlineMs }));
+    const close = closeFrame(CloseCodes.shuttingDown, 'proxy shutting down');
+    const tunnels = [...this.#tunnels];
+    const counts = { graceful: 0, closed: 0 };
+    for (const [i, tunnel] of tunnels.entries()) {
+      const graceful = this.#graceful.has(tunnel);
+      if (graceful ? tunnel.insert(migrate) : tunnel.finish(close)) counts[graceful ? 'graceful' : 'closed']++;
+      else tunnel.destroy();
+      // A tenth of a second's worth at a time: the other replicas take the moving clients at an even pace.
+      if ((i + 1) % Math.ceil(rate / 10) === 0) await sleep(100);
+    }
+    this.#log.info({ ...counts }, 'clients handed over');
+    const allClosed = Promise.all(tunnels.map((t) => t.closed));
+    if ((await Promise.race([allClosed.then(() => true), sleep(deadlineMs).then(() => false)])) === true) return;
+    // Past the deadline: whoever has not moved is closed as the others were, without losing a frame.
+    for (const tunnel of tunnels) tunnel.finish(close);
+    await allClosed;
   }
 
   close(): Promise<void> {
@@ -124,7 +170,7 @@ class ProxyServer implements Proxy {
 
   #onUpgrade(request: IncomingMessage, socket: Duplex, head: Buffer): void {
     socket.on('error', (error) => this.#log.debug({ err: error }, 'client socket error'));
-    if (this.#closing !== undefined) {
+    if (this.#closing !== undefined || this.#handingOver !== undefined) {
       socket.destroy();
       return;
     }
@@ -135,6 +181,7 @@ class ProxyServer implements Proxy {
     }
     const tunnel = new Tunnel(socket, this.#options);
     this.#tunnels.add(tunnel);
+    if (optedIn(request)) this.#graceful.add(tunnel);
     void tunnel.closed.then(() => {
       this.#countBytes(tunnel);
       this.#counted.delete(tunnel);
@@ -224,4 +271,15 @@ class ProxyServer implements Proxy {
 
 function plain(response: ServerResponse, status: number, body: string): void {
   response.writeHead(status, { 'Content-Type': 'text/plain; charset=utf-8' }).end(`${body}\n`);
+}
+
+/** Whether the upgrade asks for graceful migration (`migrate=graceful`). */
+function optedIn(request: IncomingMessage): boolean {
+  // Any target reaches here, `//` included (routing refuses what it cannot parse).
+  const url = URL.parse(request.url ?? '/', 'http://proxy');
+  return url?.searchParams.get(ConnectParams.migrate) === MIGRATE_GRACEFUL;
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms).unref());
 }

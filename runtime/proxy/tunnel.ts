@@ -1,6 +1,7 @@
 import { connect, type Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { httpResponse } from './http-text.js';
+import { FrameBoundaries } from './frame-boundaries.js';
 import type { Rejection } from './routing.js';
 
 /** Limits of one tunnel, in ms. */
@@ -28,9 +29,10 @@ export type DialOutcome =
 
 /**
  * One client upgrade from acceptance until both of its sockets are closed. Bytes are piped
- * as they are (no websocket framing here): `pipe()` gives backpressure both ways (a side that
- * cannot take more pauses the other). Either side closing or failing destroys the other; a
- * half-closed pipe is destroyed after `halfOpenTimeoutMs`, so nothing leaks half-open.
+ * as they are, with backpressure both ways (a side that cannot take more pauses the other); the
+ * gateway's frame boundaries are followed only so that a handover can put a frame in between.
+ * Either side closing or failing destroys the other; a half-closed pipe is destroyed after
+ * `halfOpenTimeoutMs`, so nothing leaks half-open.
  */
 export class Tunnel {
   /** Resolves when the client socket and the gateway socket (if any) are both closed. */
@@ -40,6 +42,11 @@ export class Tunnel {
   #upstream: Socket | undefined;
   #piped = false;
   #halfOpenTimer: NodeJS.Timeout | undefined;
+  readonly #frames = new FrameBoundaries();
+  /** A frame to put in at the next frame boundary. */
+  #pending: Buffer | undefined;
+  /** The close frame the client gets once the gateway's side has ended ({@link finish}). */
+  #closing: Buffer | undefined;
   #onClientClose: (() => void) | undefined;
 
   constructor(client: Duplex, limits: TunnelLimits) {
@@ -96,6 +103,36 @@ export class Tunnel {
     });
   }
 
+  /**
+   * Puts `frame` (a whole websocket frame) into what the client receives, between two of the
+   * gateway's frames: at once at a frame's end, else as soon as the current frame ends; the pipe
+   * goes on. False when the tunnel does not pipe (yet, or any more).
+   */
+  insert(frame: Buffer): boolean {
+    if (!this.#pipes()) return false;
+    this.#pending = frame;
+    if (this.#frames.atBoundary) this.#flushPending();
+    return true;
+  }
+
+  /**
+   * Ends the connection without losing a frame: the gateway's side is ended first (it stops
+   * sending to this client and drops it from its table), what it sent until then reaches the
+   * client, then `frame` (a close frame) if the stream is at a frame's end, then the client's
+   * socket is ended. Bounded by `halfOpenTimeoutMs`. False when the tunnel does not pipe.
+   */
+  finish(frame: Buffer): boolean {
+    if (!this.#pipes()) return false;
+    this.#closing = frame;
+    const upstream = this.#upstream!;
+    // What the client still sends (its close reply) goes nowhere: its socket is read to its end.
+    this.#client.unpipe(upstream);
+    this.#client.resume();
+    upstream.end();
+    this.#armHalfOpen();
+    return true;
+  }
+
   /** Destroys both sockets now (proxy shutdown). */
   destroy(): void {
     this.#client.destroy();
@@ -113,8 +150,7 @@ export class Tunnel {
     upstream.once('data', (first: Buffer) => {
       this.#piped = true;
       init.settle({ kind: 'piped' });
-      this.#client.write(first);
-      upstream.pipe(this.#client);
+      this.#forwardDownstream(upstream, first);
       this.#watchHalfOpen();
     });
     upstream.on('error', (error) => init.settle({ kind: 'failed', error }));
@@ -122,6 +158,42 @@ export class Tunnel {
       if (this.#piped) this.#release(this.#client, hadError);
       else init.settle({ kind: 'failed', error: new Error('the gateway closed before answering') });
     });
+  }
+
+  /**
+   * Gateway → client, with backpressure as pipe() gives it, following frame boundaries so that a
+   * frame can go in between two frames; the gateway's FIN is forwarded (after a close frame when
+   * the tunnel is finishing).
+   */
+  #forwardDownstream(upstream: Socket, first: Buffer): void {
+    const client = this.#client;
+    const forward = (chunk: Buffer): void => {
+      let from = 0;
+      for (const end of this.#frames.feed(chunk)) {
+        if (this.#pending === undefined) break;
+        client.write(chunk.subarray(from, end));
+        from = end;
+        this.#flushPending();
+      }
+      if (!client.write(from === 0 ? chunk : chunk.subarray(from))) upstream.pause();
+    };
+    client.on('drain', () => upstream.resume());
+    upstream.on('data', forward);
+    upstream.once('end', () => {
+      if (this.#closing !== undefined && this.#frames.atBoundary && !client.destroyed) client.write(this.#closing);
+      client.end();
+    });
+    forward(first);
+  }
+
+  #pipes(): boolean {
+    return this.#piped && !this.#client.destroyed && this.#upstream !== undefined && !this.#upstream.destroyed;
+  }
+
+  #flushPending(): void {
+    const frame = this.#pending;
+    this.#pending = undefined;
+    if (frame !== undefined && !this.#client.destroyed) this.#client.write(frame);
   }
 
   #watchHalfOpen(): void {

@@ -7,8 +7,12 @@ import type { Resolver } from '../resolver.js';
 export interface PushOptions {
   /** Address both servers bind (tests: 127.0.0.1). */
   host: string;
-  /** gRPC (`imring.push.v1.Push`) and HTTP (`POST /v1/push`, health, metrics) ports; 0 picks one. */
-  ports: { grpc: number; http: number };
+  /**
+   * gRPC (`imring.push.v1.Push`) and HTTP (`POST /v1/push`, health, metrics) ports; 0 picks one. `ops`, when set,
+   * serves health and metrics on a port of their own, so a NetworkPolicy can open probes and scraping to the
+   * cluster while the API ports stay reserved to push's clients.
+   */
+  ports: { grpc: number; http: number; ops?: number };
   /** Where the ring comes from: its routing ring is asked for at each request and each delivery round. */
   ringSource: RingSource;
   /** Resolves member hosts before dialling. Default `createResolver()` (closed by push). */
@@ -103,14 +107,17 @@ export function resolvePushOptions(options: PushOptions): ResolvedPushOptions {
   };
 }
 
+/** A port (`ops` may be absent). */
+function checkPort(port: number | undefined, name: 'grpc' | 'http' | 'ops'): void {
+  if (name === 'ops' && port === undefined) return;
+  if (port === undefined || !Number.isInteger(port) || port < 0 || port > 65535) {
+    throw new RangeError(`ports.${name} must be an integer in 0..65535, got ${port}`);
+  }
+}
+
 function checkPlaces(options: PushOptions): void {
   if (typeof options.host !== 'string' || options.host === '') throw new TypeError('host must be a non-empty string');
-  for (const name of ['grpc', 'http'] as const) {
-    const port = options.ports?.[name];
-    if (!Number.isInteger(port) || port < 0 || port > 65535) {
-      throw new RangeError(`ports.${name} must be an integer in 0..65535, got ${port}`);
-    }
-  }
+  for (const name of ['grpc', 'http', 'ops'] as const) checkPort(options.ports?.[name], name);
   if (typeof options.ringSource?.routingRing !== 'function') throw new TypeError('ringSource must be a RingSource');
   const webhook = options.offlineWebhookUrl;
   if (webhook !== undefined && !URL.canParse(webhook)) {

@@ -17,8 +17,8 @@ export { DEFAULTS, type PushOptions } from './options.js';
 
 /** A running push server. */
 export interface Push {
-  /** The bound ports. */
-  readonly ports: { grpc: number; http: number };
+  /** The bound ports (`ops` when asked for). */
+  readonly ports: { grpc: number; http: number; ops?: number };
   /** True while a ring is loaded and not fenced. */
   ready(): boolean;
   /**
@@ -27,7 +27,10 @@ export interface Push {
    * RangeError for invalid or oversized messages, an Error while fenced or overloaded.
    */
   push(messages: PushMessage[]): Promise<PushResult[]>;
-  /** Stops both servers, fails what is in flight, drops the offline queue (counted). Idempotent. */
+  /**
+   * Stops both servers, answering calls in flight for up to a second and failing what is left,
+   * and drops the offline queue (counted). Idempotent.
+   */
   close(): Promise<void>;
 }
 
@@ -66,14 +69,17 @@ export async function startPush(options: PushOptions): Promise<Push> {
   const ready = (): boolean => 'ring' in o.ringSource.routingRing();
   const routes = pushRoutes({ maxBodyBytes: o.maxBodyBytes, serve, requests: metrics.requests, logger: log });
   let http: OpsServer | undefined;
+  let ops: OpsServer | undefined;
   const grpc = new GrpcServer({ 'grpc.max_receive_message_length': o.maxBodyBytes });
   grpc.addService(pushService().service, pushImplementation({ serve, requests: metrics.requests, logger: log }));
-  let ports: { grpc: number; http: number };
+  let ports: Push['ports'];
   try {
-    http = await startOpsServer({ host: o.host, port: o.ports.http, ready, registry: o.registry, logger: log, routes });
-    ports = { http: http.port, grpc: await bindGrpc(grpc, o.host, o.ports.grpc) };
+    const served = { host: o.host, ready, registry: o.registry, logger: log };
+    http = await startOpsServer({ ...served, port: o.ports.http, routes });
+    if (o.ports.ops !== undefined) ops = await startOpsServer({ ...served, port: o.ports.ops });
+    ports = { http: http.port, grpc: await bindGrpc(grpc, o.host, o.ports.grpc), ...(ops ? { ops: ops.port } : {}) };
   } catch (error) {
-    await http?.close();
+    await Promise.all([http?.close(), ops?.close()]);
     grpc.forceShutdown();
     pool.close();
     unsubscribe();
@@ -81,7 +87,7 @@ export async function startPush(options: PushOptions): Promise<Push> {
     throw new Error(`while starting push on ${o.host}`, { cause: error });
   }
   log.info({ ports }, 'push listening');
-  const opsServer = http;
+  const servers = [http, ...(ops ? [ops] : [])];
   let closed: Promise<void> | undefined;
   return {
     ports,
@@ -95,10 +101,13 @@ export async function startPush(options: PushOptions): Promise<Push> {
     },
     close(): Promise<void> {
       closed ??= (async () => {
+        // Calls in flight are answered first (each HTTP answer then closes its connection), within the same bound.
+        const drainMs = SHUTDOWN_DRAIN_MS;
+        await Promise.all([...servers.map((server) => server.close({ drainMs })), shutdownGrpc(grpc)]);
         closing = true;
         unsubscribe();
         pool.close();
-        await Promise.all([opsServer.close(), shutdownGrpc(grpc), sink.close()]);
+        await sink.close();
         if (o.resolver === undefined) resolver.close();
       })();
       return closed;
@@ -208,9 +217,12 @@ function bindGrpc(server: GrpcServer, host: string, port: number): Promise<numbe
 }
 
 /** Graceful shutdown, forced after 1 s (calls in flight were already failed by the pool). */
+/** How long calls in flight get to be answered when push stops, ms. */
+const SHUTDOWN_DRAIN_MS = 1000;
+
 function shutdownGrpc(server: GrpcServer): Promise<void> {
   return new Promise((resolve) => {
-    const force = setTimeout(() => server.forceShutdown(), 1000);
+    const force = setTimeout(() => server.forceShutdown(), SHUTDOWN_DRAIN_MS);
     server.tryShutdown(() => {
       clearTimeout(force);
       resolve();

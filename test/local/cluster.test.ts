@@ -1,40 +1,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { AppsV1Api, CoreV1Api, PatchStrategy, setHeaderOptions, type V1Pod } from '@kubernetes/client-node';
 import { LocalCluster } from '../../local/cluster.js';
-import { images, readyWebPods, webStatefulSet } from './cluster-fixtures.js';
+import { readyWebPods, webStatefulSet, withCluster } from './cluster-fixtures.js';
 import { isGone, watchUntil } from '../support/wait.js';
-
-async function withCluster(
-  body: (cluster: LocalCluster) => Promise<void>,
-  options: { firstPodAddress?: string; hostsFileEnv?: string } = {},
-): Promise<void> {
-  const stateDir = await mkdtemp(join(tmpdir(), 'imring-cluster-'));
-  const errors: string[] = [];
-  const cluster = new LocalCluster({
-    stateDir,
-    images,
-    ...options,
-    onError: (c, e) => errors.push(`${c}: ${String(e)}`),
-  });
-  try {
-    await cluster.start();
-    await body(cluster);
-  } finally {
-    const pids = cluster.pids();
-    await cluster.close();
-    await cluster.close();
-    assert.deepEqual(
-      pids.filter((pid) => !isGone(pid)),
-      [],
-      'no pod process outlives the cluster',
-    );
-    await rm(stateDir, { recursive: true, force: true });
-  }
-}
 
 function pidOf(pod: V1Pod): number {
   return Number(pod.status?.containerStatuses?.[0]?.containerID?.replace('local://', ''));

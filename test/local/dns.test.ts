@@ -10,14 +10,20 @@ import { startLocalApi, until } from '../support/local-api.js';
 
 function newService(
   name: string,
-  init: { headless?: boolean; publishNotReady?: boolean; namespace?: string; selector?: Record<string, string> } = {},
+  init: {
+    headless?: boolean;
+    clusterIP?: string;
+    publishNotReady?: boolean;
+    namespace?: string;
+    selector?: Record<string, string>;
+  } = {},
 ): V1Service {
   return {
     metadata: { name, namespace: init.namespace ?? 'default' },
     spec: {
       selector: init.selector ?? { app: name },
       ports: [{ port: 80 }],
-      ...(init.headless === false ? {} : { clusterIP: 'None' }),
+      ...(init.headless === false ? (init.clusterIP ? { clusterIP: init.clusterIP } : {}) : { clusterIP: 'None' }),
       ...(init.publishNotReady ? { publishNotReadyAddresses: true } : {}),
     },
   };
@@ -89,12 +95,19 @@ test('publishNotReadyAddresses lists pods whatever their readiness, but never wi
   assert.deepEqual(lines([newService('db')], pods), []);
 });
 
-test('a ClusterIP service names its ready pods but no per-pod names; no selector, no records', () => {
+test('a ClusterIP service names its virtual address alone, with or without a selector; a headless one without selector, nothing', () => {
   const pods = [
     newPod('api-0', { app: 'api', ip: '127.1.0.1', hostname: 'api-0', subdomain: 'api' }),
     newPod('api-1', { app: 'api', ip: '127.1.0.2', ready: false }),
   ];
-  assert.deepEqual(lines([newService('api', { headless: false })], pods), ['127.1.0.1 api.default.svc.cluster.local']);
+  const clusterIP = '127.250.0.7';
+  assert.deepEqual(lines([newService('api', { headless: false, clusterIP })], pods), [
+    '127.250.0.7 api.default.svc.cluster.local',
+  ]);
+  assert.deepEqual(lines([newService('api', { headless: false, clusterIP, selector: {} })], []), [
+    '127.250.0.7 api.default.svc.cluster.local',
+  ]);
+  assert.deepEqual(lines([newService('api', { headless: false })], pods), [], 'no address yet, no record');
   assert.deepEqual(lines([newService('api', { selector: {} })], pods), []);
 });
 
@@ -106,7 +119,7 @@ test('the hosts file has a header and one sorted line per record, under the give
   );
   const text = hostsFileText(records, 'example.internal');
   assert.match(text, /^# /);
-  assert.match(text, /no virtual IP/);
+  assert.match(text, /A ClusterIP Service name resolves to its virtual address/);
   assert.ok(text.endsWith('\n127.1.0.1\tweb.default.svc.example.internal\n'));
 });
 

@@ -44,6 +44,10 @@ test('imring local runs the operator, proxy, push and the sample with demo traff
     const env = await readFile(join(stateDir, 'env'), 'utf8');
     for (const name of ['KUBECONFIG', 'IMRING_PROXY_URL', 'IMRING_PUSH_URL', 'IMRING_TOKEN_SECRET'])
       assert.match(env, new RegExp(`^export ${name}='[^']+'$`, 'm'));
+    // Clients reach the proxy and push through their Services' virtual addresses, as on a cluster.
+    const address = async (svc: string): Promise<string> =>
+      (await kubectl('get', 'svc', svc, '-o', 'jsonpath={.spec.clusterIP}:{.spec.ports[0].port}')).stdout;
+    assert.match(env, new RegExp(`^export IMRING_PROXY_URL='ws://${await address('demo-proxy')}/ws'$`, 'm'));
     assert.match((await kubectl('get', 'imgw', 'demo')).stdout, /^demo\s+3\s+3\s+\d+\s+Stable\s+True/m);
     // kubectl scale is followed live, and the traffic goes on without a misroute.
     assert.equal((await kubectl('scale', 'imgw/demo', '--replicas=4')).code, 0);
@@ -58,16 +62,19 @@ test('imring local runs the operator, proxy, push and the sample with demo traff
     assert.equal(summary[8], '0', 'no plain client unless asked: none closed with 4001');
     const kc = new KubeConfig();
     kc.loadFromFile(kubeconfig);
-    const pods = (await kc.makeApiClient(CoreV1Api).listNamespacedPod({ namespace: 'default' })).items;
-    assert.deepEqual(pods.map((p) => p.metadata?.name).sort(), [
-      'demo-0',
-      'demo-1',
-      'demo-2',
-      'demo-3',
-      'demo-proxy',
-      'demo-push',
-      'imring-operator',
-    ]);
+    const core = kc.makeApiClient(CoreV1Api);
+    const pods = [
+      ...(await core.listNamespacedPod({ namespace: 'imring-demo' })).items,
+      ...(await core.listNamespacedPod({ namespace: 'imring-system' })).items,
+    ];
+    // config/ as on a cluster: two replicas of the proxy, push and operator Deployments, and the gateways.
+    assert.deepEqual(
+      pods.map((p) => p.metadata?.name?.replace(/-[a-z0-9]{6,10}-[a-z0-9]{5}$/, '-*')).sort(),
+      ['demo-0', 'demo-1', 'demo-2', 'demo-3', 'demo-proxy-*', 'demo-proxy-*', 'demo-push-*', 'demo-push-*'].concat([
+        'imring-operator-*',
+        'imring-operator-*',
+      ]),
+    );
     const pids = pods.map((p) => Number(p.status?.containerStatuses?.[0]?.containerID?.replace('local://', '')));
     child.kill('SIGINT');
     const [code] = await exited;

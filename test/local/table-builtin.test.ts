@@ -40,7 +40,11 @@ test('built-in kinds print the columns of kubernetes printers.go', () => {
       newType({ group: 'apiextensions.k8s.io', version: 'v1', plural: 'customresourcedefinitions', custom: false }),
       ['Name', 'Created At'],
     ],
-    [core('endpoints', 'Endpoints'), ['Name', 'Age']],
+    [core('endpoints', 'Endpoints'), ['Name', 'Endpoints', 'Age']],
+    [
+      newType({ group: 'discovery.k8s.io', version: 'v1', plural: 'endpointslices', custom: false }),
+      ['Name', 'AddressType', 'Ports', 'Endpoints', 'Age'],
+    ],
   ];
   for (const [type, want] of cases) assert.deepEqual(names(type), want, type.plural);
 });
@@ -171,6 +175,36 @@ test('built-in cells render like printers.go', () => {
       want: ['im', 'Active', '3h'],
     },
     { type: core('serviceaccounts', 'ServiceAccount'), object: newObject({}), want: ['im', 0, '3h'] },
+    {
+      type: core('endpoints', 'Endpoints'),
+      object: newObject({
+        subsets: [
+          {
+            addresses: ['1', '2', '3'].map((d) => ({ ip: `127.0.0.${d}` })),
+            ports: [
+              { name: 'a', port: 80 },
+              { name: 'b', port: 81 },
+            ],
+          },
+        ],
+      }),
+      want: ['im', '127.0.0.1:80,127.0.0.2:80,127.0.0.3:80 + 3 more...', '3h'],
+    },
+    { type: core('endpoints', 'Endpoints'), object: newObject({}), want: ['im', '<none>', '3h'] },
+    {
+      type: newType({ group: 'discovery.k8s.io', version: 'v1', plural: 'endpointslices', custom: false }),
+      object: newObject({
+        addressType: 'IPv4',
+        ports: [{ name: 'http', port: 8080 }, { name: 'grpc' }],
+        endpoints: [{ addresses: ['127.0.0.1'] }, { addresses: ['127.0.0.2'] }],
+      }),
+      want: ['im', 'IPv4', '8080,grpc', '127.0.0.1,127.0.0.2', '3h'],
+    },
+    {
+      type: newType({ group: 'discovery.k8s.io', version: 'v1', plural: 'endpointslices', custom: false }),
+      object: newObject({ addressType: 'IPv4', ports: [], endpoints: [] }),
+      want: ['im', 'IPv4', '<unset>', '<unset>', '3h'],
+    },
     {
       type: newType({ group: 'coordination.k8s.io', version: 'v1', plural: 'leases', custom: false }),
       object: newObject({ spec: { holderIdentity: 'pod-0' } }),

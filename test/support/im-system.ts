@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { AppsV1Api, CoreV1Api, type V1Pod, type V1StatefulSet } from '@kubernetes/client-node';
 import { SignJWT } from 'jose';
-import { applyImringRbac, RUNTIME_SERVICE_ACCOUNT } from '../../cli/local-rbac.js';
+import { applyImringRbac, RUNTIME_SERVICE_ACCOUNT } from './imring-rbac.js';
 import { IMRING_CLUSTER_OPTIONS } from '../../cli/local-system.js';
 import { LocalCluster } from '../../local/cluster.js';
 import {
@@ -61,7 +61,7 @@ export class ImSystem {
 
   private constructor(stateDir: string) {
     this.#stateDir = stateDir;
-    this.cluster = new LocalCluster({ ...IMRING_CLUSTER_OPTIONS, stateDir });
+    this.cluster = new LocalCluster({ ...IMRING_CLUSTER_OPTIONS, namespace: GATEWAY.namespace, stateDir });
   }
 
   /** Starts the cluster, writes ring v1 of `members` gateways, runs them, and starts proxy and push. */

@@ -13,8 +13,9 @@ import {
   type V1ConfigMap,
   type V1Pod,
 } from '@kubernetes/client-node';
-import { applyImringRbac, OPERATOR_SERVICE_ACCOUNT } from '../../cli/local-rbac.js';
-import { IMRING_CLUSTER_OPTIONS, runtimePod } from '../../cli/local-system.js';
+import { applyImringRbac, OPERATOR_SERVICE_ACCOUNT } from './imring-rbac.js';
+import { IMRING_CLUSTER_OPTIONS } from '../../cli/local-system.js';
+import { runtimePod } from './runtime-pod.js';
 import { LocalCluster } from '../../local/cluster.js';
 import type { ServedRequest } from '../../local/index.js';
 import { IMGATEWAY, type IMGateway } from '../../operator/api.js';
@@ -28,7 +29,7 @@ import { Unreachable, watchUntil } from './wait.js';
 
 export const NAMESPACE = 'default';
 export const TOKEN_SECRET = 'operator-test-token-secret-0123456789';
-/** The label selector of the proxy and push pods (cli/local-system.ts runtimePod). */
+/** The label selector of the proxy and push pods (./runtime-pod.ts). */
 export const RUNTIME_PODS = 'app.kubernetes.io/name in (imring-proxy,imring-push)';
 const CLI = fileURLToPath(new URL('../../cli/imring.js', import.meta.url));
 /** The CRD the operator serves (the public API). */
@@ -65,6 +66,7 @@ export class OperatorSystem {
     this.requestLog = probes.requestLog;
     this.cluster = new LocalCluster({
       ...IMRING_CLUSTER_OPTIONS,
+      namespace: NAMESPACE,
       stateDir: join(dir, 'cluster'),
       apiServer: probes.options,
     });

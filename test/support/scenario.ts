@@ -214,11 +214,33 @@ export function until<T>(
   });
 }
 
-/** The pid of pod `name`'s running container (`local://<pid>`), once it runs one other than `not`. */
-export function runningPid(kc: KubeConfig, name: string, not?: number): Promise<number> {
+/**
+ * The names of the sample's `component` pods (its Deployment's, config/demo), sorted, not terminating, once
+ * there are `count` of them.
+ */
+export function runtimePods(kc: KubeConfig, component: 'proxy' | 'push', count = 2): Promise<string[]> {
   const core = kc.makeApiClient(CoreV1Api);
   return until(kc, PODS_PATH, async (observe) => {
-    const pod: V1Pod = await core.readNamespacedPod({ name, namespace: SAMPLE.namespace });
+    const { items } = await core.listNamespacedPod({
+      namespace: SAMPLE.namespace,
+      labelSelector: `app.kubernetes.io/name=imring-${component}`,
+    });
+    const names = items.filter((p) => !p.metadata?.deletionTimestamp).map((p) => p.metadata!.name!);
+    observe(`${component} pods: ${names.join(', ')}`);
+    return names.length === count ? names.sort() : undefined;
+  });
+}
+
+/** The pid of pod `name`'s running container (`local://<pid>`), once it runs one other than `not`. */
+export function runningPid(
+  kc: KubeConfig,
+  name: string,
+  not?: number,
+  namespace: string = SAMPLE.namespace,
+): Promise<number> {
+  const core = kc.makeApiClient(CoreV1Api);
+  return until(kc, `/api/v1/namespaces/${namespace}/pods`, async (observe) => {
+    const pod: V1Pod = await core.readNamespacedPod({ name, namespace });
     const status = pod.status?.containerStatuses?.[0];
     observe(describePod(pod));
     const pid = Number(/^local:\/\/(\d+)$/.exec(status?.containerID ?? '')?.[1]);
@@ -229,8 +251,13 @@ export function runningPid(kc: KubeConfig, name: string, not?: number): Promise<
 /**
  * SIGKILLs pod `name`'s container (its process group) once it runs a process other than `not`; returns the pid killed.
  */
-export async function killPod(kc: KubeConfig, name: string, not?: number): Promise<number> {
-  const pid = await runningPid(kc, name, not);
+export async function killPod(
+  kc: KubeConfig,
+  name: string,
+  not?: number,
+  namespace: string = SAMPLE.namespace,
+): Promise<number> {
+  const pid = await runningPid(kc, name, not, namespace);
   try {
     process.kill(-pid, 'SIGKILL');
   } catch {

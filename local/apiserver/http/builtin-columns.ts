@@ -20,8 +20,15 @@ import {
   wide,
   type TableColumn,
 } from './columns.js';
+import { endpointSliceColumns, endpointsColumns } from './endpoint-columns.js';
 import { nodeColumns } from './node-columns.js';
 import { podColumns } from './pod-columns.js';
+import {
+  controllerRevisionColumns,
+  deploymentColumns,
+  replicaSetColumns,
+  templateContainers,
+} from './workload-columns.js';
 
 /** The columns for a built-in resource (`''` is the core group), or undefined if none are known. */
 export function builtinColumns(group: string, plural: string): readonly TableColumn[] | undefined {
@@ -43,7 +50,12 @@ const BUILTIN: Record<string, readonly TableColumn[]> = {
     wide('Containers', 'Names of each container in the template.', (o) => templateContainers(o, 'name')),
     wide('Images', 'Images referenced by each container in the template.', (o) => templateContainers(o, 'image')),
   ],
+  'deployments.apps': deploymentColumns(),
+  'replicasets.apps': replicaSetColumns(),
+  'controllerrevisions.apps': controllerRevisionColumns(),
   'services.': serviceColumns(),
+  'endpoints.': endpointsColumns(),
+  'endpointslices.discovery.k8s.io': endpointSliceColumns(),
   'configmaps.': [
     nameColumn(),
     column(
@@ -146,12 +158,6 @@ export function defaultColumns(): readonly TableColumn[] {
 
 function naOr(value: unknown): string {
   return value === undefined || value === null ? 'N/A' : intOrString(value);
-}
-
-function templateContainers(o: KubeObject, field: 'name' | 'image'): string {
-  return list(at(o, 'spec', 'template', 'spec', 'containers'))
-    .map((c) => str(rec(c)[field]))
-    .join(',');
 }
 
 function serviceColumns(): readonly TableColumn[] {

@@ -34,6 +34,12 @@ function builtin(init: BuiltinInit): ResourceType {
   };
 }
 
+/** An apps/v1 kind that runs pods from a template: in category `all`, with status and scale. */
+function workload(kind: string, plural: string, shortName: string): ResourceType {
+  const init = { group: 'apps', version: 'v1', kind, plural, namespaced: true, shortNames: [shortName] };
+  return builtin({ ...init, categories: ['all'], statusSubresource: true, scale: true });
+}
+
 /** The built-in resources the local API server serves (DESIGN.md section 9). */
 export const BUILTIN_TYPES: readonly ResourceType[] = [
   builtin({
@@ -85,29 +91,25 @@ export const BUILTIN_TYPES: readonly ResourceType[] = [
     namespaced: true,
     shortNames: ['sa'],
   }),
+  workload('StatefulSet', 'statefulsets', 'sts'),
+  workload('Deployment', 'deployments', 'deploy'),
+  workload('ReplicaSet', 'replicasets', 'rs'),
   builtin({
     group: 'apps',
     version: 'v1',
-    kind: 'StatefulSet',
-    plural: 'statefulsets',
+    kind: 'ControllerRevision',
+    plural: 'controllerrevisions',
     namespaced: true,
-    shortNames: ['sts'],
-    categories: ['all'],
-    statusSubresource: true,
-    scale: true,
-  }),
-  builtin({
-    group: 'apps',
-    version: 'v1',
-    kind: 'Deployment',
-    plural: 'deployments',
-    namespaced: true,
-    shortNames: ['deploy'],
-    categories: ['all'],
-    statusSubresource: true,
-    scale: true,
   }),
   builtin({ group: 'coordination.k8s.io', version: 'v1', kind: 'Lease', plural: 'leases', namespaced: true }),
+  builtin({ group: '', version: 'v1', kind: 'Endpoints', plural: 'endpoints', namespaced: true, shortNames: ['ep'] }),
+  builtin({
+    group: 'discovery.k8s.io',
+    version: 'v1',
+    kind: 'EndpointSlice',
+    plural: 'endpointslices',
+    namespaced: true,
+  }),
   builtin({ group: 'rbac.authorization.k8s.io', version: 'v1', kind: 'Role', plural: 'roles', namespaced: true }),
   builtin({
     group: 'rbac.authorization.k8s.io',
@@ -139,6 +141,15 @@ export const BUILTIN_TYPES: readonly ResourceType[] = [
     shortNames: ['pdb'],
     statusSubresource: true,
   }),
+  // Stored, never enforced: pods of a local cluster share this machine's loopback network.
+  builtin({
+    group: 'networking.k8s.io',
+    version: 'v1',
+    kind: 'NetworkPolicy',
+    plural: 'networkpolicies',
+    namespaced: true,
+    shortNames: ['netpol'],
+  }),
   builtin({
     group: 'apiextensions.k8s.io',
     version: 'v1',
@@ -156,7 +167,9 @@ export const BUILTIN_TYPES: readonly ResourceType[] = [
 export const GENERATION_KINDS: ReadonlySet<string> = new Set([
   'StatefulSet',
   'Deployment',
+  'ReplicaSet',
   'PodDisruptionBudget',
+  'NetworkPolicy',
   'CustomResourceDefinition',
   'Pod',
 ]);

@@ -1,15 +1,15 @@
 import type { StatusCause } from '../errors.js';
 import type { KubeObject } from '../types.js';
+import { defaultDeployment, defaultReplicaSet, workloadCauses } from './workload-defaults.js';
 
 type Json = Record<string, unknown>;
 
 /**
  * Applies the defaults the real API server gives built-in kinds (the subset a client of
  * this server can observe), on create and on update. Mutates and returns `object`, which the
- * caller owns.
- * @param counter a source of small unique numbers, for Service cluster IPs.
+ * caller owns. A Service's address is not a default: see `serviceCauses` in service-spec.ts.
  */
-export function applyBuiltinDefaults(kind: string, object: KubeObject, counter: () => number): KubeObject {
+export function applyBuiltinDefaults(kind: string, object: KubeObject): KubeObject {
   switch (kind) {
     case 'Namespace':
       object.status = { phase: 'Active', ...(object.status as Json | undefined) };
@@ -21,8 +21,12 @@ export function applyBuiltinDefaults(kind: string, object: KubeObject, counter: 
     case 'StatefulSet':
       defaultStatefulSet(object);
       break;
+    case 'Deployment':
+    case 'ReplicaSet':
+      defaultTemplateKind(kind, object);
+      break;
     case 'Service':
-      defaultService(record(object, 'spec'), counter);
+      defaultService(record(object, 'spec'));
       object.status ??= { loadBalancer: {} };
       break;
     case 'Secret':
@@ -34,21 +38,7 @@ export function applyBuiltinDefaults(kind: string, object: KubeObject, counter: 
 
 /** Checks the few built-in rules whose violation would otherwise go unnoticed. */
 export function builtinCauses(kind: string, object: KubeObject): StatusCause[] {
-  if (kind !== 'StatefulSet') return [];
-  const spec = (object.spec ?? {}) as Json;
-  const selector = spec.selector as { matchLabels?: Record<string, string> } | undefined;
-  if (!selector) return [{ reason: 'FieldValueRequired', field: 'spec.selector', message: 'Required value' }];
-  const labels = ((spec.template as Json | undefined)?.metadata as Json | undefined)?.labels as
-    Record<string, string> | undefined;
-  const matches = Object.entries(selector.matchLabels ?? {}).every(([k, v]) => labels?.[k] === v);
-  if (matches) return [];
-  return [
-    {
-      reason: 'FieldValueInvalid',
-      field: 'spec.template.metadata.labels',
-      message: `Invalid value: ${JSON.stringify(labels ?? {})}: \`selector\` does not match template \`labels\``,
-    },
-  ];
+  return workloadCauses(kind, object);
 }
 
 function defaultStatefulSet(object: KubeObject): void {
@@ -61,6 +51,14 @@ function defaultStatefulSet(object: KubeObject): void {
   const template = record(spec, 'template');
   defaultPodSpec(record(template, 'spec'));
   object.status ??= { replicas: 0, availableReplicas: 0 };
+}
+
+function defaultTemplateKind(kind: string, object: KubeObject): void {
+  const spec = record(object, 'spec');
+  if (kind === 'Deployment') defaultDeployment(spec);
+  else defaultReplicaSet(spec);
+  defaultPodSpec(record(record(spec, 'template'), 'spec'));
+  object.status ??= {};
 }
 
 function defaultPodSpec(spec: Json): void {
@@ -86,14 +84,9 @@ function defaultContainer(c: Json): void {
   if (Array.isArray(c.ports)) for (const p of c.ports as Json[]) p.protocol ??= 'TCP';
 }
 
-function defaultService(spec: Json, counter: () => number): void {
+function defaultService(spec: Json): void {
   spec.type ??= 'ClusterIP';
   spec.sessionAffinity ??= 'None';
-  if (spec.clusterIP === undefined || spec.clusterIP === '') {
-    const n = counter();
-    spec.clusterIP = `10.96.${(n >> 8) & 0xff}.${n & 0xff}`;
-  }
-  spec.clusterIPs ??= [spec.clusterIP];
   spec.ipFamilies ??= ['IPv4'];
   spec.ipFamilyPolicy ??= 'SingleStack';
   spec.internalTrafficPolicy ??= 'Cluster';

@@ -11,6 +11,7 @@ import { POD_ACTIONS, PodSubresources } from './pod-subresources.js';
 import { markDeleting, writeObject, type WriteContext, type WriteTarget } from './writes.js';
 import { isDryRun, type OptionsKind } from './dry-run.js';
 import { checkDeletable } from './namespace-lifecycle.js';
+import { TEMPLATE_KINDS } from './workload-defaults.js';
 
 /** One API request for objects, as the HTTP layer hands it over. */
 export interface ObjectRequest {
@@ -312,7 +313,7 @@ function scaleOf(type: ResourceType, object: KubeObject): KubeObject {
   const meta = object.metadata!;
   const selector = spec.labelSelectorPath
     ? getPath(object, spec.labelSelectorPath)
-    : type.kind === 'StatefulSet'
+    : TEMPLATE_KINDS.has(type.kind)
       ? labelSelectorToString((object.spec as { selector?: unknown } | undefined)?.selector)
       : undefined;
   return {

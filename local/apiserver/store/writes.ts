@@ -8,6 +8,8 @@ import { apiVersionOf } from './paths.js';
 import { storageKey, type ResourceCatalog } from './resource-catalog.js';
 import { validateCustomResource, type FieldValidation } from '../schema/schema.js';
 import type { ObjectStore } from './store.js';
+import type { ServiceAddresses } from './service-addresses.js';
+import { addressesInUse, serviceCauses, type ServiceAddressing } from './service-spec.js';
 import type { KubeObject, ObjectMeta, ResourceType } from '../types.js';
 
 /** What one write asks for, beyond the object. */
@@ -28,8 +30,8 @@ export interface WriteTarget {
   readonly store: ObjectStore;
   readonly catalog: ResourceCatalog;
   readonly now: () => Date;
-  /** Small unique numbers (Service cluster IPs). */
-  readonly counter: () => number;
+  /** The cluster's Service IP range. */
+  readonly serviceAddresses: ServiceAddresses;
 }
 
 /**
@@ -185,12 +187,18 @@ function validated(
     causes.push(...checked.causes);
     reportUnknownFields(ctx, checked.unknownFields);
   } else if (!type.custom) {
-    result = applyBuiltinDefaults(type.kind, object, target.counter);
+    result = applyBuiltinDefaults(type.kind, object);
     causes.push(...builtinCauses(type.kind, result));
+    if (type.kind === 'Service') causes.push(...serviceCauses(result, live, addressing(target, result)));
     if (type.kind === 'CustomResourceDefinition') causes.push(...crdCauses(result));
   }
   if (causes.length > 0) throw invalid(type, (live ?? object).metadata?.name ?? '', causes);
   return result;
+}
+
+function addressing(target: WriteTarget, service: KubeObject): ServiceAddressing {
+  const services = target.store.list('/services');
+  return { addresses: target.serviceAddresses, inUse: addressesInUse(services, service) };
 }
 
 function reportUnknownFields(ctx: WriteContext, fields: readonly string[]): void {

@@ -1,17 +1,18 @@
 /**
- * The RBAC of `config/` applied to a local cluster: the operator's and the runtimes'
- * ServiceAccounts, Roles, ClusterRole and bindings, placed in the namespace imring runs in, so
- * the local API server enforces exactly what a cluster installed from `config/` would.
+ * The RBAC of `config/` placed for a test: the operator's and the runtimes' ServiceAccounts,
+ * Roles, ClusterRole and bindings in the test's namespace, naming its gateways' rings, so the
+ * local API server enforces what a cluster installed from `config/` would on processes a test
+ * starts itself (`imring local` applies `config/` unchanged).
  */
 import { readFile } from 'node:fs/promises';
-import { fileURLToPath } from 'node:url';
 import { KubernetesObjectApi, type KubeConfig, type KubernetesObject } from '@kubernetes/client-node';
 import { parseAllDocuments } from 'yaml';
-import { DEFAULT_GATEWAY_SERVICE_ACCOUNT } from '../operator/desired.js';
-import { ringConfigMapName } from '../ring/contract.js';
+import { DEFAULT_GATEWAY_SERVICE_ACCOUNT } from '../../operator/desired.js';
+import { ringConfigMapName } from '../../ring/contract.js';
+import { repoRoot } from './fixtures.js';
 
-const OPERATOR_RBAC = fileURLToPath(new URL('../../config/rbac/operator.yaml', import.meta.url));
-const RUNTIME_RBAC = fileURLToPath(new URL('../../config/demo/runtime-rbac.yaml', import.meta.url));
+const OPERATOR_RBAC = `${repoRoot}config/rbac/operator.yaml`;
+const RUNTIME_RBAC = `${repoRoot}config/demo/runtime-rbac.yaml`;
 
 /** The operator's ServiceAccount (config/rbac/operator.yaml, config/operator.yaml). */
 export const OPERATOR_SERVICE_ACCOUNT = 'imring-operator';
