@@ -18,7 +18,7 @@ import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { SAMPLE } from '../cli/local-system.js';
 import { runKubectl } from '../test/support/kubectl.js';
-import { PodHistory, rolledOut } from '../test/support/lifecycle.js';
+import { PodHistory, rolledOut, updateRevision } from '../test/support/lifecycle.js';
 import { account, percentile, startSystem, startTraffic, type Accounting } from '../test/support/scenario.js';
 import { progress } from './lib/measure.js';
 
@@ -64,6 +64,7 @@ async function run(init: { mode: Mode; seed: number; users: number }): Promise<R
     if (plain) {
       // Gateways that close their users with 4002 on SIGTERM, rolled out before the traffic starts.
       const env = [{ name: 'IMRING_SHUTDOWN', value: 'close' }];
+      const from = await updateRevision(system.cluster.kc);
       await kubectl([
         'patch',
         `imgw/${SAMPLE.name}`,
@@ -71,7 +72,7 @@ async function run(init: { mode: Mode; seed: number; users: number }): Promise<R
         '-p',
         JSON.stringify({ spec: { podTemplate: { env } } }),
       ]);
-      await rolledOut(system.cluster.kc, CONFIG.replicas);
+      await rolledOut(system.cluster.kc, CONFIG.replicas, from);
     }
     progress(`${init.mode}: ${init.users} users connecting, then ${CONFIG.messagesPerSecond} msg/s`);
     const traffic = await startTraffic(system.endpoints, {
@@ -84,9 +85,10 @@ async function run(init: { mode: Mode; seed: number; users: number }): Promise<R
     try {
       await history.start();
       progress(`${init.mode}: kubectl rollout restart sts/${SAMPLE.name}`);
+      const from = await updateRevision(system.cluster.kc);
       const started = performance.now();
       await kubectl(['rollout', 'restart', `statefulset/${SAMPLE.name}`]);
-      await rolledOut(system.cluster.kc, CONFIG.replicas);
+      await rolledOut(system.cluster.kc, CONFIG.replicas, from);
       const rolloutSeconds = (performance.now() - started) / 1000;
       progress(`${init.mode}: rolled out in ${rolloutSeconds.toFixed(1)} s; settling every pair`);
       await traffic.allConnected(60_000);

@@ -19,7 +19,7 @@ import type { DemoTraffic } from '../cli/demo/traffic.js';
 import { SAMPLE } from '../cli/local-system.js';
 import { CLIENT_DEFAULTS } from '../client/index.js';
 import { runKubectl } from './support/kubectl.js';
-import { isGatewayPod, PodHistory, rolledOut } from './support/lifecycle.js';
+import { isGatewayPod, PodHistory, rolledOut, updateRevision } from './support/lifecycle.js';
 import { CoreV1Api, type V1Pod } from '@kubernetes/client-node';
 import {
   account,
@@ -112,6 +112,7 @@ describe('gateway lifecycle under traffic: rollouts, deletions and a crash', { t
   const everyPodOnce = Object.fromEntries(Array.from({ length: REPLICAS }, (_, i) => [`${SAMPLE.name}-${i}`, 1]));
 
   test('kubectl rollout restart sts: each pod replaced once, highest ordinal first, and nobody notices', async (t) => {
+    const from = await updateRevision(system.cluster.kc);
     const result = await underTraffic(t, 0x1e1, async () => {
       const restarted = await runKubectl(system.cluster.kubeconfigPath, system.dir, [
         'rollout',
@@ -119,13 +120,14 @@ describe('gateway lifecycle under traffic: rollouts, deletions and a crash', { t
         `statefulset/${SAMPLE.name}`,
       ]);
       assert.equal(restarted.code, 0, restarted.stderr);
-      await rolledOut(system.cluster.kc, REPLICAS);
+      await rolledOut(system.cluster.kc, REPLICAS, from);
     });
     assertUnnoticed(result);
     assert.deepEqual(result.replaced, everyPodOnce, 'each pod replaced exactly once');
   });
 
   test('a change of spec.image rolls every pod once, and nobody notices', async (t) => {
+    const from = await updateRevision(system.cluster.kc);
     const result = await underTraffic(t, 0x1e2, async () => {
       const patched = await runKubectl(system.cluster.kubeconfigPath, system.dir, [
         'patch',
@@ -135,7 +137,7 @@ describe('gateway lifecycle under traffic: rollouts, deletions and a crash', { t
         JSON.stringify({ spec: { image: 'ghcr.io/imring/imring:lifecycle' } }),
       ]);
       assert.equal(patched.code, 0, patched.stderr);
-      await rolledOut(system.cluster.kc, REPLICAS);
+      await rolledOut(system.cluster.kc, REPLICAS, from);
     });
     assertUnnoticed(result);
     assert.deepEqual(result.replaced, everyPodOnce, 'each pod replaced exactly once');

@@ -58,11 +58,21 @@ export class PodHistory {
   }
 }
 
+/** The sample StatefulSet's update revision now (to tell {@link rolledOut} which one a rollout leaves). */
+export async function updateRevision(kc: KubeConfig): Promise<string | undefined> {
+  const set = await kc
+    .makeApiClient(AppsV1Api)
+    .readNamespacedStatefulSet({ name: SAMPLE.name, namespace: SAMPLE.namespace });
+  return set.status?.updateRevision;
+}
+
 /**
  * Resolves once the ring converged at `replicas` and every gateway pod is Ready on the
- * StatefulSet's update revision (`status.updatedReplicas` says so too).
+ * StatefulSet's update revision (`status.updatedReplicas` says so too), a revision other than
+ * `from` (the one before the rollout: until the new template reached the StatefulSet's status,
+ * every pod is on the old revision, which would pass for rolled out).
  */
-export function rolledOut(kc: KubeConfig, replicas: number): Promise<IMGateway> {
+export function rolledOut(kc: KubeConfig, replicas: number, from: string | undefined): Promise<IMGateway> {
   const apps = kc.makeApiClient(AppsV1Api);
   const core = kc.makeApiClient(CoreV1Api);
   return until(kc, GATEWAYS_PATH, async (observe) => {
@@ -72,7 +82,9 @@ export function rolledOut(kc: KubeConfig, replicas: number): Promise<IMGateway> 
     const pods = (await core.listNamespacedPod({ namespace: SAMPLE.namespace })).items.filter((p) =>
       isGatewayPod(p.metadata?.name),
     );
-    const onUpdate = pods.filter((p) => update !== undefined && p.metadata?.labels?.[REVISION_LABEL] === update);
+    const onUpdate = pods.filter(
+      (p) => update !== undefined && update !== from && p.metadata?.labels?.[REVISION_LABEL] === update,
+    );
     const status = gateway.status;
     observe({
       phase: status?.phase,
