@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { WebSocket, type RawData } from 'ws';
 import { MessageQueue } from './message-queue.js';
@@ -81,6 +82,8 @@ export class ImringClient extends EventEmitter {
   #retryTimer: unknown;
   #stableTimer: unknown;
   #closing: Promise<void> | undefined;
+  /** This client's own ID on every connection (the `clientID` connect parameter). */
+  readonly #clientID = randomUUID();
   readonly #queues = new Set<MessageQueue<ServerMessage>>();
 
   constructor(options: ClientOptions) {
@@ -151,6 +154,7 @@ export class ImringClient extends EventEmitter {
     url.searchParams.set(ConnectParams.platform, this.#options.platform);
     url.searchParams.set(ConnectParams.token, token);
     if (this.#options.migrate === 'graceful') url.searchParams.set(ConnectParams.migrate, MIGRATE_GRACEFUL);
+    url.searchParams.set(ConnectParams.clientID, this.#clientID);
     const ws = new WebSocket(url, {
       maxPayload: this.#options.maxFrameBytes,
       handshakeTimeout: this.#options.handshakeTimeoutMs,
@@ -335,7 +339,7 @@ export class ImringClient extends EventEmitter {
 
   /** Decides after a close: stop, or schedule the next attempt. */
   #afterClose(closed: Closed): void {
-    const action = closeAction(closed.code, closed.httpStatus);
+    const action = closeAction(closed.code, closed.httpStatus, closed.reason);
     if (action.kind === 'stop') {
       this.#state = 'stopped';
       this.#closing = Promise.resolve();

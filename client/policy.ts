@@ -1,4 +1,4 @@
-import { CloseCodes, type MigrateFrame } from '../ring/contract.js';
+import { CloseCodes, REPLACED_BY_SAME_CLIENT, type MigrateFrame } from '../ring/contract.js';
 
 /**
  * The client's decisions as pure functions: what a close code means, how long to wait before
@@ -24,13 +24,16 @@ export type CloseAction =
   { readonly kind: 'stop'; readonly why: string } | { readonly kind: 'reconnect'; readonly immediate: boolean };
 
 /**
- * The action for a close `code` (and the HTTP status when the handshake was refused):
- * moved and shutting down reconnect at once (DESIGN.md section 5, step 5: the proxy already
- * routes by the new ring); unauthorized (4401 or an HTTP 401) and replaced (4003: another
- * connection of this user and platform took over) stop; anything else backs off.
+ * The action for a close `code` (with its `reason`, and the HTTP status when the handshake was
+ * refused): moved and shutting down reconnect at once (DESIGN.md section 5, step 5: the proxy
+ * already routes by the new ring), and so does replaced by an attempt of this client's own (4003
+ * with {@link REPLACED_BY_SAME_CLIENT}: one it had given up on reached the gateway late);
+ * unauthorized (4401 or an HTTP 401) and replaced (4003: another connection of this user and
+ * platform took over) stop; anything else backs off.
  */
-export function closeAction(code: number, httpStatus?: number): CloseAction {
+export function closeAction(code: number, httpStatus?: number, reason?: string): CloseAction {
   if (code === CloseCodes.unauthorized || httpStatus === 401) return { kind: 'stop', why: 'unauthorized' };
+  if (code === CloseCodes.replaced && reason === REPLACED_BY_SAME_CLIENT) return { kind: 'reconnect', immediate: true };
   if (code === CloseCodes.replaced) return { kind: 'stop', why: 'replaced by a newer connection' };
   if (code === CloseCodes.moved || code === CloseCodes.shuttingDown) return { kind: 'reconnect', immediate: true };
   return { kind: 'reconnect', immediate: false };

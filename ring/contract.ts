@@ -60,7 +60,17 @@ export const ConnectParams = {
   token: 'token',
   /** `migrate=graceful`: the client moves make-before-break when asked (a `migrate` frame). */
   migrate: 'migrate',
+  /**
+   * Optional: an ID the client picks once for itself (up to 64 of `A-Z a-z 0-9 _ -`). A connection replaced by a
+   * newer one with the same clientID is closed with 4003 and reason {@link REPLACED_BY_SAME_CLIENT}: the newer one
+   * is an attempt of its own that it had given up on (a handshake that timed out, yet reached the gateway), so it
+   * reconnects instead of stopping as for another device's connection.
+   */
+  clientID: 'clientID',
 } as const;
+
+/** The reason of a 4003 close when the replacing connection has the replaced one's clientID. */
+export const REPLACED_BY_SAME_CLIENT = 'replaced by this client';
 
 /** The value of {@link ConnectParams.migrate} by which a client opts in to graceful migration. */
 export const MIGRATE_GRACEFUL = 'graceful';

@@ -77,11 +77,21 @@ interface UserPlan {
   readonly migrate: MigrateMode;
 }
 
+/** One simulated client of {@link DemoTraffic}. */
+interface TrafficClient {
+  readonly user: string;
+  readonly platform: string;
+  readonly client: ImringClient;
+  /** The client's last error (a refused or failed attempt) and close, for a diagnosis. */
+  lastError?: string;
+  lastClose?: string;
+}
+
 export class DemoTraffic {
   readonly ledger = new Ledger();
   readonly #o: Resolved;
   /** Every client, with its user and platform. */
-  readonly #clients: { readonly user: string; readonly platform: string; readonly client: ImringClient }[] = [];
+  readonly #clients: TrafficClient[] = [];
   readonly #offline: string[];
   readonly #online: string[];
   readonly #plans = new Map<string, UserPlan>();
@@ -212,6 +222,15 @@ export class DemoTraffic {
    * Resolves true once every online user is connected (checked at each open), or false after
    * `timeoutMs`: after a gateway, proxy or ring fault, whether every user found its way back.
    */
+  /** The clients not connected now: user, platform, state and last error (a diagnosis when some never return). */
+  notConnected(): string[] {
+    return this.#clients
+      .filter(({ client }) => client.state !== 'open')
+      .map(
+        (c) => `${c.user}/${c.platform} ${c.client.state}: closed ${c.lastClose ?? '-'}, ${c.lastError ?? 'no error'}`,
+      );
+  }
+
   async allConnected(timeoutMs = RECEIPT_TIMEOUT_MS): Promise<boolean> {
     const isDone = (): boolean => this.counts.connected === this.#online.length;
     if (isDone()) return true;
@@ -241,12 +260,17 @@ export class DemoTraffic {
   #open(init: { user: string; platform: string; migrate: MigrateMode }, token: string): Promise<void> {
     const { user, platform, migrate } = init;
     const client = new ImringClient({ url: this.#o.proxyUrl, userID: user, platform, token, migrate });
-    this.#clients.push({ user, platform, client });
+    const entry: TrafficClient = { user, platform, client };
+    this.#clients.push(entry);
     const ledger = this.ledger;
     client.on('message', (message: { msgID: string }) => ledger.received(message.msgID, user, platform));
-    client.on('close', (event: { code: number }) => ledger.closed(user, this.#o.now(), event.code, platform));
+    client.on('close', (event: { code: number; reason: string }) => {
+      entry.lastClose = `${event.code} ${event.reason}`;
+      ledger.closed(user, this.#o.now(), event.code, platform);
+    });
     client.on('move', (event: ClientMoveEvent) => ledger.moved(user, event, platform));
-    client.on('error', () => undefined); // reconnects on its own; closes are accounted above
+    // It reconnects on its own and closes are accounted above; the last error is kept for a diagnosis.
+    client.on('error', (error: Error) => (entry.lastError = error.message));
     return new Promise((resolve) => {
       client.on('open', () => {
         ledger.opened(user, this.#o.now(), { platform, migrate });

@@ -8,11 +8,21 @@ import { originFormTarget } from '../request-target.js';
  * opted in to graceful migration (`migrate=graceful`), so it is asked to move instead of being closed.
  */
 export type UpgradeRequest =
-  | { ok: true; userID: string; platform: string; token: string | undefined; graceful: boolean }
+  | {
+      ok: true;
+      userID: string;
+      platform: string;
+      token: string | undefined;
+      graceful: boolean;
+      clientID: string | undefined;
+    }
   | { ok: false; status: 400 | 404; reason: string };
 
 /** Longest userID / platform accepted, in UTF-16 code units (they are map keys and log fields). */
 export const MAX_ID_LENGTH = 256;
+
+/** A well-formed `clientID` connect parameter. */
+const CLIENT_ID = /^[\w-]{1,64}$/;
 
 /**
  * Parses the upgrade's target and headers (DESIGN.md section 6 wire format):
@@ -30,5 +40,14 @@ export function parseUpgradeRequest(target: string | undefined, headers: Incomin
   if (!platform || platform.length > MAX_ID_LENGTH)
     return { ok: false, status: 400, reason: 'missing or too long platform' };
   const token = clientToken(params, headers.authorization);
-  return { ok: true, userID, platform, token, graceful: params.get(ConnectParams.migrate) === MIGRATE_GRACEFUL };
+  const clientID = params.get(ConnectParams.clientID) ?? undefined;
+  return {
+    ok: true,
+    userID,
+    platform,
+    token,
+    graceful: params.get(ConnectParams.migrate) === MIGRATE_GRACEFUL,
+    // Anything but a well-formed ID is ignored: the connection then behaves as one without.
+    clientID: clientID !== undefined && CLIENT_ID.test(clientID) ? clientID : undefined,
+  };
 }

@@ -6,6 +6,8 @@ export interface ClientConnection {
   readonly platform: string;
   /** Opted in to graceful migration (`migrate=graceful`): asked to move with a migrate frame instead of closed. */
   readonly graceful: boolean;
+  /** The client's own ID (`clientID` connect parameter), when it sent one. */
+  readonly clientID?: string | undefined;
   /**
    * Writes a prepared text frame; false when the connection is closing or was just closed for
    * being too slow (the frame then counts as not delivered to it).

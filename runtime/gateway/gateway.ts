@@ -1,4 +1,4 @@
-import { CloseCodes, DEFAULT_POLICY, type Ring, type RingPolicy } from '../../ring/index.js';
+import { CloseCodes, DEFAULT_POLICY, REPLACED_BY_SAME_CLIENT, type Ring, type RingPolicy } from '../../ring/index.js';
 import type {
   DeliverRequest,
   DeliverResponse,
@@ -174,7 +174,8 @@ class GatewayCore {
     const replaced = this.connections.add(connection);
     if (replaced !== undefined) {
       this.mover.replaced(replaced);
-      replaced.close(CloseCodes.replaced, 'replaced');
+      const own = replaced.clientID !== undefined && replaced.clientID === connection.clientID;
+      replaced.close(CloseCodes.replaced, own ? REPLACED_BY_SAME_CLIENT : 'replaced');
     }
     // Routed here by a proxy a ring behind: once committed it must move too, or misplaced never reaches 0.
     if (this.#o.ringSource.current()?.state === 'Committed' && !this.connections.isOwned(connection.userID)) {

@@ -65,6 +65,7 @@ class WsConnection implements ClientConnection {
   readonly userID: string;
   readonly platform: string;
   readonly graceful: boolean;
+  readonly clientID: string | undefined;
   /** Cleared at each ping, set by the pong: still false at the next ping means dead. */
   alive = true;
   /** Set when the gateway closes or terminates the socket (not when the client started closing). */
@@ -72,10 +73,18 @@ class WsConnection implements ClientConnection {
   readonly #ws: WebSocket;
   readonly #options: WsServerOptions;
 
-  constructor(init: { userID: string; platform: string; graceful: boolean; ws: WebSocket; options: WsServerOptions }) {
+  constructor(init: {
+    userID: string;
+    platform: string;
+    graceful: boolean;
+    clientID: string | undefined;
+    ws: WebSocket;
+    options: WsServerOptions;
+  }) {
     this.userID = init.userID;
     this.platform = init.platform;
     this.graceful = init.graceful;
+    this.clientID = init.clientID;
     this.#ws = init.ws;
     this.#options = init.options;
   }
@@ -206,8 +215,8 @@ class ClientSocketServer implements WsServer {
         options.onClose(CloseCodes.unauthorized);
         return;
       }
-      const { userID, platform, graceful } = parsed;
-      const connection = new WsConnection({ userID, platform, graceful, ws, options });
+      const { userID, platform, graceful, clientID } = parsed;
+      const connection = new WsConnection({ userID, platform, graceful, clientID, ws, options });
       this.#live.set(ws, connection);
       ws.on('pong', () => (connection.alive = true));
       options.onConnection(connection);

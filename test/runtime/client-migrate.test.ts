@@ -128,7 +128,9 @@ test('asked to move, the client opens the new connection first, then closes the 
     assert.deepEqual(order, ['new accepted', 'old closed']);
     assert.deepEqual({ ...move, overlapMs: 0 }, { reason: 'ring', outcome: 'graceful', overlapMs: 0, attempts: 1 });
     assert.ok(move.overlapMs > 0 && move.overlapMs <= elapsed, `overlapMs ${move.overlapMs} within (0, ${elapsed}]`);
-    assert.deepEqual(queryOf(second), { userID: 'u1', platform: 'ios', token: 'tok-2', migrate: 'graceful' });
+    const clientID = queryOf(c.first).clientID;
+    assert.match(clientID ?? '', /^[\w-]{1,64}$/, 'the client names itself');
+    assert.deepEqual(queryOf(second), { userID: 'u1', platform: 'ios', token: 'tok-2', migrate: 'graceful', clientID });
     assert.deepEqual(c.events, ['open', 'move graceful'], "no 'close' or 'open' for the swap");
     assert.equal(c.client.state, 'open');
     await assertDelivers(c.client, c.gateway, second, 'm2');

@@ -28,6 +28,9 @@ test('close codes map to reconnect at once, back off, or stop', () => {
     const got = action.kind === 'stop' ? 'stop' : action.immediate ? 'now' : 'backoff';
     assert.equal(got, expected, `${code}/${status}`);
   }
+  // Replaced by an attempt of its own that it had given up on: reconnect, not stop.
+  assert.deepEqual(closeAction(4003, undefined, 'replaced by this client'), { kind: 'reconnect', immediate: true });
+  assert.equal(closeAction(4003, undefined, 'replaced').kind, 'stop');
 });
 
 test('the default backoff doubles from 500 ms to 30 s, and immediate reconnects wait at most 100 ms', () => {

@@ -22,7 +22,10 @@ test('messages arrive as events and through the async iterator; other frames are
     const connection = await gateway.nextConnection();
     await opened;
     assert.equal(client.state, 'open');
-    assert.equal(connection.url, '/ws?extra=1&userID=u1&platform=ios&token=t0k&migrate=graceful');
+    assert.match(
+      connection.url,
+      /^\/ws\?extra=1&userID=u1&platform=ios&token=t0k&migrate=graceful&clientID=[\w-]{36}$/,
+    );
     connection.socket.send(JSON.stringify({ type: 'presence', who: 'u2' }));
     connection.socket.send('not json');
     connection.socket.send(Buffer.from('binary is ignored'), { binary: true });

@@ -168,11 +168,19 @@ export interface TestClient {
 /** A ws client of `gw`; resolves once open (a 4401 close still opens first). `graceful` adds `migrate=graceful`. */
 export async function connectClient(
   gw: Gateway,
-  init: { userID: string; platform?: string; token?: string | null; bearer?: boolean; graceful?: boolean },
+  init: {
+    userID: string;
+    platform?: string;
+    token?: string | null;
+    bearer?: boolean;
+    graceful?: boolean;
+    clientID?: string;
+  },
 ): Promise<TestClient> {
   const token = init.token === undefined ? await sign(init.userID) : init.token;
   const query = new URLSearchParams({ userID: init.userID, platform: init.platform ?? 'web' });
   if (init.graceful) query.set('migrate', 'graceful');
+  if (init.clientID !== undefined) query.set('clientID', init.clientID);
   if (token !== null && !init.bearer) query.set('token', token);
   const headers: Record<string, string> = token !== null && init.bearer ? { authorization: `Bearer ${token}` } : {};
   const ws = new WebSocket(`ws://127.0.0.1:${gw.ports.ws}/ws?${query.toString()}`, { headers });

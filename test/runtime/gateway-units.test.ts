@@ -16,27 +16,37 @@ test('upgrade targets parse into user, platform and token, or a status to refuse
     [
       '/ws?userID=u1&platform=web&token=t',
       {},
-      { ok: true, userID: 'u1', platform: 'web', token: 't', graceful: false },
+      { ok: true, userID: 'u1', platform: 'web', token: 't', graceful: false, clientID: undefined },
     ],
     [
       '/ws?userID=u1&platform=ios',
       { authorization: 'Bearer abc' },
-      { ok: true, userID: 'u1', platform: 'ios', token: 'abc', graceful: false },
+      { ok: true, userID: 'u1', platform: 'ios', token: 'abc', graceful: false, clientID: undefined },
     ],
     [
       '/ws?userID=%20U1&platform=ios',
       {},
-      { ok: true, userID: ' U1', platform: 'ios', token: undefined, graceful: false },
+      { ok: true, userID: ' U1', platform: 'ios', token: undefined, graceful: false, clientID: undefined },
     ],
     [
       '/ws?userID=u1&platform=web&migrate=graceful&token=t',
       {},
-      { ok: true, userID: 'u1', platform: 'web', token: 't', graceful: true },
+      { ok: true, userID: 'u1', platform: 'web', token: 't', graceful: true, clientID: undefined },
+    ],
+    [
+      '/ws?userID=u1&platform=web&clientID=c-1_x',
+      {},
+      { ok: true, userID: 'u1', platform: 'web', token: undefined, graceful: false, clientID: 'c-1_x' },
+    ],
+    [
+      `/ws?userID=u1&platform=web&clientID=${'c'.repeat(65)}`,
+      {},
+      { ok: true, userID: 'u1', platform: 'web', token: undefined, graceful: false, clientID: undefined },
     ],
     [
       '/ws?userID=u1&platform=web&migrate=hard',
       {},
-      { ok: true, userID: 'u1', platform: 'web', token: undefined, graceful: false },
+      { ok: true, userID: 'u1', platform: 'web', token: undefined, graceful: false, clientID: undefined },
     ],
     ['/ws?platform=web', {}, { ok: false, status: 400, reason: 'missing or too long userID' }],
     ['/ws?userID=u1', {}, { ok: false, status: 400, reason: 'missing or too long platform' }],

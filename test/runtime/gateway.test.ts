@@ -45,6 +45,27 @@ test('upgrades without userID or platform get 400, other paths 404, before upgra
   }
 });
 
+test('a connection replaced by one with its own clientID is told so (4003, replaced by this client); by another, replaced', async () => {
+  const t = await startTestGateway();
+  try {
+    const first = await connectClient(t.gw, { userID: 'bob', clientID: 'c-1' });
+    await connectClient(t.gw, { userID: 'bob', clientID: 'c-1' });
+    assert.deepEqual(await first.closed, { code: CloseCodes.replaced, reason: 'replaced by this client' });
+    const other = await connectClient(t.gw, { userID: 'carol', clientID: 'c-2' });
+    await connectClient(t.gw, { userID: 'carol', clientID: 'c-3' });
+    assert.deepEqual(await other.closed, { code: CloseCodes.replaced, reason: 'replaced' });
+    const malformed = await connectClient(t.gw, { userID: 'dave', clientID: 'not valid!' });
+    await connectClient(t.gw, { userID: 'dave', clientID: 'not valid!' });
+    assert.deepEqual(
+      await malformed.closed,
+      { code: CloseCodes.replaced, reason: 'replaced' },
+      'a malformed ID is none',
+    );
+  } finally {
+    await t.close();
+  }
+});
+
 test('a second connection on the same platform closes the first with 4003; other platforms stay', async () => {
   const t = await startTestGateway();
   const rpc = grpcClient(t.gw);
