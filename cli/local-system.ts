@@ -186,15 +186,9 @@ async function createOrKeep(create: () => Promise<unknown>): Promise<void> {
 /** Resolves once the operator created the sample's StatefulSet (read every 100 ms: start-up, not a hot path). */
 async function statefulSetOf(kc: KubeConfig): Promise<void> {
   const apps = kc.makeApiClient(AppsV1Api);
-  const deadline = Date.now() + READY_TIMEOUT_MS;
-  while (Date.now() < deadline) {
-    const set = await apps
-      .readNamespacedStatefulSet({ name: SAMPLE.name, namespace: SAMPLE.namespace })
-      .catch(() => undefined);
-    if (set) return;
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-  throw new Error(
+  await poll(
+    () => apps.readNamespacedStatefulSet({ name: SAMPLE.name, namespace: SAMPLE.namespace }).catch(() => undefined),
+    100,
     `the operator created no StatefulSet ${SAMPLE.name} in ${READY_TIMEOUT_MS / 1000} s: see its log in the state dir's logs/`,
   );
 }
@@ -218,18 +212,27 @@ async function serviceAddress(kc: KubeConfig, runtime: (typeof RUNTIMES)[keyof t
   const core = kc.makeApiClient(CoreV1Api);
   const apps = kc.makeApiClient(AppsV1Api);
   const namespace = SAMPLE.namespace;
-  const deadline = Date.now() + READY_TIMEOUT_MS;
-  while (Date.now() < deadline) {
-    const [deployment, service] = await Promise.all([
-      apps.readNamespacedDeployment({ name: runtime.name, namespace }).catch(() => undefined),
-      core.readNamespacedService({ name: runtime.name, namespace }).catch(() => undefined),
-    ]);
-    const address = deployment && service ? addressOf(deployment, service, runtime.port) : undefined;
-    if (address) return address;
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
-  throw new Error(
+  return poll(
+    async () => {
+      const [deployment, service] = await Promise.all([
+        apps.readNamespacedDeployment({ name: runtime.name, namespace }).catch(() => undefined),
+        core.readNamespacedService({ name: runtime.name, namespace }).catch(() => undefined),
+      ]);
+      return deployment && service ? addressOf(deployment, service, runtime.port) : undefined;
+    },
+    200,
     `deployment ${runtime.name} is not available behind its Service after ${READY_TIMEOUT_MS / 1000} s: ` +
       "see its pods' logs in the state dir's logs/",
   );
+}
+
+/** `read()` every `everyMs` until it gives a value, for at most {@link READY_TIMEOUT_MS}; then throws `failure`. */
+async function poll<T>(read: () => Promise<T | undefined>, everyMs: number, failure: string): Promise<T> {
+  const deadline = Date.now() + READY_TIMEOUT_MS;
+  while (Date.now() < deadline) {
+    const value = await read();
+    if (value !== undefined) return value;
+    await new Promise((resolve) => setTimeout(resolve, everyMs));
+  }
+  throw new Error(failure);
 }
