@@ -29,6 +29,16 @@ interface Listener {
 }
 
 /**
+ * The accept queue of each Service listener (capped by the kernel's somaxconn). kube-proxy
+ * forwards in the kernel (DNAT) and has no queue of its own; this proxy accepts in user space,
+ * in the control plane's process, so its queue must not be what limits a burst of new
+ * connections. With Node's default of 511, clients moving during a scale under load (2,000 users,
+ * the control plane's event loop busy) overflowed it: the kernel dropped their handshakes'
+ * last ACK and retried for seconds, past the client's 10 s move deadline.
+ */
+export const SERVICE_LISTEN_BACKLOG = 4096;
+
+/**
  * The service proxy of the local control plane (a local kube-proxy): for every TCP port of
  * every ClusterIP Service it listens on `clusterIP:port` (a loopback address of the Service
  * range) and forwards each new connection to a ready endpoint of the Service's EndpointSlices
@@ -139,7 +149,7 @@ export class ServiceProxy {
         if (service) this.#warn(service, 'FailedToListen', bindFailure(route, error));
         resolve();
       });
-      server.listen({ host: route.host, port: route.port }, () => resolve());
+      server.listen({ host: route.host, port: route.port, backlog: SERVICE_LISTEN_BACKLOG }, () => resolve());
     });
     this.#track(listener.bound);
   }

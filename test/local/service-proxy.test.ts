@@ -1,18 +1,22 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
 import { readFile, writeFile } from 'node:fs/promises';
 import { Agent, get } from 'node:http';
 import { connect, createServer } from 'node:net';
 import { dirname, join } from 'node:path';
+import { promisify } from 'node:util';
 import { stringify } from 'yaml';
 import { CoreV1Api, DiscoveryV1Api, type V1Pod } from '@kubernetes/client-node';
 import type { LocalCluster } from '../../local/cluster.js';
 import { randomFirstServiceAddress } from '../../local/apiserver/store/service-addresses.js';
+import { SERVICE_LISTEN_BACKLOG } from '../../local/controllers/service-proxy.js';
 import { runKubectl } from '../support/kubectl.js';
 import { watchUntil } from '../support/wait.js';
 import { webStatefulSet, withCluster } from './cluster-fixtures.js';
 
 const PORT = 9000;
+const run = promisify(execFile);
 const SLICES = '/apis/discovery.k8s.io/v1/namespaces/default/endpointslices';
 
 /** A bare pod of the test server (app=web), so that a deleted one is not replaced. */
@@ -57,6 +61,20 @@ function sliceListing(cluster: LocalCluster, ips: readonly string[]): () => Prom
       .sort();
     return JSON.stringify(ready) === JSON.stringify([...ips].sort()) ? ready : undefined;
   };
+}
+
+/** The accept queue of the listening socket on `ip:port`, as `ss` shows it (its Send-Q column). */
+async function listenBacklog(ip: string, port: number): Promise<number> {
+  const { stdout } = await run('ss', ['-Hltn', `src ${ip}:${port}`]);
+  const columns = stdout.trim().split(/\s+/);
+  assert.equal(columns[0], 'LISTEN', stdout);
+  return Number(columns[2]);
+}
+
+/** The service proxy's backlog as the kernel caps it. */
+async function expectedBacklog(): Promise<number> {
+  const somaxconn = Number(await readFile('/proc/sys/net/core/somaxconn', 'utf8'));
+  return Math.min(SERVICE_LISTEN_BACKLOG, somaxconn);
 }
 
 /** Addresses of the range starting at `first` that no Service holds but `taken`'s. */
@@ -108,6 +126,7 @@ test('a ClusterIP Service forwards to its ready pods, follows a deletion, and sh
       assert.match(slices.stdout, /\nweb-[bcdfghjklmnpqrstvwxz2456789]{5}\s+IPv4\s+8080\s+127\./);
       const hosts = await readFile(cluster.hostsFile, 'utf8');
       assert.ok(hosts.includes(`${clusterIP}\tweb.default.svc.cluster.local\n`), hosts);
+      assert.equal(await listenBacklog(clusterIP, PORT), await expectedBacklog(), 'a burst of connects queues');
 
       // An open connection to one pod; the other pod goes.
       const agent = new Agent({ keepAlive: true, maxSockets: 1 });
