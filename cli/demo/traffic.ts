@@ -8,6 +8,7 @@
 import { SignJWT } from 'jose';
 import { ImringClient, type ClientMoveEvent, type MigrateMode } from '../../client/index.js';
 import { Ledger, type ClientSummary, type Outcome } from './ledger.js';
+import { PushCaller } from './push-caller.js';
 
 export interface TrafficOptions {
   /** The proxy's ws URL, e.g. `ws://127.1.0.5:10080/ws`. */
@@ -97,6 +98,7 @@ export class DemoTraffic {
   readonly #plans = new Map<string, UserPlan>();
   readonly #random: () => number;
   readonly #inFlight = new Set<Promise<void>>();
+  readonly #pushCaller = new PushCaller();
   #timer: NodeJS.Timeout | undefined;
   #sent = 0;
   #pushErrors = 0;
@@ -139,11 +141,20 @@ export class DemoTraffic {
     return this.ledger.clients(this.#o.now());
   }
 
-  /** Messages pushed, and push calls that failed as a whole. */
-  get counts(): { readonly messages: number; readonly pushErrors: number; readonly connected: number } {
+  /**
+   * Messages pushed, push calls that failed as a whole, and those sent again on a new connection after the
+   * reused one was closed under them (see {@link PushCaller}).
+   */
+  get counts(): {
+    readonly messages: number;
+    readonly pushErrors: number;
+    readonly pushRetries: number;
+    readonly connected: number;
+  } {
     return {
       messages: this.#sent,
       pushErrors: this.#pushErrors,
+      pushRetries: this.#pushCaller.retried,
       connected: this.#online.filter((u) => this.ledger.isConnected(u)).length,
     };
   }
@@ -252,6 +263,7 @@ export class DemoTraffic {
   /** Stops pushing and closes every client (stopped on purpose, for the ledger). Idempotent. */
   async close(): Promise<void> {
     await this.stop();
+    this.#pushCaller.close();
     for (const { user, platform } of this.#clients) this.ledger.stopped(user, platform);
     await Promise.all(this.#clients.map(({ client }) => client.close()));
     this.#clients.length = 0;
@@ -301,13 +313,9 @@ export class DemoTraffic {
 
   async #call(messages: Message[]): Promise<void> {
     try {
-      const response = await fetch(`${this.#o.pushUrl}/v1/push`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ messages }),
-      });
-      if (!response.ok) throw new Error(`push answered ${response.status}`);
-      const body = (await response.json()) as {
+      const response = await this.#pushCaller.post(`${this.#o.pushUrl}/v1/push`, { messages });
+      if (response.status !== 200) throw new Error(`push answered ${response.status}`);
+      const body = response.body as {
         results: { msgID: string; userID: string; status: string; via?: string; reason?: string }[];
       };
       for (const r of body.results) {

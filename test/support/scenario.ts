@@ -301,6 +301,8 @@ export interface MigrationFigures {
 export interface Accounting {
   readonly messages: number;
   readonly pushErrors: number;
+  /** Push calls sent again after their reused keep-alive connection was closed under them. */
+  readonly pushRetries: number;
   readonly totals: LedgerTotals;
   /** Share of pairs received in real time, %. */
   readonly realtimeShare: number;
@@ -329,7 +331,7 @@ export async function account(traffic: DemoTraffic): Promise<Accounting> {
   const totals = traffic.ledger.totals;
   const p99ReconnectMs = percentile(totals.reconnectWindowsMs, 0.99);
   const realtimeShare = share(totals);
-  const { messages, pushErrors } = traffic.counts;
+  const { messages, pushErrors, pushRetries } = traffic.counts;
   const clients = traffic.clients();
   const byMigration = {
     graceful: migrationFigures(traffic.ledger.cohorts.graceful, clients, 'graceful'),
@@ -338,12 +340,12 @@ export async function account(traffic: DemoTraffic): Promise<Accounting> {
   const { graceful, forced, closed } = totals.moves;
   const lines = [
     `${messages} messages, ${totals.pairs} (message, user) pairs: ${totals.received} received (${realtimeShare.toFixed(2)} % in real time), offline ${JSON.stringify(totals.offlineByReason)}, realtime via ${JSON.stringify(totals.realtimeByVia)}, deliveries by platform ${JSON.stringify(totals.deliveriesByPlatform)}`,
-    `reconnects: ${totals.reconnectWindowsMs.length}, p99 window ${p99ReconnectMs} ms; duplicates ${totals.duplicates}; offline while reconnecting ${totals.offlineWhileReconnecting}; offline on a dead connection ${totals.offlineOnDeadConnection}; lost on a killed connection ${totals.lostOnKilledConnection}; push calls failed ${pushErrors}`,
+    `reconnects: ${totals.reconnectWindowsMs.length}, p99 window ${p99ReconnectMs} ms; duplicates ${totals.duplicates}; offline while reconnecting ${totals.offlineWhileReconnecting}; offline on a dead connection ${totals.offlineOnDeadConnection}; lost on a killed connection ${totals.lostOnKilledConnection}; push calls failed ${pushErrors} (retried on a new connection ${pushRetries})`,
     `moves: graceful ${graceful} (both connections open p50 ${Math.round(percentile(totals.moveOverlapsMs, 0.5))} ms, p99 ${Math.round(percentile(totals.moveOverlapsMs, 0.99))} ms), forced at the deadline ${forced}, plain clients closed (4001/4002) ${closed}; closes by code ${JSON.stringify(totals.closesByCode)}`,
     `graceful clients that stayed connected: ${migrationLine(byMigration.graceful)}`,
     `plain clients that stayed connected: ${migrationLine(byMigration.hard)}`,
   ];
-  return { messages, pushErrors, totals, realtimeShare, p99ReconnectMs, clients, byMigration, lines };
+  return { messages, pushErrors, pushRetries, totals, realtimeShare, p99ReconnectMs, clients, byMigration, lines };
 }
 
 function migrationFigures(
