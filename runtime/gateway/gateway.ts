@@ -12,7 +12,7 @@ import { ConnectionTable, type ClientConnection } from './connections.js';
 import { deliverBatch, type DeliveryTally } from './deliver.js';
 import { gatewayImplementation, startGrpcServer, type GrpcServer } from './grpc-service.js';
 import { gatewayMetrics } from './metrics.js';
-import { PacedCloser, usersToMigrate } from './migration.js';
+import { moveWindow, PacedCloser, usersToMigrate } from './migration.js';
 import { ConnectionMover } from './mover.js';
 import { resolveGatewayOptions, type GatewayOptions, type ResolvedGatewayOptions } from './options.js';
 import { startWsServer } from './ws-server.js';
@@ -141,9 +141,14 @@ class GatewayCore {
       policy: () => policyOf(o.ringSource.current()),
       isKept: (userID) => this.connections.isOwned(userID),
       onOutcome: (outcome) => this.metrics.migrations.inc({ outcome }),
+      onSettled: () => this.#migrator.wake(),
     });
     const pacing = { timers: o.timers, now: o.now, random: o.random };
-    this.#migrator = new PacedCloser({ ...pacing, close: (userID) => this.#migrate(userID) });
+    this.#migrator = new PacedCloser({
+      ...pacing,
+      close: (userID) => this.#migrate(userID),
+      room: () => moveWindow(policyOf(o.ringSource.current()).migrateRatePerSecond) - this.mover.moving,
+    });
   }
 
   /** Subscribes to ring changes and acts on the ring served now. */

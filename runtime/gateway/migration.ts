@@ -5,6 +5,21 @@ export const PACE_TICK_MS = 100;
 /** Each gap between batches is stretched by up to this fraction at random (never shortened). */
 export const PACE_JITTER = 0.1;
 
+/**
+ * Connections a gateway asks to move at once, in seconds of its migrate rate: at 500/s, at most
+ * 250 asked and not yet gone. The rate paces the asking; this window paces it by completion too,
+ * as TCP's congestion window does: when handshakes slow down (the proxies, the new gateways or the
+ * machine busy), fewer moves run at once instead of every one queueing behind the others until its
+ * deadline. Unloaded, a move takes well under half a second, so the window does not slow a
+ * migration below its rate.
+ */
+export const MOVE_WINDOW_SECONDS = 0.5;
+
+/** How many connections may be moving at once at `ratePerSecond` (at least 1). */
+export function moveWindow(ratePerSecond: number): number {
+  return Math.max(1, Math.ceil(ratePerSecond * MOVE_WINDOW_SECONDS));
+}
+
 /** The users (of `userIDs`) this gateway no longer owns, in the order given. */
 export function usersToMigrate(userIDs: Iterable<string>, isOwned: (userID: string) => boolean): string[] {
   const users: string[] = [];
@@ -35,6 +50,11 @@ export interface PacedCloserOptions {
   close: (userID: string) => number;
   /** Called when the queue runs empty after closing something. */
   onIdle?: () => void;
+  /**
+   * How many more it may close or ask now (default unlimited): a batch takes at most this many, and at 0 it waits
+   * for {@link PacedCloser.wake}.
+   */
+  room?: () => number;
 }
 
 /**
@@ -50,6 +70,8 @@ export class PacedCloser {
   #pace = pace(1);
   #timer: unknown = undefined;
   #lastBatchMs: number | undefined;
+  /** A batch found no room: the next waits for {@link PacedCloser.wake}. */
+  #waiting = false;
 
   constructor(options: PacedCloserOptions) {
     this.#options = options;
@@ -73,15 +95,23 @@ export class PacedCloser {
     this.#schedule();
   }
 
+  /** Room was made (a move ended): a batch that found none is scheduled again. */
+  wake(): void {
+    if (!this.#waiting) return;
+    this.#waiting = false;
+    this.#schedule();
+  }
+
   /** Empties the queue and cancels the pending batch. */
   clear(): void {
     this.#queue.clear();
+    this.#waiting = false;
     if (this.#timer !== undefined) this.#options.timers.clearTimeout(this.#timer);
     this.#timer = undefined;
   }
 
   #schedule(): void {
-    if (this.#timer !== undefined || this.#queue.size === 0) return;
+    if (this.#timer !== undefined || this.#waiting || this.#queue.size === 0) return;
     const { intervalMs } = this.#pace;
     const random = this.#options.random();
     // After a batch the next one waits a full (stretched) interval, however the queue refilled.
@@ -95,9 +125,14 @@ export class PacedCloser {
   #tick(): void {
     this.#timer = undefined;
     this.#lastBatchMs = this.#options.now();
+    const budget = Math.min(this.#pace.batch, this.#options.room?.() ?? Number.POSITIVE_INFINITY);
+    if (budget <= 0) {
+      this.#waiting = true;
+      return;
+    }
     let closed = 0;
     for (const userID of this.#queue) {
-      if (closed >= this.#pace.batch) break;
+      if (closed >= budget) break;
       this.#queue.delete(userID);
       closed += this.#options.close(userID);
     }

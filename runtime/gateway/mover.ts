@@ -39,6 +39,8 @@ export interface ConnectionMoverOptions {
   isKept: (userID: string) => boolean;
   /** Each migration that ended, by outcome. */
   onOutcome: (outcome: MigrationOutcome) => void;
+  /** A connection asked to move is no longer moving (gone, replaced, closed at its deadline, or kept). */
+  onSettled?: () => void;
 }
 
 /** A connection asked to move, until it goes or its deadline passes. */
@@ -131,6 +133,7 @@ export class ConnectionMover {
     const move = this.#moving.get(connection);
     if (move === undefined) return;
     this.#moving.delete(connection);
+    this.#o.onSettled?.();
     // Given back before it moved: it stays, no longer moving (its move has no outcome).
     if (move.reason === 'ring' && this.#o.isKept(connection.userID)) return;
     const close = CLOSES[move.reason];
@@ -146,6 +149,7 @@ export class ConnectionMover {
     if (move === undefined) return false;
     this.#o.timers.clearTimeout(move.timer);
     this.#moving.delete(connection);
+    this.#o.onSettled?.();
     return true;
   }
 

@@ -162,3 +162,46 @@ test('a moving connection the gateway closes for another reason (kicked) ends it
     assert.deepEqual(await outcomes(t), { graceful: 0, deadline: 0, closed: 0 });
     assert.deepEqual(await deliverTo(rpc, [userID]), [['NOT_HERE', []]], 'kicked is not migrated');
   }));
+
+test('a gateway has at most half a second of its migrate rate asked to move at once, and asks the next as moves end', async () => {
+  // 4/s: a window of 2 connections; a deadline far beyond the test, so only a move that ends makes room.
+  const slow = { ...DEFAULT_POLICY, migrateRatePerSecond: 4, moveDeadlineMs: 300_000 };
+  const from = newRing({ version: 1, members: 2, policy: slow });
+  const to = newRing({ version: 2, members: 3, previousMembers: 2, policy: slow });
+  const users = usersWhere(5, (u) => from.owner(u)?.name === SELF && to.owner(u)?.name === 'im-2');
+  const t = await startTestGateway({ ring: from });
+  const rpc = grpcClient(t.gw);
+  try {
+    {
+      const clients = await Promise.all(users.map((userID) => connectClient(t.gw, { userID, graceful: true })));
+      t.source.set(to);
+      let round = 0;
+      /** Advances well past the pace, then delivers one message to all: what each socket got before it is in. */
+      const asked = async (): Promise<TestClient[]> => {
+        t.clock.advance(10_000);
+        round += 1;
+        const open = clients.filter((c) => c.ws.readyState === c.ws.OPEN);
+        const statuses = (await deliverTo(rpc, users)).map(([status]) => status);
+        assert.deepEqual(
+          statuses,
+          users.map((_, i) => (clients[i]!.ws.readyState === clients[i]!.ws.OPEN ? 'DELIVERED' : 'NOT_HERE')),
+        );
+        await Promise.all(open.map((c) => c.received(c.messages.filter(isMigrate).length + round)));
+        return clients.filter((c) => c.messages.some(isMigrate));
+      };
+      assert.equal((await asked()).length, 2, 'two asked, three waiting');
+      const [first] = await asked();
+      first!.ws.close(1000);
+      await settled(() => t.gw.stats().connections === 4, 'the moved client gone');
+      assert.equal((await asked()).length, 3, 'one more asked once a move ended');
+      assert.deepEqual(await outcomes(t), { graceful: 1, deadline: 0, closed: 0 });
+    }
+  } finally {
+    rpc.close();
+    await t.close();
+  }
+});
+
+function isMigrate(message: unknown): boolean {
+  return (message as { type?: string }).type === 'migrate';
+}

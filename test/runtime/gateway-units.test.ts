@@ -4,7 +4,7 @@ import { parseUpgradeRequest } from '../../runtime/gateway/auth.js';
 import { verifyClientToken } from '../../runtime/client-token.js';
 import { ConnectionTable, type ClientConnection } from '../../runtime/gateway/connections.js';
 import { deliverBatch, encodeMessageFrame } from '../../runtime/gateway/deliver.js';
-import { pace, PacedCloser, usersToMigrate } from '../../runtime/gateway/migration.js';
+import { moveWindow, pace, PacedCloser, usersToMigrate } from '../../runtime/gateway/migration.js';
 import { resolveGatewayOptions } from '../../runtime/gateway/options.js';
 import { StaticRingSource } from '../../runtime/ring-source.js';
 import { FakeClock, fakeConnection, newRing, SECRET, sign, usersWhere } from './gateway-fixture.js';
@@ -259,6 +259,46 @@ test('the paced closer closes at the rate, with jitter only stretching gaps, and
   assert.deepEqual(clock.pending(), [0], 'after an idle gap the next batch may start at once');
   closer.clear();
   assert.deepEqual([clock.pending(), closer.pending], [[], 0]);
+});
+
+test('the paced closer never has more moves open than its room allows, and goes on when woken', () => {
+  const clock = new FakeClock();
+  const closed: string[] = [];
+  let open = 0;
+  const closer = new PacedCloser({
+    timers: clock.timers,
+    now: clock.now,
+    random: () => 0,
+    close: (u) => (closed.push(u), (open += 1), 1),
+    room: () => 3 - open,
+  });
+  closer.replace(['a', 'b', 'c', 'd', 'e', 'f', 'g'], 100); // 10 per 100 ms
+  clock.advance(1000);
+  assert.deepEqual(closed, ['a', 'b', 'c'], 'a batch takes only the room left');
+  assert.deepEqual(clock.pending(), [], 'with no room it waits for a wake, without polling');
+  closer.wake();
+  clock.advance(1000);
+  assert.deepEqual(closed, ['a', 'b', 'c'], 'woken without room: still waiting');
+  open -= 2;
+  closer.wake();
+  clock.advance(1000);
+  assert.deepEqual(closed, ['a', 'b', 'c', 'd', 'e']);
+  open = 0;
+  closer.wake();
+  closer.wake();
+  clock.advance(1000);
+  assert.deepEqual(closed, ['a', 'b', 'c', 'd', 'e', 'f', 'g'], 'one wake or two, each user once');
+  assert.equal(open, 2);
+  open = 3;
+  closer.replace(['h'], 100);
+  clock.advance(1000);
+  assert.deepEqual(closed.at(-1), 'g', 'no room: a new queue waits as well');
+  closer.clear();
+  open = 0;
+  closer.wake();
+  clock.advance(1000);
+  assert.deepEqual([closed.length, closer.pending], [7, 0], 'cleared: a wake starts nothing');
+  assert.deepEqual([moveWindow(500), moveWindow(1), moveWindow(0.1)], [250, 1, 1]);
 });
 
 test('bad options are refused naming the option', () => {
