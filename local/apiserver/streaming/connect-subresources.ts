@@ -10,7 +10,9 @@ import { proxyHttp } from './http-proxy.js';
 import { forwardPorts, PORT_FORWARD_PROTOCOL } from './port-forward.js';
 import { podProxyTarget, proxyName, serviceProxyTarget, type ProxyTarget } from './proxy-targets.js';
 import type { SpdySession } from './spdy-session.js';
-import { upgradeToSpdy } from './spdy-upgrade.js';
+import { upgradeToSpdy, type Upgraded } from './spdy-upgrade.js';
+
+export type { Upgraded };
 
 /** Options of {@link ConnectSubresources}. */
 export interface ConnectSubresourcesOptions {
@@ -18,12 +20,6 @@ export interface ConnectSubresourcesOptions {
   readonly store: ObjectStore;
   /** Picks a Service's endpoint for `services/proxy`, in [0, 1). */
   readonly random: () => number;
-}
-
-/** What an upgrade request arrived with (see `spdy-upgrade.ts`). */
-export interface Upgraded {
-  readonly socket: Duplex;
-  readonly head: Buffer;
 }
 
 const SLICES = storageKey({ group: 'discovery.k8s.io', plural: 'endpointslices' });

@@ -16,11 +16,15 @@ const SPDY = 'SPDY/3.1';
 /** Largest websocket message read, in bytes: a SPDY frame (24-bit length) and its header. */
 const MAX_TUNNEL_MESSAGE_BYTES = 0xff_ff_ff + 8;
 
-/** What the upgraded request came with: the socket it arrived on and the bytes read past its head. */
-export interface UpgradeRequest {
-  readonly req: IncomingMessage;
+/** What an upgrade request (`Connection: Upgrade`) arrived with: its socket and the bytes read past its head. */
+export interface Upgraded {
   readonly socket: Duplex;
   readonly head: Buffer;
+}
+
+/** An upgrade request and what it {@link Upgraded arrived with}. */
+export interface UpgradeRequest extends Upgraded {
+  readonly req: IncomingMessage;
 }
 
 /**
