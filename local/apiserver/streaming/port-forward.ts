@@ -82,12 +82,13 @@ function forwardConnection(data: SpdyStream, error: SpdyStream, target: PortForw
   socket.once('close', () => {
     if (connected) {
       if (!data.writableEnded) data.end();
-      error.end();
+      if (!error.writableEnded) error.end();
     }
   });
   // A reset stream, or one closed before the client finished sending, leaves nothing to relay.
   data.once('close', () => {
     if (!data.readableEnded) socket.destroy();
+    if (!error.writableEnded) error.end();
   });
   error.once('close', () => {
     if (!data.destroyed && !error.writableFinished) data.reset();
