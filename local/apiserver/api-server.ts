@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createServer, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
+import type { Duplex } from 'node:stream';
 import { writeFile } from 'node:fs/promises';
 import { AccessControl } from './auth/access-control.js';
 import { isReview } from './auth/access-reviews.js';
@@ -24,6 +25,7 @@ import { toTable } from './http/table.js';
 import { servingCertificate, type ServingCertificate } from './http/tls.js';
 import type { KubeObject } from './types.js';
 import { serveWatch, type OpenWatch } from './http/watch.js';
+import { ConnectSubresources, upgradeResponse, type Upgraded } from './streaming/connect-subresources.js';
 
 /** Options of {@link LocalApiServer}; every one has a default. */
 export interface LocalApiServerOptions {
@@ -113,6 +115,7 @@ export class LocalApiServer {
   #tls: ServingCertificate | undefined;
   #closing: Promise<void> | undefined;
   #podLogs: PodLogSource | undefined;
+  readonly #connect: ConnectSubresources;
 
   constructor(options: LocalApiServerOptions = {}) {
     this.#options = resolveOptions(options);
@@ -143,6 +146,7 @@ export class LocalApiServer {
         status: { phase: 'Active' },
       });
     }
+    this.#connect = new ConnectSubresources({ store: this.#store, random: this.#options.random });
     this.#access = new AccessControl({ adminToken: this.#options.token, store: this.#store, now: this.#options.now });
   }
 
@@ -152,6 +156,9 @@ export class LocalApiServer {
     this.#tls = this.#options.tls ?? (await servingCertificate(this.#options.host, `${this.#options.name}-apiserver`));
     const server = createServer({ cert: this.#tls.cert, key: this.#tls.key }, (req, res) => void this.#serve(req, res));
     server.keepAliveTimeout = 30_000;
+    server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+      void this.#serve(req, upgradeResponse(req, socket), { socket, head });
+    });
     this.#server = server;
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
@@ -207,6 +214,7 @@ export class LocalApiServer {
   close(): Promise<void> {
     this.#closing ??= new Promise<void>((resolve) => {
       this.#dropWatches();
+      void this.#connect.close();
       const server = this.#server;
       if (!server?.listening) return resolve();
       server.close(() => resolve());
@@ -220,7 +228,7 @@ export class LocalApiServer {
     this.#watches.clear();
   }
 
-  async #serve(req: IncomingMessage, res: ServerResponse): Promise<void> {
+  async #serve(req: IncomingMessage, res: ServerResponse, upgraded?: Upgraded): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://local');
     let verb = 'info';
     let user: UserInfo | undefined;
@@ -234,7 +242,9 @@ export class LocalApiServer {
           path: url.pathname,
           userAgent: req.headers['user-agent'] ?? '',
         });
-        await this.#serveResource(route, req, res, { url, user: user! });
+        await (ConnectSubresources.serves(route)
+          ? this.#connect.serve(route, req, res, upgraded)
+          : this.#serveResource(route, req, res, { url, user: user! }));
       } else {
         const address = this.url.replace(/^https:\/\//, '');
         serveInfo(route, req, res, { types: this.#catalog.all(), name: this.#options.name, address });

@@ -81,12 +81,18 @@ function resourceRoute(method: string, at: Located, query: URLSearchParams, cata
     }
   }
   const type = catalog.find(at.group, at.version, rest[0]!);
-  if (!type || rest.length > 3) return { kind: 'not-found' };
+  // `…/{name}/proxy/{path}`: the path after `proxy` is the proxied request's, any method its own.
+  const proxied = rest[2] === 'proxy';
+  if (!type || (rest.length > 3 && !proxied)) return { kind: 'not-found' };
   if (type.namespaced !== (namespace !== undefined) && rest.length > 1) return { kind: 'not-found' };
   const name = rest[1];
   const subresource = rest[2];
   // POST on a named object's subresource creates it (pods/<name>/binding, pods/<name>/eviction).
-  const verb = method === 'POST' && subresource !== undefined ? 'create' : verbOf(method, name !== undefined, query);
+  const verb = proxied
+    ? proxyVerb(method)
+    : method === 'POST' && subresource !== undefined
+      ? 'create'
+      : verbOf(method, name !== undefined, query);
   if (!verb) return { kind: 'not-found' };
   return { kind: 'resource', type, verb, namespace, name, subresource };
 }
@@ -108,4 +114,10 @@ function verbOf(method: string, hasName: boolean, query: URLSearchParams): Verb 
     default:
       return undefined;
   }
+}
+
+/** The verb a proxied request is authorized as: the one its method maps to, `get` for reads. */
+function proxyVerb(method: string): Verb {
+  const verbs: Record<string, Verb> = { POST: 'create', PUT: 'update', PATCH: 'patch', DELETE: 'delete' };
+  return verbs[method] ?? 'get';
 }
