@@ -1,0 +1,95 @@
+import { badRequest, unsupportedMediaType } from '../errors.js';
+import type { KubeObject } from '../types.js';
+import { AUTOSCALING_MESSAGES } from './autoscaling-messages.js';
+import { CONTAINER_MESSAGES } from './container-messages.js';
+import { CORE_MESSAGES } from './core-messages.js';
+import { MessageDecoder } from './message-decoder.js';
+import { META_MESSAGES } from './meta-messages.js';
+import { POD_MESSAGES } from './pod-messages.js';
+import { RBAC_MESSAGES } from './rbac-messages.js';
+import { VOLUME_MESSAGES } from './volume-messages.js';
+import { readFields, WireType } from './wire-reader.js';
+import { WORKLOAD_MESSAGES } from './workload-messages.js';
+
+/** The prefix of a Kubernetes protobuf body (k8s.io/apimachinery runtime/serializer/protobuf). */
+const MAGIC = Buffer.from([0x6b, 0x38, 0x73, 0x00]);
+
+/** The objects decoded from protobuf, by `apiVersion/kind`, and their message in the tables. */
+const OBJECT_MESSAGES: Readonly<Record<string, string>> = {
+  'v1/Namespace': 'Namespace',
+  'v1/ConfigMap': 'ConfigMap',
+  'v1/Secret': 'Secret',
+  'v1/ServiceAccount': 'ServiceAccount',
+  'v1/Service': 'Service',
+  'v1/Pod': 'Pod',
+  'apps/v1/Deployment': 'Deployment',
+  'batch/v1/Job': 'Job',
+  'batch/v1/CronJob': 'CronJob',
+  'rbac.authorization.k8s.io/v1/Role': 'Role',
+  'rbac.authorization.k8s.io/v1/RoleBinding': 'RoleBinding',
+  'rbac.authorization.k8s.io/v1/ClusterRole': 'ClusterRole',
+  'rbac.authorization.k8s.io/v1/ClusterRoleBinding': 'ClusterRoleBinding',
+  'autoscaling/v1/HorizontalPodAutoscaler': 'HorizontalPodAutoscalerV1',
+  'autoscaling/v2/HorizontalPodAutoscaler': 'HorizontalPodAutoscaler',
+};
+
+const decoder = new MessageDecoder([
+  META_MESSAGES,
+  CORE_MESSAGES,
+  POD_MESSAGES,
+  CONTAINER_MESSAGES,
+  VOLUME_MESSAGES,
+  WORKLOAD_MESSAGES,
+  RBAC_MESSAGES,
+  AUTOSCALING_MESSAGES,
+]);
+
+/**
+ * A Kubernetes protobuf body (`application/vnd.kubernetes.protobuf`, as kubectl's generators
+ * send it) as the JSON object the JSON API would have received: the `k8s\0` prefix, then a
+ * `runtime.Unknown` envelope (1 typeMeta {1 apiVersion, 2 kind}, 2 raw, 3 contentEncoding,
+ * 4 contentType) whose `raw` is the object's message.
+ * @throws ApiError 400 for bytes that are not such a body, 415 for a kind or a field the tables do not hold.
+ */
+export function decodeObject(body: Buffer): KubeObject {
+  if (!body.subarray(0, MAGIC.length).equals(MAGIC))
+    throw badRequest('the body of the request is not a Kubernetes protobuf: it lacks the k8s\\0 prefix');
+  const envelope = readEnvelope(body.subarray(MAGIC.length));
+  const { apiVersion, kind } = envelope;
+  if (envelope.contentEncoding !== '')
+    throw unsupportedMediaType(`the local API server does not read protobuf bodies in ${envelope.contentEncoding}`);
+  const message = OBJECT_MESSAGES[`${apiVersion}/${kind}`];
+  if (message === undefined) {
+    throw unsupportedMediaType(
+      `the local API server does not decode a ${kind || 'object'} (${apiVersion || 'no apiVersion'}) sent as protobuf: ` +
+        'send it as JSON or YAML instead, e.g. "kubectl create ... --dry-run=client -o yaml | kubectl apply -f -"',
+    );
+  }
+  return { apiVersion, kind, ...decoder.decode(message, envelope.raw, kind) };
+}
+
+interface Envelope {
+  apiVersion: string;
+  kind: string;
+  raw: Buffer;
+  contentEncoding: string;
+}
+
+/** runtime.Unknown's fields (k8s.io/apimachinery/pkg/runtime generated.proto). */
+function readEnvelope(bytes: Buffer): Envelope {
+  const envelope: Envelope = { apiVersion: '', kind: '', raw: Buffer.alloc(0), contentEncoding: '' };
+  for (const field of readFields(bytes)) {
+    if (field.wireType !== WireType.lengthDelimited)
+      throw badRequest(`the protobuf envelope holds field ${field.number} with the wrong wire type ${field.wireType}`);
+    const value = field.value as Buffer;
+    if (field.number === 1) {
+      for (const part of readFields(value)) {
+        const text = (part.value as Buffer).toString('utf8');
+        if (part.number === 1) envelope.apiVersion = text;
+        else if (part.number === 2) envelope.kind = text;
+      }
+    } else if (field.number === 2) envelope.raw = value;
+    else if (field.number === 3) envelope.contentEncoding = value.toString('utf8');
+  }
+  return envelope;
+}
