@@ -165,7 +165,7 @@ test('field tables that name a message twice or a type no table holds are refuse
   assert.throws(() => new MessageDecoder([{ A: { 1: 'two words here' } }]), TypeError);
 });
 
-test('the API server stores a protobuf create and answers JSON; an unknown kind gets a 415 Status', async () => {
+test('the API server stores protobuf creates and updates and answers JSON; an unknown kind gets a 415 Status', async () => {
   const api = await startLocalApi();
   try {
     const headers = {
@@ -177,6 +177,11 @@ test('the API server stores a protobuf create and answers JSON; an unknown kind 
     assert.equal(created.status, 201, created.text);
     assert.match(String(created.headers['content-type']), /^application\/json/);
     assert.deepEqual(created.json<{ data: unknown }>().data, { k: 'v' });
+    const update = k8sBody('v1', 'ConfigMap', Buffer.concat([bytes(1, bytes(1, 'from-proto')), entry(2, 'k', 'w')]));
+    const path = '/api/v1/namespaces/default/configmaps/from-proto';
+    const updated = await rawRequest(api, path, { method: 'PUT', headers, body: update });
+    assert.equal(updated.status, 200, updated.text);
+    assert.deepEqual(updated.json<{ data: unknown }>().data, { k: 'w' });
     const node = k8sBody('v1', 'Node', bytes(1, bytes(1, 'n1')));
     const refused = await rawRequest(api, '/api/v1/nodes', { method: 'POST', headers, body: node });
     assert.equal(refused.status, 415);

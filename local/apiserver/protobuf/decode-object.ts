@@ -1,18 +1,15 @@
-import { badRequest, unsupportedMediaType } from '../errors.js';
+import { unsupportedMediaType } from '../errors.js';
 import type { KubeObject } from '../types.js';
 import { AUTOSCALING_MESSAGES } from './autoscaling-messages.js';
 import { CONTAINER_MESSAGES } from './container-messages.js';
 import { CORE_MESSAGES } from './core-messages.js';
+import { openEnvelope } from './envelope.js';
 import { MessageDecoder } from './message-decoder.js';
 import { META_MESSAGES } from './meta-messages.js';
 import { POD_MESSAGES } from './pod-messages.js';
 import { RBAC_MESSAGES } from './rbac-messages.js';
 import { VOLUME_MESSAGES } from './volume-messages.js';
-import { readFields, WireType } from './wire-reader.js';
 import { WORKLOAD_MESSAGES } from './workload-messages.js';
-
-/** The prefix of a Kubernetes protobuf body (k8s.io/apimachinery runtime/serializer/protobuf). */
-const MAGIC = Buffer.from([0x6b, 0x38, 0x73, 0x00]);
 
 /** The objects decoded from protobuf, by `apiVersion/kind`, and their message in the tables. */
 const OBJECT_MESSAGES: Readonly<Record<string, string>> = {
@@ -46,15 +43,12 @@ const decoder = new MessageDecoder([
 
 /**
  * A Kubernetes protobuf body (`application/vnd.kubernetes.protobuf`, as kubectl's generators
- * send it) as the JSON object the JSON API would have received: the `k8s\0` prefix, then a
- * `runtime.Unknown` envelope (1 typeMeta {1 apiVersion, 2 kind}, 2 raw, 3 contentEncoding,
- * 4 contentType) whose `raw` is the object's message.
+ * send it) as the JSON object the JSON API would have received: the envelope's `raw` decoded as
+ * the message of its apiVersion and kind.
  * @throws ApiError 400 for bytes that are not such a body, 415 for a kind or a field the tables do not hold.
  */
 export function decodeObject(body: Buffer): KubeObject {
-  if (!body.subarray(0, MAGIC.length).equals(MAGIC))
-    throw badRequest('the body of the request is not a Kubernetes protobuf: it lacks the k8s\\0 prefix');
-  const envelope = readEnvelope(body.subarray(MAGIC.length));
+  const envelope = openEnvelope(body);
   const { apiVersion, kind } = envelope;
   if (envelope.contentEncoding !== '')
     throw unsupportedMediaType(`the local API server does not read protobuf bodies in ${envelope.contentEncoding}`);
@@ -66,30 +60,4 @@ export function decodeObject(body: Buffer): KubeObject {
     );
   }
   return { apiVersion, kind, ...decoder.decode(message, envelope.raw, kind) };
-}
-
-interface Envelope {
-  apiVersion: string;
-  kind: string;
-  raw: Buffer;
-  contentEncoding: string;
-}
-
-/** runtime.Unknown's fields (k8s.io/apimachinery/pkg/runtime generated.proto). */
-function readEnvelope(bytes: Buffer): Envelope {
-  const envelope: Envelope = { apiVersion: '', kind: '', raw: Buffer.alloc(0), contentEncoding: '' };
-  for (const field of readFields(bytes)) {
-    if (field.wireType !== WireType.lengthDelimited)
-      throw badRequest(`the protobuf envelope holds field ${field.number} with the wrong wire type ${field.wireType}`);
-    const value = field.value as Buffer;
-    if (field.number === 1) {
-      for (const part of readFields(value)) {
-        const text = (part.value as Buffer).toString('utf8');
-        if (part.number === 1) envelope.apiVersion = text;
-        else if (part.number === 2) envelope.kind = text;
-      }
-    } else if (field.number === 2) envelope.raw = value;
-    else if (field.number === 3) envelope.contentEncoding = value.toString('utf8');
-  }
-  return envelope;
 }
