@@ -267,7 +267,9 @@ export class LocalApiServer {
     const request: ObjectRequest = {
       route,
       query: url.searchParams,
-      body: body.text,
+      get body() {
+        return body.text();
+      },
       contentType: body.contentType,
       userAgent: req.headers['user-agent'],
       warnings: [],

@@ -85,7 +85,7 @@ test('kubectl create namespace, configmap, secret, serviceaccount and service st
   });
 });
 
-test('kubectl create deployment and kubectl run store their workloads with the cluster defaults', async () => {
+test('kubectl create deployment, kubectl run and kubectl create poddisruptionbudget store their objects', async () => {
   await withKubectl(async (k) => {
     const deployment = ['create', 'deployment', 'web', `--image=${TEST_IMAGE}`, '--replicas=2', '--port=8080'];
     assert.equal(await k.ok(deployment), 'deployment.apps/web created\n');
@@ -107,6 +107,12 @@ test('kubectl create deployment and kubectl run store their workloads with the c
     assert.equal(pod.spec.restartPolicy, 'Never');
     assert.deepEqual(pod.spec.containers[0].env, [{ name: 'PORT', value: '8080' }]);
     assert.equal(pod.spec.containers[0].name, 'one');
+    const budget = ['create', 'poddisruptionbudget', 'web', '--selector=app=web', '--min-available=50%'];
+    assert.equal(await k.ok(budget), 'poddisruptionbudget.policy/web created\n');
+    assert.deepEqual((await k.get(['pdb', 'web'])).spec, {
+      minAvailable: '50%',
+      selector: { matchLabels: { app: 'web' } },
+    });
     assert.equal(await k.ok(['delete', 'deployment', 'web', '--wait=false']), 'deployment.apps "web" deleted\n');
     assert.equal(await k.ok(['delete', 'pod', 'one', '--wait=false']), 'pod "one" deleted\n');
   });

@@ -165,7 +165,7 @@ test('field tables that name a message twice or a type no table holds are refuse
   assert.throws(() => new MessageDecoder([{ A: { 1: 'two words here' } }]), TypeError);
 });
 
-test('the API server stores protobuf creates and updates and answers JSON; an unknown kind gets a 415 Status', async () => {
+test('the API server stores protobuf creates and updates as JSON; a kind without a table is 415, one not served 404', async () => {
   const api = await startLocalApi();
   try {
     const headers = {
@@ -190,6 +190,14 @@ test('the API server stores protobuf creates and updates and answers JSON; an un
       reason: 'UnsupportedMediaType',
       code: 415,
     });
+    // What is not served is 404 before its body is decoded, as with a JSON body.
+    const quota = k8sBody('v1', 'ResourceQuota', bytes(1, bytes(1, 'q')));
+    const unserved = await rawRequest(api, '/api/v1/namespaces/default/resourcequotas', {
+      method: 'POST',
+      headers,
+      body: quota,
+    });
+    assert.equal(unserved.status, 404, unserved.text);
   } finally {
     await api.close();
   }

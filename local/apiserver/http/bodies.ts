@@ -52,16 +52,22 @@ export async function readBodyBytes(req: IncomingMessage, limit: number): Promis
   return Buffer.concat(chunks);
 }
 
-/** A request body as the object handlers read it: its text and media type. */
+/** A request body as the object handlers read it: its media type, and its text once asked for. */
 export interface RequestBody {
-  readonly text: string;
+  /** The media type of {@link text}: JSON for a decoded protobuf body. */
   readonly contentType: string | undefined;
+  /**
+   * The body as text, decoded on the first call: a handler asks only once the route is known to
+   * be served, so a request for what is not served gets its 404 before any decoding error.
+   * @throws ApiError 415 for a protobuf object the decoder has no table for, 400 for malformed bytes.
+   */
+  text(): string;
 }
 
 /**
  * The body of a resource request, up to `limit` bytes. A protobuf object (kubectl's generators,
- * `kubectl create configmap …`, send built-ins so) is decoded and handed on as JSON.
- * @throws ApiError 415 for CBOR and for protobuf objects the decoder has no table for; 413 past `limit`.
+ * `kubectl create configmap …`, send built-ins so) is handed on as JSON.
+ * @throws ApiError 415 for CBOR; 413 past `limit`.
  */
 export async function readRequestBody(req: IncomingMessage, limit: number): Promise<RequestBody> {
   const contentType = req.headers['content-type'];
@@ -73,8 +79,12 @@ export async function readRequestBody(req: IncomingMessage, limit: number): Prom
     );
   }
   const bytes = await readBodyBytes(req, limit);
-  if (!contentType?.includes('protobuf') || bytes.length === 0) return { text: bytes.toString('utf8'), contentType };
-  return { text: JSON.stringify(decodeObject(bytes)), contentType: 'application/json' };
+  if (!contentType?.includes('protobuf') || bytes.length === 0) {
+    const text = bytes.toString('utf8');
+    return { contentType, text: () => text };
+  }
+  let decoded: string | undefined;
+  return { contentType: 'application/json', text: () => (decoded ??= JSON.stringify(decodeObject(bytes))) };
 }
 
 /** Whether the client asks for a `meta.k8s.io/v1 Table` first (`kubectl get`). */

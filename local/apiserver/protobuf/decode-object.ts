@@ -21,6 +21,7 @@ const OBJECT_MESSAGES: Readonly<Record<string, string>> = {
   'v1/Pod': 'Pod',
   'apps/v1/Deployment': 'Deployment',
   'batch/v1/Job': 'Job',
+  'policy/v1/PodDisruptionBudget': 'PodDisruptionBudget',
   'batch/v1/CronJob': 'CronJob',
   'rbac.authorization.k8s.io/v1/Role': 'Role',
   'rbac.authorization.k8s.io/v1/RoleBinding': 'RoleBinding',

@@ -1,8 +1,8 @@
 import type { MessageTable } from './field-table.js';
 
 /**
- * Deployment (apps/v1), Job and CronJob (batch/v1) and their messages, in the notation of
- * {@link MessageTable}.
+ * Deployment (apps/v1), Job and CronJob (batch/v1), PodDisruptionBudget (policy/v1) and their
+ * messages, in the notation of {@link MessageTable}.
  */
 export const WORKLOAD_MESSAGES: MessageTable = {
   Deployment: { 1: 'metadata ObjectMeta', 2: 'spec DeploymentSpec', 3: 'status DeploymentStatus' },
@@ -93,5 +93,25 @@ export const WORKLOAD_MESSAGES: MessageTable = {
     1: 'active []ObjectReference',
     4: 'lastScheduleTime Time',
     5: 'lastSuccessfulTime Time',
+  },
+  PodDisruptionBudget: {
+    1: 'metadata ObjectMeta',
+    2: 'spec PodDisruptionBudgetSpec',
+    3: 'status PodDisruptionBudgetStatus',
+  },
+  PodDisruptionBudgetSpec: {
+    1: 'minAvailable IntOrString',
+    2: 'selector LabelSelector',
+    3: 'maxUnavailable IntOrString',
+    4: 'unhealthyPodEvictionPolicy *string',
+  },
+  PodDisruptionBudgetStatus: {
+    1: 'observedGeneration int64',
+    2: 'disruptedPods map[string]Time',
+    3: 'disruptionsAllowed int32',
+    4: 'currentHealthy int32',
+    5: 'desiredHealthy int32',
+    6: 'expectedPods int32',
+    7: 'conditions []Condition',
   },
 };
