@@ -173,6 +173,18 @@ test('kubectl create and run with --dry-run=server print the object and keep not
       [['create', 'namespace', 'dry'], 'namespace/dry created (server dry run)\n'],
       [['create', 'configmap', 'dry', '--from-literal=a=b'], 'configmap/dry created (server dry run)\n'],
       [['create', 'secret', 'generic', 'dry', '--from-literal=a=b'], 'secret/dry created (server dry run)\n'],
+      [
+        [
+          'create',
+          'secret',
+          'docker-registry',
+          'dry',
+          '--docker-server=r.example',
+          '--docker-username=u',
+          '--docker-password=p',
+        ],
+        'secret/dry created (server dry run)\n',
+      ],
       [['create', 'serviceaccount', 'dry'], 'serviceaccount/dry created (server dry run)\n'],
       [['create', 'service', 'clusterip', 'dry', '--tcp=80'], 'service/dry created (server dry run)\n'],
       [['create', 'deployment', 'dry', `--image=${TEST_IMAGE}`], 'deployment.apps/dry created (server dry run)\n'],
