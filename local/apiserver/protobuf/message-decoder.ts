@@ -37,11 +37,6 @@ export class MessageDecoder {
     }
   }
 
-  /** Whether a table holds `message`. */
-  has(message: string): boolean {
-    return this.#messages.has(message);
-  }
-
   /**
    * `bytes` as the JSON object of `message`; `kind` names the object in refusals.
    * @throws ApiError 415 for a field number the tables do not know, 400 for malformed bytes.
@@ -183,6 +178,7 @@ function isZero(value: Json): boolean {
 }
 
 function zeroOf(type: string): Json {
+  if (type === 'Time') return null;
   if (type === 'Quantity') return '0';
   if (type === 'bool') return false;
   return type === 'int32' || type === 'int64' ? 0 : '';
