@@ -15,7 +15,7 @@ import { timestamp } from './store/metadata.js';
 import { ResourceCatalog } from './store/resource-catalog.js';
 import { ObjectService, type ObjectRequest } from './store/resources.js';
 import { SYSTEM_NAMESPACES } from './store/namespace-lifecycle.js';
-import { checkBodyType, readBody, readBodyBytes, send, sendError, wantsTable } from './http/bodies.js';
+import { readBodyBytes, readRequestBody, send, sendError, wantsTable } from './http/bodies.js';
 import { serveInfo } from './http/info.js';
 import { isPodLog, servePodLog, type PodLogSource } from './http/pod-log.js';
 import { routeRequest, type ResourceRoute } from './http/router.js';
@@ -273,13 +273,14 @@ export class LocalApiServer {
       await servePodLog(route, url.searchParams, res, { store: this.#store, source: this.#podLogs });
       return;
     }
-    checkBodyType(req.headers['content-type']);
-    const body = await readBody(req, this.#options.maxBodyBytes);
+    const body = await readRequestBody(req, this.#options.maxBodyBytes);
     const request: ObjectRequest = {
       route,
       query: url.searchParams,
-      body,
-      contentType: req.headers['content-type'],
+      get body() {
+        return body.text();
+      },
+      contentType: body.contentType,
       userAgent: req.headers['user-agent'],
       warnings: [],
     };

@@ -156,7 +156,7 @@ export interface RawResponse {
 export function rawRequest(
   api: LocalApi,
   path: string,
-  init: { method?: string; headers?: Record<string, string>; body?: string; anonymous?: boolean } = {},
+  init: { method?: string; headers?: Record<string, string>; body?: string | Buffer; anonymous?: boolean } = {},
 ): Promise<RawResponse> {
   return new Promise((resolve, reject) => {
     const headers: Record<string, string> = {

@@ -1,8 +1,7 @@
 import { badRequest } from '../errors.js';
+import { openEnvelope } from '../protobuf/envelope.js';
+import { readFields, WireType } from '../protobuf/wire-reader.js';
 import type { KubeObject } from '../types.js';
-
-/** The prefix of a Kubernetes protobuf body (k8s.io/apimachinery runtime/serializer/protobuf). */
-const MAGIC = Buffer.from([0x6b, 0x38, 0x73, 0x00]);
 
 /** Field numbers → names of the messages a review holds (k8s.io/api/authorization/v1 generated.proto). */
 const RESOURCE_ATTRIBUTES = ['', 'namespace', 'verb', 'group', 'version', 'resource', 'subresource', 'name'];
@@ -13,10 +12,8 @@ const NON_RESOURCE_ATTRIBUTES = ['', 'path', 'verb'];
  * `runtime.Unknown` envelope, then the review's `spec` (attributes, user, groups, uid, namespace).
  */
 export function decodeReview(kind: string, body: Buffer): KubeObject {
-  if (!body.subarray(0, 4).equals(MAGIC)) throw badRequest('the body of the request is not a Kubernetes protobuf');
-  const envelope = fields(body.subarray(4));
-  const raw = envelope.get(2)?.[0];
-  if (!raw) throw badRequest('the protobuf body holds no object');
+  const { raw } = openEnvelope(body);
+  if (raw.length === 0) throw badRequest('the protobuf body holds no object');
   const object = fields(raw);
   const spec = fields(object.get(2)?.[0] ?? Buffer.alloc(0));
   if (kind === 'SelfSubjectRulesReview') {
@@ -51,33 +48,9 @@ function strings(message: Buffer, names: readonly string[]): Record<string, stri
 /** The length-delimited fields of a message by number; varint and fixed fields are skipped. */
 function fields(message: Buffer): Map<number, Buffer[]> {
   const found = new Map<number, Buffer[]>();
-  let at = 0;
-  while (at < message.length) {
-    const [tag, afterTag] = varint(message, at);
-    const wire = tag & 7;
-    at = afterTag;
-    if (wire === 0) at = varint(message, at)[1];
-    else if (wire === 1) at += 8;
-    else if (wire === 5) at += 4;
-    else if (wire === 2) {
-      const [length, start] = varint(message, at);
-      const field = Math.floor(tag / 8);
-      found.set(field, [...(found.get(field) ?? []), message.subarray(start, start + length)]);
-      at = start + length;
-    } else throw badRequest(`the protobuf body has an unsupported wire type ${wire}`);
+  for (const field of readFields(message)) {
+    if (field.wireType !== WireType.lengthDelimited) continue;
+    found.set(field.number, [...(found.get(field.number) ?? []), field.value as Buffer]);
   }
   return found;
-}
-
-function varint(buffer: Buffer, from: number): [number, number] {
-  let value = 0;
-  let scale = 1;
-  let at = from;
-  for (;;) {
-    if (at >= buffer.length) throw badRequest('the protobuf body is truncated');
-    const byte = buffer[at++]!;
-    value += (byte & 0x7f) * scale;
-    scale *= 128;
-    if (byte < 0x80) return [value, at];
-  }
 }

@@ -1,8 +1,9 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { ApiError } from '../errors.js';
+import { decodeObject } from '../protobuf/decode-object.js';
 
 /**
- * Bodies as the API server reads and writes them: JSON or YAML in, up to a size; JSON out, with
+ * Bodies as the API server reads and writes them: JSON, YAML or protobuf in, up to a size; JSON out, with
  * `Warning` headers; errors as `meta/v1 Status`.
  */
 
@@ -51,16 +52,39 @@ export async function readBodyBytes(req: IncomingMessage, limit: number): Promis
   return Buffer.concat(chunks);
 }
 
-/** @throws ApiError 415 for the encodings this server does not read (protobuf, CBOR). */
-export function checkBodyType(contentType: string | undefined): void {
-  if (contentType?.includes('protobuf') || contentType?.includes('cbor')) {
-    // kubectl's generator commands (`kubectl create configmap …`) encode built-ins as protobuf.
+/** A request body as the object handlers read it: its media type, and its text once asked for. */
+export interface RequestBody {
+  /** The media type of {@link text}: JSON for a decoded protobuf body. */
+  readonly contentType: string | undefined;
+  /**
+   * The body as text, decoded on the first call: a handler asks only once the route is known to
+   * be served, so a request for what is not served gets its 404 before any decoding error.
+   * @throws ApiError 415 for a protobuf object the decoder has no table for, 400 for malformed bytes.
+   */
+  text(): string;
+}
+
+/**
+ * The body of a resource request, up to `limit` bytes. A protobuf object (kubectl's generators,
+ * `kubectl create configmap …`, send built-ins so) is handed on as JSON.
+ * @throws ApiError 415 for CBOR; 413 past `limit`.
+ */
+export async function readRequestBody(req: IncomingMessage, limit: number): Promise<RequestBody> {
+  const contentType = req.headers['content-type'];
+  if (contentType?.includes('cbor')) {
     throw new ApiError(
       415,
       'UnsupportedMediaType',
-      `the local API server accepts JSON and YAML bodies, not ${contentType}: use "kubectl apply -f" or "kubectl create -f"`,
+      `the local API server accepts JSON, YAML and protobuf bodies, not ${contentType}: use "kubectl apply -f" or "kubectl create -f"`,
     );
   }
+  const bytes = await readBodyBytes(req, limit);
+  if (!contentType?.includes('protobuf') || bytes.length === 0) {
+    const text = bytes.toString('utf8');
+    return { contentType, text: () => text };
+  }
+  let decoded: string | undefined;
+  return { contentType: 'application/json', text: () => (decoded ??= JSON.stringify(decodeObject(bytes))) };
 }
 
 /** Whether the client asks for a `meta.k8s.io/v1 Table` first (`kubectl get`). */
