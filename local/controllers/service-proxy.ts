@@ -160,7 +160,7 @@ export class ServiceProxy {
     if (!service || this.#reported.has(key)) return;
     this.#reported.add(key);
     const message =
-      `port ${skipped.port}/${skipped.protocol} is not forwarded: imring local forwards TCP only; ` +
+      `port ${skipped.port}/${skipped.protocol} is not forwarded: the local control plane forwards TCP only; ` +
       'use a TCP port, or reach the pods by their own addresses';
     this.#warn(service, 'UnsupportedProtocol', message);
   }

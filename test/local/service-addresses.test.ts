@@ -93,7 +93,7 @@ test('serviceCauses: an update keeps the address, refuses a change, and other ty
   for (const type of ['NodePort', 'LoadBalancer', 'ExternalName']) {
     const [cause] = serviceCauses(service('n', { type }), undefined, at);
     assert.equal(cause?.field, 'spec.type');
-    assert.match(cause.message, /imring local serves ClusterIP and headless Services only/);
+    assert.match(cause.message, /the local control plane serves ClusterIP and headless Services only/);
   }
   const others = [live, service('b', { clusterIP: 'None' }), service('c', { clusterIP: '127.250.7.5' })];
   assert.deepEqual([...addressesInUse(others, service('c'))], ['127.250.7.3']);
@@ -146,7 +146,7 @@ test('the API server allocates from its range, refuses a taken address, releases
       }),
     );
     assert.equal(nodePort.code, 422);
-    assert.match(nodePort.message, /imring local serves ClusterIP and headless Services only/);
+    assert.match(nodePort.message, /the local control plane serves ClusterIP and headless Services only/);
   } finally {
     await api.close();
   }

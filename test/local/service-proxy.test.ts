@@ -174,7 +174,7 @@ async function refusals(cluster: LocalCluster, taken: string, first: string): Pr
   assert.equal(nodePort.code, 1);
   assert.match(
     nodePort.stderr,
-    /spec\.type: Unsupported value: "NodePort".*imring local serves ClusterIP and headless Services only/,
+    /spec\.type: Unsupported value: "NodePort".*the local control plane serves ClusterIP and headless Services only/,
   );
   const [free] = spareAddresses(first, taken);
   const dry = await create('dry', { clusterIP: free }, '--dry-run=server');
@@ -203,7 +203,10 @@ async function bindWarnings(cluster: LocalCluster, address: string): Promise<voi
       return found.length === 2 ? found.sort() : undefined;
     });
     assert.match(events[0]!, new RegExp(`^FailedToListen: cannot listen on ${address}:9200: address already in use`));
-    assert.match(events[1]!, /^UnsupportedProtocol: port 9201\/UDP is not forwarded: imring local forwards TCP only/);
+    assert.match(
+      events[1]!,
+      /^UnsupportedProtocol: port 9201\/UDP is not forwarded: the local control plane forwards TCP only/,
+    );
   } finally {
     await new Promise((resolve) => blocker.close(resolve));
   }

@@ -111,6 +111,6 @@ function unsupportedType(type: unknown): StatusCause {
     field: 'spec.type',
     message:
       `Unsupported value: ${JSON.stringify(type)}: supported values: "ClusterIP" ` +
-      '(imring local serves ClusterIP and headless Services only)',
+      '(the local control plane serves ClusterIP and headless Services only)',
   };
 }
