@@ -232,6 +232,16 @@ export interface EventTarget {
   readonly metadata?: { name?: string; namespace?: string; uid?: string; resourceVersion?: string };
 }
 
+/** Options of {@link EventRecorder}. */
+export interface EventRecorderOptions {
+  /**
+   * Whether events are correlated (counted, combined, throttled), which updates Events with
+   * `patch`. `false`: each event is a new Event, for a component allowed only to create them.
+   * Default true.
+   */
+  readonly correlate?: boolean;
+}
+
 /**
  * Records core/v1 Events as the real components' recorders do (client-go's tools/record): each
  * event goes through an {@link EventCorrelator}, so a repeated event updates one Event's count
@@ -243,18 +253,25 @@ export class EventRecorder {
   readonly #core: CoreV1Api;
   readonly #component: string;
   readonly #onError: (error: unknown) => void;
-  readonly #correlator = new EventCorrelator({ now: nowNanos });
+  readonly #correlator: EventCorrelator | undefined;
   #tail: Promise<void> = Promise.resolve();
 
-  constructor(kc: KubeConfig, component: string, onError: (error: unknown) => void = () => undefined) {
+  constructor(
+    kc: KubeConfig,
+    component: string,
+    onError: (error: unknown) => void = () => undefined,
+    options: EventRecorderOptions = {},
+  ) {
     this.#core = kc.makeApiClient(CoreV1Api);
     this.#component = component;
     this.#onError = onError;
+    this.#correlator = options.correlate === false ? undefined : new EventCorrelator({ now: nowNanos });
   }
 
   /** Resolves once this event (and every one recorded before it) is written, or given up. */
   record(target: EventTarget, type: 'Normal' | 'Warning', reason: string, message: string): Promise<void> {
-    const correlation = this.#correlator.correlate(this.#event(target, { type, reason, message }));
+    const event = this.#event(target, { type, reason, message });
+    const correlation = this.#correlator?.correlate(event) ?? { action: 'create', event };
     if (correlation.action === 'skip') return this.#tail;
     this.#tail = this.#tail.then(() => this.#write(correlation.action, correlation.event));
     return this.#tail;
