@@ -70,9 +70,10 @@ function pod(name: string, container: V1Container): V1Pod {
   };
 }
 
-/** A workload of kind `kind` running one pod of the test server, labelled app=`name`. */
+/** A workload of kind `kind`: one pod of the test server, a TCP liveness probe without timing, app=`name`. */
 function workload(kind: 'Deployment' | 'StatefulSet', name: string): Record<string, unknown> {
-  const template = { metadata: { labels: { app: name } }, spec: pod(name, server()).spec };
+  const container = server({ livenessProbe: { tcpSocket: { port: 'http' } } });
+  const template = { metadata: { labels: { app: name } }, spec: pod(name, container).spec };
   const spec = { replicas: 1, selector: { matchLabels: { app: name } }, template };
   return {
     apiVersion: 'apps/v1',
@@ -173,6 +174,21 @@ test('a failing probe is one Event counted up; describe shows probe defaults; ev
         [true, '127.0.0.1', 'ContainerCreating'],
         'the addresses show while the container is being created',
       );
+      const probe = '{.spec.template.spec.containers[0].livenessProbe}';
+      for (const owner of ['deployment/dweb', 'statefulset/sweb']) {
+        const defaulted = JSON.parse(await kubectl.ok('get', owner, '-o', `jsonpath=${probe}`)) as unknown;
+        assert.deepEqual(
+          defaulted,
+          {
+            tcpSocket: { port: 'http' },
+            timeoutSeconds: 1,
+            periodSeconds: 10,
+            successThreshold: 1,
+            failureThreshold: 3,
+          },
+          `${owner}: the template's probe is defaulted`,
+        );
+      }
       const table = await kubectl.ok('get', 'pods', '-o', 'wide', '--no-headers');
       for (const row of table.trim().split('\n')) assert.match(row, /\s127\.\d+\.\d+\.\d+\s/, `an IP in: ${row}`);
     });
@@ -215,6 +231,13 @@ test('logs: timestamps, since, since-time, limit-bytes, and the previous run aft
       assert.equal(await kubectl.ok('logs', 'talker', `--since-time=${after}`), '');
       assert.equal(await kubectl.ok('logs', 'talker', '--timestamps', '--tail=1'), `${stamped.at(-1)}\n`);
       assert.equal(await kubectl.ok('logs', 'talker', '--timestamps', '--limit-bytes=20'), stamped[0]!.slice(0, 20));
+      const raw = (query: string): Promise<KubectlResult> =>
+        kubectl.run('get', '--raw', `/api/v1/namespaces/default/pods/talker/log?${query}`);
+      assert.match((await raw('sinceSeconds=0')).stderr, /sinceSeconds must be an integer greater than or equal to 1/);
+      assert.match(
+        (await raw(`sinceSeconds=5&sinceTime=${after}`)).stderr,
+        /at most one of `sinceTime` or `sinceSeconds` may be specified/,
+      );
 
       assert.equal((await fetch(`${base}/crash`, { method: 'POST' })).status, 200);
       const core = cluster.kc.makeApiClient(CoreV1Api);
