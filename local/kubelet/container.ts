@@ -9,10 +9,10 @@ import { CriLineEncoder, type LogStreamName } from './cri-log.js';
 /**
  * One run of a container: a local process in its own process group (its own session, like a
  * container's PID namespace), stdin a pipe this process never writes (so a child that watches
- * stdin exits with us), stdout and stderr read by this process and appended to the log file in
- * the CRI format, each line stamped with when it was read, as a CRI runtime's shim does. Signals go to the whole
- * group; when the leader exits the group is SIGKILLed, as the kernel kills a PID namespace
- * whose init exits, so no grandchild is left behind.
+ * stdin exits with us), stdout and stderr read by this process and appended to the log file as
+ * CRI records, each line stamped with when it was read, as a container runtime's shim does.
+ * Signals go to the whole group; when the leader exits the group is SIGKILLed, as the kernel
+ * kills a PID namespace whose init exits, so no grandchild is left behind.
  */
 
 /** How a run ended. */
@@ -80,9 +80,15 @@ export class ContainerProcess {
     const [command, ...args] = options.argv;
     if (command === undefined) throw new TypeError('argv must not be empty');
     const log = await open(options.logFile, 'a');
-    const child = spawn(command, args, { env: { ...options.env }, stdio: 'pipe', detached: true });
+    let child: ChildProcess;
+    try {
+      child = spawn(command, args, { env: { ...options.env }, stdio: 'pipe', detached: true });
+    } catch (error) {
+      await log.close();
+      throw new Error(`failed to start ${command}: ${(error as Error).message}`, { cause: error });
+    }
     // The pipe is never written; a write error (EPIPE after exit) is not ours to report.
-    child.stdin.on('error', () => undefined);
+    child.stdin?.on('error', () => undefined);
     if (child.pid === undefined) {
       await log.close();
       const [error] = (await once(child, 'error')) as [Error];
