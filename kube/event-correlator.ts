@@ -10,8 +10,8 @@ import { TokenBucket } from './token-bucket.js';
  *   is `(combined from similar events): <the latest message>`;
  * - counting: an event seen before (same source, object, type, reason, message) updates the
  *   Event first written for it: count + 1, its lastTimestamp and message;
- * - spam filter: per source and object, `spamBurst` writes, then one per `spamRefillMs`; a
- *   filtered occurrence is still counted, so the next write carries the full count.
+ * - spam filter: per source, object and type, `spamBurst` writes, then one per `spamRefillMs`;
+ *   a filtered occurrence is still counted, so the next write carries the full count.
  *
  * Pure apart from the clock it is given.
  */
@@ -22,7 +22,7 @@ export interface EventCorrelatorOptions {
   readonly maxSimilarEvents?: number;
   /** Longest gap between similar events that still counts them together, in ms. Default 600,000. */
   readonly similarWindowMs?: number;
-  /** Writes a source may make about one object at once. Default 25. */
+  /** Writes of one type (Normal, Warning) a source may make about one object at once. Default 25. */
   readonly spamBurst?: number;
   /** Time for one more write to become allowed once the burst is spent, in ms. Default 300,000. */
   readonly spamRefillMs?: number;
@@ -164,29 +164,26 @@ function resolveOptions(options: EventCorrelatorOptions): Required<EventCorrelat
   return resolved;
 }
 
-/** The source and the object (client-go's getSpamKey). */
+/** The source, the object and the type (client-go 1.32's getSpamKey): a flood of Normal events leaves Warnings room. */
 function spamKey(event: CoreV1Event): string {
-  const o = event.involvedObject;
-  return JSON.stringify([
-    event.source?.component,
-    event.source?.host,
-    o.kind,
-    o.namespace,
-    o.name,
-    o.uid,
-    o.apiVersion,
-  ]);
+  return JSON.stringify([...sourceAndObject(event), event.type]);
 }
 
 /** Everything but the message (client-go's EventAggregatorByReasonFunc). */
 function similarKey(event: CoreV1Event): string {
-  return JSON.stringify([spamKey(event), event.type, event.reason, event.reportingComponent, event.reportingInstance]);
+  const { type, reason, reportingComponent, reportingInstance } = event;
+  return JSON.stringify([...sourceAndObject(event), type, reason, reportingComponent, reportingInstance]);
 }
 
 /** Everything that makes two events the same one (client-go's getEventKey). */
 function eventKey(event: CoreV1Event): string {
   const o = event.involvedObject;
-  return JSON.stringify([spamKey(event), o.fieldPath, event.type, event.reason, event.message]);
+  return JSON.stringify([...sourceAndObject(event), o.fieldPath, event.type, event.reason, event.message]);
+}
+
+function sourceAndObject(event: CoreV1Event): unknown[] {
+  const o = event.involvedObject;
+  return [event.source?.component, event.source?.host, o.kind, o.namespace, o.name, o.uid, o.apiVersion];
 }
 
 /** A Map that forgets its least recently used entry beyond `limit` entries. */

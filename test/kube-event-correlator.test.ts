@@ -95,6 +95,8 @@ test('a source writes a burst about one object, then one a refill; the skipped o
   const actions = [1, 2, 3, 4, 5].map(() => correlator.correlate(event({})).action);
   assert.deepEqual(actions, ['create', 'update', 'update', 'skip', 'skip']);
   assert.equal(correlator.correlate(event({ object: 'web-1' })).action, 'create', 'another object has its own budget');
+  const normal = { ...event({ reason: 'Pulled', message: 'pulled' }), type: 'Normal' };
+  assert.equal(correlator.correlate(normal).action, 'create', 'another type has its own budget');
   advance(300);
   const next = correlator.correlate(event({}));
   assert.deepEqual(summary(next), ['update', 'web-0.1', 6, 'Readiness probe failed']);
