@@ -1,11 +1,15 @@
 import {
   CoreV1Api,
+  PatchStrategy,
+  setHeaderOptions,
   makeInformer,
   type KubeConfig,
   type KubernetesListObject,
   type KubernetesObject,
   type CoreV1Event,
 } from '@kubernetes/client-node';
+import { EventCorrelator } from './event-correlator.js';
+import { nowNanos } from './nano-clock.js';
 
 /**
  * A small controller kit on client-node: an informer that restarts itself, a keyed work
@@ -228,27 +232,59 @@ export interface EventTarget {
   readonly metadata?: { name?: string; namespace?: string; uid?: string; resourceVersion?: string };
 }
 
+/** Options of {@link EventRecorder}. */
+export interface EventRecorderOptions {
+  /**
+   * Whether events are correlated (counted, combined, throttled), which updates Events with
+   * `patch`. `false`: each event is a new Event, for a component allowed only to create them.
+   * Default true.
+   */
+  readonly correlate?: boolean;
+}
+
 /**
- * Records core/v1 Events, as the real controllers do, so `kubectl describe` shows them.
- * Recording never throws: an event that cannot be written is reported to `onError`.
+ * Records core/v1 Events as the real components' recorders do (client-go's tools/record): each
+ * event goes through an {@link EventCorrelator}, so a repeated event updates one Event's count
+ * and lastTimestamp, similar ones are combined and a flood about one object is throttled; Events
+ * are written one at a time, in order. Recording never throws: an event that cannot be written is
+ * reported to `onError`.
  */
 export class EventRecorder {
   readonly #core: CoreV1Api;
   readonly #component: string;
   readonly #onError: (error: unknown) => void;
+  readonly #correlator: EventCorrelator | undefined;
+  #tail: Promise<void> = Promise.resolve();
 
-  constructor(kc: KubeConfig, component: string, onError: (error: unknown) => void = () => undefined) {
+  constructor(
+    kc: KubeConfig,
+    component: string,
+    onError: (error: unknown) => void = () => undefined,
+    options: EventRecorderOptions = {},
+  ) {
     this.#core = kc.makeApiClient(CoreV1Api);
     this.#component = component;
     this.#onError = onError;
+    this.#correlator = options.correlate === false ? undefined : new EventCorrelator({ now: nowNanos });
   }
 
-  async record(target: EventTarget, type: 'Normal' | 'Warning', reason: string, message: string): Promise<void> {
+  /** Resolves once this event (and every one recorded before it) is written, or given up. */
+  record(target: EventTarget, type: 'Normal' | 'Warning', reason: string, message: string): Promise<void> {
+    const event = this.#event(target, { type, reason, message });
+    const correlation = this.#correlator?.correlate(event) ?? { action: 'create', event };
+    if (correlation.action === 'skip') return this.#tail;
+    this.#tail = this.#tail.then(() => this.#write(correlation.action, correlation.event));
+    return this.#tail;
+  }
+
+  #event(target: EventTarget, init: { type: string; reason: string; message: string }): CoreV1Event {
     const meta = target.metadata ?? {};
     const namespace = meta.namespace ?? 'default';
-    const now = new Date();
-    const body: CoreV1Event = {
-      metadata: { generateName: `${meta.name ?? 'object'}.`, namespace },
+    const nanos = nowNanos();
+    const now = new Date(Number(nanos / 1_000_000n));
+    return {
+      // client-go names an Event itself, so a later occurrence can update it before the create is answered.
+      metadata: { name: `${meta.name ?? 'object'}.${nanos.toString(16)}`, namespace },
       involvedObject: {
         apiVersion: target.apiVersion,
         kind: target.kind,
@@ -257,9 +293,7 @@ export class EventRecorder {
         uid: meta.uid,
         resourceVersion: meta.resourceVersion,
       },
-      reason,
-      message,
-      type,
+      ...init,
       count: 1,
       firstTimestamp: now,
       lastTimestamp: now,
@@ -267,10 +301,30 @@ export class EventRecorder {
       reportingComponent: this.#component,
       reportingInstance: this.#component,
     };
+  }
+
+  async #write(action: 'create' | 'update', event: CoreV1Event): Promise<void> {
+    const namespace = event.metadata.namespace ?? 'default';
     try {
-      await this.#core.createNamespacedEvent({ namespace, body });
+      if (action === 'update' && (await this.#update(event))) return;
+      await this.#core.createNamespacedEvent({ namespace, body: event });
     } catch (error) {
       this.#onError(error);
     }
   }
+
+  /** Patches the Event's count, lastTimestamp and message; false when it is gone (expired), so it is created again. */
+  async #update(event: CoreV1Event): Promise<boolean> {
+    const { name = '', namespace = 'default' } = event.metadata;
+    const body = { count: event.count, lastTimestamp: event.lastTimestamp, message: event.message };
+    try {
+      await this.#core.patchNamespacedEvent({ name, namespace, body }, mergePatch);
+      return true;
+    } catch (error) {
+      if ((error as { code?: number }).code === 404) return false;
+      throw error;
+    }
+  }
 }
+
+const mergePatch = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);

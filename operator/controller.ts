@@ -72,8 +72,12 @@ export class Controller {
     this.#bucket = new TokenBucket(resolved.reconcilesPerSecond);
     const caches = this.#makeInformers();
     const applier = new Applier(options.kc, (kind, verb) => options.metrics.apiWrites.inc({ kind, verb }));
-    const recorder = new EventRecorder(options.kc, 'imring-operator', (error) =>
-      options.logger.warn({ err: error }, 'event not recorded'),
+    // Its ClusterRole grants create on events, not patch: each event is an Event of its own.
+    const recorder = new EventRecorder(
+      options.kc,
+      'imring-operator',
+      (error) => options.logger.warn({ err: error }, 'event not recorded'),
+      { correlate: false },
     );
     this.#reconciler = new Reconciler({
       caches,

@@ -119,19 +119,15 @@ test('the informer restarts after the API fails and misses no change', async () 
   }
 });
 
-test('the event recorder writes an Event about an object and never throws', async () => {
+test('the event recorder writes an Event about an object, counts repeats on it, and never throws', async () => {
   const api = await startLocalApi();
   const core = api.kc.makeApiClient(CoreV1Api);
   const failures: unknown[] = [];
   try {
     const cm = await core.createNamespacedConfigMap({ namespace: 'default', body: { metadata: { name: 'x' } } });
     const recorder = new EventRecorder(api.kc, 'test-controller', (e) => failures.push(e));
-    await recorder.record(
-      { apiVersion: 'v1', kind: 'ConfigMap', metadata: cm.metadata! },
-      'Normal',
-      'Tested',
-      'it works',
-    );
+    const target = { apiVersion: 'v1', kind: 'ConfigMap', metadata: cm.metadata! };
+    await recorder.record(target, 'Normal', 'Tested', 'it works');
     const events = await core.listNamespacedEvent({
       namespace: 'default',
       fieldSelector: `involvedObject.uid=${cm.metadata!.uid}`,
@@ -139,6 +135,16 @@ test('the event recorder writes an Event about an object and never throws', asyn
     assert.deepEqual(
       events.items.map((e) => [e.reason, e.message, e.type, e.source?.component]),
       [['Tested', 'it works', 'Normal', 'test-controller']],
+    );
+    await Promise.all([1, 2].map(() => recorder.record(target, 'Normal', 'Tested', 'it works')));
+    const again = await core.listNamespacedEvent({
+      namespace: 'default',
+      fieldSelector: `involvedObject.uid=${cm.metadata!.uid}`,
+    });
+    assert.deepEqual(
+      again.items.map((e) => [e.metadata?.name, e.count]),
+      [[events.items[0]!.metadata?.name, 3]],
+      'the same event again counts on the one Event',
     );
     await recorder.record(
       { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'y', namespace: 'missing' } },

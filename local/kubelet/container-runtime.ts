@@ -121,14 +121,11 @@ export class ContainerRuntime {
   /** The log of the current (or `previous`) run; undefined when there is none. */
   logs(options: PodLogOptions): Promise<Readable | undefined> {
     const files = containerLogFiles(this.#ctx.logDir, this.#ctx.owner, this.name);
-    if (options.previous)
-      return readLog(files.previous, { tailLines: options.tailLines, limitBytes: options.limitBytes });
+    const { tailLines, limitBytes, timestamps, sinceMs } = options;
+    const read = { tailLines, limitBytes, timestamps, sinceMs };
+    if (options.previous) return readLog(files.previous, read);
     const until = options.follow && this.#run?.running ? this.#run.exited : undefined;
-    return readLog(files.current, {
-      tailLines: options.tailLines,
-      limitBytes: options.limitBytes,
-      ...(until ? { until } : {}),
-    });
+    return readLog(files.current, { ...read, ...(until ? { until } : {}) });
   }
 
   async #start(): Promise<void> {
@@ -147,7 +144,13 @@ export class ContainerRuntime {
     let run: ContainerProcess;
     try {
       const logFile = await rotateContainerLog(this.#ctx.logDir, this.#ctx.owner, this.name);
-      run = await ContainerProcess.start({ argv: argv.argv, env: env.env, logFile });
+      run = await ContainerProcess.start({
+        argv: argv.argv,
+        env: env.env,
+        logFile,
+        onLogError: (error) =>
+          this.#ctx.record('Warning', 'Failed', `Error: writing the container log: ${String(error)}`),
+      });
     } catch (error) {
       return this.#failStart(RunContainerError, `Error: ${(error as Error).message}`);
     }

@@ -3,12 +3,15 @@ import { mkdir, open, rename, rm, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import type { PodLogOptions } from '../apiserver/http/pod-log.js';
+import { renderCriRecord, type CriRenderOptions } from './cri-log.js';
 
 /**
  * Container log files, laid out like the kubelet's /var/log/pods:
  * `<logDir>/<namespace>_<pod>_<uid>/<container>.log`, the run before kept as
- * `<container>.previous.log`. Readers get a stream: the tail, or the tail and then each new
- * byte until the run ends (follow).
+ * `<container>.previous.log`, each line a CRI record (cri-log.ts). Readers get a stream of the
+ * output as the kubelet serves it: from the tail's first record, records before `since` left
+ * out, with or without timestamps, at most `limitBytes`; following, each new record until the
+ * run ends.
  */
 
 /** Bytes read from a log file at once. */
@@ -52,7 +55,7 @@ export async function removePodLogs(logDir: string, pod: LogOwner): Promise<void
 }
 
 /** Reading options: {@link PodLogOptions} plus, when following, when the run ends. */
-export interface ReadLogOptions extends Pick<PodLogOptions, 'tailLines' | 'limitBytes'> {
+export interface ReadLogOptions extends Pick<PodLogOptions, 'tailLines' | 'limitBytes' | 'timestamps' | 'sinceMs'> {
   /** Follow until this resolves (the run ended), then end after the last bytes; omitted: no follow. */
   readonly until?: Promise<unknown>;
 }
@@ -69,12 +72,17 @@ export async function readLog(file: string, options: ReadLogOptions): Promise<Re
   try {
     const { size } = await handle.stat();
     const start = await tailOffset(handle, size, options.tailLines);
+    const render: CriRenderOptions = {
+      timestamps: options.timestamps,
+      ...(options.sinceMs !== undefined ? { sinceNs: BigInt(options.sinceMs) * 1_000_000n } : {}),
+    };
     return new LogStream({
       handle,
       file,
       position: start,
       limit: options.limitBytes ?? Infinity,
       until: options.until,
+      render,
     });
   } catch (error) {
     await handle.close();
@@ -111,6 +119,7 @@ interface LogStreamInit {
   /** Bytes left to send. */
   limit: number;
   until: Promise<unknown> | undefined;
+  render: CriRenderOptions;
 }
 
 /**
@@ -119,6 +128,8 @@ interface LogStreamInit {
 class LogStream extends Readable {
   readonly #init: LogStreamInit;
   readonly #buffer = Buffer.alloc(LOG_CHUNK_BYTES);
+  /** The start of a record not yet read to its end (being written while followed). */
+  #partial: Buffer = Buffer.alloc(0);
   #watcher: FSWatcher | undefined;
   #finished: boolean;
   #reading = false;
@@ -172,18 +183,17 @@ class LogStream extends Readable {
     }
   }
 
-  /** Pushes what the file has beyond the position, while the reader wants more. */
+  /** Pushes what the file has beyond the position, rendered, while the reader wants more. */
   async #drain(): Promise<void> {
     const init = this.#init;
     for (;;) {
       if (this.#done) return;
       const finished = this.#finished;
-      const want = Math.min(LOG_CHUNK_BYTES, init.limit);
-      const { bytesRead } = want > 0 ? await init.handle.read(this.#buffer, 0, want, init.position) : { bytesRead: 0 };
+      const { bytesRead } =
+        init.limit > 0 ? await init.handle.read(this.#buffer, 0, LOG_CHUNK_BYTES, init.position) : { bytesRead: 0 };
       if (bytesRead > 0) {
         init.position += bytesRead;
-        init.limit -= bytesRead;
-        if (!this.push(Buffer.from(this.#buffer.subarray(0, bytesRead)))) return;
+        if (!this.#pushRecords(this.#buffer.subarray(0, bytesRead))) return;
         continue;
       }
       if (finished || init.limit <= 0) {
@@ -193,5 +203,23 @@ class LogStream extends Readable {
       }
       return;
     }
+  }
+
+  /** Renders the complete records in `bytes` (with the partial one before them) and pushes them, up to the limit. */
+  #pushRecords(bytes: Buffer): boolean {
+    const data = Buffer.concat([this.#partial, bytes]);
+    const end = data.lastIndexOf(0x0a) + 1;
+    this.#partial = Buffer.from(data.subarray(end));
+    const output: Buffer[] = [];
+    let start = 0;
+    while (start < end) {
+      const next = data.indexOf(0x0a, start);
+      output.push(renderCriRecord(data.subarray(start, next), this.#init.render));
+      start = next + 1;
+    }
+    const rendered = Buffer.concat(output);
+    const sent = rendered.subarray(0, Math.min(rendered.length, this.#init.limit));
+    this.#init.limit -= sent.length;
+    return sent.length === 0 || this.push(sent);
   }
 }

@@ -179,10 +179,13 @@ export class PodRunner {
     if (!pod || this.#lifecycle.isClosed) return;
     if (!pod.spec?.nodeName) return this.#options.nodeNames ? undefined : this.#bind(pod);
     if (!(this.#options.nodeNames ?? [this.#options.nodeName]).includes(pod.spec.nodeName)) return;
+    const adopted = !this.#workers.has(key);
     const worker = this.#workers.get(key) ?? (await this.#adopt(key, pod));
     if (!worker) return;
     worker.update(structuredClone(pod));
     if (pod.metadata?.deletionTimestamp) return this.#finishDeletion(key, worker);
+    // As a pod's sandbox precedes its containers, its addresses show while they are created.
+    if (adopted) await this.#writeStatus(worker);
     await worker.sync();
     await this.#writeStatus(worker);
   }

@@ -3,6 +3,7 @@ import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { connect } from 'node:net';
 import type { V1ContainerPort, V1Probe } from '@kubernetes/client-node';
+import { PROBE_API_DEFAULTS } from '../apiserver/store/pod-defaults.js';
 
 /**
  * Container probes (startup, liveness, readiness) as the kubelet runs them
@@ -24,14 +25,11 @@ export interface ProbeTarget {
   readonly env: Readonly<Record<string, string>>;
 }
 
-/** Probe defaults (core/v1 Probe). */
-export const PROBE_DEFAULTS = {
-  periodSeconds: 10,
-  timeoutSeconds: 1,
-  successThreshold: 1,
-  failureThreshold: 3,
-  initialDelaySeconds: 0,
-} as const;
+/**
+ * Probe timing when a field is missing: the API server's defaults, which every pod it admits
+ * already carries; no initial delay.
+ */
+export const PROBE_DEFAULTS = { ...PROBE_API_DEFAULTS, initialDelaySeconds: 0 } as const;
 
 /** Largest exec probe output kept for the failure message, in bytes (the kubelet keeps 10 KiB). */
 const MAX_EXEC_OUTPUT_BYTES = 10 * 1024;

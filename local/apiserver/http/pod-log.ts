@@ -1,6 +1,7 @@
 import type { ServerResponse } from 'node:http';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { parseRfc3339Nanos } from '../../../kube/nano-clock.js';
 import { badRequest, notFound } from '../errors.js';
 import type { ObjectStore } from '../store/store.js';
 import type { KubeObject } from '../types.js';
@@ -14,8 +15,10 @@ export interface PodLogOptions {
   readonly follow: boolean;
   /** The run before the current one. */
   readonly previous: boolean;
-  /** Prefix lines with their time (a source may not know it). */
+  /** Prefix each line with when it was written (RFC 3339, nine fractional digits). */
   readonly timestamps: boolean;
+  /** Only what was written at or after this time, in ms since the epoch (from `sinceSeconds` or `sinceTime`). */
+  readonly sinceMs?: number;
   /** Only the last lines. */
   readonly tailLines?: number;
   /** At most this many bytes. */
@@ -84,6 +87,7 @@ function podLogOptions(pod: KubeObject, query: URLSearchParams): PodLogOptions {
   };
   const tailLines = count('tailLines', 0);
   const limitBytes = count('limitBytes', 1);
+  const sinceMs = sinceOf(query, count('sinceSeconds', 1));
   return {
     container,
     follow: flag('follow'),
@@ -91,5 +95,16 @@ function podLogOptions(pod: KubeObject, query: URLSearchParams): PodLogOptions {
     timestamps: flag('timestamps'),
     ...(tailLines !== undefined ? { tailLines } : {}),
     ...(limitBytes !== undefined ? { limitBytes } : {}),
+    ...(sinceMs !== undefined ? { sinceMs } : {}),
   };
+}
+
+/** The time `sinceTime` names, or `sinceSeconds` before now, in ms since the epoch; at most one may be given. */
+function sinceOf(query: URLSearchParams, sinceSeconds: number | undefined): number | undefined {
+  const sinceTime = query.get('sinceTime');
+  if (sinceTime === null) return sinceSeconds === undefined ? undefined : Date.now() - sinceSeconds * 1000;
+  if (sinceSeconds !== undefined) throw badRequest('at most one of `sinceTime` or `sinceSeconds` may be specified');
+  const nanos = parseRfc3339Nanos(sinceTime);
+  if (nanos === undefined) throw badRequest(`sinceTime must be an RFC 3339 time, got ${sinceTime}`);
+  return Number(nanos / 1_000_000n);
 }

@@ -1,5 +1,6 @@
 import type { StatusCause } from '../errors.js';
 import type { KubeObject } from '../types.js';
+import { defaultPodSpec } from './pod-defaults.js';
 import { defaultDeployment, defaultReplicaSet, workloadCauses } from './workload-defaults.js';
 
 type Json = Record<string, unknown>;
@@ -59,29 +60,6 @@ function defaultTemplateKind(kind: string, object: KubeObject): void {
   else defaultReplicaSet(spec);
   defaultPodSpec(record(record(spec, 'template'), 'spec'));
   object.status ??= {};
-}
-
-function defaultPodSpec(spec: Json): void {
-  spec.restartPolicy ??= 'Always';
-  spec.terminationGracePeriodSeconds ??= 30;
-  spec.dnsPolicy ??= 'ClusterFirst';
-  spec.schedulerName ??= 'default-scheduler';
-  spec.securityContext ??= {};
-  for (const list of ['containers', 'initContainers']) {
-    const containers = spec[list];
-    if (!Array.isArray(containers)) continue;
-    for (const c of containers as Json[]) defaultContainer(c);
-  }
-}
-
-function defaultContainer(c: Json): void {
-  const image = typeof c.image === 'string' ? c.image : '';
-  const tag = image.includes('@') ? 'digest' : (image.split('/').pop()?.split(':')[1] ?? 'latest');
-  c.imagePullPolicy ??= tag === 'latest' ? 'Always' : 'IfNotPresent';
-  c.terminationMessagePath ??= '/dev/termination-log';
-  c.terminationMessagePolicy ??= 'File';
-  c.resources ??= {};
-  if (Array.isArray(c.ports)) for (const p of c.ports as Json[]) p.protocol ??= 'TCP';
 }
 
 function defaultService(spec: Json): void {
