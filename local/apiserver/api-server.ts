@@ -16,6 +16,7 @@ import { ObjectService, type ObjectRequest } from './store/resources.js';
 import { SYSTEM_NAMESPACES } from './store/namespace-lifecycle.js';
 import { checkBodyType, readBody, readBodyBytes, send, sendError, wantsTable } from './http/bodies.js';
 import { serveInfo } from './http/info.js';
+import { OpenApiCache } from './openapi/openapi-cache.js';
 import { isPodLog, servePodLog, type PodLogSource } from './http/pod-log.js';
 import { routeRequest, type ResourceRoute } from './http/router.js';
 import { ObjectStore } from './store/store.js';
@@ -105,6 +106,7 @@ const DEFAULTS = {
 export class LocalApiServer {
   readonly #store: ObjectStore;
   readonly #catalog = new ResourceCatalog();
+  readonly #openApi = new OpenApiCache();
   readonly #options: ResolvedOptions;
   readonly #objects: ObjectService;
   readonly #access: AccessControl;
@@ -237,7 +239,8 @@ export class LocalApiServer {
         await this.#serveResource(route, req, res, { url, user: user! });
       } else {
         const address = this.url.replace(/^https:\/\//, '');
-        serveInfo(route, req, res, { types: this.#catalog.all(), name: this.#options.name, address });
+        const types = this.#catalog.all();
+        serveInfo(route, req, res, { types, name: this.#options.name, address, openApi: this.#openApi });
       }
     } catch (error) {
       sendError(res, error);
