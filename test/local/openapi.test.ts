@@ -111,3 +111,20 @@ test('kubectl apply of a built-in with unknown fields fails strict validation, a
     assert.equal(spec['replicas'], 1);
   });
 });
+
+test('a kind: List manifest is validated client-side against /openapi/v2, as kubectl does on a cluster', async () => {
+  await withKubectl(async (k) => {
+    const configMap = { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'a' }, data: { k: 'v' } };
+    const list = (items: unknown[]): Record<string, unknown> => ({ apiVersion: 'v1', kind: 'List', items });
+    const good = await k.write('good.yaml', [list([configMap, deployment({ strategy: { type: 'Recreate' } })])]);
+    assert.equal(await k.ok(['apply', '-f', good]), 'configmap/a created\ndeployment.apps/web created\n');
+    const bad = await k.write('bad.yaml', [list([{ ...configMap, bogus: 1 }])]);
+    const result = await k.run(['apply', '-f', bad]);
+    assert.equal(result.code, 1);
+    assert.equal(
+      result.stderr,
+      `error: error validating "${bad}": error validating data: ValidationError(ConfigMap): unknown field "bogus" ` +
+        'in io.k8s.api.core.v1.ConfigMap; if you choose to ignore these errors, turn validation off with --validate=false\n',
+    );
+  });
+});

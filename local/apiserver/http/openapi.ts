@@ -1,12 +1,13 @@
 /**
- * A minimal OpenAPI v3 (`/openapi/v3`) with what kubectl 1.32 reads from it:
+ * The OpenAPI v3 documents (`/openapi/v3`), shaped by what kubectl 1.32 reads from them:
  * - the PATCH operation of each kind, found by its `x-kubernetes-group-version-kind` object, with
  *   a `fieldValidation` query parameter, so kubectl's field-validation verifier sees server-side
  *   validation and never falls back to client-side validation through /openapi/v2;
  * - the PATCH request body's media types: kubectl computes a strategic-merge patch from the
  *   OpenAPI v3 schema only when `application/strategic-merge-patch+json` is listed there, so it is
  *   left out and kubectl uses its compiled-in types for built-ins (as exact as a real server's
- *   full schema) and a JSON merge patch for custom resources;
+ *   full schema, and the schemas here lack the patch-strategy and merge-key extensions such a
+ *   patch needs) and a JSON merge patch for custom resources;
  * - component schemas carrying `x-kubernetes-group-version-kind` (an array), for `kubectl explain`:
  *   the built-ins' full schemas ({@link builtinSchemas}) with every definition they reference, and
  *   each custom resource's structural schema with the standard metadata.
