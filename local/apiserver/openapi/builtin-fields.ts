@@ -73,6 +73,7 @@ function collectUnknown(defs: ReadonlyMap<string, OpenApiSchema>, at: At, found:
 }
 
 function resolved(defs: ReadonlyMap<string, OpenApiSchema>, schema: OpenApiSchema): OpenApiSchema | undefined {
-  const ref = schema['$ref'];
+  const allOf = schema['allOf'] as OpenApiSchema[] | undefined;
+  const ref = (allOf?.[0] ?? schema)['$ref'];
   return typeof ref === 'string' ? defs.get(ref.slice(SCHEMA_REF_PREFIX.length)) : schema;
 }

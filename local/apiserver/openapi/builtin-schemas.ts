@@ -121,8 +121,7 @@ class SchemaBuilder {
     const docs = modelDocs(className);
     const properties: Record<string, OpenApiSchema> = {};
     for (const a of attributes) {
-      const description = docs.fields.get(a.name);
-      properties[a.baseName] = { ...(description ? { description } : {}), ...this.#typeSchema(a.type, a.format, pkg) };
+      properties[a.baseName] = described(this.#typeSchema(a.type, a.format, pkg), docs.fields.get(a.name));
     }
     const baseNames = new Map(attributes.map((a) => [a.name, a.baseName]));
     const required = docs.required.map((n) => baseNames.get(n) ?? n);
@@ -165,6 +164,12 @@ class SchemaBuilder {
     if (!this.definitions.has(name)) this.definitions.set(name, { ...LEAVES[name] });
     return { $ref: `${SCHEMA_REF_PREFIX}${name}` };
   }
+}
+
+/** `schema` with a field's description; a described ref goes in `allOf`, as the apiserver's v3 puts it. */
+function described(schema: OpenApiSchema, description: string | undefined): OpenApiSchema {
+  if (!description) return schema;
+  return '$ref' in schema ? { description, allOf: [schema] } : { description, ...schema };
 }
 
 /** `className`'s definition name, in package `pkg` unless its name or meta/v1 says otherwise. */
