@@ -17,6 +17,7 @@ import { ObjectService, type ObjectRequest } from './store/resources.js';
 import { SYSTEM_NAMESPACES } from './store/namespace-lifecycle.js';
 import { readBodyBytes, readRequestBody, send, sendError, wantsTable } from './http/bodies.js';
 import { serveInfo } from './http/info.js';
+import { OpenApiCache } from './openapi/openapi-cache.js';
 import { isPodLog, servePodLog, type PodLogSource } from './http/pod-log.js';
 import { routeRequest, type ResourceRoute } from './http/router.js';
 import { ObjectStore } from './store/store.js';
@@ -107,6 +108,7 @@ const DEFAULTS = {
 export class LocalApiServer {
   readonly #store: ObjectStore;
   readonly #catalog = new ResourceCatalog();
+  readonly #openApi = new OpenApiCache();
   readonly #options: ResolvedOptions;
   readonly #objects: ObjectService;
   readonly #access: AccessControl;
@@ -247,7 +249,8 @@ export class LocalApiServer {
           : this.#serveResource(route, req, res, { url, user: user! }));
       } else {
         const address = this.url.replace(/^https:\/\//, '');
-        serveInfo(route, req, res, { types: this.#catalog.all(), name: this.#options.name, address });
+        const types = this.#catalog.all();
+        serveInfo(route, req, res, { types, name: this.#options.name, address, openApi: this.#openApi });
       }
     } catch (error) {
       sendError(res, error);

@@ -349,7 +349,7 @@ test('kubectl apply of a widget with an unknown spec field fails with a strict d
     assert.notEqual(result.code, 0);
     assert.equal(
       result.stderr,
-      `Error from server (BadRequest): error when creating "${path}": strict decoding error: unknown field "spec.colour"\n`,
+      `Error from server (BadRequest): error when creating "${path}": Widget in version "v1" cannot be handled as a Widget: strict decoding error: unknown field "spec.colour"\n`,
     );
     const post = k.api.requestLog.find((r) => r.verb === 'create' && r.path === WIDGETS);
     assert.match(post?.query ?? '', /fieldValidation=Strict/);

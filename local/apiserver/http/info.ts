@@ -11,7 +11,7 @@ import {
   negotiateDiscovery,
   servedAt,
 } from './discovery.js';
-import { openApiV3GroupVersion, openApiV3Root } from './openapi.js';
+import type { OpenApiCache } from '../openapi/openapi-cache.js';
 import type { InfoRoute } from './router.js';
 
 /** What the server's own endpoints describe. */
@@ -22,11 +22,21 @@ export interface ServerInfo {
   readonly name: string;
   /** `host:port` the server listens on, for legacy discovery. */
   readonly address: string;
+  /** The server's OpenAPI documents of `types`. */
+  readonly openApi: OpenApiCache;
 }
 
 /**
+ * Gnostic's `openapi_v2.Document` protobuf: kubectl asks for the older `…spec.v2@v1.0+protobuf`
+ * spelling, which Go's media-type parser refuses in a response's Content-Type, so the answer
+ * carries the dotted one, as the apiserver's.
+ */
+const OPENAPI_V2_PROTOBUF = /application\/com\.github\.proto-openapi\.spec\.v2[@.]v1\.0\+protobuf/;
+const OPENAPI_V2_PROTOBUF_TYPE = 'application/com.github.proto-openapi.spec.v2.v1.0+protobuf';
+
+/**
  * Answers the endpoints about the server rather than its objects: `/version`, health,
- * discovery (legacy and aggregated) and OpenAPI v3.
+ * discovery (legacy and aggregated) and OpenAPI (v3, and v2 as protobuf or JSON).
  * @throws ApiError 404 for what is not served.
  */
 export function serveInfo(
@@ -54,9 +64,11 @@ export function serveInfo(
     case 'api-resources':
       return found(apiResourceList(servedAt(types, route.group, route.version)));
     case 'openapi-root':
-      return send(res, 200, openApiV3Root(types));
+      return send(res, 200, info.openApi.root(types));
     case 'openapi-gv':
-      return found(openApiV3GroupVersion(servedAt(types, route.group, route.version)));
+      return found(info.openApi.groupVersion(types, route.group, route.version));
+    case 'openapi-v2':
+      return serveOpenApiV2(req, res, info);
     default:
       return found(undefined);
   }
@@ -70,6 +82,14 @@ function serveDiscovery(root: 'api' | 'apis', req: IncomingMessage, res: ServerR
     return;
   }
   send(res, 200, root === 'api' ? legacyApiVersions(info.address) : apiGroupList(info.types));
+}
+
+/** The v2 document as protobuf when the client accepts it (kubectl), else as JSON. */
+function serveOpenApiV2(req: IncomingMessage, res: ServerResponse, info: ServerInfo): void {
+  const v2 = info.openApi.v2(info.types);
+  if (!OPENAPI_V2_PROTOBUF.test(req.headers.accept ?? '')) return send(res, 200, v2.json);
+  const headers = { 'Content-Type': OPENAPI_V2_PROTOBUF_TYPE, 'Content-Length': String(v2.protobuf.length) };
+  res.writeHead(200, headers).end(v2.protobuf);
 }
 
 /** `/version` of a server named `name`. */

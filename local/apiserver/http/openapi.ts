@@ -1,16 +1,26 @@
 /**
- * A minimal OpenAPI v3 (`/openapi/v3`) with what kubectl 1.32 reads from it:
+ * The OpenAPI v3 documents (`/openapi/v3`), shaped by what kubectl 1.32 reads from them:
  * - the PATCH operation of each kind, found by its `x-kubernetes-group-version-kind` object, with
  *   a `fieldValidation` query parameter, so kubectl's field-validation verifier sees server-side
  *   validation and never falls back to client-side validation through /openapi/v2;
  * - the PATCH request body's media types: kubectl computes a strategic-merge patch from the
  *   OpenAPI v3 schema only when `application/strategic-merge-patch+json` is listed there, so it is
  *   left out and kubectl uses its compiled-in types for built-ins (as exact as a real server's
- *   full schema) and a JSON merge patch for custom resources;
- * - component schemas carrying `x-kubernetes-group-version-kind` (an array), for `kubectl explain`.
+ *   full schema, and the schemas here lack the patch-strategy and merge-key extensions such a
+ *   patch needs) and a JSON merge patch for custom resources;
+ * - component schemas carrying `x-kubernetes-group-version-kind` (an array), for `kubectl explain`:
+ *   the built-ins' full schemas ({@link builtinSchemas}) with every definition they reference, and
+ *   each custom resource's structural schema with the standard metadata.
  */
 import { createHash } from 'node:crypto';
 import { servedAt } from './discovery.js';
+import {
+  builtinSchemas,
+  definitionPackage,
+  reachableDefinitions,
+  SCHEMA_REF_PREFIX,
+  type OpenApiSchema,
+} from '../openapi/builtin-schemas.js';
 import type { JSONSchemaProps, ResourceType } from '../types.js';
 
 /** The PATCH media types advertised: everything but strategic merge (see the module comment). */
@@ -22,32 +32,54 @@ const PATCH_MEDIA_TYPES = [
 
 type Json = Record<string, unknown>;
 
-const SCALE_SCHEMA = 'io.k8s.api.autoscaling.v1.Scale';
+/** The definitions a document's schemas draw on, by name. */
+export type Definitions = ReadonlyMap<string, OpenApiSchema>;
 
-/** GET /openapi/v3 -> {paths: {"api/v1": {serverRelativeURL: "/openapi/v3/api/v1?hash=…"}, "apis/<g>/<v>": {…}}}. */
-export function openApiV3Root(types: ResourceType[]): Record<string, unknown> {
+/** The document of one group-version, or undefined when nothing is served there. */
+export type GroupVersionDocument = (group: string, version: string) => Json | undefined;
+
+const SCALE_SCHEMA = 'io.k8s.api.autoscaling.v1.Scale';
+const OBJECT_META = 'io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta';
+
+/**
+ * GET /openapi/v3 -> {paths: {"api/v1": {serverRelativeURL: "/openapi/v3/api/v1?hash=…"}, "apis/<g>/<v>": {…}}}.
+ * `document` gives each group-version's document (by default built from `types` on each call).
+ */
+export function openApiV3Root(
+  types: readonly ResourceType[],
+  document: GroupVersionDocument = (g, v) => openApiV3GroupVersion(servedAt(types, g, v)),
+): Record<string, unknown> {
   const paths: Record<string, { serverRelativeURL: string }> = {};
-  for (const key of new Set(types.map((t) => gvPath(t.group, t.version)))) {
+  for (const key of groupVersionPaths(types)) {
     const [group, version] = splitGvPath(key);
-    const doc = openApiV3GroupVersion(servedAt(types, group, version));
-    paths[key] = { serverRelativeURL: `/openapi/v3/${key}?hash=${documentHash(doc)}` };
+    paths[key] = { serverRelativeURL: `/openapi/v3/${key}?hash=${documentHash(document(group, version))}` };
   }
   return { paths };
 }
 
+/** The `api/v1`, `apis/<group>/<version>` keys of every group-version `types` serve. */
+function groupVersionPaths(types: readonly ResourceType[]): string[] {
+  return [...new Set(types.map((t) => gvPath(t.group, t.version)))];
+}
+
 /**
  * The OpenAPI 3.0 document of `served` (the types of one group/version), or undefined when
- * nothing is served there.
+ * nothing is served there. Built-in kinds take their schemas from `definitions` (by default
+ * built for `served`), with every definition those reference.
  */
-export function openApiV3GroupVersion(served: readonly ResourceType[]): Record<string, unknown> | undefined {
+export function openApiV3GroupVersion(
+  served: readonly ResourceType[],
+  definitions: Definitions = builtinSchemas(served),
+): Record<string, unknown> | undefined {
   if (served.length === 0) return undefined;
   const paths: Json = {};
   const schemas: Json = {};
   for (const t of served) {
     Object.assign(paths, resourcePaths(t));
-    schemas[schemaName(t)] = kindSchema(t);
-    if (t.scale) schemas[SCALE_SCHEMA] = scaleSchema();
+    schemas[schemaName(t)] = kindSchema(t, definitions);
+    if (t.scale) schemas[SCALE_SCHEMA] = definitions.get(SCALE_SCHEMA) ?? scaleSchema();
   }
+  for (const name of reachableDefinitions(definitions, schemas)) schemas[name] ??= definitions.get(name);
   return {
     openapi: '3.0.0',
     info: { title: 'Kubernetes', version: 'v1.32.0' },
@@ -64,10 +96,7 @@ export function documentHash(doc: unknown): string {
 /** The definition name a kind's schema goes by (`io.k8s.api.apps.v1.StatefulSet`, `com.example.v1.Widget`). */
 export function schemaName(t: ResourceType): string {
   if (t.custom) return [...t.group.split('.').reverse(), t.version, t.kind].join('.');
-  if (t.group === 'apiextensions.k8s.io')
-    return `io.k8s.apiextensions-apiserver.pkg.apis.apiextensions.${t.version}.${t.kind}`;
-  const pkg = t.group === '' ? 'core' : (t.group.split('.')[0] ?? t.group);
-  return `io.k8s.api.${pkg}.${t.version}.${t.kind}`;
+  return `${definitionPackage(t.group, t.version)}.${t.kind}`;
 }
 
 function gvPath(group: string, version: string): string {
@@ -195,9 +224,11 @@ function pathParameters(t: ResourceType, item: boolean): Json[] {
   return [...(item ? [path('name')] : []), ...(t.namespaced ? [path('namespace')] : [])];
 }
 
-/** A custom resource's structural schema, or a permissive object for a built-in, with its GVK. */
-function kindSchema(t: ResourceType): Json {
+/** A custom resource's structural schema, a built-in's definition, or else a permissive object, with its GVK. */
+function kindSchema(t: ResourceType, definitions: Definitions): Json {
   const ext = { 'x-kubernetes-group-version-kind': [gvk(t)] };
+  const builtin = t.custom ? undefined : definitions.get(schemaName(t));
+  if (builtin) return { ...builtin, ...ext };
   if (!t.schema) {
     return {
       type: 'object',
@@ -206,10 +237,12 @@ function kindSchema(t: ResourceType): Json {
       ...ext,
     };
   }
-  return { ...withTypeMeta(t.schema), ...ext };
+  return { ...withTypeMeta(t.schema, definitions.has(OBJECT_META)), ...ext };
 }
 
-function withTypeMeta(schema: JSONSchemaProps): Json {
+/** The schema with apiVersion, kind and metadata; metadata is ObjectMeta when known, whatever the CRD says of it. */
+function withTypeMeta(schema: JSONSchemaProps, objectMeta: boolean): Json {
+  const description = "Standard object's metadata.";
   return {
     ...schema,
     type: 'object',
@@ -222,8 +255,9 @@ function withTypeMeta(schema: JSONSchemaProps): Json {
         type: 'string',
         description: 'Kind is a string value representing the REST resource this object represents.',
       },
-      metadata: { type: 'object', description: "Standard object's metadata." },
+      metadata: { type: 'object', description },
       ...(schema.properties ?? {}),
+      ...(objectMeta ? { metadata: { allOf: [{ $ref: `${SCHEMA_REF_PREFIX}${OBJECT_META}` }], description } } : {}),
     },
   };
 }

@@ -7,6 +7,7 @@ import { recordUpdate } from '../patch/patch.js';
 import { apiVersionOf } from './paths.js';
 import { storageKey, type ResourceCatalog } from './resource-catalog.js';
 import { validateCustomResource, type FieldValidation } from '../schema/schema.js';
+import { pruneBuiltinUnknown } from '../openapi/builtin-fields.js';
 import type { ObjectStore } from './store.js';
 import type { ServiceAddresses } from './service-addresses.js';
 import { addressesInUse, serviceCauses, type ServiceAddressing } from './service-spec.js';
@@ -187,7 +188,9 @@ function validated(
     causes.push(...checked.causes);
     reportUnknownFields(ctx, checked.unknownFields);
   } else if (!type.custom) {
-    result = applyBuiltinDefaults(type.kind, object);
+    const pruned = pruneBuiltinUnknown(type, object);
+    reportUnknownFields(ctx, pruned.unknownFields);
+    result = applyBuiltinDefaults(type.kind, pruned.object);
     causes.push(...builtinCauses(type.kind, result));
     if (type.kind === 'Service') causes.push(...serviceCauses(result, live, addressing(target, result)));
     if (type.kind === 'CustomResourceDefinition') causes.push(...crdCauses(result));
@@ -205,7 +208,8 @@ function reportUnknownFields(ctx: WriteContext, fields: readonly string[]): void
   if (fields.length === 0 || ctx.fieldValidation === 'Ignore') return;
   if (ctx.fieldValidation === 'Strict') {
     const list = fields.map((f) => `unknown field "${f}"`).join(', ');
-    throw badRequest(`strict decoding error: ${list}`);
+    const { kind, version } = ctx.type;
+    throw badRequest(`${kind} in version "${version}" cannot be handled as a ${kind}: strict decoding error: ${list}`);
   }
   for (const f of fields) ctx.warnings.push(`unknown field "${f}"`);
 }
