@@ -17,6 +17,7 @@ import { ENV_NAME } from './kubelet/env.js';
 import type { ImageTable } from './kubelet/images.js';
 import { ServiceAccountCredentials } from './kubelet/pod-credentials.js';
 import { PodRunner } from './kubelet/pod-runner.js';
+import { MetricsCollector } from './kubelet/metrics-collector.js';
 import { kubeconfigYaml } from './apiserver/kubeconfig.js';
 
 /** Options of {@link LocalCluster}. */
@@ -63,6 +64,11 @@ export interface LocalClusterOptions {
    * cluster's kubeconfig (cluster-admin). Default `admin`.
    */
   podCredentials?: 'serviceAccount' | 'admin';
+  /**
+   * How often the kubelet samples its containers' CPU and memory for `metrics.k8s.io`, in ms:
+   * the metrics' window. Default 15,000 (metrics-server's resolution).
+   */
+  metricsResolutionMs?: number;
   /** Where controller errors are reported (they are retried). Default: ignored. */
   onError?: (component: string, error: unknown) => void;
 }
@@ -185,6 +191,14 @@ export class LocalCluster {
     this.#runner = runner;
     this.server.setPodLogSource(runner.podLogs);
     await this.#add('pod-runner', runner, runner.start());
+    const metrics = new MetricsCollector({
+      containers: () => runner.containers(),
+      ...(this.#options.metricsResolutionMs === undefined ? {} : { resolutionMs: this.#options.metricsResolutionMs }),
+      onError: onError('metrics-collector'),
+    });
+    this.server.setResourceMetricsSource(metrics.source);
+    metrics.start();
+    this.#parts.push({ name: 'metrics-collector', close: () => metrics.close() });
   }
 
   /**

@@ -17,6 +17,7 @@ import { SYSTEM_NAMESPACES } from './store/namespace-lifecycle.js';
 import { checkBodyType, readBody, readBodyBytes, send, sendError, wantsTable } from './http/bodies.js';
 import { serveInfo } from './http/info.js';
 import { isPodLog, servePodLog, type PodLogSource } from './http/pod-log.js';
+import { isResourceMetrics, resourceMetrics, type ResourceMetricsSource } from './http/resource-metrics.js';
 import { routeRequest, type ResourceRoute } from './http/router.js';
 import { ObjectStore } from './store/store.js';
 import { randomFirstServiceAddress, ServiceAddresses } from './store/service-addresses.js';
@@ -113,6 +114,7 @@ export class LocalApiServer {
   #tls: ServingCertificate | undefined;
   #closing: Promise<void> | undefined;
   #podLogs: PodLogSource | undefined;
+  #metrics: ResourceMetricsSource | undefined;
 
   constructor(options: LocalApiServerOptions = {}) {
     this.#options = resolveOptions(options);
@@ -203,6 +205,11 @@ export class LocalApiServer {
     this.#podLogs = source;
   }
 
+  /** Sets (or, with undefined, removes) what serves `metrics.k8s.io` (a kubelet's metrics collector). */
+  setResourceMetricsSource(source: ResourceMetricsSource | undefined): void {
+    this.#metrics = source;
+  }
+
   /** Stops serving: ends watches, closes connections. Idempotent. */
   close(): Promise<void> {
     this.#closing ??= new Promise<void>((resolve) => {
@@ -251,16 +258,12 @@ export class LocalApiServer {
     const table = wantsTable(req.headers.accept);
     const includeObject = (url.searchParams.get('includeObject') ?? 'Metadata') as 'None' | 'Metadata' | 'Object';
     const now = this.#options.now;
+    if (await this.#serveComputed(route, req, res, at)) return;
     if (route.verb === 'watch') {
       const render = table
         ? (o: KubeObject) => toTable(route.type, [o], { includeObject, now: now() })
         : (o: KubeObject) => o;
       this.#watch(route, url.searchParams, res, render);
-      return;
-    }
-    if (isReview(route.type)) return this.#review(route, req, res, at.user);
-    if (isPodLog(route)) {
-      await servePodLog(route, url.searchParams, res, { store: this.#store, source: this.#podLogs });
       return;
     }
     checkBodyType(req.headers['content-type']);
@@ -285,6 +288,26 @@ export class LocalApiServer {
       return;
     }
     send(res, status, result, headers);
+  }
+
+  /** Serves what is computed rather than stored (resource metrics, reviews, pod logs); false for the rest. */
+  async #serveComputed(
+    route: ResourceRoute,
+    req: IncomingMessage,
+    res: ServerResponse,
+    at: Requester,
+  ): Promise<boolean> {
+    const query = at.url.searchParams;
+    if (isResourceMetrics(route)) {
+      send(res, 200, resourceMetrics(route, query, { store: this.#store, source: this.#metrics }));
+    } else if (route.verb !== 'watch' && isReview(route.type)) {
+      await this.#review(route, req, res, at.user);
+    } else if (isPodLog(route)) {
+      await servePodLog(route, query, res, { store: this.#store, source: this.#podLogs });
+    } else {
+      return false;
+    }
+    return true;
   }
 
   async #review(route: ResourceRoute, req: IncomingMessage, res: ServerResponse, user: UserInfo): Promise<void> {

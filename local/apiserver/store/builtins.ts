@@ -1,4 +1,5 @@
 import { REVIEW_TYPES } from '../auth/access-reviews.js';
+import { RESOURCE_METRICS_TYPES } from '../http/resource-metrics.js';
 import type { ResourceType } from '../types.js';
 
 const ALL_VERBS = ['create', 'delete', 'deletecollection', 'get', 'list', 'patch', 'update', 'watch'];
@@ -161,6 +162,7 @@ export const BUILTIN_TYPES: readonly ResourceType[] = [
     statusSubresource: true,
   }),
   ...REVIEW_TYPES,
+  ...RESOURCE_METRICS_TYPES,
 ];
 
 /** Kinds whose `metadata.generation` counts spec changes (the others never set it). */
