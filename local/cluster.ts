@@ -13,6 +13,7 @@ import { ServiceProxy } from './controllers/service-proxy.js';
 import { StatefulSetController } from './controllers/statefulset.js';
 import { ReplicaSetController } from './controllers/replicaset.js';
 import { DeploymentController } from './controllers/deployment.js';
+import { HorizontalPodAutoscalerController, type HorizontalPodAutoscalerControllerOptions } from './controllers/hpa.js';
 import { ENV_NAME } from './kubelet/env.js';
 import type { ImageTable } from './kubelet/images.js';
 import { ServiceAccountCredentials } from './kubelet/pod-credentials.js';
@@ -69,6 +70,11 @@ export interface LocalClusterOptions {
    * the metrics' window. Default 15,000 (metrics-server's resolution).
    */
   metricsResolutionMs?: number;
+  /**
+   * The horizontal pod autoscaler's periods and tolerance (its sync period, the default
+   * scale-down stabilization window, …). Default the controller's own (15 s, 300 s, …).
+   */
+  autoscaler?: Omit<HorizontalPodAutoscalerControllerOptions, 'kc' | 'onError' | 'now'>;
   /** Where controller errors are reported (they are retried). Default: ignored. */
   onError?: (component: string, error: unknown) => void;
 }
@@ -80,9 +86,10 @@ interface Part {
 }
 
 /**
- * The whole local control plane: the API server, the StatefulSet, ReplicaSet, Deployment and endpoints controllers,
- * the garbage collector, the DNS hosts file, the service proxy (Services' virtual addresses)
- * and the pod runner, each a client of the API server. Pods get `KUBECONFIG` (this cluster's)
+ * The whole local control plane: the API server, the StatefulSet, ReplicaSet, Deployment,
+ * endpoints and horizontal pod autoscaler controllers, the garbage collector, the DNS hosts
+ * file, the service proxy (Services' virtual addresses), the pod runner and its metrics
+ * collector (metrics.k8s.io), each a client of the API server. Pods get `KUBECONFIG` (this cluster's)
  * in their environment, the way pods in a cluster get a service account, and the hosts file's
  * path under `hostsFileEnv`.
  */
@@ -169,6 +176,14 @@ export class LocalCluster {
       ['statefulset-controller', new StatefulSetController({ kc, onError: onError('statefulset-controller') })],
       ['replicaset-controller', new ReplicaSetController({ kc, onError: onError('replicaset-controller') })],
       ['deployment-controller', new DeploymentController({ kc, onError: onError('deployment-controller') })],
+      [
+        'horizontal-pod-autoscaler',
+        new HorizontalPodAutoscalerController({
+          ...this.#options.autoscaler,
+          kc,
+          onError: onError('horizontal-pod-autoscaler'),
+        }),
+      ],
     ];
     // Each is a client of the API server alone: they start side by side (their informers list at once).
     await Promise.all(controllers.map(([name, part]) => this.#add(name, part, part.start())));

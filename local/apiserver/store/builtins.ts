@@ -161,6 +161,19 @@ export const BUILTIN_TYPES: readonly ResourceType[] = [
     categories: ['api-extensions'],
     statusSubresource: true,
   }),
+  // Stored as v2; v1 is the same objects converted (hpa-versions.ts).
+  ...['v2', 'v1'].map((version) =>
+    builtin({
+      group: 'autoscaling',
+      version,
+      kind: 'HorizontalPodAutoscaler',
+      plural: 'horizontalpodautoscalers',
+      namespaced: true,
+      shortNames: ['hpa'],
+      categories: ['all'],
+      statusSubresource: true,
+    }),
+  ),
   ...REVIEW_TYPES,
   ...RESOURCE_METRICS_TYPES,
 ];
