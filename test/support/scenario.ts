@@ -50,6 +50,10 @@ export async function startSystem(options: {
   nodeSelector?: Readonly<Record<string, string>>;
   /** The kubelet's restart backoff (default its own, 1 s doubling to 30 s). */
   restartBackoff?: LocalClusterOptions['restartBackoff'];
+  /** The cluster's metrics window and autoscaler periods (default theirs: 15 s, …). */
+  autoscaling?: Pick<LocalClusterOptions, 'metricsResolutionMs' | 'autoscaler'>;
+  /** Fields of the sample IMGateway's spec to set (e.g. `resources`). */
+  sampleSpec?: Readonly<Record<string, unknown>>;
 }): Promise<ScenarioSystem> {
   const dir = await mkdtemp(join(tmpdir(), options.prefix ?? 'imring-scenario-'));
   const probes = apiProbes();
@@ -58,6 +62,7 @@ export async function startSystem(options: {
     stateDir: join(dir, 'cluster'),
     apiServer: probes.options,
     ...(options.restartBackoff ? { restartBackoff: options.restartBackoff } : {}),
+    ...options.autoscaling,
   });
   let closing: Promise<void> | undefined;
   const close = (): Promise<void> =>
@@ -74,6 +79,7 @@ export async function startSystem(options: {
       runtimeArgs: options.runtimeArgs,
       operatorArgs: options.operatorArgs,
       nodeSelector: options.nodeSelector,
+      ...(options.sampleSpec ? { sampleSpec: options.sampleSpec } : {}),
     });
     await converged(cluster, options.replicas);
     return { cluster, dir, endpoints, faults: probes.faults, requestLog: probes.requestLog, close };
