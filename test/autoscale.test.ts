@@ -15,16 +15,12 @@ import type { DemoTraffic } from '../cli/demo/traffic.js';
 import { SAMPLE } from '../cli/local-system.js';
 import { IMGATEWAY } from '../operator/api.js';
 import { runKubectl } from './support/kubectl.js';
-import { describeGateway } from './support/gateway-state.js';
-import { isConverged } from './support/operator-system.js';
 import {
   account,
   assertAccounted,
-  GATEWAYS_PATH,
-  sampleGateway,
+  converged,
   startSystem,
   startTraffic,
-  until,
   type ScenarioSystem,
 } from './support/scenario.js';
 
@@ -56,19 +52,8 @@ async function kubectl(system: ScenarioSystem, ...args: string[]): Promise<strin
 }
 
 /** The gateway's replicas once its ring has converged at a count `accept` takes. */
-function convergedWhere(system: ScenarioSystem, accept: (replicas: number) => boolean): Promise<number> {
-  const kc = system.cluster.kc;
-  return until(
-    kc,
-    GATEWAYS_PATH,
-    async (observe) => {
-      const gateway = await sampleGateway(kc);
-      observe(describeGateway(gateway));
-      const replicas = gateway.spec?.replicas ?? 0;
-      return accept(replicas) && isConverged(gateway, replicas) ? replicas : undefined;
-    },
-    90_000,
-  );
+async function convergedWhere(system: ScenarioSystem, accept: (replicas: number) => boolean): Promise<number> {
+  return (await converged(system.cluster, accept, 90_000)).spec?.replicas ?? 0;
 }
 
 /** The SuccessfulRescale messages of the sample's HPA, oldest first. */

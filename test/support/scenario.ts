@@ -117,12 +117,13 @@ export const PODS_PATH = `/api/v1/namespaces/${SAMPLE.namespace}/pods`;
 export const LEASES_PATH = `/apis/coordination.k8s.io/v1/namespaces/${SAMPLE.namespace}/leases`;
 
 /**
- * Resolves when the sample gateway's ring has converged at `replicas` Ready members; fails at
+ * Resolves when the sample gateway's ring has converged at `replicas` Ready members (or, for a
+ * predicate, at whatever `spec.replicas` it accepts, e.g. one an autoscaler chose); fails at
  * once when its spec is invalid.
  */
 export function converged(
   cluster: LocalCluster,
-  replicas: number,
+  replicas: number | ((replicas: number) => boolean),
   timeoutMs = CONVERGE_TIMEOUT_MS,
 ): Promise<IMGateway> {
   const kc = cluster.kc;
@@ -132,7 +133,8 @@ export function converged(
     async (observe) => {
       const gateway = await sampleGateway(kc);
       observe(describeGateway(gateway));
-      if (isConverged(gateway, replicas)) return gateway;
+      const at = typeof replicas === 'number' ? replicas : (gateway.spec?.replicas ?? 0);
+      if ((typeof replicas === 'number' || replicas(at)) && isConverged(gateway, at)) return gateway;
       throwIfInvalid(gateway, `IMGateway ${SAMPLE.name}`);
       return undefined;
     },
