@@ -327,24 +327,29 @@ function cpuStatus(proposal: CpuProposal): Record<string, unknown> {
   return { type: 'Resource', resource: { name: 'cpu', current } };
 }
 
-const MS_OPTIONS = ['syncPeriodMs', 'downscaleStabilizationMs', 'cpuInitializationPeriodMs', 'initialReadinessDelayMs'];
+/** What each option must be: its test and the words of the error. */
+const RULES: Record<keyof Periods, [(value: number) => boolean, string]> = {
+  syncPeriodMs: [(v) => Number.isFinite(v) && v > 0, 'a positive number of ms'],
+  downscaleStabilizationMs: [(v) => Number.isFinite(v) && v >= 0, 'a number of ms >= 0'],
+  cpuInitializationPeriodMs: [(v) => Number.isFinite(v) && v >= 0, 'a number of ms >= 0'],
+  initialReadinessDelayMs: [(v) => Number.isFinite(v) && v >= 0, 'a number of ms >= 0'],
+  tolerance: [(v) => v >= 0 && v < 1, 'in [0, 1)'],
+};
 
 function resolveOptions(options: HorizontalPodAutoscalerControllerOptions): ResolvedWorkloadOptions & Periods {
+  const periods: Periods = { ...DEFAULTS };
+  for (const key of Object.keys(DEFAULTS) as (keyof Periods)[]) {
+    const value = options?.[key] ?? DEFAULTS[key];
+    const [isValid, expected] = RULES[key];
+    if (!isValid(value))
+      throw new RangeError(`HorizontalPodAutoscalerController: ${key} must be ${expected}, got ${value}`);
+    periods[key] = value;
+  }
   const loop = resolveWorkloadOptions('HorizontalPodAutoscalerController', {
     kc: options?.kc,
-    resyncMs: options?.syncPeriodMs ?? DEFAULTS.syncPeriodMs,
+    resyncMs: periods.syncPeriodMs,
     ...(options.onError ? { onError: options.onError } : {}),
     ...(options.now ? { now: options.now } : {}),
   });
-  const periods: Periods = { ...DEFAULTS };
-  for (const key of Object.keys(DEFAULTS) as (keyof Periods)[]) {
-    const value = options[key] ?? DEFAULTS[key];
-    const bad = MS_OPTIONS.includes(key) ? !Number.isFinite(value) || value < 0 : !(value >= 0 && value < 1);
-    if (bad)
-      throw new RangeError(
-        `HorizontalPodAutoscalerController: ${key} must be ${MS_OPTIONS.includes(key) ? 'a number of ms >= 0' : 'in [0, 1)'}, got ${value}`,
-      );
-    periods[key] = value;
-  }
   return { ...loop, ...periods };
 }

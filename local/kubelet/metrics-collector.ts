@@ -66,9 +66,10 @@ export class MetricsCollector {
     this.source = () => this.#snapshot;
   }
 
-  /** Samples at once, then every `resolutionMs`. Idempotent. */
+  /** Samples at once, then every `resolutionMs`. Idempotent; refused after `close()`. */
   start(): void {
-    if (this.#timer || this.#closed) return;
+    if (this.#closed) throw new Error('MetricsCollector: closed');
+    if (this.#timer) return;
     this.#tick();
     this.#timer = setInterval(() => this.#tick(), this.#options.resolutionMs);
     this.#timer.unref();
