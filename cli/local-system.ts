@@ -86,6 +86,8 @@ export interface InstallOptions {
   readonly operatorArgs?: readonly string[];
   /** The node selector of the operator, proxy and push pods (e.g. to keep them off a node to drain). */
   readonly nodeSelector?: Readonly<Record<string, string>>;
+  /** Fields of the sample IMGateway's spec to set (e.g. `resources`), over the sample's and `imring local`'s. */
+  readonly sampleSpec?: Readonly<Record<string, unknown>>;
 }
 
 /**
@@ -119,7 +121,7 @@ export async function installImring(cluster: LocalCluster, options: InstallOptio
   const replicas = options.replicas ?? SAMPLE.replicas;
   onProgress(`applying IMGateway ${SAMPLE.name} (${replicas} replicas)`);
   const sample = parseYaml(await readFile(SAMPLE_FILE, 'utf8')) as KubernetesObject & { spec: object };
-  sample.spec = { ...sample.spec, ...LOCAL_SAMPLE_SPEC, replicas };
+  sample.spec = { ...sample.spec, ...LOCAL_SAMPLE_SPEC, ...options.sampleSpec, replicas };
   await createOrKeep(() => api.create(sample));
   await statefulSetOf(kc);
   onProgress('applying config/: the proxy and push Deployments');

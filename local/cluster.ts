@@ -13,10 +13,12 @@ import { ServiceProxy } from './controllers/service-proxy.js';
 import { StatefulSetController } from './controllers/statefulset.js';
 import { ReplicaSetController } from './controllers/replicaset.js';
 import { DeploymentController } from './controllers/deployment.js';
+import { HorizontalPodAutoscalerController, type HorizontalPodAutoscalerControllerOptions } from './controllers/hpa.js';
 import { ENV_NAME } from './kubelet/env.js';
 import type { ImageTable } from './kubelet/images.js';
 import { ServiceAccountCredentials } from './kubelet/pod-credentials.js';
 import { PodRunner } from './kubelet/pod-runner.js';
+import { MetricsCollector } from './kubelet/metrics-collector.js';
 import { kubeconfigYaml } from './apiserver/kubeconfig.js';
 
 /** Options of {@link LocalCluster}. */
@@ -63,6 +65,16 @@ export interface LocalClusterOptions {
    * cluster's kubeconfig (cluster-admin). Default `admin`.
    */
   podCredentials?: 'serviceAccount' | 'admin';
+  /**
+   * How often the kubelet samples its containers' CPU and memory for `metrics.k8s.io`, in ms:
+   * the metrics' window. Default 15,000 (metrics-server's resolution).
+   */
+  metricsResolutionMs?: number;
+  /**
+   * The horizontal pod autoscaler's periods and tolerance (its sync period, the default
+   * scale-down stabilization window, …). Default the controller's own (15 s, 300 s, …).
+   */
+  autoscaler?: Omit<HorizontalPodAutoscalerControllerOptions, 'kc' | 'onError' | 'now'>;
   /** Where controller errors are reported (they are retried). Default: ignored. */
   onError?: (component: string, error: unknown) => void;
 }
@@ -74,9 +86,10 @@ interface Part {
 }
 
 /**
- * The whole local control plane: the API server, the StatefulSet, ReplicaSet, Deployment and endpoints controllers,
- * the garbage collector, the DNS hosts file, the service proxy (Services' virtual addresses)
- * and the pod runner, each a client of the API server. Pods get `KUBECONFIG` (this cluster's)
+ * The whole local control plane: the API server, the StatefulSet, ReplicaSet, Deployment,
+ * endpoints and horizontal pod autoscaler controllers, the garbage collector, the DNS hosts
+ * file, the service proxy (Services' virtual addresses), the pod runner and its metrics
+ * collector (metrics.k8s.io), each a client of the API server. Pods get `KUBECONFIG` (this cluster's)
  * in their environment, the way pods in a cluster get a service account, and the hosts file's
  * path under `hostsFileEnv`.
  */
@@ -163,6 +176,14 @@ export class LocalCluster {
       ['statefulset-controller', new StatefulSetController({ kc, onError: onError('statefulset-controller') })],
       ['replicaset-controller', new ReplicaSetController({ kc, onError: onError('replicaset-controller') })],
       ['deployment-controller', new DeploymentController({ kc, onError: onError('deployment-controller') })],
+      [
+        'horizontal-pod-autoscaler',
+        new HorizontalPodAutoscalerController({
+          ...this.#options.autoscaler,
+          kc,
+          onError: onError('horizontal-pod-autoscaler'),
+        }),
+      ],
     ];
     // Each is a client of the API server alone: they start side by side (their informers list at once).
     await Promise.all(controllers.map(([name, part]) => this.#add(name, part, part.start())));
@@ -185,6 +206,14 @@ export class LocalCluster {
     this.#runner = runner;
     this.server.setPodLogSource(runner.podLogs);
     await this.#add('pod-runner', runner, runner.start());
+    const metrics = new MetricsCollector({
+      containers: () => runner.containers(),
+      ...(this.#options.metricsResolutionMs === undefined ? {} : { resolutionMs: this.#options.metricsResolutionMs }),
+      onError: onError('metrics-collector'),
+    });
+    this.server.setResourceMetricsSource(metrics.source);
+    metrics.start();
+    this.#parts.push({ name: 'metrics-collector', close: () => metrics.close() });
   }
 
   /**

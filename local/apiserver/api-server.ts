@@ -19,6 +19,7 @@ import { readBodyBytes, readRequestBody, send, sendError, wantsTable } from './h
 import { serveInfo } from './http/info.js';
 import { OpenApiCache } from './openapi/openapi-cache.js';
 import { isPodLog, servePodLog, type PodLogSource } from './http/pod-log.js';
+import { isResourceMetrics, resourceMetrics, type ResourceMetricsSource } from './http/resource-metrics.js';
 import { routeRequest, type ResourceRoute } from './http/router.js';
 import { ObjectStore } from './store/store.js';
 import { randomFirstServiceAddress, ServiceAddresses } from './store/service-addresses.js';
@@ -118,6 +119,7 @@ export class LocalApiServer {
   #closing: Promise<void> | undefined;
   #podLogs: PodLogSource | undefined;
   readonly #connect: ConnectSubresources;
+  #metrics: ResourceMetricsSource | undefined;
 
   constructor(options: LocalApiServerOptions = {}) {
     this.#options = resolveOptions(options);
@@ -212,6 +214,11 @@ export class LocalApiServer {
     this.#podLogs = source;
   }
 
+  /** Sets (or, with undefined, removes) what serves `metrics.k8s.io` (a kubelet's metrics collector). */
+  setResourceMetricsSource(source: ResourceMetricsSource | undefined): void {
+    this.#metrics = source;
+  }
+
   /** Stops serving: ends watches, closes connections. Idempotent. */
   close(): Promise<void> {
     this.#closing ??= new Promise<void>((resolve) => {
@@ -264,16 +271,12 @@ export class LocalApiServer {
     const table = wantsTable(req.headers.accept);
     const includeObject = (url.searchParams.get('includeObject') ?? 'Metadata') as 'None' | 'Metadata' | 'Object';
     const now = this.#options.now;
+    if (await this.#serveComputed(route, req, res, at)) return;
     if (route.verb === 'watch') {
       const render = table
         ? (o: KubeObject) => toTable(route.type, [o], { includeObject, now: now() })
         : (o: KubeObject) => o;
       this.#watch(route, url.searchParams, res, render);
-      return;
-    }
-    if (isReview(route.type)) return this.#review(route, req, res, at.user);
-    if (isPodLog(route)) {
-      await servePodLog(route, url.searchParams, res, { store: this.#store, source: this.#podLogs });
       return;
     }
     const body = await readRequestBody(req, this.#options.maxBodyBytes);
@@ -299,6 +302,26 @@ export class LocalApiServer {
       return;
     }
     send(res, status, result, headers);
+  }
+
+  /** Serves what is computed rather than stored (resource metrics, reviews, pod logs); false for the rest. */
+  async #serveComputed(
+    route: ResourceRoute,
+    req: IncomingMessage,
+    res: ServerResponse,
+    at: Requester,
+  ): Promise<boolean> {
+    const query = at.url.searchParams;
+    if (isResourceMetrics(route)) {
+      send(res, 200, resourceMetrics(route, query, { store: this.#store, source: this.#metrics }));
+    } else if (route.verb !== 'watch' && isReview(route.type)) {
+      await this.#review(route, req, res, at.user);
+    } else if (isPodLog(route)) {
+      await servePodLog(route, query, res, { store: this.#store, source: this.#podLogs });
+    } else {
+      return false;
+    }
+    return true;
   }
 
   async #review(route: ResourceRoute, req: IncomingMessage, res: ServerResponse, user: UserInfo): Promise<void> {

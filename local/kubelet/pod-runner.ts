@@ -17,6 +17,7 @@ import { nameTable, parseImageTable, repositoryTable, type ImageCommands, type I
 import { removePodLogs } from './logs.js';
 import { hasStatusChanged, type PodStatusJson } from './pod-status.js';
 import { PodWorker } from './pod-worker.js';
+import type { SampledContainer } from './metrics-collector.js';
 
 /** Options of {@link PodRunner}. */
 export interface PodRunnerOptions {
@@ -160,6 +161,15 @@ export class PodRunner {
   /** The pids of running containers. */
   pids(): number[] {
     return [...this.#workers.values()].flatMap((w) => w.pids());
+  }
+
+  /** The running containers, for the metrics collector. */
+  containers(): SampledContainer[] {
+    return [...this.#workers.values()].flatMap((w) =>
+      w
+        .runningProcesses()
+        .map((p) => ({ ...p, namespace: w.namespace, pod: w.name, uid: w.uid, node: w.pod.spec?.nodeName ?? '' })),
+    );
   }
 
   async #close(): Promise<void> {

@@ -81,6 +81,11 @@ export class PodWorker {
     return this.#containers.map((c) => c.pid).filter((pid): pid is number => pid !== undefined);
   }
 
+  /** The running containers' names and pids. */
+  runningProcesses(): { container: string; pid: number }[] {
+    return this.#containers.flatMap((c) => (c.pid === undefined ? [] : [{ container: c.name, pid: c.pid }]));
+  }
+
   /** The pod status now; `previous` conditions keep their transition times. */
   status(previous: readonly PodConditionJson[] | undefined): PodStatusJson {
     return podStatus({

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import type { KubeConfig } from '@kubernetes/client-node';
 import { DnsController } from '../../local/controllers/dns.js';
 import { GarbageCollector } from '../../local/controllers/garbage-collector.js';
+import { HorizontalPodAutoscalerController } from '../../local/controllers/hpa.js';
 import { StatefulSetController } from '../../local/controllers/statefulset.js';
 import { PodRunner } from '../../local/kubelet/pod-runner.js';
 import { startLocalApi } from '../support/local-api.js';
@@ -21,6 +22,7 @@ const COMPONENTS: { name: string; build: (kc: KubeConfig, dir: string) => Starta
   { name: 'GarbageCollector', build: (kc) => new GarbageCollector({ kc }) },
   { name: 'DnsController', build: (kc, dir) => new DnsController({ kc, hostsFile: join(dir, 'hosts') }) },
   { name: 'PodRunner', build: (kc, dir) => new PodRunner({ kc, logDir: dir }) },
+  { name: 'HorizontalPodAutoscalerController', build: (kc) => new HorizontalPodAutoscalerController({ kc }) },
 ];
 
 for (const { name, build } of COMPONENTS) {
@@ -43,3 +45,19 @@ for (const { name, build } of COMPONENTS) {
     }
   });
 }
+
+test('HorizontalPodAutoscalerController: a bad period or tolerance is refused at construction, naming the option', async () => {
+  const api = await startLocalApi();
+  try {
+    const cases: [Record<string, number>, RegExp][] = [
+      [{ syncPeriodMs: 0 }, /syncPeriodMs must be a positive number of ms, got 0/],
+      [{ downscaleStabilizationMs: -1 }, /downscaleStabilizationMs must be a number of ms >= 0, got -1/],
+      [{ tolerance: 1 }, /tolerance must be in \[0, 1\), got 1/],
+    ];
+    for (const [options, message] of cases) {
+      assert.throws(() => new HorizontalPodAutoscalerController({ kc: api.kc, ...options }), message);
+    }
+  } finally {
+    await api.close();
+  }
+});

@@ -50,6 +50,10 @@ export async function startSystem(options: {
   nodeSelector?: Readonly<Record<string, string>>;
   /** The kubelet's restart backoff (default its own, 1 s doubling to 30 s). */
   restartBackoff?: LocalClusterOptions['restartBackoff'];
+  /** The cluster's metrics window and autoscaler periods (default theirs: 15 s, …). */
+  autoscaling?: Pick<LocalClusterOptions, 'metricsResolutionMs' | 'autoscaler'>;
+  /** Fields of the sample IMGateway's spec to set (e.g. `resources`). */
+  sampleSpec?: Readonly<Record<string, unknown>>;
 }): Promise<ScenarioSystem> {
   const dir = await mkdtemp(join(tmpdir(), options.prefix ?? 'imring-scenario-'));
   const probes = apiProbes();
@@ -58,6 +62,7 @@ export async function startSystem(options: {
     stateDir: join(dir, 'cluster'),
     apiServer: probes.options,
     ...(options.restartBackoff ? { restartBackoff: options.restartBackoff } : {}),
+    ...options.autoscaling,
   });
   let closing: Promise<void> | undefined;
   const close = (): Promise<void> =>
@@ -74,6 +79,7 @@ export async function startSystem(options: {
       runtimeArgs: options.runtimeArgs,
       operatorArgs: options.operatorArgs,
       nodeSelector: options.nodeSelector,
+      ...(options.sampleSpec ? { sampleSpec: options.sampleSpec } : {}),
     });
     await converged(cluster, options.replicas);
     return { cluster, dir, endpoints, faults: probes.faults, requestLog: probes.requestLog, close };
@@ -111,12 +117,13 @@ export const PODS_PATH = `/api/v1/namespaces/${SAMPLE.namespace}/pods`;
 export const LEASES_PATH = `/apis/coordination.k8s.io/v1/namespaces/${SAMPLE.namespace}/leases`;
 
 /**
- * Resolves when the sample gateway's ring has converged at `replicas` Ready members; fails at
+ * Resolves when the sample gateway's ring has converged at `replicas` Ready members (or, for a
+ * predicate, at whatever `spec.replicas` it accepts, e.g. one an autoscaler chose); fails at
  * once when its spec is invalid.
  */
 export function converged(
   cluster: LocalCluster,
-  replicas: number,
+  replicas: number | ((replicas: number) => boolean),
   timeoutMs = CONVERGE_TIMEOUT_MS,
 ): Promise<IMGateway> {
   const kc = cluster.kc;
@@ -126,7 +133,8 @@ export function converged(
     async (observe) => {
       const gateway = await sampleGateway(kc);
       observe(describeGateway(gateway));
-      if (isConverged(gateway, replicas)) return gateway;
+      const at = typeof replicas === 'number' ? replicas : (gateway.spec?.replicas ?? 0);
+      if ((typeof replicas === 'number' || replicas(at)) && isConverged(gateway, at)) return gateway;
       throwIfInvalid(gateway, `IMGateway ${SAMPLE.name}`);
       return undefined;
     },

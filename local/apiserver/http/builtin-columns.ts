@@ -21,6 +21,7 @@ import {
   type TableColumn,
 } from './columns.js';
 import { endpointSliceColumns, endpointsColumns } from './endpoint-columns.js';
+import { hpaColumns } from './hpa-columns.js';
 import { nodeColumns } from './node-columns.js';
 import { podColumns } from './pod-columns.js';
 import {
@@ -51,6 +52,7 @@ const BUILTIN: Record<string, readonly TableColumn[]> = {
     wide('Images', 'Images referenced by each container in the template.', (o) => templateContainers(o, 'image')),
   ],
   'deployments.apps': deploymentColumns(),
+  'horizontalpodautoscalers.autoscaling': hpaColumns(),
   'replicasets.apps': replicaSetColumns(),
   'controllerrevisions.apps': controllerRevisionColumns(),
   'services.': serviceColumns(),

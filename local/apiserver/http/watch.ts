@@ -1,6 +1,7 @@
 import type { ServerResponse } from 'node:http';
 import { ApiError, badRequest } from '../errors.js';
 import { apiVersionOf } from '../store/paths.js';
+import { servedVersion } from '../store/hpa-versions.js';
 import { storageKey } from '../store/resource-catalog.js';
 import type { ResourceRoute } from './router.js';
 import { matchesFields, parseFieldSelector } from '../store/field-selectors.js';
@@ -70,7 +71,7 @@ export function serveWatch(
     if (res.writableLength > options.maxBufferedBytes) close();
   };
   const served = (o: KubeObject): unknown =>
-    options.render(route.type.custom ? { ...o, apiVersion: apiVersionOf(route.type) } : o);
+    options.render(route.type.custom ? { ...o, apiVersion: apiVersionOf(route.type) } : servedVersion(route.type, o));
   const onEvent = (event: StoreEvent): void => {
     if (event.resource !== resource) return;
     const type = transition(event, matches);

@@ -1,4 +1,5 @@
 import { REVIEW_TYPES } from '../auth/access-reviews.js';
+import { RESOURCE_METRICS_TYPES } from '../http/resource-metrics.js';
 import type { ResourceType } from '../types.js';
 
 const ALL_VERBS = ['create', 'delete', 'deletecollection', 'get', 'list', 'patch', 'update', 'watch'];
@@ -160,7 +161,21 @@ export const BUILTIN_TYPES: readonly ResourceType[] = [
     categories: ['api-extensions'],
     statusSubresource: true,
   }),
+  // Stored as v2; v1 is the same objects converted (hpa-versions.ts).
+  ...['v2', 'v1'].map((version) =>
+    builtin({
+      group: 'autoscaling',
+      version,
+      kind: 'HorizontalPodAutoscaler',
+      plural: 'horizontalpodautoscalers',
+      namespaced: true,
+      shortNames: ['hpa'],
+      categories: ['all'],
+      statusSubresource: true,
+    }),
+  ),
   ...REVIEW_TYPES,
+  ...RESOURCE_METRICS_TYPES,
 ];
 
 /** Kinds whose `metadata.generation` counts spec changes (the others never set it). */

@@ -2,6 +2,7 @@ import type { StatusCause } from '../errors.js';
 import type { KubeObject } from '../types.js';
 import { defaultPodSpec } from './pod-defaults.js';
 import { defaultDeployment, defaultReplicaSet, workloadCauses } from './workload-defaults.js';
+import { defaultHpa, hpaCauses } from './hpa-spec.js';
 
 type Json = Record<string, unknown>;
 
@@ -33,13 +34,16 @@ export function applyBuiltinDefaults(kind: string, object: KubeObject): KubeObje
     case 'Secret':
       defaultSecret(object);
       break;
+    case 'HorizontalPodAutoscaler':
+      defaultHpa(object);
+      break;
   }
   return object;
 }
 
 /** Checks the few built-in rules whose violation would otherwise go unnoticed. */
 export function builtinCauses(kind: string, object: KubeObject): StatusCause[] {
-  return workloadCauses(kind, object);
+  return kind === 'HorizontalPodAutoscaler' ? hpaCauses(object) : workloadCauses(kind, object);
 }
 
 function defaultStatefulSet(object: KubeObject): void {

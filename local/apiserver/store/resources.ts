@@ -12,6 +12,7 @@ import { markDeleting, writeObject, type WriteContext, type WriteTarget } from '
 import { isDryRun, type OptionsKind } from './dry-run.js';
 import { checkDeletable } from './namespace-lifecycle.js';
 import { TEMPLATE_KINDS } from './workload-defaults.js';
+import { isHpaV1, servedVersion, storedVersion } from './hpa-versions.js';
 
 /** One API request for objects, as the HTTP layer hands it over. */
 export interface ObjectRequest {
@@ -73,7 +74,12 @@ export class ObjectService {
       case 'create':
         return this.#served(
           route.type,
-          writeObject(this.#target, this.#context(request), undefined, parseBody(request.body)),
+          writeObject(
+            this.#target,
+            this.#context(request),
+            undefined,
+            storedVersion(route.type, parseBody(request.body)),
+          ),
         );
       case 'update':
         return this.#update(request, parseBody(request.body));
@@ -158,8 +164,9 @@ export class ObjectService {
   }
 
   #update(request: ObjectRequest, body: KubeObject): KubeObject {
+    const { type } = request.route;
     const live = this.#live(request.route);
-    return this.#served(request.route.type, writeObject(this.#target, this.#context(request), live, body));
+    return this.#served(type, writeObject(this.#target, this.#context(request), live, storedVersion(type, body)));
   }
 
   #patch(request: ObjectRequest): KubeObject {
@@ -172,7 +179,8 @@ export class ObjectService {
     const live = this.#target.store.get(storageKey(route.type), route.namespace ?? '', route.name!);
     if (!live && type !== 'apply') throw notFound(route.type, route.name!);
     const ctx = this.#context(request);
-    const patched = patchObject(live, request.body, type, {
+    const viewed = live && servedVersion(route.type, live);
+    const patched = patchObject(viewed, request.body, type, {
       kind: route.type.kind,
       group: route.type.group,
       custom: route.type.custom,
@@ -182,7 +190,7 @@ export class ObjectService {
       ...(route.subresource ? { subresource: route.subresource } : {}),
     });
     if (!live) patched.metadata = { ...patched.metadata, name: route.name! };
-    return this.#served(route.type, writeObject(this.#target, ctx, live, patched));
+    return this.#served(route.type, writeObject(this.#target, ctx, live, storedVersion(route.type, patched)));
   }
 
   #scale(request: ObjectRequest): KubeObject {
@@ -229,7 +237,7 @@ export class ObjectService {
       throw badRequest(`fieldValidation must be one of "Ignore", "Warn" or "Strict", got ${validation}`);
     }
     return {
-      type: route.type,
+      type: this.#storageType(route.type),
       namespace: route.type.namespaced ? route.namespace : undefined,
       subresource: route.subresource === 'status' ? 'status' : undefined,
       fieldManager: query.get('fieldManager') ?? managerFromUserAgent(request.userAgent),
@@ -239,9 +247,15 @@ export class ObjectService {
     };
   }
 
-  /** The object as served at the route's version (custom resources are stored once). */
+  /** The type objects of `type` are written as: a built-in served in two versions is stored in one. */
+  #storageType(type: ResourceType): ResourceType {
+    return isHpaV1(type) ? this.#target.catalog.find(type.group, 'v2', type.plural)! : type;
+  }
+
+  /** The object as served at the route's version (each kind is stored once, in one version). */
   #served(type: ResourceType, object: KubeObject): KubeObject {
-    if (!type.custom || object.apiVersion === apiVersionOf(type)) return object;
+    if (!type.custom) return servedVersion(type, object);
+    if (object.apiVersion === apiVersionOf(type)) return object;
     return { ...object, apiVersion: apiVersionOf(type) };
   }
 
