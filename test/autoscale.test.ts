@@ -6,14 +6,10 @@
  * of the traffic is accounted for.
  */
 import assert from 'node:assert/strict';
-import { writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
 import { CoreV1Api } from '@kubernetes/client-node';
-import { stringify } from 'yaml';
 import type { DemoTraffic } from '../cli/demo/traffic.js';
 import { SAMPLE } from '../cli/local-system.js';
-import { IMGATEWAY } from '../operator/api.js';
 import { runKubectl } from './support/kubectl.js';
 import {
   account,
@@ -31,19 +27,6 @@ const STABILIZATION_MS = 5_000;
 /** A gateway's cpu request: low, so demo traffic is well above 50 % of it and an idle gateway well below. */
 const CPU_REQUEST = '40m';
 const HEAVY = { users: 400, messagesPerSecond: 800 } as const;
-
-/** What `kubectl autoscale imgw/demo --min 2 --max 6 --cpu-percent 50` creates. */
-const HPA = {
-  apiVersion: 'autoscaling/v2',
-  kind: 'HorizontalPodAutoscaler',
-  metadata: { name: SAMPLE.name, namespace: SAMPLE.namespace },
-  spec: {
-    scaleTargetRef: { apiVersion: `${IMGATEWAY.group}/${IMGATEWAY.version}`, kind: 'IMGateway', name: SAMPLE.name },
-    minReplicas: 2,
-    maxReplicas: 6,
-    metrics: [{ type: 'Resource', resource: { name: 'cpu', target: { type: 'Utilization', averageUtilization: 50 } } }],
-  },
-};
 
 async function kubectl(system: ScenarioSystem, ...args: string[]): Promise<string> {
   const result = await runKubectl(system.cluster.kubeconfigPath, system.dir, args);
@@ -90,11 +73,11 @@ test(
       sampleSpec: { resources: { requests: { cpu: CPU_REQUEST } } },
     });
     try {
-      // LEAD: once protobuf request bodies land, replace this apply with
-      // `await kubectl(system, 'autoscale', `imgw/${SAMPLE.name}`, '--min', '2', '--max', '6', '--cpu-percent', '50');`
-      const manifest = join(system.dir, 'hpa.yaml');
-      await writeFile(manifest, stringify(HPA));
-      await kubectl(system, 'apply', '-f', manifest);
+      // kubectl sends the HorizontalPodAutoscaler as protobuf.
+      assert.match(
+        await kubectl(system, 'autoscale', `imgw/${SAMPLE.name}`, '--min', '2', '--max', '6', '--cpu-percent', '50'),
+        new RegExp(`^horizontalpodautoscaler.autoscaling/${SAMPLE.name} autoscaled$`, 'm'),
+      );
 
       const heavy = await startTraffic(system.endpoints, { ...HEAVY, seed: 0xa5 });
       let scaledOut: number;

@@ -19,6 +19,7 @@ const ALONE: Readonly<Record<string, string>> = {
   'chaos.test.js': 'the whole system under faults with traffic running',
   'scenario.test.js': '2,000 users through a scale sequence, every pair accounted for',
   'lifecycle.test.js': '2,000 users through rollouts, a pod deletion and a gateway kill',
+  'autoscale.test.js': 'heavy demo traffic drives an HPA to scale the gateways out, then in',
   'abuse.test.js': 'floods of 5,000 connections at once',
   'abuse-push.test.js': 'push requests of 100k recipients, 8 MiB bodies and 100,000 nested arrays',
   'local/imring-local-demo.test.js': 'imring local with every component as a process and demo traffic',
@@ -39,6 +40,7 @@ const WITHOUT_COVERAGE: ReadonlySet<string> = new Set([
   'chaos.test.js',
   'scenario.test.js',
   'lifecycle.test.js',
+  'autoscale.test.js',
   'abuse.test.js',
   'local/imring-local-demo.test.js',
   'operator/failover.test.js',
@@ -50,7 +52,7 @@ const WITHOUT_COVERAGE: ReadonlySet<string> = new Set([
  * four minutes on two cores. `npm test` leaves them out to stay near five minutes; `.ci/run` runs
  * both, so nothing lands without them.
  */
-const SYSTEM: ReadonlySet<string> = new Set(['chaos.test.js', 'lifecycle.test.js']);
+const SYSTEM: ReadonlySet<string> = new Set(['chaos.test.js', 'lifecycle.test.js', 'autoscale.test.js']);
 
 /** Files run at once in the first run. */
 const CONCURRENCY = 2;
