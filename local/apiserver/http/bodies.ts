@@ -31,13 +31,6 @@ export function sendError(res: ServerResponse, error: unknown): void {
   send(res, apiError.code, apiError.toStatus());
 }
 
-/**
- * The request body as text.
- * @throws ApiError 413 past `limit` bytes.
- */
-export async function readBody(req: IncomingMessage, limit: number): Promise<string> {
-  return (await readBodyBytes(req, limit)).toString('utf8');
-}
 
 /** The request body as bytes (protobuf), up to `limit` bytes (else 413). */
 export async function readBodyBytes(req: IncomingMessage, limit: number): Promise<Buffer> {
