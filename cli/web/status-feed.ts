@@ -71,6 +71,7 @@ export class StatusFeed {
   readonly #synced = new Set<keyof Informers>();
   readonly #listeners = new Set<(snapshot: Snapshot) => void>();
   #timeline: Timeline | null = null;
+  #ring: { revision: string; ring: Ring | undefined } | undefined;
   #connection: Snapshot['connection'] = { state: 'live', message: null };
   #crdMissing = false;
   #attempt = 0;
@@ -116,8 +117,13 @@ export class StatusFeed {
   ring(): Ring | undefined {
     const configMap = this.#informers.configMaps.get(ringConfigMapName(this.#options.name), this.#options.namespace);
     if (!configMap) return undefined;
+    const revision = configMap.metadata?.resourceVersion;
+    // Building a ring computes its Maglev table: once per ConfigMap revision, not per lookup.
+    if (this.#ring && revision !== undefined && this.#ring.revision === revision) return this.#ring.ring;
     const observed = observeRing(configMap.metadata?.name ?? '', configMap.data);
-    return observed.kind === 'ok' ? Ring.fromDocument(observed.document) : undefined;
+    const ring = observed.kind === 'ok' ? Ring.fromDocument(observed.document) : undefined;
+    this.#ring = revision === undefined ? undefined : { revision, ring };
+    return ring;
   }
 
   /** The snapshot now (it also advances the transition timeline with what it observes). */
