@@ -15,7 +15,7 @@ import {
   serializeRingDocument,
   type RingDocument,
 } from '../ring/index.js';
-import { StatusServer } from '../cli/web/status-server.js';
+import { StatusServer, type StatusServerOptions } from '../cli/web/status-server.js';
 import type { Snapshot } from '../cli/web/snapshot.js';
 import { sampleRingDocument } from './support/fixtures.js';
 import { createRaw, putConfigMap, startLocalApi, type LocalApi } from './support/local-api.js';
@@ -57,8 +57,9 @@ after(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-async function startServer(name: string, retry = { retryBaseMs: 20, retryMaxMs: 100 }): Promise<string> {
-  const server = new StatusServer({ kc: api.kc, namespace: NAMESPACE, name, port: 0, webRoot, ...retry });
+async function startServer(name: string, extra: Partial<StatusServerOptions> = {}): Promise<string> {
+  const retry = { retryBaseMs: 20, retryMaxMs: 100 };
+  const server = new StatusServer({ kc: api.kc, namespace: NAMESPACE, name, port: 0, webRoot, ...retry, ...extra });
   servers.push(server);
   return (await server.start()).url;
 }
@@ -134,6 +135,31 @@ test('a failing API server turns the connection to reconnecting, and it recovers
   await snapshotWhere(client, (s) => s.connection.state === 'live' && client.events.length > index);
 });
 
+test('one resource that stays refused keeps the view reconnecting, naming why, until it is answered', async () => {
+  const client = await subscribe(await startServer('im'));
+  await snapshotWhere(client, (s) => s.status !== null);
+  api.faults.set({ failureRate: 1, failureCodes: [500], matching: (r) => r.path.endsWith('/events') });
+  api.faults.dropWatches();
+  try {
+    const down = await snapshotWhere(client, (s) => s.connection.state === 'reconnecting');
+    const index = client.events.length;
+    // Retried every 100 ms at most: several retries later it is still down.
+    const still = await snapshotWhere(
+      client,
+      (s) => client.events.length > index + 3 && s.connection.state === 'reconnecting',
+    );
+    assert.equal(still.connection.message, down.connection.message);
+    assert.equal(
+      client.events.slice(index).some((e) => (JSON.parse(e.data) as Snapshot).connection.state === 'live'),
+      false,
+      'no flapping back to live while the Events stay refused',
+    );
+  } finally {
+    api.faults.clear();
+  }
+  await snapshotWhere(client, (s) => s.connection.state === 'live');
+});
+
 test('the owner lookup answers the current and previous owner of a user', async () => {
   const url = await startServer('im');
   await snapshotWhere(await subscribe(url), (s) => s.status !== null);
@@ -178,11 +204,20 @@ test('static files are served with the security headers; traversal, unknown path
     assert.equal(refused.status, 404, path);
     assert.doesNotMatch(refused.body, /not for the page/);
   }
-  for (const method of ['POST', 'PUT', 'DELETE', 'PATCH']) {
+  for (const method of ['POST', 'PUT', 'DELETE', 'PATCH', 'HEAD']) {
     const refused = await fetchRaw(url, method, '/api/owner?user=alice');
     assert.equal(refused.status, 405, method);
     assert.equal(refused.headers['content-security-policy'], "default-src 'self'");
+    assert.equal(refused.headers.allow, 'GET');
   }
+});
+
+test('event streams get a keep-alive comment, and past maxStreams are refused with 503', async () => {
+  const url = await startServer('im', { keepAliveMs: 20, maxStreams: 1 });
+  const client = await subscribe(url);
+  const response = await fetchRaw(url, 'GET', '/events');
+  assert.equal(response.status, 503);
+  await client.waitForComment('keep-alive');
 });
 
 test('close() ends the event streams and can be called three times', async () => {

@@ -67,7 +67,10 @@ type Informers = {
 export class StatusFeed {
   readonly #options: ResolvedOptions;
   readonly #informers: Informers;
-  readonly #probe: () => Promise<unknown>;
+  /** Each watch's list: what the feed asks again after that watch failed. */
+  readonly #lists = new Map<keyof Informers, () => Promise<unknown>>();
+  /** The watches that failed since the API server last answered all of their lists. */
+  readonly #failing = new Set<keyof Informers>();
   readonly #synced = new Set<keyof Informers>();
   readonly #listeners = new Set<(snapshot: Snapshot) => void>();
   #timeline: Timeline | null = null;
@@ -84,10 +87,10 @@ export class StatusFeed {
 
   constructor(options: StatusFeedOptions) {
     this.#options = resolveOptions(options);
-    this.#informers = makeInformers(this.#options, (key, error) => this.#onError(key, error));
-    const leases = this.#options.kc.makeApiClient(CoordinationV1Api);
-    const { namespace } = this.#options;
-    this.#probe = () => leases.listNamespacedLease({ namespace, limit: 1 });
+    this.#informers = makeInformers(this.#options, {
+      onError: (key, error) => this.#onError(key, error),
+      onList: (key, list) => this.#lists.set(key, list),
+    });
   }
 
   /** Starts the watches (idempotent); snapshots fill in as their first lists arrive. */
@@ -193,24 +196,34 @@ export class StatusFeed {
       this.#changed();
       return;
     }
+    this.#failing.add(key);
     this.#connection = { state: 'reconnecting', message: apiErrorMessage(error) };
     this.#changed();
     if (this.#probeTimer === undefined) this.#scheduleProbe();
   }
 
-  /** Asks the API server until it answers; the informers restart themselves meanwhile. */
+  /**
+   * Lists what failed again until the API server answers them all (the informers restart
+   * themselves meanwhile): a resource that stays refused keeps the view reconnecting, with why.
+   */
   #scheduleProbe(): void {
     const delay = backoffMs(this.#attempt++, this.#options.retryBaseMs, this.#options.retryMaxMs);
     this.#probeTimer = setTimeout(() => {
-      this.#probe().then(
+      // Taken out of the set: a watch that fails again while they are asked goes back in.
+      const failing = [...this.#failing];
+      this.#failing.clear();
+      Promise.all(failing.map((key) => this.#lists.get(key)!())).then(
         () => {
           this.#probeTimer = undefined;
+          if (this.#closed) return;
+          if (this.#failing.size > 0) return this.#scheduleProbe();
           this.#attempt = 0;
           this.#connection = { state: 'live', message: null };
           this.#changed();
         },
         (error: unknown) => {
           if (this.#closed) return;
+          for (const key of failing) this.#failing.add(key);
           this.#connection = { state: 'reconnecting', message: apiErrorMessage(error) };
           this.#changed();
           this.#scheduleProbe();
@@ -256,9 +269,15 @@ function convergedVersion(gateway: IMGatewayObject | undefined): number | null {
   return typeof value === 'number' ? value : null;
 }
 
+interface InformerHooks {
+  readonly onError: (key: keyof Informers, error: unknown) => void;
+  /** Told each informer's list function. */
+  readonly onList: (key: keyof Informers, list: () => Promise<unknown>) => void;
+}
+
 function makeInformers(
   options: Required<Pick<StatusFeedOptions, 'kc' | 'namespace' | 'name' | 'retryBaseMs' | 'retryMaxMs'>>,
-  onError: (key: keyof Informers, error: unknown) => void,
+  hooks: InformerHooks,
 ): Informers {
   const { kc, namespace, name, retryBaseMs, retryMaxMs } = options;
   const core = kc.makeApiClient(CoreV1Api);
@@ -271,16 +290,18 @@ function makeInformers(
     path: string,
     list: () => Promise<KubernetesListObject<T>>,
     labelSelector?: string,
-  ): ResilientInformer<T> =>
-    new ResilientInformer<T>({
+  ): ResilientInformer<T> => {
+    hooks.onList(key, list);
+    return new ResilientInformer<T>({
       kc,
       path,
       list,
       ...(labelSelector ? { labelSelector } : {}),
       retryBaseMs,
       retryMaxMs,
-      onError: (error) => onError(key, error),
+      onError: (error) => hooks.onError(key, error),
     });
+  };
   return {
     gateways: informer(
       'gateways',

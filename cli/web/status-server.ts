@@ -23,13 +23,18 @@ export interface StatusServerOptions {
   /** Retry delays after a watch or API error: first and longest, ms. Default 500 and 10,000. */
   readonly retryBaseMs?: number;
   readonly retryMaxMs?: number;
+  /** A keep-alive comment line on each event stream this often, ms (proxies close idle streams). Default 15,000. */
+  readonly keepAliveMs?: number;
+  /** Event streams open at once; more are answered 503. Default 64. */
+  readonly maxStreams?: number;
 }
 
 /** The page's files, next to the package's `dist/` (this module is `dist/cli/web/status-server.js`). */
 export const WEB_ROOT = fileURLToPath(new URL('../../../web/status/', import.meta.url));
 
-/** A keep-alive comment line on each event stream this often, ms (proxies close idle streams). */
-const KEEP_ALIVE_MS = 15_000;
+const DEFAULTS = { host: '127.0.0.1', port: 8090, keepAliveMs: 15_000, maxStreams: 64 };
+
+type ResolvedOptions = StatusServerOptions & typeof DEFAULTS;
 /** Longest user ID the owner lookup takes, in UTF-16 code units. */
 const MAX_USER_ID_LENGTH = 1024;
 
@@ -55,7 +60,7 @@ const CONTENT_TYPES: Readonly<Record<string, string>> = {
  * Every other method is refused: the page exposes no write.
  */
 export class StatusServer {
-  readonly #options: StatusServerOptions;
+  readonly #options: ResolvedOptions;
   readonly #feed: StatusFeed;
   readonly #server: Server;
   readonly #streams = new Set<ServerResponse>();
@@ -64,10 +69,7 @@ export class StatusServer {
   #closing: Promise<void> | undefined;
 
   constructor(options: StatusServerOptions) {
-    const port = options.port ?? 8090;
-    if (!Number.isInteger(port) || port < 0 || port > 65_535)
-      throw new RangeError(`port must be an integer within 0..65535, got ${options.port}`);
-    this.#options = options;
+    this.#options = resolveOptions(options);
     this.#webRoot = resolve(options.webRoot ?? WEB_ROOT);
     this.#feed = new StatusFeed({
       kc: options.kc,
@@ -82,20 +84,21 @@ export class StatusServer {
 
   /** Starts watching and listening; resolves with the page's URL. */
   async start(): Promise<{ url: string }> {
-    const host = this.#options.host ?? '127.0.0.1';
+    const { host, port } = this.#options;
     await new Promise<void>((resolveListen, reject) => {
       this.#server.once('error', reject);
-      this.#server.listen(this.#options.port ?? 8090, host, () => {
+      this.#server.listen(port, host, () => {
         this.#server.off('error', reject);
         resolveListen();
       });
     });
     this.#feed.start();
     this.#feed.onChange((snapshot) => this.#broadcast(snapshot));
-    this.#keepAlive = setInterval(() => this.#streams.forEach((s) => s.write(': keep-alive\n\n')), KEEP_ALIVE_MS);
+    const keepAlive = (): void => this.#streams.forEach((s) => s.write(': keep-alive\n\n'));
+    this.#keepAlive = setInterval(keepAlive, this.#options.keepAliveMs);
     const address = this.#server.address();
-    const port = typeof address === 'object' && address ? address.port : this.#options.port;
-    return { url: `http://${host.includes(':') ? `[${host}]` : host}:${port}/` };
+    const bound = typeof address === 'object' && address ? address.port : port;
+    return { url: `http://${host.includes(':') ? `[${host}]` : host}:${bound}/` };
   }
 
   /** Ends the event streams, stops listening and watching. Idempotent. */
@@ -117,8 +120,8 @@ export class StatusServer {
 
   async #handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
     for (const [header, value] of Object.entries(SECURITY_HEADERS)) response.setHeader(header, value);
-    if (request.method !== 'GET' && request.method !== 'HEAD') {
-      response.setHeader('Allow', 'GET, HEAD');
+    if (request.method !== 'GET') {
+      response.setHeader('Allow', 'GET');
       return sendJson(response, 405, { error: `method ${request.method} not allowed: the web view is read-only` });
     }
     const url = new URL(request.url ?? '/', 'http://localhost');
@@ -132,6 +135,8 @@ export class StatusServer {
   }
 
   #stream(request: IncomingMessage, response: ServerResponse): void {
+    if (this.#streams.size >= this.#options.maxStreams)
+      return sendJson(response, 503, { error: `already ${this.#options.maxStreams} event streams open` });
     response.writeHead(200, {
       'Content-Type': 'text/event-stream; charset=utf-8',
       'Cache-Control': 'no-store',
@@ -183,6 +188,19 @@ export class StatusServer {
     });
     response.end(body);
   }
+}
+
+function resolveOptions(options: StatusServerOptions): ResolvedOptions {
+  const defined = Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined));
+  const resolved = { ...DEFAULTS, ...defined } as ResolvedOptions;
+  const { port, keepAliveMs, maxStreams } = resolved;
+  if (!Number.isInteger(port) || port < 0 || port > 65_535)
+    throw new RangeError(`port must be an integer within 0..65535, got ${port}`);
+  if (!Number.isInteger(keepAliveMs) || keepAliveMs < 1)
+    throw new RangeError(`keepAliveMs must be a positive integer, got ${keepAliveMs}`);
+  if (!Number.isInteger(maxStreams) || maxStreams < 1)
+    throw new RangeError(`maxStreams must be a positive integer, got ${maxStreams}`);
+  return resolved;
 }
 
 function snapshotEvent(snapshot: Snapshot): string {

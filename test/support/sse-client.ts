@@ -61,6 +61,24 @@ export class SseClient {
     });
   }
 
+  /** Resolves once a comment line `text` arrived; rejects after `timeoutMs`. */
+  waitForComment(text: string, timeoutMs = 10_000): Promise<void> {
+    if (this.comments.includes(text)) return Promise.resolve();
+    return new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.#waiters.delete(check);
+        reject(new Error(`no comment "${text}" within ${timeoutMs} ms`));
+      }, timeoutMs);
+      const check = (): void => {
+        if (!this.comments.includes(text)) return;
+        clearTimeout(timer);
+        this.#waiters.delete(check);
+        resolve();
+      };
+      this.#waiters.add(check);
+    });
+  }
+
   close(): void {
     this.#request?.destroy();
   }
@@ -73,8 +91,7 @@ export class SseClient {
       else if (line.startsWith('event:')) event = line.slice(6).trim();
       else if (line.startsWith('data:')) data.push(line.slice(5).replace(/^ /, ''));
     }
-    if (data.length === 0) return;
-    this.events.push({ event, data: data.join('\n') });
+    if (data.length > 0) this.events.push({ event, data: data.join('\n') });
     for (const waiter of [...this.#waiters]) waiter();
   }
 }
