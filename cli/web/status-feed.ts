@@ -28,8 +28,11 @@ export interface StatusFeedOptions {
   readonly delivery?: (() => DeliverySnapshot | undefined) | undefined;
   /** Shortest time between two change notifications, ms. Default 250 (at most 4 per second). */
   readonly minIntervalMs?: number;
-  /** While `delivery` is given, a change is announced this often, ms. Default 1000. */
-  readonly deliveryIntervalMs?: number;
+  /**
+   * The snapshot is computed again this often, ms, for what changes with time alone (Leases
+   * expire, delivery rates move); it is announced only when it differs. Default 1000.
+   */
+  readonly refreshIntervalMs?: number;
   /** Retry delays after a watch or API error: first and longest, ms. Default 500 and 10,000. */
   readonly retryBaseMs?: number;
   readonly retryMaxMs?: number;
@@ -41,7 +44,7 @@ export interface StatusFeedOptions {
 
 const DEFAULTS = {
   minIntervalMs: 250,
-  deliveryIntervalMs: 1000,
+  refreshIntervalMs: 1000,
   retryBaseMs: 500,
   retryMaxMs: 10_000,
   maxEvents: 20,
@@ -80,7 +83,9 @@ export class StatusFeed {
   #attempt = 0;
   #probeTimer: NodeJS.Timeout | undefined;
   #notifyTimer: NodeJS.Timeout | undefined;
-  #deliveryTimer: NodeJS.Timeout | undefined;
+  #refreshTimer: NodeJS.Timeout | undefined;
+  /** The last snapshot announced, without its time: an identical one is not announced again. */
+  #lastAnnounced: string | undefined;
   #lastNotified = 0;
   #started = false;
   #closed = false;
@@ -105,12 +110,13 @@ export class StatusFeed {
         this.#changed();
       });
     }
-    if (this.#options.delivery) {
-      this.#deliveryTimer = setInterval(() => this.#changed(), this.#options.deliveryIntervalMs);
-    }
+    this.#refreshTimer = setInterval(() => this.#changed(), this.#options.refreshIntervalMs);
   }
 
-  /** Calls `listener` with a new snapshot after changes, at most once per `minIntervalMs`; returns its remover. */
+  /**
+   * Calls `listener` with a new snapshot after changes, at most once per `minIntervalMs` and
+   * never twice the same; returns its remover.
+   */
   onChange(listener: (snapshot: Snapshot) => void): () => void {
     this.#listeners.add(listener);
     return () => this.#listeners.delete(listener);
@@ -157,7 +163,7 @@ export class StatusFeed {
     this.#closed = true;
     clearTimeout(this.#probeTimer);
     clearTimeout(this.#notifyTimer);
-    clearInterval(this.#deliveryTimer);
+    clearInterval(this.#refreshTimer);
     this.#listeners.clear();
     await Promise.all(Object.values(this.#informers).map((informer: { close(): Promise<void> }) => informer.close()));
   }
@@ -241,6 +247,9 @@ export class StatusFeed {
       this.#lastNotified = this.#options.now();
       // Computed even without listeners: each one advances the transition timeline.
       const snapshot = this.snapshot();
+      const content = JSON.stringify({ ...snapshot, at: '' });
+      if (content === this.#lastAnnounced) return;
+      this.#lastAnnounced = content;
       for (const listener of this.#listeners) listener(snapshot);
     }, wait);
   }

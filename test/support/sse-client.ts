@@ -61,16 +61,17 @@ export class SseClient {
     });
   }
 
-  /** Resolves once a comment line `text` arrived; rejects after `timeoutMs`. */
-  waitForComment(text: string, timeoutMs = 10_000): Promise<void> {
-    if (this.comments.includes(text)) return Promise.resolve();
+  /** Resolves once `count` comment lines `text` arrived (default 1); rejects after `timeoutMs`. */
+  waitForComment(text: string, count = 1, timeoutMs = 10_000): Promise<void> {
+    const arrived = (): boolean => this.comments.filter((c) => c === text).length >= count;
+    if (arrived()) return Promise.resolve();
     return new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => {
         this.#waiters.delete(check);
-        reject(new Error(`no comment "${text}" within ${timeoutMs} ms`));
+        reject(new Error(`no ${count} comments "${text}" within ${timeoutMs} ms`));
       }, timeoutMs);
       const check = (): void => {
-        if (!this.comments.includes(text)) return;
+        if (!arrived()) return;
         clearTimeout(timer);
         this.#waiters.delete(check);
         resolve();
