@@ -1,7 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { advanceTimeline, type RingFact } from '../cli/web/timeline.js';
+import { advanceTimeline, ringFact, type FactInput, type RingFact } from '../cli/web/timeline.js';
 import type { Timeline } from '../cli/web/snapshot.js';
+import type { LeaseReport } from '../cli/status-view.js';
+import { sampleRingDocument } from './support/fixtures.js';
 
 const T0 = Date.parse('2026-12-01T00:00:00Z');
 
@@ -91,4 +93,74 @@ test('a newer version starts a new timeline from the one before', () => {
 test('an unchanged observation returns the same timeline object', () => {
   const timeline = run([converged4, fact(1, {})]);
   assert.equal(advanceTimeline(timeline, fact(2, {})), timeline);
+});
+
+function lease(component: string, pod: string, init: Partial<LeaseReport> = {}): LeaseReport {
+  return {
+    lease: `im-${component}-${pod}`,
+    component,
+    pod,
+    live: true,
+    ringVersion: 5,
+    ringState: 'Prepared',
+    connections: 0,
+    misplaced: 0,
+    ringError: null,
+    ...init,
+  };
+}
+
+function factOf(input: Partial<FactInput> & { state?: 'Prepared' | 'Committed' }): RingFact | null {
+  const document = sampleRingDocument(5, input.state ?? 'Prepared', 3);
+  return ringFact({
+    ring: { kind: 'ok', configMap: 'im-ring', document },
+    leases: [],
+    conditions: [],
+    convergedVersion: null,
+    at: T0,
+    ...input,
+  });
+}
+
+test('a fact reads version, state and previous version from the ring document', () => {
+  assert.deepEqual(factOf({}), {
+    at: T0,
+    version: 5,
+    state: 'Prepared',
+    previousVersion: 4,
+    acknowledged: true,
+    misplaced: 0,
+    converged: false,
+  });
+  assert.equal(factOf({ ring: { kind: 'missing', configMap: 'im-ring' } }), null);
+});
+
+test('a fact is acknowledged when every live runtime of every component serves the version or a newer one', () => {
+  const acked = (leases: LeaseReport[]) => factOf({ leases })?.acknowledged;
+  assert.equal(acked([lease('gateway', 'im-0'), lease('proxy', 'p', { ringVersion: 6 })]), true);
+  assert.equal(acked([lease('gateway', 'im-0'), lease('push', 'q', { ringVersion: 4 })]), false);
+  assert.equal(acked([lease('gateway', 'im-0'), lease('push', 'q', { ringVersion: null })]), false);
+  assert.equal(acked([lease('gateway', 'im-0'), lease('push', 'q', { ringVersion: 4, live: false })]), true);
+});
+
+test('a fact sums the misplaced connections of live gateway Leases only', () => {
+  const leases = [
+    lease('gateway', 'im-0', { misplaced: 2 }),
+    lease('gateway', 'im-1', { misplaced: 3 }),
+    lease('gateway', 'im-2', { misplaced: 7, live: false }),
+    lease('proxy', 'p', { misplaced: 11 }),
+  ];
+  assert.equal(factOf({ leases })?.misplaced, 5);
+});
+
+test('convergence comes from status.ring.convergedVersion, else from RingConverged on a settled Committed ring', () => {
+  const convergedTrue = [{ type: 'RingConverged', status: 'True' }];
+  const cases: [Partial<FactInput> & { state?: 'Prepared' | 'Committed' }, boolean][] = [
+    [{ state: 'Committed', convergedVersion: 5 }, true],
+    [{ state: 'Committed', convergedVersion: 4, conditions: convergedTrue }, false],
+    [{ state: 'Committed', conditions: convergedTrue }, true],
+    [{ state: 'Prepared', conditions: convergedTrue }, false],
+    [{ state: 'Committed', conditions: convergedTrue, leases: [lease('gateway', 'im-0', { misplaced: 1 })] }, false],
+  ];
+  for (const [input, converged] of cases) assert.equal(factOf(input)?.converged, converged, JSON.stringify(input));
 });

@@ -13,7 +13,7 @@ import {
 import { backoffMs, ResilientInformer } from '../../kube/controller-kit.js';
 import { apiErrorMessage, apiStatusCode } from '../../kube/api-errors.js';
 import { Labels, Ring, ringConfigMapName } from '../../ring/index.js';
-import { observeRing, statusView, type IMGatewayObject } from '../status-view.js';
+import { leaseReport, observeRing, statusView, type IMGatewayObject, type RingObservation } from '../status-view.js';
 import { readyByPod, recentEvents } from './feed-views.js';
 import { advanceTimeline, ringFact } from './timeline.js';
 import type { DeliverySnapshot, Snapshot, Timeline } from './snapshot.js';
@@ -140,10 +140,7 @@ export class StatusFeed {
     const { name, namespace, now } = this.#options;
     const at = now();
     const status = this.#statusView(at);
-    if (status) {
-      const fact = ringFact(status, convergedVersion(this.#gateway()), at);
-      if (fact) this.#timeline = advanceTimeline(this.#timeline, fact);
-    }
+    this.#observe(at);
     return {
       name,
       namespace,
@@ -168,6 +165,29 @@ export class StatusFeed {
     await Promise.all(Object.values(this.#informers).map((informer: { close(): Promise<void> }) => informer.close()));
   }
 
+  /** Advances the transition timeline with what the caches hold at `at`. */
+  #observe(at: number): void {
+    if (!(['gateways', 'configMaps', 'leases'] as const).every((k) => this.#synced.has(k))) return;
+    const imGateway = this.#gateway();
+    if (!imGateway) return;
+    const { namespace } = this.#options;
+    const leases = this.#informers.leases.list(namespace).map((lease) => leaseReport(lease, at));
+    const fact = ringFact({
+      ring: this.#ringObservation(),
+      leases,
+      conditions: imGateway.status?.conditions ?? [],
+      convergedVersion: convergedVersion(imGateway),
+      at,
+    });
+    if (fact) this.#timeline = advanceTimeline(this.#timeline, fact);
+  }
+
+  #ringObservation(): RingObservation {
+    const name = ringConfigMapName(this.#options.name);
+    const configMap = this.#informers.configMaps.get(name, this.#options.namespace);
+    return configMap ? observeRing(name, configMap.data) : { kind: 'missing', configMap: name };
+  }
+
   #gateway(): IMGatewayObject | undefined {
     return this.#informers.gateways.get(this.#options.name, this.#options.namespace);
   }
@@ -177,13 +197,8 @@ export class StatusFeed {
     const imGateway = this.#gateway();
     if (!imGateway) return null;
     const { name, namespace } = this.#options;
-    const configMapName = ringConfigMapName(name);
-    const configMap = this.#informers.configMaps.get(configMapName, namespace);
-    const ring = configMap
-      ? observeRing(configMapName, configMap.data)
-      : { kind: 'missing' as const, configMap: configMapName };
     const leases = this.#informers.leases.list(namespace);
-    return statusView({ gateway: name, namespace, imGateway, ring, leases, now: at });
+    return statusView({ gateway: name, namespace, imGateway, ring: this.#ringObservation(), leases, now: at });
   }
 
   #notFound(): string | null {
@@ -240,7 +255,10 @@ export class StatusFeed {
 
   /** Coalesces changes: listeners hear of them at most once per `minIntervalMs`. */
   #changed(): void {
-    if (this.#closed || this.#notifyTimer !== undefined) return;
+    if (this.#closed) return;
+    // Each change is observed at once, so a step's time is when it happened, not when it was announced.
+    this.#observe(this.#options.now());
+    if (this.#notifyTimer !== undefined) return;
     const wait = Math.max(0, this.#lastNotified + this.#options.minIntervalMs - this.#options.now());
     this.#notifyTimer = setTimeout(() => {
       this.#notifyTimer = undefined;

@@ -1,4 +1,4 @@
-import type { StatusView } from '../status-view.js';
+import { acknowledgements, type GatewayCondition, type LeaseReport, type RingObservation } from '../status-view.js';
 import { TIMELINE_STEPS, type Timeline, type TimelineStep } from './snapshot.js';
 
 /**
@@ -52,25 +52,42 @@ export function advanceTimeline(previous: Timeline | null, fact: RingFact): Time
   return { ...previous, steps };
 }
 
-/** The fact a status view states at `at`, or null without a valid ring. */
-export function ringFact(view: StatusView, convergedVersion: number | null, at: number): RingFact | null {
-  const ring = view.ring;
-  if (ring.status !== 'ok' || ring.version === null || view.acknowledged === null) return null;
-  const version = ring.version;
-  const state = ring.state === 'Prepared' ? 'Prepared' : 'Committed';
-  const acknowledged = Object.values(view.acknowledged).every((a) => a.acked === a.live);
-  const ringConverged = view.conditions.find((c) => c.type === 'RingConverged')?.status === 'True';
+/** What {@link ringFact} reads: the ring ConfigMap, the runtime Leases and the IMGateway's status. */
+export interface FactInput {
+  readonly ring: RingObservation;
+  readonly leases: readonly LeaseReport[];
+  readonly conditions: readonly GatewayCondition[];
+  /** `status.ring.convergedVersion` of the IMGateway, null when it reports none. */
+  readonly convergedVersion: number | null;
+  /** Wall clock, ms since the epoch. */
+  readonly at: number;
+}
+
+/**
+ * The fact observed at `at`, or null without a valid ring. It builds no Maglev table (unlike
+ * statusView), so the feed can take one at every watch event and stamp steps when they happen.
+ */
+export function ringFact(input: FactInput): RingFact | null {
+  if (input.ring.kind !== 'ok') return null;
+  const document = input.ring.document;
+  const version = document.version;
+  const state = document.state === 'Prepared' ? 'Prepared' : 'Committed';
+  const live = input.leases.filter((l) => l.live);
+  const acknowledged = Object.values(acknowledgements(live, version)).every((a) => a.acked === a.live);
+  const misplaced = live.filter((l) => l.component === 'gateway').reduce((sum, l) => sum + (l.misplaced ?? 0), 0);
+  const ringConverged = input.conditions.find((c) => c.type === 'RingConverged')?.status === 'True';
+  const converged =
+    input.convergedVersion !== null
+      ? input.convergedVersion >= version
+      : ringConverged && state === 'Committed' && misplaced === 0;
   return {
-    at,
+    at: input.at,
     version,
     state,
-    previousVersion: ring.previous?.version ?? null,
+    previousVersion: document.previous?.version ?? null,
     acknowledged,
-    misplaced: view.misplacedConnections,
-    converged:
-      convergedVersion !== null
-        ? convergedVersion >= version
-        : ringConverged && state === 'Committed' && view.misplacedConnections === 0,
+    misplaced,
+    converged,
   };
 }
 

@@ -90,6 +90,17 @@ test('imring local runs the operator, proxy, push and the sample with demo traff
       four.transition && four.transition.version > three.status!.ring.version!,
       JSON.stringify(four.transition),
     );
+    // The page's timeline saw the transition through to the end, each step stamped.
+    const done = await snapshotWhere(
+      (s) => s.transition?.version === four.transition!.version && s.transition.steps.every((step) => step.at !== null),
+    );
+    assert.deepEqual(
+      done.transition!.steps.map((step) => step.name),
+      ['Prepared', 'Acknowledged', 'Committed', 'Moved', 'Converged'],
+    );
+    t.diagnostic(
+      `timeline: ${done.transition!.steps.map((step) => `${step.name} +${step.durationMs ?? '-'} ms`).join(', ')}`,
+    );
     summary = await nextSummary();
     assert.deepEqual([summary[4], summary[5]], ['0', '0'], 'no misroute, nothing lost through the scale');
     assert.ok(Number(summary[6]) > 0, `the demo's clients moved make-before-break: ${summary[0]}`);
