@@ -120,6 +120,26 @@ test('an unknown IMGateway is reported as not found, and shown once it is create
   assert.equal(found.status?.ring.members.length, 2);
 });
 
+test('without the IMGateway CRD the gateway is not found, and shown once the CRD and it are created', async () => {
+  const bare = await startLocalApi();
+  try {
+    await bare.kc.makeApiClient(CoreV1Api).createNamespace({ body: { metadata: { name: NAMESPACE } } });
+    const retry = { retryBaseMs: 20, retryMaxMs: 100 };
+    const server = new StatusServer({ kc: bare.kc, namespace: NAMESPACE, name: 'im', port: 0, webRoot, ...retry });
+    servers.push(server);
+    const client = await subscribe((await server.start()).url);
+    const missing = await snapshotWhere(client, (s) => s.notFound !== null);
+    assert.equal(missing.notFound, 'imgateway "im" not found in namespace "chat" (the IMGateway CRD is not installed)');
+    assert.equal(missing.connection.state, 'live');
+    await createRaw(bare, '/apis/apiextensions.k8s.io/v1/customresourcedefinitions', imGatewayCrd);
+    await putGateway('im', bare);
+    await snapshotWhere(client, (s) => s.notFound === null && s.status !== null);
+  } finally {
+    await servers.pop()?.close();
+    await bare.close();
+  }
+});
+
 test('a failing API server turns the connection to reconnecting, and it recovers by itself', async () => {
   const client = await subscribe(await startServer('im'));
   await snapshotWhere(client, (s) => s.status !== null);
@@ -237,8 +257,8 @@ test('a bad port is refused at construction', () => {
 
 const gatewayRef = { namespace: NAMESPACE, name: 'im', uid: 'uid-im' };
 
-async function putGateway(name: string): Promise<void> {
-  await createRaw(api, `/apis/imring.dev/v1alpha1/namespaces/${NAMESPACE}/imgateways`, {
+async function putGateway(name: string, on: LocalApi = api): Promise<void> {
+  await createRaw(on, `/apis/imring.dev/v1alpha1/namespaces/${NAMESPACE}/imgateways`, {
     apiVersion: 'imring.dev/v1alpha1',
     kind: 'IMGateway',
     metadata: { name },
