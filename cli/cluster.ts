@@ -108,15 +108,27 @@ export class ClusterReader {
 }
 
 /**
- * The client configuration and namespace of `--kubeconfig` and `--namespace`: the file given,
- * else as a runtime finds its cluster (kube/kube-config.ts); the namespace given, else the
- * current context's, else `default`.
+ * A {@link ClusterReader} for `--kubeconfig` and `--namespace` (see {@link kubeTarget}).
  * @throws {UsageError} when the kubeconfig cannot be read or the namespace is empty.
  */
 export function connect(
   values: { kubeconfig?: string | undefined; namespace?: string | undefined },
   env: NodeJS.ProcessEnv = process.env,
 ): ClusterReader {
+  const { kc, namespace } = kubeTarget(values, env);
+  return new ClusterReader(kc, namespace);
+}
+
+/**
+ * The client configuration and namespace of `--kubeconfig` and `--namespace`: the file given,
+ * else as a runtime finds its cluster (kube/kube-config.ts); the namespace given, else the
+ * current context's, else `default`.
+ * @throws {UsageError} when the kubeconfig cannot be read or the namespace is empty.
+ */
+export function kubeTarget(
+  values: { kubeconfig?: string | undefined; namespace?: string | undefined },
+  env: NodeJS.ProcessEnv = process.env,
+): { kc: KubeConfig; namespace: string } {
   if (values.namespace === '') throw new UsageError('--namespace must not be empty');
   let kc: KubeConfig;
   try {
@@ -125,5 +137,5 @@ export function connect(
     throw new UsageError(`cannot load the kubeconfig: ${apiErrorMessage(error)}`, { cause: error });
   }
   const namespace = values.namespace ?? (kc.getContextObject(kc.getCurrentContext())?.namespace || 'default');
-  return new ClusterReader(kc, namespace);
+  return { kc, namespace };
 }

@@ -8,6 +8,7 @@ import { ClusterReader } from './cluster.js';
 import { CLEAR, formatView, movesText } from './demo/view.js';
 import { DemoTraffic, type TrafficOptions } from './demo/traffic.js';
 import { write, type CliIo } from './io.js';
+import type { LocalWebView } from './local-web.js';
 import { installImring, SAMPLE, writeEnvFile } from './local-system.js';
 import { observe } from './status.js';
 import { formatStatus } from './status-view.js';
@@ -21,6 +22,8 @@ export interface DemoOptions {
   readonly traffic: Pick<TrafficOptions, 'users' | 'messagesPerSecond' | 'plainShare'> | undefined;
   /** Seconds between summary lines when stdout is not a terminal. Default 5. */
   readonly summarySeconds?: number;
+  /** The web view: its URL goes to the env file, the traffic's delivery figures to it. */
+  readonly web?: LocalWebView | undefined;
 }
 
 /** Refresh period of the live view, ms. */
@@ -39,8 +42,9 @@ export async function runDemo(options: DemoOptions): Promise<void> {
     options.stopped.then(() => undefined),
   ]);
   if (installed === undefined) return;
-  const envFile = await writeEnvFile(cluster, installed);
-  progress(`imring is up; ${envFile} has KUBECONFIG, IMRING_PROXY_URL, IMRING_PUSH_URL, IMRING_TOKEN_SECRET`);
+  const envFile = await writeEnvFile(cluster, { ...installed, webUrl: options.web?.url });
+  const web = options.web ? ', IMRING_WEB_URL' : '';
+  progress(`imring is up; ${envFile} has KUBECONFIG, IMRING_PROXY_URL, IMRING_PUSH_URL, IMRING_TOKEN_SECRET${web}`);
   let traffic: DemoTraffic | undefined;
   if (options.traffic) {
     traffic = new DemoTraffic({
@@ -53,6 +57,7 @@ export async function runDemo(options: DemoOptions): Promise<void> {
     if ((await Promise.race([traffic.connect().then(() => 'connected'), options.stopped])) !== 'connected')
       return await traffic.close();
     traffic.start();
+    options.web?.setTraffic(traffic);
   }
   const view = new LiveView(cluster, io, traffic, {
     users: options.traffic?.users ?? 0,
@@ -62,6 +67,7 @@ export async function runDemo(options: DemoOptions): Promise<void> {
     await Promise.race([view.run(), options.stopped]);
   } finally {
     view.stop();
+    options.web?.setTraffic(undefined);
     progress('stopping the demo traffic');
     await traffic?.close();
   }

@@ -152,7 +152,10 @@ function customized(object: KubernetesObject, options: InstallOptions): Kubernet
 }
 
 /** Writes `<stateDir>/env` (shell format) for external clients. */
-export async function writeEnvFile(cluster: LocalCluster, endpoints: Endpoints): Promise<string> {
+export async function writeEnvFile(
+  cluster: LocalCluster,
+  endpoints: Endpoints & { readonly webUrl?: string | undefined },
+): Promise<string> {
   const path = join(cluster.stateDir, 'env');
   const lines = [
     '# imring local: source this file (`. .imring/env`) to reach the local system.',
@@ -160,6 +163,7 @@ export async function writeEnvFile(cluster: LocalCluster, endpoints: Endpoints):
     `export IMRING_PROXY_URL='${endpoints.proxyUrl}'`,
     `export IMRING_PUSH_URL='${endpoints.pushUrl}'`,
     `export IMRING_TOKEN_SECRET='${endpoints.tokenSecret}'`,
+    ...(endpoints.webUrl ? [`export IMRING_WEB_URL='${endpoints.webUrl}'`] : []),
   ];
   await writeFile(path, `${lines.join('\n')}\n`, { mode: 0o600 });
   return path;

@@ -3,9 +3,10 @@ import { LocalCluster } from '../local/cluster.js';
 import { UsageError, write, type CliIo } from './io.js';
 import { DEMO_DEFAULTS, runDemo } from './local-demo.js';
 import { IMRING_CLUSTER_OPTIONS } from './local-system.js';
+import { LOCAL_WEB_PORT, startLocalWebView, type LocalWebView } from './local-web.js';
 
 export const localHelp = `Usage: imring local [--state-dir DIR] [--port N] [--no-demo | --bare] [--users N] [--rate N]
-                    [--plain PERCENT] [--summary-seconds N]
+                    [--plain PERCENT] [--summary-seconds N] [--web-port N]
 
 Runs imring on this machine, on a local control plane: an in-memory Kubernetes API server
 (HTTPS on 127.0.0.1), the StatefulSet controller, the garbage collector, a DNS hosts file and
@@ -13,9 +14,10 @@ a pod runner that starts each pod as a local process on its own loopback address
 IMGateway CRD, the operator, a proxy and a push (pods), and the sample IMGateway "demo" (3
 gateways), with demo traffic (simulated users, a fifth of them on two platforms, whose clients
 move make-before-break, and messages) and a live view refreshed every second. kubectl works against it through DIR/kubeconfig; DIR/env holds KUBECONFIG,
-IMRING_PROXY_URL, IMRING_PUSH_URL and IMRING_TOKEN_SECRET for any other client. Prints
-"imring local: ready" once the control plane is up; stops everything, and every pod process,
-on SIGINT, SIGTERM or SIGHUP.
+IMRING_PROXY_URL, IMRING_PUSH_URL, IMRING_TOKEN_SECRET and IMRING_WEB_URL for any other client.
+The web view of the sample (as \`imring status demo --web\`, with the demo's delivery rates)
+is served on 127.0.0.1. Prints "imring local: ready" and the web view's URL once the control
+plane is up; stops everything, and every pod process, on SIGINT, SIGTERM or SIGHUP.
 
 Options:
   --state-dir DIR   kubeconfig, env, hosts file and pod logs (default .imring)
@@ -30,6 +32,8 @@ Options:
   --summary-seconds N
                     seconds between the summary lines printed when stdout is not a
                     terminal (default 5)
+  --web-port N      port of the web view on 127.0.0.1 (default ${LOCAL_WEB_PORT}; 0: any free port; when
+                    taken, any free port is used instead); not with --bare
   -h, --help        show this help
 
 Environment:
@@ -60,18 +64,22 @@ export async function local(args: string[], io: CliIo): Promise<number> {
     // A closed terminal: pods run in their own process groups and would outlive us.
     process.once('SIGHUP', () => resolve('SIGHUP'));
   });
+  let web: LocalWebView | undefined;
   try {
     await cluster.start();
-    await write(io.stdout, readyText(cluster));
+    if (options.mode !== 'bare')
+      web = await startLocalWebView(cluster.kc, options.webPort, (line) => io.stderr.write(`imring local: ${line}\n`));
+    await write(io.stdout, readyText(cluster, web?.url));
     if (options.mode === 'bare') io.stderr.write(`imring local: ${await stopped}: stopping\n`);
     else {
       const traffic =
         options.mode === 'demo'
           ? { users: options.users, messagesPerSecond: options.rate, plainShare: options.plainPercent / 100 }
           : undefined;
-      await runDemo({ cluster, io, stopped, traffic, summarySeconds: options.summarySeconds });
+      await runDemo({ cluster, io, stopped, traffic, summarySeconds: options.summarySeconds, web });
     }
   } finally {
+    await web?.close();
     await cluster.close();
   }
   io.stderr.write('imring local: stopped\n');
@@ -89,6 +97,7 @@ interface LocalOptions {
   /** Share of plain clients, %. */
   readonly plainPercent: number;
   readonly summarySeconds: number;
+  readonly webPort: number;
 }
 
 function parseLocalArgs(args: string[]): LocalOptions {
@@ -107,16 +116,17 @@ function parseLocalArgs(args: string[]): LocalOptions {
         rate: { type: 'string', default: '100' },
         plain: { type: 'string', default: '0' },
         'summary-seconds': { type: 'string', default: String(DEMO_DEFAULTS.summarySeconds) },
+        'web-port': { type: 'string' },
         help: { type: 'boolean', short: 'h', default: false },
       },
     }));
   } catch (error) {
     throw new UsageError((error as Error).message, { cause: error });
   }
-  const port = Number(values.port);
-  if (!Number.isInteger(port) || port < 0 || port > 65535)
-    throw new UsageError(`--port must be an integer from 0 to 65535, got "${values.port}"`);
+  const port = portNumber('--port', values.port);
   if (values['no-demo'] && values.bare) throw new UsageError('--no-demo and --bare exclude each other');
+  if (values.bare && values['web-port'] !== undefined) throw new UsageError('--web-port and --bare exclude each other');
+  const webPort = portNumber('--web-port', values['web-port'] ?? String(LOCAL_WEB_PORT));
   const nodes = positiveInteger('--nodes', values.nodes, 100);
   const users = positiveInteger('--users', values.users, 20_000);
   const rate = positiveInteger('--rate', values.rate, 20_000);
@@ -135,7 +145,15 @@ function parseLocalArgs(args: string[]): LocalOptions {
     rate,
     plainPercent,
     summarySeconds,
+    webPort,
   };
+}
+
+function portNumber(flag: string, value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0 || n > 65535)
+    throw new UsageError(`${flag} must be an integer from 0 to 65535, got "${value}"`);
+  return n;
 }
 
 function positiveInteger(flag: string, value: string, max: number): number {
@@ -145,7 +163,7 @@ function positiveInteger(flag: string, value: string, max: number): number {
   return n;
 }
 
-function readyText(cluster: LocalCluster): string {
+function readyText(cluster: LocalCluster, webUrl: string | undefined): string {
   const kubectl = `kubectl --kubeconfig ${cluster.kubeconfigPath}`;
   return [
     'imring local: ready',
@@ -153,6 +171,7 @@ function readyText(cluster: LocalCluster): string {
     `  kubeconfig   ${cluster.kubeconfigPath}`,
     `  hosts file   ${cluster.hostsFile}`,
     `  pod logs     ${cluster.stateDir}/logs`,
+    ...(webUrl ? [`  web view     ${webUrl}`] : []),
     '',
     'Try:',
     `  ${kubectl} get namespaces`,

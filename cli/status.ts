@@ -1,5 +1,6 @@
 import { ringConfigMapName } from '../ring/index.js';
-import { CLUSTER_HELP, CLUSTER_OPTIONS, connect, type ClusterReader } from './cluster.js';
+import { CLUSTER_HELP, CLUSTER_OPTIONS, connect, kubeTarget, type ClusterReader } from './cluster.js';
+import { DEFAULT_LISTEN, parseListen, serveStatusWeb, stopSignals } from './status-web.js';
 import { EXIT_NOT_FOUND, NotFoundError, parseCommandArgs, UsageError, write, type CliIo } from './io.js';
 import {
   formatStatus,
@@ -11,6 +12,7 @@ import {
 } from './status-view.js';
 
 export const statusHelp = `Usage: imring status [NAME] [options]
+       imring status NAME --web [--listen HOST:PORT] [options]
 
 Shows a gateway's ring as the cluster has it: the IMGateway's phase and conditions, the ring
 ConfigMap <NAME>-ring (version, state, previous version, checksum, members with their share
@@ -20,9 +22,17 @@ total of misplaced connections. Without an IMGateway (or its CRD), what the Conf
 Without NAME: one line per IMGateway of the namespace (per ring ConfigMap without the CRD),
 or the only one in detail.
 
+With --web: serves a read-only page of gateway NAME that follows it live (the ring drawn as a
+ring, members' shares, connections and readiness, version, state and checksum,
+acknowledgements, the current transition as a timeline, recent Events, and a "where does
+this user live" lookup), from watches of what status reads, until SIGINT or SIGTERM. Prints
+"serving http://HOST:PORT/ (Ctrl-C to stop)".
+
 Options:
 ${CLUSTER_HELP}
   -o, --output FORMAT   text (default) or json (without NAME: {"items": [...]})
+  --web                 serve the live web view of NAME instead of printing
+  --listen HOST:PORT    where --web listens (default ${DEFAULT_LISTEN}; port 0: any free port)
   -h, --help            show this help
 
 Exit status: 0 when shown (a refused ring document is shown with its error code), 1 when the
@@ -39,6 +49,8 @@ export async function status(args: string[], io: CliIo): Promise<number> {
     return 0;
   }
   if (positionals.length > 1) throw new UsageError(`takes at most one gateway NAME, got ${positionals.length}`);
+  if (values.listen !== undefined && !values.web) throw new UsageError('--listen needs --web');
+  if (values.web) return web(values, positionals[0], io);
   const format = values.output as Format;
   if (!FORMATS.includes(format)) throw new UsageError(`--output must be text or json, got "${values.output}"`);
   const reader = connect(values);
@@ -91,10 +103,26 @@ export async function observe(
   return statusView({ gateway: name, namespace: reader.namespace, imGateway, ring, leases, now: Date.now() });
 }
 
+async function web(values: StatusValues, name: string | undefined, io: CliIo): Promise<number> {
+  if (name === undefined) throw new UsageError('--web needs a gateway NAME');
+  const listen = parseListen(values.listen ?? DEFAULT_LISTEN);
+  const { kc, namespace } = kubeTarget(values);
+  const signals = stopSignals();
+  try {
+    return await serveStatusWeb({ kc, namespace, name, listen, stopped: signals.stopped }, io);
+  } finally {
+    signals.remove();
+  }
+}
+
+type StatusValues = ReturnType<typeof parseStatusArgs>['values'];
+
 function parseStatusArgs(args: string[]) {
   return parseCommandArgs(args, {
     ...CLUSTER_OPTIONS,
     output: { type: 'string', short: 'o', default: 'text' },
+    web: { type: 'boolean', default: false },
+    listen: { type: 'string' },
     help: { type: 'boolean', short: 'h', default: false },
   });
 }

@@ -10,6 +10,8 @@ import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
 import { repoRoot } from '../support/fixtures.js';
 import { runKubectl } from '../support/kubectl.js';
 import { isGone } from '../support/wait.js';
+import { SseClient } from '../support/sse-client.js';
+import type { Snapshot } from '../../cli/web/snapshot.js';
 
 /** The summary line `imring local` prints every `--summary-seconds` when stdout is not a terminal. */
 const SUMMARY =
@@ -18,7 +20,19 @@ const SUMMARY =
 test('imring local runs the operator, proxy, push and the sample with demo traffic, writes the env file, follows kubectl scale, and stops cleanly', async (t) => {
   const stateDir = await mkdtemp(join(tmpdir(), 'imring-local-demo-'));
   const startedMs = performance.now();
-  const args = ['local', '--state-dir', stateDir, '--users', '40', '--rate', '40', '--summary-seconds', '1'];
+  const args = [
+    'local',
+    '--state-dir',
+    stateDir,
+    '--users',
+    '40',
+    '--rate',
+    '40',
+    '--summary-seconds',
+    '1',
+    '--web-port',
+    '0',
+  ];
   const cli = join(repoRoot, 'dist/cli/imring.js');
   const child = spawn(process.execPath, [cli, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
   let stderr = '';
@@ -26,6 +40,12 @@ test('imring local runs the operator, proxy, push and the sample with demo traff
   const exited = once(child, 'exit') as Promise<[number | null, string | null]>;
   const kubeconfig = join(stateDir, 'kubeconfig');
   const kubectl = (...args: string[]) => runKubectl(kubeconfig, stateDir, args);
+  const web = new SseClient();
+  const snapshotWhere = (accept: (s: Snapshot) => boolean): Promise<Snapshot> =>
+    web.waitFor((e) => {
+      const snapshot = JSON.parse(e.data) as Snapshot;
+      return accept(snapshot) ? snapshot : undefined;
+    }, 60_000);
   try {
     const lines = createInterface({ input: child.stdout })[Symbol.asyncIterator]();
     const nextSummary = async (): Promise<RegExpMatchArray> => {
@@ -42,8 +62,17 @@ test('imring local runs the operator, proxy, push and the sample with demo traff
     const settledAfter = ((performance.now() - startedMs) / 1000).toFixed(1);
     t.diagnostic(`traffic settled ${settledAfter} s after start (a summary a second; pairs settle 5 s after sending)`);
     const env = await readFile(join(stateDir, 'env'), 'utf8');
-    for (const name of ['KUBECONFIG', 'IMRING_PROXY_URL', 'IMRING_PUSH_URL', 'IMRING_TOKEN_SECRET'])
+    for (const name of ['KUBECONFIG', 'IMRING_PROXY_URL', 'IMRING_PUSH_URL', 'IMRING_TOKEN_SECRET', 'IMRING_WEB_URL'])
       assert.match(env, new RegExp(`^export ${name}='[^']+'$`, 'm'));
+    // The web view answers with snapshots of the sample: its 3 members, Ready, and the demo's delivery figures.
+    const webUrl = /^export IMRING_WEB_URL='(http:\/\/127\.0\.0\.1:\d+\/)'$/m.exec(env)?.[1];
+    assert.ok(webUrl, env);
+    await web.connect(`${webUrl}events`);
+    const three = await snapshotWhere(
+      (s) => s.status?.ring.members.length === 3 && (s.delivery?.realtimePerSecond ?? 0) > 0,
+    );
+    assert.deepEqual([three.name, three.namespace, three.connection.state], ['demo', 'imring-demo', 'live']);
+    assert.deepEqual(Object.values(three.ready), [true, true, true]);
     // Clients reach the proxy and push through their Services' virtual addresses, as on a cluster.
     const address = async (svc: string): Promise<string> =>
       (await kubectl('get', 'svc', svc, '-o', 'jsonpath={.spec.clusterIP}:{.spec.ports[0].port}')).stdout;
@@ -56,6 +85,22 @@ test('imring local runs the operator, proxy, push and the sample with demo traff
       if (/^demo\s+4\s+4\s+\d+\s+Stable\s+True/.test(row)) break;
       summary = await nextSummary(); // one line a second: the wait is paced by the process under test
     }
+    const four = await snapshotWhere((s) => s.status?.ring.members.length === 4);
+    assert.ok(
+      four.transition && four.transition.version > three.status!.ring.version!,
+      JSON.stringify(four.transition),
+    );
+    // The page's timeline saw the transition through to the end, each step stamped.
+    const done = await snapshotWhere(
+      (s) => s.transition?.version === four.transition!.version && s.transition.steps.every((step) => step.at !== null),
+    );
+    assert.deepEqual(
+      done.transition!.steps.map((step) => step.name),
+      ['Prepared', 'Acknowledged', 'Committed', 'Moved', 'Converged'],
+    );
+    t.diagnostic(
+      `timeline: ${done.transition!.steps.map((step) => `${step.name} +${step.durationMs ?? '-'} ms`).join(', ')}`,
+    );
     summary = await nextSummary();
     assert.deepEqual([summary[4], summary[5]], ['0', '0'], 'no misroute, nothing lost through the scale');
     assert.ok(Number(summary[6]) > 0, `the demo's clients moved make-before-break: ${summary[0]}`);
@@ -82,6 +127,7 @@ test('imring local runs the operator, proxy, push and the sample with demo traff
     assert.match(stderr, /demo totals: \d+ \(message, user\) pairs, \d+ received, \d+ offline, 0 misrouted, 0 lost/);
     for (const pid of pids) assert.ok(isGone(pid), `pod process ${pid} stopped`);
   } finally {
+    web.close();
     if (child.exitCode === null) child.kill('SIGKILL');
     await rm(stateDir, { recursive: true, force: true });
   }

@@ -127,7 +127,7 @@ async function seed(withCrd: StatusServer, withoutCrd: StatusServer): Promise<Ri
 }
 
 /** The IMGateway API as far as status reads it; the real CRD (crds/) validates far more. */
-const imGatewayCrd = {
+export const imGatewayCrd = {
   apiVersion: 'apiextensions.k8s.io/v1',
   kind: 'CustomResourceDefinition',
   metadata: { name: 'imgateways.imring.dev' },
