@@ -24,6 +24,7 @@ const TYPES: Readonly<Record<string, string>> = {
   '.html': 'text/html; charset=utf-8',
   '.js': 'text/javascript; charset=utf-8',
   '.css': 'text/css; charset=utf-8',
+  '.svg': 'image/svg+xml',
 };
 /** The contract's security headers, so a page that breaks the CSP breaks here too. */
 const HEADERS = {

@@ -11,6 +11,9 @@ const STEPS = ['Prepared', 'Acknowledged', 'Committed', 'Moved', 'Converged'];
 
 const $ = (selector) => document.querySelector(selector);
 
+/** The timeline last rendered, as JSON: it is an aria-live region, so it is replaced only when it changes. */
+let shownTransition;
+
 start();
 
 function start() {
@@ -62,7 +65,8 @@ function renderBanner(snapshot) {
 function banner(state, text) {
   const element = $('#connection');
   element.dataset.state = state;
-  element.textContent = text;
+  // Rewriting the same text would make screen readers announce the live region again.
+  if (element.textContent !== text) element.textContent = text;
 }
 
 function ringProblem(ring) {
@@ -121,6 +125,9 @@ function renderAcks(status) {
 }
 
 function renderTimeline(transition) {
+  const key = JSON.stringify(transition ?? null);
+  if (key === shownTransition) return;
+  shownTransition = key;
   const steps = new Map((transition?.steps ?? []).map((step) => [step.name, step]));
   $('#transition-summary').textContent = transitionSummary(transition);
   const items = STEPS.map((name) => {
