@@ -67,6 +67,22 @@ export default tseslint.config(
     languageOptions: { globals: { process: 'readonly', setTimeout: 'readonly', URLSearchParams: 'readonly' } },
   },
   {
+    // The status page (issue 18): plain browser ES modules served as they are, no bundler.
+    files: ['web/**/*.js'],
+    extends: [tseslint.configs.disableTypeChecked],
+    rules: { '@typescript-eslint/explicit-module-boundary-types': 'off' },
+    languageOptions: {
+      sourceType: 'module',
+      globals: {
+        document: 'readonly',
+        window: 'readonly',
+        EventSource: 'readonly',
+        fetch: 'readonly',
+        FormData: 'readonly',
+      },
+    },
+  },
+  {
     // Development scripts that run before the build (scripts/parallel.mjs): plain JavaScript.
     files: ['scripts/**/*.mjs'],
     extends: [tseslint.configs.disableTypeChecked],
