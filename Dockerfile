@@ -32,6 +32,8 @@ COPY --from=build /src/dist dist
 COPY package.json ./
 COPY proto proto
 COPY crds crds
+# The web view's page (imring status --web, imring local).
+COPY web web
 USER 65532:65532
 ENV NODE_ENV=production
 ENTRYPOINT ["/nodejs/bin/node", "dist/cli/imring.js"]
