@@ -31,7 +31,6 @@ export function sendError(res: ServerResponse, error: unknown): void {
   send(res, apiError.code, apiError.toStatus());
 }
 
-
 /** The request body as bytes (protobuf), up to `limit` bytes (else 413). */
 export async function readBodyBytes(req: IncomingMessage, limit: number): Promise<Buffer> {
   const chunks: Buffer[] = [];
