@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createServer, type Server } from 'node:https';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { writeFile } from 'node:fs/promises';
 import { AccessControl } from './auth/access-control.js';
@@ -115,6 +115,7 @@ export class LocalApiServer {
   readonly #access: AccessControl;
   readonly #watches = new Set<OpenWatch>();
   #server: Server | undefined;
+  readonly #sockets = new Set<Socket>();
   #tls: ServingCertificate | undefined;
   #closing: Promise<void> | undefined;
   #podLogs: PodLogSource | undefined;
@@ -160,6 +161,12 @@ export class LocalApiServer {
     this.#tls = this.#options.tls ?? (await servingCertificate(this.#options.host, `${this.#options.name}-apiserver`));
     const server = createServer({ cert: this.#tls.cert, key: this.#tls.key }, (req, res) => void this.#serve(req, res));
     server.keepAliveTimeout = 30_000;
+    // Every TCP connection, from accept on: one still in its TLS handshake when close() runs is not an HTTP
+    // connection yet, so closeAllConnections() misses it, and a keep-alive client would then hold the server open.
+    server.on('connection', (socket: Socket) => {
+      this.#sockets.add(socket);
+      socket.once('close', () => this.#sockets.delete(socket));
+    });
     server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
       void this.#serve(req, upgradeResponse(req, socket), { socket, head });
     });
@@ -228,6 +235,7 @@ export class LocalApiServer {
       if (!server?.listening) return resolve();
       server.close(() => resolve());
       server.closeAllConnections();
+      for (const socket of this.#sockets) socket.destroy();
     });
     return this.#closing;
   }
