@@ -96,7 +96,24 @@ test(
         new RegExp(`^${SAMPLE.name}\\s+IMGateway/${SAMPLE.name}\\s+cpu: \\d+%/50%\\s+2\\s+6\\s+[3-6]\\s`, 'm'),
       );
 
-      // The traffic has stopped: the gateways idle, and the count goes back to minReplicas.
+      // The traffic has stopped: the gateways idle, and the count goes back to minReplicas. Moving users during a
+      // scale-in costs the gateways CPU of its own, which with a 40m request can read above target for a window
+      // and scale out again (a CI run flapped 4 ↔ 6); a scale-up stabilization window, as a production HPA on
+      // gateways would set, holds scale-ups now, and the scale-down window stays the test's short one.
+      const behavior = {
+        scaleUp: { stabilizationWindowSeconds: 3600 },
+        scaleDown: { stabilizationWindowSeconds: STABILIZATION_MS / 1000 },
+      };
+      await kubectl(
+        system,
+        'patch',
+        'hpa',
+        SAMPLE.name,
+        '--type',
+        'merge',
+        '-p',
+        JSON.stringify({ spec: { behavior } }),
+      );
       try {
         assert.equal(await convergedWhere(system, (replicas) => replicas === 2), 2);
       } catch (error) {
