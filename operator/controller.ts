@@ -184,7 +184,12 @@ export class Controller {
     const enqueueGateway = (g: IMGateway): void => {
       if (this.#synced) this.#queue.add(keyOf(gatewayKeyOf(g)));
     };
-    for (const event of ['add', 'update', 'delete'] as const) informer.on(event, enqueueGateway);
+    for (const event of ['add', 'update', 'delete'] as const) {
+      informer.on(event, (g) => {
+        this.#options.metrics.informerEvents.inc({ resource: plural, event });
+        enqueueGateway(g);
+      });
+    }
     return informer;
   }
 
@@ -205,7 +210,13 @@ export class Controller {
       if (this.#synced && gateway !== undefined && o.metadata?.namespace !== undefined)
         this.#queue.add(keyOf({ namespace: o.metadata.namespace, name: gateway }));
     };
-    for (const event of ['add', 'update', 'delete'] as const) informer.on(event, enqueue);
+    const resource = path.slice(path.lastIndexOf('/') + 1);
+    for (const event of ['add', 'update', 'delete'] as const) {
+      informer.on(event, (o) => {
+        this.#options.metrics.informerEvents.inc({ resource, event });
+        enqueue(o);
+      });
+    }
     this.#informers.push(informer);
     return informer;
   }
