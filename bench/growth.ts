@@ -40,6 +40,10 @@ async function main(): Promise<void> {
   const writes = new WriteCounter();
   const system = await OperatorSystem.start({ onRequest: (r) => writes.record(r) });
   let node: VirtualNode | undefined;
+  // Ctrl-C stops every process the bench started (pods, the operator, the virtual node) before exiting.
+  process.once('SIGINT', () => {
+    void Promise.allSettled([node?.close(), system.close()]).then(() => process.exit(130));
+  });
   try {
     progress('starting proxy and push pods, the virtual node, the operator');
     // Before the virtual node exists, so the scheduler puts them on the pod runner's nodes.
