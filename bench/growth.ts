@@ -15,7 +15,15 @@ import { convergedAt, imGateway, NAMESPACE, OperatorSystem } from '../test/suppo
 import { WriteCounter } from './lib/api-writes.js';
 import { processMemory, rssOf, type ReadingSources, type WindowCost } from './lib/growth-probes.js';
 import { printReport, type SizeFigures } from './lib/growth-report.js';
-import { GATEWAY, measureRollout, measureScale, measureSteady, type Measured } from './lib/growth-steps.js';
+import {
+  GATEWAY,
+  measureRollout,
+  ROLLOUT_ANNOTATION,
+  ROLLOUT_BASE,
+  measureScale,
+  measureSteady,
+  type Measured,
+} from './lib/growth-steps.js';
 import { progress } from './lib/measure.js';
 import { imringCommandOf } from './lib/process-cpu.js';
 import { VIRTUAL_NODE_LABEL, VirtualNode } from './lib/virtual-node.js';
@@ -120,7 +128,7 @@ async function createGateway(system: OperatorSystem): Promise<void> {
   const manifest = join(system.dir, 'im.json');
   const gateway = imGateway(GATEWAY, {
     replicas: 1,
-    podTemplate: { nodeSelector: VIRTUAL_NODE_LABEL },
+    podTemplate: { nodeSelector: VIRTUAL_NODE_LABEL, annotations: { [ROLLOUT_ANNOTATION]: ROLLOUT_BASE } },
     ring: { ackTimeoutSeconds: ACK_TIMEOUT_SECONDS },
   });
   await writeFile(manifest, JSON.stringify(gateway));

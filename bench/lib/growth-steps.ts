@@ -9,6 +9,13 @@ import { costBetween, takeReading, type ReadingSources, type WindowCost } from '
 
 /** The IMGateway the bench drives. */
 export const GATEWAY = 'im';
+/**
+ * The pod template annotation a rollout changes, and its value between rollouts: turning a rollout
+ * back restores this very template, whose StatefulSet revision the pods not replaced yet still run
+ * (removing the annotation instead would leave `annotations: {}`, a new revision for every pod).
+ */
+export const ROLLOUT_ANNOTATION = 'bench.imring.dev/rollout';
+export const ROLLOUT_BASE = 'base';
 
 /** A step's wall time and what it cost. */
 export interface Measured extends WindowCost {
@@ -75,7 +82,7 @@ export interface RolloutOptions {
 /**
  * Makes every pod outdated (a pod template annotation) and times the rollout: to the end when it
  * has at most `measureBatches` batches, else its first `measureBatches`, extrapolated; then the
- * annotation is removed again, which the pods replaced so far roll back (untimed).
+ * annotation is set back, and the pods replaced so far roll back (untimed).
  */
 export async function measureRollout(
   system: OperatorSystem,
@@ -90,7 +97,7 @@ export async function measureRollout(
   const eventsBefore = (await system.events(GATEWAY)).length;
   const before = await takeReading(sources);
   const rollout = options.maxUnavailable === undefined ? {} : { rollout: { maxUnavailable: options.maxUnavailable } };
-  await patchSpec(system, { ...rollout, podTemplate: { annotations: { 'bench.imring.dev/rollout': options.mark } } });
+  await patchSpec(system, { ...rollout, podTemplate: { annotations: { [ROLLOUT_ANNOTATION]: options.mark } } });
   // Each batch commits two ring versions: its members out, then back in on the new revision.
   await system.untilGateway(
     GATEWAY,
@@ -115,7 +122,7 @@ export async function measureRollout(
     events: (await system.events(GATEWAY)).length - eventsBefore,
     operatorCpuMs: cost.operatorCpuMs,
   };
-  await patchSpec(system, { podTemplate: { annotations: null } });
+  await patchSpec(system, { podTemplate: { annotations: { [ROLLOUT_ANNOTATION]: ROLLOUT_BASE } } });
   const rolledBack = (g: IMGateway): boolean => isConverged(g, replicas) && g.status?.updatedReplicas === replicas;
   await system.untilGateway(GATEWAY, rolledBack, options.timeoutMs);
   return figures;
