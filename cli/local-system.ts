@@ -12,7 +12,6 @@ import { fileURLToPath } from 'node:url';
 import {
   AppsV1Api,
   CoreV1Api,
-  KubernetesObjectApi,
   type KubeConfig,
   type KubernetesObject,
   type V1Deployment,
@@ -20,6 +19,7 @@ import {
 } from '@kubernetes/client-node';
 import { parse as parseYaml } from 'yaml';
 import type { LocalCluster, LocalClusterOptions } from '../local/cluster.js';
+import { RawObjectApi } from '../kube/raw-object-api.js';
 import { HOSTS_FILE_ENV } from '../runtime/resolver.js';
 import { CONFIG_DIR, readKustomization } from './manifests.js';
 
@@ -99,33 +99,34 @@ export async function installImring(cluster: LocalCluster, options: InstallOptio
   const onProgress = options.onProgress ?? (() => undefined);
   const { kc } = cluster;
   const objects = (await readKustomization(CONFIG_DIR)).map((object) => customized(object, options));
-  const api = KubernetesObjectApi.makeApiClient(kc);
   onProgress('applying config/: the CRD, namespaces and RBAC');
-  const first = objects.filter((o) => o.kind !== 'Deployment');
-  for (const object of first) await createOrKeep(() => api.create(object));
-  const tokenSecret = await developmentKey(cluster.stateDir);
-  await createOrKeep(() =>
-    api.create({
-      apiVersion: 'v1',
-      kind: 'Secret',
-      metadata: { name: SAMPLE.secret, namespace: SAMPLE.namespace },
-      stringData: { key: tokenSecret },
-    } as KubernetesObject),
+  await createManifests(
+    kc,
+    objects.filter((o) => o.kind !== 'Deployment'),
   );
+  const tokenSecret = await developmentKey(cluster.stateDir);
+  const secret = {
+    apiVersion: 'v1',
+    kind: 'Secret',
+    metadata: { name: SAMPLE.secret, namespace: SAMPLE.namespace },
+    stringData: { key: tokenSecret },
+  };
+  await createManifests(kc, [secret]);
   // The operator and the sample first, the proxy and push once the gateways are on their way: on a small machine
   // the gateways' start is the longest path, and it no longer waits behind four more processes starting.
   const deployments = objects.filter((o) => o.kind === 'Deployment');
   const isOperator = (o: KubernetesObject): boolean => o.metadata?.name === OPERATOR.name;
   onProgress('applying config/: the operator Deployment');
-  for (const object of deployments.filter(isOperator)) await createOrKeep(() => api.create(object));
+  await createManifests(kc, deployments.filter(isOperator));
   const replicas = options.replicas ?? SAMPLE.replicas;
   onProgress(`applying IMGateway ${SAMPLE.name} (${replicas} replicas)`);
-  const sample = parseYaml(await readFile(SAMPLE_FILE, 'utf8')) as KubernetesObject & { spec: object };
-  sample.spec = { ...sample.spec, ...LOCAL_SAMPLE_SPEC, ...options.sampleSpec, replicas };
-  await createOrKeep(() => api.create(sample));
+  await createManifests(kc, [await sampleGateway({ ...options.sampleSpec, replicas })]);
   await statefulSetOf(kc);
   onProgress('applying config/: the proxy and push Deployments');
-  for (const object of deployments.filter((o) => !isOperator(o))) await createOrKeep(() => api.create(object));
+  await createManifests(
+    kc,
+    deployments.filter((o) => !isOperator(o)),
+  );
   const [proxy, push] = await Promise.all([serviceAddress(kc, RUNTIMES.proxy), serviceAddress(kc, RUNTIMES.push)]);
   return { proxyUrl: `ws://${proxy}/ws`, pushUrl: `http://${push}`, tokenSecret };
 }
@@ -181,12 +182,25 @@ async function developmentKey(stateDir: string): Promise<string> {
   }
 }
 
-async function createOrKeep(create: () => Promise<unknown>): Promise<void> {
-  try {
-    await create();
-  } catch (error) {
-    if ((error as { code?: unknown }).code !== 409) throw error;
+/**
+ * Creates `objects` in order as written, as `kubectl create -f` would, keeping any that exist (409). Written as
+ * is, not through client-node's typed models: those drop a CRD schema's `default` and `x-kubernetes-*` keys.
+ */
+export async function createManifests(kc: KubeConfig, objects: readonly KubernetesObject[]): Promise<void> {
+  const api = RawObjectApi.forConfig(kc);
+  for (const object of objects) {
+    try {
+      await api.createAsIs(object);
+    } catch (error) {
+      if ((error as { code?: unknown }).code !== 409) throw error;
+    }
   }
+}
+
+/** The sample IMGateway of `config/samples/` as `imring local` creates it: {@link LOCAL_SAMPLE_SPEC}, then `spec`. */
+export async function sampleGateway(spec: Record<string, unknown> = {}): Promise<KubernetesObject & { spec: object }> {
+  const sample = parseYaml(await readFile(SAMPLE_FILE, 'utf8')) as KubernetesObject & { spec: object };
+  return { ...sample, spec: { ...sample.spec, ...LOCAL_SAMPLE_SPEC, ...spec } };
 }
 
 /** Resolves once the operator created the sample's StatefulSet (read every 100 ms: start-up, not a hot path). */

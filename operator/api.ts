@@ -49,6 +49,8 @@ export interface IMGatewaySpec {
     moveDeadlineMs?: number;
     terminationGraceSeconds?: number;
   };
+  /** `maxUnavailable`: an integer or a percentage of `replicas` such as `"10%"`. */
+  rollout?: { maxUnavailable?: number | string };
   unreadyGraceSeconds?: number;
   auth?: { secretName?: string; secretKey?: string };
   logLevel?: LogLevel;

@@ -35,7 +35,7 @@ import {
 import { currentRing, leaseViews, podViews, ringErrorsOf, updateRevisionOf, type Observed } from './observe.js';
 import { resolveSpec, type SpecProblem } from './spec.js';
 import { computeStatus, invalidSpecStatus, isSameStatus } from './status.js';
-import type { RolloutMode } from './rollout.js';
+import { replacedMessage, type RolloutMode } from './rollout.js';
 import { decideTransition } from './transition.js';
 import type { PodView, RingView, TransitionDecision, TransitionInput } from './transition-types.js';
 import { changedFields } from './owned-fields.js';
@@ -216,21 +216,20 @@ export class Reconciler {
     );
   }
 
-  /** Deletes the outdated pods the rollout replaces, each only if it is still the pod that was seen. */
+  /**
+   * Deletes the outdated pods the rollout replaces, each only if it is still the pod that was seen; one
+   * `RolloutPodReplaced` Event for them all (a batch at 1,000 gateways and 10 % would otherwise be 100 Events).
+   */
   async #replacePods(gateway: IMGateway, decision: TransitionDecision, nowMs: number): Promise<void> {
     const owner = gateway.metadata as Owner;
+    if (decision.deletePods.length === 0) return;
     for (const pod of decision.deletePods) {
       const name = memberName(owner, pod.ordinal);
       const seen = this.#o.caches.pods(owner.namespace, owner.name).find((p) => p.metadata?.name === name);
       await this.#o.applier.deletePod({ namespace: owner.namespace, name, uid: pod.uid });
       this.#expect(`Pod/${owner.namespace}/${name}`, seen?.metadata?.resourceVersion ?? '', nowMs);
-      await this.#event(
-        gateway,
-        'Normal',
-        'RolloutPodReplaced',
-        `pod ${name} (revision ${pod.revision} → ${pod.updateRevision})`,
-      );
     }
+    await this.#event(gateway, 'Normal', 'RolloutPodReplaced', replacedMessage(owner, decision.deletePods));
   }
 
   /**

@@ -11,6 +11,7 @@ import type { RingPolicy } from '../ring/index.js';
 import { isPrime } from '../ring/primes.js';
 import { LOG_LEVELS, type LogLevel } from './api.js';
 import { isObject, readInteger, readMap, readString, unknownFields, type Check, type Json } from './spec-checks.js';
+import { resolveRollout, ROLLOUT_DEFAULTS, type ResolvedRollout } from './spec-rollout.js';
 
 /** One reason a spec is refused, at a field path such as `spec.ring.tableSize`. */
 export interface SpecProblem {
@@ -51,6 +52,8 @@ export interface ResolvedSpec {
     /** The gateway pods' grace period, s. */
     readonly terminationGraceSeconds: number;
   };
+  /** How the operator rolls gateway pods out (spec-rollout.ts). */
+  readonly rollout: ResolvedRollout;
   /** How long a member's pod may be unready before it leaves the ring, in s. */
   readonly unreadyGraceSeconds: number;
   readonly auth: { readonly secretName: string; readonly secretKey: string };
@@ -75,6 +78,7 @@ export const SPEC_DEFAULTS = deepFreeze({
     moveDeadlineMs: 10_000,
     terminationGraceSeconds: 60,
   },
+  rollout: ROLLOUT_DEFAULTS,
   unreadyGraceSeconds: 30,
   auth: { secretKey: 'key' },
   logLevel: 'info',
@@ -106,6 +110,7 @@ const SPEC_FIELDS = [
   'podTemplate',
   'ring',
   'drain',
+  'rollout',
   'unreadyGraceSeconds',
   'auth',
   'logLevel',
@@ -143,6 +148,7 @@ export function resolveSpec(gateway: { metadata?: { name?: string }; spec?: unkn
     podTemplate: resolvePodTemplate(raw.podTemplate, check),
     ring: resolveRing(raw.ring, check),
     drain: resolveDrain(raw.drain, check),
+    rollout: resolveRollout(raw.rollout, check),
     unreadyGraceSeconds: readInteger(
       raw,
       { path: 'spec.unreadyGraceSeconds', min: 0, max: 3600, fallback: d.unreadyGraceSeconds },

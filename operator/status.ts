@@ -127,13 +127,16 @@ export function isSameStatus(previous: IMGatewayStatus | undefined, next: IMGate
   return isDeepStrictEqual(JSON.parse(JSON.stringify(previous ?? {})), JSON.parse(JSON.stringify(next)));
 }
 
-/** True while the ring or a rollout moves; a rollout names its step (`Rolling update: …`). */
+/**
+ * True while the ring or a rollout moves; a rollout names its progress and step
+ * (`Rolling update: batch 3/10, 200 of 1000 pods updated; …`).
+ */
 function progressingCondition(decision: TransitionDecision): Omit<Condition, 'lastTransitionTime'> {
   const { progressing } = ConditionTypes;
   if (decision.rollingUpdate) {
-    const message = decision.message.startsWith('Rolling update')
-      ? decision.message
-      : `Rolling update: ${decision.message}`;
+    const step = decision.message.replace(/^Rolling update: /, '');
+    const progress = decision.rolloutProgress === undefined ? '' : `${decision.rolloutProgress}; `;
+    const message = `Rolling update: ${progress}${step}`;
     return { type: progressing, status: 'True', reason: ROLLING_UPDATE, message };
   }
   if (decision.step === 'Stable')

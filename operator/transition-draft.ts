@@ -5,7 +5,7 @@
  */
 import type { RingMember, RuntimeComponent } from '../ring/index.js';
 import { ordinalOf } from './names.js';
-import { isRollingOut } from './rollout.js';
+import { isRollingOut, rolloutProgress } from './rollout.js';
 import { membershipDiff } from './transition-members.js';
 import type {
   Acknowledgement,
@@ -73,6 +73,7 @@ export function finish(d: Draft): TransitionDecision {
     d.adding = diff.adding;
     d.removing = diff.removing;
   }
+  const rollingUpdate = isRollingOut(d.input, document, d.convergedVersion);
   return {
     ring: d.ring,
     changed: d.changed,
@@ -88,7 +89,8 @@ export function finish(d: Draft): TransitionDecision {
     message: d.message,
     completed: d.completed,
     deletePods: d.deletePods,
-    rollingUpdate: isRollingOut(d.input, document, d.convergedVersion),
+    rollingUpdate,
+    ...(rollingUpdate ? { rolloutProgress: rolloutProgress(d.input, document) } : {}),
   };
 }
 

@@ -118,8 +118,10 @@ export interface TransitionDecision {
   readonly message: string;
   /** A protocol phase this decision ends, and how long it lasted (metrics). */
   readonly completed: { readonly step: 'Barrier' | 'Draining'; readonly seconds: number } | undefined;
-  /** Pods to delete now (at most one): outdated pods out of the ring. */
+  /** Pods to delete now (at most one rollout batch, `spec.rollout.maxUnavailable`): outdated pods out of the ring. */
   readonly deletePods: readonly PodReplacement[];
   /** A pod below `replicas` is outdated, or a replaced member has not joined again yet. */
   readonly rollingUpdate: boolean;
+  /** While `rollingUpdate`: `batch b/B, u of N pods updated` (the Progressing condition's message). */
+  readonly rolloutProgress?: string;
 }

@@ -5,12 +5,13 @@
  * ConfigMap's transition time and `status.ring.convergedVersion`, so a restarted or newly
  * elected operator resumes where the last one stopped.
  */
+import type { RingMember } from '../ring/index.js';
 import type { LeaseView, RingView, TransitionDecision, TransitionInput } from './transition-types.js';
 import { draft, finish, type Draft } from './transition-draft.js';
 import { rebuilt, ringDocument } from './transition-documents.js';
 import { memberName } from './names.js';
 import { addressesChanged, desiredMembers, membershipDiff, readyMembers } from './transition-members.js';
-import { rolloutConvergedEvents, rolloutStep } from './rollout.js';
+import { batchReplacements, list, rolloutConvergedEvents, rolloutStep } from './rollout.js';
 
 /** The next protocol step. Pure: same input, same decision. */
 export function decideTransition(input: TransitionInput): TransitionDecision {
@@ -159,23 +160,18 @@ function nextTransition(input: TransitionInput, ring: RingView, converged?: Draf
   if (target.waitingFor.length > 0) {
     d.step = 'WaitingForPods';
     d.adding = target.waitingFor;
+    d.deletePods.push(...batchReplacements(input, document));
     d.message = `Waiting for ${list(target.waitingFor)} to become Ready before they join the ring`;
     return finish(d);
   }
   if (isSameMembership(document.members, members)) {
-    const rollout = rolloutStep(input, document);
-    d.message = rollout?.message ?? `Ring version ${document.version} is converged`;
-    if (rollout?.kind === 'replace') d.deletePods.push(rollout.pod);
-    if (rollout?.kind !== 'leave') return finish(d);
-    const leaving = memberName(input.owner, rollout.ordinal);
-    members = members.filter((m) => m.name !== leaving);
-    d.events.push({
-      type: 'Normal',
-      reason: 'RolloutMemberLeaving',
-      message: `${leaving} leaves the ring to be replaced at revision ${input.updateRevision}`,
-    });
+    const rest = rolloutMembers(d, document, members);
+    if (rest === undefined) return finish(d);
+    members = rest;
   }
   const diff = membershipDiff(document.members, members);
+  // Pods of a batch that joins: replace any of it still outdated now, so it joins in the same ring change.
+  if (diff.adding.length > 0) d.deletePods.push(...batchReplacements(input, document));
   const version = document.version + 1;
   d.ring = {
     document: ringDocument(input, {
@@ -206,13 +202,27 @@ function nextTransition(input: TransitionInput, ring: RingView, converged?: Draf
   return finish(d);
 }
 
+/**
+ * On a ring whose members are the desired ones: the rollout's step. Returns the members without the batch that
+ * leaves, or undefined when no ring change starts (pods to replace are added to `d.deletePods`).
+ */
+function rolloutMembers(d: Draft, document: RingView['document'], members: RingMember[]): RingMember[] | undefined {
+  const { input } = d;
+  const rollout = rolloutStep(input, document);
+  d.message = rollout?.message ?? `Ring version ${document.version} is converged`;
+  if (rollout?.kind === 'replace') d.deletePods.push(...rollout.pods);
+  if (rollout?.kind !== 'leave') return undefined;
+  const leaving = rollout.ordinals.map((o) => memberName(input.owner, o));
+  d.events.push({
+    type: 'Normal',
+    reason: 'RolloutMemberLeaving',
+    message: `${list(leaving)} ${leaving.length === 1 ? 'leaves' : 'leave'} the ring to be replaced at revision ${input.updateRevision}`,
+  });
+  return members.filter((m) => !leaving.includes(m.name));
+}
+
 /** Whether `to` lists the same members as `from`, at the same addresses. */
 function isSameMembership(from: RingView['document']['members'], to: RingView['document']['members']): boolean {
   const diff = membershipDiff(from, to);
   return diff.adding.length === 0 && diff.removing.length === 0 && !addressesChanged(from, to);
-}
-
-/** At most 5 names, then "and N more": event messages stay readable at 1000 replicas. */
-function list(names: readonly string[]): string {
-  return names.length <= 5 ? names.join(', ') : `${names.slice(0, 5).join(', ')} and ${names.length - 5} more`;
 }

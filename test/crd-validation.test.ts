@@ -171,6 +171,27 @@ const invalidGateways: {
       /spec\.drain\.moveDeadlineMs: Invalid value: 300001: spec\.drain\.moveDeadlineMs in body should be less than or equal to 300000/,
   },
   {
+    what: 'rollout.maxUnavailable 0',
+    spec: { rollout: { maxUnavailable: 0 } },
+    error:
+      /spec\.rollout\.maxUnavailable: Invalid value: 0: spec\.rollout\.maxUnavailable in body should be greater than or equal to 1/,
+  },
+  {
+    what: 'rollout.maxUnavailable "0%"',
+    spec: { rollout: { maxUnavailable: '0%' } },
+    error: /spec\.rollout\.maxUnavailable: Invalid value: "0%": spec\.rollout\.maxUnavailable in body should match/,
+  },
+  {
+    what: 'rollout.maxUnavailable "ten"',
+    spec: { rollout: { maxUnavailable: 'ten' } },
+    error: /spec\.rollout\.maxUnavailable: Invalid value: "ten"/,
+  },
+  {
+    what: 'rollout.maxUnavailable 2.5',
+    spec: { rollout: { maxUnavailable: 2.5 } },
+    error: /spec\.rollout\.maxUnavailable: Invalid value: "number"/,
+  },
+  {
     what: 'tableSize above 10000019',
     spec: { ring: { tableSize: 10000020 } },
     error: /spec\.ring\.tableSize: Invalid value: 10000020/,
@@ -213,7 +234,9 @@ test(`kubectl apply refuses ${invalidGateways.length} kinds of invalid IMGateway
       await k.ok([
         'apply',
         '-f',
-        await k.write('good.yaml', [gateway('good', { podTemplate: { env: [{ name: 'MY_VAR' }] } })]),
+        await k.write('good.yaml', [
+          gateway('good', { podTemplate: { env: [{ name: 'MY_VAR' }] }, rollout: { maxUnavailable: '10%' } }),
+        ]),
       ]),
       'imgateway.imring.dev/good created\n',
     );

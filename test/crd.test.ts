@@ -32,6 +32,7 @@ const DEFAULTED_SAMPLE_SPEC = {
     moveDeadlineMs: 10000,
     terminationGraceSeconds: 60,
   },
+  rollout: { maxUnavailable: 1 },
   unreadyGraceSeconds: 30,
   auth: { secretName: 'demo-token', secretKey: 'key' },
   logLevel: 'info',

@@ -68,6 +68,10 @@ test('kubectl explain imgw.spec prints the CRD schema, and imgw.metadata the sta
     const fields = explainFields(spec);
     for (const f of ['auth <Object>', 'image <string>', 'replicas <integer>']) assert.ok(fields.includes(f), f);
     assert.match(spec, /^ {2}auth\t<Object> -required-$/m);
+    const maxUnavailable = await explain(k, ['imgw.spec.rollout.maxUnavailable']);
+    assert.match(maxUnavailable, /^FIELD: maxUnavailable </m);
+    assert.match(maxUnavailable, /percentage of spec\.replicas/);
+    assert.match(await explain(k, ['imgw.spec.rollout']), /rolls gateway pods out/);
     const labels = await explain(k, ['imgw.metadata.labels']);
     assert.match(labels, /^FIELD: labels <map\[string\]string>$/m);
   });

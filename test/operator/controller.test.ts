@@ -2,18 +2,18 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
 import {
-  ApiextensionsV1Api,
   CoreV1Api,
   CustomObjectsApi,
   KubeConfig,
+  type KubernetesObject,
   type RequestContext,
-  type V1CustomResourceDefinition,
 } from '@kubernetes/client-node';
 import { parse as parseYaml } from 'yaml';
 import { IMGATEWAY, type IMGateway } from '../../operator/api.js';
 import { Controller } from '../../operator/controller.js';
 import { createOperatorMetrics } from '../../operator/metrics.js';
 import { createLogger } from '../../kube/logger.js';
+import { RawObjectApi } from '../../kube/raw-object-api.js';
 import { repoRoot } from '../support/fixtures.js';
 import { startLocalApi } from '../support/local-api.js';
 import { imGateway } from '../support/operator-system.js';
@@ -42,8 +42,8 @@ test('a controller that starts while its ConfigMap cache is still listing does n
   const logger = createLogger({ component: 'operator', level: 'silent' });
   const controllers: Controller[] = [];
   try {
-    const crd = parseYaml(readFileSync(`${repoRoot}crds/imgateway.yaml`, 'utf8')) as V1CustomResourceDefinition;
-    await api.kc.makeApiClient(ApiextensionsV1Api).createCustomResourceDefinition({ body: crd });
+    const crd = parseYaml(readFileSync(`${repoRoot}crds/imgateway.yaml`, 'utf8')) as KubernetesObject;
+    await RawObjectApi.forConfig(api.kc).createAsIs(crd);
     const custom = api.kc.makeApiClient(CustomObjectsApi);
     const created = {
       group: IMGATEWAY.group,

@@ -157,6 +157,55 @@ const invalidSpecs: { what: string; spec: Record<string, unknown>; fields: strin
     fields: ['spec.drain.moveDeadlineMs'],
   },
   { what: 'unreadyGraceSeconds 3601', spec: { unreadyGraceSeconds: 3601 }, fields: ['spec.unreadyGraceSeconds'] },
+  {
+    what: 'rollout that is a string',
+    spec: { rollout: '10%' },
+    fields: ['spec.rollout'],
+    message: /must be an object/,
+  },
+  {
+    what: 'rollout.maxUnavailable 0',
+    spec: { rollout: { maxUnavailable: 0 } },
+    fields: ['spec.rollout.maxUnavailable'],
+    message: /between 1 and 1000, got 0/,
+  },
+  {
+    what: 'rollout.maxUnavailable 1001',
+    spec: { rollout: { maxUnavailable: 1001 } },
+    fields: ['spec.rollout.maxUnavailable'],
+  },
+  {
+    what: 'rollout.maxUnavailable not whole',
+    spec: { rollout: { maxUnavailable: 1.5 } },
+    fields: ['spec.rollout.maxUnavailable'],
+    message: /integer or a percentage string, got 1.5/,
+  },
+  {
+    what: 'rollout.maxUnavailable "0%"',
+    spec: { rollout: { maxUnavailable: '0%' } },
+    fields: ['spec.rollout.maxUnavailable'],
+    message: /percentage from "1%" to "100%", got "0%"/,
+  },
+  {
+    what: 'rollout.maxUnavailable "101%"',
+    spec: { rollout: { maxUnavailable: '101%' } },
+    fields: ['spec.rollout.maxUnavailable'],
+  },
+  {
+    what: 'rollout.maxUnavailable "2"',
+    spec: { rollout: { maxUnavailable: '2' } },
+    fields: ['spec.rollout.maxUnavailable'],
+  },
+  {
+    what: 'rollout.maxUnavailable "5.5%"',
+    spec: { rollout: { maxUnavailable: '5.5%' } },
+    fields: ['spec.rollout.maxUnavailable'],
+  },
+  {
+    what: 'rollout.maxUnavailable true',
+    spec: { rollout: { maxUnavailable: true } },
+    fields: ['spec.rollout.maxUnavailable'],
+  },
   { what: 'no auth', spec: { auth: undefined }, fields: ['spec.auth'], message: /^Required value$/ },
   {
     what: 'auth without secretName',

@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import { Patterns, resolveSpec, SPEC_DEFAULTS, type ResolvedSpec, type SpecResult } from '../../operator/spec.js';
+import { MAX_UNAVAILABLE_PERCENT, MAX_UNAVAILABLE_RANGE } from '../../operator/spec-rollout.js';
 import { repoRoot } from '../support/fixtures.js';
 import { newGateway, problems } from './spec-fixtures.js';
 
@@ -31,6 +32,7 @@ const DEFAULTED: ResolvedSpec = {
     moveDeadlineMs: 10_000,
     terminationGraceSeconds: 60,
   },
+  rollout: { maxUnavailable: 1 },
   unreadyGraceSeconds: 30,
   auth: { secretName: 'im-token', secretKey: 'key' },
   logLevel: 'info',
@@ -50,6 +52,7 @@ test('null fields and empty sections take the defaults, and null map values are 
         ports: {},
         ring: null,
         drain: { timeoutSeconds: null },
+        rollout: { maxUnavailable: null },
         logLevel: null,
         podTemplate: { labels: { a: null } },
       }),
@@ -79,6 +82,7 @@ test('every field given is kept as given, quantities as strings', () => {
       moveDeadlineMs: 0,
       terminationGraceSeconds: 1,
     },
+    rollout: { maxUnavailable: '10%' },
     unreadyGraceSeconds: 3600,
     auth: { secretName: 'tokens.im', secretKey: 'hs256.key' },
     logLevel: 'debug',
@@ -186,6 +190,13 @@ test('the operator checks the patterns and ranges crds/imgateway.yaml declares',
   assert.equal(Patterns.dns1123Subdomain.source, s.auth.properties.secretName.pattern);
   assert.equal(Patterns.secretKey.source, s.auth.properties.secretKey.pattern);
   assert.equal(Patterns.quantity.source, s.resources.properties.requests.additionalProperties.pattern);
+  const maxUnavailable = s.rollout.properties.maxUnavailable;
+  assert.equal(MAX_UNAVAILABLE_PERCENT.source, maxUnavailable.pattern);
+  assert.deepEqual(
+    [maxUnavailable.minimum, maxUnavailable.maximum],
+    [MAX_UNAVAILABLE_RANGE.min, MAX_UNAVAILABLE_RANGE.max],
+  );
+  assert.equal(maxUnavailable['x-kubernetes-int-or-string'], true);
   const ranges: [string, number, number][] = [
     ['replicas', s.replicas.minimum, s.replicas.maximum],
     ['ring.tableSize', s.ring.properties.tableSize.minimum, s.ring.properties.tableSize.maximum],

@@ -53,6 +53,8 @@ export class OperatorSystem {
   readonly dir: string;
   /** Every (version, state) the ring ConfigMap went through, in order, as `v2 Prepared`. */
   readonly ringHistory: string[] = [];
+  /** The ring document of each entry of {@link ringHistory} (undefined for an invalid one), in order. */
+  readonly ringDocuments: (RingDocument | undefined)[] = [];
   /** The API server's last 10,000 requests, oldest first. */
   readonly requestLog: ServedRequest[];
   readonly #operators = new Map<string, OperatorProcess>();
@@ -320,7 +322,9 @@ export class OperatorSystem {
         if (!object.metadata?.name?.endsWith('-ring')) return;
         const parsed = parseRingDocument(object.data?.[RING_DATA_KEY] ?? '');
         const entry = parsed.ok ? `v${parsed.document.version} ${parsed.document.state}` : 'invalid';
-        if (this.ringHistory.at(-1) !== entry) this.ringHistory.push(entry);
+        if (this.ringHistory.at(-1) === entry) return;
+        this.ringHistory.push(entry);
+        this.ringDocuments.push(parsed.ok ? parsed.document : undefined);
       },
       () => undefined,
     );
