@@ -112,7 +112,7 @@ function isLive(lease: V1Lease, nowMs: number): boolean {
 }
 
 /** Its last renewal (or acquisition) plus its duration, ms since the epoch. */
-function expiryOf(lease: V1Lease): number {
+export function expiryOf(lease: V1Lease): number {
   const spec = lease.spec ?? {};
   const renewed = timeOf(spec.renewTime) ?? timeOf(spec.acquireTime) ?? 0;
   return renewed + (spec.leaseDurationSeconds ?? 0) * 1000;
