@@ -5,7 +5,7 @@
  * real ring watcher and Lease reporter, no websockets, no gRPC) on a virtual node whose kubelet
  * is one child process (bench/lib/virtual-node.ts). Proxy and push run as real pods.
  *
- * Usage: `node dist/bench/growth.js [--sizes 10,50] [--json]` (`npm run bench:growth`); progress
+ * Usage: `node dist/bench/growth.js [--sizes 10,50] [--no-rollouts] [--json]` (`npm run bench:growth`); progress
  * on stderr, the report on stdout, with `--json` one JSON object on the last line.
  */
 import { writeFile } from 'node:fs/promises';
@@ -72,7 +72,8 @@ async function main(): Promise<void> {
       writes,
     };
     await createGateway(system);
-    const rolloutModes = await rolloutModesOf(system);
+    // --no-rollouts: the scale and steady figures alone (a quick look at a large N).
+    const rolloutModes = process.argv.includes('--no-rollouts') ? [] : await rolloutModesOf(system);
     const figures: SizeFigures[] = [];
     for (const n of sizes) {
       progress(`N=${n}: scaling`);
@@ -84,7 +85,11 @@ async function main(): Promise<void> {
       const second = await measureScale(system, sources, n, SCALE_TIMEOUT_MS);
       const [add, remove] = top ? [second, first] : [first, second];
       progress(`N=${n}: steady state for ${STEADY_SECONDS} s`);
+      const mark = writes.operatorLog.length;
       const steady = await measureSteady(sources, STEADY_SECONDS);
+      const operatorSteadyWrites = writes.operatorLog.slice(mark);
+      if (operatorSteadyWrites.length > 0)
+        progress(`N=${n}: operator writes in the steady window: ${operatorSteadyWrites.join(', ')}`);
       const memory = await memoryAt(system, sources, push.status?.podIP);
       const rollouts = [];
       for (const maxUnavailable of rolloutModes) {
@@ -105,7 +110,7 @@ async function main(): Promise<void> {
         scaleMs: scale.ms,
         add: transitionOf(add),
         remove: transitionOf(remove),
-        steady: steadyOf(steady),
+        steady: { ...steadyOf(steady), operatorWrites: operatorSteadyWrites },
         ringBytes: await ringBytes(system),
         ...memory,
         virtualNodeRssBytes: virtualNode.rss,

@@ -18,11 +18,14 @@ const WRITE_METHODS = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 /** Counts answered writes (POST, PUT, PATCH, DELETE) by {@link Writer}. */
 export class WriteCounter {
   readonly #counts = new Map<Writer, number>();
+  /** `METHOD path` of each operator write but its leader election's, oldest first. */
+  readonly operatorLog: string[] = [];
 
   /** Counts `request` if it is a write. */
   record(request: ServedRequest): void {
     if (!WRITE_METHODS.has(request.method)) return;
     const writer = writerOf(request);
+    if (writer === 'operator') this.operatorLog.push(`${request.method} ${request.path}`);
     this.#counts.set(writer, (this.#counts.get(writer) ?? 0) + 1);
   }
 

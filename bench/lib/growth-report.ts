@@ -31,6 +31,8 @@ export interface SizeFigures {
     readonly otherWritesPerSecond: number;
     readonly operatorCpuMsPerSecond: number;
     readonly informerEventsPerSecond: number;
+    /** `METHOD path` of each operator write in the window, its leader election's aside. */
+    readonly operatorWrites: readonly string[];
   };
   readonly ringBytes: number;
   readonly operatorRssBytes: number;
@@ -100,6 +102,8 @@ function rowsOf(figures: readonly SizeFigures[]): Row[] {
     row(`${name} one: operator API writes`, 0, (f) => f[name].operatorWrites),
     row(`${name} one: operator informer events`, 0, (f) => f[name].informerEvents),
     row(`${name} one: simulated gateways' CPU, ms`, 0, (f) => f[name].virtualNodeCpuMs),
+    // What one gateway spends on the transition: in parallel on a cluster, one after another here (two cores).
+    row(`${name} one: CPU per simulated gateway, ms`, 2, (f) => f[name].virtualNodeCpuMs / f.n),
   ];
   return [
     ...transition('add'),
