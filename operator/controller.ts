@@ -23,6 +23,7 @@ import { apiStatusCode } from '../kube/api-errors.js';
 import { Applier } from './apply.js';
 import type { OperatorMetrics } from './metrics.js';
 import { DEFAULT_CLUSTER_DOMAIN, keyOf, parseKey } from './names.js';
+import { LeaseChanges } from './lease-changes.js';
 import { Reconciler, type Caches } from './reconciler.js';
 import type { RolloutMode } from './rollout.js';
 
@@ -40,6 +41,8 @@ export interface ControllerOptions {
   readonly resyncMs?: number;
   /** Reconciles started per second across all keys (burst the same). Default 50. */
   readonly reconcilesPerSecond?: number;
+  /** How often Leases are checked for a lapse (no event marks one), ms. Default 1,000. */
+  readonly leaseLapseCheckMs?: number;
   /** Wall clock, ms since the epoch. Default Date.now. */
   readonly now?: () => number;
 }
@@ -48,17 +51,22 @@ export const CONTROLLER_DEFAULTS = {
   clusterDomain: DEFAULT_CLUSTER_DOMAIN,
   resyncMs: 60_000,
   reconcilesPerSecond: 50,
+  leaseLapseCheckMs: 1000,
 } as const;
 
 /** Runs the reconcile loop until closed. */
 export class Controller {
-  readonly #options: ControllerOptions;
+  readonly #options: ControllerOptions &
+    Required<Pick<ControllerOptions, 'clusterDomain' | 'resyncMs' | 'reconcilesPerSecond' | 'leaseLapseCheckMs'>>;
+  /** Renewals that change nothing a reconcile reads are not followed (./lease-changes.ts). */
+  readonly #leaseChanges = new LeaseChanges();
   readonly #informers: ResilientInformer<KubernetesObject>[] = [];
   readonly #queue: WorkQueue;
   readonly #reconciler: Reconciler;
   readonly #bucket: TokenBucket;
   #gateways!: ResilientInformer<IMGateway>;
   #resync: NodeJS.Timeout | undefined;
+  #lapseCheck: NodeJS.Timeout | undefined;
   /** False until every cache has its first list: a reconcile on a partial cache would see owned objects as missing. */
   #synced = false;
   #closing: Promise<void> | undefined;
@@ -68,6 +76,8 @@ export class Controller {
     if (!(resolved.resyncMs >= 1000)) throw new RangeError(`resyncMs must be at least 1000, got ${resolved.resyncMs}`);
     if (!(resolved.reconcilesPerSecond > 0))
       throw new RangeError(`reconcilesPerSecond must be positive, got ${resolved.reconcilesPerSecond}`);
+    if (!(resolved.leaseLapseCheckMs > 0))
+      throw new RangeError(`leaseLapseCheckMs must be positive, got ${resolved.leaseLapseCheckMs}`);
     this.#options = resolved;
     this.#bucket = new TokenBucket(resolved.reconcilesPerSecond);
     const caches = this.#makeInformers();
@@ -106,6 +116,14 @@ export class Controller {
       for (const gateway of this.#gateways.list()) this.#queue.add(keyOf(gatewayKeyOf(gateway)));
     }, this.#options.resyncMs);
     this.#resync.unref();
+    this.#lapseCheck = setInterval(() => {
+      for (const key of this.#leaseChanges.lapsed(this.#now())) this.#queue.add(key);
+    }, this.#options.leaseLapseCheckMs);
+    this.#lapseCheck.unref();
+  }
+
+  #now(): number {
+    return (this.#options.now ?? Date.now)();
   }
 
   /** Resolves when no key is queued or being reconciled (delayed requeues aside). */
@@ -117,6 +135,7 @@ export class Controller {
   close(): Promise<void> {
     this.#closing ??= (async () => {
       clearInterval(this.#resync);
+      clearInterval(this.#lapseCheck);
       await this.#queue.close();
       await Promise.all([this.#gateways, ...this.#informers].map((i) => i.close()));
     })();
@@ -150,7 +169,11 @@ export class Controller {
     const configMaps = this.#owned('/api/v1{scope}/configmaps', list.configMaps);
     const budgets = this.#owned('/apis/policy/v1{scope}/poddisruptionbudgets', list.podDisruptionBudgets);
     const pods = this.#owned('/api/v1{scope}/pods', list.pods);
-    const leases = this.#owned('/apis/coordination.k8s.io/v1{scope}/leases', list.leases);
+    const leases = this.#owned('/apis/coordination.k8s.io/v1{scope}/leases', list.leases, (event, lease, key) => {
+      if (event !== 'delete') return this.#leaseChanges.matters(lease, key, this.#now());
+      this.#leaseChanges.forget(lease);
+      return true;
+    });
     return {
       gateway: (namespace, name) => this.#gateways.get(name, namespace),
       statefulSet: (namespace, name) => sets.get(name, namespace),
@@ -184,15 +207,24 @@ export class Controller {
     const enqueueGateway = (g: IMGateway): void => {
       if (this.#synced) this.#queue.add(keyOf(gatewayKeyOf(g)));
     };
-    for (const event of ['add', 'update', 'delete'] as const) informer.on(event, enqueueGateway);
+    for (const event of ['add', 'update', 'delete'] as const) {
+      informer.on(event, (g) => {
+        this.#options.metrics.informerEvents.inc({ resource: plural, event });
+        enqueueGateway(g);
+      });
+    }
     return informer;
   }
 
   /**
    * An informer on the objects of one kind labelled with their gateway (`path` with `{scope}` for
-   * the namespace part): any change enqueues the gateway the label names.
+   * the namespace part): any change enqueues the gateway the label names, or those `follow` says matter.
    */
-  #owned<T extends KubernetesObject>(path: string, list: () => Promise<KubernetesListObject<T>>): ResilientInformer<T> {
+  #owned<T extends KubernetesObject>(
+    path: string,
+    list: () => Promise<KubernetesListObject<T>>,
+    follow?: (event: 'add' | 'update' | 'delete', object: T, key: string) => boolean,
+  ): ResilientInformer<T> {
     const informer = new ResilientInformer<T>({
       kc: this.#options.kc,
       path: path.replace('{scope}', scopeOf(this.#options.namespace)),
@@ -200,12 +232,21 @@ export class Controller {
       labelSelector: Labels.gateway,
       onError: (error) => this.#options.logger.warn({ err: error, path }, 'watch failed; restarting'),
     });
-    const enqueue = (o: T): void => {
+    const enqueue = (event: 'add' | 'update' | 'delete', o: T): void => {
       const gateway = o.metadata?.labels?.[Labels.gateway];
-      if (this.#synced && gateway !== undefined && o.metadata?.namespace !== undefined)
-        this.#queue.add(keyOf({ namespace: o.metadata.namespace, name: gateway }));
+      if (gateway === undefined || o.metadata?.namespace === undefined) return;
+      const key = keyOf({ namespace: o.metadata.namespace, name: gateway });
+      // Followed before the first sync too, so the first renewals after it are known as such.
+      if (follow !== undefined && !follow(event, o, key)) return;
+      if (this.#synced) this.#queue.add(key);
     };
-    for (const event of ['add', 'update', 'delete'] as const) informer.on(event, enqueue);
+    const resource = path.slice(path.lastIndexOf('/') + 1);
+    for (const event of ['add', 'update', 'delete'] as const) {
+      informer.on(event, (o) => {
+        this.#options.metrics.informerEvents.inc({ resource, event });
+        enqueue(event, o);
+      });
+    }
     this.#informers.push(informer);
     return informer;
   }

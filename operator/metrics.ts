@@ -16,6 +16,8 @@ export interface OperatorMetrics {
   readonly transitionSteps: Counter<'step'>;
   readonly stepSeconds: Histogram<'step'>;
   readonly leader: Gauge;
+  /** Watch events the informers delivered, by resource (plural) and event (add, update, delete). */
+  readonly informerEvents: Counter<'resource' | 'event'>;
   /** Records a protocol step a reconcile took. */
   observeStep(step: string, decision: TransitionDecision): void;
 }
@@ -60,6 +62,12 @@ export function createOperatorMetrics(): OperatorMetrics {
     queueDepth: new Gauge({ name: 'imring_operator_queue_depth', help: 'Keys waiting in the work queue', registers }),
     transitionSteps,
     stepSeconds,
+    informerEvents: new Counter({
+      name: 'imring_operator_informer_events_total',
+      help: 'Watch events delivered by the informers, by resource and event (each enqueues a reconcile)',
+      labelNames: ['resource', 'event'] as const,
+      registers,
+    }),
     leader: new Gauge({
       name: 'imring_operator_leader',
       help: '1 while this process is the elected leader',

@@ -112,7 +112,7 @@ function isLive(lease: V1Lease, nowMs: number): boolean {
 }
 
 /** Its last renewal (or acquisition) plus its duration, ms since the epoch. */
-function expiryOf(lease: V1Lease): number {
+export function expiryOf(lease: V1Lease): number {
   const spec = lease.spec ?? {};
   const renewed = timeOf(spec.renewTime) ?? timeOf(spec.acquireTime) ?? 0;
   return renewed + (spec.leaseDurationSeconds ?? 0) * 1000;
@@ -199,11 +199,25 @@ function judgeConfigMap(
   owner: Owner,
   status: RingStatus | undefined,
 ): { document?: RingDocument; refused?: string } {
+  const trusted = recordedRing(status);
+  // Every Lease renewal brings a reconcile; parsing and checksumming the document (O(members)) each
+  // time made a steady ring cost O(N) per event. The informer hands the same object until the
+  // ConfigMap changes, so the judgement is kept per object and per recorded ring.
+  const key = JSON.stringify([owner.namespace, owner.name, owner.uid, trusted ?? null]);
+  const kept = JUDGED.get(configMap);
+  if (kept?.key === key) return kept.result;
   const text = configMap.data?.[RING_DATA_KEY];
-  const judged = judgeRingDocument({ text, gateway: owner, trusted: recordedRing(status), trustedAs: 'recorded' });
-  if (judged.verdict === 'newer' || judged.verdict === 'identical') return { document: judged.document };
-  return { refused: `${judged.error.code}: ${judged.error.message}` };
+  const judged = judgeRingDocument({ text, gateway: owner, trusted, trustedAs: 'recorded' });
+  const result =
+    judged.verdict === 'newer' || judged.verdict === 'identical'
+      ? { document: judged.document }
+      : { refused: `${judged.error.code}: ${judged.error.message}` };
+  JUDGED.set(configMap, { key, result });
+  return result;
 }
+
+/** The last judgement of each ConfigMap object (objects from an informer cache are never mutated). */
+const JUDGED = new WeakMap<V1ConfigMap, { key: string; result: { document?: RingDocument; refused?: string } }>();
 
 /** What the status records of the published ring: its version, state and checksum. */
 function recordedRing(status: RingStatus | undefined): TrustedRing | undefined {

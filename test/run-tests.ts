@@ -29,6 +29,7 @@ const ALONE: Readonly<Record<string, string>> = {
   'kube-leader-election.test.js': 'asserts lease durations and renew deadlines on the real clock',
   'runtime/ring-fence.test.js': 'a 600 ms Lease with a 200 ms margin on the real clock',
   'runtime/ring-watcher.test.js': 'a ring must be served within 500 ms of its write',
+  'growth.test.js': '100 simulated gateways, each with a ring watch and a Lease, through transitions and a rollout',
 };
 
 /**
@@ -47,6 +48,7 @@ const WITHOUT_COVERAGE: ReadonlySet<string> = new Set([
   'local/imring-local-demo.test.js',
   'operator/failover.test.js',
   'operator/leader.test.js',
+  'growth.test.js',
 ]);
 
 /**

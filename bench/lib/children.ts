@@ -91,15 +91,16 @@ export class Component {
   }
 }
 
-function nextMessage(child: ChildProcess, timeoutMs: number): Promise<ChildMessage> {
+/** The next IPC message of `child`; rejects when it exits first or stays silent `timeoutMs`. */
+export function nextMessage<T = ChildMessage>(child: ChildProcess, timeoutMs: number): Promise<T> {
   return new Promise((resolve, reject) => {
     const timer = setTimeout(
       () => finish(new Error(`child ${child.pid} did not answer within ${timeoutMs} ms`)),
       timeoutMs,
     );
-    const onMessage = (message: ChildMessage): void => finish(undefined, message);
+    const onMessage = (message: T): void => finish(undefined, message);
     const onExit = (code: number | null): void => finish(new Error(`child ${child.pid} exited (${code})`));
-    function finish(error: Error | undefined, message?: ChildMessage): void {
+    function finish(error: Error | undefined, message?: T): void {
       clearTimeout(timer);
       child.off('message', onMessage);
       child.off('exit', onExit);

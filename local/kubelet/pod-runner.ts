@@ -16,6 +16,7 @@ import { ENV_NAME, referencedSources, type EnvSources } from './env.js';
 import { nameTable, parseImageTable, repositoryTable, type ImageCommands, type ImageTable } from './images.js';
 import { removePodLogs } from './logs.js';
 import { hasStatusChanged, type PodStatusJson } from './pod-status.js';
+import { ignoringCodes, removeStoppedPod } from './pod-deletion.js';
 import { PodWorker } from './pod-worker.js';
 import type { SampledContainer } from './metrics-collector.js';
 
@@ -255,7 +256,8 @@ export class PodRunner {
       { op: 'test', path: '/metadata/uid', value: uid },
       { op: 'add', path: '/spec/nodeName', value: this.#options.nodeName },
     ];
-    if (!(await ignoring([404, 409, 422], this.#core.patchNamespacedPod({ name, namespace, body }, jsonPatch)))) return;
+    if (!(await ignoringCodes([404, 409, 422], this.#core.patchNamespacedPod({ name, namespace, body }, jsonPatch))))
+      return;
     this.#record(
       { apiVersion: 'v1', kind: 'Pod', metadata: structuredClone(pod.metadata) },
       {
@@ -283,16 +285,7 @@ export class PodRunner {
   }
 
   async #deletePod(pod: V1Pod): Promise<void> {
-    const { name = '', namespace = '', uid } = pod.metadata ?? {};
-    await ignoring(
-      [404, 409],
-      this.#core.deleteNamespacedPod({
-        name,
-        namespace,
-        gracePeriodSeconds: 0,
-        body: { gracePeriodSeconds: 0, preconditions: { uid } },
-      }),
-    );
+    await removeStoppedPod(this.#core, pod);
   }
 
   /** Retires the worker of `key` when its pod is gone or is another pod of the same name. */
@@ -326,7 +319,7 @@ export class PodRunner {
       { op: 'add', path: '/status', value: status },
     ];
     if (
-      await ignoring(
+      await ignoringCodes(
         [404, 422],
         this.#core.patchNamespacedPodStatus({ name: worker.name, namespace: worker.namespace, body }, jsonPatch),
       )
@@ -414,15 +407,6 @@ function keyOf(pod: V1Pod): string {
 }
 
 /** Awaits `promise`; false when it failed with one of `codes` (the object moved on), rethrows anything else. */
-async function ignoring(codes: readonly number[], promise: Promise<unknown>): Promise<boolean> {
-  try {
-    await promise;
-    return true;
-  } catch (error) {
-    if (codes.includes((error as { code?: number }).code ?? 0)) return false;
-    throw error;
-  }
-}
 
 async function orUndefined<T>(promise: Promise<T>): Promise<T | undefined> {
   try {

@@ -122,3 +122,22 @@ test('a ConfigMap that reuses the recorded version with other members is refused
   assert.match(current.refused ?? '', /^IMRING_RING_VERSION_REUSED: version 3 is recorded with other members/);
   assert.equal(serializeRingDocument(current.ring!.document), serializeRingDocument(accepted));
 });
+
+test('the ConfigMap an informer hands again is judged once per recorded ring, not parsed on every reconcile', () => {
+  const accepted = acceptedDocument(251);
+  const status = recordedStatus(accepted, spec(251));
+  const configMap = ringConfigMap(serializeRingDocument(accepted));
+  const first = continueFrom({ spec: spec(251), configMap, status });
+  const again = continueFrom({ spec: spec(251), configMap, status });
+  assert.ok(first.ring);
+  // The same parsed document: no second parse of the same object.
+  assert.equal(again.ring?.document, first.ring.document);
+  // Another recorded ring (a newer version than the ConfigMap's) is judged afresh: the ConfigMap is behind it.
+  const ahead = { ...status, version: (status.version ?? 0) + 1 };
+  const behind = continueFrom({ spec: spec(251), configMap, status: ahead });
+  assert.notEqual(behind.refused, undefined);
+  // A copy of the object (the informer's next version) is judged afresh too.
+  const copy = continueFrom({ spec: spec(251), configMap: structuredClone(configMap), status });
+  assert.notEqual(copy.ring?.document, first.ring.document);
+  assert.equal(copy.ring?.document.checksum, first.ring.document.checksum);
+});

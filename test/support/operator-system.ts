@@ -60,26 +60,36 @@ export class OperatorSystem {
   readonly #operators = new Map<string, OperatorProcess>();
   #historyWatch: AbortController | undefined;
 
-  private constructor(dir: string) {
+  private constructor(dir: string, onRequest?: (request: ServedRequest) => void) {
     this.dir = dir;
     // Pod addresses come from a random /16 per cluster (local/kubelet/pod-runner.ts), so test runs side by side do not
     // collide.
     const probes = apiProbes();
     this.requestLog = probes.requestLog;
+    const logged = probes.options.onRequest;
     this.cluster = new LocalCluster({
       ...IMRING_CLUSTER_OPTIONS,
       namespace: NAMESPACE,
       stateDir: join(dir, 'cluster'),
-      apiServer: probes.options,
+      apiServer: {
+        ...probes.options,
+        onRequest: (request) => {
+          logged(request);
+          onRequest?.(request);
+        },
+      },
     });
   }
 
   /**
    * Starts the cluster, applies the CRD, the RBAC of config/ (its runtimes' Role naming the ring
-   * of `gateway`, default `im`) and the token Secret, and starts watching the ring.
+   * of `gateway`, default `im`) and the token Secret, and starts watching the ring. `onRequest`
+   * is told of every request the API server answers (the request log keeps only the last 10,000).
    */
-  static async start(options: { gateway?: string } = {}): Promise<OperatorSystem> {
-    const system = new OperatorSystem(await mkdtemp(join(tmpdir(), 'imring-op-')));
+  static async start(
+    options: { gateway?: string; onRequest?: (request: ServedRequest) => void } = {},
+  ): Promise<OperatorSystem> {
+    const system = new OperatorSystem(await mkdtemp(join(tmpdir(), 'imring-op-')), options.onRequest);
     try {
       await system.cluster.start();
       await system.kubectlOk(['apply', '-f', CRD_FILE]);
