@@ -19,6 +19,7 @@ import { resolveSpec, type ResolvedSpec } from '../operator/spec.js';
 import { buildRingDocument, DEFAULT_POLICY } from '../ring/index.js';
 import { imGateway, NAMESPACE, OperatorSystem } from '../test/support/operator-system.js';
 import { watchUntil } from '../test/support/wait.js';
+import { operatorMetrics, sample } from './lib/growth-probes.js';
 import { median, progress } from './lib/measure.js';
 
 const ROUNDS = 3;
@@ -116,11 +117,7 @@ function convergedAt(replicas: number) {
 
 /** `imring_operator_transition_step_seconds_sum{step="Barrier"}` from the operator's /metrics. */
 async function barrierSeconds(metricsPort: number): Promise<number> {
-  const text = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
-  const line = text
-    .split('\n')
-    .find((l) => l.startsWith('imring_operator_transition_step_seconds_sum{') && l.includes('step="Barrier"'));
-  return line === undefined ? 0 : Number(line.slice(line.lastIndexOf(' ') + 1));
+  return sample(await operatorMetrics(metricsPort), 'imring_operator_transition_step_seconds_sum', 'step="Barrier"');
 }
 
 /**

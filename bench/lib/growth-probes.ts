@@ -104,16 +104,8 @@ export interface WindowCost {
 
 /** The cost of the window from `a` to `b`. */
 export function costBetween(a: Reading, b: Reading): WindowCost {
-  const byResource: Record<string, number> = {};
-  for (const [resource, count] of Object.entries(b.informerEvents)) {
-    const delta = count - (a.informerEvents[resource] ?? 0);
-    if (delta > 0) byResource[resource] = delta;
-  }
-  const writes: Partial<Record<Writer, number>> = {};
-  for (const [writer, count] of Object.entries(b.writes) as [Writer, number][]) {
-    const delta = count - (a.writes[writer] ?? 0);
-    if (delta > 0) writes[writer] = delta;
-  }
+  const byResource = increases(a.informerEvents, b.informerEvents);
+  const writes = increases(a.writes, b.writes);
   return {
     seconds: (b.atMs - a.atMs) / 1000,
     operatorCpuMs: b.operatorCpuMs - a.operatorCpuMs,
@@ -125,4 +117,17 @@ export function costBetween(a: Reading, b: Reading): WindowCost {
     informerEventsByResource: byResource,
     writes,
   };
+}
+
+/** The counters of `after` that rose since `before`, by how much (those that did not are left out). */
+function increases(
+  before: Readonly<Partial<Record<string, number>>>,
+  after: Readonly<Partial<Record<string, number>>>,
+): Record<string, number> {
+  const rose: Record<string, number> = {};
+  for (const [key, count] of Object.entries(after)) {
+    const delta = (count ?? 0) - (before[key] ?? 0);
+    if (delta > 0) rose[key] = delta;
+  }
+  return rose;
 }
