@@ -68,7 +68,7 @@ export function rolloutStep(input: TransitionInput, ring: RingDocument): Rollout
     const message = `Rolling update: replacing pod ${list(replace.map((p) => name(input, p.ordinal)))}`;
     return { kind: 'replace', pods: replace, message };
   }
-  const complete = Array.from({ length: input.spec.replicas }, (_, i) => i).every((ordinal) => {
+  const complete = ordinals(input).every((ordinal) => {
     const pod = pods.find((p) => p.ordinal === ordinal);
     return members.has(ordinal) && pod?.ready === true && !pod.terminating;
   });
@@ -78,7 +78,7 @@ export function rolloutStep(input: TransitionInput, ring: RingDocument): Rollout
     const message = `Rolling update: ${list(names)} ${names.length === 1 ? 'leaves' : 'leave'} the ring to be replaced`;
     return { kind: 'leave', ordinals: leaving.map((p) => p.ordinal), message };
   }
-  const missing = Array.from({ length: input.spec.replicas }, (_, i) => i).filter((o) => !members.has(o));
+  const missing = ordinals(input).filter((o) => !members.has(o));
   const waitingFor = missing.length > 0 ? list(missing.map((o) => name(input, o))) : 'every pod to be Ready';
   return {
     kind: 'wait',
@@ -95,7 +95,7 @@ export function batchReplacements(input: TransitionInput, ring: RingDocument): P
   if (input.updateRevision === undefined) return [];
   const members = memberOrdinals(input, ring);
   const k = batchSize(input);
-  const out = Array.from({ length: input.spec.replicas }, (_, i) => i).filter((o) => !members.has(o));
+  const out = ordinals(input).filter((o) => !members.has(o));
   if (out.length > k) return [];
   const outdated = podsBelowReplicas(input)
     .filter((p) => isOutdated(input, p))
@@ -160,7 +160,7 @@ export function isRollingOut(
   if (podsBelowReplicas(input).some((p) => isOutdated(input, p))) return true;
   if (input.wasRollingOut !== true) return false;
   const members = memberOrdinals(input, ring);
-  const all = Array.from({ length: input.spec.replicas }, (_, i) => i).every((o) => members.has(o));
+  const all = ordinals(input).every((o) => members.has(o));
   return !(all && convergedVersion === ring.version);
 }
 
@@ -189,6 +189,11 @@ export function rolloutConvergedEvents(input: TransitionInput, ring: RingDocumen
     });
   }
   return events;
+}
+
+/** 0 … replicas − 1: the ordinals the ring should hold. */
+function ordinals(input: TransitionInput): number[] {
+  return Array.from({ length: input.spec.replicas }, (_, i) => i);
 }
 
 function podsBelowReplicas(input: TransitionInput): PodView[] {
